@@ -1,0 +1,87 @@
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+int read_virtual_fd(int fd, struct buf *out)
+{
+    /* Most per-process files fit in one page; start from what the buffer already has. */
+    size_t want = out->cap > 1 ? out->cap - 1 : 4096;
+    if (want > out->max)
+        want = out->max;
+
+    for (;;) {
+        buf_reset(out);
+        int r = buf_reserve(out, want);
+        if (r < 0)
+            return r;
+        ssize_t n;
+        do {
+            n = pread(fd, out->data, want, 0);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == ESPIPE) {
+            do {
+                n = read(fd, out->data, want);
+            } while (n < 0 && errno == EINTR);
+        }
+        if (n < 0)
+            return -errno;
+        if ((size_t)n < want) {
+            out->len = (size_t)n;
+            out->data[n] = '\0';
+            return (int)n;
+        }
+        if (want >= out->max)
+            return -EFBIG;
+        want = want * 4 > out->max ? out->max : want * 4;
+    }
+}
+
+int read_virtual_at(int dirfd, const char *path, struct buf *out)
+{
+    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    return read_virtual_fd(fd, out);
+}
+
+int read_stream_fd(int fd, struct buf *out)
+{
+    for (;;) {
+        int r = buf_reserve(out, 64 * 1024);
+        if (r < 0)
+            return r;
+        size_t room = out->cap - out->len - 1;
+        ssize_t n = read(fd, out->data + out->len, room);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return 0;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
+    }
+}
+
+int write_string_at(int dirfd, const char *path, const char *s)
+{
+    _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    size_t n = strlen(s);
+    ssize_t w;
+    do {
+        w = write(fd, s, n);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return -errno;
+    if ((size_t)w != n)
+        return -EIO;
+    return 0;
+}

@@ -1,0 +1,28 @@
+/* Reading kernel virtual files and ordinary inputs into capped buffers. */
+#pragma once
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/*
+ * Reads a procfs/sysfs/cgroupfs file relative to `dirfd` into `out` (replacing its contents).
+ *
+ * Kernel virtual files must be read with a single read(): a second read() may see a newer
+ * version of the file instead of EOF. So each attempt is one read() from offset 0 into a
+ * buffer that is larger than the content; when the buffer fills up, it grows and tries again,
+ * up to out->max. The content is NUL-terminated.
+ *
+ * Returns the length, or a negative errno: -ENOENT/-ESRCH/-ENODEV when the object went away,
+ * -EFBIG when the file is larger than out->max.
+ */
+int read_virtual_at(int dirfd, const char *path, struct buf *out);
+
+/* Same, on an open fd (rewound to 0 first when it can seek). */
+int read_virtual_fd(int fd, struct buf *out);
+
+/* Reads a regular file or a pipe to EOF (appending to `out`). Returns 0 or a negative errno. */
+int read_stream_fd(int fd, struct buf *out);
+
+/* Writes a whole string to a file relative to dirfd (O_WRONLY, no create). Returns 0 or -errno. */
+int write_string_at(int dirfd, const char *path, const char *s);

@@ -1,0 +1,310 @@
+#include "json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void json_init(struct json *j, struct buf *out, bool pretty)
+{
+    *j = (struct json){.out = out, .pretty = pretty};
+    j->first[0] = true;
+}
+
+int json_error(const struct json *j)
+{
+    return j->err;
+}
+
+static void put(struct json *j, const char *s, size_t n)
+{
+    if (j->err)
+        return;
+    int r = buf_append(j->out, s, n);
+    if (r < 0)
+        j->err = r;
+}
+
+static void puts_(struct json *j, const char *s)
+{
+    put(j, s, strlen(s));
+}
+
+static void newline_indent(struct json *j)
+{
+    if (!j->pretty)
+        return;
+    put(j, "\n", 1);
+    for (int i = 0; i < j->depth; i++)
+        put(j, "  ", 2);
+}
+
+/* Separator and indentation before a value or a key. */
+static void before_item(struct json *j)
+{
+    if (j->after_key) {
+        j->after_key = false;
+        return;
+    }
+    if (j->depth > 0) {
+        if (!j->first[j->depth])
+            put(j, ",", 1);
+        newline_indent(j);
+    }
+    j->first[j->depth] = false;
+}
+
+static void open_(struct json *j, char ch)
+{
+    before_item(j);
+    put(j, &ch, 1);
+    if (j->depth + 1 >= JSON_MAX_DEPTH) {
+        j->err = -E2BIG;
+        return;
+    }
+    j->depth++;
+    j->first[j->depth] = true;
+}
+
+static void close_(struct json *j, char ch)
+{
+    if (j->depth <= 0) {
+        j->err = -EINVAL;
+        return;
+    }
+    bool empty = j->first[j->depth];
+    j->depth--;
+    if (!empty)
+        newline_indent(j);
+    put(j, &ch, 1);
+    if (j->depth == 0 && j->pretty)
+        put(j, "\n", 1);
+}
+
+void json_obj_begin(struct json *j)
+{
+    open_(j, '{');
+}
+void json_obj_end(struct json *j)
+{
+    close_(j, '}');
+}
+void json_arr_begin(struct json *j)
+{
+    open_(j, '[');
+}
+void json_arr_end(struct json *j)
+{
+    close_(j, ']');
+}
+
+size_t utf8_valid_len(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* reject overlong forms, surrogates and values past U+10FFFF */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int json_escape_into(struct buf *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + n;
+    int r = 0;
+    while (p < end && r == 0) {
+        /* copy the longest run that needs no escaping in one go */
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            r = buf_append(out, run, (size_t)(p - run));
+        if (p >= end || r < 0)
+            break;
+        unsigned char c = *p;
+        if (c == '"') {
+            r = buf_append(out, "\\\"", 2);
+            p++;
+        } else if (c == '\\') {
+            r = buf_append(out, "\\\\", 2);
+            p++;
+        } else if (c == '\n') {
+            r = buf_append(out, "\\n", 2);
+            p++;
+        } else if (c == '\t') {
+            r = buf_append(out, "\\t", 2);
+            p++;
+        } else if (c == '\r') {
+            r = buf_append(out, "\\r", 2);
+            p++;
+        } else if (c < 0x20) {
+            r = buf_printf(out, "\\u%04x", c);
+            p++;
+        } else {
+            size_t l = utf8_valid_len(p, (size_t)(end - p));
+            if (l) {
+                r = buf_append(out, p, l);
+                p += l;
+            } else {
+                r = buf_append(out, "\xef\xbf\xbd", 3); /* U+FFFD */
+                p++;
+            }
+        }
+    }
+    return r;
+}
+
+void json_key(struct json *j, const char *key)
+{
+    before_item(j);
+    put(j, "\"", 1);
+    if (!j->err) {
+        int r = json_escape_into(j->out, key, strlen(key));
+        if (r < 0)
+            j->err = r;
+    }
+    put(j, j->pretty ? "\": " : "\":", j->pretty ? 3 : 2);
+    j->after_key = true;
+}
+
+void json_strn(struct json *j, const char *s, size_t n)
+{
+    before_item(j);
+    put(j, "\"", 1);
+    if (!j->err) {
+        int r = json_escape_into(j->out, s, n);
+        if (r < 0)
+            j->err = r;
+    }
+    put(j, "\"", 1);
+}
+
+void json_str(struct json *j, const char *s)
+{
+    if (!s) {
+        json_null(j);
+        return;
+    }
+    json_strn(j, s, strlen(s));
+}
+
+void json_u64(struct json *j, uint64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+    before_item(j);
+    put(j, tmp, (size_t)n);
+}
+
+void json_i64(struct json *j, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    before_item(j);
+    put(j, tmp, (size_t)n);
+}
+
+void json_double(struct json *j, double v, int decimals)
+{
+    if (!isfinite(v)) {
+        json_null(j);
+        return;
+    }
+    char tmp[64];
+    int n = snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+    before_item(j);
+    put(j, tmp, (size_t)n);
+}
+
+void json_bool(struct json *j, bool v)
+{
+    before_item(j);
+    puts_(j, v ? "true" : "false");
+}
+
+void json_null(struct json *j)
+{
+    before_item(j);
+    puts_(j, "null");
+}
+
+void json_kv_str(struct json *j, const char *k, const char *v)
+{
+    json_key(j, k);
+    json_str(j, v);
+}
+void json_kv_strn(struct json *j, const char *k, const char *v, size_t n)
+{
+    json_key(j, k);
+    json_strn(j, v, n);
+}
+void json_kv_u64(struct json *j, const char *k, uint64_t v)
+{
+    json_key(j, k);
+    json_u64(j, v);
+}
+void json_kv_i64(struct json *j, const char *k, int64_t v)
+{
+    json_key(j, k);
+    json_i64(j, v);
+}
+void json_kv_bool(struct json *j, const char *k, bool v)
+{
+    json_key(j, k);
+    json_bool(j, v);
+}
+void json_kv_null(struct json *j, const char *k)
+{
+    json_key(j, k);
+    json_null(j);
+}
+void json_kv_double(struct json *j, const char *k, double v, int decimals)
+{
+    json_key(j, k);
+    json_double(j, v, decimals);
+}
+
+void json_kv_u64_opt(struct json *j, const char *k, uint64_t v)
+{
+    json_key(j, k);
+    if (v == UINT64_MAX)
+        json_null(j);
+    else
+        json_u64(j, v);
+}
+
+void json_kv_i64_opt(struct json *j, const char *k, int64_t v)
+{
+    json_key(j, k);
+    if (v == INT64_MIN)
+        json_null(j);
+    else
+        json_i64(j, v);
+}

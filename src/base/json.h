@@ -1,0 +1,58 @@
+/*
+ * A streaming JSON writer into a capped buffer. Strings are escaped per RFC 8259 and any byte
+ * sequence that is not valid UTF-8 (process names can hold anything) is replaced by U+FFFD, so
+ * the output is always valid JSON. Errors are sticky: check json_error() once at the end.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define JSON_MAX_DEPTH 32
+
+struct json {
+    struct buf *out;
+    bool pretty;
+    int depth;
+    bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */
+    bool after_key;
+    int err;
+};
+
+void json_init(struct json *j, struct buf *out, bool pretty);
+int json_error(const struct json *j);
+
+void json_obj_begin(struct json *j);
+void json_obj_end(struct json *j);
+void json_arr_begin(struct json *j);
+void json_arr_end(struct json *j);
+void json_key(struct json *j, const char *key);
+
+void json_str(struct json *j, const char *s);
+void json_strn(struct json *j, const char *s, size_t n);
+void json_u64(struct json *j, uint64_t v);
+void json_i64(struct json *j, int64_t v);
+void json_double(struct json *j, double v, int decimals);
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+
+/* key + value shorthands */
+void json_kv_str(struct json *j, const char *k, const char *v); /* NULL → null */
+void json_kv_strn(struct json *j, const char *k, const char *v, size_t n);
+void json_kv_u64(struct json *j, const char *k, uint64_t v);
+void json_kv_i64(struct json *j, const char *k, int64_t v);
+void json_kv_bool(struct json *j, const char *k, bool v);
+void json_kv_null(struct json *j, const char *k);
+void json_kv_double(struct json *j, const char *k, double v, int decimals);
+
+/* Appends `s` escaped as the inside of a JSON string (no quotes). Used by other writers too. */
+int json_escape_into(struct buf *out, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there are not valid UTF-8. */
+size_t utf8_valid_len(const unsigned char *s, size_t n);
+
+/* Optional numbers (opt.h): null when absent. */
+void json_kv_u64_opt(struct json *j, const char *k, uint64_t v);
+void json_kv_i64_opt(struct json *j, const char *k, int64_t v);

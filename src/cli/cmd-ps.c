@@ -1,0 +1,675 @@
+/*
+ * oomwarden ps: processes ranked by the kernel's own OOM choice, or as a tree.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../base/buf.h"
+#include "../base/cursor.h"
+#include "../base/fmt.h"
+#include "../base/json.h"
+#include "../base/limits.h"
+#include "../base/log.h"
+#include "../base/opt.h"
+#include "../base/table.h"
+#include "../model/badness.h"
+#include "../model/cgpath.h"
+#include "../model/kver.h"
+#include "../model/meminfo.h"
+#include "../model/procs.h"
+#include "../model/sysroot.h"
+#include "../model/users.h"
+#include "../model/victims.h"
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: oomwarden ps [OPTIONS]\n"
+    "\n"
+    "Processes in the order the kernel's OOM killer would kill them if this machine ran out of\n"
+    "memory now (highest badness first; 'never' for init, kernel threads and oom_score_adj -1000),\n"
+    "with the memory the kernel counts: resident anon/file/shmem, swap and page tables.\n"
+    "\n"
+    "  -t, --tree            the process hierarchy: [pid] comm: oom_score (oom_score_adj)\n"
+    "  -x, --extended        with --tree: add the memory split and the command line\n"
+    "  -k, --kernel          with --tree: include kernel threads\n"
+    "  -n, --top N           only the first N processes\n"
+    "  -s, --sort KEY        score (kill order, default), rss, pid\n"
+    "  -p, --pid PID[,PID]   only these processes (repeatable)\n"
+    "  -u, --user USER       only processes of this user (name or uid)\n"
+    "      --cgroup-prefix P only processes whose cgroup is P or below it\n"
+    "      --no-headers      omit the header line\n" CLI_COMMON_HELP;
+
+enum sort_key { SORT_SCORE, SORT_RSS, SORT_PID };
+
+enum {
+    OPT_CGROUP_PREFIX = OPT_FIRST_COMMAND_OPTION,
+    OPT_NO_HEADERS,
+};
+
+struct ps_opts {
+    bool tree, extended, kernel, headers;
+    long top;
+    enum sort_key sort;
+    pid_t *pids;
+    size_t npids;
+    const char *user;
+    const char *cgroup_prefix;
+};
+
+/* One displayed process: the snapshot entry and, when the view ranks, its model entry. */
+struct row {
+    const struct proc *p;
+    const struct victim *v;
+};
+
+static int add_pids(const struct cli *c, struct ps_opts *o, const char *arg)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return EXIT_FAIL;
+    int r = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        uint64_t v;
+        if (parse_u64(tok, &v) < 0 || v == 0 || v > 0x7fffffff) {
+            r = cli_usage_error(c, "--pid needs process IDs, not '%s'", tok);
+            break;
+        }
+        pid_t *n = realloc(o->pids, (o->npids + 1) * sizeof(*n));
+        if (!n) {
+            r = EXIT_FAIL;
+            break;
+        }
+        o->pids = n;
+        o->pids[o->npids++] = (pid_t)v;
+    }
+    free(copy);
+    return r;
+}
+
+static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"tree", no_argument, NULL, 't'},
+        {"extended", no_argument, NULL, 'x'},
+        {"kernel", no_argument, NULL, 'k'},
+        {"top", required_argument, NULL, 'n'},
+        {"sort", required_argument, NULL, 's'},
+        {"pid", required_argument, NULL, 'p'},
+        {"user", required_argument, NULL, 'u'},
+        {"cgroup-prefix", required_argument, NULL, OPT_CGROUP_PREFIX},
+        {"no-headers", no_argument, NULL, OPT_NO_HEADERS},
+        CLI_COMMON_LONG_OPTIONS,
+        {0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "txkn:s:p:u:vh", longopts, NULL)) != -1) {
+        int r;
+        switch (opt) {
+        case 't':
+            o->tree = true;
+            break;
+        case 'x':
+            o->extended = true;
+            break;
+        case 'k':
+            o->kernel = true;
+            break;
+        case 'n':
+            if ((r = cli_parse_count(c, "--top", optarg, &o->top)))
+                return r;
+            break;
+        case 's':
+            if (strcmp(optarg, "score") == 0)
+                o->sort = SORT_SCORE;
+            else if (strcmp(optarg, "rss") == 0)
+                o->sort = SORT_RSS;
+            else if (strcmp(optarg, "pid") == 0)
+                o->sort = SORT_PID;
+            else
+                return cli_usage_error(c, "--sort must be score, rss or pid, not '%s'", optarg);
+            break;
+        case 'p':
+            if ((r = add_pids(c, o, optarg)))
+                return r;
+            break;
+        case 'u':
+            o->user = optarg;
+            break;
+        case OPT_CGROUP_PREFIX:
+            o->cgroup_prefix = optarg;
+            break;
+        case OPT_NO_HEADERS:
+            o->headers = false;
+            break;
+        default:
+            r = cli_common_option(c, opt, optarg, usage);
+            if (r == 1)
+                return cli_usage_error(c, "unhandled option");
+            if (r)
+                return r;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    if (o->extended && !o->tree)
+        return cli_usage_error(c, "--extended goes with --tree");
+    if (o->tree && o->top)
+        return cli_usage_error(c, "--top cannot be combined with --tree");
+    if (o->tree && o->sort != SORT_SCORE)
+        return cli_usage_error(c, "--sort cannot be combined with --tree (the tree is in pid order)");
+    return 0;
+}
+
+/* Only read what the chosen view shows: the tree needs three small files per process. */
+static unsigned fields_for(const struct cli *c, const struct ps_opts *o)
+{
+    if (c->json || !o->tree)
+        return PROC_READ_ALL;
+    unsigned f = PROC_READ_STAT | PROC_READ_OOM;
+    if (o->extended)
+        f |= PROC_READ_STATUS | PROC_READ_CMDLINE;
+    if (o->user)
+        f |= PROC_READ_STATUS;
+    if (o->cgroup_prefix)
+        f |= PROC_READ_CGROUP;
+    return f;
+}
+
+static bool want(const struct ps_opts *o, const struct proc *p, bool have_uid, int64_t uid)
+{
+    if (o->npids) {
+        bool hit = false;
+        for (size_t i = 0; i < o->npids && !hit; i++)
+            hit = o->pids[i] == p->pid;
+        if (!hit)
+            return false;
+    }
+    if (have_uid && p->uid != uid)
+        return false;
+    if (o->cgroup_prefix) {
+        bool in = (p->cgroup && cgpath_is_under(p->cgroup, o->cgroup_prefix)) ||
+                  (p->cgroup_unified && cgpath_is_under(p->cgroup_unified, o->cgroup_prefix));
+        if (!in)
+            return false;
+    }
+    /* The tree hides kernel threads unless asked; the ranking lists them last as "never". */
+    if (o->tree && !o->kernel && p->kernel_thread && !o->npids)
+        return false;
+    return true;
+}
+
+static int cmp_rss(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    uint64_t rx = proc_rss(x->p), ry = proc_rss(y->p);
+    if (rx != ry)
+        return rx > ry ? -1 : 1;
+    return (x->p->pid > y->p->pid) - (x->p->pid < y->p->pid);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    return (x->p->pid > y->p->pid) - (x->p->pid < y->p->pid);
+}
+
+static void size_cell(struct table *t, size_t col, uint64_t v)
+{
+    char s[FMT_SIZE_LEN];
+    if (opt_has(v))
+        table_cellf(t, col, "%s", fmt_size(s, v));
+    else
+        table_cellf(t, col, "-");
+}
+
+enum {
+    COL_RANK,
+    COL_PID,
+    COL_PPID,
+    COL_USER,
+    COL_ANON,
+    COL_FILE,
+    COL_SHMEM,
+    COL_SWAP,
+    COL_PTE,
+    COL_SCORE,
+    COL_ADJ,
+    COL_CGROUP,
+    COL_COMMAND,
+    NCOLS,
+};
+
+static const struct table_column ranked_columns[NCOLS] = {
+    [COL_RANK] = {"#", TABLE_RIGHT},         [COL_PID] = {"PID", TABLE_RIGHT},
+    [COL_PPID] = {"PPID", TABLE_RIGHT},      [COL_USER] = {"USER", TABLE_LEFT},
+    [COL_ANON] = {"ANON", TABLE_RIGHT},      [COL_FILE] = {"FILE", TABLE_RIGHT},
+    [COL_SHMEM] = {"SHMEM", TABLE_RIGHT},    [COL_SWAP] = {"SWAP", TABLE_RIGHT},
+    [COL_PTE] = {"PTE", TABLE_RIGHT},        [COL_SCORE] = {"OOM_SCORE", TABLE_RIGHT},
+    [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT}, [COL_CGROUP] = {"CGROUP", TABLE_LEFT},
+    [COL_COMMAND] = {"COMMAND", TABLE_LEFT},
+};
+
+static int render_ranked(const struct cli *c, const struct ps_opts *o, struct users *users,
+                         const struct row *rows, size_t n, struct buf *out)
+{
+    struct table t;
+    table_init(&t, ranked_columns, NCOLS);
+    struct buf cmd = BUF_INIT(CAP_CMDLINE + 64);
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct proc *p = rows[i].p;
+        const struct victim *v = rows[i].v;
+        if ((r = table_add_row(&t)) < 0)
+            break;
+        if (v->rank) {
+            table_cellf(&t, COL_RANK, "%zu", v->rank);
+            if (v->rank == 1)
+                table_cell_style(&t, COL_RANK, STYLE_BOLD_RED);
+        } else {
+            table_cellf(&t, COL_RANK, "never");
+            table_cell_style(&t, COL_RANK, STYLE_DIM);
+        }
+        table_cellf(&t, COL_PID, "%d", (int)p->pid);
+        table_cellf(&t, COL_PPID, "%d", (int)p->ppid);
+        const char *user = users_name(users, p->uid);
+        table_cell_text(&t, COL_USER, user, strlen(user));
+        size_cell(&t, COL_ANON, p->rss_anon);
+        size_cell(&t, COL_FILE, p->rss_file);
+        size_cell(&t, COL_SHMEM, p->rss_shmem);
+        size_cell(&t, COL_SWAP, p->swap);
+        size_cell(&t, COL_PTE, p->pgtables);
+        table_cellf(&t, COL_SCORE, "%ld", p->oom_score);
+        table_cellf(&t, COL_ADJ, "%d", p->oom_score_adj);
+        if (p->oom_score_adj > 0)
+            table_cell_style(&t, COL_ADJ, STYLE_YELLOW);
+        else if (p->oom_score_adj < 0)
+            table_cell_style(&t, COL_ADJ, STYLE_CYAN);
+        char cg[128];
+        cgpath_short(p->cgroup, 36, cg, sizeof(cg));
+        table_cell_text(&t, COL_CGROUP, cg, strlen(cg));
+        buf_reset(&cmd);
+        proc_format_command(p, &cmd);
+        table_cell_text(&t, COL_COMMAND, cmd.data ? cmd.data : "", cmd.len);
+        if (p->kernel_thread)
+            table_cell_style(&t, COL_COMMAND, STYLE_DIM);
+    }
+    if (r == 0) {
+        struct table_render_opts ro = {
+            .color = term_use_color(STDOUT_FILENO, c->color),
+            .header = o->headers,
+            .max_width = term_width(STDOUT_FILENO),
+        };
+        r = table_render(&t, &ro, out);
+    }
+    buf_release(&cmd);
+    table_release(&t);
+    return r;
+}
+
+/* Depth-first order of the displayed processes: roots are those whose parent is not shown. */
+struct tree {
+    size_t *order;  /* indices into rows, in display order */
+    size_t *depth;  /* per position in order */
+    size_t n;
+};
+
+static int tree_build(const struct row *rows, size_t n, struct tree *ret)
+{
+    /* rows are sorted by pid; parent lookup by binary search */
+    size_t *parent = malloc((n ? n : 1) * sizeof(size_t));
+    size_t *nchild = calloc(n + 1, sizeof(size_t));
+    size_t *first = calloc(n + 1, sizeof(size_t));
+    size_t *kids = malloc((n ? n : 1) * sizeof(size_t));
+    size_t *stack = malloc((n ? n : 1) * sizeof(size_t));
+    size_t *sdepth = malloc((n ? n : 1) * sizeof(size_t));
+    struct tree t = {
+        .order = malloc((n ? n : 1) * sizeof(size_t)),
+        .depth = malloc((n ? n : 1) * sizeof(size_t)),
+    };
+    int r = 0;
+    if (!parent || !nchild || !first || !kids || !stack || !sdepth || !t.order || !t.depth) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        parent[i] = SIZE_MAX;
+        pid_t pp = rows[i].p->ppid;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (rows[mid].p->pid == pp) {
+                if (mid != i)
+                    parent[i] = mid;
+                break;
+            }
+            if (rows[mid].p->pid < pp)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (parent[i] != SIZE_MAX)
+            nchild[parent[i]]++;
+    }
+    /* children of i are kids[first[i] .. first[i]+nchild[i]), in pid order */
+    for (size_t i = 0, acc = 0; i < n; i++) {
+        first[i] = acc;
+        acc += nchild[i];
+        nchild[i] = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (parent[i] != SIZE_MAX)
+            kids[first[parent[i]] + nchild[parent[i]]++] = i;
+
+    /* iterative DFS: a 10,000-deep fork chain must not overflow our stack */
+    size_t sp = 0;
+    for (size_t root = n; root-- > 0;)
+        if (parent[root] == SIZE_MAX) {
+            stack[sp] = root;
+            sdepth[sp++] = 0;
+        }
+    while (sp > 0) {
+        sp--;
+        size_t i = stack[sp], d = sdepth[sp];
+        t.order[t.n] = i;
+        t.depth[t.n++] = d;
+        for (size_t k = nchild[i]; k-- > 0;) {
+            stack[sp] = kids[first[i] + k];
+            sdepth[sp++] = d + 1;
+        }
+    }
+out:
+    free(parent);
+    free(nchild);
+    free(first);
+    free(kids);
+    free(stack);
+    free(sdepth);
+    if (r < 0) {
+        free(t.order);
+        free(t.depth);
+        return r;
+    }
+    *ret = t;
+    return 0;
+}
+
+static void tree_release(struct tree *t)
+{
+    free(t->order);
+    free(t->depth);
+}
+
+static int render_tree(const struct cli *c, const struct ps_opts *o, const struct row *rows,
+                       size_t n, struct buf *out)
+{
+    struct tree t;
+    int r = tree_build(rows, n, &t);
+    if (r < 0)
+        return r;
+    bool color = term_use_color(STDOUT_FILENO, c->color);
+    size_t width = term_width(STDOUT_FILENO);
+    struct buf line = BUF_INIT(CAP_CMDLINE + 4096);
+    for (size_t k = 0; k < t.n && r == 0; k++) {
+        const struct proc *p = rows[t.order[k]].p;
+        buf_reset(&line);
+        for (size_t d = 0; d < t.depth[k]; d++)
+            buf_puts(&line, "  ");
+        if (color && p->kernel_thread)
+            buf_puts(&line, style_ansi(STYLE_DIM));
+        buf_printf(&line, "[%d] ", (int)p->pid);
+        text_sanitize_into(&line, p->comm, strlen(p->comm));
+        buf_printf(&line, ": %ld (%d)", p->oom_score, p->oom_score_adj);
+        if (o->extended) {
+            char a[FMT_SIZE_LEN], f[FMT_SIZE_LEN], s[FMT_SIZE_LEN], w[FMT_SIZE_LEN];
+            if (p->has_mm)
+                buf_printf(&line, "  anon %s file %s shmem %s swap %s",
+                           fmt_size(a, opt_has(p->rss_anon) ? p->rss_anon : 0),
+                           fmt_size(f, opt_has(p->rss_file) ? p->rss_file : 0),
+                           fmt_size(s, opt_has(p->rss_shmem) ? p->rss_shmem : 0),
+                           fmt_size(w, opt_has(p->swap) ? p->swap : 0));
+            if (p->cmdline_len) {
+                struct buf cmd = BUF_INIT(CAP_CMDLINE + 64);
+                proc_format_command(p, &cmd);
+                buf_puts(&line, "  ");
+                text_sanitize_into(&line, buf_cstr(&cmd), cmd.len);
+                buf_release(&cmd);
+            }
+        }
+        if (color && p->kernel_thread)
+            buf_puts(&line, STYLE_RESET);
+        /* cut to the terminal like ps does; the escape codes only wrap the whole line */
+        size_t len = line.len;
+        if (width && !color && text_width(line.data, len) > width) {
+            size_t cols = 0, i = 0;
+            while (i < len && cols < width) {
+                i++;
+                while (i < len && ((unsigned char)line.data[i] & 0xc0) == 0x80)
+                    i++;
+                cols++;
+            }
+            len = i;
+        }
+        buf_append(out, line.data, len);
+        r = buf_putc(out, '\n');
+    }
+    buf_release(&line);
+    tree_release(&t);
+    return r;
+}
+
+static void json_cmdline(struct json *j, const struct proc *p)
+{
+    json_key(j, "cmdline");
+    json_arr_begin(j);
+    size_t i = 0;
+    while (i < p->cmdline_len) {
+        size_t n = strnlen(p->cmdline + i, p->cmdline_len - i);
+        json_strn(j, p->cmdline + i, n);
+        i += n + 1;
+    }
+    json_arr_end(j);
+}
+
+static void json_process(struct json *j, struct users *users, const struct row *row, long depth)
+{
+    const struct proc *p = row->p;
+    const struct victim *v = row->v;
+    json_obj_begin(j);
+    json_kv_i64(j, "pid", p->pid);
+    json_kv_i64(j, "ppid", p->ppid);
+    if (p->uid >= 0) {
+        json_kv_i64(j, "uid", p->uid);
+        json_kv_str(j, "user", users_name(users, p->uid));
+    } else {
+        json_kv_null(j, "uid");
+        json_kv_null(j, "user");
+    }
+    json_kv_str(j, "comm", p->comm);
+    json_cmdline(j, p);
+    json_kv_strn(j, "state", &p->state, 1);
+    json_kv_bool(j, "kernel_thread", p->kernel_thread);
+    if (p->nthreads >= 0)
+        json_kv_i64(j, "threads", p->nthreads);
+    else
+        json_kv_null(j, "threads");
+    json_kv_u64_opt(j, "rss_anon", p->rss_anon);
+    json_kv_u64_opt(j, "rss_file", p->rss_file);
+    json_kv_u64_opt(j, "rss_shmem", p->rss_shmem);
+    json_kv_u64_opt(j, "rss", p->has_mm ? proc_rss(p) : OPT_ABSENT);
+    json_kv_u64_opt(j, "swap", p->swap);
+    json_kv_u64_opt(j, "pgtables", p->pgtables);
+    json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
+    json_kv_i64(j, "oom_score", p->oom_score);
+    if (v && v->eligible)
+        json_kv_i64(j, "badness", v->badness);
+    else
+        json_kv_null(j, "badness");
+    if (v && v->scored)
+        json_kv_u64(j, "oom_score_model", v->oom_score_model);
+    else
+        json_kv_null(j, "oom_score_model");
+    json_kv_bool(j, "eligible", v && v->eligible);
+    if (v && v->rank)
+        json_kv_u64(j, "rank", v->rank);
+    else
+        json_kv_null(j, "rank");
+    json_kv_str(j, "cgroup", p->cgroup);
+    json_kv_str(j, "cgroup_unified", p->cgroup_unified);
+    if (depth >= 0)
+        json_kv_i64(j, "depth", depth);
+    json_obj_end(j);
+}
+
+static int render_json(const struct ps_opts *o, const struct sysroot *sr, const struct kver *k,
+                       const struct meminfo *mi, const struct victim_list *vl, struct users *users,
+                       const struct row *rows, size_t n, struct buf *out)
+{
+    uint64_t err = badness_counter_error_pages(k, sysroot_ncpus(sr));
+    struct json j;
+    json_init(&j, out, true);
+    json_obj_begin(&j);
+    json_kv_str(&j, "kernel_release", k->known ? k->release : NULL);
+    json_kv_i64(&j, "page_size", sr->page_size);
+    json_kv_u64(&j, "totalram_pages", mi->mem_total / (uint64_t)sr->page_size);
+    json_kv_u64(&j, "total_swap_pages",
+                opt_has(mi->swap_total) ? mi->swap_total / (uint64_t)sr->page_size : 0);
+    json_kv_u64(&j, "totalpages", vl->totalpages);
+    json_kv_str(&j, "domain", "global");
+    json_kv_str(&j, "badness_formula", badness_algo_name(vl->algo));
+    json_kv_str(&j, "rss_source", vl->rss_source == RSS_FROM_STAT ? "stat" : "status");
+    json_kv_str(&j, "rss_source_reason", vl->rss_source_reason);
+    /* how far apart the two RSS readings can be on this kernel (per-CPU counter slack) */
+    json_kv_u64(&j, "counter_error_pages", err);
+    json_kv_str(&j, "view", o->tree ? "tree" : "ranked");
+    json_key(&j, "processes");
+    json_arr_begin(&j);
+    if (o->tree) {
+        struct tree t;
+        int r = tree_build(rows, n, &t);
+        if (r < 0)
+            return r;
+        for (size_t i = 0; i < t.n; i++)
+            json_process(&j, users, &rows[t.order[i]], (long)t.depth[i]);
+        tree_release(&t);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            json_process(&j, users, &rows[i], -1);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+    return json_error(&j);
+}
+
+int cmd_ps(struct cli *c, int argc, char **argv)
+{
+    struct ps_opts o = {.headers = true};
+    int r = parse_args(c, &o, argc, argv);
+    if (r) {
+        if (r < 0) /* --help */
+            r = EXIT_OK;
+        goto out_opts;
+    }
+
+    struct sysroot sr;
+    if ((r = cli_open_root(c, &sr)))
+        goto out_opts;
+
+    struct kver k = {0};
+    int q = kver_read(&sr, &k);
+    if (q < 0)
+        log_debug("cannot read %s (%s); assuming a current kernel",
+                  sysroot_path(&sr, "/proc/sys/kernel/osrelease"), strerror(-q));
+
+    struct users users;
+    users_init(&users, &sr);
+    int64_t uid = -1;
+    if (o.user && users_parse(&users, o.user, &uid) < 0) {
+        r = cli_usage_error(c, "no such user '%s'", o.user);
+        goto out_users;
+    }
+
+    unsigned fields = fields_for(c, &o);
+    /* the ranking needs status + oom files of every process; the plain tree does not */
+    bool ranked = !o.tree || c->json;
+    struct meminfo mi;
+    if (ranked && (q = meminfo_read(&sr, &mi)) < 0) {
+        r = log_error_errno(EXIT_FAIL, "cannot read %s: %s", sysroot_path(&sr, "/proc/meminfo"),
+                            strerror(-q));
+        goto out_users;
+    }
+
+    struct proc_table t = {0};
+    if ((q = procs_snapshot(&sr, fields, &t)) < 0) {
+        r = log_error_errno(EXIT_FAIL, "cannot read %s: %s", sysroot_path(&sr, "/proc"),
+                            strerror(-q));
+        goto out_users;
+    }
+
+    struct victim_list vl = {0};
+    struct row *rows = NULL;
+    size_t n = 0;
+    if (ranked && (q = victims_rank_global(&t, &k, &mi, sr.page_size, &vl)) < 0) {
+        r = log_error_errno(EXIT_FAIL, "out of memory ranking processes");
+        goto out_table;
+    }
+    rows = calloc(t.n ? t.n : 1, sizeof(*rows));
+    if (!rows) {
+        r = EXIT_FAIL;
+        goto out_table;
+    }
+    if (ranked && !o.tree) {
+        for (size_t i = 0; i < vl.n; i++)
+            if (want(&o, vl.v[i].proc, o.user != NULL, uid))
+                rows[n++] = (struct row){vl.v[i].proc, &vl.v[i]};
+        if (o.sort == SORT_RSS)
+            qsort(rows, n, sizeof(*rows), cmp_rss);
+        else if (o.sort == SORT_PID)
+            qsort(rows, n, sizeof(*rows), cmp_pid);
+    } else {
+        /* the tree works in pid order; attach model entries when we have them */
+        for (size_t i = 0; i < t.n; i++)
+            if (want(&o, &t.v[i], o.user != NULL, uid))
+                rows[n++] = (struct row){&t.v[i], NULL};
+        if (ranked)
+            for (size_t i = 0; i < vl.n; i++) {
+                struct row key = {.p = vl.v[i].proc};
+                struct row *hit = bsearch(&key, rows, n, sizeof(*rows), cmp_pid);
+                if (hit)
+                    hit->v = &vl.v[i];
+            }
+    }
+    if (o.top && (size_t)o.top < n)
+        n = (size_t)o.top;
+
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    if (c->json)
+        q = render_json(&o, &sr, &k, &mi, &vl, &users, rows, n, &out);
+    else if (o.tree)
+        q = render_tree(c, &o, rows, n, &out);
+    else
+        q = render_ranked(c, &o, &users, rows, n, &out);
+    if (q < 0)
+        r = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
+    else
+        r = cli_emit(&out);
+    if (r == 0 && n == 0 && (o.npids || o.user || o.cgroup_prefix)) {
+        log_notice("no process matches");
+        r = EXIT_FAIL;
+    }
+    buf_release(&out);
+out_table:
+    free(rows);
+    victim_list_release(&vl);
+    proc_table_release(&t);
+out_users:
+    users_release(&users);
+    sysroot_close(&sr);
+out_opts:
+    free(o.pids);
+    return r < 0 ? EXIT_FAIL : r;
+}

@@ -1,0 +1,102 @@
+/*
+ * oomwarden: who was OOM-killed and why, who dies next, which cgroup is really full, and how to
+ * keep the wrong process from dying. One binary, one subcommand per job.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../base/log.h"
+#include "cli.h"
+
+#ifndef OOMWARDEN_VERSION
+#define OOMWARDEN_VERSION "0.0.0"
+#endif
+
+struct command {
+    const char *name;
+    int (*run)(struct cli *c, int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
+};
+
+/* `oomwarden` alone runs the main job. */
+static const char *const default_command[] = {"ps", "--top", "15"};
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "Usage: oomwarden [--root DIR] [COMMAND] [OPTIONS]\n"
+               "\n"
+               "Linux memory pressure and the OOM killer: who was killed and why, who dies next,\n"
+               "which cgroup is really full, and how to keep the wrong process from dying.\n"
+               "\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nWithout a command: %s %s %s.\n"
+               "'oomwarden COMMAND --help' describes each command.\n",
+            default_command[0], default_command[1], default_command[2]);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {.color = COLOR_AUTO};
+    /* global options before the command: --root, --color, --verbose, --help, --version */
+    static const struct option longopts[] = {
+        {"root", required_argument, NULL, OPT_ROOT},
+        {"color", required_argument, NULL, OPT_COLOR},
+        {"colour", required_argument, NULL, OPT_COLOR},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0},
+    };
+    c.cmd = "";
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+vhV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            print_usage(stdout);
+            return EXIT_OK;
+        case 'V':
+            printf("oomwarden %s\n", OOMWARDEN_VERSION);
+            return EXIT_OK;
+        case '?':
+            fprintf(stderr, "Try 'oomwarden --help'.\n");
+            return EXIT_USAGE;
+        default: {
+            int r = cli_common_option(&c, opt, optarg, "");
+            if (r > 1)
+                return r;
+        }
+        }
+    }
+
+    int cargc = argc - optind;
+    char **cargv = argv + optind;
+    char *defaults[sizeof(default_command) / sizeof(default_command[0]) + 1];
+    if (cargc == 0) {
+        for (size_t i = 0; i < sizeof(default_command) / sizeof(default_command[0]); i++)
+            defaults[i] = (char *)default_command[i];
+        cargc = (int)(sizeof(default_command) / sizeof(default_command[0]));
+        defaults[cargc] = NULL;
+        cargv = defaults;
+    }
+    if (strcmp(cargv[0], "help") == 0) {
+        print_usage(stdout);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(cargv[0], commands[i].name) == 0) {
+            c.cmd = commands[i].name;
+            return commands[i].run(&c, cargc, cargv);
+        }
+    }
+    fprintf(stderr, "oomwarden: unknown command '%s'\n", cargv[0]);
+    print_usage(stderr);
+    return EXIT_USAGE;
+}

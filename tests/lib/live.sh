@@ -1,0 +1,87 @@
+# Helpers for the live tests (sourced after tap.sh): scratch v1/v2 memory cgroups of our own,
+# processes we start, and cleanup that runs however the script ends.
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BIN=${OOMWARDEN:-$TOP/build/oomwarden}
+HOG=${HOG:-$TOP/build/tests/helpers/hog}
+V1_MEMORY=/sys/fs/cgroup/memory
+SCRATCH_PREFIX=oomwarden-test
+
+LIVE_PIDS=()
+LIVE_CGROUPS=()
+LIVE_TMP=$(mktemp -d /tmp/oomwarden-live.XXXXXX)
+
+live_cleanup() {
+    local p cg
+    for p in "${LIVE_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    # anything else that ended up in our cgroups (children of what we started)
+    for cg in "${LIVE_CGROUPS[@]}"; do
+        [ -f "$cg/cgroup.procs" ] && for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    done
+    for p in "${LIVE_PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+    # deepest first
+    for ((i = ${#LIVE_CGROUPS[@]} - 1; i >= 0; i--)); do
+        cg=${LIVE_CGROUPS[$i]}
+        [ -d "$cg" ] || continue
+        for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+        [ -d "$cg" ] && echo "# warning: could not remove $cg" >&2
+    done
+    rm -rf "$LIVE_TMP"
+}
+trap live_cleanup EXIT
+
+require_root() {
+    [ "$(id -u)" = 0 ] || skip_all "needs root (creates cgroups, reads every /proc/PID)"
+}
+
+require_v1_memory() {
+    [ -f "$V1_MEMORY/memory.limit_in_bytes" ] || skip_all "no cgroup v1 memory controller at $V1_MEMORY"
+}
+
+# These helpers record what they create for the cleanup, so they must run in this shell, not in
+# a $(...) subshell: they return their result in a variable instead of on stdout.
+
+# v1_cgroup NAME [LIMIT_BYTES]: creates $V1_MEMORY/oomwarden-test-$$-NAME; sets CG (the
+# directory) and CG_REL (the path as /proc/PID/cgroup shows it).
+v1_cgroup() {
+    CG=$V1_MEMORY/$SCRATCH_PREFIX-$$-$1
+    CG_REL=/$SCRATCH_PREFIX-$$-$1
+    mkdir "$CG" || return 1
+    LIVE_CGROUPS+=("$CG")
+    if [ -n "${2:-}" ]; then
+        echo 0 >"$CG/memory.swappiness" 2>/dev/null
+        echo "$2" >"$CG/memory.limit_in_bytes" || return 1
+    fi
+}
+
+# start_hog CGROUP_DIR_OR_EMPTY READY_NAME HOG_ARGS...: starts hog (in the cgroup, from its first
+# instruction) and waits until it has touched its memory; sets HOG_PID.
+start_hog() {
+    local cg=$1 ready=$LIVE_TMP/$2.ready
+    shift 2
+    rm -f "$ready"
+    # disown: the cleanup kills these on purpose; no "Killed" job notices in the TAP stream
+    if [ -n "$cg" ]; then
+        sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cg" "$HOG" --ready "$ready" "$@" \
+            </dev/null >/dev/null 2>"$ready.err" &
+    else
+        "$HOG" --ready "$ready" "$@" </dev/null >/dev/null 2>"$ready.err" &
+    fi
+    HOG_PID=$!
+    disown "$HOG_PID"
+    LIVE_PIDS+=("$HOG_PID")
+    for _ in $(seq 300); do
+        [ -f "$ready" ] && break
+        kill -0 "$HOG_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+}
+
+# kmsg_since_marker: a unique marker written to /dev/kmsg so a test reads only what came after
+kmsg_marker() {
+    local m="oomwarden-test-marker-$$-$RANDOM-$(date +%s%N)"
+    echo "$m" >/dev/kmsg
+    echo "$m"
+}
