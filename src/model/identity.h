@@ -1,0 +1,50 @@
+/*
+ * Workload identity from a cgroup path: the systemd slice and unit, the Kubernetes pod UID, QoS
+ * class, container ID and runtime, or a plain Docker container. Pure string work (no I/O), so the
+ * same answer comes from a live cgroup, a fixture tree and a kernel OOM report's task_memcg=.
+ *
+ * Layouts (kubelet's cgroup_manager_linux.go, container runtimes):
+ *   systemd driver: /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice/
+ *                   cri-containerd-<id>.scope | crio-<id>.scope | crio-conmon-<id>.scope | docker-<id>.scope
+ *                   Guaranteed pods sit directly under kubepods.slice (kubepods-pod<uid_>.slice)
+ *   cgroupfs:       /kubepods/burstable/pod<uid>/<id> | crio-<id>; Guaranteed: /kubepods/pod<uid>/<id>
+ *   raw containerd: .../kubepods-burstable-pod<uid_>.slice:cri-containerd:<id>
+ *   plain Docker:   /docker/<id>, /system.slice/docker-<id>.scope
+ */
+#pragma once
+
+#include <stdbool.h>
+
+struct json;
+struct buf;
+
+enum workload_kind { WORKLOAD_NONE, WORKLOAD_SYSTEMD, WORKLOAD_KUBERNETES, WORKLOAD_DOCKER };
+
+enum qos_class { QOS_NONE, QOS_GUARANTEED, QOS_BURSTABLE, QOS_BESTEFFORT };
+
+#define IDENTITY_NAME_MAX 256
+
+struct identity {
+    enum workload_kind kind;
+    char systemd_slice[IDENTITY_NAME_MAX]; /* innermost .slice, "" if none */
+    char systemd_unit[IDENTITY_NAME_MAX];  /* innermost .service, .scope, ...; "" if none */
+    char pod_uid[40];                      /* canonical form with '-', "" if none */
+    enum qos_class qos;                    /* QOS_NONE unless under a kubepods hierarchy */
+    char container_id[72];                 /* 64 hex digits (or as given), "" if none */
+    char container_runtime[16];            /* "containerd", "crio", "docker", "" */
+    bool conmon;                           /* CRI-O's monitor process cgroup, not the container */
+};
+
+/* Fills `ret` from a cgroup path (v1 or v2, relative to the hierarchy root). Never fails:
+ * an unknown layout gives WORKLOAD_NONE (or SYSTEMD when only slices/units are recognised). */
+void identity_from_cgroup(const char *path, struct identity *ret);
+
+const char *identity_kind_name(enum workload_kind k);
+const char *qos_class_name(enum qos_class q); /* "guaranteed", "burstable", "besteffort", NULL */
+
+/* One line for people: "pod 0a1b2c3d-… (burstable) container 9192cb33411f (containerd)",
+ * "unit ssh.service (system.slice)", "docker container 34186d9bd077". Empty when nothing known. */
+int identity_describe(const struct identity *id, struct buf *out);
+
+/* The JSON object every command uses for identity (writes a value: call after json_key()). */
+void identity_to_json(const struct identity *id, struct json *j);
