@@ -22,6 +22,7 @@ struct command {
 
 static const struct command commands[] = {
     {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
+    {"explain", cmd_explain, "kernel OOM-killer reports in words (kernel log, files, stdin)"},
 };
 
 /* `oomwarden` alone runs the main job. */
