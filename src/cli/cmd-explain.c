@@ -158,15 +158,14 @@ static int parse_args(struct cli *c, struct explain_opts *o, int argc, char **ar
 
 /* The kernel log of this machine (or of --root): a character device, or a saved copy. */
 static int read_kmsg(const struct cli *c, struct oomlog *log, struct logsource_stats *st,
-                     bool *live)
+                     bool *live, char *path, size_t cap)
 {
     const char *root = c->root;
     if (!root || !*root) {
         const char *env = getenv("OOMWARDEN_ROOT");
         root = env && *env ? env : "/";
     }
-    char path[4096];
-    snprintf(path, sizeof(path), "%s%sdev/kmsg", root, root[strlen(root) - 1] == '/' ? "" : "/");
+    snprintf(path, cap, "%s%sdev/kmsg", root, root[strlen(root) - 1] == '/' ? "" : "/");
     struct kmsg_reader *rd = malloc(sizeof(*rd));
     if (!rd)
         return -ENOMEM;
@@ -286,9 +285,13 @@ int cmd_explain(struct cli *c, int argc, char **argv)
     bool errors = false, live = false;
     struct buf source = BUF_INIT(64 * 1024);
     if (o.nfiles == 0) {
-        if (read_kmsg(c, log, &st, &live) < 0)
+        char path[4096];
+        if (read_kmsg(c, log, &st, &live, path, sizeof(path)) < 0)
             errors = true;
-        buf_puts(&source, live ? "the kernel log (/dev/kmsg)" : "the saved kernel log");
+        if (live)
+            buf_printf(&source, "the kernel log (%s)", path);
+        else
+            buf_printf(&source, "%s (saved records)", path);
     } else {
         for (int i = 0; i < o.nfiles; i++) {
             const char *f = o.files[i];
@@ -392,12 +395,12 @@ int cmd_explain(struct cli *c, int argc, char **argv)
             q = json_error(&j);
     } else if (q == 0) {
         struct explain_style style = {.color = term_use_color(STDOUT_FILENO, c->color)};
-        if (ns == 0) {
+        if (ns == 0 && !errors) {
             buf_printf(&out, "No OOM-killer reports in %s", buf_cstr(&source));
             if (log->nevents)
                 buf_printf(&out, " match (%zu found)", log->nevents);
             buf_puts(&out, ".\n");
-        } else {
+        } else if (ns) {
             summary_line(shown, ns, buf_cstr(&source), &out);
             if (ns < log->nevents)
                 buf_printf(&out, "Showing %zu of %zu.\n", ns, log->nevents);

@@ -43,14 +43,23 @@ static const char *pages_str(char out[40], const struct oom_event *e, uint64_t p
     return out;
 }
 
-static bool is_v1(const struct oom_event *e)
-{
-    return opt_has(e->memsw.usage_kb) || opt_has(e->kmem.usage_kb);
-}
-
+/* cgroup v2: the "swap:" line (5.3+ prints it instead of memory+swap/kmem on v2), or
+ * memory.oom.group, which exists only there */
 static bool is_v2(const struct oom_event *e)
 {
-    return opt_has(e->swap.usage_kb);
+    return opt_has(e->swap.usage_kb) || e->group_memcg;
+}
+
+/* cgroup v1: memory+swap/kmem lines are v1-only from 5.3 on; before 4.5 there was no v2 memcg.
+ * Between the two, kernels printed them for v2 as well. */
+static bool is_v1(const struct oom_event *e)
+{
+    if (!opt_has(e->memsw.usage_kb) || is_v2(e))
+        return false;
+    struct kver k;
+    if (e->kernel_release[0] && kver_parse(e->kernel_release, &k) == 0)
+        return kver_at_least(&k, 5, 3, 0) || !kver_at_least(&k, 4, 5, 0);
+    return false;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -235,7 +244,9 @@ static void scope_text(struct out *o, const struct oom_event *e)
                 put(o, ", failcnt %" PRIu64, e->memsw.failcnt);
             put(o, ")\n");
         } else if (opt_has(e->mem.limit_kb)) {
-            const char *knob = is_v1(e) ? "memory.limit_in_bytes" : is_v2(e) ? "memory.max" : "its limit";
+            const char *knob = is_v1(e)   ? "memory.limit_in_bytes"
+                               : is_v2(e) ? "memory.max"
+                                          : "its memory limit";
             put(o, " hit %s %s", knob, kb_str(a, e->mem.limit_kb));
             if (opt_has(e->mem.usage_kb))
                 put(o, " (usage %s", kb_str(b, e->mem.usage_kb));
@@ -337,20 +348,22 @@ static void asked_text(struct out *o, const struct oom_event *e)
         put(o, " in a page fault (gfp_mask 0x0: pagefault_out_of_memory)");
     else if (opt_has_i64(e->order)) {
         if (e->order == 0)
-            put(o, " for one page");
+            put(o, " for one page (");
         else if (opt_has(e->page_kb))
-            put(o, " for %s of contiguous memory (order %" PRId64 ")",
+            put(o, " for %s of contiguous memory (order %" PRId64 ", ",
                 kb_str(a, e->page_kb << (e->order < 20 ? e->order : 20)), e->order);
         else
-            put(o, " for an order-%" PRId64 " block", e->order);
+            put(o, " for an order-%" PRId64 " block (", e->order);
         if (e->gfp_mask_set) {
-            put(o, " (gfp_mask %#" PRIx64, e->gfp_mask);
+            put(o, "gfp_mask %#" PRIx64, e->gfp_mask);
             if (e->gfp_flags[0]) {
                 put(o, " ");
                 put_text(o, e->gfp_flags);
             }
-            put(o, ")");
+        } else {
+            put(o, "gfp_mask not shown");
         }
+        put(o, ")");
     }
     if (opt_has_i64(e->invoker_oom_score_adj))
         put(o, ", oom_score_adj %" PRId64, e->invoker_oom_score_adj);
@@ -428,8 +441,8 @@ static void killed_text(struct out *o, const struct oom_event *e)
         if (!opt_has_i64(e->invoker_pid) && same_name)
             put(o, ": the task that asked has the same name");
         else if (same_name)
-            put(o, ": not the task that asked (pid %" PRId64 " has the same name: likely one of "
-                   "its threads)", e->invoker_pid);
+            put(o, ": not the task that asked (pid %" PRId64 ", of the same name)",
+                e->invoker_pid);
         else
             put(o, ": not the task that asked");
     }
@@ -440,8 +453,9 @@ static void killed_text(struct out *o, const struct oom_event *e)
         put_task(o, e->selected_comm, e->selected_pid);
         if (opt_has_i64(e->selected_score))
             put(o, ", score %" PRId64, e->selected_score);
-        put(o, ", and killed this child of it instead (before 5.1 the kernel sacrificed the "
-               "child with the most memory of its own)\n");
+        put(o, ", and killed this child of it instead: until 5.1 the kernel sacrificed a child "
+               "with memory of its own (the first one found before 2.6.36, the one with the "
+               "highest badness after)\n");
     }
     victim_memory(o, v);
 }
@@ -552,8 +566,10 @@ static void why_text(struct out *o, const struct oom_event *e, bool compact)
             put_int(o, vb.points);
             put(o, " points%s\n", vb.total_approx ? " (about: the domain may include swap)" : "");
         } else {
-            put(o, "oom_score_adj %" PRId64 " %s %" PRId64 "/1000 of the OOM domain's size\n",
-                vb.adj, vb.adj > 0 ? "adds" : "takes off", vb.adj > 0 ? vb.adj : -vb.adj);
+            put(o, "oom_score_adj %" PRId64 " %s %" PRId64 "/1000 of the OOM domain's pages "
+                   "(%s; its size is not in the text)\n",
+                vb.adj, vb.adj > 0 ? "adds" : "takes off", vb.adj > 0 ? vb.adj : -vb.adj,
+                e->scope == OOM_SCOPE_MEMCG ? "the cgroup's limit" : "RAM + swap");
         }
     }
     if (e->table_inferred) {
@@ -635,8 +651,9 @@ static void memory_text(struct out *o, const struct oom_event *e)
                     e->free_swap_kb == 0) ||
                    (opt_has(e->swap.limit_kb) && e->swap.limit_kb == 0);
     label(o, "Memory");
-    if (total == 0) {
-        put(o, "it held almost nothing resident: the kill freed next to no memory\n");
+    if (total < 1024) {
+        char a[24];
+        put(o, "it held only %s resident: killing it freed almost nothing\n", kb_str(a, total));
         return;
     }
     if (anon * 10 >= total * 9) {
@@ -700,6 +717,8 @@ static void machine_text(struct out *o, const struct oom_event *e)
                     (opt_has(e->mi_inactive_file) ? e->mi_inactive_file : 0);
     uint64_t slab = (opt_has(e->mi_slab_reclaimable) ? e->mi_slab_reclaimable : 0) +
                     (opt_has(e->mi_slab_unreclaimable) ? e->mi_slab_unreclaimable : 0);
+    if (!opt_has(e->mi_slab_reclaimable) && opt_has(e->mi_slab))
+        slab = e->mi_slab; /* before 2.6.3x: one "slab:" count */
     label(o, "Machine");
     put(o, "anon %s, file %s, slab %s", pages_str(a, e, anon), pages_str(b, e, file),
         pages_str(c, e, slab));
@@ -764,6 +783,13 @@ static void group_text(struct out *o, const struct oom_event *e)
     if (n > shown)
         put(o, ", ...");
     put(o, "\n");
+    for (size_t i = 0; i < e->nvictims; i++)
+        if (e->victims[i].kind == OOM_VICTIM_GROUP && e->victims[i].pid == 1) {
+            label(o, "");
+            put(o, "the group kill took pid 1 (init), which was in the cgroup: the machine "
+                   "panics (\"Attempted to kill init!\"); later kernels spare init here\n");
+            break;
+        }
 }
 
 static void shared_text(struct out *o, const struct oom_event *e)
@@ -974,7 +1000,8 @@ int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret,
             j++;
         }
         if (j > i) {
-            struct cascade c = {.first = i, .last = j, .min_invoker_adj = OPT_ABSENT_I64};
+            struct cascade c = {.first = i, .last = j, .min_invoker_adj = OPT_ABSENT_I64,
+                                .sizes_known = true};
             c.span_us = prev - v->uptime_us;
             for (size_t k = i; k <= j; k++) {
                 const struct oom_event *e = &ev[k];
@@ -987,6 +1014,8 @@ int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret,
                                                             : OPT_ABSENT_I64;
                 if (opt_has_i64(adj) && adj > 0)
                     c.positive_adj++;
+                if (!opt_has(w->anon_rss_kb))
+                    c.sizes_known = false;
                 if (k < j && freed_kb(w) > c.max_freed_kb)
                     c.max_freed_kb = freed_kb(w);
                 if (k == j)
@@ -1039,7 +1068,7 @@ int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, st
         put(&o, " (whole machine)");
     }
     size_t n = c->last - c->first + 1;
-    if (n > 1 && c->max_freed_kb < 64 * 1024) {
+    if (n > 1 && c->sizes_known && c->max_freed_kb < 64 * 1024) {
         if (n == 2)
             put(&o, ": the first freed under %s", under_str(a, c->max_freed_kb));
         else
@@ -1278,6 +1307,7 @@ int explain_event_json(const struct oom_event *e, struct json *j)
         json_kv_u64_opt(j, "shmem_pages", e->mi_shmem);
         json_kv_u64_opt(j, "slab_reclaimable_pages", e->mi_slab_reclaimable);
         json_kv_u64_opt(j, "slab_unreclaimable_pages", e->mi_slab_unreclaimable);
+        json_kv_u64_opt(j, "slab_pages", e->mi_slab);
         json_kv_u64_opt(j, "unevictable_pages", e->mi_unevictable);
         json_kv_u64_opt(j, "pagetables_pages", e->mi_pagetables);
         json_kv_bool(j, "unreclaimable_slab_dump", e->unreclaimable_slab);

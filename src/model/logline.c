@@ -443,6 +443,8 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
         }
     }
     r->text = (struct span){p, (size_t)(end - p)};
+    if (prefixed && r->source == LOGLINE_KERNEL && is_elision(span_trim(r->text)))
+        r->elision = true; /* "[ 12.5] ..." */
     if (prefixed) {
         if (r->source == LOGLINE_BARE)
             r->source = LOGLINE_KERNEL;

@@ -84,6 +84,13 @@ static bool starts(struct span s, const char *lit)
     return span_starts_with(s, lit);
 }
 
+/* `lit` then a space or the end: "Kill process" at the end of a line broken after it */
+static bool starts_word(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return span_starts_with(s, lit) && (s.n == n || s.p[n] == ' ');
+}
+
 static struct span after(struct span s, size_t n)
 {
     return n >= s.n ? (struct span){s.p + s.n, 0} : (struct span){s.p + n, s.n - n};
@@ -103,7 +110,8 @@ static struct span trim(struct span s)
 static void copy_span(char *dst, size_t cap, struct span s)
 {
     size_t n = s.n < cap - 1 ? s.n : cap - 1;
-    memcpy(dst, s.p, n);
+    if (n)
+        memcpy(dst, s.p, n);
     dst[n] = '\0';
 }
 
@@ -230,7 +238,7 @@ static void event_init(struct oom_event *e)
     e->page_kb = e->ram_pages = e->reserved_pages = e->free_swap_kb = e->total_swap_kb = OPT_ABSENT;
     e->mi_free = e->mi_active_anon = e->mi_inactive_anon = e->mi_active_file = OPT_ABSENT;
     e->mi_inactive_file = e->mi_shmem = e->mi_slab_reclaimable = OPT_ABSENT;
-    e->mi_slab_unreclaimable = e->mi_unevictable = e->mi_pagetables = OPT_ABSENT;
+    e->mi_slab_unreclaimable = e->mi_unevictable = e->mi_pagetables = e->mi_slab = OPT_ABSENT;
     e->selected_pid = e->selected_score = OPT_ABSENT_I64;
     task_init(&e->invoker_row);
     e->state = ST_HEADER;
@@ -353,11 +361,11 @@ static enum kind msg_kind(struct span t, struct span *msg, struct span *rest)
     struct span r = after(t, m.n + 2);
     *msg = m;
     *rest = r;
-    if (starts(r, "Killed process "))
+    if (starts_word(r, "Killed process"))
         return K_KILLED;
-    if (starts(r, "Kill process ") || starts(r, "kill process "))
+    if (starts_word(r, "Kill process") || starts_word(r, "kill process"))
         return K_SELECT;
-    if (starts(r, "OOM victim "))
+    if (starts_word(r, "OOM victim"))
         return K_EXITING;
     return K_NONE;
 }
@@ -383,9 +391,9 @@ static enum kind classify(struct span t)
         }
         return K_NONE;
     case 'K':
-        if (starts(t, "Killed process "))
+        if (starts_word(t, "Killed process"))
             return K_KILLED;
-        if (starts(t, "Kill process "))
+        if (starts_word(t, "Kill process"))
             return find(t, " sharing same memory") ? K_SHARED : K_SELECT;
         if (starts(t, "Kernel panic - not syncing: ") &&
             (find(t, "Out of memory") || find(t, "deadlocked on memory")))
@@ -584,7 +592,7 @@ static int parse_kill(struct span t, struct kill *k)
     enum kind kind = classify(t);
     if (kind != K_KILLED && kind != K_SELECT && kind != K_EXITING && kind != K_SHARED)
         return 0;
-    if (!starts(t, "Killed process ") && !starts(t, "Kill process "))
+    if (!starts_word(t, "Killed process") && !starts_word(t, "Kill process"))
         (void)msg_kind(t, &msg, &rest);
     k->kind = kind;
     copy_span(k->msg, sizeof(k->msg), msg);
@@ -593,6 +601,8 @@ static int parse_kill(struct span t, struct kill *k)
     switch (kind) {
     case K_KILLED: {
         k->form = msg.n ? FORM_MSG : FORM_BARE;
+        if (rest.n < 15)
+            return 0;
         c = cursor_make(rest.p + 15, rest.n - 15);
         struct cursor r = c;
         uint64_t pid, uid;
@@ -614,6 +624,8 @@ static int parse_kill(struct span t, struct kill *k)
     case K_SHARED:
     case K_EXITING: {
         size_t skip = kind == K_EXITING ? strlen("OOM victim ") : strlen("Kill process ");
+        if (rest.n < skip)
+            return 0;
         c = cursor_make(rest.p + skip, rest.n - skip);
         const char *const *terms = kind == K_SELECT   ? select_terms
                                    : kind == K_SHARED ? shared_terms
@@ -1140,6 +1152,8 @@ static void meminfo_kv(struct oom_event *e, struct span t)
             e->mi_unevictable = v;
         else if (!strcmp(name, "pagetables"))
             e->mi_pagetables = v;
+        else if (!strcmp(name, "slab"))
+            e->mi_slab = v;
     }
 }
 
@@ -1275,9 +1289,9 @@ static bool same_kill(const struct oom_victim *v, const struct kill *k)
 static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_line *l)
 {
     struct oom_event *e = current(p);
-    if (e && !attachable(e, l))
-        e = NULL;
     if (k->kind == K_SHARED) {
+        /* printed in the same loop as the kill, but preemption can stretch that loop over
+         * minutes (linux-mm, Sep 2015): no time limit */
         /* more processes on the victim's mm: part of the kill just printed */
         if (!e || !e->nvictims)
             return 0;
@@ -1289,9 +1303,10 @@ static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_l
             return -ENOMEM;
         victim_from_kill(v, k, l, p->segment);
         v->kind = OOM_VICTIM_SHARED_MM;
-        touch(e, l);
         return 0;
     }
+    if (e && !attachable(e, l))
+        e = NULL;
     if (k->kind == K_SELECT) {
         if (!e || e->nvictims || e->selected_set) {
             if (!(e = open_event(p, l)))
@@ -1457,7 +1472,8 @@ static void compact_rows(struct oom_event *e)
     memcpy(e->rows, keep, nk * sizeof(*keep));
     e->nrows = nk;
 sort:
-    qsort(e->rows, e->nrows, sizeof(*e->rows), cmp_rss_desc);
+    if (e->nrows > 1)
+        qsort(e->rows, e->nrows, sizeof(*e->rows), cmp_rss_desc);
     if (e->nrows == 0) {
         free(e->rows);
         e->rows = NULL;
@@ -1522,8 +1538,9 @@ static void decide_scope(struct oom_event *e)
  * the same kind was part of the same shortage: it takes that report's scope. */
 static void inherit_scope(struct oomlog *p, struct oom_event *e)
 {
-    if (e->scope != OOM_SCOPE_UNKNOWN || e->header || e->summary || e->meminfo || e->table ||
-        !e->nvictims || p->nevents < 2 || e != &p->events[p->nevents - 1])
+    /* a header whose report was cut (elided) says no more than no header */
+    if (e->scope != OOM_SCOPE_UNKNOWN || (e->header && !e->elided) || e->summary || e->meminfo ||
+        e->table || !e->nvictims || p->nevents < 2 || e != &p->events[p->nevents - 1])
         return;
     const struct oom_event *prev = &p->events[p->nevents - 2];
     const struct oom_victim *a = oom_event_primary(prev), *b = oom_event_primary(e);
@@ -1915,32 +1932,45 @@ static int flush_held(struct oomlog *p)
     return process(p, &hl, hl.text, (enum kind)p->held_kind);
 }
 
-/* Joins the held line with a bare continuation when the result parses further. */
+/* Joins the held line with a bare continuation when the result parses further. Whether the
+ * break ate a space is unknown (terminals cut anywhere, mail clients at a space they may keep
+ * or drop): both joins are tried. */
 static int try_join(struct oomlog *p, struct span t, bool *joined)
 {
     *joined = false;
-    size_t sep = p->held_len && p->held[p->held_len - 1] != ' ' && t.p[0] != ' ' ? 1 : 0;
-    size_t n = p->held_len + sep + t.n;
+    size_t n = p->held_len + 1 + t.n;
     if (n > CAP_INPUT_LINE)
         return 0;
     char *buf = malloc(n);
     if (!buf)
         return -ENOMEM;
-    memcpy(buf, p->held, p->held_len);
-    if (sep)
-        buf[p->held_len] = ' ';
-    memcpy(buf + p->held_len + sep, t.p, t.n);
-    struct span before = {p->held, p->held_len}, both = {buf, n};
     enum kind k = (enum kind)p->held_kind;
-    if (classify(both) == k && line_score(both, k) > line_score(before, k)) {
-        free(p->held);
-        p->held = buf;
-        p->held_cap = n;
-        p->held_len = n;
-        *joined = true;
+    int before = line_score((struct span){p->held, p->held_len}, k);
+    int best = before, best_sep = -1;
+    for (int sep = 0; sep <= 1; sep++) {
+        memcpy(buf, p->held, p->held_len);
+        if (sep)
+            buf[p->held_len] = ' ';
+        memcpy(buf + p->held_len + sep, t.p, t.n);
+        struct span both = {buf, p->held_len + (size_t)sep + t.n};
+        int sc = classify(both) == k ? line_score(both, k) : 0;
+        if (sc > best) {
+            best = sc;
+            best_sep = sep;
+        }
+    }
+    if (best_sep < 0) {
+        free(buf);
         return 0;
     }
-    free(buf);
+    if (best_sep)
+        buf[p->held_len] = ' ';
+    memcpy(buf + p->held_len + (size_t)best_sep, t.p, t.n);
+    free(p->held);
+    p->held = buf;
+    p->held_cap = n;
+    p->held_len = p->held_len + (size_t)best_sep + t.n;
+    *joined = true;
     return 0;
 }
 
@@ -1951,8 +1981,10 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *l)
     int r = segment_note(p, l->uptime_us);
     if (r < 0)
         return r;
+    enum kind kind = classify(t);
     if (p->held_len) {
-        if (l->bare && t.n) {
+        /* a continuation is a bare line that is not a report line of its own */
+        if (l->bare && t.n && kind == K_NONE) {
             bool joined;
             if ((r = try_join(p, t, &joined)) < 0)
                 return r;
@@ -1962,7 +1994,6 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *l)
         if ((r = flush_held(p)) < 0)
             return r;
     }
-    enum kind kind = classify(t);
     if (holdable(kind) && p->hold_lines)
         return hold(p, l, t, kind);
     return process(p, l, t, kind);

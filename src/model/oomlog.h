@@ -150,7 +150,7 @@ struct oom_event {
     uint64_t ram_pages, reserved_pages, free_swap_kb, total_swap_kb;
     uint64_t mi_free, mi_active_anon, mi_inactive_anon, mi_active_file, mi_inactive_file;
     uint64_t mi_shmem, mi_slab_reclaimable, mi_slab_unreclaimable, mi_unevictable;
-    uint64_t mi_pagetables;
+    uint64_t mi_pagetables, mi_slab; /* mi_slab: the single "slab:" count of old kernels */
     bool unreclaimable_slab; /* "Unreclaimable slab info:" was printed */
 
     /* the task table: counts over all rows, and the rows kept */
