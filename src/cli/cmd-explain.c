@@ -42,8 +42,8 @@ static const char usage[] =
     "\n"
     "  -n, --last N          only the last N events\n"
     "      --since WHEN      only events at or after WHEN: 30s, 15m, 2h, 3d (ago),\n"
-    "                        YYYY-MM-DD[ HH:MM[:SS]] (local time), or uptime:SECONDS\n" CLI_COMMON_HELP
-    "\n"
+    "                        YYYY-MM-DD[ HH:MM[:SS]] (local time), or "
+    "uptime:SECONDS\n" CLI_COMMON_HELP "\n"
     "Exit status: 0 when events were found, 1 when none, 2 when an input could not be read.\n";
 
 enum {
@@ -97,7 +97,10 @@ static int parse_since(const char *arg, time_t now, struct explain_opts *o)
         uint64_t v;
         if (parse_u64(num, &v) < 0 || v > 100ull * 365 * 86400)
             return -EINVAL;
-        uint64_t mult = arg[n - 1] == 's' ? 1 : arg[n - 1] == 'm' ? 60 : arg[n - 1] == 'h' ? 3600 : 86400;
+        uint64_t mult = arg[n - 1] == 's'   ? 1
+                        : arg[n - 1] == 'm' ? 60
+                        : arg[n - 1] == 'h' ? 3600
+                                            : 86400;
         o->since = SINCE_WALL;
         o->since_wall = now - (time_t)(v * mult);
         return 0;
@@ -139,8 +142,9 @@ static int parse_args(struct cli *c, struct explain_opts *o, int argc, char **ar
             break;
         case OPT_SINCE:
             if (parse_since(optarg, time(NULL), o) < 0)
-                return cli_usage_error(c, "--since takes 30s, 15m, 2h, 3d, YYYY-MM-DD[ HH:MM[:SS]] "
-                                          "or uptime:SECONDS, not '%s'",
+                return cli_usage_error(c,
+                                       "--since takes 30s, 15m, 2h, 3d, YYYY-MM-DD[ HH:MM[:SS]] "
+                                       "or uptime:SECONDS, not '%s'",
                                        optarg);
             break;
         default:
@@ -420,9 +424,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
         log_error("cannot format the output: %s", strerror(-q));
         rc = EXPLAIN_ERROR;
     } else {
-        rc = cli_emit(&out) ? EXPLAIN_ERROR : errors ? EXPLAIN_ERROR
-                                          : ns ? EXPLAIN_FOUND
-                                               : EXPLAIN_NONE;
+        rc = cli_emit(&out) ? EXPLAIN_ERROR
+             : errors       ? EXPLAIN_ERROR
+             : ns           ? EXPLAIN_FOUND
+                            : EXPLAIN_NONE;
     }
     buf_release(&out);
     free(cas);

@@ -117,9 +117,10 @@ static uint64_t domain_pages(const struct oom_event *e, bool *approx)
         return e->mem.limit_kb / e->page_kb;
     }
     if (e->scope == OOM_SCOPE_GLOBAL && opt_has(e->ram_pages)) {
-        uint64_t ram = e->ram_pages - (opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages
-                                           ? e->reserved_pages
-                                           : 0);
+        uint64_t ram =
+            e->ram_pages - (opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages
+                                ? e->reserved_pages
+                                : 0);
         if (!opt_has(e->total_swap_kb))
             *approx = true;
         return ram + (opt_has(e->total_swap_kb) ? e->total_swap_kb / e->page_kb : 0);
@@ -238,8 +239,8 @@ static void scope_text(struct out *o, const struct oom_event *e)
         bool mem_hit = opt_has(e->mem.usage_kb) && opt_has(e->mem.limit_kb) &&
                        e->mem.usage_kb + 64 >= e->mem.limit_kb;
         if (memsw_hit && !mem_hit) {
-            put(o, " hit memory.memsw.limit_in_bytes %s (memory+swap %s", kb_str(a, e->memsw.limit_kb),
-                kb_str(b, e->memsw.usage_kb));
+            put(o, " hit memory.memsw.limit_in_bytes %s (memory+swap %s",
+                kb_str(a, e->memsw.limit_kb), kb_str(b, e->memsw.usage_kb));
             if (e->memsw.failcnt && opt_has(e->memsw.failcnt))
                 put(o, ", failcnt %" PRIu64, e->memsw.failcnt);
             put(o, ")\n");
@@ -251,7 +252,8 @@ static void scope_text(struct out *o, const struct oom_event *e)
             if (opt_has(e->mem.usage_kb))
                 put(o, " (usage %s", kb_str(b, e->mem.usage_kb));
             if (opt_has(e->mem.failcnt))
-                put(o, "%sfailcnt %" PRIu64, opt_has(e->mem.usage_kb) ? ", " : " (", e->mem.failcnt);
+                put(o, "%sfailcnt %" PRIu64, opt_has(e->mem.usage_kb) ? ", " : " (",
+                    e->mem.failcnt);
             if (opt_has(e->mem.usage_kb) || opt_has(e->mem.failcnt))
                 put(o, ")");
             put(o, "\n");
@@ -289,9 +291,10 @@ static void scope_text(struct out *o, const struct oom_event *e)
             put(o, ", as in the report before it (this kill's own report is not in the text: "
                    "rate-limited or cut)");
         if (opt_has(e->ram_pages) && opt_has(e->page_kb)) {
-            uint64_t ram = e->ram_pages - (opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages
-                                               ? e->reserved_pages
-                                               : 0);
+            uint64_t ram =
+                e->ram_pages - (opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages
+                                    ? e->reserved_pages
+                                    : 0);
             put(o, ": %s RAM", pages_str(c, e, ram));
             if (opt_has(e->total_swap_kb)) {
                 if (e->total_swap_kb == 0)
@@ -304,7 +307,8 @@ static void scope_text(struct out *o, const struct oom_event *e)
             if (e->total_swap_kb == 0)
                 put(o, ": no swap");
             else if (opt_has(e->free_swap_kb))
-                put(o, ": swap %s free of %s", kb_str(a, e->free_swap_kb), kb_str(b, e->total_swap_kb));
+                put(o, ": swap %s free of %s", kb_str(a, e->free_swap_kb),
+                    kb_str(b, e->total_swap_kb));
         }
         put(o, "\n");
         break;
@@ -441,8 +445,7 @@ static void killed_text(struct out *o, const struct oom_event *e)
         if (!opt_has_i64(e->invoker_pid) && same_name)
             put(o, ": the task that asked has the same name");
         else if (same_name)
-            put(o, ": not the task that asked (pid %" PRId64 ", of the same name)",
-                e->invoker_pid);
+            put(o, ": not the task that asked (pid %" PRId64 ", of the same name)", e->invoker_pid);
         else
             put(o, ": not the task that asked");
     }
@@ -531,8 +534,10 @@ static void why_text(struct out *o, const struct oom_event *e, bool compact)
         else
             put(o, "the highest badness in the OOM domain");
         if (opt_has_i64(adj) && adj > 0)
-            put(o, "; oom_score_adj %" PRId64 " added %" PRId64 "/1000 of the domain to it, so "
-                   "a small process outranks larger ones", adj, adj);
+            put(o,
+                "; oom_score_adj %" PRId64 " added %" PRId64 "/1000 of the domain to it, so "
+                "a small process outranks larger ones",
+                adj, adj);
         else if (opt_has_i64(adj) && adj < 0)
             put(o, "; its oom_score_adj %" PRId64 " lowered it, yet it still ranked first", adj);
         put(o, "\n");
@@ -566,8 +571,9 @@ static void why_text(struct out *o, const struct oom_event *e, bool compact)
             put_int(o, vb.points);
             put(o, " points%s\n", vb.total_approx ? " (about: the domain may include swap)" : "");
         } else {
-            put(o, "oom_score_adj %" PRId64 " %s %" PRId64 "/1000 of the OOM domain's pages "
-                   "(%s; its size is not in the text)\n",
+            put(o,
+                "oom_score_adj %" PRId64 " %s %" PRId64 "/1000 of the OOM domain's pages "
+                "(%s; its size is not in the text)\n",
                 vb.adj, vb.adj > 0 ? "adds" : "takes off", vb.adj > 0 ? vb.adj : -vb.adj,
                 e->scope == OOM_SCOPE_MEMCG ? "the cgroup's limit" : "RAM + swap");
         }
@@ -578,13 +584,12 @@ static void why_text(struct out *o, const struct oom_event *e, bool compact)
     }
     if (algo != ALGO_PAGES) {
         label(o, "");
-        put(o, "%s\n", algo == ALGO_PERMILLE
-                           ? "this kernel (2.6.36-3.4) scores in thousandths of the domain"
-                       : algo == ALGO_OLD
-                           ? "before 2.6.36 the score also counted children's memory, CPU time "
-                             "and nice, so the table's sizes alone do not decide it"
-                           : "the kernel version is not in the text, so which badness formula "
-                             "chose (it changed in 2.6.36 and 3.5) is not known");
+        put(o, "%s\n",
+            algo == ALGO_PERMILLE ? "this kernel (2.6.36-3.4) scores in thousandths of the domain"
+            : algo == ALGO_OLD ? "before 2.6.36 the score also counted children's memory, CPU time "
+                                 "and nice, so the table's sizes alone do not decide it"
+                               : "the kernel version is not in the text, so which badness formula "
+                                 "chose (it changed in 2.6.36 and 3.5) is not known");
         return;
     }
     /* the runner-up by points, and the largest task if the adjustment beat it */
@@ -607,8 +612,9 @@ static void why_text(struct out *o, const struct oom_event *e, bool compact)
     }
     label(o, "");
     if (!next) {
-        put(o, "%s\n", e->ntasks <= 1 ? "it was the only candidate in the task table"
-                                      : "every other task in the table was at oom_score_adj -1000");
+        put(o, "%s\n",
+            e->ntasks <= 1 ? "it was the only candidate in the task table"
+                           : "every other task in the table was at oom_score_adj -1000");
         return;
     }
     put(o, "next in line: ");
@@ -647,9 +653,9 @@ static void memory_text(struct out *o, const struct oom_event *e)
     uint64_t anon = v->anon_rss_kb, file = opt_has(v->file_rss_kb) ? v->file_rss_kb : 0;
     uint64_t shmem = opt_has(v->shmem_rss_kb) ? v->shmem_rss_kb : 0;
     uint64_t total = anon + file + shmem;
-    bool no_swap = (e->scope == OOM_SCOPE_GLOBAL && opt_has(e->free_swap_kb) &&
-                    e->free_swap_kb == 0) ||
-                   (opt_has(e->swap.limit_kb) && e->swap.limit_kb == 0);
+    bool no_swap =
+        (e->scope == OOM_SCOPE_GLOBAL && opt_has(e->free_swap_kb) && e->free_swap_kb == 0) ||
+        (opt_has(e->swap.limit_kb) && e->swap.limit_kb == 0);
     label(o, "Memory");
     if (total < 1024) {
         char a[24];
@@ -688,8 +694,8 @@ static void cgroup_text(struct out *o, const struct oom_event *e)
     struct {
         const char *name;
         uint64_t v;
-    } s[] = {{"anon", e->stat_anon},     {"file", e->stat_file},   {"kernel", e->stat_kernel},
-             {"slab", e->stat_slab},     {"shmem", e->stat_shmem}, {"sock", e->stat_sock},
+    } s[] = {{"anon", e->stat_anon}, {"file", e->stat_file},   {"kernel", e->stat_kernel},
+             {"slab", e->stat_slab}, {"shmem", e->stat_shmem}, {"sock", e->stat_sock},
              {"swap", e->stat_swap}};
     put(o, "charged at the OOM: ");
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
@@ -729,8 +735,9 @@ static void machine_text(struct out *o, const struct oom_event *e)
     put(o, "\n");
     if (opt_has(e->mi_slab_unreclaimable) && e->mi_slab_unreclaimable > anon + file) {
         label(o, "");
-        put(o, "unreclaimable slab (%s) exceeds all user memory: kernel memory, not a "
-               "process, filled the machine, and killing processes frees little of it\n",
+        put(o,
+            "unreclaimable slab (%s) exceeds all user memory: kernel memory, not a "
+            "process, filled the machine, and killing processes frees little of it\n",
             pages_str(a, e, e->mi_slab_unreclaimable));
     }
 }
@@ -872,16 +879,18 @@ static void notes_text(struct out *o, const struct oom_event *e)
          * when a cgroup's kernel-memory charge failed */
         char a[40];
         label(o, "Note");
-        put(o, "%s was free: RAM was not short. A page fault failed to get memory (gfp_mask 0x0) "
-               "and, before 5.16, that invoked the machine-wide killer anyway; a cgroup's failed "
-               "kernel-memory (kmem) charge can do this (look for \"SLUB: Unable to allocate\" "
-               "lines)\n",
+        put(o,
+            "%s was free: RAM was not short. A page fault failed to get memory (gfp_mask 0x0) "
+            "and, before 5.16, that invoked the machine-wide killer anyway; a cgroup's failed "
+            "kernel-memory (kmem) charge can do this (look for \"SLUB: Unable to allocate\" "
+            "lines)\n",
             pages_str(a, e, e->mi_free));
     }
     if (e->suppressed_reports) {
         label(o, "Note");
-        put(o, "%" PRIu64 " earlier report%s were rate-limited just before this one (their kills "
-               "printed only the kill line)\n",
+        put(o,
+            "%" PRIu64 " earlier report%s were rate-limited just before this one (their kills "
+            "printed only the kill line)\n",
             e->suppressed_reports, e->suppressed_reports == 1 ? "" : "s");
     }
     if (e->elided) {
@@ -1000,8 +1009,8 @@ int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret,
             j++;
         }
         if (j > i) {
-            struct cascade c = {.first = i, .last = j, .min_invoker_adj = OPT_ABSENT_I64,
-                                .sizes_known = true};
+            struct cascade c = {
+                .first = i, .last = j, .min_invoker_adj = OPT_ABSENT_I64, .sizes_known = true};
             c.span_us = prev - v->uptime_us;
             for (size_t k = i; k <= j; k++) {
                 const struct oom_event *e = &ev[k];
@@ -1021,7 +1030,8 @@ int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret,
                 if (k == j)
                     c.last_freed_kb = freed_kb(w);
                 if (e->header && opt_has_i64(e->invoker_oom_score_adj) &&
-                    (!opt_has_i64(c.min_invoker_adj) || e->invoker_oom_score_adj < c.min_invoker_adj))
+                    (!opt_has_i64(c.min_invoker_adj) ||
+                     e->invoker_oom_score_adj < c.min_invoker_adj))
                     c.min_invoker_adj = e->invoker_oom_score_adj;
             }
             if (*nret == cap) {
@@ -1082,16 +1092,19 @@ int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, st
             put_text(&o, last->comm);
             put(&o, " (%s) was killed", kb_str(s, c->last_freed_kb));
         } else {
-            put(&o, "; the last kill freed %s too: whatever holds the memory was never chosen "
-                    "(oom_score_adj -1000 or strongly negative, or kernel memory)",
+            put(&o,
+                "; the last kill freed %s too: whatever holds the memory was never chosen "
+                "(oom_score_adj -1000 or strongly negative, or kernel memory)",
                 kb_str(s, c->last_freed_kb));
         }
     } else {
         put(&o, ": the killer fired again after each kill");
     }
     if (opt_has_i64(c->min_invoker_adj) && c->min_invoker_adj < -500)
-        put(&o, "; a task asking for memory ran at oom_score_adj %" PRId64 ", protected from "
-                "the killer", c->min_invoker_adj);
+        put(&o,
+            "; a task asking for memory ran at oom_score_adj %" PRId64 ", protected from "
+            "the killer",
+            c->min_invoker_adj);
     put(&o, ".\n");
     return o.err;
 }

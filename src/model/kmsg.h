@@ -50,11 +50,11 @@ size_t kmsg_unescape(const char *in, size_t n, char *out);
 
 struct kmsg_reader {
     int fd;
-    bool started;      /* a record has been read: next_seq is meaningful */
-    uint64_t next_seq; /* the sequence number expected next */
-    uint64_t lost;     /* records skipped: sequence gaps after the first record */
-    unsigned overruns; /* EPIPE returns */
-    uint64_t records;  /* records returned */
+    bool started;       /* a record has been read: next_seq is meaningful */
+    uint64_t next_seq;  /* the sequence number expected next */
+    uint64_t lost;      /* records skipped: sequence gaps after the first record */
+    unsigned overruns;  /* EPIPE returns */
+    uint64_t records;   /* records returned */
     uint64_t malformed; /* records that did not parse (skipped) */
     char buf[CAP_KMSG_RECORD];
 };

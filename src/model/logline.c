@@ -275,8 +275,8 @@ static bool is_elision(struct span s)
     word[wn] = '\0';
     if (wn == 0)
         return dots >= 3 || ellipsis;
-    static const char *const words[] = {"snip", "snipped", "cut", "elided", "skipped",
-                                        "omitted", "truncated", "trimmed"};
+    static const char *const words[] = {"snip",    "snipped", "cut",       "elided",
+                                        "skipped", "omitted", "truncated", "trimmed"};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcmp(word, words[i]) == 0)
             return true;

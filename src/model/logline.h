@@ -39,12 +39,12 @@ enum logline_source {
 
 struct logline {
     enum logline_source source;
-    struct span time;   /* wall-clock stamp exactly as printed, or empty */
-    uint64_t uptime_us; /* the [seconds.fraction] stamp, or OPT_ABSENT */
-    struct span text;   /* the message (leading blanks kept: continuation lines have them) */
+    struct span time;    /* wall-clock stamp exactly as printed, or empty */
+    uint64_t uptime_us;  /* the [seconds.fraction] stamp, or OPT_ABSENT */
+    struct span text;    /* the message (leading blanks kept: continuation lines have them) */
     struct span program; /* a userspace record's syslog tag, without "[pid]:" */
-    bool kmsg;          /* a raw /dev/kmsg record: `text` is still \xNN-escaped */
-    bool elision;       /* a marker that text was cut here: <SNIP>, [...], (...snipped...), ... */
+    bool kmsg;           /* a raw /dev/kmsg record: `text` is still \xNN-escaped */
+    bool elision;        /* a marker that text was cut here: <SNIP>, [...], (...snipped...), ... */
 };
 
 /* What a line says about the lines after it. Zero-initialise. */

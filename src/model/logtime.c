@@ -37,8 +37,7 @@ static bool iso(const char *s, time_t *ret)
     struct tm tm = {0};
     int y, mo, d;
     if (strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
-        !hms(s + 11, &tm))
+        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') || !hms(s + 11, &tm))
         return false;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

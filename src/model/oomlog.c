@@ -208,11 +208,21 @@ static bool pid_comm(struct cursor *c, int64_t *pid, char *comm, size_t cap,
 static void task_init(struct oom_task *t)
 {
     *t = (struct oom_task){
-        .pid = OPT_ABSENT_I64, .uid = OPT_ABSENT_I64, .tgid = OPT_ABSENT_I64,
-        .total_vm = OPT_ABSENT, .rss = OPT_ABSENT, .rss_anon = OPT_ABSENT,
-        .rss_file = OPT_ABSENT, .rss_shmem = OPT_ABSENT, .pgtables_bytes = OPT_ABSENT,
-        .nr_ptes = OPT_ABSENT, .nr_pmds = OPT_ABSENT, .swapents = OPT_ABSENT,
-        .cpu = OPT_ABSENT_I64, .oom_adj = OPT_ABSENT_I64, .oom_score_adj = OPT_ABSENT_I64,
+        .pid = OPT_ABSENT_I64,
+        .uid = OPT_ABSENT_I64,
+        .tgid = OPT_ABSENT_I64,
+        .total_vm = OPT_ABSENT,
+        .rss = OPT_ABSENT,
+        .rss_anon = OPT_ABSENT,
+        .rss_file = OPT_ABSENT,
+        .rss_shmem = OPT_ABSENT,
+        .pgtables_bytes = OPT_ABSENT,
+        .nr_ptes = OPT_ABSENT,
+        .nr_pmds = OPT_ABSENT,
+        .swapents = OPT_ABSENT,
+        .cpu = OPT_ABSENT_I64,
+        .oom_adj = OPT_ABSENT_I64,
+        .oom_score_adj = OPT_ABSENT_I64,
     };
 }
 
@@ -458,7 +468,9 @@ static enum kind classify(struct span t)
     default:
         break;
     }
-    if (t.n > 20 && find(t, " invoked oom-killer:"))
+    /* the header starts with the comm, which can be anything: search (glibc's memmem skips
+     * ahead by two-byte hashes, much faster here than scanning for the leading blank) */
+    if (t.n > 20 && memmem(t.p, t.n, " invoked oom-killer:", 20))
         return K_HEADER;
     return K_NONE;
 }
@@ -633,8 +645,7 @@ static int parse_kill(struct span t, struct kill *k)
         if (!pid_comm(&c, &k->pid, k->comm, sizeof(k->comm), terms))
             return 0;
         n = 2;
-        if (kind == K_SELECT && cursor_skip_prefix(&c, " score ") &&
-            cursor_i64(&c, &k->score) == 0)
+        if (kind == K_SELECT && cursor_skip_prefix(&c, " score ") && cursor_i64(&c, &k->score) == 0)
             n++;
         return n;
     }
@@ -651,9 +662,9 @@ struct summary {
 };
 
 /* value of ",key=" up to the next known key (values may hold commas: nodemask "0-1,3") */
-static const char *const summary_keys[] = {",nodemask=", ",cpuset=", ",mems_allowed=",
-                                           ",oom_memcg=", ",global_oom", ",task_memcg=",
-                                           ",task=", NULL};
+static const char *const summary_keys[] = {
+    ",nodemask=",  ",cpuset=",     ",mems_allowed=", ",oom_memcg=",
+    ",global_oom", ",task_memcg=", ",task=",         NULL};
 
 static struct span summary_value(struct span t, const char *key)
 {
@@ -739,7 +750,7 @@ static int parse_taskin(struct span t, struct span *task, struct span *limit)
     if (!starts(t, "Task in "))
         return 0;
     const char *k = find(t, " killed as a result of limit of ");
-    if (!k)
+    if (!k || k < t.p + 8)
         return 1;
     *task = (struct span){t.p + 8, (size_t)(k - (t.p + 8))};
     struct span l = after(t, (size_t)(k - t.p) + strlen(" killed as a result of limit of "));
@@ -753,7 +764,7 @@ static int parse_group(struct span t, struct span *path)
     if (!starts(t, "Tasks in "))
         return 0;
     const char *k = find(t, " are going to be killed due to memory.oom.group");
-    if (!k)
+    if (!k || k < t.p + 9)
         return 1;
     *path = (struct span){t.p + 9, (size_t)(k - (t.p + 9))};
     return 2;
@@ -873,36 +884,66 @@ static void set_column(struct oom_task *r, enum col col, int64_t v)
 {
     uint64_t u = v < 0 ? OPT_ABSENT : (uint64_t)v;
     switch (col) {
-    case COL_UID: r->uid = v; break;
-    case COL_TGID: r->tgid = v; break;
-    case COL_TOTAL_VM: r->total_vm = u; break;
-    case COL_RSS: r->rss = u; break;
-    case COL_RSS_ANON: r->rss_anon = u; break;
-    case COL_RSS_FILE: r->rss_file = u; break;
-    case COL_RSS_SHMEM: r->rss_shmem = u; break;
-    case COL_PGTABLES_BYTES: r->pgtables_bytes = u; break;
-    case COL_NR_PTES: r->nr_ptes = u; break;
-    case COL_NR_PMDS: r->nr_pmds = u; break;
-    case COL_SWAPENTS: r->swapents = u; break;
-    case COL_CPU: r->cpu = v; break;
-    case COL_OOM_ADJ: r->oom_adj = v; break;
-    case COL_OOM_SCORE_ADJ: r->oom_score_adj = v; break;
-    case COL_UNKNOWN: break;
+    case COL_UID:
+        r->uid = v;
+        break;
+    case COL_TGID:
+        r->tgid = v;
+        break;
+    case COL_TOTAL_VM:
+        r->total_vm = u;
+        break;
+    case COL_RSS:
+        r->rss = u;
+        break;
+    case COL_RSS_ANON:
+        r->rss_anon = u;
+        break;
+    case COL_RSS_FILE:
+        r->rss_file = u;
+        break;
+    case COL_RSS_SHMEM:
+        r->rss_shmem = u;
+        break;
+    case COL_PGTABLES_BYTES:
+        r->pgtables_bytes = u;
+        break;
+    case COL_NR_PTES:
+        r->nr_ptes = u;
+        break;
+    case COL_NR_PMDS:
+        r->nr_pmds = u;
+        break;
+    case COL_SWAPENTS:
+        r->swapents = u;
+        break;
+    case COL_CPU:
+        r->cpu = v;
+        break;
+    case COL_OOM_ADJ:
+        r->oom_adj = v;
+        break;
+    case COL_OOM_SCORE_ADJ:
+        r->oom_score_adj = v;
+        break;
+    case COL_UNKNOWN:
+        break;
     }
 }
 
 /* A row without its header line (grep kept only this one): the column count dates it. */
 static bool infer_columns(struct oom_event *e, const int64_t *v, int n)
 {
-    static const int six_x[] = {COL_UID, COL_TGID, COL_TOTAL_VM, COL_RSS, COL_RSS_ANON,
-                                COL_RSS_FILE, COL_RSS_SHMEM, COL_PGTABLES_BYTES, COL_SWAPENTS,
-                                COL_OOM_SCORE_ADJ};
-    static const int pmds[] = {COL_UID, COL_TGID, COL_TOTAL_VM, COL_RSS, COL_NR_PTES,
-                               COL_NR_PMDS, COL_SWAPENTS, COL_OOM_SCORE_ADJ};
-    static const int pgtb[] = {COL_UID, COL_TGID, COL_TOTAL_VM, COL_RSS, COL_PGTABLES_BYTES,
-                               COL_SWAPENTS, COL_OOM_SCORE_ADJ};
-    static const int ptes[] = {COL_UID, COL_TGID, COL_TOTAL_VM, COL_RSS, COL_NR_PTES,
-                               COL_SWAPENTS, COL_OOM_SCORE_ADJ};
+    static const int six_x[] = {COL_UID,      COL_TGID,         COL_TOTAL_VM,  COL_RSS,
+                                COL_RSS_ANON, COL_RSS_FILE,     COL_RSS_SHMEM, COL_PGTABLES_BYTES,
+                                COL_SWAPENTS, COL_OOM_SCORE_ADJ};
+    static const int pmds[] = {COL_UID,     COL_TGID,    COL_TOTAL_VM, COL_RSS,
+                               COL_NR_PTES, COL_NR_PMDS, COL_SWAPENTS, COL_OOM_SCORE_ADJ};
+    static const int pgtb[] = {COL_UID,          COL_TGID,           COL_TOTAL_VM,
+                               COL_RSS,          COL_PGTABLES_BYTES, COL_SWAPENTS,
+                               COL_OOM_SCORE_ADJ};
+    static const int ptes[] = {COL_UID,     COL_TGID,     COL_TOTAL_VM,     COL_RSS,
+                               COL_NR_PTES, COL_SWAPENTS, COL_OOM_SCORE_ADJ};
     static const int cpu_adj[] = {COL_UID, COL_TGID, COL_TOTAL_VM, COL_RSS, COL_CPU, COL_OOM_ADJ};
     const int *cols;
     switch (n) {
@@ -1208,7 +1249,7 @@ static void cpu_line(struct oom_event *e, struct span t)
     if (starts(t, "CPU: ")) {
         const char *pk = find(t, " PID: ");
         const char *ck = find(t, " Comm: ");
-        if (!pk || !ck || ck < pk)
+        if (!pk || !ck || ck < pk + 6)
             return;
         struct cursor c = cursor_make(pk + 6, (size_t)(ck - (pk + 6)));
         cursor_skip_blanks(&c);
@@ -1342,8 +1383,8 @@ static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_l
             touch(e, l);
             return 0;
         }
-        if (same_kill(&e->victims[0], k) && (!opt_has(l->uptime_us) ||
-                                              l->uptime_us == e->victims[0].uptime_us))
+        if (same_kill(&e->victims[0], k) &&
+            (!opt_has(l->uptime_us) || l->uptime_us == e->victims[0].uptime_us))
             return 0; /* the same line twice */
         e = NULL;
     }
@@ -1456,8 +1497,8 @@ static void compact_rows(struct oom_event *e)
                 if (r->pid == OPT_ABSENT_I64 || r->oom_score_adj == -1000)
                     continue;
                 int64_t adj = opt_has_i64(r->oom_score_adj) ? r->oom_score_adj : 0;
-                int64_t pts = (int64_t)row_base_pages(r, e->page_kb) +
-                              adj * (int64_t)(domain / 1000);
+                int64_t pts =
+                    (int64_t)row_base_pages(r, e->page_kb) + adj * (int64_t)(domain / 1000);
                 if (pts > best_pts) {
                     best_pts = pts;
                     best = i;
@@ -1624,8 +1665,7 @@ static int process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         if (!(e = open_event(p, l)))
             return -ENOMEM;
         e->header = true;
-        copy_span(e->invoker_comm, sizeof(e->invoker_comm),
-                  (struct span){h.comm, strlen(h.comm)});
+        copy_span(e->invoker_comm, sizeof(e->invoker_comm), (struct span){h.comm, strlen(h.comm)});
         e->gfp_mask_set = h.has_gfp;
         e->gfp_mask = h.gfp;
         memcpy(e->gfp_flags, h.flags, sizeof(e->gfp_flags));
@@ -1792,12 +1832,12 @@ static int process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         e->state = ST_KILLED;
         return 0;
     case K_PANIC: {
-        const char *what = find(t, "deadlocked on memory")          ? "deadlocked"
-                           : find(t, "no killable processes")       ? "no-killable"
-                           : find(t, "system-wide panic_on_oom")    ? "system-wide"
-                           : find(t, "compulsory panic_on_oom")     ? "compulsory"
-                           : find(t, "panic_on_oom is enabled")     ? "panic_on_oom"
-                                                                    : "";
+        const char *what = find(t, "deadlocked on memory")       ? "deadlocked"
+                           : find(t, "no killable processes")    ? "no-killable"
+                           : find(t, "system-wide panic_on_oom") ? "system-wide"
+                           : find(t, "compulsory panic_on_oom")  ? "compulsory"
+                           : find(t, "panic_on_oom is enabled")  ? "panic_on_oom"
+                                                                 : "";
         if (!what[0])
             return 0;
         if (!e || e->nvictims || !attachable(e, l)) {
@@ -1814,8 +1854,8 @@ static int process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         return 0;
     }
     case K_SUPPRESSED: {
-        struct cursor c = cursor_make(t.p + strlen("oom_kill_process: "),
-                                      t.n - strlen("oom_kill_process: "));
+        struct cursor c =
+            cursor_make(t.p + strlen("oom_kill_process: "), t.n - strlen("oom_kill_process: "));
         uint64_t n;
         if (cursor_u64(&c, &n) == 0)
             p->suppressed_pending = n;
@@ -2138,8 +2178,9 @@ static void infer_reaped(struct oomlog *p, struct oom_event *e)
         if (p->grep_filter) {
             /* grep would have kept "oom_reaper: reaped process <pid> (<comm>), now ..." */
             char line[160];
-            snprintf(line, sizeof(line), "oom_reaper: reaped process %lld (%s), now anon-rss:",
-                     (long long)v->pid, v->comm);
+            snprintf(line, sizeof(line),
+                     "oom_reaper: reaped process %lld (%s), now anon-rss:", (long long)v->pid,
+                     v->comm);
             covered = contains_folded(line, p->grep_pattern, p->grep_icase);
         } else if (opt_has(v->uptime_us) && v->segment < p->segment_cap &&
                    opt_has(p->segment_max[v->segment])) {
@@ -2233,11 +2274,16 @@ void oomlog_release(struct oomlog *p)
 const char *oom_scope_name(enum oom_scope s)
 {
     switch (s) {
-    case OOM_SCOPE_GLOBAL: return "global";
-    case OOM_SCOPE_MEMCG: return "memcg";
-    case OOM_SCOPE_CPUSET: return "cpuset";
-    case OOM_SCOPE_MEMPOLICY: return "mempolicy";
-    case OOM_SCOPE_UNKNOWN: break;
+    case OOM_SCOPE_GLOBAL:
+        return "global";
+    case OOM_SCOPE_MEMCG:
+        return "memcg";
+    case OOM_SCOPE_CPUSET:
+        return "cpuset";
+    case OOM_SCOPE_MEMPOLICY:
+        return "mempolicy";
+    case OOM_SCOPE_UNKNOWN:
+        break;
     }
     return "unknown";
 }
@@ -2245,11 +2291,16 @@ const char *oom_scope_name(enum oom_scope s)
 const char *oom_victim_kind_name(enum oom_victim_kind k)
 {
     switch (k) {
-    case OOM_VICTIM_SELECTED: return "selected";
-    case OOM_VICTIM_CHILD: return "child";
-    case OOM_VICTIM_GROUP: return "group";
-    case OOM_VICTIM_SHARED_MM: return "shared_mm";
-    case OOM_VICTIM_EXITING: return "exiting";
+    case OOM_VICTIM_SELECTED:
+        return "selected";
+    case OOM_VICTIM_CHILD:
+        return "child";
+    case OOM_VICTIM_GROUP:
+        return "group";
+    case OOM_VICTIM_SHARED_MM:
+        return "shared_mm";
+    case OOM_VICTIM_EXITING:
+        return "exiting";
     }
     return "selected";
 }

@@ -53,21 +53,28 @@
 
 struct kmsg_record;
 
-#define OOMLOG_NAME_MAX 64    /* comm is 16 bytes in the kernel; garbled pastes can be longer */
+#define OOMLOG_NAME_MAX 64 /* comm is 16 bytes in the kernel; garbled pastes can be longer */
 #define OOMLOG_TIME_MAX 48
 #define OOMLOG_GAP_US (10ull * 1000000) /* report lines further apart than this are unrelated */
-#define OOMLOG_TOP_TASKS 5   /* task-table rows kept per event: the largest, and the highest badness */
+#define OOMLOG_TOP_TASKS                                                                           \
+    5 /* task-table rows kept per event: the largest, and the highest badness */
 #define OOMLOG_MAX_ROWS 200000 /* per event, while parsing (pid_max is 4M; tables are smaller) */
 #define OOMLOG_MAX_EVENTS 10000000
 
-enum oom_scope { OOM_SCOPE_UNKNOWN, OOM_SCOPE_GLOBAL, OOM_SCOPE_MEMCG, OOM_SCOPE_CPUSET,
-                 OOM_SCOPE_MEMPOLICY };
+enum oom_scope {
+    OOM_SCOPE_UNKNOWN,
+    OOM_SCOPE_GLOBAL,
+    OOM_SCOPE_MEMCG,
+    OOM_SCOPE_CPUSET,
+    OOM_SCOPE_MEMPOLICY
+};
 
 enum oom_victim_kind {
-    OOM_VICTIM_SELECTED,  /* the task the killer chose, killed */
-    OOM_VICTIM_CHILD,     /* a child killed instead of the chosen parent (<= 5.0, "sacrifice child") */
-    OOM_VICTIM_GROUP,     /* killed with the rest of a memory.oom.group cgroup */
-    OOM_VICTIM_SHARED_MM, /* another process sharing the victim's mm (<= 4.x "sharing same memory") */
+    OOM_VICTIM_SELECTED, /* the task the killer chose, killed */
+    OOM_VICTIM_CHILD, /* a child killed instead of the chosen parent (<= 5.0, "sacrifice child") */
+    OOM_VICTIM_GROUP, /* killed with the rest of a memory.oom.group cgroup */
+    OOM_VICTIM_SHARED_MM, /* another process sharing the victim's mm (<= 4.x "sharing same memory")
+                           */
     OOM_VICTIM_EXITING,   /* chosen, but already exiting: the kernel did not kill it */
 };
 
@@ -78,7 +85,7 @@ struct oom_counter {
 
 /* One row of the task table, in the table's own units (pages; pgtables_bytes in bytes). */
 struct oom_task {
-    int64_t pid, uid, tgid;                         /* OPT_ABSENT_I64 when absent */
+    int64_t pid, uid, tgid; /* OPT_ABSENT_I64 when absent */
     uint64_t total_vm, rss, rss_anon, rss_file, rss_shmem;
     uint64_t pgtables_bytes, nr_ptes, nr_pmds, swapents;
     int64_t cpu, oom_adj, oom_score_adj;
@@ -92,7 +99,7 @@ struct oom_victim {
     char message[48]; /* "Out of memory", "Memory cgroup out of memory", ...; "" when not printed */
     uint64_t total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb, pgtables_kb;
     int64_t uid, oom_score_adj;
-    int64_t score; /* from "Kill process ... score S", for the task it names */
+    int64_t score;            /* from "Kill process ... score S", for the task it names */
     bool pgtables_were_bytes; /* early 5.4.y printed bytes as kB; corrected from the table row */
     /* the reaper: 1 reaped, 0 not (unable to reap, or no reaper line where the text would
      * show one), -1 unknown */
@@ -151,7 +158,7 @@ struct oom_event {
     uint64_t mi_free, mi_active_anon, mi_inactive_anon, mi_active_file, mi_inactive_file;
     uint64_t mi_shmem, mi_slab_reclaimable, mi_slab_unreclaimable, mi_unevictable;
     uint64_t mi_pagetables, mi_slab; /* mi_slab: the single "slab:" count of old kernels */
-    bool unreclaimable_slab; /* "Unreclaimable slab info:" was printed */
+    bool unreclaimable_slab;         /* "Unreclaimable slab info:" was printed */
 
     /* the task table: counts over all rows, and the rows kept */
     bool table;               /* a header or rows were seen */
@@ -171,10 +178,10 @@ struct oom_event {
     size_t nvictims;
     char *group_memcg; /* memory.oom.group */
     bool no_killable;
-    char panic[32];    /* "system-wide", "compulsory", "deadlocked", "" */
+    char panic[32];              /* "system-wide", "compulsory", "deadlocked", "" */
     uint64_t suppressed_reports; /* "oom_kill_process: N callbacks suppressed" just before */
-    bool elided;       /* the text has a gap inside the report */
-    bool sysrq;        /* order=-1: a SysRq-f (manual) invocation */
+    bool elided;                 /* the text has a gap inside the report */
+    bool sysrq;                  /* order=-1: a SysRq-f (manual) invocation */
 
     enum oom_scope scope;
     bool scope_inherited; /* a rate-limited kill: the scope of the report just before it */
@@ -203,7 +210,7 @@ struct oomlog {
 
     /* internal state */
     struct logline_ctx ctx;
-    char *held;            /* a recognised line kept back in case the next bare line continues it */
+    char *held; /* a recognised line kept back in case the next bare line continues it */
     size_t held_len, held_cap;
     struct span held_time_span;
     char held_time[OOMLOG_TIME_MAX];
@@ -215,12 +222,12 @@ struct oomlog {
     uint64_t last_uptime;
     uint64_t *segment_max; /* largest kernel uptime seen in each segment */
     size_t segment_cap;
-    bool saw_reaper;    /* an oom_reaper line anywhere: this kernel has the reaper */
-    bool hold_lines;    /* text input: a line may continue on the next one */
+    bool saw_reaper; /* an oom_reaper line anywhere: this kernel has the reaper */
+    bool hold_lines; /* text input: a line may continue on the next one */
     bool grep_filter;
     bool grep_icase;
     char grep_pattern[128];
-    char *unescape; /* scratch for kmsg text */
+    char *unescape;      /* scratch for kmsg text */
     size_t source_first; /* first event of the current source */
 };
 

@@ -2,14 +2,16 @@
  * The kernel-log layers of explain: /dev/kmsg records, pasted-line forms, and the OOM report
  * parser on the forms the corpus (tests/fixtures/oomlog, checked by tests/cli) has no real
  * sample of. Those inputs are written from the kernel's format strings (mm/oom_kill.c,
- * mm/memcontrol.c; reference/kernel-oom-facts.md §2.3), each named with the version that prints it.
+ * mm/memcontrol.c; reference/kernel-oom-facts.md §2.3), each named with the version printing it.
  */
 #include "testlib.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/opt.h"
 #include "model/kmsg.h"
@@ -45,8 +47,8 @@ static void kmsg_record(void **state)
     assert_int_equal(r.caller_cpu, 3);
     assert_span_equal(r.text, "from userspace");
 
-    const char *bad[] = {"", "6", "6,", "6,1,2", "6,1,2,-", "a,1,2,-;x", "6,1,x,-;x", "6,1,2,;x",
-                         "6,1,2,-\n;x"};
+    const char *bad[] = {"",          "6",         "6,",       "6,1,2",      "6,1,2,-",
+                         "a,1,2,-;x", "6,1,x,-;x", "6,1,2,;x", "6,1,2,-\n;x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(kmsg_record_parse(bad[i], strlen(bad[i]), &r), -EINVAL);
 }
@@ -59,6 +61,37 @@ static void kmsg_unescaping(void **state)
     size_t n = kmsg_unescape(in, strlen(in), out);
     assert_int_equal(n, strlen("anon 1\nfile 2\\x\\xzz\\x4"));
     assert_memory_equal(out, "anon 1\nfile 2\\x\\xzz\\x4", n);
+}
+
+/* The reader on a SOCK_SEQPACKET socket, which keeps record boundaries as /dev/kmsg does: one
+ * read() per record, EAGAIN at the end, a sequence gap counted as lost records, a malformed
+ * record skipped. */
+static void kmsg_reader_records(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+    const char *recs[] = {"6,10,1000,-;first\n", "garbage\n", "6,11,1001,-;second\n",
+                          "6,15,1002,-;after a gap of 3\n"};
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+        assert_int_equal(write(sv[1], recs[i], strlen(recs[i])), (ssize_t)strlen(recs[i]));
+    struct kmsg_reader *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    kmsg_reader_from_fd(r, sv[0]);
+    struct kmsg_record rec;
+    assert_int_equal(kmsg_reader_next(r, &rec), 1);
+    assert_span_equal(rec.text, "first");
+    assert_int_equal(kmsg_reader_next(r, &rec), 1);
+    assert_span_equal(rec.text, "second");
+    assert_int_equal(kmsg_reader_next(r, &rec), 1);
+    assert_int_equal(rec.seq, 15);
+    assert_int_equal(kmsg_reader_next(r, &rec), 0); /* EAGAIN */
+    assert_int_equal(r->records, 3);
+    assert_int_equal(r->malformed, 1);
+    assert_int_equal(r->lost, 3);
+    kmsg_reader_close(r);
+    free(r);
+    close(sv[1]);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -79,7 +112,8 @@ static void line_forms(void **state)
         {"[ 5864.708440] Killed process 1", LOGLINE_KERNEL, "", 5864708440ull, "Killed process 1"},
         {"[   37.052923][ T9185] a.out invoked", LOGLINE_KERNEL, "", 37052923ull, "a.out invoked"},
         {"[ 4521.88] x", LOGLINE_KERNEL, "", 4521880000ull, "x"},
-        {"[Thu May 14 23:17:24 2020] x", LOGLINE_KERNEL, "Thu May 14 23:17:24 2020", OPT_ABSENT, "x"},
+        {"[Thu May 14 23:17:24 2020] x", LOGLINE_KERNEL, "Thu May 14 23:17:24 2020", OPT_ABSENT,
+         "x"},
         {"[Do Mai 14 23:17:24 2020] x", LOGLINE_KERNEL, "Do Mai 14 23:17:24 2020", OPT_ABSENT, "x"},
         {"[jeu. mai 14 23:17:24 2020] x", LOGLINE_KERNEL, "jeu. mai 14 23:17:24 2020", OPT_ABSENT,
          "x"},
@@ -112,7 +146,8 @@ static void line_forms(void **state)
         {"Jan  5 15:20:01 /usr/bin/lock: called by /bin/bash", LOGLINE_USER, "Jan  5 15:20:01",
          OPT_ABSENT, "called by /bin/bash"},
         {"Killed", LOGLINE_BARE, "", OPT_ABSENT, "Killed"},
-        {"[ pid ]   uid  tgid total_vm", LOGLINE_BARE, "", OPT_ABSENT, "[ pid ]   uid  tgid total_vm"},
+        {"[ pid ]   uid  tgid total_vm", LOGLINE_BARE, "", OPT_ABSENT,
+         "[ pid ]   uid  tgid total_vm"},
         {"[13536] 275858 13536 x", LOGLINE_BARE, "", OPT_ABSENT, "[13536] 275858 13536 x"},
         {"Node 0 DMA: 0*4kB", LOGLINE_BARE, "", OPT_ABSENT, "Node 0 DMA: 0*4kB"},
         {"Out of memory: Killed process 2 (a)", LOGLINE_BARE, "", OPT_ABSENT,
@@ -155,8 +190,8 @@ static void line_context(void **state)
     logline_parse(&ctx, " SUBSYSTEM=pci", 14, &l);
     assert_int_equal(l.source, LOGLINE_USER);
 
-    const char *marks[] = {"<SNIP>", "[...]", "(...snipped...)", "......", "\xe2\x80\xa6",
-                           "-- snip --", "[ 12.5] ...", "  [ cut ]  "};
+    const char *marks[] = {"<SNIP>",       "[...]",      "(...snipped...)", "......",
+                           "\xe2\x80\xa6", "-- snip --", "[ 12.5] ...",     "  [ cut ]  "};
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
         logline_parse(&ctx, marks[i], strlen(marks[i]), &l);
         if (!l.elision)
@@ -191,8 +226,8 @@ static void grep_commands(void **state)
         assert_int_equal(icase, ok[i].icase);
     }
     const char *no[] = {"dmesg | grep -E 'a|b'", "dmesg | grep foo | tail", "grep foo /var/log/x",
-                        "dmesg | grep -v foo", "dmesg | grep 'a.*b'", "dmesg | grep",
-                        "dmesg | grepx foo", "dmesg | grep -A 3 foo"};
+                        "dmesg | grep -v foo",   "dmesg | grep 'a.*b'",     "dmesg | grep",
+                        "dmesg | grepx foo",     "dmesg | grep -A 3 foo"};
     for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
         struct span s = {no[i], strlen(no[i])};
         assert_false(logline_grep_command(s, pat, sizeof(pat), &icase));
@@ -215,7 +250,8 @@ static void feed(struct oomlog *p, const char *text)
     assert_int_equal(oomlog_finish(p), 0);
 }
 
-#define HDR61 "[  100.000000] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
+#define HDR61                                                                                      \
+    "[  100.000000] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
 
 static void exiting_unreapable_and_allocating_task(void **state)
 {
@@ -342,12 +378,13 @@ static void kill_forms(void **state)
 {
     (void)state;
     struct oomlog p;
-    feed(&p, "[ 1.0] Killed process 12 (x) vsz:100kB, anon-rss:10kB, file-rss:5kB\n"     /* 2.6.33 */
-             "[ 2.0] Killed process 13, UID 7, ((sd-pam)) total-vm:9kB, anon-rss:1kB, file-rss:2kB\n"
-             "[ 3.0] Out of memory: Killed process 14 (a b) total-vm:1kB, anon-rss:1kB, "
-             "file-rss:0kB, shmem-rss:3kB\n"                                            /* 5.1 */
-             "[ 4.0] Out of memory: Killed process 15 (c) total-vm:1kB, anon-rss:1kB, file-rss:0kB, "
-             "shmem-rss:0kB, UID:1000 pgtables:48kB oom_score_adj:-5\n"); /* 5.4 */
+    feed(&p,
+         "[ 1.0] Killed process 12 (x) vsz:100kB, anon-rss:10kB, file-rss:5kB\n" /* 2.6.33 */
+         "[ 2.0] Killed process 13, UID 7, ((sd-pam)) total-vm:9kB, anon-rss:1kB, file-rss:2kB\n"
+         "[ 3.0] Out of memory: Killed process 14 (a b) total-vm:1kB, anon-rss:1kB, "
+         "file-rss:0kB, shmem-rss:3kB\n" /* 5.1 */
+         "[ 4.0] Out of memory: Killed process 15 (c) total-vm:1kB, anon-rss:1kB, file-rss:0kB, "
+         "shmem-rss:0kB, UID:1000 pgtables:48kB oom_score_adj:-5\n"); /* 5.4 */
     assert_int_equal(p.nevents, 4);
     assert_int_equal(p.events[0].victims[0].total_vm_kb, 100);
     assert_int_equal(p.events[0].victims[0].shmem_rss_kb, OPT_ABSENT);
@@ -361,9 +398,10 @@ static void kill_forms(void **state)
     oomlog_release(&p);
 
     /* 4.x: the parent was chosen, a child killed */
-    feed(&p, "[ 1.0] Out of memory: Kill process 10 (p) score 500 or sacrifice child\n"
-             "[ 1.1] Killed process 11 (c) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB\n"
-             "[ 1.2] Kill process 12 (c) sharing same memory\n");
+    feed(&p,
+         "[ 1.0] Out of memory: Kill process 10 (p) score 500 or sacrifice child\n"
+         "[ 1.1] Killed process 11 (c) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB\n"
+         "[ 1.2] Kill process 12 (c) sharing same memory\n");
     assert_int_equal(p.nevents, 1);
     assert_int_equal(p.events[0].selected_pid, 10);
     assert_int_equal(p.events[0].selected_score, 500);
@@ -380,7 +418,8 @@ static void pgtables_in_bytes(void **state)
     (void)state;
     struct oomlog p;
     feed(&p, "[ 1.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
-             "[ 1.1] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name\n"
+             "[ 1.1] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj "
+             "name\n"
              "[ 1.1] [     10]     0    10     1741     1503    73728        0             0 a\n"
              "[ 1.2] Out of memory: Killed process 10 (a) total-vm:6964kB, anon-rss:5188kB, "
              "file-rss:824kB, shmem-rss:0kB, UID:0 pgtables:73728kB oom_score_adj:0\n");
@@ -400,13 +439,14 @@ static void headerless_rows(void **state)
         uint64_t rss, pgtables_bytes, nr_ptes, nr_pmds, rss_anon;
         int64_t cpu, adj;
     } rows[] = {
-        {"[    794]     0   794     8794     8463     8160      303         0   102400        0       "
+        {"[    794]     0   794     8794     8463     8160      303         0   102400        0    "
+         "   "
          "      0 ow-probe",
          8463, 102400, OPT_ABSENT, OPT_ABSENT, 8160, OPT_ABSENT_I64, 0},
         {"[11344]     0 11344    97590    46185     113       5        0             0 main", 46185,
          OPT_ABSENT, 113, 5, OPT_ABSENT, OPT_ABSENT_I64, 0},
-        {"[  72184]     0 72184   669223    65551  1593344    64989             0 go", 65551, 1593344,
-         OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, 0},
+        {"[  72184]     0 72184   669223    65551  1593344    64989             0 go", 65551,
+         1593344, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, 0},
         {"[13536] 275858 13536  8389663      343   16267  8324326             0 m", 343, OPT_ABSENT,
          16267, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, 0},
         {"[  470]     0   470      820      163   0       -17 sh", 163, OPT_ABSENT, OPT_ABSENT,
@@ -545,10 +585,11 @@ static void boundaries(void **state)
     oomlog_release(&p);
 
     /* a SysRq-m Mem-Info dump is not a report; userspace quoting a kill line is not a kill */
-    feed(&p, "[ 1.0] sysrq: Show Memory\n[ 1.0] Mem-Info:\n[ 1.0] active_anon:1 inactive_anon:2\n"
-             "May 19 18:14:43 h node-problem-detector[1]: Memory cgroup out of memory: Killed "
-             "process 1 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
-             "May 19 18:14:43 h earlyoom[2]: sending SIGTERM to process 3 uid 0 \"x\": badness 9\n");
+    feed(&p,
+         "[ 1.0] sysrq: Show Memory\n[ 1.0] Mem-Info:\n[ 1.0] active_anon:1 inactive_anon:2\n"
+         "May 19 18:14:43 h node-problem-detector[1]: Memory cgroup out of memory: Killed "
+         "process 1 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
+         "May 19 18:14:43 h earlyoom[2]: sending SIGTERM to process 3 uid 0 \"x\": badness 9\n");
     assert_int_equal(p.nevents, 0);
     oomlog_release(&p);
 
@@ -633,6 +674,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kmsg_record),
         cmocka_unit_test(kmsg_unescaping),
+        cmocka_unit_test(kmsg_reader_records),
         cmocka_unit_test(line_forms),
         cmocka_unit_test(line_context),
         cmocka_unit_test(grep_commands),
