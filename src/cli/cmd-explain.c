@@ -360,8 +360,15 @@ int cmd_explain(struct cli *c, int argc, char **argv)
         json_obj_begin(&j);
         json_key(&j, "events");
         json_arr_begin(&j);
-        for (size_t i = 0; i < ns && q == 0; i++)
+        for (size_t i = 0; i < ns && q == 0; i++) {
             q = explain_event_json(&shown[i], &j);
+            /* stream: a 200 MB log makes tens of MB of JSON; the writer's state is in `j` */
+            if (q == 0 && out.len > 1024 * 1024) {
+                if (cli_emit(&out))
+                    q = -EIO; /* cli_emit said why */
+                buf_reset(&out);
+            }
+        }
         json_arr_end(&j);
         json_key(&j, "cascades");
         json_arr_begin(&j);
@@ -412,6 +419,11 @@ int cmd_explain(struct cli *c, int argc, char **argv)
         for (size_t i = 0; i < ns && q == 0; i++) {
             buf_putc(&out, '\n');
             q = explain_event_text(&shown[i], first + i + 1, n, &style, &out);
+            if (q == 0 && out.len > 1024 * 1024) {
+                if (cli_emit(&out))
+                    q = -EIO; /* cli_emit said why */
+                buf_reset(&out);
+            }
         }
         for (size_t i = 0; i < ncas && q == 0; i++) {
             buf_puts(&out, i ? "" : "\n");
@@ -421,7 +433,8 @@ int cmd_explain(struct cli *c, int argc, char **argv)
     }
     int rc;
     if (q < 0) {
-        log_error("cannot format the output: %s", strerror(-q));
+        if (q != -EIO)
+            log_error("cannot format the output: %s", strerror(-q));
         rc = EXPLAIN_ERROR;
     } else {
         rc = cli_emit(&out) ? EXPLAIN_ERROR

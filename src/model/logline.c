@@ -248,6 +248,18 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
+/* bytes an elision marker may hold besides letters, dots and the UTF-8 ellipsis */
+static bool marker_punct(unsigned char c)
+{
+    switch (c) {
+    case '[': case ']': case '(': case ')': case '{': case '}': case '<': case '>':
+    case '-': case '_': case '=': case '*': case '~': case ' ': case '\t':
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* <SNIP>, [...], (...snipped...), ......, …, [ cut ], "-- snip --" */
 static bool is_elision(struct span s)
 {
@@ -269,14 +281,14 @@ static bool is_elision(struct span s)
             if (wn + 1 >= sizeof(word))
                 return false;
             word[wn++] = (char)lower(c);
-        } else if (!strchr("[](){}<>-_=*~ \t", c))
+        } else if (!marker_punct(c))
             return false;
     }
     word[wn] = '\0';
     if (wn == 0)
         return dots >= 3 || ellipsis;
-    static const char *const words[] = {"snip",    "snipped", "cut",       "elided",
-                                        "skipped", "omitted", "truncated", "trimmed"};
+    static const char *const words[] = {"snip", "snipped", "cut", "elided", "skipped",
+                                        "omitted", "truncated", "trimmed"};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcmp(word, words[i]) == 0)
             return true;
@@ -332,7 +344,9 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
         p++;
     bool indented = p > unindented;
 
-    if (is_elision(span_trim((struct span){p, (size_t)(end - p)}))) {
+    /* (a stamped line "[ 12.3] ..." is checked after its stamp) */
+    bool stamp = p + 1 < end && p[0] == '[' && (p[1] == ' ' || is_digit(p[1]));
+    if (!stamp && is_elision(span_trim((struct span){p, (size_t)(end - p)}))) {
         r->elision = true;
         r->text = (struct span){p, (size_t)(end - p)};
         return;
@@ -443,8 +457,9 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
         }
     }
     r->text = (struct span){p, (size_t)(end - p)};
-    if (prefixed && r->source == LOGLINE_KERNEL && is_elision(span_trim(r->text)))
-        r->elision = true; /* "[ 12.5] ..." */
+    if (prefixed && r->source == LOGLINE_KERNEL && r->text.n <= 64 && r->text.n &&
+        !is_alpha(r->text.p[0]) && is_elision(span_trim(r->text)))
+        r->elision = true; /* "[ 12.5] ..." (markers that are words come bare) */
     if (prefixed) {
         if (r->source == LOGLINE_BARE)
             r->source = LOGLINE_KERNEL;
@@ -457,7 +472,7 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
 
 static bool regex_meta(char c)
 {
-    return strchr("[]*^$\\+?(){}|", c) != NULL;
+    return c && strchr("[]*^$\\+?(){}|", c) != NULL;
 }
 
 bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *icase)

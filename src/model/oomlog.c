@@ -468,10 +468,16 @@ static enum kind classify(struct span t)
     default:
         break;
     }
-    /* the header starts with the comm, which can be anything: search (glibc's memmem skips
-     * ahead by two-byte hashes, much faster here than scanning for the leading blank) */
-    if (t.n > 20 && memmem(t.p, t.n, " invoked oom-killer:", 20))
-        return K_HEADER;
+    /* the header starts with the comm, which can be anything, so it is searched for in every
+     * other line: by its '-', rare in kernel text, rather than by memmem's first byte */
+    if (t.n > 20) {
+        const char *q = t.p + 12, *end = t.p + t.n;
+        while (q < end && (q = memchr(q, '-', (size_t)(end - q))) != NULL) {
+            if (end - q >= 8 && memcmp(q - 12, " invoked oom-killer:", 20) == 0)
+                return K_HEADER;
+            q++;
+        }
+    }
     return K_NONE;
 }
 
@@ -932,7 +938,7 @@ static void set_column(struct oom_task *r, enum col col, int64_t v)
 }
 
 /* A row without its header line (grep kept only this one): the column count dates it. */
-static bool infer_columns(struct oom_event *e, const int64_t *v, int n)
+static bool infer_columns(int *columns, int *ncolumns, const int64_t *v, int n)
 {
     static const int six_x[] = {COL_UID,      COL_TGID,         COL_TOTAL_VM,  COL_RSS,
                                 COL_RSS_ANON, COL_RSS_FILE,     COL_RSS_SHMEM, COL_PGTABLES_BYTES,
@@ -965,14 +971,14 @@ static bool infer_columns(struct oom_event *e, const int64_t *v, int n)
         return false;
     }
     for (int i = 0; i < n; i++)
-        e->columns[i] = cols[i];
-    e->ncolumns = n;
-    e->table = true;
-    e->table_inferred = true;
+        columns[i] = cols[i];
+    *ncolumns = n;
     return true;
 }
 
-static int parse_row(struct oom_event *e, struct span t, struct oom_task *r)
+/* One row, with the columns of the table header, or (none yet) inferring and setting them. */
+static int parse_row(int *columns, int *ncolumns, bool *inferred, struct span t,
+                     struct oom_task *r)
 {
     task_init(r);
     struct cursor c = cursor_make(t.p, t.n);
@@ -985,13 +991,13 @@ static int parse_row(struct oom_event *e, struct span t, struct oom_task *r)
     r->pid = (int64_t)pid;
     int64_t v[16];
     int n = 0;
-    if (e->ncolumns > 0) {
-        for (int i = 0; i < e->ncolumns; i++) {
+    if (*ncolumns > 0) {
+        for (int i = 0; i < *ncolumns; i++) {
             cursor_skip_blanks(&c);
             if (cursor_i64(&c, &v[i]) < 0 || (!cursor_eof(&c) && *c.p != ' '))
                 return -EINVAL;
         }
-        n = e->ncolumns;
+        n = *ncolumns;
     } else {
         /* numbers until the name; a numeric name stays a name */
         for (;;) {
@@ -1010,11 +1016,12 @@ static int parse_row(struct oom_event *e, struct span t, struct oom_task *r)
             }
             v[n++] = x;
         }
-        if (!infer_columns(e, v, n))
+        if (!infer_columns(columns, ncolumns, v, n))
             return -EINVAL;
+        *inferred = true;
     }
     for (int i = 0; i < n; i++)
-        set_column(r, (enum col)e->columns[i], v[i]);
+        set_column(r, (enum col)columns[i], v[i]);
     struct span name = trim((struct span){c.p, cursor_left(&c)});
     if (!name.n)
         return -EINVAL;
@@ -1200,6 +1207,8 @@ static void meminfo_kv(struct oom_event *e, struct span t)
 
 static void meminfo_line(struct oom_event *e, struct span t)
 {
+    if (!t.n)
+        return;
     uint64_t v;
     struct cursor c = cursor_make(t.p, t.n);
     if (starts(t, "Free swap")) {
@@ -1807,17 +1816,22 @@ static int process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         struct oom_event *target = e;
         if (!target || target->state == ST_KILLED || target->nvictims || !attachable(target, l)) {
             /* rows with no report around them: a table cut from its header */
-            struct oom_event probe;
-            event_init(&probe);
+            int cols[16], ncols = 0;
+            bool inferred = false;
             struct oom_task r;
-            if (parse_row(&probe, t, &r) < 0)
+            if (parse_row(cols, &ncols, &inferred, t, &r) < 0)
                 return 0;
             if (!(target = open_event(p, l)))
                 return -ENOMEM;
         }
         struct oom_task r;
-        if (parse_row(target, t, &r) < 0)
+        bool inferred = false;
+        if (parse_row(target->columns, &target->ncolumns, &inferred, t, &r) < 0)
             return 0;
+        if (inferred) {
+            target->table = true;
+            target->table_inferred = true;
+        }
         touch(target, l);
         target->state = ST_TASKS;
         return add_row(target, &r);
@@ -1878,7 +1892,7 @@ static int process(struct oomlog *p, const struct oomlog_line *l, struct span t,
     }
 
     /* lines that mean something only inside a report */
-    if (!e || !attachable(e, l))
+    if (!e || !t.n || !attachable(e, l))
         return 0;
     switch (e->state) {
     case ST_HEADER:
