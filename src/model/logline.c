@@ -345,7 +345,10 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
     bool indented = p > unindented;
 
     /* (a stamped line "[ 12.3] ..." is checked after its stamp) */
-    bool stamp = p + 1 < end && p[0] == '[' && (p[1] == ' ' || is_digit(p[1]));
+    const char *d = p + 1;
+    while (d < end && *d == ' ')
+        d++;
+    bool stamp = p < end && p[0] == '[' && d < end && is_digit(*d);
     if (!stamp && is_elision(span_trim((struct span){p, (size_t)(end - p)}))) {
         r->elision = true;
         r->text = (struct span){p, (size_t)(end - p)};
