@@ -405,7 +405,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
         if (q == 0)
             q = json_error(&j);
     } else if (q == 0) {
-        struct explain_style style = {.color = term_use_color(STDOUT_FILENO, c->color)};
+        struct explain_style style = {
+            .color = term_use_color(STDOUT_FILENO, c->color),
+            .boot_wall = live ? (double)now - mono : 0,
+        };
         if (ns == 0 && !errors) {
             buf_printf(&out, "No OOM-killer reports in %s", buf_cstr(&source));
             if (log->nevents)

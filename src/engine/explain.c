@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../base/buf.h"
 #include "../base/fmt.h"
@@ -917,9 +918,20 @@ static void title_text(struct out *o, const struct oom_event *e, size_t index, s
         put(o, ": ");
         put_text(o, e->time);
     }
-    if (opt_has(e->uptime_us))
-        put(o, "%s%suptime %" PRIu64 ".%06" PRIu64 " s%s", e->time[0] ? " (" : ": ", "",
-            e->uptime_us / 1000000, e->uptime_us % 1000000, e->time[0] ? ")" : "");
+    if (opt_has(e->uptime_us)) {
+        put(o, "%suptime %" PRIu64 ".%06" PRIu64 " s", e->time[0] ? " (" : ": ",
+            e->uptime_us / 1000000, e->uptime_us % 1000000);
+        if (!e->time[0] && o->st && o->st->boot_wall > 0) {
+            /* printk stamps stop during suspend, like CLOCK_MONOTONIC: "about" */
+            time_t t = (time_t)(o->st->boot_wall + (double)e->uptime_us / 1e6);
+            struct tm tm;
+            char when[64];
+            if (localtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm))
+                put(o, ", about %s", when);
+        }
+        if (e->time[0])
+            put(o, ")");
+    }
     if (!e->time[0] && !opt_has(e->uptime_us))
         put(o, ": no time in the text");
     if (e->kernel_release[0])

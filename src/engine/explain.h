@@ -38,6 +38,9 @@ int explain_cascade_text(const struct oom_event *events, const struct cascade *c
 
 struct explain_style {
     bool color;
+    /* this machine's boot time, to give /dev/kmsg events (which carry only an uptime) an
+     * approximate wall-clock time; 0 when the events come from elsewhere */
+    double boot_wall;
 };
 
 /* The block of text for one event (several lines, each ending in '\n'). `index`/`total` number
