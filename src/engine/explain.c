@@ -147,6 +147,11 @@ static bool badness_of(const struct oom_event *e, const struct oom_task *r, stru
     b->adj_known = opt_has_i64(r->oom_score_adj);
     b->adj = b->adj_known ? r->oom_score_adj : 0;
     b->total = domain_pages(e, &b->total_approx);
+    /* text that no kernel prints (adj beyond +-1000, more than 2^52 pages) gets no points:
+     * the arithmetic would overflow */
+    if (b->adj < -1000 || b->adj > 1000 || b->base > (1ull << 52) ||
+        (opt_has(b->total) && b->total > (1ull << 52)))
+        b->total = OPT_ABSENT;
     if (opt_has(b->total)) {
         /* oom_badness(): adj *= totalpages / 1000 (integer division first) */
         b->adj_pages = b->adj * (int64_t)(b->total / 1000);
@@ -354,7 +359,7 @@ static void asked_text(struct out *o, const struct oom_event *e)
     else if (opt_has_i64(e->order)) {
         if (e->order == 0)
             put(o, " for one page (");
-        else if (opt_has(e->page_kb))
+        else if (opt_has(e->page_kb) && e->order > 0 && e->order <= 20)
             put(o, " for %s of contiguous memory (order %" PRId64 ", ",
                 kb_str(a, e->page_kb << (e->order < 20 ? e->order : 20)), e->order);
         else
@@ -1068,7 +1073,7 @@ int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret,
 static const char *under_str(char out[24], uint64_t kb)
 {
     uint64_t step = 1;
-    while (step * 2 <= kb + 1)
+    while (step < (1ull << 50) && step * 2 <= kb + 1)
         step *= 2;
     uint64_t up = step <= kb ? step * 2 : step;
     if (up < 4)

@@ -74,6 +74,7 @@ enum kill_form {
 };
 
 #define SEC_US 1000000ull
+#define BADNESS_SANE_PAGES (1ull << 52) /* more pages than any machine has */
 #define REAPER_WINDOW_US (3 * SEC_US) /* OOM_REAPER_DELAY is 2 s; the reaper then takes <1 s */
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1483,13 +1484,15 @@ static void compact_rows(struct oom_event *e)
     if (e->nrows <= 2 * OOMLOG_TOP_TASKS)
         goto sort;
     uint64_t domain = OPT_ABSENT;
-    if (opt_has(e->page_kb)) {
+    if (opt_has(e->page_kb) && e->page_kb) {
         if (opt_has(e->mem.limit_kb) && (e->oom_memcg || opt_has(e->mem.usage_kb)))
             domain = e->mem.limit_kb / e->page_kb;
         else if (opt_has(e->ram_pages))
             domain = e->ram_pages - (opt_has(e->reserved_pages) ? e->reserved_pages : 0) +
                      (opt_has(e->total_swap_kb) ? e->total_swap_kb / e->page_kb : 0);
     }
+    if (opt_has(domain) && domain > BADNESS_SANE_PAGES)
+        domain = OPT_ABSENT;
     struct oom_task keep[2 * OOMLOG_TOP_TASKS];
     size_t nk = 0;
     /* top by rss */
@@ -1506,8 +1509,12 @@ static void compact_rows(struct oom_event *e)
                 if (r->pid == OPT_ABSENT_I64 || r->oom_score_adj == -1000)
                     continue;
                 int64_t adj = opt_has_i64(r->oom_score_adj) ? r->oom_score_adj : 0;
-                int64_t pts =
-                    (int64_t)row_base_pages(r, e->page_kb) + adj * (int64_t)(domain / 1000);
+                uint64_t base = row_base_pages(r, e->page_kb);
+                /* garbage (a fuzzed or broken line) must not overflow: the kernel's adj is
+                 * within +-1000 and no machine has 2^52 pages */
+                if (adj < -1000 || adj > 1000 || base > BADNESS_SANE_PAGES)
+                    continue;
+                int64_t pts = (int64_t)base + adj * (int64_t)(domain / 1000);
                 if (pts > best_pts) {
                     best_pts = pts;
                     best = i;
