@@ -65,3 +65,4 @@ int cli_parse_count(const struct cli *c, const char *flag, const char *arg, long
 
 /* Subcommands */
 int cmd_ps(struct cli *c, int argc, char **argv);
+int cmd_evict(struct cli *c, int argc, char **argv);

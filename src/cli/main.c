@@ -22,6 +22,7 @@ struct command {
 
 static const struct command commands[] = {
     {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
+    {"evict", cmd_evict, "show and drop the page cache of files"},
 };
 
 /* `oomwarden` alone runs the main job. */
