@@ -3,7 +3,6 @@
  * keep the wrong process from dying. One binary, one subcommand per job.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,6 +93,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(cargv[0], commands[i].name) == 0) {
             c.cmd = commands[i].name;
+            /* getopt names argv[0] in its messages: "oomwarden ps: unrecognized option" */
+            char prog[64];
+            snprintf(prog, sizeof(prog), "oomwarden %s", commands[i].name);
+            cargv[0] = prog;
             return commands[i].run(&c, cargc, cargv);
         }
     }
