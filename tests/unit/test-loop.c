@@ -5,8 +5,11 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include "engine/hooks.h"
 #include "engine/loop.h"
 #include "engine/psitrig.h"
 
@@ -110,11 +113,81 @@ static void psi_trigger_specs(void **state)
     assert_int_equal(s.stall_us, 1111111);
 }
 
+struct hook_state {
+    struct hooks *h;
+    int ticks;
+    int phase;
+    char dir[64];
+};
+
+static int hook_tick(struct loop *l, void *ctx)
+{
+    struct hook_state *s = ctx;
+    s->ticks++;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/out", s->dir);
+    if (s->phase == 0 && access(path, F_OK) == 0 && hooks_running(s->h) == 0) {
+        /* second phase: a hook that hangs; the loop must go on ticking and the hook must die */
+        const char *env[] = {"OOMWARDEN_EVENT=slow", NULL};
+        assert_int_equal(hooks_run(s->h, env, "{}"), 0);
+        assert_int_equal(hooks_run(s->h, env, "{}"), -EBUSY); /* max_running = 1 */
+        s->phase = 1;
+        s->ticks = 0;
+    } else if (s->phase == 1 && hooks_running(s->h) == 0) {
+        loop_quit(l, 0);
+    } else if (s->ticks > 500) {
+        loop_quit(l, -ETIMEDOUT);
+    }
+    return 0;
+}
+
+static void hooks_never_block_the_loop(void **state)
+{
+    (void)state;
+    struct loop *l;
+    struct hook_state s = {0};
+    snprintf(s.dir, sizeof(s.dir), "/tmp/oomwarden-hooks-XXXXXX");
+    assert_non_null(mkdtemp(s.dir));
+    assert_int_equal(loop_new(&l), 0);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "if [ \"$OOMWARDEN_EVENT\" = slow ]; then sleep 30; else "
+             "{ echo \"$OOMWARDEN_EVENT $OOMWARDEN_PID\"; cat; } > %s/out.tmp && mv %s/out.tmp %s/out; fi",
+             s.dir, s.dir, s.dir);
+    assert_int_equal(hooks_new(l, cmd, 1, 300, &s.h), 0);
+    const char *env[] = {"OOMWARDEN_EVENT=oom_kill", "OOMWARDEN_PID=4242", NULL};
+    assert_int_equal(hooks_run(s.h, env, "{\"event\":\"oom_kill\",\"pid\":4242}"), 0);
+    assert_int_equal(loop_add_timer(l, 20, true, hook_tick, &s, NULL), 0);
+    uint64_t t0 = loop_now_ms();
+    assert_int_equal(loop_run(l), 0);
+    uint64_t took = loop_now_ms() - t0;
+    /* the slow hook was killed at its 300 ms timeout while the 20 ms timer kept ticking */
+    assert_true(took < 5000);
+    assert_true(s.ticks >= 10);
+    const struct hooks_stats *st = hooks_stats(s.h);
+    assert_int_equal(st->started, 2);
+    assert_int_equal(st->dropped, 1);
+    assert_int_equal(st->timed_out, 1);
+    assert_int_equal(st->failed, 1); /* the killed one */
+    char path[128], text[256] = {0};
+    snprintf(path, sizeof(path), "%s/out", s.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_true(fread(text, 1, sizeof(text) - 1, f) > 0);
+    fclose(f);
+    assert_string_equal(text, "oom_kill 4242\n{\"event\":\"oom_kill\",\"pid\":4242}\n");
+    hooks_free(s.h);
+    loop_free(l);
+    unlink(path);
+    rmdir(s.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(runs_fds_timers_signals),
         cmocka_unit_test(psi_trigger_specs),
+        cmocka_unit_test(hooks_never_block_the_loop),
     };
     return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
