@@ -243,7 +243,7 @@ vm_boot() {
         VM_FAILURE="kernel panic: ${panic#*] } (console.log)"
     elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         if grep -qa '^OOMWARDEN-VM BOOTED' "$out/data.log" 2>/dev/null; then
-            VM_FAILURE="hang: the VM booted but did not finish within ${timeout_s}s (console.log, scenario.log)"
+            VM_FAILURE="hang: the VM booted but did not finish within ${timeout_s}s (console.log has the scenario output so far)"
         else
             VM_FAILURE="hang: the VM did not reach the guest init within ${timeout_s}s (console.log)"
         fi
