@@ -111,8 +111,8 @@ vm_kernel_config_check() {
     echo "${missing# }"
 }
 
-# _vm_hash FILE...: one hash over the contents of files, to name cached archives.
-_vm_hash() { cat "$@" | sha256sum | cut -c1-16; }
+# _vm_hash FILE...: one hash over the names and contents of files, to name cached archives.
+_vm_hash() { { printf '%s\n' "$@"; cat "$@"; } | sha256sum | cut -c1-16; }
 
 # _vm_libs BIN...: the shared libraries (and loader) the binaries need, as absolute paths.
 _vm_libs() {

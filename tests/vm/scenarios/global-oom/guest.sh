@@ -5,6 +5,15 @@
 #
 # This shell runs at init's −1000 (inherited), and so do oomwarden and the busybox helpers: the
 # only processes the OOM killer may take are the six started here.
+#
+# Why the order is unambiguous. In a 384 MB VM, totalpages T = MemTotal ~ 75600 pages (no swap),
+# so the pod's badness is pages − 997 * (T / 1000) = pages − 74775. The pod can never hold more
+# than what is free plus what the daemons free when they die (~67500 pages here: kernel, initramfs
+# and page cache keep the rest), so its badness stays below about −7000, while each daemon's is
+# its own rss + page tables (>= ~1300 pages, adj 0). At every OOM the largest live daemon is the
+# only choice; once they are all gone the pod, with its negative badness, is the last eligible
+# process and dies (5.9+: the scan starts at LONG_MIN). check.sh recomputes this from the
+# pod's kill line.
 
 # "system daemons": small, long-running, adj 0, each in its systemd service cgroup; sizes 4 MiB
 # (1024 pages) apart, far more than any difference in page tables, so their order is defined.
