@@ -2,13 +2,15 @@
  * hog: a memory eater for the live tests, the VM scenarios and the benchmarks.
  *
  *   hog [--name COMM] [--adj N] [--anon MB] [--map-file PATH --map-mb MB] [--cache PATH]
- *       [--grow MB_PER_S | --grow-fast] [--chunk MB] [--ready FILE] [--exit]
+ *       [--grow MB_PER_S | --grow-fast] [--chunk MB] [--ready FILE] [--go FILE] [--exit]
  *
  * It sets its own comm and oom_score_adj first (so the kernel scores it as asked from the first
  * page), touches --anon MB of anonymous memory, maps and touches --map-mb of a file (RssFile),
  * reads --cache through the page cache (charged to its cgroup, not mapped), writes its pid to
  * --ready, then either grows without bound (--grow/--grow-fast, until the OOM killer comes) or
- * sleeps until killed. --exit returns instead of sleeping.
+ * sleeps until killed. --exit returns instead of sleeping. --go FILE holds it after --ready until
+ * FILE exists, so that a test can look at the process (its name, adj, cgroup, first pages)
+ * before it starts to grow.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +94,13 @@ static void sleep_s(double s)
         ;
 }
 
+static void wait_for_file(const char *path)
+{
+    struct stat st;
+    while (stat(path, &st) < 0)
+        sleep_s(0.01);
+}
+
 static unsigned long arg_mb(const char *s)
 {
     char *end;
@@ -107,6 +116,7 @@ static unsigned long arg_mb(const char *s)
 int main(int argc, char **argv)
 {
     const char *name = NULL, *map_path = NULL, *cache = NULL, *ready = NULL, *adj = NULL;
+    const char *go = NULL;
     unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4;
     double grow = 0;
     int fast = 0, exit_after = 0;
@@ -134,6 +144,8 @@ int main(int argc, char **argv)
             chunk_mb = arg_mb(v);
         else if (ARG("--ready"))
             ready = v;
+        else if (ARG("--go"))
+            go = v;
         else if (strcmp(a, "--grow-fast") == 0)
             fast = 1;
         else if (strcmp(a, "--exit") == 0)
@@ -159,6 +171,8 @@ int main(int argc, char **argv)
         read_cache(cache);
     if (ready)
         write_ready(ready);
+    if (go)
+        wait_for_file(go);
     if (fast || grow > 0) {
         size_t chunk = chunk_mb << 20;
         for (;;) {
