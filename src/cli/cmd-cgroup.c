@@ -62,7 +62,9 @@ static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
         {0},
     };
     int opt;
-    optind = 1;
+    /* 0, not 1: glibc then re-reads the ordering and permutes again (main() parsed with "+"),
+     * so options may follow PATH */
+    optind = 0;
     while ((opt = getopt_long(argc, argv, "s:tn:vh", longopts, NULL)) != -1) {
         int r;
         switch (opt) {
@@ -294,20 +296,8 @@ static void json_stat(struct json *j, const struct cgroup_memstat *s)
     json_obj_end(j);
 }
 
-struct limit_info {
-    uint64_t effective; /* CGROUP_UNLIMITED when none */
-    const char *from;
-};
-
-static uint64_t headroom_of(const struct cgroup_memory *cg, const struct limit_info *li)
-{
-    if (!cgroup_limit_set(li->effective) || !opt_has(cg->current))
-        return OPT_ABSENT;
-    return li->effective > cg->current ? li->effective - cg->current : 0;
-}
-
-static void json_cgroup(struct json *j, const struct cgroup_memory *cg, const struct limit_info *li,
-                        long depth)
+static void json_cgroup(struct json *j, const struct cgroup_memory *cg,
+                        const struct cgroup_binding *b, long depth)
 {
     json_obj_begin(j);
     json_kv_str(j, "path", cg->path);
@@ -334,9 +324,9 @@ static void json_cgroup(struct json *j, const struct cgroup_memory *cg, const st
     json_kv_limit(j, "memsw_max", cg->memsw_max);
     json_kv_u64_opt(j, "kmem_current", cg->kmem_current);
     json_kv_limit(j, "soft_limit", cg->soft_limit);
-    json_kv_limit(j, "effective_max", li->effective);
-    json_kv_str(j, "effective_max_from", li->from);
-    json_kv_u64_opt(j, "headroom", headroom_of(cg, li));
+    json_kv_limit(j, "binding_max", b->limit);
+    json_kv_str(j, "binding_max_from", b->from);
+    json_kv_u64_opt(j, "headroom", b->headroom);
     json_kv_u64_opt(j, "working_set", cgroup_working_set(cg));
     json_kv_u64_opt(j, "reclaimable", cgroup_reclaimable(cg));
     json_kv_u64_opt(j, "kernel", cgroup_kernel(cg));
@@ -394,8 +384,7 @@ static const char *opt_u64(char out[24], uint64_t v)
 
 struct row {
     const struct cgroup_memory *cg;
-    struct limit_info li;
-    uint64_t headroom;
+    struct cgroup_binding b;
     size_t idx;
 };
 
@@ -418,8 +407,8 @@ static int cmp_rows(const void *pa, const void *pb)
         r = cmp_u64_desc(a->cg->current, b->cg->current);
         break;
     case SORT_HEADROOM:
-        r = -cmp_u64_desc(a->headroom, b->headroom);
-        if (!opt_has(a->headroom) || !opt_has(b->headroom))
+        r = -cmp_u64_desc(a->b.headroom, b->b.headroom);
+        if (!opt_has(a->b.headroom) || !opt_has(b->b.headroom))
             r = -r; /* unlimited last */
         break;
     case SORT_PSI:
@@ -468,6 +457,29 @@ static void size_cell(struct table *t, size_t col, uint64_t v)
     table_cellf(t, col, "%s", size_or(s, v, "-"));
 }
 
+/* Long container and session IDs cut to 12 hex digits, as docker and crictl show them. */
+static void abbrev_ids(struct buf *out, const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        size_t run = 0;
+        while (i + run < n && ((s[i + run] >= '0' && s[i + run] <= '9') ||
+                               (s[i + run] >= 'a' && s[i + run] <= 'f')))
+            run++;
+        bool word_start = i == 0 || !((s[i - 1] >= '0' && s[i - 1] <= '9') ||
+                                      (s[i - 1] >= 'a' && s[i - 1] <= 'z'));
+        if (run >= 32 && word_start) {
+            buf_append(out, s + i, 12);
+            i += run;
+        } else if (run) {
+            buf_append(out, s + i, run);
+            i += run;
+        } else {
+            buf_putc(out, s[i++]);
+        }
+    }
+}
+
 static void list_row(struct table *t, const struct row *rw, size_t depth, bool tree)
 {
     const struct cgroup_memory *cg = rw->cg;
@@ -478,11 +490,14 @@ static void list_row(struct table *t, const struct row *rw, size_t depth, bool t
             buf_puts(&name, "  ");
         const char *slash = strrchr(cg->path, '/');
         const char *last = depth == 0 || !slash ? cg->path : slash + 1;
-        buf_puts(&name, last);
+        abbrev_ids(&name, last);
         table_cell_text(t, COL_CGROUP, buf_cstr(&name), name.len);
         buf_release(&name);
     } else {
-        table_cell_text(t, COL_CGROUP, cg->path, strlen(cg->path));
+        struct buf name = BUF_INIT(8192);
+        abbrev_ids(&name, cg->path);
+        table_cell_text(t, COL_CGROUP, buf_cstr(&name), name.len);
+        buf_release(&name);
     }
     size_cell(t, COL_USAGE, cg->current);
     char s[FMT_SIZE_LEN];
@@ -490,10 +505,10 @@ static void list_row(struct table *t, const struct row *rw, size_t depth, bool t
         table_cellf(t, COL_LIMIT, "%s", fmt_size(s, cg->max));
     else
         table_cellf(t, COL_LIMIT, "-");
-    if (opt_has(rw->headroom)) {
-        table_cellf(t, COL_HEADROOM, "%s%s", fmt_size(s, rw->headroom),
-                    cgroup_limit_set(cg->max) ? "" : "*");
-        if (opt_has(cg->current) && rw->headroom * 10 < rw->li.effective)
+    if (opt_has(rw->b.headroom)) {
+        table_cellf(t, COL_HEADROOM, "%s%s", fmt_size(s, rw->b.headroom),
+                    strcmp(rw->b.from, cg->path) == 0 ? "" : "*");
+        if (rw->b.headroom * 10 < rw->b.limit)
             table_cell_style(t, COL_HEADROOM, STYLE_BOLD_RED);
     } else {
         table_cellf(t, COL_HEADROOM, "-");
@@ -607,16 +622,14 @@ static int run_list(const struct cli *c, const struct cg_opts *o, const struct c
         r = EXIT_FAIL;
         goto out;
     }
-    /* pre-order: a parent's effective limit is known before its children's */
+    const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
     for (size_t i = 0; i < s.n; i++) {
         const struct cgroup_memory *cg = &s.v[i];
-        struct limit_info li = {CGROUP_UNLIMITED, NULL};
-        if (cg->parent != SIZE_MAX)
-            li = rows[cg->parent].li;
-        if (cgroup_limit_set(cg->max) && cg->max < li.effective)
-            li = (struct limit_info){cg->max, cg->path};
-        rows[i] = (struct row){.cg = cg, .li = li, .idx = i};
-        rows[i].headroom = headroom_of(cg, &li);
+        size_t len = cg->depth + 1, k = len;
+        for (size_t p = i; p != SIZE_MAX && k > 0; p = s.v[p].parent)
+            chain[--k] = &s.v[p];
+        rows[i] = (struct row){.cg = cg, .idx = i};
+        cgroup_binding_of(chain + k, len - k, &rows[i].b);
     }
     g_sort = o->sort;
     qsort(rows, s.n, sizeof(*rows), cmp_rows);
@@ -645,7 +658,7 @@ static int run_list(const struct cli *c, const struct cg_opts *o, const struct c
         json_arr_begin(&j);
         for (size_t k = 0; k < n; k++) {
             const struct row *rw = &rows[order[k]];
-            json_cgroup(&j, rw->cg, &rw->li, o->tree ? (long)depth[k] : -1);
+            json_cgroup(&j, rw->cg, &rw->b, o->tree ? (long)depth[k] : -1);
         }
         json_arr_end(&j);
         json_obj_end(&j);
@@ -742,7 +755,7 @@ static void line_size(struct buf *out, const char *label, uint64_t v, uint64_t o
 }
 
 static void report_text(const struct cli *c, const struct cgroup_hier *h,
-                        const struct cgroup_memory *cg, const struct limit_info *li,
+                        const struct cgroup_memory *cg, const struct cgroup_binding *bd,
                         const struct psi *sys, const struct cgobserve *obs, struct buf *out)
 {
     bool color = term_use_color(STDOUT_FILENO, c->color);
@@ -782,13 +795,14 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
     buf_putc(out, '\n');
     buf_printf(out, "  %-22s %8s\n", v2 ? "memory.max" : "limit_in_bytes",
                size_or(a, cg->max, "-"));
-    if (!cgroup_limit_set(cg->max) && li->from)
-        buf_printf(out, "  %-22s %8s  set on %s\n", "binding limit", fmt_size(a, li->effective),
-                   li->from);
-    if (cgroup_limit_set(li->effective) && opt_has(use)) {
-        uint64_t hr = headroom_of(cg, li);
-        buf_printf(out, "  %-22s %8s  %u%% of the limit used\n", "headroom", fmt_size(a, hr),
-                   (unsigned)((long double)use * 100.0L / (long double)li->effective + 0.5L));
+    if (bd->from && strcmp(bd->from, cg->path) == 0) {
+        buf_printf(out, "  %-22s %8s  %u%% of the limit used\n", "headroom",
+                   fmt_size(a, bd->headroom),
+                   (unsigned)((long double)use * 100.0L / (long double)bd->limit + 0.5L));
+    } else if (bd->from) {
+        buf_printf(out, "  %-22s %8s  ", "headroom", fmt_size(a, bd->headroom));
+        text_sanitize_into(out, bd->from, strlen(bd->from));
+        buf_printf(out, "'s limit of %s binds it\n", fmt_size(b, bd->limit));
     }
     if (v2) {
         buf_printf(out, "  %-22s %8s\n", "memory.high", size_or(a, cg->high, "-"));
@@ -809,7 +823,7 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
         buf_putc(out, '\n');
         size_t tw = term_width(STDOUT_FILENO);
         size_t bw = tw > 40 ? (tw - 30 > 60 ? 60 : tw - 30) : 50;
-        bar(out, cg, li->effective, color, bw);
+        bar(out, cg, cg->max, color, bw);
     }
 
     /* breakdown */
@@ -931,14 +945,23 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
     /* the process count with descendants needs the subtree */
     if (cgroup_snapshot_read(h, cg.path, &sub) == 0 && sub.n > 0)
         cg.nprocs_subtree = sub.v[0].nprocs_subtree;
-    struct limit_info li = {CGROUP_UNLIMITED, NULL};
-    for (size_t i = 0; i < anc.n; i++)
-        if (cgroup_limit_set(anc.v[i].max) && anc.v[i].max < li.effective)
-            li = (struct limit_info){anc.v[i].max, anc.v[i].path};
-    if (cgroup_limit_set(cg.max) && cg.max <= li.effective)
-        li = (struct limit_info){cg.max, cg.path};
-    struct cgobserve_ctx ctx = {.effective_limit = li.effective, .limit_from = li.from};
-    if (cgobserve_make(&cg, &ctx, &obs) < 0) {
+    const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
+    size_t nchain = 0;
+    for (size_t i = 0; i < anc.n && nchain < CGROUP_WALK_MAX_DEPTH; i++)
+        chain[nchain++] = &anc.v[i];
+    chain[nchain++] = &cg;
+    struct cgroup_binding bd;
+    cgroup_binding_of(chain, nchain, &bd);
+    /* mem_cgroup_get_oom_group(): up from this cgroup to the one whose limit binds (the root for
+     * a machine-wide OOM) */
+    const char *group_top = NULL;
+    for (size_t i = nchain; h->memory_version == 2 && i-- > 0;) {
+        if (chain[i]->oom_group == 1)
+            group_top = chain[i]->path;
+        if (bd.from && strcmp(chain[i]->path, bd.from) == 0)
+            break;
+    }
+    if (cgobserve_make(&cg, &bd, group_top, &obs) < 0) {
         r = EXIT_FAIL;
         goto out;
     }
@@ -950,7 +973,7 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
         json_obj_begin(&j);
         json_header(&j, h, have_sys ? &sys : NULL);
         json_key(&j, "cgroup");
-        json_cgroup(&j, &cg, &li, -1);
+        json_cgroup(&j, &cg, &bd, -1);
         json_key(&j, "ancestors");
         json_arr_begin(&j);
         for (size_t i = 0; i < anc.n; i++) {
@@ -971,7 +994,7 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
         json_obj_end(&j);
         r = json_error(&j) < 0 ? EXIT_FAIL : 0;
     } else {
-        report_text(c, h, &cg, &li, have_sys ? &sys : NULL, &obs, out);
+        report_text(c, h, &cg, &bd, have_sys ? &sys : NULL, &obs, out);
     }
 out:
     cgobserve_release(&obs);

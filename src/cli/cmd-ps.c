@@ -355,11 +355,13 @@ static int render_ranked(const struct cli *c, const struct ps_opts *o, struct us
             table_cellf(&t, COL_SCORE, "-");
         }
         table_cellf(&t, COL_ADJ, "%d", p->oom_score_adj);
-        if (d) {
+        if (d && v->eligible) {
             size_t k = kill_unit(d, rows[i].dom, NULL, 0);
             table_cellf(&t, COL_KILLS, "%zu", k);
             if (k > 1)
                 table_cell_style(&t, COL_KILLS, STYLE_BOLD_RED);
+        } else if (d) {
+            table_cellf(&t, COL_KILLS, "-");
         }
         if (p->oom_score_adj > 0)
             table_cell_style(&t, COL_ADJ, STYLE_YELLOW);
@@ -553,7 +555,7 @@ static void json_cmdline(struct json *j, const struct proc *p)
 
 static void json_kill_unit(struct json *j, const struct oomdomain *d, size_t i)
 {
-    if (d->group[i] == SIZE_MAX) {
+    if (d->group[i] == SIZE_MAX || !d->victims.v[i].eligible) {
         json_null(j);
         return;
     }
@@ -770,8 +772,8 @@ static void render_domain(const struct cli *c, const struct oomdomain *d, struct
         buf_puts(out, "  no memory limit on it or above: only a machine-wide OOM kills its "
                       "processes; the ranks are the global ones\n");
     }
-    buf_printf(out, "  %zu processes in the domain, %zu the kernel may choose\n", d->victims.n,
-               eligible);
+    buf_printf(out, "  %zu %s in the domain, %zu the kernel may choose\n", d->victims.n,
+               d->victims.n == 1 ? "process" : "processes", eligible);
     if (first == SIZE_MAX) {
         buf_puts(out, "  nothing to kill: \"Out of memory and no killable processes\"\n\n");
         return;
@@ -790,6 +792,8 @@ static void render_domain(const struct cli *c, const struct oomdomain *d, struct
     if (d->group[first] != SIZE_MAX) {
         size_t n = kill_unit(d, first, NULL, 0);
         size_t *m = calloc(n ? n : 1, sizeof(size_t));
+        if (m)
+            kill_unit(d, first, m, n);
         buf_puts(out, "  memory.oom.group is set on ");
         const char *g = d->cgroups.v[d->group[first]].path;
         text_sanitize_into(out, g, strlen(g));

@@ -73,31 +73,34 @@ static int where(const struct cgroup_memory *cg, bool limited, struct cgobserve 
     return r;
 }
 
-static int limits(const struct cgroup_memory *cg, const struct cgobserve_ctx *ctx,
+static int limits(const struct cgroup_memory *cg, const struct cgroup_binding *bd,
                   struct cgobserve *o)
 {
     char a[24], b[24];
     int r = 0;
     bool own = cgroup_limit_set(cg->max);
-    bool any = cgroup_limit_set(ctx->effective_limit);
     const char *maxname = cg->version == 2 ? "memory.max" : "memory.limit_in_bytes";
-    if (!any) {
+    if (!bd->from)
         return add(o, "no memory limit here or above: only a machine-wide OOM can kill these "
                       "processes");
-    }
-    if (!own && ctx->limit_from)
-        r = add(o, "no limit of its own: %s %s of %s binds it", maxname,
-                fmt_size_long(a, ctx->effective_limit), ctx->limit_from);
-    uint64_t lim = ctx->effective_limit, use = cg->current;
-    if (r == 0 && has(use)) {
+    bool self = strcmp(bd->from, cg->path) == 0;
+    if (!self)
+        r = add(o, "%s%s's %s (%s, %s left) binds it: the OOM would be that cgroup's",
+                own ? "its own limit is not the tightest: " : "no limit of its own: ", bd->from,
+                maxname, fmt_size_long(a, bd->limit), fmt_size_long(b, bd->headroom));
+    uint64_t use = cg->current;
+    if (r == 0 && self && has(use)) {
+        uint64_t lim = bd->limit;
         uint64_t ws = cgroup_working_set(cg);
         if (pct(use, lim) >= 90) {
             r = add(o, "usage is %u%% of the limit: %s left", pct(use, lim),
-                    fmt_size_long(a, lim > use ? lim - use : 0));
+                    fmt_size_long(a, bd->headroom));
             if (r == 0 && has(ws) && pct(ws, lim) >= 90)
                 r = add(o, "the working set alone is %u%% of the limit: reclaim cannot make much "
-                           "room, the next growth ends in an OOM kill",
-                        pct(ws, lim));
+                           "room, the next growth ends in %s",
+                        pct(ws, lim),
+                        cg->oom_control.oom_kill_disable == 1 ? "a hang (oom_kill_disable)"
+                                                              : "an OOM kill");
             else if (r == 0 && has(ws))
                 r = add(o, "the working set is %u%% of the limit (%s): the rest is inactive page "
                            "cache the kernel reclaims before it OOM-kills",
@@ -142,7 +145,7 @@ static int events(const struct cgroup_memory *cg, struct cgobserve *o)
         r = add(o, "%s, %s", parts[0], parts[1]);
     else if (np == 3)
         r = add(o, "%s, %s, %s", parts[0], parts[1], parts[2]);
-    if (r == 0 && np && cg->version == 2 && has(e->high) && e->high > 0)
+    if (r == 0 && cg->version == 2 && has(e->high) && e->high > 0)
         r = add(o, "throttled at memory.high %llu %s", (unsigned long long)e->high,
                 plural(e->high, "time", "times"));
     if (r == 0 && cg->oom_control.oom_kill_disable == 1)
@@ -150,9 +153,6 @@ static int events(const struct cgroup_memory *cg, struct cgobserve *o)
                    "instead of dying");
     if (r == 0 && cg->oom_control.under_oom == 1)
         r = add(o, "under OOM right now (under_oom 1)");
-    if (r == 0 && cg->oom_group == 1)
-        r = add(o, "memory.oom.group is set: an OOM kill here takes every process of the cgroup "
-                   "at once");
     return r;
 }
 
@@ -164,23 +164,50 @@ static int pressure(const struct cgroup_memory *cg, struct cgobserve *o)
     int r = 0;
     if (p->full.present && p->full.avg60 >= 100)
         r = add(o, "every task was stalled on memory %llu.%02llu%% of the last minute (full "
-                   "avg60): it is thrashing",
-                (unsigned long long)(p->full.avg60 / 100), (unsigned long long)(p->full.avg60 % 100));
+                   "avg60)%s",
+                (unsigned long long)(p->full.avg60 / 100), (unsigned long long)(p->full.avg60 % 100),
+                p->full.avg60 >= 1000 ? ": it is thrashing" : "");
     else if (p->some.present && p->some.avg60 >= 100)
         r = add(o, "tasks waited for memory %llu.%02llu%% of the last minute (some avg60)",
                 (unsigned long long)(p->some.avg60 / 100), (unsigned long long)(p->some.avg60 % 100));
     return r;
 }
 
-int cgobserve_make(const struct cgroup_memory *cg, const struct cgobserve_ctx *ctx,
-                   struct cgobserve *ret)
+/* memory.oom.group: who an OOM kill of one of its processes takes (mem_cgroup_get_oom_group()). */
+static int group(const struct cgroup_memory *cg, const char *group_top, struct cgobserve *o)
+{
+    if (!group_top)
+        return 0;
+    if (strcmp(group_top, cg->path) == 0)
+        return add(o, "memory.oom.group is set: an OOM kill of one of its processes kills every "
+                      "process of this cgroup");
+    return add(o, "memory.oom.group is set on %s: an OOM kill of one of its processes kills every "
+                  "process of that cgroup",
+               group_top);
+}
+
+/* v1 root: mem_cgroup_usage() sums the file and anon counters instead of the page counter. */
+static int v1_root(const struct cgroup_memory *cg, struct cgobserve *o)
+{
+    if (cg->version != 1 || strcmp(cg->path, "/") != 0)
+        return 0;
+    return add(o, "on cgroup v1 the root's usage_in_bytes is page cache + anon only: kernel memory "
+                  "is not in it");
+}
+
+int cgobserve_make(const struct cgroup_memory *cg, const struct cgroup_binding *b,
+                   const char *group_top, struct cgobserve *ret)
 {
     struct cgobserve o = {0};
-    int r = where(cg, cgroup_limit_set(ctx->effective_limit), &o);
+    int r = where(cg, b->from != NULL, &o);
     if (r == 0)
-        r = limits(cg, ctx, &o);
+        r = v1_root(cg, &o);
+    if (r == 0)
+        r = limits(cg, b, &o);
     if (r == 0)
         r = events(cg, &o);
+    if (r == 0)
+        r = group(cg, group_top, &o);
     if (r == 0)
         r = pressure(cg, &o);
     if (r < 0) {

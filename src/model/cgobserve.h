@@ -18,13 +18,13 @@ struct cgobserve {
     size_t n;
 };
 
-/* What binds the cgroup besides its own numbers. */
-struct cgobserve_ctx {
-    uint64_t effective_limit;  /* the tightest limit of it and its ancestors, or CGROUP_UNLIMITED */
-    const char *limit_from;    /* the cgroup that sets it (NULL when none) */
-};
+struct cgroup_binding;
 
-/* Fills `ret`. Returns 0 or -ENOMEM. */
-int cgobserve_make(const struct cgroup_memory *cg, const struct cgobserve_ctx *ctx,
-                   struct cgobserve *ret);
+/*
+ * Fills `ret`. `b` is the limit that binds the cgroup (cgroup_binding_of()); `group_top` the
+ * highest cgroup with memory.oom.group = 1 from it up to the OOMing one (v2), NULL when none.
+ * Returns 0 or -ENOMEM.
+ */
+int cgobserve_make(const struct cgroup_memory *cg, const struct cgroup_binding *b,
+                   const char *group_top, struct cgobserve *ret);
 void cgobserve_release(struct cgobserve *o);

@@ -20,9 +20,6 @@
 #include "procs.h"
 #include "sysroot.h"
 
-/* Deeper hierarchies exist only to break tools; the walk stops there rather than recurse on. */
-#define CGROUP_WALK_MAX_DEPTH 256
-
 const char *cgroup_layout_name(enum cgroup_layout l)
 {
     switch (l) {
@@ -516,6 +513,23 @@ uint64_t cgroup_kernel(const struct cgroup_memory *cg)
     return any ? sum : OPT_ABSENT;
 }
 
+void cgroup_binding_of(const struct cgroup_memory *const *chain, size_t n,
+                       struct cgroup_binding *ret)
+{
+    *ret = (struct cgroup_binding){.limit = CGROUP_UNLIMITED, .usage = OPT_ABSENT,
+                                   .headroom = OPT_ABSENT};
+    /* from the cgroup up, so that equal headroom goes to the nearest */
+    for (size_t i = n; i-- > 0;) {
+        const struct cgroup_memory *cg = chain[i];
+        if (!cgroup_limit_set(cg->max))
+            continue;
+        uint64_t use = opt_has(cg->current) ? cg->current : 0;
+        uint64_t room = cg->max > use ? cg->max - use : 0;
+        if (!ret->from || room < ret->headroom)
+            *ret = (struct cgroup_binding){cg->max, cg->current, room, cg->path};
+    }
+}
+
 /* ---- reading one cgroup ------------------------------------------------------------------ */
 
 static void memory_init(struct cgroup_memory *cg, int version)
@@ -567,6 +581,39 @@ static uint64_t count_lines(const struct buf *b)
     if (b->len && b->data[b->len - 1] != '\n')
         n++;
     return n;
+}
+
+struct child {
+    uint64_t ino;
+    char *name;
+};
+
+static int list_children(int dirfd, struct child **ret, size_t *ret_n);
+
+/*
+ * v2: processes in descendants that do not have the memory controller are charged to this
+ * memcg (the nearest ancestor that has it), so they count as its own.
+ */
+static uint64_t procs_without_memory(int dirfd, struct buf *b, unsigned depth)
+{
+    struct child *kids = NULL;
+    size_t n = 0;
+    uint64_t total = 0;
+    if (depth >= CGROUP_WALK_MAX_DEPTH || list_children(dirfd, &kids, &n) < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int fd = openat(dirfd, kids[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0 && !exists_at(fd, "memory.stat")) {
+            if (read_virtual_at(fd, "cgroup.procs", b) >= 0)
+                total += count_lines(b);
+            total += procs_without_memory(fd, b, depth + 1);
+        }
+        if (fd >= 0)
+            close(fd);
+        free(kids[i].name);
+    }
+    free(kids);
+    return total;
 }
 
 /* memory.pressure of `path` in the unified tree (the same directory on v2). */
@@ -648,6 +695,8 @@ static int read_at(const struct cgroup_hier *h, int dirfd, const char *path, str
     }
     if (read_virtual_at(dirfd, "cgroup.procs", b) >= 0)
         cg->nprocs = count_lines(b);
+    if (v == 2 && opt_has(cg->nprocs))
+        cg->nprocs += procs_without_memory(dirfd, b, 0);
     read_psi(h, dirfd, path, cg);
     return 0;
 }
@@ -797,11 +846,6 @@ static int snapshot_push(struct cgroup_snapshot *s, struct cgroup_memory *cg)
     s->v[s->n++] = *cg;
     return 0;
 }
-
-struct child {
-    uint64_t ino;
-    char *name;
-};
 
 static int cmp_child(const void *a, const void *b)
 {

@@ -23,6 +23,9 @@
 
 struct sysroot;
 
+/* Deeper hierarchies exist only to break tools; the walk does not descend further. */
+#define CGROUP_WALK_MAX_DEPTH 256
+
 /* A limit that is "max" (v2) or PAGE_COUNTER_MAX pages (v1's 9223372036854771712 on x86-64). */
 #define CGROUP_UNLIMITED (UINT64_MAX - 1)
 
@@ -149,6 +152,20 @@ struct cgroup_memory {
 };
 
 void cgroup_memory_release(struct cgroup_memory *cg);
+
+/*
+ * The limit that binds a cgroup: of it and its ancestors that set memory.max (limit_in_bytes),
+ * the one with the least headroom, since that page counter fails first whoever else charges it.
+ * `chain` runs from the top down to the cgroup itself.
+ */
+struct cgroup_binding {
+    uint64_t limit;    /* that cgroup's limit; CGROUP_UNLIMITED when nothing limits the chain */
+    uint64_t usage;    /* that cgroup's usage */
+    uint64_t headroom; /* limit − usage floored at 0; OPT_ABSENT when unlimited */
+    const char *from;  /* its path (points into the chain); NULL when unlimited */
+};
+void cgroup_binding_of(const struct cgroup_memory *const *chain, size_t n,
+                       struct cgroup_binding *ret);
 
 /* usage − inactive_file, floored at 0 (kubelet/cAdvisor's working set). */
 uint64_t cgroup_working_set(const struct cgroup_memory *cg);
