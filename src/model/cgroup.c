@@ -906,7 +906,8 @@ static int list_children(int dirfd, struct child **ret, size_t *ret_n)
         free(v);
         return r;
     }
-    qsort(v, n, sizeof(*v), cmp_child);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_child);
     *ret = v;
     *ret_n = n;
     return 0;

@@ -2,13 +2,14 @@
  * hog: a memory eater for the live tests, the VM scenarios and the benchmarks.
  *
  *   hog [--name COMM] [--adj N] [--anon MB] [--map-file PATH --map-mb MB] [--cache PATH]
- *       [--grow MB_PER_S | --grow-fast] [--chunk MB] [--ready FILE] [--exit]
+ *       [--grow MB_PER_S | --grow-fast] [--chunk MB] [--ready FILE] [--exit] [--hold]
  *
  * It sets its own comm and oom_score_adj first (so the kernel scores it as asked from the first
  * page), touches --anon MB of anonymous memory, maps and touches --map-mb of a file (RssFile),
  * reads --cache through the page cache (charged to its cgroup, not mapped), writes its pid to
  * --ready, then either grows without bound (--grow/--grow-fast, until the OOM killer comes) or
- * sleeps until killed. --exit returns instead of sleeping.
+ * sleeps until killed. --exit returns instead of sleeping. --hold waits for SIGUSR1 after writing
+ * --ready and before growing, so a test can look at the idle state first and then start the push.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
     const char *name = NULL, *map_path = NULL, *cache = NULL, *ready = NULL, *adj = NULL;
     unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4;
     double grow = 0;
-    int fast = 0, exit_after = 0;
+    int fast = 0, exit_after = 0, hold = 0;
     page = sysconf(_SC_PAGESIZE);
 
     for (int i = 1; i < argc; i++) {
@@ -138,6 +139,8 @@ int main(int argc, char **argv)
             fast = 1;
         else if (strcmp(a, "--exit") == 0)
             exit_after = 1;
+        else if (strcmp(a, "--hold") == 0)
+            hold = 1;
         else {
             fprintf(stderr, "hog: unknown or incomplete argument '%s'\n", a);
             return 64;
@@ -152,6 +155,11 @@ int main(int argc, char **argv)
             die("oom_score_adj");
         close(fd);
     }
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    if (hold)
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
     (void)eat_anon(anon_mb << 20);
     if (map_path && map_mb)
         map_file(map_path, map_mb << 20);
@@ -159,6 +167,10 @@ int main(int argc, char **argv)
         read_cache(cache);
     if (ready)
         write_ready(ready);
+    if (hold) {
+        int sig;
+        sigwait(&usr1, &sig);
+    }
     if (fast || grow > 0) {
         size_t chunk = chunk_mb << 20;
         for (;;) {
