@@ -15,10 +15,19 @@
 static char buf[1 << 16];
 
 static const char *const files[] = {
-    "memory.stat", "memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in_bytes",
-    "memory.soft_limit_in_bytes", "memory.memsw.usage_in_bytes", "memory.memsw.limit_in_bytes",
-    "memory.kmem.usage_in_bytes", "memory.swappiness", "memory.failcnt", "memory.oom_control",
-    "cgroup.procs", NULL,
+    "memory.stat",
+    "memory.usage_in_bytes",
+    "memory.max_usage_in_bytes",
+    "memory.limit_in_bytes",
+    "memory.soft_limit_in_bytes",
+    "memory.memsw.usage_in_bytes",
+    "memory.memsw.limit_in_bytes",
+    "memory.kmem.usage_in_bytes",
+    "memory.swappiness",
+    "memory.failcnt",
+    "memory.oom_control",
+    "cgroup.procs",
+    NULL,
 };
 
 static void visit(int dir)
@@ -49,7 +58,8 @@ static void visit(int dir)
 
 int main(int argc, char **argv)
 {
-    int dir = open(argc > 1 ? argv[1] : "/sys/fs/cgroup/memory", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir =
+        open(argc > 1 ? argv[1] : "/sys/fs/cgroup/memory", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return 1;
     visit(dir);

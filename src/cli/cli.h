@@ -63,7 +63,7 @@ int cli_emit(struct buf *out);
 /* Parses a positive count ("--top 15"). */
 int cli_parse_count(const struct cli *c, const char *flag, const char *arg, long *ret);
 
-/* Cgroups, shared by `cgroup` and `ps --cgroup` (cmd-cgroup.c). Each returns 0 or an exit code
+/* Cgroups, shared by `cgroup` and `ps --cgroup`. Each returns 0 or an exit code
  * after saying what was wrong. */
 struct cgroup_hier;
 struct cgroup_memory;

@@ -111,83 +111,6 @@ static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* ---- shared with ps --cgroup --------------------------------------------------------------- */
-
-int cli_open_cgroups(const struct cli *c, const struct sysroot *sr, struct cgroup_hier *h)
-{
-    (void)c;
-    int r = cgroup_hier_open(sr, h);
-    if (r < 0)
-        return log_error_errno(EXIT_FAIL, "cannot read the cgroup mounts: %s", strerror(-r));
-    if (h->memory_version == 0) {
-        log_error("no cgroup memory controller is mounted under %s",
-                  sysroot_path(sr, "/sys/fs/cgroup"));
-        cgroup_hier_close(h);
-        return EXIT_FAIL;
-    }
-    return 0;
-}
-
-int cli_resolve_cgroup(const struct cli *c, const struct cgroup_hier *h, const char *arg,
-                       char **ret)
-{
-    int r;
-    if (strncmp(arg, "pid:", 4) == 0) {
-        uint64_t pid;
-        if (parse_u64(arg + 4, &pid) < 0 || pid == 0 || pid > 0x7fffffff)
-            return cli_usage_error(c, "pid:N needs a process ID, not '%s'", arg + 4);
-        r = cgroup_of_pid(h, (int)pid, ret);
-        if (r == -ESRCH || r == -ENOENT) {
-            log_error("no process %" PRIu64 " (%s)", pid, sysroot_path(h->sr, "/proc"));
-            return EXIT_FAIL;
-        }
-        if (r == -ENOMEDIUM) {
-            log_error("process %" PRIu64 " is in no memory cgroup", pid);
-            return EXIT_FAIL;
-        }
-        if (r < 0)
-            return log_error_errno(EXIT_FAIL, "cannot read the cgroup of process %" PRIu64 ": %s",
-                                   pid, strerror(-r));
-        return 0;
-    }
-    r = cgroup_path_normalize(h, arg, ret);
-    if (r == -EINVAL)
-        return cli_usage_error(c, "a cgroup path cannot contain '.' or '..' components: '%s'",
-                               arg);
-    if (r < 0)
-        return EXIT_FAIL;
-    return 0;
-}
-
-/* The directory of a cgroup path, for messages. */
-static void cgroup_dir_name(const struct cgroup_hier *h, const char *path, char *out, size_t n)
-{
-    const char *root = h->memory.root && strcmp(h->memory.root, "/") != 0 ? h->memory.root : "";
-    size_t rn = strlen(root);
-    const char *rel = strncmp(path, root, rn) == 0 ? path + rn : path;
-    snprintf(out, n, "%s%s", sysroot_path(h->sr, h->memory.mountpoint),
-             strcmp(rel, "/") == 0 ? "" : rel);
-}
-
-int cli_read_named_cgroup(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret)
-{
-    int r = cgroup_read(h, path, ret);
-    if (r == 0)
-        return 0;
-    char dir[8192];
-    cgroup_dir_name(h, path, dir, sizeof(dir));
-    if (r == -ENOENT)
-        log_error("no memory cgroup %s (%s does not exist)", path, dir);
-    else if (r == -ENOMEDIUM)
-        log_error("%s has no memory controller (it is not in its parent's "
-                  "cgroup.subtree_control): its memory is charged to the nearest ancestor that "
-                  "has one",
-                  path);
-    else
-        log_error("cannot read the cgroup %s: %s", dir, strerror(-r));
-    return EXIT_FAIL;
-}
-
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
 static void json_kv_limit(struct json *j, const char *k, uint64_t v)
@@ -364,8 +287,9 @@ static const char *size_or(char out[FMT_SIZE_LEN], uint64_t v, const char *none)
 
 static void psi_text(struct buf *out, const struct psi_line *l)
 {
-    buf_printf(out, "avg10 %" PRIu64 ".%02" PRIu64 "%%  avg60 %" PRIu64 ".%02" PRIu64
-                    "%%  avg300 %" PRIu64 ".%02" PRIu64 "%%  total ",
+    buf_printf(out,
+               "avg10 %" PRIu64 ".%02" PRIu64 "%%  avg60 %" PRIu64 ".%02" PRIu64
+               "%%  avg300 %" PRIu64 ".%02" PRIu64 "%%  total ",
                l->avg10 / 100, l->avg10 % 100, l->avg60 / 100, l->avg60 % 100, l->avg300 / 100,
                l->avg300 % 100);
     char d[24];
@@ -443,12 +367,12 @@ enum {
 };
 
 static const struct table_column list_columns[NCOLS] = {
-    [COL_CGROUP] = {"CGROUP", TABLE_LEFT},     [COL_USAGE] = {"USAGE", TABLE_RIGHT},
-    [COL_LIMIT] = {"LIMIT", TABLE_RIGHT},      [COL_HEADROOM] = {"HEADROOM", TABLE_RIGHT},
-    [COL_ANON] = {"ANON", TABLE_RIGHT},        [COL_FILE] = {"FILE", TABLE_RIGHT},
-    [COL_KERNEL] = {"KERNEL", TABLE_RIGHT},    [COL_WSET] = {"WSET", TABLE_RIGHT},
-    [COL_OOMS] = {"OOMS", TABLE_RIGHT},        [COL_PSI] = {"PSI10", TABLE_RIGHT},
-    [COL_PROCS] = {"PROCS", TABLE_RIGHT},      [COL_WORKLOAD] = {"WORKLOAD", TABLE_LEFT},
+    [COL_CGROUP] = {"CGROUP", TABLE_LEFT},  [COL_USAGE] = {"USAGE", TABLE_RIGHT},
+    [COL_LIMIT] = {"LIMIT", TABLE_RIGHT},   [COL_HEADROOM] = {"HEADROOM", TABLE_RIGHT},
+    [COL_ANON] = {"ANON", TABLE_RIGHT},     [COL_FILE] = {"FILE", TABLE_RIGHT},
+    [COL_KERNEL] = {"KERNEL", TABLE_RIGHT}, [COL_WSET] = {"WSET", TABLE_RIGHT},
+    [COL_OOMS] = {"OOMS", TABLE_RIGHT},     [COL_PSI] = {"PSI10", TABLE_RIGHT},
+    [COL_PROCS] = {"PROCS", TABLE_RIGHT},   [COL_WORKLOAD] = {"WORKLOAD", TABLE_LEFT},
 };
 
 static void size_cell(struct table *t, size_t col, uint64_t v)
@@ -684,7 +608,8 @@ out:
     return r;
 }
 
-/* ---- one cgroup -------------------------------------------------------------------------------- */
+/* ---- one cgroup --------------------------------------------------------------------------------
+ */
 
 /* The breakdown bar: anon, page cache, kernel, the rest, against the limit (or the usage). */
 static void bar(struct buf *out, const struct cgroup_memory *cg, uint64_t limit, bool color,
@@ -702,12 +627,16 @@ static void bar(struct buf *out, const struct cgroup_memory *cg, uint64_t limit,
     parts[3] = use > sum ? use - sum : 0;
     static const char *const glyph[4] = {"█", "▓", "▒", "░"};
     static const enum table_style style[4] = {STYLE_RED, STYLE_CYAN, STYLE_YELLOW, STYLE_DIM};
+    /* cumulative rounding: the cells add up to the usage's share of the width exactly */
     size_t cells[4], used = 0;
+    uint64_t cum = 0;
     for (int i = 0; i < 4; i++) {
-        long double w = (long double)parts[i] * (long double)width / (long double)scale;
-        cells[i] = (size_t)(w + 0.5L);
-        if (used + cells[i] > width)
-            cells[i] = width - used;
+        cum += parts[i];
+        long double edge = (long double)cum * (long double)width / (long double)scale;
+        size_t end = (size_t)(edge + 0.5L);
+        if (end > width)
+            end = width;
+        cells[i] = end > used ? end - used : 0;
         used += cells[i];
     }
     buf_puts(out, "  [");
@@ -869,9 +798,11 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
         buf_puts(out, "  (memory.events, with descendants)\n");
         const struct cgroup_events *l = &cg->events_local;
         if (opt_has(l->max))
-            buf_printf(out, "  max %" PRIu64 "  oom %" PRIu64 "  oom_kill %" PRIu64
-                            "  (memory.events.local, this cgroup alone)\n",
-                       l->max, opt_has(l->oom) ? l->oom : 0, opt_has(l->oom_kill) ? l->oom_kill : 0);
+            buf_printf(out,
+                       "  max %" PRIu64 "  oom %" PRIu64 "  oom_kill %" PRIu64
+                       "  (memory.events.local, this cgroup alone)\n",
+                       l->max, opt_has(l->oom) ? l->oom : 0,
+                       opt_has(l->oom_kill) ? l->oom_kill : 0);
         buf_printf(out, "  memory.oom.group %s\n",
                    opt_has(cg->oom_group) ? (cg->oom_group ? "1" : "0") : "-");
     } else {

@@ -642,7 +642,9 @@ static void json_limit(struct json *j, const char *k, uint64_t v)
 
 static const char *why_name(enum oomdomain_why w)
 {
-    return w == OOMDOMAIN_OWN_LIMIT ? "own_limit" : w == OOMDOMAIN_ANCESTOR ? "ancestor" : "machine";
+    if (w == OOMDOMAIN_OWN_LIMIT)
+        return "own_limit";
+    return w == OOMDOMAIN_ANCESTOR ? "ancestor" : "machine";
 }
 
 static void json_domain(struct json *j, const struct oomdomain *d)

@@ -62,13 +62,15 @@ static int where(const struct cgroup_memory *cg, bool limited, struct cgobserve 
                 fmt_size_long(a, s->file),
                 limited ? "counts toward the limit" : "is charged to this cgroup", tail);
         if (r == 0 && has(s->shmem) && s->shmem > 0 && pct(s->shmem, s->file) >= 5)
-            r = add(o, "%s of the page cache is shmem/tmpfs, which reclaim cannot drop without swap",
+            r = add(o,
+                    "%s of the page cache is shmem/tmpfs, which reclaim cannot drop without swap",
                     fmt_size_long(c, s->shmem));
     }
     uint64_t kernel = cgroup_kernel(cg);
     if (r == 0 && has(use) && use > 0 && has(kernel) && pct(kernel, use) >= 25)
-        r = add(o, "kernel memory (slab, stacks, page tables...) is %u%% of usage (%s): "
-                   "process RSS does not show it",
+        r = add(o,
+                "kernel memory (slab, stacks, page tables...) is %u%% of usage (%s): "
+                "process RSS does not show it",
                 pct(kernel, use), fmt_size_long(a, kernel));
     return r;
 }
@@ -96,14 +98,16 @@ static int limits(const struct cgroup_memory *cg, const struct cgroup_binding *b
             r = add(o, "usage is %u%% of the limit: %s left", pct(use, lim),
                     fmt_size_long(a, bd->headroom));
             if (r == 0 && has(ws) && pct(ws, lim) >= 90)
-                r = add(o, "the working set alone is %u%% of the limit: reclaim cannot make much "
-                           "room, the next growth ends in %s",
+                r = add(o,
+                        "the working set alone is %u%% of the limit: reclaim cannot make much "
+                        "room, the next growth ends in %s",
                         pct(ws, lim),
                         cg->oom_control.oom_kill_disable == 1 ? "a hang (oom_kill_disable)"
                                                               : "an OOM kill");
             else if (r == 0 && has(ws))
-                r = add(o, "the working set is %u%% of the limit (%s): the rest is inactive page "
-                           "cache the kernel reclaims before it OOM-kills",
+                r = add(o,
+                        "the working set is %u%% of the limit (%s): the rest is inactive page "
+                        "cache the kernel reclaims before it OOM-kills",
                         pct(ws, lim), fmt_size_long(b, ws));
         }
     }
@@ -124,8 +128,8 @@ static int events(const struct cgroup_memory *cg, struct cgobserve *o)
     char parts[3][96];
     size_t np = 0;
     if (cg->version == 2 && has(e->max) && e->max > 0)
-        snprintf(parts[np++], sizeof(parts[0]), "%llu %s at memory.max",
-                 (unsigned long long)e->max, plural(e->max, "time", "times"));
+        snprintf(parts[np++], sizeof(parts[0]), "%llu %s at memory.max", (unsigned long long)e->max,
+                 plural(e->max, "time", "times"));
     if (cg->version == 1 && has(e->max) && e->max > 0)
         snprintf(parts[np++], sizeof(parts[0]), "%llu failed %s at the limit (failcnt)",
                  (unsigned long long)e->max, plural(e->max, "charge", "charges"));
@@ -163,13 +167,16 @@ static int pressure(const struct cgroup_memory *cg, struct cgobserve *o)
     const struct psi *p = &cg->psi;
     int r = 0;
     if (p->full.present && p->full.avg60 >= 100)
-        r = add(o, "every task was stalled on memory %llu.%02llu%% of the last minute (full "
-                   "avg60)%s",
-                (unsigned long long)(p->full.avg60 / 100), (unsigned long long)(p->full.avg60 % 100),
+        r = add(o,
+                "every task was stalled on memory %llu.%02llu%% of the last minute (full "
+                "avg60)%s",
+                (unsigned long long)(p->full.avg60 / 100),
+                (unsigned long long)(p->full.avg60 % 100),
                 p->full.avg60 >= 1000 ? ": it is thrashing" : "");
     else if (p->some.present && p->some.avg60 >= 100)
         r = add(o, "tasks waited for memory %llu.%02llu%% of the last minute (some avg60)",
-                (unsigned long long)(p->some.avg60 / 100), (unsigned long long)(p->some.avg60 % 100));
+                (unsigned long long)(p->some.avg60 / 100),
+                (unsigned long long)(p->some.avg60 % 100));
     return r;
 }
 
@@ -181,8 +188,9 @@ static int group(const struct cgroup_memory *cg, const char *group_top, struct c
     if (strcmp(group_top, cg->path) == 0)
         return add(o, "memory.oom.group is set: an OOM kill of one of its processes kills every "
                       "process of this cgroup");
-    return add(o, "memory.oom.group is set on %s: an OOM kill of one of its processes kills every "
-                  "process of that cgroup",
+    return add(o,
+               "memory.oom.group is set on %s: an OOM kill of one of its processes kills every "
+               "process of that cgroup",
                group_top);
 }
 

@@ -352,7 +352,10 @@ struct v1_key {
     const char *name;
     size_t offset;
 };
-#define V1(name, member) {name, offsetof(struct cgroup_memstat, member)}
+#define V1(name, member)                                                                           \
+    {                                                                                              \
+        name, offsetof(struct cgroup_memstat, member)                                              \
+    }
 static const struct v1_key memstat_v1_keys[] = {
     V1("cache", file),
     V1("rss", anon),
@@ -447,8 +450,8 @@ int cgroup_memstat_parse(const char *buf, size_t len, int version, long page_siz
 
 #define EV(key, member) KEYED_FIELD(struct cgroup_events, key, member, 1)
 static const struct keyed_field events_fields[] = {
-    EV("low", low),   EV("high", high),         EV("max", max),
-    EV("oom", oom),   EV("oom_kill", oom_kill), EV("oom_group_kill", oom_group_kill),
+    EV("low", low), EV("high", high),         EV("max", max),
+    EV("oom", oom), EV("oom_kill", oom_kill), EV("oom_group_kill", oom_group_kill),
 };
 
 int cgroup_events_parse(const char *buf, size_t len, struct cgroup_events *ret)
@@ -501,8 +504,8 @@ uint64_t cgroup_kernel(const struct cgroup_memory *cg)
     if (cg->version == 1)
         return cg->kmem_current;
     /* 5.10 has the parts but not the sum */
-    const uint64_t parts[] = {s->kernel_stack, s->pagetables, s->percpu, s->vmalloc,
-                              s->slab_reclaimable, s->slab_unreclaimable};
+    const uint64_t parts[] = {s->kernel_stack, s->pagetables,       s->percpu,
+                              s->vmalloc,      s->slab_reclaimable, s->slab_unreclaimable};
     uint64_t sum = 0;
     bool any = false;
     for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
@@ -516,8 +519,8 @@ uint64_t cgroup_kernel(const struct cgroup_memory *cg)
 void cgroup_binding_of(const struct cgroup_memory *const *chain, size_t n,
                        struct cgroup_binding *ret)
 {
-    *ret = (struct cgroup_binding){.limit = CGROUP_UNLIMITED, .usage = OPT_ABSENT,
-                                   .headroom = OPT_ABSENT};
+    *ret = (struct cgroup_binding){
+        .limit = CGROUP_UNLIMITED, .usage = OPT_ABSENT, .headroom = OPT_ABSENT};
     /* from the cgroup up, so that equal headroom goes to the nearest */
     for (size_t i = n; i-- > 0;) {
         const struct cgroup_memory *cg = chain[i];
@@ -920,8 +923,11 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
     int r = read_at(h, dirfd, path, b, &cg);
     if (r < 0) {
         cgroup_memory_release(&cg);
-        /* gone, or (v2) no memory controller here and so none below */
-        return r == -ENOENT || r == -ENOMEDIUM ? 0 : r;
+        /* gone, or (v2) no memory controller here and so none below; one we may not read
+         * (a delegated subtree) does not stop the others */
+        if (r == -EACCES || r == -EPERM)
+            log_debug("cgroup walk: skipping %s: %s", path, strerror(-r));
+        return r == -ENOENT || r == -ENOMEDIUM || r == -EACCES || r == -EPERM ? 0 : r;
     }
     cg.parent = parent;
     cg.depth = depth;
@@ -943,7 +949,7 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
     for (size_t i = 0; i < nkids && r == 0; i++) {
         int fd = openat(dirfd, kids[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
-            if (!ERRNO_IS_GONE(errno) && errno != ENOTDIR)
+            if (!ERRNO_IS_GONE(errno) && errno != ENOTDIR && errno != EACCES && errno != EPERM)
                 r = -errno;
             continue;
         }

@@ -64,8 +64,8 @@ struct cgroup_mount {
 /* The hierarchies of one machine (or fixture tree). */
 struct cgroup_hier {
     enum cgroup_layout layout;
-    int memory_version;         /* 1 or 2; 0 when no memory controller is mounted */
-    struct cgroup_mount memory; /* the hierarchy that carries the memory controller */
+    int memory_version;          /* 1 or 2; 0 when no memory controller is mounted */
+    struct cgroup_mount memory;  /* the hierarchy that carries the memory controller */
     struct cgroup_mount unified; /* the cgroup2 mount: memory.pressure (== memory on v2) */
     long page_size;
     const struct sysroot *sr;
@@ -130,8 +130,8 @@ struct cgroup_memory {
     size_t parent;  /* index in the snapshot; SIZE_MAX for the top */
     unsigned depth; /* 0 for the top of the snapshot */
 
-    uint64_t current, peak;        /* memory.current / usage_in_bytes, memory.peak / max_usage */
-    uint64_t max, high, low, min;  /* limits; high/low/min are v2 only */
+    uint64_t current, peak;       /* memory.current / usage_in_bytes, memory.peak / max_usage */
+    uint64_t max, high, low, min; /* limits; high/low/min are v2 only */
     uint64_t swap_current, swap_max, swap_high, swap_peak; /* v2 memory.swap.* */
     uint64_t memsw_current, memsw_max;                     /* v1 memory.memsw.* */
     uint64_t kmem_current;                                 /* v1 memory.kmem.usage_in_bytes */

@@ -168,9 +168,9 @@ int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct 
         d.swap_limit = dom->swap_max;
         d.usage = dom->current;
         d.swappiness = h->memory_version == 1 ? dom->swappiness : vm_swappiness;
-        d.totalpages = oomdomain_memcg_totalpages(h->memory_version, dom->max, dom->memsw_max,
-                                                  dom->swap_max, d.swappiness, total_swap, ps,
-                                                  &d.swap_pages);
+        d.totalpages =
+            oomdomain_memcg_totalpages(h->memory_version, dom->max, dom->memsw_max, dom->swap_max,
+                                       d.swappiness, total_swap, ps, &d.swap_pages);
     } else {
         d.limit = d.memsw_limit = d.swap_limit = CGROUP_UNLIMITED;
         d.usage = OPT_ABSENT;
@@ -205,8 +205,10 @@ int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct 
         nc++;
     }
     d.candidates = nc;
-    struct victim_params vp = {
-        .kernel = k, .page_size = ps, .totalpages = d.totalpages, .global_totalpages = global_total};
+    struct victim_params vp = {.kernel = k,
+                               .page_size = ps,
+                               .totalpages = d.totalpages,
+                               .global_totalpages = global_total};
     if (dom) {
         struct scan_ctx sc = {cand, memcg};
         qsort_r(idx, nc, sizeof(*idx), cmp_scan, &sc);

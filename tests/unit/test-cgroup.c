@@ -1,4 +1,5 @@
-/* The cgroup model: parsers, hierarchy discovery, the walk, OOM domains, on every fixture layout. */
+/* The cgroup model: parsers, hierarchy discovery, the walk, OOM domains, on every fixture layout.
+ */
 #include "testlib.h"
 
 #include <errno.h>
@@ -47,8 +48,11 @@ static void psi_rejects_garbage(void **state)
 {
     (void)state;
     struct psi p;
-    const char *bad[] = {"", "some\n", "some avg10=x avg60=0 avg300=0 total=0\n",
-                         "some avg10=1.0 avg60=1.0 total=3\n", "hello world\n",
+    const char *bad[] = {"",
+                         "some\n",
+                         "some avg10=x avg60=0 avg300=0 total=0\n",
+                         "some avg10=1.0 avg60=1.0 total=3\n",
+                         "hello world\n",
                          "some avg10=1.0. avg60=1 avg300=1 total=1\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(psi_parse(bad[i], strlen(bad[i]), &p), -EBADMSG);
@@ -87,10 +91,9 @@ static void mountinfo_escapes_and_bind_mounts(void **state)
 {
     (void)state;
     /* a bind mount of a subtree first, then the hierarchy's root: the root wins; \040 is a space */
-    const char *s =
-        "50 1 0:31 /docker/abc /var/lib/x\\040y rw - cgroup cgroup rw,cpu,memory\n"
-        "51 1 0:31 / /sys/fs/cgroup/cpu,memory rw - cgroup cgroup rw,memory,cpu\n"
-        "52 1 0:37 /kubepods /mnt/in\\134side rw - cgroup2 cgroup2 rw\n";
+    const char *s = "50 1 0:31 /docker/abc /var/lib/x\\040y rw - cgroup cgroup rw,cpu,memory\n"
+                    "51 1 0:31 / /sys/fs/cgroup/cpu,memory rw - cgroup cgroup rw,memory,cpu\n"
+                    "52 1 0:37 /kubepods /mnt/in\\134side rw - cgroup2 cgroup2 rw\n";
     struct cgroup_mountinfo mi;
     assert_int_equal(cgroup_mountinfo_parse(s, strlen(s), &mi), 0);
     assert_string_equal(mi.v1_memory_mountpoint, "/sys/fs/cgroup/cpu,memory");
@@ -216,33 +219,36 @@ static void memcg_totalpages_like_mem_cgroup_get_max(void **state)
     assert_int_equal(oomdomain_memcg_totalpages(1, G, G + G / 2, OPT_ABSENT, 60, 262144, 4096, &sw),
                      262144 + 131072);
     assert_int_equal(sw, 131072);
-    assert_int_equal(oomdomain_memcg_totalpages(1, G, CGROUP_UNLIMITED, OPT_ABSENT, 60, 1000, 4096,
-                                                &sw),
-                     262144 + 1000);
+    assert_int_equal(
+        oomdomain_memcg_totalpages(1, G, CGROUP_UNLIMITED, OPT_ABSENT, 60, 1000, 4096, &sw),
+        262144 + 1000);
     /* swappiness 0: the limit alone */
-    assert_int_equal(oomdomain_memcg_totalpages(1, G, CGROUP_UNLIMITED, OPT_ABSENT, 0, 1000, 4096,
-                                                &sw),
-                     262144);
+    assert_int_equal(
+        oomdomain_memcg_totalpages(1, G, CGROUP_UNLIMITED, OPT_ABSENT, 0, 1000, 4096, &sw), 262144);
     assert_int_equal(sw, 0);
     /* v2: swap.max itself, clamped; swap.max 0 adds nothing; no swap device adds nothing */
-    assert_int_equal(oomdomain_memcg_totalpages(2, G, OPT_ABSENT, CGROUP_UNLIMITED, 60, 524288,
-                                                4096, &sw),
-                     262144 + 524288);
+    assert_int_equal(
+        oomdomain_memcg_totalpages(2, G, OPT_ABSENT, CGROUP_UNLIMITED, 60, 524288, 4096, &sw),
+        262144 + 524288);
     assert_int_equal(oomdomain_memcg_totalpages(2, G, OPT_ABSENT, 0, 60, 524288, 4096, &sw),
                      262144);
     assert_int_equal(oomdomain_memcg_totalpages(2, G, OPT_ABSENT, 8192, 60, 524288, 4096, &sw),
                      262144 + 2);
-    assert_int_equal(oomdomain_memcg_totalpages(2, G, OPT_ABSENT, CGROUP_UNLIMITED, 60, 0, 4096,
-                                                &sw),
-                     262144);
+    assert_int_equal(
+        oomdomain_memcg_totalpages(2, G, OPT_ABSENT, CGROUP_UNLIMITED, 60, 0, 4096, &sw), 262144);
     /* a limit below one page: "?: 1" in constrained_alloc() */
     assert_int_equal(oomdomain_memcg_totalpages(2, 100, OPT_ABSENT, 0, 60, 0, 4096, &sw), 1);
 }
 
 static struct cgroup_memory mk(const char *path, uint64_t max, uint64_t current, size_t parent)
 {
-    struct cgroup_memory c = {.path = (char *)path, .version = 2, .max = max, .current = current,
-                              .memsw_max = OPT_ABSENT, .parent = parent, .oom_group = 0};
+    struct cgroup_memory c = {.path = (char *)path,
+                              .version = 2,
+                              .max = max,
+                              .current = current,
+                              .memsw_max = OPT_ABSENT,
+                              .parent = parent,
+                              .oom_group = 0};
     return c;
 }
 
@@ -250,8 +256,7 @@ static void pick_domain_and_binding(void **state)
 {
     (void)state;
     struct cgroup_memory anc[3] = {
-        mk("/", OPT_ABSENT, OPT_ABSENT, SIZE_MAX),
-        mk("/a", 1000, 900, 0),   /* 100 left */
+        mk("/", OPT_ABSENT, OPT_ABSENT, SIZE_MAX), mk("/a", 1000, 900, 0), /* 100 left */
         mk("/a/b", 2000, 1950, 1), /* 50 left: fails first */
     };
     struct cgroup_snapshot s = {.v = anc, .n = 3};
@@ -292,9 +297,8 @@ static void pick_domain_and_binding(void **state)
 static void oom_group_highest_up_to_the_domain(void **state)
 {
     (void)state;
-    struct cgroup_memory v[4] = {
-        mk("/d", 1000, 0, SIZE_MAX), mk("/d/pod", 0, 0, 0), mk("/d/pod/ctr", 0, 0, 1),
-        mk("/d/pod/ctr/sub", 0, 0, 2)};
+    struct cgroup_memory v[4] = {mk("/d", 1000, 0, SIZE_MAX), mk("/d/pod", 0, 0, 0),
+                                 mk("/d/pod/ctr", 0, 0, 1), mk("/d/pod/ctr/sub", 0, 0, 2)};
     struct cgroup_snapshot s = {.v = v, .n = 4};
     assert_int_equal(oomdomain_group_of(&s, 3, 0), SIZE_MAX);
     v[2].oom_group = 1;
@@ -501,21 +505,29 @@ static void identity_on_fixture_cgroups(void **state)
         const char *qos, *runtime;
         bool conmon;
     } cases[] = {
-        {FIXTURE("cg-k8s-systemd"), "9192cb33411ff69d015a3577db136757f5b145064a1703efea3d0e12e8a64987.scope",
+        {FIXTURE("cg-k8s-systemd"),
+         "9192cb33411ff69d015a3577db136757f5b145064a1703efea3d0e12e8a64987.scope",
          WORKLOAD_KUBERNETES, "burstable", "containerd", false},
-        {FIXTURE("cg-k8s-systemd"), "crio-34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4.scope",
+        {FIXTURE("cg-k8s-systemd"),
+         "crio-34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4.scope",
          WORKLOAD_KUBERNETES, "besteffort", "crio", false},
-        {FIXTURE("cg-k8s-systemd"), "crio-conmon-34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4.scope",
+        {FIXTURE("cg-k8s-systemd"),
+         "crio-conmon-34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4.scope",
          WORKLOAD_KUBERNETES, "besteffort", "crio", true},
-        {FIXTURE("cg-k8s-systemd"), "5f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b434186d9bd077a7b5f0b8c1c5e3d2a.scope",
+        {FIXTURE("cg-k8s-systemd"),
+         "5f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b434186d9bd077a7b5f0b8c1c5e3d2a.scope",
          WORKLOAD_KUBERNETES, "guaranteed", "containerd", false},
-        {FIXTURE("cg-k8s-cgroupfs"), "/aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999",
-         WORKLOAD_KUBERNETES, "burstable", "", false},
-        {FIXTURE("cg-k8s-cgroupfs"), "/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-         WORKLOAD_KUBERNETES, "guaranteed", "", false},
-        {FIXTURE("cg-k8s-cgroupfs"), "/crio-34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4",
+        {FIXTURE("cg-k8s-cgroupfs"),
+         "/aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999", WORKLOAD_KUBERNETES,
+         "burstable", "", false},
+        {FIXTURE("cg-k8s-cgroupfs"),
+         "/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", WORKLOAD_KUBERNETES,
+         "guaranteed", "", false},
+        {FIXTURE("cg-k8s-cgroupfs"),
+         "/crio-34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4",
          WORKLOAD_KUBERNETES, "besteffort", "crio", false},
-        {FIXTURE("cg-v1"), "/docker/34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4",
+        {FIXTURE("cg-v1"),
+         "/docker/34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4",
          WORKLOAD_DOCKER, NULL, "docker", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
