@@ -654,6 +654,7 @@ static void json_domain(struct json *j, const struct oomdomain *d)
     json_kv_str(j, "cgroup", d->path);
     json_kv_str(j, "oom_cgroup", d->oom_cgroup);
     json_kv_str(j, "reason", why_name(d->why));
+    json_kv_str(j, "tighter_ancestor", d->tighter);
     json_kv_i64(j, "memory_version", d->version);
     json_limit(j, "limit", d->limit);
     json_limit(j, d->version == 1 ? "memsw_limit" : "swap_limit",
@@ -770,6 +771,12 @@ static void render_domain(const struct cli *c, const struct oomdomain *d, struct
         if (outside)
             buf_printf(out, " (%zu of them outside it)", outside);
         buf_putc(out, '\n');
+    } else if (d->tighter) {
+        buf_puts(out, "  but ");
+        text_sanitize_into(out, d->tighter, strlen(d->tighter));
+        buf_printf(out, " has less room left (%s): its OOM would come first, choosing among all "
+                        "of its processes (ps --cgroup on it shows that ranking)\n",
+                   fmt_size_long(a, d->tighter_headroom));
     } else if (d->why == OOMDOMAIN_MACHINE) {
         buf_puts(out, "  no memory limit on it or above: only a machine-wide OOM kills its "
                       "processes; the ranks are the global ones\n");

@@ -31,8 +31,9 @@ uint64_t oomdomain_memcg_totalpages(int version, uint64_t max, uint64_t memsw_ma
     uint64_t swap = 0;
     if (opt_has(swappiness) && swappiness != 0) {
         if (version == 1) {
-            /* "swap excess capacity from memsw limit"; the kernel keeps memsw.max >= max */
-            uint64_t memsw = opt_has(memsw_max) ? to_pages(memsw_max, page_size) : pages;
+            /* "swap excess capacity from memsw limit"; the kernel keeps memsw.max >= max. Without
+             * the memsw files (swapaccount=0) nobody can set memsw.max: it is PAGE_COUNTER_MAX */
+            uint64_t memsw = to_pages(opt_has(memsw_max) ? memsw_max : CGROUP_UNLIMITED, page_size);
             swap = memsw > pages ? memsw - pages : 0;
         } else {
             swap = opt_has(swap_max) ? to_pages(swap_max, page_size) : 0;
@@ -149,6 +150,22 @@ int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct 
     bool own, global;
     size_t pick = oomdomain_pick(&self, &anc, &own, &global);
     const struct cgroup_memory *dom = own ? &self : global ? NULL : &anc.v[pick];
+    if (own) {
+        const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
+        size_t n = 0;
+        for (size_t i = 0; i < anc.n && n < CGROUP_WALK_MAX_DEPTH; i++)
+            chain[n++] = &anc.v[i];
+        chain[n++] = &self;
+        struct cgroup_binding b;
+        cgroup_binding_of(chain, n, &b);
+        if (b.from && strcmp(b.from, self.path) != 0) {
+            if (!(d.tighter = strdup(b.from))) {
+                r = -ENOMEM;
+                goto out;
+            }
+            d.tighter_headroom = b.headroom;
+        }
+    }
     d.why = own ? OOMDOMAIN_OWN_LIMIT : global ? OOMDOMAIN_MACHINE : OOMDOMAIN_ANCESTOR;
     d.path = strdup(path);
     if (!d.path) {
@@ -253,6 +270,7 @@ void oomdomain_release(struct oomdomain *d)
 {
     free(d->path);
     free(d->oom_cgroup);
+    free(d->tighter);
     free(d->memcg);
     free(d->group);
     cgroup_snapshot_release(&d->cgroups);

@@ -65,6 +65,9 @@ struct oomdomain {
     enum oomdomain_why why;
     char *path;       /* the cgroup asked about */
     char *oom_cgroup; /* the memcg that OOMs; NULL for a global OOM */
+    char *tighter;    /* OWN_LIMIT: an ancestor with less headroom, whose OOM would come first
+                         (and choose among all its processes); NULL when none */
+    uint64_t tighter_headroom;
     int version;
     uint64_t limit, memsw_limit, swap_limit; /* of oom_cgroup (bytes / CGROUP_UNLIMITED) */
     uint64_t usage;                          /* of oom_cgroup */

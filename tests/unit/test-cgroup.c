@@ -222,6 +222,9 @@ static void memcg_totalpages_like_mem_cgroup_get_max(void **state)
     assert_int_equal(
         oomdomain_memcg_totalpages(1, G, CGROUP_UNLIMITED, OPT_ABSENT, 60, 1000, 4096, &sw),
         262144 + 1000);
+    /* no memsw files (swapaccount=0): memsw.max is PAGE_COUNTER_MAX, so all the swap there is */
+    assert_int_equal(oomdomain_memcg_totalpages(1, G, OPT_ABSENT, OPT_ABSENT, 60, 1000, 4096, &sw),
+                     262144 + 1000);
     /* swappiness 0: the limit alone */
     assert_int_equal(
         oomdomain_memcg_totalpages(1, G, CGROUP_UNLIMITED, OPT_ABSENT, 0, 1000, 4096, &sw), 262144);
@@ -582,6 +585,45 @@ static void walk_skips_vanished_cgroups(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * A container that sees only its own subtree of a v1 hierarchy (no cgroup namespace): mountinfo's
+ * root field is "/docker/abc" and /proc/PID/cgroup prints full hierarchy paths.
+ */
+static void mount_of_a_subtree(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/oomwarden-cgtest.XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd),
+             "cp -r '%s/.' '%s' && sed -i 's| / /sys/fs/cgroup/memory | /docker/abc "
+             "/sys/fs/cgroup/memory |' '%s/proc/self/mountinfo'",
+             FIXTURE("cg-v1"), dir, dir);
+    assert_int_equal(system(cmd), 0);
+    struct opened o;
+    open_tree(dir, &o);
+    assert_string_equal(o.h.memory.root, "/docker/abc");
+    struct cgroup_snapshot s;
+    assert_int_equal(cgroup_snapshot_read(&o.h, NULL, &s), 0);
+    assert_string_equal(s.v[0].path, "/docker/abc");
+    assert_int_not_equal(cgroup_snapshot_find_under(&s, "/docker/abc/frozen"), SIZE_MAX);
+    cgroup_snapshot_release(&s);
+    struct cgroup_memory cg;
+    assert_int_equal(cgroup_read(&o.h, "/docker/abc/frozen", &cg), 0);
+    assert_int_equal(cg.max, 64ull << 20);
+    cgroup_memory_release(&cg);
+    /* outside the mounted subtree: not visible */
+    assert_int_equal(cgroup_read(&o.h, "/frozen", &cg), -ENOENT);
+    char *p = NULL;
+    assert_int_equal(cgroup_path_normalize(&o.h, "/sys/fs/cgroup/memory/frozen", &p), 0);
+    assert_string_equal(p, "/docker/abc/frozen");
+    free(p);
+    close_tree(&o);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +644,7 @@ int main(void)
         cmocka_unit_test(paths_normalised),
         cmocka_unit_test(identity_on_fixture_cgroups),
         cmocka_unit_test(walk_skips_vanished_cgroups),
+        cmocka_unit_test(mount_of_a_subtree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
