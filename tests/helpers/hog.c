@@ -2,13 +2,16 @@
  * hog: a memory eater for the live tests, the VM scenarios and the benchmarks.
  *
  *   hog [--name COMM] [--adj N] [--anon MB] [--map-file PATH --map-mb MB] [--cache PATH]
- *       [--grow MB_PER_S | --grow-fast] [--chunk MB] [--ready FILE] [--exit] [--hold]
+ *       [--grow MB_PER_S | --grow-fast] [--grow-to MB] [--chunk MB] [--ready FILE] [--exit]
+ *       [--hold]
  *
  * It sets its own comm and oom_score_adj first (so the kernel scores it as asked from the first
  * page), touches --anon MB of anonymous memory, maps and touches --map-mb of a file (RssFile),
  * reads --cache through the page cache (charged to its cgroup, not mapped), writes its pid to
  * --ready, then either grows without bound (--grow/--grow-fast, until the OOM killer comes) or
- * sleeps until killed. --exit returns instead of sleeping. --hold waits for SIGUSR1 after writing
+ * sleeps until killed. --grow-to stops growing once its anonymous memory reaches MB (then sleeps),
+ * so a push over a limit ends in one OOM kill, not a cascade. --exit returns instead of sleeping.
+ * --hold waits for SIGUSR1 after writing
  * --ready and before growing, so a test can look at the idle state first and then start the push.
  */
 #include <errno.h>
@@ -108,7 +111,7 @@ static unsigned long arg_mb(const char *s)
 int main(int argc, char **argv)
 {
     const char *name = NULL, *map_path = NULL, *cache = NULL, *ready = NULL, *adj = NULL;
-    unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4;
+    unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4, grow_to = 0;
     double grow = 0;
     int fast = 0, exit_after = 0, hold = 0;
     page = sysconf(_SC_PAGESIZE);
@@ -131,6 +134,8 @@ int main(int argc, char **argv)
             cache = v;
         else if (ARG("--grow"))
             grow = (double)arg_mb(v);
+        else if (ARG("--grow-to"))
+            grow_to = arg_mb(v);
         else if (ARG("--chunk"))
             chunk_mb = arg_mb(v);
         else if (ARG("--ready"))
@@ -173,8 +178,10 @@ int main(int argc, char **argv)
     }
     if (fast || grow > 0) {
         size_t chunk = chunk_mb << 20;
-        for (;;) {
+        unsigned long total = anon_mb;
+        while (!grow_to || total < grow_to) {
             (void)eat_anon(chunk);
+            total += chunk_mb;
             if (!fast)
                 sleep_s((double)chunk_mb / grow);
         }
