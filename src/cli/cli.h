@@ -79,3 +79,4 @@ int cli_read_named_cgroup(const struct cgroup_hier *h, const char *path, struct 
 int cmd_ps(struct cli *c, int argc, char **argv);
 int cmd_evict(struct cli *c, int argc, char **argv);
 int cmd_cgroup(struct cli *c, int argc, char **argv);
+int cmd_watch(struct cli *c, int argc, char **argv);

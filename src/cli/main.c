@@ -22,6 +22,7 @@ struct command {
 static const struct command commands[] = {
     {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
     {"cgroup", cmd_cgroup, "a cgroup's memory: limits, breakdown, events, PSI; or every cgroup"},
+    {"watch", cmd_watch, "OOM kills, memory.events, PSI triggers and alerts as they happen"},
     {"evict", cmd_evict, "show and drop the page cache of files"},
 };
 

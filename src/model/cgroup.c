@@ -704,7 +704,7 @@ static int read_at(const struct cgroup_hier *h, int dirfd, const char *path, str
     return 0;
 }
 
-static int open_cgroup_dir(const struct cgroup_hier *h, const char *path)
+int cgroup_open_dir(const struct cgroup_hier *h, const char *path)
 {
     if (h->memory.fd < 0)
         return -ENOENT;
@@ -715,9 +715,48 @@ static int open_cgroup_dir(const struct cgroup_hier *h, const char *path)
     return fd < 0 ? -errno : fd;
 }
 
+int cgroup_open_pressure_dir(const struct cgroup_hier *h, const char *path)
+{
+    const struct cgroup_mount *m = h->memory_version == 2 ? &h->memory : &h->unified;
+    if (m->fd < 0)
+        return -ENOENT;
+    const char *rel = rel_in_mount(m, path);
+    if (!rel)
+        return -ENOENT;
+    int fd = openat(m->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (faccessat(fd, "memory.pressure", F_OK, 0) < 0) {
+        close(fd);
+        return -ENOENT;
+    }
+    return fd;
+}
+
+int cgroup_read_events_at(const struct cgroup_hier *h, int dirfd, struct cgroup_events *ret)
+{
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    memset(ret, 0xff, sizeof(*ret));
+    int r;
+    if (h->memory_version == 2) {
+        r = read_virtual_at(dirfd, "memory.events", &b);
+        if (r >= 0)
+            r = cgroup_events_parse(b.data, b.len, ret);
+    } else {
+        r = read_number(dirfd, "memory.failcnt", &b, 1, h->page_size, false, &ret->max);
+        struct cgroup_oom_control oc;
+        memset(&oc, 0xff, sizeof(oc));
+        if (read_virtual_at(dirfd, "memory.oom_control", &b) >= 0 &&
+            cgroup_oom_control_parse(b.data, b.len, &oc) > 0)
+            ret->oom_kill = oc.oom_kill;
+    }
+    buf_release(&b);
+    return r < 0 ? (ERRNO_IS_GONE(-r) ? -ENOENT : r) : 0;
+}
+
 int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret)
 {
-    _cleanup_close_ int fd = open_cgroup_dir(h, path);
+    _cleanup_close_ int fd = cgroup_open_dir(h, path);
     if (fd < 0)
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
     struct buf b = BUF_INIT(CAP_KERNEL_FILE);
@@ -815,7 +854,7 @@ int cgroup_of_pid(const struct cgroup_hier *h, int pid, char **ret)
     /* v2: the memory controller may not be enabled down to the process's own cgroup */
     if (h->memory_version == 2) {
         for (;;) {
-            _cleanup_close_ int fd = open_cgroup_dir(h, mem);
+            _cleanup_close_ int fd = cgroup_open_dir(h, mem);
             if (fd >= 0 && exists_at(fd, "memory.stat"))
                 break;
             if (!parent_path(mem))
@@ -969,7 +1008,7 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
 int cgroup_snapshot_read(const struct cgroup_hier *h, const char *top, struct cgroup_snapshot *ret)
 {
     const char *start = top ? top : (h->memory.root ? h->memory.root : "/");
-    int fd = open_cgroup_dir(h, start);
+    int fd = cgroup_open_dir(h, start);
     if (fd < 0)
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
     struct cgroup_snapshot s = {0};
@@ -1056,7 +1095,7 @@ int cgroup_psi_from_members(const struct cgroup_hier *h, struct cgroup_memory *c
 {
     if (cg->has_psi || h->memory_version != 1 || h->unified.fd < 0)
         return 0;
-    _cleanup_close_ int fd = open_cgroup_dir(h, cg->path);
+    _cleanup_close_ int fd = cgroup_open_dir(h, cg->path);
     if (fd < 0)
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
     struct buf procs = BUF_INIT(CAP_KERNEL_FILE), b = BUF_INIT(CAP_KERNEL_FILE);

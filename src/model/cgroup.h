@@ -194,6 +194,19 @@ int cgroup_of_pid(const struct cgroup_hier *h, int pid, char **ret);
  */
 int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret);
 
+/* Opens a cgroup's directory in the memory hierarchy (O_DIRECTORY). -ENOENT when it is not there. */
+int cgroup_open_dir(const struct cgroup_hier *h, const char *path);
+
+/*
+ * Opens the directory whose memory.pressure belongs to `path`: the cgroup itself on v2, the
+ * unified tree's cgroup at the same path on hybrid systems. -ENOENT when there is none.
+ */
+int cgroup_open_pressure_dir(const struct cgroup_hier *h, const char *path);
+
+/* Only the event counters, from an open cgroup directory: v2 memory.events; v1 memory.failcnt
+ * (as `max`) and memory.oom_control's oom_kill. Cheap enough to run on every notification. */
+int cgroup_read_events_at(const struct cgroup_hier *h, int dirfd, struct cgroup_events *ret);
+
 /* Every memory cgroup at or below `top` ("/" for all), pre-order, siblings in creation order. */
 struct cgroup_snapshot {
     struct cgroup_memory *v;
