@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "../base/cursor.h"
 #include "../base/log.h"
+#include "../model/cgroup.h"
 #include "../model/sysroot.h"
 
 int cli_common_option(struct cli *c, int opt, const char *arg, const char *usage)
@@ -90,4 +92,80 @@ int cli_parse_count(const struct cli *c, const char *flag, const char *arg, long
         return cli_usage_error(c, "%s needs a positive number, not '%s'", flag, arg);
     *ret = (long)v;
     return 0;
+}
+
+/* ---- cgroups, for `cgroup` and `ps --cgroup` ---------------------------------------------- */
+
+int cli_open_cgroups(const struct cli *c, const struct sysroot *sr, struct cgroup_hier *h)
+{
+    (void)c;
+    int r = cgroup_hier_open(sr, h);
+    if (r < 0)
+        return log_error_errno(EXIT_FAIL, "cannot read the cgroup mounts: %s", strerror(-r));
+    if (h->memory_version == 0) {
+        log_error("no cgroup memory controller is mounted under %s",
+                  sysroot_path(sr, "/sys/fs/cgroup"));
+        cgroup_hier_close(h);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+int cli_resolve_cgroup(const struct cli *c, const struct cgroup_hier *h, const char *arg,
+                       char **ret)
+{
+    int r;
+    if (strncmp(arg, "pid:", 4) == 0) {
+        uint64_t pid;
+        if (parse_u64(arg + 4, &pid) < 0 || pid == 0 || pid > 0x7fffffff)
+            return cli_usage_error(c, "pid:N needs a process ID, not '%s'", arg + 4);
+        r = cgroup_of_pid(h, (int)pid, ret);
+        if (r == -ESRCH || r == -ENOENT) {
+            log_error("no process %" PRIu64 " (%s)", pid, sysroot_path(h->sr, "/proc"));
+            return EXIT_FAIL;
+        }
+        if (r == -ENOMEDIUM) {
+            log_error("process %" PRIu64 " is in no memory cgroup", pid);
+            return EXIT_FAIL;
+        }
+        if (r < 0)
+            return log_error_errno(EXIT_FAIL, "cannot read the cgroup of process %" PRIu64 ": %s",
+                                   pid, strerror(-r));
+        return 0;
+    }
+    r = cgroup_path_normalize(h, arg, ret);
+    if (r == -EINVAL)
+        return cli_usage_error(c, "a cgroup path cannot contain '.' or '..' components: '%s'", arg);
+    if (r < 0)
+        return EXIT_FAIL;
+    return 0;
+}
+
+/* The directory of a cgroup path, for messages. */
+static void cgroup_dir_name(const struct cgroup_hier *h, const char *path, char *out, size_t n)
+{
+    const char *root = h->memory.root && strcmp(h->memory.root, "/") != 0 ? h->memory.root : "";
+    size_t rn = strlen(root);
+    const char *rel = strncmp(path, root, rn) == 0 ? path + rn : path;
+    snprintf(out, n, "%s%s", sysroot_path(h->sr, h->memory.mountpoint),
+             strcmp(rel, "/") == 0 ? "" : rel);
+}
+
+int cli_read_named_cgroup(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret)
+{
+    int r = cgroup_read(h, path, ret);
+    if (r == 0)
+        return 0;
+    char dir[8192];
+    cgroup_dir_name(h, path, dir, sizeof(dir));
+    if (r == -ENOENT)
+        log_error("no memory cgroup %s (%s does not exist)", path, dir);
+    else if (r == -ENOMEDIUM)
+        log_error("%s has no memory controller (it is not in its parent's "
+                  "cgroup.subtree_control): its memory is charged to the nearest ancestor that "
+                  "has one",
+                  path);
+    else
+        log_error("cannot read the cgroup %s: %s", dir, strerror(-r));
+    return EXIT_FAIL;
 }

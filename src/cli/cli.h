@@ -63,6 +63,21 @@ int cli_emit(struct buf *out);
 /* Parses a positive count ("--top 15"). */
 int cli_parse_count(const struct cli *c, const char *flag, const char *arg, long *ret);
 
+/* Cgroups, shared by `cgroup` and `ps --cgroup`. Each returns 0 or an exit code
+ * after saying what was wrong. */
+struct cgroup_hier;
+struct cgroup_memory;
+/* Opens the hierarchies; fails when no memory controller is mounted. */
+int cli_open_cgroups(const struct cli *c, const struct sysroot *sr, struct cgroup_hier *h);
+/* A user's PATH or pid:N → the memory cgroup's path (malloc'd). */
+int cli_resolve_cgroup(const struct cli *c, const struct cgroup_hier *h, const char *arg,
+                       char **ret);
+/* Reads the cgroup the user named; a missing one is an error that names the directory. */
+int cli_read_named_cgroup(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret);
+
 /* Subcommands */
 int cmd_ps(struct cli *c, int argc, char **argv);
+int cmd_evict(struct cli *c, int argc, char **argv);
+int cmd_cgroup(struct cli *c, int argc, char **argv);
+int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);

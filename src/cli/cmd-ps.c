@@ -18,8 +18,10 @@
 #include "../base/table.h"
 #include "../model/badness.h"
 #include "../model/cgpath.h"
+#include "../model/cgroup.h"
 #include "../model/kver.h"
 #include "../model/meminfo.h"
+#include "../model/oomdomain.h"
 #include "../model/procs.h"
 #include "../model/sysroot.h"
 #include "../model/users.h"
@@ -41,6 +43,9 @@ static const char usage[] =
     "  -p, --pid PID[,PID]   only these processes (repeatable)\n"
     "  -u, --user USER       only processes of this user (name or uid)\n"
     "      --cgroup-prefix P only processes whose cgroup is P or below it\n"
+    "      --cgroup PATH     rank for an OOM in that memory cgroup (PATH or pid:N): the kernel's\n"
+    "                        choice among its processes, scaled by its limit, and who dies with\n"
+    "                        the victim through memory.oom.group\n"
     "      --no-headers      omit the header line\n" CLI_COMMON_HELP;
 
 enum sort_key { SORT_SCORE, SORT_RSS, SORT_PID };
@@ -48,6 +53,7 @@ enum sort_key { SORT_SCORE, SORT_RSS, SORT_PID };
 enum {
     OPT_CGROUP_PREFIX = OPT_FIRST_COMMAND_OPTION,
     OPT_NO_HEADERS,
+    OPT_CGROUP,
 };
 
 struct ps_opts {
@@ -58,12 +64,14 @@ struct ps_opts {
     size_t npids;
     const char *user;
     const char *cgroup_prefix;
+    const char *cgroup; /* --cgroup: rank in that memcg's OOM domain */
 };
 
 /* One displayed process: the snapshot entry and, when the view ranks, its model entry. */
 struct row {
     const struct proc *p;
     const struct victim *v;
+    size_t dom; /* --cgroup: index in the domain's victim list */
 };
 
 static int add_pids(const struct cli *c, struct ps_opts *o, const char *arg)
@@ -102,6 +110,7 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
         {"user", required_argument, NULL, 'u'},
         {"cgroup-prefix", required_argument, NULL, OPT_CGROUP_PREFIX},
         {"no-headers", no_argument, NULL, OPT_NO_HEADERS},
+        {"cgroup", required_argument, NULL, OPT_CGROUP},
         CLI_COMMON_LONG_OPTIONS,
         {0},
     };
@@ -146,6 +155,9 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
         case OPT_NO_HEADERS:
             o->headers = false;
             break;
+        case OPT_CGROUP:
+            o->cgroup = optarg;
+            break;
         default:
             r = cli_common_option(c, opt, optarg, usage);
             if (r == 1)
@@ -160,6 +172,8 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
         return cli_usage_error(c, "--extended goes with --tree");
     if (o->tree && o->top)
         return cli_usage_error(c, "--top cannot be combined with --tree");
+    if (o->tree && o->cgroup)
+        return cli_usage_error(c, "--cgroup ranks processes; it does not go with --tree");
     if (o->tree && o->sort != SORT_SCORE)
         return cli_usage_error(c, "--sort cannot be combined with --tree (the tree is in pid order)");
     return 0;
@@ -168,7 +182,7 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
 /* Only read what the chosen view shows: the tree needs three small files per process. */
 static unsigned fields_for(const struct cli *c, const struct ps_opts *o)
 {
-    if (c->json || !o->tree)
+    if (c->json || !o->tree || o->cgroup)
         return PROC_READ_ALL;
     unsigned f = PROC_READ_STAT | PROC_READ_OOM;
     if (o->extended)
@@ -239,26 +253,73 @@ enum {
     COL_PTE,
     COL_SCORE,
     COL_ADJ,
+    COL_KILLS, /* --cgroup only */
     COL_CGROUP,
     COL_COMMAND,
     NCOLS,
 };
 
-static const struct table_column ranked_columns[NCOLS] = {
+/* the global view has no KILLS column: later columns move down one */
+static const struct table_column ranked_columns[NCOLS - 1] = {
     [COL_RANK] = {"#", TABLE_RIGHT},         [COL_PID] = {"PID", TABLE_RIGHT},
     [COL_PPID] = {"PPID", TABLE_RIGHT},      [COL_USER] = {"USER", TABLE_LEFT},
     [COL_ANON] = {"ANON", TABLE_RIGHT},      [COL_FILE] = {"FILE", TABLE_RIGHT},
     [COL_SHMEM] = {"SHMEM", TABLE_RIGHT},    [COL_SWAP] = {"SWAP", TABLE_RIGHT},
     [COL_PTE] = {"PTE", TABLE_RIGHT},        [COL_SCORE] = {"OOM_SCORE", TABLE_RIGHT},
-    [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT}, [COL_CGROUP] = {"CGROUP", TABLE_LEFT},
-    [COL_COMMAND] = {"COMMAND", TABLE_LEFT},
+    [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT}, [COL_KILLS] = {"CGROUP", TABLE_LEFT},
+    [COL_CGROUP] = {"COMMAND", TABLE_LEFT},
 };
 
+/* --cgroup: BADNESS is oom_badness() for that memcg's OOM, as memory (pages x page size);
+ * KILLS counts who dies with the victim through memory.oom.group */
+static const struct table_column memcg_columns[NCOLS] = {
+    [COL_RANK] = {"#", TABLE_RIGHT},         [COL_PID] = {"PID", TABLE_RIGHT},
+    [COL_PPID] = {"PPID", TABLE_RIGHT},      [COL_USER] = {"USER", TABLE_LEFT},
+    [COL_ANON] = {"ANON", TABLE_RIGHT},      [COL_FILE] = {"FILE", TABLE_RIGHT},
+    [COL_SHMEM] = {"SHMEM", TABLE_RIGHT},    [COL_SWAP] = {"SWAP", TABLE_RIGHT},
+    [COL_PTE] = {"PTE", TABLE_RIGHT},        [COL_SCORE] = {"BADNESS", TABLE_RIGHT},
+    [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT}, [COL_KILLS] = {"KILLS", TABLE_RIGHT},
+    [COL_CGROUP] = {"CGROUP", TABLE_LEFT},   [COL_COMMAND] = {"COMMAND", TABLE_LEFT},
+};
+
+static size_t col_of(const struct oomdomain *d, size_t col)
+{
+    return !d && col > COL_KILLS ? col - 1 : col;
+}
+
+/* How many processes die when victim i does: itself, or its oom.group cgroup's members. */
+static size_t kill_unit(const struct oomdomain *d, size_t i, size_t *members, size_t cap)
+{
+    size_t g = d->group[i], n = 0;
+    if (g == SIZE_MAX) {
+        if (cap)
+            members[0] = i;
+        return 1;
+    }
+    const char *gpath = d->cgroups.v[g].path;
+    for (size_t j = 0; j < d->victims.n; j++) {
+        const struct proc *p = d->victims.v[j].proc;
+        /* oom_kill_memcg_member(): every member but oom_score_adj -1000 and global init */
+        if (j != i && (p->oom_score_adj == -1000 || p->pid == 1))
+            continue;
+        if (!oomdomain_in(d, j, gpath))
+            continue;
+        if (n < cap)
+            members[n] = j;
+        n++;
+    }
+    return n;
+}
+
 static int render_ranked(const struct cli *c, const struct ps_opts *o, struct users *users,
-                         const struct row *rows, size_t n, struct buf *out)
+                         const struct oomdomain *d, const struct row *rows, size_t n,
+                         struct buf *out)
 {
     struct table t;
-    table_init(&t, ranked_columns, NCOLS);
+    if (d)
+        table_init(&t, memcg_columns, NCOLS);
+    else
+        table_init(&t, ranked_columns, NCOLS - 1);
     struct buf cmd = BUF_INIT(CAP_CMDLINE + 64);
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
@@ -283,20 +344,37 @@ static int render_ranked(const struct cli *c, const struct ps_opts *o, struct us
         size_cell(&t, COL_SHMEM, p->rss_shmem);
         size_cell(&t, COL_SWAP, p->swap);
         size_cell(&t, COL_PTE, p->pgtables);
-        table_cellf(&t, COL_SCORE, "%ld", p->oom_score);
+        if (!d) {
+            table_cellf(&t, COL_SCORE, "%ld", p->oom_score);
+        } else if (v->eligible) {
+            char sz[FMT_SIZE_LEN];
+            uint64_t mag = (uint64_t)(v->badness < 0 ? -v->badness : v->badness);
+            table_cellf(&t, COL_SCORE, "%s%s", v->badness < 0 ? "-" : "",
+                        fmt_size(sz, mag * (uint64_t)d->page_size));
+        } else {
+            table_cellf(&t, COL_SCORE, "-");
+        }
         table_cellf(&t, COL_ADJ, "%d", p->oom_score_adj);
+        if (d && v->eligible) {
+            size_t k = kill_unit(d, rows[i].dom, NULL, 0);
+            table_cellf(&t, COL_KILLS, "%zu", k);
+            if (k > 1)
+                table_cell_style(&t, COL_KILLS, STYLE_BOLD_RED);
+        } else if (d) {
+            table_cellf(&t, COL_KILLS, "-");
+        }
         if (p->oom_score_adj > 0)
             table_cell_style(&t, COL_ADJ, STYLE_YELLOW);
         else if (p->oom_score_adj < 0)
             table_cell_style(&t, COL_ADJ, STYLE_CYAN);
         char cg[128];
         cgpath_short(p->cgroup, 36, cg, sizeof(cg));
-        table_cell_text(&t, COL_CGROUP, cg, strlen(cg));
+        table_cell_text(&t, col_of(d, COL_CGROUP), cg, strlen(cg));
         buf_reset(&cmd);
         proc_format_command(p, &cmd);
-        table_cell_text(&t, COL_COMMAND, cmd.data ? cmd.data : "", cmd.len);
+        table_cell_text(&t, col_of(d, COL_COMMAND), cmd.data ? cmd.data : "", cmd.len);
         if (p->kernel_thread)
-            table_cell_style(&t, COL_COMMAND, STYLE_DIM);
+            table_cell_style(&t, col_of(d, COL_COMMAND), STYLE_DIM);
     }
     if (r == 0) {
         struct table_render_opts ro = {
@@ -475,7 +553,30 @@ static void json_cmdline(struct json *j, const struct proc *p)
     json_arr_end(j);
 }
 
-static void json_process(struct json *j, struct users *users, const struct row *row, long depth)
+static void json_kill_unit(struct json *j, const struct oomdomain *d, size_t i)
+{
+    if (d->group[i] == SIZE_MAX || !d->victims.v[i].eligible) {
+        json_null(j);
+        return;
+    }
+    size_t n = kill_unit(d, i, NULL, 0);
+    size_t *m = calloc(n ? n : 1, sizeof(size_t));
+    json_obj_begin(j);
+    json_kv_str(j, "cgroup", d->cgroups.v[d->group[i]].path);
+    json_key(j, "pids");
+    json_arr_begin(j);
+    if (m) {
+        kill_unit(d, i, m, n);
+        for (size_t k = 0; k < n; k++)
+            json_i64(j, d->victims.v[m[k]].proc->pid);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
+    free(m);
+}
+
+static void json_process(struct json *j, struct users *users, const struct oomdomain *d,
+                         const struct row *row, long depth)
 {
     const struct proc *p = row->p;
     const struct victim *v = row->v;
@@ -520,14 +621,68 @@ static void json_process(struct json *j, struct users *users, const struct row *
         json_kv_null(j, "rank");
     json_kv_str(j, "cgroup", p->cgroup);
     json_kv_str(j, "cgroup_unified", p->cgroup_unified);
+    if (d) {
+        json_key(j, "kill_unit");
+        json_kill_unit(j, d, row->dom);
+    }
     if (depth >= 0)
         json_kv_i64(j, "depth", depth);
     json_obj_end(j);
 }
 
+static void json_limit(struct json *j, const char *k, uint64_t v)
+{
+    if (!opt_has(v))
+        json_kv_null(j, k);
+    else if (!cgroup_limit_set(v))
+        json_kv_str(j, k, "max");
+    else
+        json_kv_u64(j, k, v);
+}
+
+static const char *why_name(enum oomdomain_why w)
+{
+    if (w == OOMDOMAIN_OWN_LIMIT)
+        return "own_limit";
+    return w == OOMDOMAIN_ANCESTOR ? "ancestor" : "machine";
+}
+
+static void json_domain(struct json *j, const struct oomdomain *d)
+{
+    json_key(j, "oom_domain");
+    json_obj_begin(j);
+    json_kv_str(j, "cgroup", d->path);
+    json_kv_str(j, "oom_cgroup", d->oom_cgroup);
+    json_kv_str(j, "reason", why_name(d->why));
+    json_kv_str(j, "tighter_ancestor", d->tighter);
+    json_kv_i64(j, "memory_version", d->version);
+    json_limit(j, "limit", d->limit);
+    json_limit(j, d->version == 1 ? "memsw_limit" : "swap_limit",
+               d->version == 1 ? d->memsw_limit : d->swap_limit);
+    json_kv_u64_opt(j, "usage", d->usage);
+    json_kv_u64_opt(j, "swappiness", d->swappiness);
+    json_kv_u64(j, "swap_pages", d->swap_pages);
+    json_kv_u64(j, "totalpages", d->totalpages);
+    json_kv_u64(j, "candidates", d->candidates);
+    size_t first = SIZE_MAX;
+    for (size_t i = 0; i < d->victims.n && first == SIZE_MAX; i++)
+        if (d->victims.v[i].rank == 1)
+            first = i;
+    if (first != SIZE_MAX) {
+        json_kv_i64(j, "next_victim", d->victims.v[first].proc->pid);
+        json_key(j, "next_kill_unit");
+        json_kill_unit(j, d, first);
+    } else {
+        json_kv_null(j, "next_victim");
+        json_kv_null(j, "next_kill_unit");
+    }
+    json_obj_end(j);
+}
+
 static int render_json(const struct ps_opts *o, const struct sysroot *sr, const struct kver *k,
                        const struct meminfo *mi, const struct victim_list *vl, struct users *users,
-                       const struct row *rows, size_t n, struct buf *out)
+                       const struct oomdomain *d, const struct row *rows, size_t n,
+                       struct buf *out)
 {
     uint64_t err = badness_counter_error_pages(k, sysroot_ncpus(sr));
     struct json j;
@@ -539,7 +694,9 @@ static int render_json(const struct ps_opts *o, const struct sysroot *sr, const 
     json_kv_u64(&j, "total_swap_pages",
                 opt_has(mi->swap_total) ? mi->swap_total / (uint64_t)sr->page_size : 0);
     json_kv_u64(&j, "totalpages", vl->totalpages);
-    json_kv_str(&j, "domain", "global");
+    json_kv_str(&j, "domain", d && d->oom_cgroup ? "memcg" : "global");
+    if (d)
+        json_domain(&j, d);
     json_kv_str(&j, "badness_formula", badness_algo_name(vl->algo));
     json_kv_str(&j, "rss_source", vl->rss_source == RSS_FROM_STAT ? "stat" : "status");
     json_kv_str(&j, "rss_source_reason", vl->rss_source_reason);
@@ -554,15 +711,116 @@ static int render_json(const struct ps_opts *o, const struct sysroot *sr, const 
         if (r < 0)
             return r;
         for (size_t i = 0; i < t.n; i++)
-            json_process(&j, users, &rows[t.order[i]], (long)t.depth[i]);
+            json_process(&j, users, d, &rows[t.order[i]], (long)t.depth[i]);
         tree_release(&t);
     } else {
         for (size_t i = 0; i < n; i++)
-            json_process(&j, users, &rows[i], -1);
+            json_process(&j, users, d, &rows[i], -1);
     }
     json_arr_end(&j);
     json_obj_end(&j);
     return json_error(&j);
+}
+
+/* What an OOM in the --cgroup domain means, before the table. */
+static void render_domain(const struct cli *c, const struct oomdomain *d, struct buf *out)
+{
+    bool color = term_use_color(STDOUT_FILENO, c->color);
+    char a[24], b[24];
+    const char *maxname = d->version == 2 ? "memory.max" : "memory.limit_in_bytes";
+    size_t outside = 0, eligible = 0, first = SIZE_MAX;
+    for (size_t i = 0; i < d->victims.n; i++) {
+        if (!oomdomain_in(d, i, d->path))
+            outside++;
+        if (d->victims.v[i].eligible)
+            eligible++;
+        if (d->victims.v[i].rank == 1)
+            first = i;
+    }
+    buf_puts(out, "OOM domain: ");
+    switch (d->why) {
+    case OOMDOMAIN_OWN_LIMIT:
+        text_sanitize_into(out, d->path, strlen(d->path));
+        buf_printf(out, " (%s %s", maxname, fmt_size_long(a, d->limit));
+        break;
+    case OOMDOMAIN_ANCESTOR:
+        text_sanitize_into(out, d->oom_cgroup, strlen(d->oom_cgroup));
+        buf_printf(out, " (%s %s", maxname, fmt_size_long(a, d->limit));
+        if (opt_has(d->usage))
+            buf_printf(out, ", %s left",
+                       fmt_size_long(b, d->limit > d->usage ? d->limit - d->usage : 0));
+        break;
+    case OOMDOMAIN_MACHINE:
+        buf_puts(out, "the whole machine (RAM + swap");
+        break;
+    }
+    buf_printf(out, "): totalpages %" PRIu64, d->totalpages);
+    if (d->oom_cgroup) {
+        if (d->swap_pages)
+            buf_printf(out, " including %" PRIu64 " pages of swap", d->swap_pages);
+        else if (opt_has(d->swappiness) && d->swappiness == 0)
+            buf_puts(out, " (swappiness 0: no swap counted)");
+    }
+    buf_printf(out, "; one point of oom_score_adj weighs %" PRIu64 " pages\n",
+               d->totalpages / 1000);
+    if (d->why == OOMDOMAIN_ANCESTOR) {
+        buf_puts(out, "  ");
+        text_sanitize_into(out, d->path, strlen(d->path));
+        buf_puts(out, " has no limit of its own; this ancestor's is the first to run out, and the "
+                      "kernel then chooses among all of its processes");
+        if (outside)
+            buf_printf(out, " (%zu of them outside it)", outside);
+        buf_putc(out, '\n');
+    } else if (d->tighter) {
+        buf_puts(out, "  but ");
+        text_sanitize_into(out, d->tighter, strlen(d->tighter));
+        buf_printf(out, " has less room left (%s): its OOM would come first, choosing among all "
+                        "of its processes (ps --cgroup on it shows that ranking)\n",
+                   fmt_size_long(a, d->tighter_headroom));
+    } else if (d->why == OOMDOMAIN_MACHINE) {
+        buf_puts(out, "  no memory limit on it or above: only a machine-wide OOM kills its "
+                      "processes; the ranks are the global ones\n");
+    }
+    buf_printf(out, "  %zu %s in the domain, %zu the kernel may choose\n", d->victims.n,
+               d->victims.n == 1 ? "process" : "processes", eligible);
+    if (first == SIZE_MAX) {
+        buf_puts(out, "  nothing to kill: \"Out of memory and no killable processes\"\n\n");
+        return;
+    }
+    const struct proc *v = d->victims.v[first].proc;
+    buf_puts(out, "next victim: ");
+    if (color)
+        buf_puts(out, style_ansi(STYLE_BOLD_RED));
+    buf_printf(out, "%d ", (int)v->pid);
+    text_sanitize_into(out, v->comm, strlen(v->comm));
+    if (color)
+        buf_puts(out, STYLE_RESET);
+    if (!oomdomain_in(d, first, d->path))
+        buf_puts(out, " (outside the cgroup you named)");
+    buf_putc(out, '\n');
+    if (d->group[first] != SIZE_MAX) {
+        size_t n = kill_unit(d, first, NULL, 0);
+        size_t *m = calloc(n ? n : 1, sizeof(size_t));
+        if (m)
+            kill_unit(d, first, m, n);
+        buf_puts(out, "  memory.oom.group is set on ");
+        const char *g = d->cgroups.v[d->group[first]].path;
+        text_sanitize_into(out, g, strlen(g));
+        buf_printf(out, ": %zu %s with it:", n, n == 1 ? "process dies" : "processes die");
+        for (size_t k = 0; m && k < n; k++) {
+            const struct proc *p = d->victims.v[m[k]].proc;
+            buf_printf(out, " %d ", (int)p->pid);
+            text_sanitize_into(out, p->comm, strlen(p->comm));
+        }
+        buf_puts(out, " (not those at oom_score_adj -1000)\n");
+        free(m);
+    } else if (d->version == 1) {
+        buf_puts(out, "  it dies alone: cgroup v1 has no memory.oom.group\n");
+    } else {
+        buf_puts(out, "  it dies alone: memory.oom.group is 0 from its cgroup up to the OOM "
+                      "domain\n");
+    }
+    buf_putc(out, '\n');
 }
 
 int cmd_ps(struct cli *c, int argc, char **argv)
@@ -613,19 +871,49 @@ int cmd_ps(struct cli *c, int argc, char **argv)
     struct victim_list vl = {0};
     struct row *rows = NULL;
     size_t n = 0;
-    if (ranked && (q = victims_rank_global(&t, &k, &mi, sr.page_size, &vl)) < 0) {
+    struct oomdomain dom = {0};
+    struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
+    if (o.cgroup) {
+        char *path = NULL;
+        struct cgroup_memory named;
+        if ((r = cli_open_cgroups(c, &sr, &h)))
+            goto out_table;
+        if ((r = cli_resolve_cgroup(c, &h, o.cgroup, &path)))
+            goto out_table;
+        if ((r = cli_read_named_cgroup(&h, path, &named))) {
+            free(path);
+            goto out_table;
+        }
+        cgroup_memory_release(&named);
+        q = oomdomain_build(&h, path, &t, &k, &mi, oomdomain_vm_swappiness(&sr), &dom);
+        free(path);
+        if (q < 0) {
+            r = log_error_errno(EXIT_FAIL, "cannot rank the cgroup's OOM domain: %s",
+                                strerror(-q));
+            goto out_table;
+        }
+    } else if (ranked && (q = victims_rank_global(&t, &k, &mi, sr.page_size, &vl)) < 0) {
         r = log_error_errno(EXIT_FAIL, "out of memory ranking processes");
         goto out_table;
     }
+    const struct oomdomain *d = o.cgroup ? &dom : NULL;
     rows = calloc(t.n ? t.n : 1, sizeof(*rows));
     if (!rows) {
         r = EXIT_FAIL;
         goto out_table;
     }
-    if (ranked && !o.tree) {
+    if (d) {
+        for (size_t i = 0; i < d->victims.n; i++)
+            if (oomdomain_in(d, i, d->path) && want(&o, d->victims.v[i].proc, o.user != NULL, uid))
+                rows[n++] = (struct row){d->victims.v[i].proc, &d->victims.v[i], i};
+        if (o.sort == SORT_RSS)
+            qsort(rows, n, sizeof(*rows), cmp_rss);
+        else if (o.sort == SORT_PID)
+            qsort(rows, n, sizeof(*rows), cmp_pid);
+    } else if (ranked && !o.tree) {
         for (size_t i = 0; i < vl.n; i++)
             if (want(&o, vl.v[i].proc, o.user != NULL, uid))
-                rows[n++] = (struct row){vl.v[i].proc, &vl.v[i]};
+                rows[n++] = (struct row){vl.v[i].proc, &vl.v[i], 0};
         if (o.sort == SORT_RSS)
             qsort(rows, n, sizeof(*rows), cmp_rss);
         else if (o.sort == SORT_PID)
@@ -634,7 +922,7 @@ int cmd_ps(struct cli *c, int argc, char **argv)
         /* the tree works in pid order; attach model entries when we have them */
         for (size_t i = 0; i < t.n; i++)
             if (want(&o, &t.v[i], o.user != NULL, uid))
-                rows[n++] = (struct row){&t.v[i], NULL};
+                rows[n++] = (struct row){&t.v[i], NULL, 0};
         if (ranked)
             for (size_t i = 0; i < vl.n; i++) {
                 struct row key = {.p = vl.v[i].proc};
@@ -648,21 +936,27 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 
     struct buf out = BUF_INIT(CAP_OUTPUT);
     if (c->json)
-        q = render_json(&o, &sr, &k, &mi, &vl, &users, rows, n, &out);
+        q = render_json(&o, &sr, &k, &mi, d ? &d->victims : &vl, &users, d, rows, n, &out);
     else if (o.tree)
         q = render_tree(c, &o, rows, n, &out);
     else
-        q = render_ranked(c, &o, &users, rows, n, &out);
+    {
+        if (d && o.headers)
+            render_domain(c, d, &out);
+        q = render_ranked(c, &o, &users, d, rows, n, &out);
+    }
     if (q < 0)
         r = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
     else
         r = cli_emit(&out);
-    if (r == 0 && n == 0 && (o.npids || o.user || o.cgroup_prefix)) {
+    if (r == 0 && n == 0 && (o.npids || o.user || o.cgroup_prefix || o.cgroup)) {
         log_notice("no process matches");
         r = EXIT_FAIL;
     }
     buf_release(&out);
 out_table:
+    oomdomain_release(&dom);
+    cgroup_hier_close(&h);
     free(rows);
     victim_list_release(&vl);
     proc_table_release(&t);

@@ -3,7 +3,6 @@
  * keep the wrong process from dying. One binary, one subcommand per job.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +21,9 @@ struct command {
 
 static const struct command commands[] = {
     {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
+    {"cgroup", cmd_cgroup, "a cgroup's memory: limits, breakdown, events, PSI; or every cgroup"},
+    {"watch", cmd_watch, "OOM kills, memory.events, PSI triggers and alerts as they happen"},
+    {"evict", cmd_evict, "show and drop the page cache of files"},
     {"explain", cmd_explain, "kernel OOM-killer reports in words (kernel log, files, stdin)"},
 };
 
@@ -94,6 +96,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(cargv[0], commands[i].name) == 0) {
             c.cmd = commands[i].name;
+            /* getopt names argv[0] in its messages: "oomwarden ps: unrecognized option" */
+            char prog[64];
+            snprintf(prog, sizeof(prog), "oomwarden %s", commands[i].name);
+            cargv[0] = prog;
             return commands[i].run(&c, cargc, cargv);
         }
     }

@@ -107,7 +107,7 @@ int victims_rank(const struct proc *const *procs, size_t n, const struct victim_
         cand[i] = (struct badness_candidate){
             .eligible = v->eligible,
             .points = v->badness,
-            .scan_key_hi = p->start_time,
+            .scan_key_hi = vp->scan_order ? vp->scan_order[i] : p->start_time,
             .scan_key_lo = (uint64_t)p->pid,
         };
     }

@@ -44,6 +44,10 @@ struct victim_params {
     long page_size;
     uint64_t totalpages;        /* the OOM domain */
     uint64_t global_totalpages; /* RAM + swap */
+    /* Optional, per process: its position in the kernel's scan, which breaks ties between equal
+     * points. NULL: the global task list (start time, then pid). A memcg OOM scans cgroup by
+     * cgroup instead (mem_cgroup_scan_tasks(): the memcg subtree in pre-order). */
+    const uint64_t *scan_order;
 };
 
 /* totalram_pages() + total_swap_pages, from /proc/meminfo. */

@@ -2,13 +2,18 @@
  * hog: a memory eater for the live tests, the VM scenarios and the benchmarks.
  *
  *   hog [--name COMM] [--adj N] [--anon MB] [--map-file PATH --map-mb MB] [--cache PATH]
- *       [--grow MB_PER_S | --grow-fast] [--chunk MB] [--ready FILE] [--exit]
+ *       [--grow MB_PER_S | --grow-fast] [--grow-to MB] [--chunk MB] [--ready FILE] [--go FILE]
+ *       [--hold] [--exit]
  *
  * It sets its own comm and oom_score_adj first (so the kernel scores it as asked from the first
  * page), touches --anon MB of anonymous memory, maps and touches --map-mb of a file (RssFile),
  * reads --cache through the page cache (charged to its cgroup, not mapped), writes its pid to
  * --ready, then either grows without bound (--grow/--grow-fast, until the OOM killer comes) or
- * sleeps until killed. --exit returns instead of sleeping.
+ * sleeps until killed. --grow-to stops growing once its anonymous memory reaches MB (then sleeps),
+ * so a push over a limit ends in one OOM kill, not a cascade. --exit returns instead of sleeping.
+ * Two ways to hold it after --ready, before it grows, so a test can look at the idle process
+ * first: --go FILE waits until FILE exists (for scripts without job control, as in the VM),
+ * --hold waits for SIGUSR1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +97,13 @@ static void sleep_s(double s)
         ;
 }
 
+static void wait_for_file(const char *path)
+{
+    struct stat st;
+    while (stat(path, &st) < 0)
+        sleep_s(0.01);
+}
+
 static unsigned long arg_mb(const char *s)
 {
     char *end;
@@ -107,9 +119,10 @@ static unsigned long arg_mb(const char *s)
 int main(int argc, char **argv)
 {
     const char *name = NULL, *map_path = NULL, *cache = NULL, *ready = NULL, *adj = NULL;
-    unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4;
+    const char *go = NULL;
+    unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4, grow_to = 0;
     double grow = 0;
-    int fast = 0, exit_after = 0;
+    int fast = 0, exit_after = 0, hold = 0;
     page = sysconf(_SC_PAGESIZE);
 
     for (int i = 1; i < argc; i++) {
@@ -130,14 +143,20 @@ int main(int argc, char **argv)
             cache = v;
         else if (ARG("--grow"))
             grow = (double)arg_mb(v);
+        else if (ARG("--grow-to"))
+            grow_to = arg_mb(v);
         else if (ARG("--chunk"))
             chunk_mb = arg_mb(v);
         else if (ARG("--ready"))
             ready = v;
+        else if (ARG("--go"))
+            go = v;
         else if (strcmp(a, "--grow-fast") == 0)
             fast = 1;
         else if (strcmp(a, "--exit") == 0)
             exit_after = 1;
+        else if (strcmp(a, "--hold") == 0)
+            hold = 1;
         else {
             fprintf(stderr, "hog: unknown or incomplete argument '%s'\n", a);
             return 64;
@@ -152,6 +171,11 @@ int main(int argc, char **argv)
             die("oom_score_adj");
         close(fd);
     }
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    if (hold)
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
     (void)eat_anon(anon_mb << 20);
     if (map_path && map_mb)
         map_file(map_path, map_mb << 20);
@@ -159,10 +183,18 @@ int main(int argc, char **argv)
         read_cache(cache);
     if (ready)
         write_ready(ready);
+    if (go)
+        wait_for_file(go);
+    if (hold) {
+        int sig;
+        sigwait(&usr1, &sig);
+    }
     if (fast || grow > 0) {
         size_t chunk = chunk_mb << 20;
-        for (;;) {
+        unsigned long total = anon_mb;
+        while (!grow_to || total < grow_to) {
             (void)eat_anon(chunk);
+            total += chunk_mb;
             if (!fast)
                 sleep_s((double)chunk_mb / grow);
         }

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Writes oomwarden-dashboard.json (Grafana, schema 38). Edit here, re-run, commit both."""
+import json
+import os
+
+ds = {"type": "prometheus", "uid": "${datasource}"}
+
+
+def ts(id, title, x, y, w, h, targets, unit="bytes", stack=False, overrides=None, desc=""):
+    return {
+        "id": id, "type": "timeseries", "title": title, "description": desc, "datasource": ds,
+        "gridPos": {"x": x, "y": y, "w": w, "h": h},
+        "fieldConfig": {"defaults": {"unit": unit, "custom": {"stacking": {"mode": "normal" if stack else "none"},
+                                                              "fillOpacity": 35 if stack else 0, "lineWidth": 1}},
+                        "overrides": overrides or []},
+        "options": {"legend": {"displayMode": "table", "placement": "bottom", "calcs": ["lastNotNull", "max"]},
+                    "tooltip": {"mode": "multi"}},
+        "targets": [{"datasource": ds, "refId": chr(65 + i), "expr": e, "legendFormat": l}
+                    for i, (e, l) in enumerate(targets)],
+    }
+
+
+def unstacked(name, color):
+    """Limits are lines over the stack, not part of it."""
+    return {"matcher": {"id": "byName", "options": name},
+            "properties": [{"id": "custom.stacking", "value": {"mode": "none"}},
+                           {"id": "custom.fillOpacity", "value": 0},
+                           {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                           {"id": "color", "value": {"mode": "fixed", "fixedColor": color}}]}
+
+
+sel = 'instance=~"$instance"'
+csel = 'instance=~"$instance", cgroup=~"$cgroup"'
+panels = [
+    {"id": 1, "type": "row", "title": "Node", "collapsed": False, "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1}, "panels": []},
+    ts(2, "Memory available", 0, 1, 8, 8, [
+        (f'oomwarden_node_memory_available_bytes{{{sel}}}', "available {{instance}}"),
+        (f'oomwarden_node_memory_total_bytes{{{sel}}}', "total {{instance}}")]),
+    ts(3, "Memory pressure (PSI): share of time stalled", 8, 1, 8, 8, [
+        (f'rate(oomwarden_node_pressure_memory_some_seconds_total{{{sel}}}[$__rate_interval])', "some {{instance}}"),
+        (f'rate(oomwarden_node_pressure_memory_full_seconds_total{{{sel}}}[$__rate_interval])', "full {{instance}}")],
+        unit="percentunit", desc="some: at least one task waited for memory; full: all non-idle tasks did. Alert: full > 10% for 5m."),
+    ts(4, "OOM kills", 16, 1, 8, 8, [
+        (f'increase(oomwarden_node_oom_kills_total{{{sel}}}[$__rate_interval])', "kernel count {{instance}}"),
+        (f'sum by (instance, scope) (increase(oomwarden_oom_kills_seen_total{{{sel}}}[$__rate_interval]))', "{{scope}} {{instance}}")],
+        unit="short"),
+    {"id": 5, "type": "table", "title": "Next global OOM victim", "datasource": ds,
+     "gridPos": {"x": 0, "y": 9, "w": 24, "h": 5},
+     "targets": [{"datasource": ds, "refId": "A", "expr": f'oomwarden_next_victim_info{{{sel}}}', "format": "table", "instant": True}],
+     "transformations": [{"id": "organize", "options": {"excludeByName": {"Time": True, "Value": True, "__name__": True}}}]},
+    {"id": 6, "type": "row", "title": "Cgroup $cgroup", "collapsed": False, "repeat": "cgroup",
+     "gridPos": {"x": 0, "y": 14, "w": 24, "h": 1}, "panels": []},
+    ts(7, "What fills $cgroup (charged memory against its limit)", 0, 15, 12, 9, [
+        (f'oomwarden_cgroup_memory_anon_bytes{{{csel}}}', "anon"),
+        (f'oomwarden_cgroup_memory_file_bytes{{{csel}}}', "file (page cache)"),
+        (f'oomwarden_cgroup_memory_slab_bytes{{{csel}}}', "slab"),
+        (f'oomwarden_cgroup_memory_kernel_stack_bytes{{{csel}}}', "kernel stack"),
+        (f'oomwarden_cgroup_memory_pagetables_bytes{{{csel}}}', "page tables"),
+        (f'oomwarden_cgroup_memory_sock_bytes{{{csel}}}', "sock"),
+        (f'oomwarden_cgroup_memory_max_bytes{{{csel}}}', "memory.max"),
+        (f'oomwarden_cgroup_memory_high_bytes{{{csel}}}', "memory.high")],
+        stack=True, overrides=[unstacked("memory.max", "red"), unstacked("memory.high", "orange")],
+        desc="Stacked: anon, page cache, slab, kernel stack, page tables, socket buffers - everything the cgroup is charged for, not just RSS. Dashed: the limits."),
+    ts(8, "Memory pressure of $cgroup", 12, 15, 6, 9, [
+        (f'rate(oomwarden_cgroup_pressure_memory_some_seconds_total{{{csel}}}[$__rate_interval])', "some"),
+        (f'rate(oomwarden_cgroup_pressure_memory_full_seconds_total{{{csel}}}[$__rate_interval])', "full")],
+        unit="percentunit"),
+    ts(9, "Limit events of $cgroup", 18, 15, 6, 9, [
+        (f'increase(oomwarden_cgroup_memory_events_total{{{csel}}}[$__rate_interval])', "{{event}}")],
+        unit="short"),
+]
+dash = {
+    "uid": "oomwarden", "title": "oomwarden: memory, pressure and OOM kills",
+    "tags": ["oomwarden", "memory", "oom"], "timezone": "browser", "schemaVersion": 38, "version": 1,
+    "refresh": "30s", "time": {"from": "now-6h", "to": "now"},
+    "templating": {"list": [
+        {"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Data source"},
+        {"name": "instance", "type": "query", "datasource": ds, "label": "Node",
+         "query": {"query": "label_values(oomwarden_up, instance)", "refId": "instance"},
+         "refresh": 2, "includeAll": True, "multi": True},
+        {"name": "cgroup", "type": "query", "datasource": ds, "label": "Cgroup",
+         "query": {"query": 'label_values(oomwarden_cgroup_memory_current_bytes{instance=~"$instance"}, cgroup)', "refId": "cgroup"},
+         "refresh": 2, "includeAll": False, "multi": True},
+    ]},
+    "annotations": {"list": [
+        {"name": "OOM kills", "enable": True, "iconColor": "red", "datasource": ds,
+         "expr": f'changes(oomwarden_oom_kills_seen_total{{{sel}}}[2m]) > 0',
+         "titleFormat": "OOM kill: {{comm}}", "textFormat": "{{scope}} in {{cgroup}} on {{instance}}",
+         "tagKeys": "scope,cgroup,pod_uid", "step": "1m"}]},
+    "panels": panels,
+}
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oomwarden-dashboard.json")
+with open(out, "w") as f:
+    json.dump(dash, f, indent=2)
+    f.write("\n")

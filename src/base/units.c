@@ -1,0 +1,100 @@
+#include "units.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "cursor.h"
+
+/* integer part and up to 3 decimals, as thousandths */
+static int parse_milli(struct cursor *c, uint64_t *ret)
+{
+    uint64_t whole, frac = 0;
+    int r = cursor_u64(c, &whole);
+    if (r < 0)
+        return r;
+    if (cursor_skip_char(c, '.')) {
+        int digits = 0;
+        while (!cursor_eof(c) && *c->p >= '0' && *c->p <= '9') {
+            if (digits < 3)
+                frac = frac * 10 + (uint64_t)(*c->p - '0');
+            digits++;
+            c->p++;
+        }
+        if (digits == 0)
+            return -EINVAL;
+        for (; digits < 3; digits++)
+            frac *= 10;
+    }
+    if (whole > UINT64_MAX / 1000)
+        return -ERANGE;
+    *ret = whole * 1000 + frac;
+    return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret)
+{
+    struct cursor c = cursor_make(s, strlen(s));
+    uint64_t milli;
+    int r = parse_milli(&c, &milli);
+    if (r < 0)
+        return r;
+    cursor_skip_blanks(&c);
+    const char *u = c.p;
+    size_t n = cursor_left(&c);
+    unsigned shift;
+    if (n == 0 || (n == 1 && (*u == 'B' || *u == 'b')))
+        shift = 0;
+    else {
+        switch (*u) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        case 't': case 'T': shift = 40; break;
+        default: return -EINVAL;
+        }
+        /* accept K, KB, KiB */
+        if (!(n == 1 || (n == 2 && (u[1] == 'B' || u[1] == 'b')) ||
+              (n == 3 && u[1] == 'i' && (u[2] == 'B' || u[2] == 'b'))))
+            return -EINVAL;
+    }
+    if (shift && milli > (UINT64_MAX >> shift))
+        return -ERANGE;
+    uint64_t v = (milli << shift) / 1000;
+    if (shift == 0 && milli % 1000)
+        return -EINVAL; /* fractional bytes */
+    *ret = v;
+    return 0;
+}
+
+int parse_duration_ms(const char *s, uint64_t *ret)
+{
+    struct cursor c = cursor_make(s, strlen(s));
+    uint64_t milli;
+    int r = parse_milli(&c, &milli);
+    if (r < 0)
+        return r;
+    cursor_skip_blanks(&c);
+    uint64_t mult;
+    if (cursor_eof(&c) || cursor_skip_prefix(&c, "s")) /* milli holds seconds*1000 = ms */
+        mult = 1;
+    else if (cursor_skip_prefix(&c, "ms"))
+        mult = 0; /* milli holds ms*1000 */
+    else if (cursor_skip_prefix(&c, "m"))
+        mult = 60;
+    else if (cursor_skip_prefix(&c, "h"))
+        mult = 3600;
+    else if (cursor_skip_prefix(&c, "d"))
+        mult = 86400;
+    else
+        return -EINVAL;
+    if (!cursor_eof(&c))
+        return -EINVAL;
+    if (mult == 0) {
+        *ret = milli / 1000;
+        return 0;
+    }
+    if (milli > UINT64_MAX / mult)
+        return -ERANGE;
+    *ret = milli * mult;
+    return 0;
+}

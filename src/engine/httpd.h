@@ -1,0 +1,36 @@
+/*
+ * The agent's HTTP endpoint, on libmicrohttpd: GET/HEAD only, bounded connections, timeouts, and
+ * a handler that fills a buffer. libmicrohttpd owns the protocol's sharp edges (malformed
+ * requests, slow clients, pipelining); we own the routes.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../base/buf.h"
+
+struct httpd;
+
+struct httpd_response {
+    unsigned status;          /* 200, 404, ... */
+    const char *content_type; /* static string */
+    struct buf body;          /* filled by the handler; freed by httpd */
+};
+
+/* Called on the server thread for every GET/HEAD request. Must fill `resp`. */
+typedef void (*httpd_handler)(void *ctx, const char *path, struct httpd_response *resp);
+
+/* Parses "127.0.0.1:10090", "[::1]:10090", "0.0.0.0:10090" or ":10090" (all addresses). */
+int httpd_parse_listen(const char *s, struct sockaddr_storage *ret, unsigned *ret_len);
+
+/*
+ * Starts listening. Returns NULL and sets *ret_err (negative errno, e.g. -EADDRINUSE) on failure.
+ * `max_connections` bounds concurrent connections; idle connections close after
+ * `timeout_seconds`.
+ */
+struct httpd *httpd_start(const char *listen, unsigned max_connections, unsigned timeout_seconds,
+                          httpd_handler handler, void *ctx, int *ret_err);
+/* The port actually bound (useful with port 0 in tests). */
+uint16_t httpd_port(const struct httpd *h);
+void httpd_stop(struct httpd *h);

@@ -1,0 +1,155 @@
+/* Units and the table-driven config loader. */
+#include "testlib.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/units.h"
+
+static void sizes_and_durations(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(parse_size("4096", &v), 0);
+    assert_int_equal(v, 4096);
+    assert_int_equal(parse_size("512K", &v), 0);
+    assert_int_equal(v, 512 * 1024);
+    assert_int_equal(parse_size("256M", &v), 0);
+    assert_int_equal(v, 256ull << 20);
+    assert_int_equal(parse_size("1.5G", &v), 0);
+    assert_int_equal(v, 3ull << 29);
+    assert_int_equal(parse_size("2GiB", &v), 0);
+    assert_int_equal(v, 2ull << 30);
+    assert_int_equal(parse_size("1 MB", &v), 0);
+    assert_int_equal(v, 1ull << 20);
+    assert_int_equal(parse_size("1.5", &v), -EINVAL);
+    assert_int_equal(parse_size("12X", &v), -EINVAL);
+    assert_int_equal(parse_size("99999999999T", &v), -ERANGE);
+    assert_int_equal(parse_duration_ms("250ms", &v), 0);
+    assert_int_equal(v, 250);
+    assert_int_equal(parse_duration_ms("10s", &v), 0);
+    assert_int_equal(v, 10000);
+    assert_int_equal(parse_duration_ms("10", &v), 0);
+    assert_int_equal(v, 10000);
+    assert_int_equal(parse_duration_ms("1.5s", &v), 0);
+    assert_int_equal(v, 1500);
+    assert_int_equal(parse_duration_ms("5m", &v), 0);
+    assert_int_equal(v, 300000);
+    assert_int_equal(parse_duration_ms("2h", &v), 0);
+    assert_int_equal(v, 7200000);
+    assert_int_equal(parse_duration_ms("5min", &v), -EINVAL);
+    assert_int_equal(parse_duration_ms("", &v), -EINVAL);
+}
+
+struct cfg {
+    char *listen;
+    bool guard;
+    uint64_t depth;
+    uint64_t interval;
+    uint64_t floor;
+    struct config_list include;
+    int rules;
+};
+
+static int on_rule(void *ctx, const char *section, const char *key, const char *value,
+                   struct buf *err)
+{
+    struct cfg *c = ctx;
+    if (strncmp(section, "rule ", 5) != 0) {
+        buf_printf(err, "unknown section [%s]", section);
+        return -ENOENT;
+    }
+    if (strcmp(key, "match") != 0) {
+        buf_printf(err, "rule '%s': unknown key '%s'", section + 5, key);
+        return -ENOENT;
+    }
+    (void)value;
+    c->rules++;
+    return 0;
+}
+
+static const struct config_option opts[] = {
+    {"agent", "listen", CONFIG_STRING, offsetof(struct cfg, listen), 0, 0, "address:port"},
+    {"agent", "guard", CONFIG_BOOL, offsetof(struct cfg, guard), 0, 0, "kill before the kernel"},
+    {"exporter", "cgroup-depth", CONFIG_UINT, offsetof(struct cfg, depth), 1, 32, NULL},
+    {"exporter", "include", CONFIG_LIST, offsetof(struct cfg, include), 0, 0, NULL},
+    {"guard", "interval", CONFIG_DURATION, offsetof(struct cfg, interval), 100, 60000, NULL},
+    {"guard", "mem-floor", CONFIG_SIZE, offsetof(struct cfg, floor), 0, UINT64_MAX, NULL},
+};
+
+static void loads_and_reports_file_line_key(void **state)
+{
+    (void)state;
+    struct cfg c = {0};
+    struct config_schema s = {opts, sizeof(opts) / sizeof(opts[0]), on_rule, &c};
+    struct buf err = BUF_INIT(4096);
+    const char *text = "; comment\n[agent]\nlisten = 127.0.0.1:10090\nguard = yes\n\n"
+                       "[exporter]\ncgroup-depth = 4\ninclude = /kubepods*, /system.slice/*\n"
+                       "include = /user.slice\n[guard]\ninterval = 250ms\nmem-floor = 256M\n"
+                       "[rule protect-sshd]\nmatch = comm=sshd\n";
+    assert_int_equal(config_load_string(&s, &c, text, "test.conf", &err), 0);
+    assert_string_equal(c.listen, "127.0.0.1:10090");
+    assert_true(c.guard);
+    assert_int_equal(c.depth, 4);
+    assert_int_equal(c.include.n, 3);
+    assert_string_equal(c.include.v[1], "/system.slice/*");
+    assert_int_equal(c.interval, 250);
+    assert_int_equal(c.floor, 256ull << 20);
+    assert_int_equal(c.rules, 1);
+
+    struct buf dump = BUF_INIT(4096);
+    assert_int_equal(config_dump(&s, &c, &dump), 0);
+    assert_non_null(strstr(buf_cstr(&dump), "[exporter]\ncgroup-depth = 4\ninclude = /kubepods*, "
+                                            "/system.slice/*, /user.slice\n"));
+    assert_non_null(strstr(buf_cstr(&dump), "interval = 250ms\n"));
+    buf_release(&dump);
+
+    /* errors name the file, the line and the key */
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"[agent]\nguard = maybe\n", "test.conf:2: guard: 'maybe' is not a boolean"},
+        {"[agent]\nlisten = x\n\n[exporter]\ncgroup-depth = 40\n",
+         "test.conf:5: cgroup-depth: 40 is out of range (1..32)"},
+        {"[agent]\nlistne = x\n", "test.conf:2: unknown key 'listne' in section [agent]"},
+        {"[nope]\nx = 1\n", "test.conf:2: unknown section [nope]"},
+        {"[guard]\ninterval = soon\n", "test.conf:2: interval: 'soon' is not a duration"},
+        {"[agent]\nthis line has no equals sign\n", "test.conf:2: syntax error"},
+        {"listen = 1\n", "test.conf:1: 'listen' is outside any [section]"},
+        {"[rule x]\nkill = yes\n", "test.conf:2: rule 'x': unknown key 'kill'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        buf_reset(&err);
+        assert_int_not_equal(config_load_string(&s, &c, bad[i].text, "test.conf", &err), 0);
+        if (strncmp(buf_cstr(&err), bad[i].msg, strlen(bad[i].msg)) != 0)
+            fail_msg("got '%s', want '%s...'", buf_cstr(&err), bad[i].msg);
+    }
+    buf_reset(&err);
+    assert_int_equal(config_load_file(&s, &c, "/nonexistent/oomwarden.conf", &err), -ENOENT);
+    assert_string_equal(buf_cstr(&err), "/nonexistent/oomwarden.conf: No such file or directory");
+
+    /* flags go through the same table */
+    const struct config_option *o = config_find_flag(&s, "cgroup-depth");
+    assert_non_null(o);
+    buf_reset(&err);
+    assert_int_equal(config_set(&s, &c, o->section, o->key, "7", &err), 0);
+    assert_int_equal(c.depth, 7);
+    assert_null(config_find_flag(&s, "nope"));
+    config_release(&s, &c);
+    assert_null(c.listen);
+    assert_int_equal(c.include.n, 0);
+    buf_release(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sizes_and_durations),
+        cmocka_unit_test(loads_and_reports_file_line_key),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
