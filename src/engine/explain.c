@@ -679,14 +679,14 @@ static void memory_text(struct out *o, const struct oom_event *e)
         put(o, "mostly shmem/tmpfs: it stays allocated while the files or segments exist, even "
                "after the kill\n");
     } else {
-        put(o, "anonymous memory that only the kill frees, and file pages reclaim could have "
-               "dropped\n");
-    }
-    if (shmem && shmem * 2 < total) {
-        char a[24];
-        label(o, "");
-        put(o, "its %s of shmem stays allocated while the tmpfs files or segments exist\n",
-            kb_str(a, shmem));
+        char a[24], b[24];
+        put(o, "anonymous memory, which only the kill frees");
+        if (file * 10 >= total)
+            put(o, "; %s of file pages, which reclaim could have dropped", kb_str(a, file));
+        if (shmem * 10 >= total)
+            put(o, "; %s of shmem, which stays while its tmpfs files or segments exist",
+                kb_str(b, shmem));
+        put(o, "\n");
     }
 }
 
@@ -1104,7 +1104,7 @@ int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, st
             put(&o, " because positive oom_score_adj picked tiny processes first");
         else
             put(&o, ", so the killer fired again");
-        if (c->last_freed_kb >= 16 * c->max_freed_kb && c->last_freed_kb > 64 * 1024) {
+        if (c->last_freed_kb >= 2 * c->max_freed_kb && c->last_freed_kb >= 16 * 1024) {
             put(&o, "; memory came back only when ");
             put_text(&o, last->comm);
             put(&o, " (%s) was killed", kb_str(s, c->last_freed_kb));
@@ -1119,8 +1119,8 @@ int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, st
     }
     if (opt_has_i64(c->min_invoker_adj) && c->min_invoker_adj < -500)
         put(&o,
-            "; a task asking for memory ran at oom_score_adj %" PRId64 ", protected from "
-            "the killer",
+            "; a task asking for memory ran at oom_score_adj %" PRId64 ", so the killer took "
+            "the others first",
             c->min_invoker_adj);
     put(&o, ".\n");
     return o.err;
