@@ -33,11 +33,26 @@ static void puts_(struct json *j, const char *s)
 
 static void newline_indent(struct json *j)
 {
+    /* one append for the newline and the indentation (explain writes megabytes of JSON) */
+    static const char spaces[] = "\n                                                                "
+                                 "  ";
     if (!j->pretty)
         return;
-    put(j, "\n", 1);
-    for (int i = 0; i < j->depth; i++)
-        put(j, "  ", 2);
+    size_t n = 1 + 2 * (size_t)(j->depth > 0 ? j->depth : 0);
+    if (n > sizeof(spaces) - 1)
+        n = sizeof(spaces) - 1;
+    put(j, spaces, n);
+}
+
+/* Decimal digits of v, written backwards from `end`; returns the first. */
+static char *u64_digits(char *end, uint64_t v)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
 }
 
 /* Separator and indentation before a value or a key. */
@@ -218,17 +233,21 @@ void json_str(struct json *j, const char *s)
 void json_u64(struct json *j, uint64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+    char *p = u64_digits(tmp + sizeof(tmp), v);
     before_item(j);
-    put(j, tmp, (size_t)n);
+    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void json_i64(struct json *j, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    /* the magnitude as unsigned: -INT64_MIN does not fit an int64 */
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char *p = u64_digits(tmp + sizeof(tmp), m);
+    if (v < 0)
+        *--p = '-';
     before_item(j);
-    put(j, tmp, (size_t)n);
+    put(j, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void json_double(struct json *j, double v, int decimals)

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"cgroup", cmd_cgroup, "a cgroup's memory: limits, breakdown, events, PSI; or every cgroup"},
     {"watch", cmd_watch, "OOM kills, memory.events, PSI triggers and alerts as they happen"},
     {"evict", cmd_evict, "show and drop the page cache of files"},
+    {"explain", cmd_explain, "kernel OOM-killer reports in words (kernel log, files, stdin)"},
 };
 
 /* `oomwarden` alone runs the main job. */

@@ -1,0 +1,563 @@
+#include "logline.h"
+
+#include <string.h>
+
+#include "../base/opt.h"
+#include "kmsg.h"
+
+static bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_blank(int c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* "HH:MM:SS" (hours may have one digit); returns its length or 0 */
+static size_t clock_len(const char *p, const char *end)
+{
+    const char *q = p;
+    if (q < end && is_digit(*q))
+        q++;
+    else
+        return 0;
+    if (q < end && is_digit(*q))
+        q++;
+    for (int i = 0; i < 2; i++) {
+        if (end - q < 3 || q[0] != ':' || !is_digit(q[1]) || !is_digit(q[2]))
+            return 0;
+        q += 3;
+    }
+    return (size_t)(q - p);
+}
+
+/* "[ 5864.708440]": the seconds.fraction stamp of dmesg; returns its length or 0 */
+static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
+{
+    const char *q = p;
+    if (q >= end || *q != '[')
+        return 0;
+    q++;
+    while (q < end && *q == ' ')
+        q++;
+    uint64_t sec = 0, frac = 0;
+    int nd = 0, nf = 0;
+    while (q < end && is_digit(*q)) {
+        if (++nd > 11)
+            return 0;
+        sec = sec * 10 + (uint64_t)(*q++ - '0');
+    }
+    if (nd == 0 || q >= end || *q != '.')
+        return 0;
+    q++;
+    while (q < end && is_digit(*q)) {
+        if (++nf > 9)
+            return 0;
+        if (nf <= 6)
+            frac = frac * 10 + (uint64_t)(*q - '0');
+        q++;
+    }
+    if (nf == 0 || q >= end || *q != ']')
+        return 0;
+    for (int i = nf; i < 6; i++)
+        frac *= 10;
+    *us = sec * 1000000 + frac;
+    return (size_t)(q + 1 - p);
+}
+
+/* "[ T9185]" / "[  C3]": the printk caller id that follows the stamp with CONFIG_PRINTK_CALLER */
+static size_t caller_stamp(const char *p, const char *end)
+{
+    const char *q = p;
+    if (q >= end || *q != '[')
+        return 0;
+    q++;
+    while (q < end && *q == ' ')
+        q++;
+    if (q >= end || (*q != 'T' && *q != 'C'))
+        return 0;
+    q++;
+    const char *d = q;
+    while (q < end && is_digit(*q))
+        q++;
+    if (q == d || q >= end || *q != ']')
+        return 0;
+    return (size_t)(q + 1 - p);
+}
+
+/* dmesg -T: "[Thu May 14 23:17:24 2020]" in whatever locale; the bracket holds a clock time */
+static size_t human_stamp(const char *p, const char *end, struct span *time)
+{
+    if (p >= end || *p != '[')
+        return 0;
+    const char *close = memchr(p, ']', (size_t)(end - p) < 80 ? (size_t)(end - p) : 80);
+    if (!close || close - p < 10)
+        return 0;
+    bool clock = false, space = false;
+    for (const char *q = p + 1; q < close; q++) {
+        if (*q == '[')
+            return 0;
+        if (*q == ' ')
+            space = true;
+        if (!clock && clock_len(q, close) >= 7)
+            clock = true;
+    }
+    if (!clock || !space)
+        return 0;
+    struct span s = span_trim((struct span){p + 1, (size_t)(close - p - 1)});
+    *time = s;
+    return (size_t)(close + 1 - p);
+}
+
+/* BSD syslog / journalctl short: "Jan  5 15:19:27" or "Jul 13 11:45:20.123456" */
+static size_t bsd_time(const char *p, const char *end)
+{
+    const char *q = p;
+    size_t m = 0;
+    /* the month: letters, in any locale (bytes of a UTF-8 name count as letters) */
+    while (q < end && (is_alpha(*q) || (unsigned char)*q >= 0x80) && m < 12) {
+        q++;
+        m++;
+    }
+    if (m < 3 || q >= end || *q != ' ')
+        return 0;
+    q++;
+    if (q < end && *q == ' ')
+        q++;
+    const char *d = q;
+    while (q < end && is_digit(*q) && q - d < 2)
+        q++;
+    if (q == d || q >= end || *q != ' ')
+        return 0;
+    q++;
+    size_t cl = clock_len(q, end);
+    if (cl < 7)
+        return 0;
+    q += cl;
+    if (q < end && (*q == '.' || *q == ',')) {
+        const char *f = ++q;
+        while (q < end && is_digit(*q))
+            q++;
+        if (q == f)
+            return 0;
+    }
+    if (q >= end || *q != ' ')
+        return 0;
+    return (size_t)(q - p);
+}
+
+/* ISO 8601: "2022-07-13T11:45:20+0300", "2020-05-14 23:17:24.123", "...,123456+02:00" */
+static size_t iso_time(const char *p, const char *end, bool *comma)
+{
+    const char *q = p;
+    *comma = false;
+    if (end - q < 19)
+        return 0;
+    for (int i = 0; i < 10; i++) {
+        bool want_dash = i == 4 || i == 7;
+        if (want_dash ? q[i] != '-' : !is_digit(q[i]))
+            return 0;
+    }
+    if (q[10] != 'T' && q[10] != ' ')
+        return 0;
+    q += 11;
+    size_t cl = clock_len(q, end);
+    if (cl != 8)
+        return 0;
+    q += cl;
+    if (q < end && (*q == '.' || *q == ',')) {
+        *comma = *q == ',';
+        const char *f = ++q;
+        while (q < end && is_digit(*q))
+            q++;
+        if (q == f)
+            return 0;
+    }
+    if (q < end && *q == 'Z')
+        q++;
+    else if (q < end && (*q == '+' || *q == '-')) {
+        q++;
+        const char *z = q;
+        while (q < end && (is_digit(*q) || *q == ':') && q - z < 5)
+            q++;
+        if (q - z < 2)
+            return 0;
+    }
+    if (q >= end || *q != ' ')
+        return 0;
+    return (size_t)(q - p);
+}
+
+/* A syslog tag token "kernel:", "sshd[123]:", "/usr/bin/lock:"; its name without "[pid]:" */
+static bool tag_token(const char *p, const char *tokend, struct span *name)
+{
+    if (tokend - p < 2 || tokend[-1] != ':')
+        return false;
+    const char *e = tokend - 1;
+    if (e > p && e[-1] == ']') {
+        const char *b = e - 1;
+        while (b > p && *b != '[')
+            b--;
+        if (*b == '[')
+            e = b;
+    }
+    if (e == p)
+        return false;
+    *name = (struct span){p, (size_t)(e - p)};
+    return true;
+}
+
+static const char *token_end(const char *p, const char *end)
+{
+    while (p < end && !is_blank(*p))
+        p++;
+    return p;
+}
+
+/* After a syslog time: "[host] tag: ". Returns bytes consumed (through the space after the
+ * tag), 0 when there is no tag. */
+static size_t syslog_tag(const char *p, const char *end, struct span *name)
+{
+    const char *t1 = p, *e1 = token_end(t1, end);
+    if (e1 == t1)
+        return 0;
+    if (tag_token(t1, e1, name))
+        return (size_t)(e1 - p) + (e1 < end);
+    if (e1 >= end)
+        return 0;
+    const char *t2 = e1 + 1, *e2 = token_end(t2, end);
+    if (e2 == t2 || !tag_token(t2, e2, name))
+        return 0;
+    return (size_t)(e2 - p) + (e2 < end);
+}
+
+static bool span_is(struct span s, const char *lit)
+{
+    return span_eq(s, lit);
+}
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* bytes an elision marker may hold besides letters, dots and the UTF-8 ellipsis */
+static bool marker_punct(unsigned char c)
+{
+    switch (c) {
+    case '[': case ']': case '(': case ')': case '{': case '}': case '<': case '>':
+    case '-': case '_': case '=': case '*': case '~': case ' ': case '\t':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* <SNIP>, [...], (...snipped...), ......, …, [ cut ], "-- snip --" */
+static bool is_elision(struct span s)
+{
+    if (s.n == 0 || s.n > 48)
+        return false;
+    char word[16];
+    size_t wn = 0;
+    int dots = 0;
+    bool ellipsis = false;
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c == 0xe2 && i + 2 < s.n && (unsigned char)s.p[i + 1] == 0x80 &&
+            (unsigned char)s.p[i + 2] == 0xa6) {
+            ellipsis = true;
+            i += 2;
+        } else if (c == '.')
+            dots++;
+        else if (is_alpha(c)) {
+            if (wn + 1 >= sizeof(word))
+                return false;
+            word[wn++] = (char)lower(c);
+        } else if (!marker_punct(c))
+            return false;
+    }
+    word[wn] = '\0';
+    if (wn == 0)
+        return dots >= 3 || ellipsis;
+    static const char *const words[] = {"snip", "snipped", "cut", "elided", "skipped",
+                                        "omitted", "truncated", "trimmed"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(word, words[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "kern  :warn  : " (dmesg -x) */
+static size_t dmesg_decode_prefix(const char *p, const char *end, bool *kernel)
+{
+    const char *q = p;
+    const char *w = q;
+    while (q < end && (is_alpha(*q) || is_digit(*q)))
+        q++;
+    if (q == w || q - w > 8)
+        return 0;
+    bool kern = q - w == 4 && memcmp(w, "kern", 4) == 0;
+    while (q < end && *q == ' ')
+        q++;
+    if (q >= end || *q != ':')
+        return 0;
+    q++;
+    w = q;
+    while (q < end && is_alpha(*q))
+        q++;
+    if (q == w || q - w > 6)
+        return 0;
+    while (q < end && *q == ' ')
+        q++;
+    if (q >= end || *q != ':')
+        return 0;
+    q++;
+    if (q < end && *q == ' ')
+        q++;
+    *kernel = kern;
+    return (size_t)(q - p);
+}
+
+void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct logline *r)
+{
+    const char *p = line, *end = line + len;
+    while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    *r = (struct logline){.source = LOGLINE_BARE, .uptime_us = OPT_ABSENT};
+
+    /* mail quoting: "> ", "> > ", ">>" */
+    while (p < end && *p == '>') {
+        p++;
+        if (p < end && *p == ' ')
+            p++;
+    }
+    const char *unindented = p;
+    while (p < end && is_blank(*p))
+        p++;
+    bool indented = p > unindented;
+
+    /* (a stamped line "[ 12.3] ..." is checked after its stamp) */
+    const char *d = p + 1;
+    while (d < end && *d == ' ')
+        d++;
+    bool stamp = p < end && p[0] == '[' && d < end && is_digit(*d);
+    if (!stamp && is_elision(span_trim((struct span){p, (size_t)(end - p)}))) {
+        r->elision = true;
+        r->text = (struct span){p, (size_t)(end - p)};
+        return;
+    }
+
+    bool prefixed = false;
+    /* a raw /dev/kmsg record */
+    if (p < end && is_digit(*p)) {
+        const char *semi = memchr(p, ';', (size_t)(end - p) < 96 ? (size_t)(end - p) : 96);
+        struct kmsg_record rec;
+        if (semi && memchr(p, ',', (size_t)(semi - p)) &&
+            kmsg_record_parse(p, (size_t)(end - p), &rec) == 0) {
+            r->source = rec.facility == KMSG_FACILITY_KERN ? LOGLINE_KERNEL : LOGLINE_USER;
+            r->uptime_us = rec.usec;
+            r->text = rec.text;
+            r->kmsg = true;
+            ctx->last = r->source;
+            ctx->last_kmsg = true;
+            return;
+        }
+    }
+    /* a dictionary line of a raw kmsg record (" SUBSYSTEM=pci"): not a message */
+    if (indented && ctx->last_kmsg && p < end && *p >= 'A' && *p <= 'Z') {
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        if (eq && (!sp || eq < sp)) {
+            r->source = LOGLINE_USER;
+            r->text = (struct span){p, (size_t)(end - p)};
+            return;
+        }
+    }
+    ctx->last_kmsg = false;
+
+    /* "<4>" (dmesg -r, some kern.log setups) */
+    if (p < end && *p == '<') {
+        const char *q = p + 1;
+        unsigned prio = 0;
+        while (q < end && is_digit(*q) && q - p < 5)
+            prio = prio * 10 + (unsigned)(*q++ - '0');
+        if (q > p + 1 && q < end && *q == '>') {
+            p = q + 1;
+            prefixed = true;
+            r->source = (prio >> 3) == KMSG_FACILITY_KERN ? LOGLINE_KERNEL : LOGLINE_USER;
+        }
+    }
+    /* "kern  :warn  : " */
+    if (!prefixed && p < end && is_alpha(*p)) {
+        bool kern;
+        size_t n = dmesg_decode_prefix(p, end, &kern);
+        if (n) {
+            p += n;
+            prefixed = true;
+            r->source = kern ? LOGLINE_KERNEL : LOGLINE_USER;
+        }
+    }
+    /* syslog, journal, ISO stamps */
+    if (p < end && (is_alpha(*p) || (unsigned char)*p >= 0x80 || is_digit(*p))) {
+        bool comma = false;
+        size_t n = is_digit(*p) ? iso_time(p, end, &comma) : bsd_time(p, end);
+        if (n) {
+            r->time = (struct span){p, n};
+            p += n + 1;
+            prefixed = true;
+            if (comma) {
+                /* dmesg --time-format=iso: kernel text follows directly */
+                r->source = LOGLINE_KERNEL;
+            } else {
+                struct span tag;
+                size_t t = syslog_tag(p, end, &tag);
+                if (t) {
+                    p += t;
+                    if (span_is(tag, "kernel")) {
+                        r->source = LOGLINE_KERNEL;
+                    } else {
+                        r->source = LOGLINE_USER;
+                        r->program = tag;
+                    }
+                }
+            }
+        }
+    }
+    if (r->source != LOGLINE_USER && p < end && *p == '[') {
+        uint64_t us;
+        size_t n = uptime_stamp(p, end, &us);
+        if (n) {
+            r->uptime_us = us;
+            p += n;
+            p += caller_stamp(p, end);
+            if (p < end && *p == ' ')
+                p++;
+            prefixed = true;
+            r->source = LOGLINE_KERNEL;
+            /* journalctl -o short-monotonic: "[ 12.3] host kernel: text" */
+            const char *e1 = token_end(p, end);
+            if (e1 < end && end - e1 > 8 && memcmp(e1, " kernel: ", 9) == 0)
+                p = e1 + 9;
+        } else {
+            struct span t;
+            n = human_stamp(p, end, &t);
+            if (n) {
+                r->time = t;
+                p += n;
+                if (p < end && *p == ' ')
+                    p++;
+                prefixed = true;
+                r->source = LOGLINE_KERNEL;
+            }
+        }
+    }
+    r->text = (struct span){p, (size_t)(end - p)};
+    if (prefixed && r->source == LOGLINE_KERNEL && r->text.n <= 64 && r->text.n &&
+        !is_alpha(r->text.p[0]) && is_elision(span_trim(r->text)))
+        r->elision = true; /* "[ 12.5] ..." (markers that are words come bare) */
+    if (prefixed) {
+        if (r->source == LOGLINE_BARE)
+            r->source = LOGLINE_KERNEL;
+        ctx->last = r->source;
+    } else if (indented && ctx->last == LOGLINE_USER) {
+        /* a continuation line of a userspace record (journalctl indents them) */
+        r->source = LOGLINE_USER;
+    }
+}
+
+static bool regex_meta(char c)
+{
+    return c && strchr("[]*^$\\+?(){}|", c) != NULL;
+}
+
+bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *icase)
+{
+    /* the last "| grep" of the pipeline, and nothing piped after it */
+    const char *hit = NULL;
+    struct span rest = text;
+    for (;;) {
+        const char *h = span_find(rest, "grep");
+        if (!h)
+            break;
+        hit = h;
+        rest = (struct span){h + 4, (size_t)(rest.p + rest.n - (h + 4))};
+    }
+    if (!hit)
+        return false;
+    const char *b = hit;
+    while (b > text.p && is_blank(b[-1]))
+        b--;
+    if (b == text.p || b[-1] != '|')
+        return false;
+    const char *p = hit + 4, *end = text.p + text.n;
+    while (end > p && (is_blank(end[-1]) || end[-1] == '\r'))
+        end--;
+    if (end <= p || memchr(p, '|', (size_t)(end - p)))
+        return false;
+    if (p < end && !is_blank(*p))
+        return false; /* egrep/fgrep are fine too, but "grepx" is not grep */
+    *icase = false;
+    const char *pat = NULL, *pat_end = NULL;
+    bool next_is_pattern = false;
+    while (p < end) {
+        while (p < end && is_blank(*p))
+            p++;
+        if (p >= end)
+            break;
+        const char *tok = p;
+        char quote = 0;
+        if (*p == '\'' || *p == '"') {
+            quote = *p++;
+            tok = p;
+            while (p < end && *p != quote)
+                p++;
+            if (p >= end)
+                return false;
+        } else {
+            p = token_end(p, end);
+        }
+        const char *tok_end = p;
+        if (quote)
+            p++;
+        if (!quote && !next_is_pattern && *tok == '-') {
+            if (tok_end - tok >= 2 && tok[1] == '-') {
+                struct span t = {tok, (size_t)(tok_end - tok)};
+                if (span_eq(t, "--ignore-case"))
+                    *icase = true;
+                else if (!span_eq(t, "--fixed-strings") && !span_eq(t, "--"))
+                    return false;
+                continue;
+            }
+            for (const char *o = tok + 1; o < tok_end; o++) {
+                if (*o == 'i')
+                    *icase = true;
+                else if (*o == 'e' && o + 1 == tok_end)
+                    next_is_pattern = true;
+                else if (*o != 'F' && *o != 'a' && *o != 'h' && *o != 'H' && *o != 's')
+                    return false; /* -v, -E, -A 3...: not a plain filter */
+            }
+            continue;
+        }
+        if (pat)
+            return false; /* file arguments: grep read files, not the pipe */
+        pat = tok;
+        pat_end = tok_end;
+        next_is_pattern = false;
+    }
+    if (!pat || pat_end == pat || (size_t)(pat_end - pat) >= cap)
+        return false;
+    for (const char *q = pat; q < pat_end; q++)
+        if (regex_meta(*q))
+            return false;
+    memcpy(pattern, pat, (size_t)(pat_end - pat));
+    pattern[pat_end - pat] = '\0';
+    return true;
+}

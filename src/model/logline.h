@@ -1,0 +1,65 @@
+/*
+ * One line of a pasted or saved log, reduced to what the kernel said: its time as printed, its
+ * uptime stamp, and the kernel's text. Pure (no I/O, no allocation) and fuzzed with the OOM
+ * parser.
+ *
+ * Forms recognised, alone or stacked (a syslog line often carries a dmesg stamp too):
+ *   dmesg                 "[ 5864.708440] text", any number of decimals; "[  37.05][ T9185] "
+ *                         (CONFIG_PRINTK_CALLER) and "<4>" (dmesg -r) prefixes
+ *   dmesg -T              "[Thu May 14 23:17:24 2020] text" in any locale (the bracket holds a
+ *                         clock time HH:MM:SS)
+ *   dmesg --time-format=iso  "2020-05-14T23:17:24,123456+02:00 text" (comma before the fraction)
+ *   dmesg -x              "kern  :warn  : [   1.2] text"
+ *   syslog / kern.log / journalctl -k (short, short-precise):
+ *                         "Jan  5 15:19:27 [host] kernel: text"; without a hostname too
+ *   ISO syslog, journalctl -o short-iso: "2022-07-13T11:45:20+0300 host kernel: text"
+ *   journalctl -o short-monotonic: "[ 5864.708440] host kernel: text"
+ *   raw /dev/kmsg records "6,1234,5864708440,-;text" (text still \xNN-escaped: `kmsg` is set)
+ * Around them: mail quoting ("> ", "> > "), indentation, CRLF.
+ *
+ * A syslog/journal record whose tag is not "kernel" is userspace (node-problem-detector,
+ * earlyoom, containerd, systemd quoting a kill line): source LOGLINE_USER, never kernel text.
+ * So is a /dev/kmsg record whose facility is not LOG_KERN (userspace writes to /dev/kmsg too).
+ * A line with no prefix is LOGLINE_BARE: kernel text on a serial console or in a fragment, a
+ * continuation line of a multi-line record (dmesg and journalctl indent those), or program
+ * output; an indented bare line right after a userspace record continues that record.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../base/cursor.h"
+
+enum logline_source {
+    LOGLINE_BARE,   /* no prefix */
+    LOGLINE_KERNEL, /* a prefix that says it is the kernel's */
+    LOGLINE_USER,   /* a prefix that says it is not */
+};
+
+struct logline {
+    enum logline_source source;
+    struct span time;    /* wall-clock stamp exactly as printed, or empty */
+    uint64_t uptime_us;  /* the [seconds.fraction] stamp, or OPT_ABSENT */
+    struct span text;    /* the message (leading blanks kept: continuation lines have them) */
+    struct span program; /* a userspace record's syslog tag, without "[pid]:" */
+    bool kmsg;           /* a raw /dev/kmsg record: `text` is still \xNN-escaped */
+    bool elision;        /* a marker that text was cut here: <SNIP>, [...], (...snipped...), ... */
+};
+
+/* What a line says about the lines after it. Zero-initialise. */
+struct logline_ctx {
+    enum logline_source last; /* source of the last prefixed line */
+    bool last_kmsg;           /* the last line was a raw /dev/kmsg record */
+};
+
+/* Parses one line (without its '\n'; a trailing '\r' is ignored). Never fails. */
+void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct logline *ret);
+
+/*
+ * A shell command line pasted above grep output ("$ journalctl -k | grep stackoverflow"):
+ * copies grep's pattern into `pattern` (NUL-terminated) when it is a plain string, sets
+ * *icase for -i. Returns false when the line is not such a command, or the pattern is a
+ * regular expression or does not fit.
+ */
+bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *icase);

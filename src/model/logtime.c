@@ -1,0 +1,160 @@
+#include "logtime.h"
+
+#include <string.h>
+
+static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static int month_index(const char *s)
+{
+    for (int i = 0; i < 12; i++)
+        if (strncmp(s, months[i], 3) == 0)
+            return i;
+    return -1;
+}
+
+static bool digits(const char *s, int n, int *ret)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *ret = v;
+    return true;
+}
+
+/* "HH:MM:SS" */
+static bool hms(const char *s, struct tm *tm)
+{
+    return digits(s, 2, &tm->tm_hour) && s[2] == ':' && digits(s + 3, 2, &tm->tm_min) &&
+           s[5] == ':' && digits(s + 6, 2, &tm->tm_sec);
+}
+
+static bool iso(const char *s, time_t *ret)
+{
+    struct tm tm = {0};
+    int y, mo, d;
+    if (strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') || !hms(s + 11, &tm))
+        return false;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    const char *z = s + 19;
+    if (*z == '.' || *z == ',') {
+        z++;
+        while (*z >= '0' && *z <= '9')
+            z++;
+    }
+    if (*z == 'Z' || *z == '+' || *z == '-') {
+        long off = 0;
+        if (*z != 'Z') {
+            int hh, mm = 0;
+            const char *o = z + 1;
+            if (!digits(o, 2, &hh))
+                return false;
+            o += 2;
+            if (*o == ':')
+                o++;
+            if (*o >= '0' && *o <= '9' && !digits(o, 2, &mm))
+                return false;
+            off = (hh * 60L + mm) * 60L * (*z == '-' ? -1 : 1);
+        }
+        time_t t = timegm(&tm);
+        if (t == (time_t)-1)
+            return false;
+        *ret = t - off;
+        return true;
+    }
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *ret = t;
+    return true;
+}
+
+/* "Jan  5 15:19:27" */
+static bool bsd(const char *s, time_t now, time_t *ret)
+{
+    struct tm tm = {0};
+    int mo = month_index(s);
+    if (mo < 0 || s[3] != ' ')
+        return false;
+    const char *p = s + 4;
+    if (*p == ' ')
+        p++;
+    int d;
+    if (p[1] == ' ') {
+        if (!digits(p, 1, &d))
+            return false;
+        p += 2;
+    } else {
+        if (!digits(p, 2, &d) || p[2] != ' ')
+            return false;
+        p += 3;
+    }
+    if (!hms(p, &tm))
+        return false;
+    struct tm nowtm;
+    localtime_r(&now, &nowtm);
+    tm.tm_mon = mo;
+    tm.tm_mday = d;
+    tm.tm_isdst = -1;
+    for (int back = 0; back < 2; back++) {
+        struct tm t = tm;
+        t.tm_year = nowtm.tm_year - back;
+        time_t v = mktime(&t);
+        if (v != (time_t)-1 && v <= now + 86400) {
+            *ret = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "Thu May 14 23:17:24 2020" */
+static bool ctime_form(const char *s, time_t *ret)
+{
+    struct tm tm = {0};
+    if (strlen(s) < 24 || s[3] != ' ')
+        return false;
+    int mo = month_index(s + 4);
+    const char *p = s + 8;
+    int d, y;
+    if (mo < 0 || s[7] != ' ')
+        return false;
+    if (*p == ' ')
+        p++;
+    if (p[1] == ' ') {
+        if (!digits(p, 1, &d))
+            return false;
+        p += 2;
+    } else {
+        if (!digits(p, 2, &d) || p[2] != ' ')
+            return false;
+        p += 3;
+    }
+    if (!hms(p, &tm) || p[8] != ' ' || !digits(p + 9, 4, &y))
+        return false;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo;
+    tm.tm_mday = d;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *ret = t;
+    return true;
+}
+
+bool logtime_parse(const char *s, time_t now, time_t *ret)
+{
+    if (!s || !*s)
+        return false;
+    if (s[0] >= '0' && s[0] <= '9')
+        return iso(s, ret);
+    return bsd(s, now, ret) || ctime_form(s, ret);
+}

@@ -1,0 +1,135 @@
+# oomwarden explain on the corpus (sourced by tests/cli/run: uses run_case, check, ok, not_ok).
+#
+# 1. Every corpus file's facts (tests/fixtures/oomlog/expected.json): victims with every field,
+#    invocations, constraints, task and oom memcgs, "no killable" events; negatives: no event.
+# 2. The same reports in the other forms people paste (CRLF, quoted, indented, dmesg -T in
+#    another locale, journalctl short-iso, raw /dev/kmsg with the 6.1 \x0a record, gzip, stdin),
+#    made from corpus files here: each must give the same facts.
+# 3. Golden text for a few reports, options and exit codes.
+
+OOMLOG=$FX/oomlog
+EXPECTED=$OOMLOG/expected.json
+FACTS='{victims: [.events[].victims[] | {pid,comm,total_vm_kb,anon_rss_kb,file_rss_kb,shmem_rss_kb,uid,pgtables_kb,oom_score_adj,reaped,group_kill}],
+  invocations: [.events[] | select(.header) | .invoker | {comm,pid,gfp_mask,order,oom_score_adj}],
+  constraints: [.events[] | .constraint | select(. != null)],
+  task_memcgs: [.events[] | .task_memcg | select(. != null)],
+  oom_memcgs: [.events[] | .oom_memcg | select(. != null)],
+  no_killable: ([.events[] | select(.no_killable)] | length)}'
+
+# facts FILE...: the facts explain --json finds (with its exit code in .rc)
+facts() {
+    local out rc
+    out=$("$BIN" explain --json "$@" 2>/dev/null)
+    rc=$?
+    jq -c --argjson rc "$rc" "$FACTS + {rc: \$rc}" <<<"$out" 2>/dev/null || echo "{\"rc\": $rc}"
+}
+
+assertions=0
+for f in $(jq -r '.files | keys[]' "$EXPECTED"); do
+    exp=$(jq -c --arg f "$f" '.files[$f] | {victims, invocations, constraints, task_memcgs,
+        oom_memcgs, no_killable} + {rc: (if (.victims|length) + (.invocations|length) > 0
+        then 0 else 1 end)}' "$EXPECTED")
+    got=$(facts "$OOMLOG/$f")
+    # what "all the expected facts" amounts to, field by field
+    n=$(jq '(.victims|length)*11 + (.invocations|length)*5 + (.constraints|length)
+        + (.task_memcgs|length) + (.oom_memcgs|length) + 2' <<<"$exp")
+    assertions=$((assertions + n))
+    if [ "$got" = "$exp" ]; then
+        ok "corpus $f: $n facts"
+    else
+        not_ok "corpus $f" "$(diff <(jq . <<<"$exp") <(jq . <<<"$got") | head -40)"
+    fi
+    # a report's optional victims (a chosen task whose kill line is not in the text) are allowed
+    # to be absent, but when present must be chosen ones
+done
+echo "# corpus: $(jq '.files | length' "$EXPECTED") files, $assertions expected facts compared"
+
+# --- the same reports in other forms ------------------------------------------------------
+T=$(mktemp -d)
+same_facts() { # NAME REFERENCE_FILE FILE_OR_-
+    local ref got
+    ref=$(facts "$2")
+    if [ "$3" = - ]; then got=$(facts - <"$4"); else got=$(facts "$3"); fi
+    if [ "$ref" = "$got" ]; then ok "$1"; else not_ok "$1" "$(diff <(jq . <<<"$ref") <(jq . <<<"$got") | head -30)"; fi
+}
+G=$OOMLOG/030-vijayrod-aks-memcg-oom-group-kill-6-victims.log
+D=$OOMLOG/021-docker-fork-bomb-5.4-cascade-slub-interleaved.log
+M=$OOMLOG/040-seed-amzn2023-6.1-docker-memcg-v2-tail.log
+sed 's/$/\r/' "$G" >"$T/crlf.log"
+same_facts "CRLF line endings" "$G" "$T/crlf.log"
+sed 's/^/> /' "$G" >"$T/quoted.log"
+same_facts "mail-quoted '> ' paste" "$G" "$T/quoted.log"
+sed 's/^/> > /' "$D" >"$T/quoted2.log"
+same_facts "twice-quoted paste with continuation lines" "$D" "$T/quoted2.log"
+sed 's/^/    /' "$M" >"$T/indented.log"
+same_facts "indented paste" "$M" "$T/indented.log"
+# dmesg -T in German, the continuation lines of a record kept indented as dmesg prints them
+sed 's/^\[Thu May 14 23:17:24 2020\]/[Do Mai 14 23:17:24 2020]/' "$D" >"$T/de.log"
+same_facts "dmesg -T in another locale" "$D" "$T/de.log"
+# journalctl -k -o short-iso: "2025-05-19T18:14:43+0000 host kernel: text", without dmesg stamps
+sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ kernel: \[ *[0-9.]+\] /2025-05-19T18:14:43+0000 aks kernel: /' "$G" >"$T/iso.log"
+same_facts "journalctl short-iso" "$G" "$T/iso.log"
+# raw /dev/kmsg records, the 5.3-6.4 memcg stats as one record with \x0a (as 6.1 prints them)
+awk 'BEGIN { seq = 100 }
+     /^\[/ { if (rec != "") print rec; s = $0; sub(/^\[ */, "", s); us = s; sub(/\].*/, "", us);
+             sub(/\./, "", us); sub(/^[^]]*\] /, "", s); rec = "6," seq++ "," us ",-;" s; next }
+     { t = $0; sub(/^ +/, "", t); rec = rec "\\x0a" t }
+     END { print rec }' "$M" >"$T/kmsg.log"
+same_facts "raw /dev/kmsg records with the 6.1 single-record stats" "$M" "$T/kmsg.log"
+check "the \\x0a record's stats were read" jq -e '.events[0].memcg.stats.anon_bytes == 5775360 and
+    .events[0].memcg.stats.slab_bytes == 280752' <<<"$("$BIN" explain --json "$T/kmsg.log")"
+gzip -c "$D" >"$T/kern.log.2.gz"
+same_facts "gzip-compressed file" "$D" "$T/kern.log.2.gz"
+same_facts "standard input" "$G" - "$G"
+# userspace records that quote kill lines are not kills: node-problem-detector, earlyoom,
+# containerd, systemd (written here in their syslog form)
+cat >"$T/userspace.log" <<'EOF'
+May 19 18:14:43 aks node-problem-detector-startup.sh[4208]: I0519 log_monitor.go:159] Message:Memory cgroup out of memory: Killed process 7788 (bash) total-vm:7169492kB, anon-rss:7165824kB, file-rss:956kB
+May 19 18:14:43 aks earlyoom[812]: sending SIGKILL to process 7788 uid 0 "bash": badness 1000, VmRSS 6998 MiB
+May 19 18:14:43 aks containerd[2723]: level=info msg="TaskOOM event container_id:\"9192\""
+May 19 18:14:43 aks systemd[1]: cri-containerd-9192.scope: A process of this unit has been killed by the OOM killer.
+May 19 18:14:44 aks oomkill[900]: Triggered by PID 7788 ("bash"), OOM kill of PID 7788 ("bash"), 1792373 pages
+EOF
+check "userspace quotes of kill lines are not kills (exit 1)" \
+    bash -c '"$1" explain "$2" >/dev/null; [ $? = 1 ]' _ "$BIN" "$T/userspace.log"
+cat "$T/userspace.log" "$G" >"$T/mixed.log"
+same_facts "the kernel's kills among userspace quotes" "$G" "$T/mixed.log"
+# several files: events of each, in order
+check "several files: the events of each, in order" jq -e '(.events | map(.victims[0].pid)) ==
+    [7788, 2197507, 2198276] and .input.source == "2 files"' \
+    <<<"$("$BIN" explain --json "$G" "$OOMLOG/043-seed-amzn2023-6.1-global-adj999-tail-then-python-snipped.log")"
+rm -rf "$T"
+
+# --- golden text ------------------------------------------------------------------------------
+for f in 016-tdocker-rhel6-memcg-sacrifice-child-mingetty 021-docker-fork-bomb-5.4-cascade-slub-interleaved \
+    030-vijayrod-aks-memcg-oom-group-kill-6-victims 042-seed-amzn2023-6.1-global-adj1000-sh-then-python-snipped \
+    044-seed-amzn2023-6.1-global-cascade-sshd-daemons-snipped 050-live-6.18-memcg-v1-hog-kmsg \
+    053-vm-6.1-global-cascade-daemons-then-pod-adj-997 060-linux-mm-tetsuo-oom-group-kills-init-5.0-rc4-quoted \
+    062-ubuntuforums-2.6.31-oomkilladj-kill-a-child; do
+    run_case "explain-${f%%-*}" "$BIN" explain "tests/fixtures/oomlog/$f.log"
+done
+run_case explain-json-040 "$BIN" explain --json tests/fixtures/oomlog/040-seed-amzn2023-6.1-docker-memcg-v2-tail.log
+run_case explain-last "$BIN" explain --last 2 tests/fixtures/oomlog/044-seed-amzn2023-6.1-global-cascade-sshd-daemons-snipped.log
+run_case explain-since-uptime "$BIN" explain --json --since uptime:427824.8 tests/fixtures/oomlog/042-seed-amzn2023-6.1-global-adj1000-sh-then-python-snipped.log
+run_case explain-since-undated "$BIN" explain --since 2h tests/fixtures/oomlog/040-seed-amzn2023-6.1-docker-memcg-v2-tail.log
+run_case explain-since-date "$BIN" explain --since "2025-05-19 18:00" tests/fixtures/oomlog/030-vijayrod-aks-memcg-oom-group-kill-6-victims.log
+run_case explain-negative "$BIN" explain tests/fixtures/oomlog/903-neg-linux-mm-sysrq-show-memory-meminfo-no-oom.log
+run_case explain-missing-file "$BIN" explain tests/fixtures/oomlog/no-such-file.log
+run_case explain-missing-and-found "$BIN" explain --json --last 1 tests/fixtures/oomlog/no-such-file.log tests/fixtures/oomlog/045-seed-lab-memcg-python3-wrapped.log
+run_case explain-bad-since "$BIN" explain --since yesterday
+run_case explain-bad-last "$BIN" explain --last 0 x
+run_case explain-help "$BIN" explain --help
+# --root: the kernel log of a fixture tree is <root>/dev/kmsg (here a saved copy of records)
+run_case explain-root-kmsg "$BIN" explain --root tests/fixtures/kmsg-root
+run_case explain-root-no-kmsg "$BIN" explain --root tests/fixtures/procs-basic
+
+json=$("$BIN" explain --json tests/fixtures/oomlog/030-vijayrod-aks-memcg-oom-group-kill-6-victims.log)
+check "explain --json: every documented event field" jq -e '.events[0] | has("time","uptime_s",
+  "invoker","constraint","scope","oom_memcg","task_memcg","memcg","victims","top_tasks",
+  "no_killable","identity","explanation") and (.invoker | has("comm","pid","gfp_mask","order",
+  "oom_score_adj")) and (.memcg | has("usage_kb","limit_kb","failcnt"))' <<<"$json"
+check "explain --json: every documented victim field" jq -e '[.events[].victims[] | has("pid",
+  "comm","total_vm_kb","anon_rss_kb","file_rss_kb","shmem_rss_kb","uid","pgtables_kb",
+  "oom_score_adj","score","reaped","group_kill")] | all' <<<"$json"
+check "explain --json: identity of the task_memcg" jq -e '.events[0].identity.pod_uid ==
+  "a5d8fdd1-1369-469e-8a7d-2c1047529435" and .events[0].identity.qos_class == "besteffort"' <<<"$json"

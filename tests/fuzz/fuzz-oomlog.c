@@ -1,0 +1,48 @@
+/*
+ * The OOM report parser and its words: the input is a log, fed line by line as explain feeds a
+ * file (every pasted form goes through logline first), then every event is explained as text
+ * and as JSON, and the cascades are found.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "engine/explain.h"
+#include "model/oomlog.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct oomlog p;
+    oomlog_init(&p);
+    const char *s = (const char *)data, *end = s + size;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *le = nl ? nl : end;
+        if (oomlog_feed_text(&p, s, (size_t)(le - s)) < 0)
+            break;
+        s = nl ? nl + 1 : end;
+    }
+    (void)oomlog_finish(&p);
+    struct buf out = BUF_INIT(64 * 1024 * 1024);
+    struct explain_style st = {.color = true};
+    for (size_t i = 0; i < p.nevents; i++) {
+        (void)explain_event_text(&p.events[i], i + 1, p.nevents, &st, &out);
+        struct json j;
+        json_init(&j, &out, false);
+        (void)explain_event_json(&p.events[i], &j);
+    }
+    struct cascade *c;
+    size_t nc;
+    if (explain_cascades(p.events, p.nevents, &c, &nc) == 0) {
+        for (size_t i = 0; i < nc; i++)
+            (void)explain_cascade_text(p.events, &c[i], &out);
+        free(c);
+    }
+    buf_release(&out);
+    oomlog_release(&p);
+    return 0;
+}

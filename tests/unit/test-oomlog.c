@@ -1,0 +1,696 @@
+/*
+ * The kernel-log layers of explain: /dev/kmsg records, pasted-line forms, and the OOM report
+ * parser on the forms the corpus (tests/fixtures/oomlog, checked by tests/cli) has no real
+ * sample of. Those inputs are written from the kernel's format strings (mm/oom_kill.c,
+ * mm/memcontrol.c; reference/kernel-oom-facts.md §2.3), each named with the version printing it.
+ */
+#include "testlib.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/opt.h"
+#include "model/kmsg.h"
+#include "model/logline.h"
+#include "model/logtime.h"
+#include "model/oomlog.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* /dev/kmsg */
+
+static void kmsg_record(void **state)
+{
+    (void)state;
+    const char rec[] = "6,1234,5864708440,-,caller=T123;hello \\x5c world\n SUBSYSTEM=pci\n";
+    struct kmsg_record r;
+    assert_int_equal(kmsg_record_parse(rec, strlen(rec), &r), 0);
+    assert_int_equal(r.facility, 0);
+    assert_int_equal(r.level, 6);
+    assert_int_equal(r.seq, 1234);
+    assert_int_equal(r.usec, 5864708440ull);
+    assert_int_equal(r.caller_tid, 123);
+    assert_int_equal(r.caller_cpu, -1);
+    assert_false(r.cont);
+    assert_span_equal(r.text, "hello \\x5c world");
+    assert_span_equal(r.dict, " SUBSYSTEM=pci\n");
+
+    /* userspace writes to /dev/kmsg get facility LOG_USER; unknown fields are skipped */
+    const char user[] = "12,5,100,c,newfield=1,caller=C3;from userspace\n";
+    assert_int_equal(kmsg_record_parse(user, strlen(user), &r), 0);
+    assert_int_equal(r.facility, 1);
+    assert_int_equal(r.level, 4);
+    assert_true(r.cont);
+    assert_int_equal(r.caller_cpu, 3);
+    assert_span_equal(r.text, "from userspace");
+
+    const char *bad[] = {"",          "6",         "6,",       "6,1,2",      "6,1,2,-",
+                         "a,1,2,-;x", "6,1,x,-;x", "6,1,2,;x", "6,1,2,-\n;x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(kmsg_record_parse(bad[i], strlen(bad[i]), &r), -EINVAL);
+}
+
+static void kmsg_unescaping(void **state)
+{
+    (void)state;
+    const char in[] = "anon 1\\x0afile 2\\x5cx\\xzz\\x4";
+    char out[64];
+    size_t n = kmsg_unescape(in, strlen(in), out);
+    assert_int_equal(n, strlen("anon 1\nfile 2\\x\\xzz\\x4"));
+    assert_memory_equal(out, "anon 1\nfile 2\\x\\xzz\\x4", n);
+}
+
+/* The reader on a SOCK_SEQPACKET socket, which keeps record boundaries as /dev/kmsg does: one
+ * read() per record, EAGAIN at the end, a sequence gap counted as lost records, a malformed
+ * record skipped. */
+static void kmsg_reader_records(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+    const char *recs[] = {"6,10,1000,-;first\n", "garbage\n", "6,11,1001,-;second\n",
+                          "6,15,1002,-;after a gap of 3\n"};
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+        assert_int_equal(write(sv[1], recs[i], strlen(recs[i])), (ssize_t)strlen(recs[i]));
+    struct kmsg_reader *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    kmsg_reader_from_fd(r, sv[0]);
+    struct kmsg_record rec;
+    assert_int_equal(kmsg_reader_next(r, &rec), 1);
+    assert_span_equal(rec.text, "first");
+    assert_int_equal(kmsg_reader_next(r, &rec), 1);
+    assert_span_equal(rec.text, "second");
+    assert_int_equal(kmsg_reader_next(r, &rec), 1);
+    assert_int_equal(rec.seq, 15);
+    assert_int_equal(kmsg_reader_next(r, &rec), 0); /* EAGAIN */
+    assert_int_equal(r->records, 3);
+    assert_int_equal(r->malformed, 1);
+    assert_int_equal(r->lost, 3);
+    kmsg_reader_close(r);
+    free(r);
+    close(sv[1]);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* pasted line forms */
+
+struct form {
+    const char *line;
+    enum logline_source source;
+    const char *time;
+    uint64_t uptime;
+    const char *text;
+};
+
+static void line_forms(void **state)
+{
+    (void)state;
+    static const struct form forms[] = {
+        {"[ 5864.708440] Killed process 1", LOGLINE_KERNEL, "", 5864708440ull, "Killed process 1"},
+        {"[   37.052923][ T9185] a.out invoked", LOGLINE_KERNEL, "", 37052923ull, "a.out invoked"},
+        {"[ 4521.88] x", LOGLINE_KERNEL, "", 4521880000ull, "x"},
+        {"[Thu May 14 23:17:24 2020] x", LOGLINE_KERNEL, "Thu May 14 23:17:24 2020", OPT_ABSENT,
+         "x"},
+        {"[Do Mai 14 23:17:24 2020] x", LOGLINE_KERNEL, "Do Mai 14 23:17:24 2020", OPT_ABSENT, "x"},
+        {"[jeu. mai 14 23:17:24 2020] x", LOGLINE_KERNEL, "jeu. mai 14 23:17:24 2020", OPT_ABSENT,
+         "x"},
+        {"Jan  5 15:19:27 kernel: [ 5864.708440] x", LOGLINE_KERNEL, "Jan  5 15:19:27",
+         5864708440ull, "x"},
+        {"Jul 13 11:45:20 rt.pln.example kernel: x", LOGLINE_KERNEL, "Jul 13 11:45:20", OPT_ABSENT,
+         "x"},
+        {"Jul 13 11:45:20.123456 host kernel: x", LOGLINE_KERNEL, "Jul 13 11:45:20.123456",
+         OPT_ABSENT, "x"},
+        {"2022-07-13T11:45:20+0300 host kernel: x", LOGLINE_KERNEL, "2022-07-13T11:45:20+0300",
+         OPT_ABSENT, "x"},
+        {"2024-01-02T03:04:05.123456+00:00 host kernel: [  1.5] x", LOGLINE_KERNEL,
+         "2024-01-02T03:04:05.123456+00:00", 1500000ull, "x"},
+        {"2024-01-02T03:04:05,123456+00:00 x y", LOGLINE_KERNEL, "2024-01-02T03:04:05,123456+00:00",
+         OPT_ABSENT, "x y"},
+        {"kern  :warn  : [  617.319540] x", LOGLINE_KERNEL, "", 617319540ull, "x"},
+        {"daemon:info  : x", LOGLINE_USER, "", OPT_ABSENT, "x"},
+        {"<4>[    1.000000] x", LOGLINE_KERNEL, "", 1000000ull, "x"},
+        {"<30>x", LOGLINE_USER, "", OPT_ABSENT, "x"},
+        {"> [ 1.5] x\r", LOGLINE_KERNEL, "", 1500000ull, "x"},
+        {">> > [ 1.5] x", LOGLINE_KERNEL, "", 1500000ull, "x"},
+        {"    [ 1.5] x", LOGLINE_KERNEL, "", 1500000ull, "x"},
+        {"[ 12.3] host kernel: x", LOGLINE_KERNEL, "", 12300000ull, "x"},
+        {"6,1234,5864708440,-;foo\\x0abar", LOGLINE_KERNEL, "", 5864708440ull, "foo\\x0abar"},
+        {"12,1,2,-;user", LOGLINE_USER, "", 2ull, "user"},
+        {"May 19 18:14:43 aks node-problem-detector-startup.sh[4208]: Message:Memory cgroup out "
+         "of memory: Killed process 7788 (bash)",
+         LOGLINE_USER, "May 19 18:14:43", OPT_ABSENT,
+         "Message:Memory cgroup out of memory: Killed process 7788 (bash)"},
+        {"Jan  5 15:20:01 /usr/bin/lock: called by /bin/bash", LOGLINE_USER, "Jan  5 15:20:01",
+         OPT_ABSENT, "called by /bin/bash"},
+        {"Killed", LOGLINE_BARE, "", OPT_ABSENT, "Killed"},
+        {"[ pid ]   uid  tgid total_vm", LOGLINE_BARE, "", OPT_ABSENT,
+         "[ pid ]   uid  tgid total_vm"},
+        {"[13536] 275858 13536 x", LOGLINE_BARE, "", OPT_ABSENT, "[13536] 275858 13536 x"},
+        {"Node 0 DMA: 0*4kB", LOGLINE_BARE, "", OPT_ABSENT, "Node 0 DMA: 0*4kB"},
+        {"Out of memory: Killed process 2 (a)", LOGLINE_BARE, "", OPT_ABSENT,
+         "Out of memory: Killed process 2 (a)"},
+    };
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        const struct form *f = &forms[i];
+        struct logline_ctx ctx = {0};
+        struct logline l;
+        logline_parse(&ctx, f->line, strlen(f->line), &l);
+        if (l.source != f->source || l.uptime_us != f->uptime || l.text.n != strlen(f->text))
+            print_message("# %s\n", f->line);
+        assert_int_equal(l.source, f->source);
+        assert_span_equal(l.time, f->time);
+        assert_int_equal(l.uptime_us, f->uptime);
+        assert_span_equal(l.text, f->text);
+        assert_false(l.elision);
+    }
+}
+
+static void line_context(void **state)
+{
+    (void)state;
+    struct logline_ctx ctx = {0};
+    struct logline l;
+    /* journalctl indents the continuation lines of a multi-line record */
+    const char *user = "Jul 13 11:45:20 host containerd[12]: msg=\"a\"";
+    logline_parse(&ctx, user, strlen(user), &l);
+    assert_int_equal(l.source, LOGLINE_USER);
+    logline_parse(&ctx, "    Killed process 1 (x)", 24, &l);
+    assert_int_equal(l.source, LOGLINE_USER);
+    const char *kern = "Jul 13 11:45:20 host kernel: active_anon:1 inactive_anon:2";
+    logline_parse(&ctx, kern, strlen(kern), &l);
+    assert_int_equal(l.source, LOGLINE_KERNEL);
+    logline_parse(&ctx, "     active_file:3", 18, &l);
+    assert_int_equal(l.source, LOGLINE_BARE);
+    assert_span_equal(l.text, "active_file:3");
+    /* a raw record's dictionary lines are not messages */
+    logline_parse(&ctx, "6,1,2,-;x", 9, &l);
+    logline_parse(&ctx, " SUBSYSTEM=pci", 14, &l);
+    assert_int_equal(l.source, LOGLINE_USER);
+
+    const char *marks[] = {"<SNIP>",       "[...]",      "(...snipped...)", "......",
+                           "\xe2\x80\xa6", "-- snip --", "[ 12.5] ...",     "  [ cut ]  "};
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        logline_parse(&ctx, marks[i], strlen(marks[i]), &l);
+        if (!l.elision)
+            print_message("# %s\n", marks[i]);
+        assert_true(l.elision);
+    }
+    const char *not_marks[] = {"----------", "Killed", "...x", "[ 1.0] Call Trace:"};
+    for (size_t i = 0; i < sizeof(not_marks) / sizeof(not_marks[0]); i++) {
+        logline_parse(&ctx, not_marks[i], strlen(not_marks[i]), &l);
+        assert_false(l.elision);
+    }
+}
+
+static void grep_commands(void **state)
+{
+    (void)state;
+    char pat[64];
+    bool icase;
+    struct {
+        const char *cmd, *pattern;
+        bool icase;
+    } ok[] = {
+        {"journalctl -k | grep stackoverflow", "stackoverflow", false},
+        {"$ dmesg | grep -i 'killed process'", "killed process", true},
+        {"dmesg -T|grep -F \"oom\"", "oom", false},
+        {"# cat /var/log/syslog | grep --ignore-case -e Kill", "Kill", true},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct span s = {ok[i].cmd, strlen(ok[i].cmd)};
+        assert_true(logline_grep_command(s, pat, sizeof(pat), &icase));
+        assert_string_equal(pat, ok[i].pattern);
+        assert_int_equal(icase, ok[i].icase);
+    }
+    const char *no[] = {"dmesg | grep -E 'a|b'", "dmesg | grep foo | tail", "grep foo /var/log/x",
+                        "dmesg | grep -v foo",   "dmesg | grep 'a.*b'",     "dmesg | grep",
+                        "dmesg | grepx foo",     "dmesg | grep -A 3 foo"};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        struct span s = {no[i], strlen(no[i])};
+        assert_false(logline_grep_command(s, pat, sizeof(pat), &icase));
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the parser */
+
+static void feed(struct oomlog *p, const char *text)
+{
+    oomlog_init(p);
+    const char *s = text;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        assert_int_equal(oomlog_feed_text(p, s, n), 0);
+        s += n + (nl != NULL);
+    }
+    assert_int_equal(oomlog_finish(p), 0);
+}
+
+#define HDR61                                                                                      \
+    "[  100.000000] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
+
+static void exiting_unreapable_and_allocating_task(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    /* 6.x: the chosen task lost its mm before the kill */
+    feed(&p, HDR61 "[  100.1] Memory cgroup out of memory: OOM victim 77 (exiting) is already "
+                   "exiting. Skip killing the task\n");
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].nvictims, 1);
+    assert_int_equal(p.events[0].victims[0].kind, OOM_VICTIM_EXITING);
+    assert_int_equal(p.events[0].victims[0].pid, 77);
+    assert_string_equal(p.events[0].victims[0].comm, "exiting");
+    assert_int_equal(p.events[0].scope, OOM_SCOPE_MEMCG);
+    oomlog_release(&p);
+
+    feed(&p, HDR61 "[  100.1] Out of memory (oom_kill_allocating_task): Killed process 5 (a) "
+                   "total-vm:10kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB "
+                   "oom_score_adj:0\n"
+                   "[  101.2] oom_reaper: unable to reap pid:5 (a)\n");
+    assert_int_equal(p.nevents, 1);
+    const struct oom_victim *v = &p.events[0].victims[0];
+    assert_string_equal(v->message, "Out of memory (oom_kill_allocating_task)");
+    assert_int_equal(v->reaped, 0);
+    assert_true(v->unable_to_reap);
+    assert_false(v->reaped_inferred);
+    oomlog_release(&p);
+}
+
+static void nothing_killable_and_panics(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, HDR61 "[  100.01] Mem-Info:\n"
+                   "[  100.02] Out of memory and no killable processes...\n"
+                   "[  100.03] Kernel panic - not syncing: System is deadlocked on memory\n");
+    assert_int_equal(p.nevents, 1);
+    assert_true(p.events[0].no_killable);
+    assert_string_equal(p.events[0].panic, "deadlocked");
+    assert_int_equal(p.events[0].nvictims, 0);
+    oomlog_release(&p);
+
+    /* vm.panic_on_oom=1: dump_header(oc, NULL), then panic; only CONSTRAINT_NONE gets here */
+    feed(&p, HDR61 "[  100.01] Mem-Info:\n"
+                   "[  100.03] Kernel panic - not syncing: Out of memory: system-wide "
+                   "panic_on_oom is enabled\n");
+    assert_int_equal(p.nevents, 1);
+    assert_string_equal(p.events[0].panic, "system-wide");
+    assert_int_equal(p.events[0].scope, OOM_SCOPE_GLOBAL);
+    oomlog_release(&p);
+
+    feed(&p, HDR61 "[  100.01] memory: usage 10kB, limit 10kB, failcnt 1\n"
+                   "[  100.03] Kernel panic - not syncing: Out of memory: compulsory "
+                   "panic_on_oom is enabled\n");
+    assert_string_equal(p.events[0].panic, "compulsory");
+    assert_int_equal(p.events[0].scope, OOM_SCOPE_MEMCG);
+    oomlog_release(&p);
+}
+
+static void constraints(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, HDR61 "[  100.1] oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=db,"
+                   "mems_allowed=1,global_oom,task_memcg=/a,task=x,y,pid=9,uid=0\n");
+    assert_int_equal(p.nevents, 1);
+    const struct oom_event *e = &p.events[0];
+    assert_int_equal(e->scope, OOM_SCOPE_CPUSET);
+    assert_string_equal(e->cpuset, "db");
+    assert_string_equal(e->mems_allowed, "1");
+    assert_string_equal(e->summary_task, "x,y"); /* a comm may hold commas */
+    assert_int_equal(e->summary_pid, 9);
+    assert_true(e->global_oom);
+    oomlog_release(&p);
+
+    feed(&p, HDR61 "[  100.1] oom-kill:constraint=CONSTRAINT_MEMORY_POLICY,nodemask=0-1,3,cpuset=/,"
+                   "mems_allowed=0-3,global_oom,task_memcg=/,task=x,pid=9,uid=0\n");
+    assert_int_equal(p.events[0].scope, OOM_SCOPE_MEMPOLICY);
+    assert_string_equal(p.events[0].nodemask, "0-1,3");
+    oomlog_release(&p);
+
+    /* 2.6.32 killed the allocating task for MPOL_BIND, with its own message */
+    feed(&p, "No available memory (MPOL_BIND): kill process 12 (x) score 0 or a child\n"
+             "Killed process 12 (x)\n");
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].scope, OOM_SCOPE_MEMPOLICY);
+    assert_int_equal(p.events[0].victims[0].kind, OOM_VICTIM_SELECTED);
+    assert_int_equal(p.events[0].victims[0].score, 0);
+    oomlog_release(&p);
+}
+
+static void header_forms(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    /* 4.14: nodemask, and two spaces before order */
+    feed(&p, "x y invoked oom-killer: gfp_mask=0x14200ca(GFP_HIGHUSER_MOVABLE), nodemask=(null),"
+             "  order=3, oom_score_adj=-17\n"
+             "CPU: 1 PID: 42 Comm: x y Not tainted 4.14.0-1 #1\n"
+             "oom-killer: gfp_mask=0x201d2, order=0\n" /* <= 2.6.18: no comm */
+             "z invoked oom-killer: gfp_mask=0xd0, order=0, oom_adj=-17, oom_score_adj=-1000\n"
+             "CPU: 1 UID: 0 PID: 7 Comm: z Not tainted 6.18.1 #1 PREEMPT(none)\n"
+             "w invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=-1, oom_score_adj=0\n");
+    assert_int_equal(p.nevents, 4);
+    assert_string_equal(p.events[0].invoker_comm, "x y");
+    assert_int_equal(p.events[0].invoker_pid, 42);
+    assert_int_equal(p.events[0].order, 3);
+    assert_string_equal(p.events[0].nodemask, "(null)");
+    assert_string_equal(p.events[0].gfp_flags, "GFP_HIGHUSER_MOVABLE");
+    assert_string_equal(p.events[0].kernel_release, "4.14.0-1");
+    assert_int_equal(p.events[0].invoker_oom_score_adj, -17);
+    assert_string_equal(p.events[1].invoker_comm, "");
+    assert_int_equal(p.events[1].gfp_mask, 0x201d2);
+    assert_int_equal(p.events[1].invoker_oom_score_adj, OPT_ABSENT_I64);
+    assert_int_equal(p.events[2].invoker_oom_adj, -17);
+    assert_int_equal(p.events[2].invoker_oom_score_adj, -1000);
+    assert_int_equal(p.events[2].invoker_pid, 7);
+    assert_string_equal(p.events[2].kernel_release, "6.18.1");
+    assert_true(p.events[3].sysrq);
+    oomlog_release(&p);
+}
+
+static void kill_forms(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p,
+         "[ 1.0] Killed process 12 (x) vsz:100kB, anon-rss:10kB, file-rss:5kB\n" /* 2.6.33 */
+         "[ 2.0] Killed process 13, UID 7, ((sd-pam)) total-vm:9kB, anon-rss:1kB, file-rss:2kB\n"
+         "[ 3.0] Out of memory: Killed process 14 (a b) total-vm:1kB, anon-rss:1kB, "
+         "file-rss:0kB, shmem-rss:3kB\n" /* 5.1 */
+         "[ 4.0] Out of memory: Killed process 15 (c) total-vm:1kB, anon-rss:1kB, file-rss:0kB, "
+         "shmem-rss:0kB, UID:1000 pgtables:48kB oom_score_adj:-5\n"); /* 5.4 */
+    assert_int_equal(p.nevents, 4);
+    assert_int_equal(p.events[0].victims[0].total_vm_kb, 100);
+    assert_int_equal(p.events[0].victims[0].shmem_rss_kb, OPT_ABSENT);
+    assert_string_equal(p.events[1].victims[0].comm, "(sd-pam)");
+    assert_int_equal(p.events[1].victims[0].uid, 7);
+    assert_string_equal(p.events[2].victims[0].comm, "a b");
+    assert_int_equal(p.events[2].victims[0].shmem_rss_kb, 3);
+    assert_int_equal(p.events[3].victims[0].oom_score_adj, -5);
+    assert_int_equal(p.events[3].victims[0].pgtables_kb, 48);
+    assert_int_equal(p.events[3].victims[0].uid, 1000);
+    oomlog_release(&p);
+
+    /* 4.x: the parent was chosen, a child killed */
+    feed(&p,
+         "[ 1.0] Out of memory: Kill process 10 (p) score 500 or sacrifice child\n"
+         "[ 1.1] Killed process 11 (c) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB\n"
+         "[ 1.2] Kill process 12 (c) sharing same memory\n");
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].selected_pid, 10);
+    assert_int_equal(p.events[0].selected_score, 500);
+    assert_int_equal(p.events[0].victims[0].kind, OOM_VICTIM_CHILD);
+    assert_int_equal(p.events[0].victims[0].score, OPT_ABSENT_I64);
+    assert_string_equal(p.events[0].victims[0].message, "Out of memory");
+    assert_int_equal(p.events[0].victims[1].kind, OOM_VICTIM_SHARED_MM);
+    oomlog_release(&p);
+}
+
+/* early 5.4.y printed page-table bytes with a kB suffix (fixed in 5.5) */
+static void pgtables_in_bytes(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, "[ 1.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
+             "[ 1.1] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj "
+             "name\n"
+             "[ 1.1] [     10]     0    10     1741     1503    73728        0             0 a\n"
+             "[ 1.2] Out of memory: Killed process 10 (a) total-vm:6964kB, anon-rss:5188kB, "
+             "file-rss:824kB, shmem-rss:0kB, UID:0 pgtables:73728kB oom_score_adj:0\n");
+    const struct oom_victim *v = &p.events[0].victims[0];
+    assert_true(v->has_row);
+    assert_int_equal(v->pgtables_kb, 72);
+    assert_true(v->pgtables_were_bytes);
+    assert_int_equal(p.events[0].page_kb, 4);
+    oomlog_release(&p);
+}
+
+static void headerless_rows(void **state)
+{
+    (void)state;
+    struct {
+        const char *row;
+        uint64_t rss, pgtables_bytes, nr_ptes, nr_pmds, rss_anon;
+        int64_t cpu, adj;
+    } rows[] = {
+        {"[    794]     0   794     8794     8463     8160      303         0   102400        0    "
+         "   "
+         "      0 ow-probe",
+         8463, 102400, OPT_ABSENT, OPT_ABSENT, 8160, OPT_ABSENT_I64, 0},
+        {"[11344]     0 11344    97590    46185     113       5        0             0 main", 46185,
+         OPT_ABSENT, 113, 5, OPT_ABSENT, OPT_ABSENT_I64, 0},
+        {"[  72184]     0 72184   669223    65551  1593344    64989             0 go", 65551,
+         1593344, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, 0},
+        {"[13536] 275858 13536  8389663      343   16267  8324326             0 m", 343, OPT_ABSENT,
+         16267, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, 0},
+        {"[  470]     0   470      820      163   0       -17 sh", 163, OPT_ABSENT, OPT_ABSENT,
+         OPT_ABSENT, OPT_ABSENT, 0, OPT_ABSENT_I64},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oomlog p;
+        char text[512];
+        /* the name of the row's process asked, so its row is kept as the invoker's */
+        const char *name = strrchr(rows[i].row, ' ') + 1;
+        snprintf(text, sizeof(text),
+                 "%s invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0\n"
+                 "CPU: 0 PID: %.*s Comm: %s Not tainted 5.0 #1\n%s\n",
+                 name, (int)(strchr(rows[i].row, ']') - rows[i].row - 1), rows[i].row + 1, name,
+                 rows[i].row);
+        /* "CPU: 0 PID:     794" parses with the blanks */
+        feed(&p, text);
+        if (p.nevents != 1 || !p.events[0].has_invoker_row)
+            print_message("# %s\n", rows[i].row);
+        assert_int_equal(p.nevents, 1);
+        const struct oom_event *e = &p.events[0];
+        assert_true(e->table_inferred);
+        assert_true(e->has_invoker_row);
+        assert_int_equal(e->invoker_row.rss, rows[i].rss);
+        assert_int_equal(e->invoker_row.pgtables_bytes, rows[i].pgtables_bytes);
+        assert_int_equal(e->invoker_row.nr_ptes, rows[i].nr_ptes);
+        assert_int_equal(e->invoker_row.nr_pmds, rows[i].nr_pmds);
+        assert_int_equal(e->invoker_row.rss_anon, rows[i].rss_anon);
+        assert_int_equal(e->invoker_row.cpu, rows[i].cpu);
+        assert_int_equal(e->invoker_row.oom_score_adj, rows[i].adj);
+        oomlog_release(&p);
+    }
+}
+
+/* 5.3-6.4: the memcg's memory.stat is one printk record; /dev/kmsg shows its newlines as \x0a */
+static void kmsg_single_record_stats(void **state)
+{
+    (void)state;
+    const char *recs[] = {
+        "4,1,425561202382,-;tail invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+        "oom_score_adj=0\n",
+        "4,2,425561203483,-;CPU: 1 PID: 2179683 Comm: tail Not tainted 6.1.132 #1\n",
+        "6,3,425561222263,-;memory: usage 6144kB, limit 6144kB, failcnt 146\n",
+        "6,4,425561223222,-;swap: usage 0kB, limit 6144kB, failcnt 0\n",
+        "6,5,425561223865,-;Memory cgroup stats for /system.slice/docker-a.scope:\n",
+        "6,6,425561223878,-;anon 5775360\\x0afile 0\\x0akernel 516096\\x0ashmem 0\\x0asock 0\\x0a"
+        "slab 280752\\x0a\n",
+        "6,7,425561238085,-;[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents "
+        "oom_score_adj name\n",
+        "6,8,425561240624,-;[2179683]     0 2179683     1741     1503    57344        0           "
+        "  0 tail\n",
+        "6,9,425561241449,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=docker-a."
+        "scope,mems_allowed=0,oom_memcg=/system.slice/docker-a.scope,task_memcg=/system.slice/"
+        "docker-a.scope,task=tail,pid=2179683,uid=0\n",
+        "3,10,425561245090,-;Memory cgroup out of memory: Killed process 2179683 (tail) total-vm:"
+        "6964kB, anon-rss:5188kB, file-rss:824kB, shmem-rss:0kB, UID:0 pgtables:56kB "
+        "oom_score_adj:0\n",
+        "12,11,425599000000,-;a userspace record written to /dev/kmsg\n",
+    };
+    struct oomlog p;
+    oomlog_init(&p);
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+        struct kmsg_record r;
+        assert_int_equal(kmsg_record_parse(recs[i], strlen(recs[i]), &r), 0);
+        assert_int_equal(oomlog_feed_kmsg(&p, &r), 0);
+    }
+    assert_int_equal(oomlog_finish(&p), 0);
+    assert_int_equal(p.nevents, 1);
+    const struct oom_event *e = &p.events[0];
+    assert_int_equal(e->stat_anon, 5775360);
+    assert_int_equal(e->stat_file, 0);
+    assert_int_equal(e->stat_kernel, 516096);
+    assert_int_equal(e->stat_slab, 280752);
+    assert_int_equal(e->mem.failcnt, 146);
+    assert_int_equal(e->swap.limit_kb, 6144);
+    assert_int_equal(e->scope, OOM_SCOPE_MEMCG);
+    assert_int_equal(e->uptime_us, 425561202382ull);
+    assert_int_equal(e->victims[0].pid, 2179683);
+    assert_true(e->victims[0].has_row);
+    assert_int_equal(p.user_lines, 1);
+    oomlog_release(&p);
+
+    /* the same record as `cat /dev/kmsg` saved it, pasted into a file */
+    feed(&p, "6,5,425561223865,-;Memory cgroup stats for /x:\n"
+             "6,6,425561223878,-;anon 4096\\x0afile 8192\n"
+             "3,10,425561245090,-;Memory cgroup out of memory: Killed process 1 (a) total-vm:1kB, "
+             "anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\n");
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].stat_anon, 4096);
+    assert_int_equal(p.events[0].stat_file, 8192);
+    oomlog_release(&p);
+}
+
+static void wrapped_lines(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    /* a summary line broken by a terminal, and a kill line broken twice */
+    feed(&p, "[ 1.0] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=x,mems_allowed=0,"
+             "oom_memcg=/a,\n"
+             "task_memcg=/a/b,task=x,pid=5,uid=0\n"
+             "[ 1.1] Memory cgroup out of memory: Killed process 5 (x)\n"
+             "total-vm:10kB, anon-rss:8kB,\n"
+             "file-rss:1kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\n"
+             "Killed\n");
+    assert_int_equal(p.nevents, 1);
+    assert_string_equal(p.events[0].task_memcg, "/a/b");
+    assert_int_equal(p.events[0].summary_pid, 5);
+    const struct oom_victim *v = &p.events[0].victims[0];
+    assert_int_equal(v->total_vm_kb, 10);
+    assert_int_equal(v->file_rss_kb, 1);
+    assert_int_equal(v->oom_score_adj, 0);
+    oomlog_release(&p);
+}
+
+static void boundaries(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    const char *kill = "Out of memory: Killed process 9 (a) total-vm:1kB, anon-rss:1kB, "
+                       "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
+    char text[2048];
+    /* the same line twice (two logs of one machine concatenated) is one event; the same pid
+     * after a reboot (uptime back to 5 s) is another */
+    snprintf(text, sizeof(text), "[ 100.0] %s\n[ 100.0] %s\n[ 5.0] %s\n", kill, kill, kill);
+    feed(&p, text);
+    assert_int_equal(p.nevents, 2);
+    oomlog_release(&p);
+
+    /* a header, then a kill line 60 s later: not the same report */
+    snprintf(text, sizeof(text), HDR61 "[ 160.0] %s\n", kill);
+    feed(&p, text);
+    assert_int_equal(p.nevents, 2);
+    assert_int_equal(p.events[0].nvictims, 0);
+    assert_false(p.events[1].header);
+    oomlog_release(&p);
+
+    /* a SysRq-m Mem-Info dump is not a report; userspace quoting a kill line is not a kill */
+    feed(&p,
+         "[ 1.0] sysrq: Show Memory\n[ 1.0] Mem-Info:\n[ 1.0] active_anon:1 inactive_anon:2\n"
+         "May 19 18:14:43 h node-problem-detector[1]: Memory cgroup out of memory: Killed "
+         "process 1 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
+         "May 19 18:14:43 h earlyoom[2]: sending SIGTERM to process 3 uid 0 \"x\": badness 9\n");
+    assert_int_equal(p.nevents, 0);
+    oomlog_release(&p);
+
+    /* rate-limited reports are announced by the next one */
+    feed(&p, "[ 1.0] oom_kill_process: 70 callbacks suppressed\n" HDR61);
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].suppressed_reports, 70);
+    oomlog_release(&p);
+}
+
+static void group_and_reaper(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    const char *k = "Memory cgroup out of memory: Killed process %d (%s) total-vm:10kB, "
+                    "anon-rss:5kB, file-rss:1kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
+    char text[4096], l1[256], l2[256], l3[256];
+    snprintf(l1, sizeof(l1), k, 10, "a");
+    snprintf(l2, sizeof(l2), k, 11, "b");
+    snprintf(l3, sizeof(l3), k, 10, "a");
+    snprintf(text, sizeof(text),
+             HDR61 "[ 100.1] %s\n[ 100.2] Tasks in /g are going to be killed due to "
+                   "memory.oom.group set\n[ 100.3] %s\n[ 100.4] %s\n"
+                   "[ 102.1] oom_reaper: reaped process 11 (b), now anon-rss:0kB, file-rss:0kB, "
+                   "shmem-rss:0kB\n[ 104.0] some later kernel line\n",
+             l1, l2, l3);
+    feed(&p, text);
+    assert_int_equal(p.nevents, 1);
+    const struct oom_event *e = &p.events[0];
+    assert_string_equal(e->group_memcg, "/g");
+    assert_int_equal(e->nvictims, 2); /* the victim logged twice is one */
+    assert_int_equal(e->victims[1].kind, OOM_VICTIM_GROUP);
+    assert_int_equal(e->victims[1].reaped, 1);
+    /* no reaper line for 10 though the log runs 3.9 s past its kill: it exited by itself */
+    assert_int_equal(e->victims[0].reaped, 0);
+    assert_true(e->victims[0].reaped_inferred);
+    oomlog_release(&p);
+
+    /* the same, but the text is cut after the kill: unknown */
+    snprintf(text, sizeof(text), HDR61 "[ 100.1] %s\n<SNIP>\n[ 104.0] later\n", l1);
+    feed(&p, text);
+    assert_int_equal(p.events[0].victims[0].reaped, -1);
+    assert_true(p.events[0].elided); /* the gap may hide the reaper line */
+    oomlog_release(&p);
+}
+
+static void min_protection(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    /* 7.2 (bc8e51c05ad5) */
+    feed(&p, HDR61 "[ 100.1] memory: usage 10kB, limit 10kB, failcnt 0\n"
+                   "[ 100.2] Memory cgroup min protection 4kB -- low protection 8kB\n");
+    assert_int_equal(p.events[0].min_protection_kb, 4);
+    assert_int_equal(p.events[0].low_protection_kb, 8);
+    oomlog_release(&p);
+}
+
+static void log_times(void **state)
+{
+    (void)state;
+    time_t t, now = 1747678483; /* 2025-05-19T18:14:43Z */
+    assert_true(logtime_parse("2022-07-13T11:45:20+0300", now, &t));
+    assert_int_equal(t, 1657701920);
+    assert_true(logtime_parse("2024-01-02T03:04:05.5Z", now, &t));
+    assert_int_equal(t, 1704164645);
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_true(logtime_parse("Thu May 14 23:17:24 2020", now, &t));
+    assert_int_equal(t, 1589498244);
+    assert_true(logtime_parse("May 19 18:14:43", now, &t));
+    assert_int_equal(t, now);
+    /* a date later than now is last year's */
+    assert_true(logtime_parse("Dec 31 23:00:00", now, &t));
+    assert_int_equal(t, 1735686000);
+    assert_false(logtime_parse("Mai 19 18:14:43", now, &t));
+    assert_false(logtime_parse("5864.708440", now, &t));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kmsg_record),
+        cmocka_unit_test(kmsg_unescaping),
+        cmocka_unit_test(kmsg_reader_records),
+        cmocka_unit_test(line_forms),
+        cmocka_unit_test(line_context),
+        cmocka_unit_test(grep_commands),
+        cmocka_unit_test(exiting_unreapable_and_allocating_task),
+        cmocka_unit_test(nothing_killable_and_panics),
+        cmocka_unit_test(constraints),
+        cmocka_unit_test(header_forms),
+        cmocka_unit_test(kill_forms),
+        cmocka_unit_test(pgtables_in_bytes),
+        cmocka_unit_test(headerless_rows),
+        cmocka_unit_test(kmsg_single_record_stats),
+        cmocka_unit_test(wrapped_lines),
+        cmocka_unit_test(boundaries),
+        cmocka_unit_test(group_and_reaper),
+        cmocka_unit_test(min_protection),
+        cmocka_unit_test(log_times),
+    };
+    return cmocka_run_group_tests_name("oomlog", tests, NULL, NULL);
+}
