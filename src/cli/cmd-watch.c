@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../base/log.h"
 #include "../base/units.h"
@@ -175,6 +176,7 @@ int cmd_watch(struct cli *c, int argc, char **argv)
         goto out;
     }
     o->json = c->json;
+    o->color = term_use_color(STDOUT_FILENO, c->color);
     if (o->nrules == 0 && !a.no_default_alert) {
         struct alert_rule rule;
         (void)alert_rule_parse("full avg10 > 10 for 5m", &rule);

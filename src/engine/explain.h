@@ -44,7 +44,7 @@ struct explain_style {
 };
 
 /* The block of text for one event (several lines, each ending in '\n'). `index`/`total` number
- * the title ("OOM kill 2 of 5"). */
+ * the title ("OOM kill 2 of 5"); index 0 leaves it unnumbered. */
 int explain_event_text(const struct oom_event *e, size_t index, size_t total,
                        const struct explain_style *style, struct buf *out);
 

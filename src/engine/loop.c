@@ -128,6 +128,12 @@ int loop_timer_arm(struct loop_source *s, uint64_t ms)
     return timerfd_settime(s->fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
+int loop_timer_disarm(struct loop_source *s)
+{
+    struct itimerspec its = {0};
+    return timerfd_settime(s->fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
 int loop_add_timer(struct loop *l, uint64_t interval_ms, bool repeat, loop_timer_fn fn, void *ctx,
                    struct loop_source **ret)
 {

@@ -28,6 +28,8 @@ int loop_add_timer(struct loop *l, uint64_t interval_ms, bool repeat, loop_timer
                    struct loop_source **ret);
 /* Re-arms a timer (one-shot or repeating) to fire `ms` from now. */
 int loop_timer_arm(struct loop_source *s, uint64_t ms);
+/* Stops a timer until it is armed again. */
+int loop_timer_disarm(struct loop_source *s);
 /* Blocks `signo` for the process and delivers it through the loop. */
 int loop_add_signal(struct loop *l, int signo, loop_signal_fn fn, void *ctx);
 /* Removes and frees a source (safe to call from inside its own callback). */

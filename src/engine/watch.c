@@ -23,8 +23,12 @@
 #include "../model/cgroup.h"
 #include "../model/psi.h"
 #include "../model/sysroot.h"
+#include "../model/identity.h"
+#include "../model/oomlog.h"
+#include "explain.h"
 #include "hooks.h"
 #include "loop.h"
+#include "oomfollow.h"
 
 /* memory.events of one cgroup is reported at most this often, except OOM kills */
 #define EVENTS_COALESCE_MS 1000
@@ -70,8 +74,10 @@ struct watch {
     size_t nsys_trig;
     struct alert_track *sys_tracks;
     struct hooks *hooks;
+    struct oomfollow *follow;
     uint64_t nevents;
     bool stdout_gone;
+    bool color;
 };
 
 /* ---- events: one JSON object, one line of text, environment for the hook ---------------- */
@@ -133,7 +139,7 @@ static void ev_str(struct wevent *e, const char *key, const char *env, const cha
         ev_env(e, env, val);
 }
 
-static __attribute__((unused)) void ev_u64(struct wevent *e, const char *key, const char *env, uint64_t v)
+static void ev_u64(struct wevent *e, const char *key, const char *env, uint64_t v)
 {
     json_kv_u64_opt(&e->j, key, v);
     if (env && opt_has(v)) {
@@ -514,9 +520,9 @@ static int add_cgroup(struct watch *w, const char *path)
             }
         }
         (void)loop_add_timer(w->loop, EVENTS_COALESCE_MS, false, on_flush, cg, &cg->flush_timer);
-        /* a one-shot timer created armed: disarm it until a busy cgroup needs it */
+        /* a one-shot timer created armed: idle until a busy cgroup needs it */
         if (cg->flush_timer)
-            loop_timer_arm(cg->flush_timer, 24 * 3600 * 1000ull);
+            loop_timer_disarm(cg->flush_timer);
     }
     cg->selected = selected(w, path);
     if (cg->selected) {
@@ -624,6 +630,86 @@ static int on_inotify(struct loop *l, int fd, uint32_t events, void *ctx)
     return 0;
 }
 
+/* ---- OOM kills from the kernel log -------------------------------------------------------- */
+
+static void ev_i64(struct wevent *e, const char *env, int64_t v)
+{
+    if (v == OPT_ABSENT_I64)
+        return;
+    char s[24];
+    snprintf(s, sizeof(s), "%" PRId64, v);
+    ev_env(e, env, s);
+}
+
+static void on_oom_event(void *ctx, const struct oom_event *oe)
+{
+    struct watch *w = ctx;
+    struct wevent e;
+    ev_begin(&e, "oom_kill");
+    const struct oom_victim *v = oom_event_primary(oe);
+    const char *scope = oom_scope_name(oe->scope);
+    ev_str(&e, "scope", "SCOPE", scope);
+    if (v) {
+        json_kv_i64_opt(&e.j, "pid", v->pid);
+        ev_i64(&e, "PID", v->pid);
+        ev_str(&e, "comm", "COMM", v->comm);
+    }
+    ev_str(&e, "oom_memcg", "OOM_CGROUP", oe->oom_memcg);
+    ev_str(&e, "task_memcg", "CGROUP", oe->task_memcg);
+    if (oe->task_memcg) {
+        struct identity id;
+        identity_from_cgroup(oe->task_memcg, &id);
+        if (id.pod_uid[0])
+            ev_env(&e, "POD_UID", id.pod_uid);
+        if (id.container_id[0])
+            ev_env(&e, "CONTAINER_ID", id.container_id);
+        if (id.systemd_unit[0])
+            ev_env(&e, "UNIT", id.systemd_unit);
+    }
+    ev_u64(&e, "victims", "VICTIMS", oe->nvictims);
+    json_key(&e.j, "report");
+    (void)explain_event_json(oe, &e.j);
+    /* text: the same block `explain` prints, under one event line */
+    if (v)
+        buf_printf(&e.text, "%s: killed %s (pid %" PRId64 ")%s", scope, v->comm, v->pid,
+                   oe->nvictims > 1 ? " and others" : "");
+    else
+        buf_printf(&e.text, "%s: OOM killer ran (no victim in the report)", scope);
+    if (oe->task_memcg)
+        buf_printf(&e.text, " in %s", oe->task_memcg);
+    struct buf block = BUF_INIT(CAP_OUTPUT);
+    struct explain_style style = {.color = w->color, .boot_wall = oomfollow_boot_wall()};
+    if (explain_event_text(oe, 0, 1, &style, &block) == 0 && block.len) {
+        buf_putc(&e.text, '\n');
+        /* indent the block under the event line; drop its final newline (ev_emit adds one) */
+        const char *s = buf_cstr(&block);
+        while (*s) {
+            const char *nl = strchr(s, '\n');
+            size_t n = nl ? (size_t)(nl - s) : strlen(s);
+            buf_puts(&e.text, "    ");
+            buf_append(&e.text, s, n);
+            s += n;
+            if (*s == '\n')
+                s++;
+            if (*s)
+                buf_putc(&e.text, '\n');
+        }
+    }
+    buf_release(&block);
+    ev_emit(w, &e);
+}
+
+static void on_kmsg_lost(void *ctx, uint64_t records)
+{
+    struct watch *w = ctx;
+    struct wevent e;
+    ev_begin(&e, "kmsg_lost");
+    ev_u64(&e, "records", "RECORDS", records);
+    buf_printf(&e.text, "the kernel log overran: %" PRIu64 " records lost before they were read "
+               "(an OOM report may be among them)", records);
+    ev_emit(w, &e);
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
 
 static int on_stop(struct loop *l, int signo, void *ctx)
@@ -664,7 +750,7 @@ static int system_triggers(struct watch *w)
 
 int watch_run(const struct sysroot *sr, const struct watch_opts *o)
 {
-    struct watch w = {.sr = sr, .o = o, .ifd = -1};
+    struct watch w = {.sr = sr, .o = o, .ifd = -1, .color = o->color};
     int r = loop_new(&w.loop);
     if (r < 0)
         return r;
@@ -708,8 +794,22 @@ int watch_run(const struct sysroot *sr, const struct watch_opts *o)
     }
     if (o->duration_ms)
         (void)loop_add_timer(w.loop, o->duration_ms, false, on_duration, &w, NULL);
+    if (o->kmsg) {
+        struct oomfollow_callbacks cb = {.event = on_oom_event, .lost = on_kmsg_lost, .ctx = &w};
+        int q = oomfollow_start(w.loop, sr, o->kmsg_from_start, &cb, &w.follow);
+        if (q == -EPERM || q == -EACCES)
+            log_warn("cannot read %s: %s; OOM kills will not be reported (kernel.dmesg_restrict=1 "
+                     "needs CAP_SYSLOG); memory.events and PSI still are",
+                     sysroot_path(sr, "/dev/kmsg"), strerror(-q));
+        else if (q < 0)
+            log_warn("cannot follow %s: %s; OOM kills will not be reported",
+                     sysroot_path(sr, "/dev/kmsg"), strerror(-q));
+    }
 
     r = loop_run(w.loop);
+    /* a report still settling is reported before we go */
+    oomfollow_stop(w.follow);
+    w.follow = NULL;
 out:
     for (size_t i = 0; i < w.ncgs; i++) {
         remove_cgroup(&w, w.cgs[i]);

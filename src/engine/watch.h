@@ -31,6 +31,7 @@ struct sysroot;
 
 struct watch_opts {
     bool json;
+    bool color;           /* text output on a terminal */
     bool kmsg;            /* follow the kernel log for OOM kills */
     bool kmsg_from_start; /* also report what is already in the ring buffer */
     bool memory_events;   /* watch memory.events of the cgroups */

@@ -3,7 +3,7 @@
  *
  *   hog [--name COMM] [--adj N] [--anon MB] [--map-file PATH --map-mb MB] [--cache PATH]
  *       [--grow MB_PER_S | --grow-fast] [--grow-to MB] [--chunk MB] [--ready FILE] [--go FILE]
- *       [--hold] [--exit]
+ *       [--hold] [--rewalk] [--exit]
  *
  * It sets its own comm and oom_score_adj first (so the kernel scores it as asked from the first
  * page), touches --anon MB of anonymous memory, maps and touches --map-mb of a file (RssFile),
@@ -11,6 +11,7 @@
  * --ready, then either grows without bound (--grow/--grow-fast, until the OOM killer comes) or
  * sleeps until killed. --grow-to stops growing once its anonymous memory reaches MB (then sleeps),
  * so a push over a limit ends in one OOM kill, not a cascade. --exit returns instead of sleeping.
+ * --rewalk reads the mapped file over and over instead of sleeping (memory pressure on demand).
  * Two ways to hold it after --ready, before it grows, so a test can look at the idle process
  * first: --go FILE waits until FILE exists (for scripts without job control, as in the VM),
  * --hold waits for SIGUSR1.
@@ -52,6 +53,9 @@ static char *eat_anon(size_t bytes)
     return p;
 }
 
+static char *mapped;
+static size_t mapped_len;
+
 static void map_file(const char *path, size_t bytes)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -64,6 +68,18 @@ static void map_file(const char *path, size_t bytes)
         die("mmap file");
     touch(p, bytes);
     close(fd);
+    mapped = p;
+    mapped_len = bytes;
+}
+
+/* Reads every page of the mapping, forever: with anon memory near the cgroup's limit the file
+ * pages are reclaimed and faulted back in, which is what makes memory pressure (PSI) rise. */
+static void rewalk(void)
+{
+    volatile char sink = 0;
+    for (;;)
+        for (size_t off = 0; off < mapped_len; off += (size_t)page)
+            sink = (char)(sink + mapped[off]);
 }
 
 static void read_cache(const char *path)
@@ -122,7 +138,7 @@ int main(int argc, char **argv)
     const char *go = NULL;
     unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4, grow_to = 0;
     double grow = 0;
-    int fast = 0, exit_after = 0, hold = 0;
+    int fast = 0, exit_after = 0, hold = 0, walk = 0;
     page = sysconf(_SC_PAGESIZE);
 
     for (int i = 1; i < argc; i++) {
@@ -155,6 +171,8 @@ int main(int argc, char **argv)
             fast = 1;
         else if (strcmp(a, "--exit") == 0)
             exit_after = 1;
+        else if (strcmp(a, "--rewalk") == 0)
+            walk = 1;
         else if (strcmp(a, "--hold") == 0)
             hold = 1;
         else {
@@ -199,6 +217,8 @@ int main(int argc, char **argv)
                 sleep_s((double)chunk_mb / grow);
         }
     }
+    if (walk && mapped)
+        rewalk();
     if (exit_after)
         return 0;
     for (;;)
