@@ -83,8 +83,10 @@ dash = {
          "refresh": 2, "includeAll": False, "multi": True},
     ]},
     "annotations": {"list": [
+        # the kill time is the series' value (a new series starts at 1: changes() misses it)
         {"name": "OOM kills", "enable": True, "iconColor": "red", "datasource": ds,
-         "expr": f'changes(oomwarden_oom_kills_seen_total{{{sel}}}[2m]) > 0',
+         "expr": f'oomwarden_oom_kill_last_timestamp_seconds{{{sel}}} * 1000',
+         "useValueForTime": True,
          "titleFormat": "OOM kill: {{comm}}", "textFormat": "{{scope}} in {{cgroup}} on {{instance}}",
          "tagKeys": "scope,cgroup,pod_uid", "step": "1m"}]},
     "panels": panels,

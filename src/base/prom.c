@@ -141,7 +141,7 @@ void prom_sample_double(struct prom_registry *r, int fam, const struct prom_labe
         else if (isinf(value))
             q = buf_puts(b, value > 0 ? "+Inf\n" : "-Inf\n");
         else
-            q = buf_printf(b, "%.17g\n", value);
+            q = buf_printf(b, "%.15g\n", value); /* microsecond totals print exactly */
     }
     if (q < 0 && !r->err)
         r->err = q;

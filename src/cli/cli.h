@@ -80,4 +80,5 @@ int cmd_ps(struct cli *c, int argc, char **argv);
 int cmd_evict(struct cli *c, int argc, char **argv);
 int cmd_cgroup(struct cli *c, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
+int cmd_agent(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);

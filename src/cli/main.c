@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
     {"cgroup", cmd_cgroup, "a cgroup's memory: limits, breakdown, events, PSI; or every cgroup"},
     {"watch", cmd_watch, "OOM kills, memory.events, PSI triggers and alerts as they happen"},
+    {"agent", cmd_agent, "the node agent: Prometheus exporter and OOM-kill counter (daemon)"},
     {"evict", cmd_evict, "show and drop the page cache of files"},
     {"explain", cmd_explain, "kernel OOM-killer reports in words (kernel log, files, stdin)"},
 };

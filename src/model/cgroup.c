@@ -956,7 +956,7 @@ static int list_children(int dirfd, struct child **ret, size_t *ret_n)
 }
 
 static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t parent,
-                unsigned depth, struct buf *b, struct cgroup_snapshot *s)
+                unsigned depth, unsigned max_depth, struct buf *b, struct cgroup_snapshot *s)
 {
     struct cgroup_memory cg;
     int r = read_at(h, dirfd, path, b, &cg);
@@ -975,8 +975,9 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
         cgroup_memory_release(&cg);
         return r;
     }
-    if (depth >= CGROUP_WALK_MAX_DEPTH) {
-        log_debug("cgroup walk: not descending below %s (depth %u)", path, depth);
+    if (depth >= max_depth) {
+        if (depth >= CGROUP_WALK_MAX_DEPTH)
+            log_debug("cgroup walk: not descending below %s (depth %u)", path, depth);
         return 0;
     }
     struct child *kids = NULL;
@@ -995,7 +996,7 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
         buf_reset(&child_path);
         r = buf_printf(&child_path, "%s/%s", strcmp(path, "/") == 0 ? "" : path, kids[i].name);
         if (r == 0)
-            r = walk(h, fd, child_path.data, self, depth + 1, b, s);
+            r = walk(h, fd, child_path.data, self, depth + 1, max_depth, b, s);
         close(fd);
     }
     buf_release(&child_path);
@@ -1007,13 +1008,21 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
 
 int cgroup_snapshot_read(const struct cgroup_hier *h, const char *top, struct cgroup_snapshot *ret)
 {
+    return cgroup_snapshot_read_depth(h, top, CGROUP_WALK_MAX_DEPTH, ret);
+}
+
+int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                               struct cgroup_snapshot *ret)
+{
+    if (max_depth > CGROUP_WALK_MAX_DEPTH)
+        max_depth = CGROUP_WALK_MAX_DEPTH;
     const char *start = top ? top : (h->memory.root ? h->memory.root : "/");
     int fd = cgroup_open_dir(h, start);
     if (fd < 0)
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
     struct cgroup_snapshot s = {0};
     struct buf b = BUF_INIT(CAP_KERNEL_FILE);
-    int r = walk(h, fd, start, SIZE_MAX, 0, &b, &s);
+    int r = walk(h, fd, start, SIZE_MAX, 0, max_depth, &b, &s);
     close(fd);
     buf_release(&b);
     if (r == 0 && s.n == 0)

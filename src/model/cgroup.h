@@ -218,6 +218,10 @@ struct cgroup_snapshot {
  * exist is -ENOENT.
  */
 int cgroup_snapshot_read(const struct cgroup_hier *h, const char *top, struct cgroup_snapshot *ret);
+/* The same, not below `max_depth` levels under `top` (0: `top` alone). nprocs_subtree then
+ * counts only the cgroups read. */
+int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                               struct cgroup_snapshot *ret);
 void cgroup_snapshot_release(struct cgroup_snapshot *s);
 /* Index of the deepest cgroup of the snapshot that `path` is in, or SIZE_MAX. */
 size_t cgroup_snapshot_find_under(const struct cgroup_snapshot *s, const char *path);

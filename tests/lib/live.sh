@@ -31,6 +31,9 @@ live_cleanup() {
     rm -rf "$LIVE_TMP"
 }
 trap live_cleanup EXIT
+# a test stopped by tests/run's timeout (SIGTERM) or ^C still removes its cgroups and processes
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 require_root() {
     [ "$(id -u)" = 0 ] || skip_all "needs root (creates cgroups, reads every /proc/PID)"

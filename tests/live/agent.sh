@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The agent against the kernel and against the real consumers:
+#   - /metrics, /, /healthz; promtool accepts the scrape;
+#   - a cgroup's metrics equal its files;
+#   - an OOM forced in a scratch v1 cgroup moves the kill counter with the right labels;
+#   - a real Prometheus server (Debian's) scrapes it, and its HTTP API returns the OOM-kill
+#     counter and a cgroup's memory; the shipped alert rules load and OomwardenOOMKill fires;
+#   - malformed requests, slow clients and many connections neither crash nor wedge it.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/live.sh"
+require_root
+require_v1_memory
+command -v curl >/dev/null || skip_all "curl not installed"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+APORT=$(free_port)
+A=http://127.0.0.1:$APORT
+conf=$LIVE_TMP/oomwarden.conf
+cat >"$conf" <<EOC
+[agent]
+listen = 127.0.0.1:$APORT
+[exporter]
+cgroup-depth = 2
+EOC
+check "--check-config accepts the config" "$BIN" agent --config "$conf" --check-config
+"$BIN" agent --config "$conf" >"$LIVE_TMP/agent.out" 2>"$LIVE_TMP/agent.err" &
+apid=$!
+LIVE_PIDS+=("$apid")
+for _ in $(seq 50); do curl -sf "$A/healthz" >/dev/null && break; sleep 0.1; done
+expect_eq "/healthz" ok "$(curl -sf "$A/healthz")"
+check "/ links to /metrics" bash -c "curl -sf '$A/' | grep -q 'href=\"/metrics\"'"
+expect_eq "unknown path: 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$A/nope")"
+expect_eq "POST: 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$A/metrics")"
+ctype=$(curl -sf -o /dev/null -w '%{content_type}' "$A/metrics")
+expect_eq "Content-Type of /metrics" "text/plain; version=0.0.4; charset=utf-8" "$ctype"
+
+# a scratch cgroup with a known limit and a steady hog
+v1_cgroup agent $((256 << 20))
+cg=$CG rel=$CG_REL
+start_hog "$cg" steady --name ow-agent-steady --anon 40
+scrape=$(curl -sf "$A/metrics")
+check "promtool check metrics accepts the scrape" promtool check metrics <<<"$scrape"
+metric() { grep -E "^$1\{cgroup=\"$2\"" <<<"$scrape" | awk '{print $2}'; }
+expect_eq "cgroup max = memory.limit_in_bytes" "$(cat "$cg/memory.limit_in_bytes")" "$(metric oomwarden_cgroup_memory_max_bytes "$rel")"
+usage=$(cat "$cg/memory.usage_in_bytes")
+got=$(metric oomwarden_cgroup_memory_current_bytes "$rel")
+if [ -n "$got" ] && [ $(( got > usage ? got - usage : usage - got )) -le $((1 << 20)) ]; then
+    ok "cgroup current = memory.usage_in_bytes (within 1 MiB: $got vs $usage)"
+else
+    not_ok "cgroup current = memory.usage_in_bytes" "metric $got, file $usage"
+fi
+anon=$(awk '$1=="total_rss" {print $2}' "$cg/memory.stat")
+got=$(metric oomwarden_cgroup_memory_anon_bytes "$rel")
+if [ -n "$got" ] && [ $(( got > anon ? got - anon : anon - got )) -le $((1 << 20)) ]; then
+    ok "cgroup anon = memory.stat total_rss (within 1 MiB)"
+else
+    not_ok "cgroup anon = memory.stat total_rss" "metric $got, file $anon"
+fi
+before_node=$(grep '^oomwarden_node_oom_kills_total ' <<<"$scrape" | awk '{print $2}')
+expect_eq "node oom_kill counter = /proc/vmstat" "$(awk '$1=="oom_kill" {print $2}' /proc/vmstat)" "$before_node"
+
+# Prometheus itself scrapes the agent and evaluates the shipped rules
+PPORT=$(free_port)
+pdir=$LIVE_TMP/prom
+mkdir -p "$pdir/data"
+cp "$TOP/deploy/prometheus/oomwarden-rules.yml" "$pdir/"
+cat >"$pdir/prometheus.yml" <<EOC
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [oomwarden-rules.yml]
+scrape_configs:
+  - job_name: oomwarden
+    static_configs: [{targets: ["127.0.0.1:$APORT"]}]
+EOC
+if command -v prometheus >/dev/null; then
+    prometheus --config.file="$pdir/prometheus.yml" --storage.tsdb.path="$pdir/data" \
+        --web.listen-address="127.0.0.1:$PPORT" >"$pdir/log" 2>&1 &
+    ppid_=$!
+    disown "$ppid_"
+    LIVE_PIDS+=("$ppid_")
+    P=http://127.0.0.1:$PPORT
+    up=""
+    for _ in $(seq 150); do
+        up=$(curl -sf "$P/api/v1/query?query=up" | jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
+        [ "$up" = 1 ] && break
+        sleep 0.2
+    done
+    expect_eq "Prometheus scrapes the agent (up == 1)" 1 "$up"
+    rules=$(curl -sf "$P/api/v1/rules" | jq -r '[.data.groups[].rules[] | select(.health=="ok") | .name] | sort | join(",")')
+    expect_eq "the shipped alert rules are loaded and healthy" \
+        "OomwardenCgroupMemoryPressureFull,OomwardenCgroupNearLimitPageCache,OomwardenNodeMemoryPressureFull,OomwardenOOMKill" "$rules"
+else
+    skip "Prometheus server" "prometheus not installed"
+fi
+
+# the OOM: a hog that grows into a 48 MiB limit
+v1_cgroup agentoom $((48 << 20))
+start_hog "$CG" victim --name ow-agent-oom --grow-fast
+victim=$HOG_PID
+for _ in $(seq 100); do kill -0 "$victim" 2>/dev/null || break; sleep 0.05; done
+series=""
+for _ in $(seq 40); do
+    series=$(curl -sf "$A/metrics" | grep '^oomwarden_oom_kills_seen_total{' | grep "cgroup=\"$CG_REL\"")
+    [ -n "$series" ] && break
+    sleep 0.1
+done
+expect_eq "kill counter: one kill with scope, cgroup and comm" \
+    "oomwarden_oom_kills_seen_total{scope=\"memcg\",cgroup=\"$CG_REL\",comm=\"ow-agent-oom\"} 1" "$series"
+after_node=$(curl -sf "$A/metrics" | grep '^oomwarden_node_oom_kills_total ' | awk '{print $2}')
+if [ "$after_node" -ge $((before_node + 1)) ]; then ok "node counter moved ($before_node → $after_node)"; else not_ok "node counter moved" "$before_node → $after_node"; fi
+grep -q "oom_kill memcg: killed ow-agent-oom (pid $victim) in $CG_REL" "$LIVE_TMP/agent.out" &&
+    ok "the agent logged the kill" || not_ok "the agent logged the kill" "$(cat "$LIVE_TMP/agent.out")"
+
+if [ -n "${P:-}" ] && [ "${up:-}" = 1 ]; then
+    q() { curl -sf --get --data-urlencode "query=$1" "$P/api/v1/query" | jq -r '.data.result[0].value[1] // empty'; }
+    v=""
+    for _ in $(seq 50); do
+        v=$(q "oomwarden_oom_kills_seen_total{cgroup=\"$CG_REL\",comm=\"ow-agent-oom\"}")
+        [ "$v" = 1 ] && break
+        sleep 0.2
+    done
+    expect_eq "Prometheus API: the OOM-kill counter" 1 "$v"
+    expect_eq "Prometheus API: a cgroup's memory.max" "$(cat "$cg/memory.limit_in_bytes")" \
+        "$(q "oomwarden_cgroup_memory_max_bytes{cgroup=\"$rel\"}")"
+    firing=""
+    for _ in $(seq 100); do
+        firing=$(curl -sf "$P/api/v1/alerts" | jq -r --arg c "$CG_REL" '.data.alerts[] | select(.labels.alertname=="OomwardenOOMKill" and .labels.cgroup==$c and .state=="firing") | .labels.comm')
+        [ -n "$firing" ] && break
+        sleep 0.2
+    done
+    expect_eq "Prometheus: OomwardenOOMKill fires for the kill" ow-agent-oom "$firing"
+fi
+
+# abuse: garbage, a slowloris of 40 half-open requests, 200 parallel scrapes
+printf 'GARBAGE\x00\x01\r\n\r\n' | timeout 5 nc -q1 127.0.0.1 "$APORT" >/dev/null 2>&1
+printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n' | timeout 5 nc -q1 127.0.0.1 "$APORT" >/dev/null 2>&1
+slowloris() { # N connections that never finish their headers, held for S seconds
+    python3 - "$APORT" "$1" "$2" <<'PY'
+import socket, sys, time
+socks = []
+for _ in range(int(sys.argv[2])):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.send(b"GET /metrics HTTP/1.1\r\nHost: slow\r\n")
+    socks.append(s)
+time.sleep(float(sys.argv[3]))
+PY
+}
+slowloris 40 12 &
+slow=$!
+sleep 1
+code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$A/metrics")
+expect_eq "a scrape works while 40 slow clients hold connections (limit 64)" 200 "$code"
+kill "$slow" 2>/dev/null
+wait "$slow" 2>/dev/null
+# more slow clients than the limit: scrapes are refused meanwhile, and served again once the
+# 5 s connection timeout has cut the slow ones
+slowloris 100 30 &
+slow=$!
+sleep 1
+t0=$(date +%s)
+code=000
+while [ "$code" != 200 ] && [ $(( $(date +%s) - t0 )) -lt 20 ]; do
+    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$A/metrics")
+done
+took=$(( $(date +%s) - t0 ))
+kill "$slow" 2>/dev/null
+wait "$slow" 2>/dev/null
+if [ "$code" = 200 ] && [ "$took" -le 12 ]; then
+    ok "100 slow clients (over the limit) held off scrapes for ${took}s only: the timeout cut them"
+else
+    not_ok "recovers from 100 slow clients within 12 s" "last code $code after ${took}s"
+fi
+curls=()
+for _ in $(seq 200); do
+    curl -s -m 10 -o /dev/null "$A/metrics" &
+    curls+=($!)
+done
+for p in "${curls[@]}"; do wait "$p"; done
+code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$A/metrics")
+expect_eq "after garbage, slow clients and 200 parallel scrapes: still answering" 200 "$code"
+kill -0 "$apid" 2>/dev/null && ok "the agent is still running" || not_ok "the agent is still running" "$(tail "$LIVE_TMP/agent.err")"
+
+# a scrape of 1,000 cgroups stays well under a second
+parent=$V1_MEMORY/$SCRATCH_PREFIX-$$-many
+mkdir "$parent" && LIVE_CGROUPS+=("$parent")
+for i in $(seq 1000); do mkdir "$parent/c$i"; done
+for i in $(seq 1000); do LIVE_CGROUPS+=("$parent/c$i"); done
+t=$(curl -s -o "$LIVE_TMP/big.prom" -w '%{time_total}' "$A/metrics")
+n=$(grep -c "^oomwarden_cgroup_memory_current_bytes{cgroup=\"/$SCRATCH_PREFIX-$$-many/" "$LIVE_TMP/big.prom")
+expect_eq "1,000 cgroups exported" 1000 "$n"
+if awk -v t="$t" 'BEGIN { exit !(t < 1.0) }'; then ok "scrape of 1,000 cgroups: ${t}s"; else not_ok "scrape of 1,000 cgroups under 1 s" "${t}s"; fi
+
+kill -TERM "$apid"
+wait "$apid"
+expect_eq "SIGTERM: exit 0" 0 "$?"
+done_testing
