@@ -134,8 +134,14 @@ struct agent {
     const char *config_path;
     const struct agent_flag *flags;
     size_t nflags;
-    uint64_t scrapes;
+    /* the last exposition, reused by scrapes within SCRAPE_COALESCE_MS of it: a burst of
+     * scrapes (or an HA pair of Prometheus servers) costs one read of /proc and /sys, and a
+     * flood of requests cannot queue up seconds of collection work (HTTP thread only) */
+    struct buf last;
+    uint64_t last_ms;
 };
+
+#define SCRAPE_COALESCE_MS 1000
 
 static void set_metrics_config(struct agent *a)
 {
@@ -160,9 +166,17 @@ static void on_http(void *ctx, const char *path, struct httpd_response *resp)
     struct agent *a = ctx;
     if (strcmp(path, "/metrics") == 0) {
         pthread_rwlock_rdlock(&a->cfg_lock);
-        struct metrics_ctx m = {.sr = a->sr, .kernel = &a->kernel, .cfg = &a->mcfg,
-                                .kills = &a->kills};
-        int r = metrics_collect(&m, &resp->body);
+        uint64_t now = loop_now_ms();
+        int r = 0;
+        if (!a->last_ms || now - a->last_ms >= SCRAPE_COALESCE_MS) {
+            struct metrics_ctx m = {.sr = a->sr, .kernel = &a->kernel, .cfg = &a->mcfg,
+                                    .kills = &a->kills};
+            buf_reset(&a->last);
+            r = metrics_collect(&m, &a->last);
+            a->last_ms = r == 0 ? loop_now_ms() : 0;
+        }
+        if (r == 0)
+            r = buf_append(&resp->body, a->last.data, a->last.len);
         pthread_rwlock_unlock(&a->cfg_lock);
         if (r < 0) {
             buf_reset(&resp->body);
@@ -243,6 +257,7 @@ static int on_reload(struct loop *l, int signo, void *ctx)
     agent_config_release(a->cfg);
     *a->cfg = *fresh;
     set_metrics_config(a);
+    a->last_ms = 0; /* the next scrape uses the new settings */
     pthread_rwlock_unlock(&a->cfg_lock);
     free(fresh);
     log_notice("reloaded %s", a->config_path ? a->config_path : "the command-line settings");
@@ -254,6 +269,7 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
 {
     struct agent a = {.sr = sr, .cfg = cfg, .config_path = config_path, .flags = flags,
                       .nflags = nflags};
+    buf_init(&a.last, CAP_OUTPUT);
     (void)kver_read(sr, &a.kernel);
     pthread_rwlock_init(&a.cfg_lock, NULL);
     kill_counters_init(&a.kills, cfg->max_kill_series);
@@ -304,5 +320,6 @@ out_loop:
 out:
     kill_counters_release(&a.kills);
     pthread_rwlock_destroy(&a.cfg_lock);
+    buf_release(&a.last);
     return r;
 }

@@ -10,8 +10,11 @@ require_root
 # Give the oracle something to disagree about: sizes that move the score and positive adj
 # (without CAP_SYS_RESOURCE we can raise oom_score_adj, not lower it).
 start_hog "" o1 --name ow-oracle-big --anon 600
+big=$HOG_PID
 start_hog "" o2 --name ow-oracle-adj --anon 20 --adj 300
+adjp=$HOG_PID
 start_hog "" o3 --name ow-oracle-file --anon 5 --map-file "$LIVE_TMP/mapped" --map-mb 200 --adj 7
+filep=$HOG_PID
 
 compare() {
     jq -r '.processes[] | select(.oom_score_model != null and .oom_score_model != .oom_score)
@@ -54,15 +57,16 @@ bad=$(jq -r '.processes[] | select(.kernel_thread or .pid==1) | select(.eligible
 expect_eq "kernel threads and init are ineligible and score 0" "" "$bad"
 
 # The named hogs: the kernel's numbers for them are what the model computed from their memory
-for name in ow-oracle-big ow-oracle-adj ow-oracle-file; do
-    row=$(jq -c --arg n "$name" '.processes[] | select(.comm==$n)' <<<"$json")
+# (by pid: another test run on the machine may have hogs of the same names)
+for pair in "ow-oracle-big $big" "ow-oracle-adj $adjp" "ow-oracle-file $filep"; do
+    name=${pair% *} pid=${pair#* }
+    row=$(jq -c --argjson p "$pid" '.processes[] | select(.pid==$p)' <<<"$json")
     if [ -z "$row" ]; then not_ok "$name is listed"; continue; fi
-    pid=$(jq .pid <<<"$row")
     kernel=$(cat "/proc/$pid/oom_score")
     model=$(jq .oom_score_model <<<"$row")
     expect_eq "$name: model $model == kernel's current oom_score" "$kernel" "$model"
 done
-row=$(jq -c '.processes[] | select(.comm=="ow-oracle-file")' <<<"$json")
+row=$(jq -c --argjson p "$filep" '.processes[] | select(.pid==$p)' <<<"$json")
 if [ "$(jq '.rss_file >= 200*1048576' <<<"$row")" = true ]; then
     ok "a mapped file counts as rss_file (200 MiB mapped)"
 else
