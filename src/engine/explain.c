@@ -783,7 +783,12 @@ static void group_text(struct out *o, const struct oom_event *e)
     size_t n = 0;
     for (size_t i = 0; i < e->nvictims; i++)
         n += e->victims[i].kind == OOM_VICTIM_GROUP;
-    put(o, ": the whole cgroup went, %zu more process%s", n, n == 1 ? "" : "es");
+    /* oom_kill_memcg_member() (4.19+) skips oom_score_adj -1000: the cgroup is gone only when
+     * the task table, which lists every task the OOM could see, has none at -1000 */
+    if (e->table && !e->table_inferred && e->ntasks_adj_min == 0)
+        put(o, ": the whole cgroup went, %zu more process%s", n, n == 1 ? "" : "es");
+    else
+        put(o, ": every process in it went but any at oom_score_adj -1000, %zu more", n);
     size_t shown = 0;
     for (size_t i = 0; i < e->nvictims && shown < 8; i++) {
         const struct oom_victim *v = &e->victims[i];
@@ -796,6 +801,24 @@ static void group_text(struct out *o, const struct oom_event *e)
     if (n > shown)
         put(o, ", ...");
     put(o, "\n");
+    if (e->ntasks_adj_min > 0) {
+        size_t m = e->ntasks_adj_min;
+        label(o, "");
+        put(o, "the task table lists %zu task%s at oom_score_adj -1000", m, m == 1 ? "" : "s");
+        size_t named = 0;
+        for (size_t i = 0; i < e->nrows && named < 4; i++) {
+            const struct oom_task *r = &e->rows[i];
+            if (r->oom_score_adj != -1000)
+                continue;
+            put(o, ", ");
+            put_task(o, r->name, r->pid);
+            named++;
+        }
+        if (named && named < m)
+            put(o, ", ...");
+        put(o, m == 1 ? ": the kernel spares it, so if it is in the cgroup it is still there\n"
+                      : ": the kernel spares them, so those in the cgroup are still there\n");
+    }
     for (size_t i = 0; i < e->nvictims; i++)
         if (e->victims[i].kind == OOM_VICTIM_GROUP && e->victims[i].pid == 1) {
             label(o, "");

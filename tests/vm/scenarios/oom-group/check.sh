@@ -90,6 +90,9 @@ check_scenario() {
     expect_eq "$n: explain: each victim's numbers == its kernel kill line (parsed here)" "" "$bad"
     expect_eq "$n: explain's text names the group kill" 1 \
         "$(jq -r '.events[0].explanation' "$e" | grep -c "memory.oom.group is set on $A")"
+    # ow-guard (-1000) was in the group and lived: the text must not say the whole cgroup went
+    expect_eq "$n: explain's text: the -1000 member is spared, not 'the whole cgroup went'" "0 1" \
+        "$(jq -r '.events[0].explanation' "$e" | grep -c 'the whole cgroup went') $(jq -r '.events[0].explanation' "$e" | grep -c "ow-guard (pid $(hog_pid guard)): the kernel spares it")"
     "$VM_BIN" explain --json "$OUT/kernel.log" >"$OUT/explain-host.json" 2>/dev/null
     expect_eq "$n: explain on the dmesg text (host) == explain on /dev/kmsg (guest)" \
         "$(explain_facts "$e")" "$(explain_facts "$OUT/explain-host.json")"
