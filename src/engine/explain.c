@@ -1112,6 +1112,20 @@ static const char *under_str(char out[24], uint64_t kb)
     return fmt_size_long(out, up * 1024);
 }
 
+/* The OOM domain's size in kB as the report shows it (the memcg's limit, the machine's RAM),
+ * OPT_ABSENT when it does not. */
+static uint64_t domain_kb(const struct oom_event *e)
+{
+    if (e->scope == OOM_SCOPE_MEMCG)
+        return e->mem.limit_kb;
+    if (e->scope == OOM_SCOPE_GLOBAL && opt_has(e->ram_pages) && opt_has(e->page_kb)) {
+        uint64_t res =
+            opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages ? e->reserved_pages : 0;
+        return (e->ram_pages - res) * e->page_kb;
+    }
+    return OPT_ABSENT;
+}
+
 int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, struct buf *b)
 {
     struct out o = {.b = b};
@@ -1126,7 +1140,11 @@ int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, st
         put(&o, " (whole machine)");
     }
     size_t n = c->last - c->first + 1;
-    if (n > 1 && c->sizes_known && c->max_freed_kb < 64 * 1024) {
+    /* "Small" is relative to what ran out: 21 MiB of a 48 MiB memcg is not (the VM's second-kill
+     * race, corpus 056: the allocator outran the victim's uncharge); of 295 MiB of RAM it is */
+    uint64_t dom = domain_kb(first);
+    bool small = c->max_freed_kb < 64 * 1024 && (!opt_has(dom) || c->max_freed_kb * 8 < dom);
+    if (n > 1 && c->sizes_known && small) {
         if (n == 2)
             put(&o, ": the first freed under %s", under_str(a, c->max_freed_kb));
         else
