@@ -1,5 +1,6 @@
-# memcg v2 OOM smoke test (host side; the guest side is guest.sh): the kill happened in the
-# cgroup whose memory.max was hit, by the kernel's own accounts (memory.events and its report).
+# memcg v2 OOM (host side; the guest side is guest.sh): the kill happened in the cgroup whose
+# memory.max was hit, by the kernel's own accounts (memory.events and its report); `ps --cgroup`
+# predicted it, `cgroup` and `explain` say what the kernel's files and report say.
 VM_MEM=256
 VM_TIMEOUT=180
 
