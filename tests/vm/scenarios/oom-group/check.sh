@@ -72,6 +72,9 @@ check_scenario() {
         "true 0 4 | true 1 1" \
         "$(jq -r '.cgroup | "\(.oom_group) \(.events.oom_group_kill) \(.processes_subtree)"' "$cb") | $(jq -r '.cgroup | "\(.oom_group) \(.events.oom_group_kill) \(.processes_subtree)"' "$ca")"
 
+    expect_eq "$n: cgroup --json observations: the group kill spares oom_score_adj -1000 (ow-guard lived)" 1 \
+        "$(jq -r '[.observations[] | select(test("memory.oom.group is set.*but those at oom_score_adj -1000"))] | length' "$ca")"
+
     # explain: one event, a group kill
     local e=$OUT/explain.json pid line bad=""
     json_ok "$n: explain --json (guest, /dev/kmsg) is JSON" "$e" || return
