@@ -38,7 +38,7 @@ t0=$(up)
 touch /run/go
 i=0
 while [ ! -f /run/grown ]; do
-    kill -0 $hog 2>/dev/null || fail "ow-throttled ($hog) died while growing"
+    kill -0 "$hog" 2>/dev/null || fail "ow-throttled ($hog) died while growing"
     i=$((i + 1))
     [ $i -gt 600 ] && fail "ow-throttled not grown after 60 s"
     sleep 0.1
@@ -60,7 +60,7 @@ fact pressure_later "$(tr '\n' ' ' <"$CG$H/memory.pressure")"
 oomwarden cgroup "$H" --json >"$OUT/cgroup-later.json" || fail "cgroup --json later: exit $?"
 fact pressure_later2 "$(tr '\n' ' ' <"$CG$H/memory.pressure")"
 oomwarden cgroup "$H" >"$OUT/cgroup-later.txt" 2>&1
-fact alive "$(kill -0 $hog 2>/dev/null && echo yes)"
+fact alive "$(kill -0 "$hog" 2>/dev/null && echo yes)"
 fact oom_kill_after "$(vmstat_oom_kill)"
-kill $hog
+kill "$hog"
 log "done"

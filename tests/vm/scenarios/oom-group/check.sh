@@ -53,7 +53,6 @@ check_scenario() {
 
     # memory.events: one group kill; every kill line counted (the victim is logged twice when the
     # group scan meets it again with its mm still there)
-    local ev
     ev() { events_field "$(fact "events_$1$2")" "$3"; }
     expect_eq "$n: memory.events oom_group_kill of $A 0 -> 1 (.local too), of $P 1" "0 1 1 1" \
         "$(ev before "$A" oom_group_kill) $(ev after "$A" oom_group_kill) $(events_field "$(fact "events_local_after$A")" oom_group_kill) $(ev after "$P" oom_group_kill)"
