@@ -243,18 +243,22 @@ static bool wanted(const struct explain_opts *o, const struct oom_event *e, bool
     return true;
 }
 
+/* The split in parentheses counts processes, like the total before it: an oom.group event kills
+ * several in one memcg, and "5 processes killed (1 in memory cgroups)" reads as 4 elsewhere. */
 static void summary_line(const struct oom_event *ev, size_t n, const char *source, struct buf *out)
 {
     size_t kills = 0, memcg = 0, global = 0, other = 0;
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < ev[i].nvictims; k++)
-            kills += ev[i].victims[k].kind != OOM_VICTIM_EXITING;
+        size_t k = 0;
+        for (size_t v = 0; v < ev[i].nvictims; v++)
+            k += ev[i].victims[v].kind != OOM_VICTIM_EXITING;
+        kills += k;
         if (ev[i].scope == OOM_SCOPE_MEMCG)
-            memcg++;
+            memcg += k;
         else if (ev[i].scope == OOM_SCOPE_GLOBAL)
-            global++;
+            global += k;
         else
-            other++;
+            other += k;
     }
     buf_printf(out, "%zu OOM event%s in %s: %zu process%s killed", n, n == 1 ? "" : "s", source,
                kills, kills == 1 ? "" : "es");

@@ -783,7 +783,12 @@ static void group_text(struct out *o, const struct oom_event *e)
     size_t n = 0;
     for (size_t i = 0; i < e->nvictims; i++)
         n += e->victims[i].kind == OOM_VICTIM_GROUP;
-    put(o, ": the whole cgroup went, %zu more process%s", n, n == 1 ? "" : "es");
+    /* oom_kill_memcg_member() (4.19+) skips oom_score_adj -1000: the cgroup is gone only when
+     * the task table, which lists every task the OOM could see, has none at -1000 */
+    if (e->table && !e->table_inferred && e->ntasks_adj_min == 0)
+        put(o, ": the whole cgroup went, %zu more process%s", n, n == 1 ? "" : "es");
+    else
+        put(o, ": every process in it went but any at oom_score_adj -1000, %zu more", n);
     size_t shown = 0;
     for (size_t i = 0; i < e->nvictims && shown < 8; i++) {
         const struct oom_victim *v = &e->victims[i];
@@ -796,6 +801,24 @@ static void group_text(struct out *o, const struct oom_event *e)
     if (n > shown)
         put(o, ", ...");
     put(o, "\n");
+    if (e->ntasks_adj_min > 0) {
+        size_t m = e->ntasks_adj_min;
+        label(o, "");
+        put(o, "the task table lists %zu task%s at oom_score_adj -1000", m, m == 1 ? "" : "s");
+        size_t named = 0;
+        for (size_t i = 0; i < e->nrows && named < 4; i++) {
+            const struct oom_task *r = &e->rows[i];
+            if (r->oom_score_adj != -1000)
+                continue;
+            put(o, ", ");
+            put_task(o, r->name, r->pid);
+            named++;
+        }
+        if (named && named < m)
+            put(o, ", ...");
+        put(o, m == 1 ? ": the kernel spares it, so if it is in the cgroup it is still there\n"
+                      : ": the kernel spares them, so those in the cgroup are still there\n");
+    }
     for (size_t i = 0; i < e->nvictims; i++)
         if (e->victims[i].kind == OOM_VICTIM_GROUP && e->victims[i].pid == 1) {
             label(o, "");
@@ -1027,8 +1050,11 @@ int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret,
             j++;
         }
         if (j > i) {
-            struct cascade c = {
-                .first = i, .last = j, .min_invoker_adj = OPT_ABSENT_I64, .sizes_known = true};
+            struct cascade c = {.first = i,
+                                .last = j,
+                                .min_invoker_adj = OPT_ABSENT_I64,
+                                .asker_event = SIZE_MAX,
+                                .sizes_known = true};
             c.span_us = prev - v->uptime_us;
             for (size_t k = i; k <= j; k++) {
                 const struct oom_event *e = &ev[k];
@@ -1051,6 +1077,11 @@ int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret,
                     (!opt_has_i64(c.min_invoker_adj) ||
                      e->invoker_oom_score_adj < c.min_invoker_adj))
                     c.min_invoker_adj = e->invoker_oom_score_adj;
+                if (e->header && opt_has_i64(e->invoker_oom_score_adj) && e->has_invoker_row &&
+                    opt_has(e->invoker_row.rss) &&
+                    (c.asker_event == SIZE_MAX ||
+                     e->invoker_row.rss > ev[c.asker_event].invoker_row.rss))
+                    c.asker_event = k;
             }
             if (*nret == cap) {
                 cap = cap ? cap * 2 : 4;
@@ -1082,10 +1113,24 @@ static const char *under_str(char out[24], uint64_t kb)
     return fmt_size_long(out, up * 1024);
 }
 
+/* The OOM domain's size in kB as the report shows it (the memcg's limit, the machine's RAM),
+ * OPT_ABSENT when it does not. */
+static uint64_t domain_kb(const struct oom_event *e)
+{
+    if (e->scope == OOM_SCOPE_MEMCG)
+        return e->mem.limit_kb;
+    if (e->scope == OOM_SCOPE_GLOBAL && opt_has(e->ram_pages) && opt_has(e->page_kb)) {
+        uint64_t res =
+            opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages ? e->reserved_pages : 0;
+        return (e->ram_pages - res) * e->page_kb;
+    }
+    return OPT_ABSENT;
+}
+
 int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, struct buf *b)
 {
     struct out o = {.b = b};
-    char a[24], d[24], s[24];
+    char a[24], d[24], s[24], pg[40];
     const struct oom_event *first = &ev[c->first];
     const struct oom_victim *last = oom_event_primary(&ev[c->last]);
     put(&o, "%zu kills in %s", c->kills, fmt_duration(d, (double)c->span_us / 1e6));
@@ -1096,7 +1141,11 @@ int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, st
         put(&o, " (whole machine)");
     }
     size_t n = c->last - c->first + 1;
-    if (n > 1 && c->sizes_known && c->max_freed_kb < 64 * 1024) {
+    /* "Small" is relative to what ran out: 21 MiB of a 48 MiB memcg is not (the VM's second-kill
+     * race, corpus 056: the allocator outran the victim's uncharge); of 295 MiB of RAM it is */
+    uint64_t dom = domain_kb(first);
+    bool small = c->max_freed_kb < 64 * 1024 && (!opt_has(dom) || c->max_freed_kb * 8 < dom);
+    if (n > 1 && c->sizes_known && small) {
         if (n == 2)
             put(&o, ": the first freed under %s", under_str(a, c->max_freed_kb));
         else
@@ -1118,11 +1167,26 @@ int explain_cascade_text(const struct oom_event *ev, const struct cascade *c, st
     } else {
         put(&o, ": the killer fired again after each kill");
     }
-    if (opt_has_i64(c->min_invoker_adj) && c->min_invoker_adj < -500)
+    /* Only the asker that holds the memory explains why the others went first: in the VM's
+     * node-crash cascade (corpus 055) a busybox sh at -1000, forking, invoked two of the OOMs
+     * the -997 pod caused. Without task-table rows the lowest adj of any asker is all we have. */
+    if (c->asker_event != SIZE_MAX) {
+        const struct oom_event *a_ev = &ev[c->asker_event];
+        if (a_ev->invoker_oom_score_adj < -500) {
+            put(&o, "; the task asking for memory, ");
+            put_text(&o, a_ev->invoker_comm[0] ? a_ev->invoker_comm : "(no name)");
+            put(&o,
+                " (pid %" PRId64 ", %s), ran at oom_score_adj %" PRId64
+                ", so the killer took the others first",
+                a_ev->invoker_pid, pages_str(pg, a_ev, a_ev->invoker_row.rss),
+                a_ev->invoker_oom_score_adj);
+        }
+    } else if (opt_has_i64(c->min_invoker_adj) && c->min_invoker_adj < -500) {
         put(&o,
             "; a task asking for memory ran at oom_score_adj %" PRId64 ", so the killer took "
             "the others first",
             c->min_invoker_adj);
+    }
     put(&o, ".\n");
     return o.err;
 }

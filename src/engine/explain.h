@@ -28,7 +28,11 @@ struct cascade {
     uint64_t last_freed_kb;  /* the last victim's */
     size_t positive_adj;     /* victims with oom_score_adj > 0 */
     int64_t min_invoker_adj; /* lowest oom_score_adj among the tasks that asked */
-    bool sizes_known;        /* every kill line printed the victim's memory */
+    /* the event whose asking task holds the most memory (its task-table row): the one growing,
+     * not a bystander whose fork or page fault happened to find no memory; SIZE_MAX when no
+     * asker has a row */
+    size_t asker_event;
+    bool sizes_known; /* every kill line printed the victim's memory */
 };
 
 /* Finds the cascades among events[0..n). *ret is malloc'd (NULL when none). */

@@ -180,17 +180,19 @@ static int pressure(const struct cgroup_memory *cg, struct cgobserve *o)
     return r;
 }
 
-/* memory.oom.group: who an OOM kill of one of its processes takes (mem_cgroup_get_oom_group()). */
+/* memory.oom.group: who an OOM kill of one of its processes takes (mem_cgroup_get_oom_group()):
+ * every member but those at oom_score_adj -1000, which oom_kill_memcg_member() skips (4.19+; the
+ * VM's oom-group scenario has one that lives on). */
 static int group(const struct cgroup_memory *cg, const char *group_top, struct cgobserve *o)
 {
     if (!group_top)
         return 0;
     if (strcmp(group_top, cg->path) == 0)
         return add(o, "memory.oom.group is set: an OOM kill of one of its processes kills every "
-                      "process of this cgroup");
+                      "process of this cgroup but those at oom_score_adj -1000");
     return add(o,
                "memory.oom.group is set on %s: an OOM kill of one of its processes kills every "
-               "process of that cgroup",
+               "process of that cgroup but those at oom_score_adj -1000",
                group_top);
 }
 

@@ -104,7 +104,9 @@ rm -rf "$T"
 for f in 016-tdocker-rhel6-memcg-sacrifice-child-mingetty 021-docker-fork-bomb-5.4-cascade-slub-interleaved \
     030-vijayrod-aks-memcg-oom-group-kill-6-victims 042-seed-amzn2023-6.1-global-adj1000-sh-then-python-snipped \
     044-seed-amzn2023-6.1-global-cascade-sshd-daemons-snipped 050-live-6.18-memcg-v1-hog-kmsg \
-    053-vm-6.1-global-cascade-daemons-then-pod-adj-997 060-linux-mm-tetsuo-oom-group-kills-init-5.0-rc4-quoted \
+    053-vm-6.1-global-cascade-daemons-then-pod-adj-997 054-vm-6.1-memcg-v2-oom-group-kill-spares-adj-1000 \
+    055-vm-6.1-global-cascade-shell-at-1000-invokes 056-vm-6.1-memcg-v2-second-kill-before-uncharge \
+    060-linux-mm-tetsuo-oom-group-kills-init-5.0-rc4-quoted \
     062-ubuntuforums-2.6.31-oomkilladj-kill-a-child; do
     run_case "explain-${f%%-*}" "$BIN" explain "tests/fixtures/oomlog/$f.log"
 done

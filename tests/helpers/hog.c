@@ -3,14 +3,15 @@
  *
  *   hog [--name COMM] [--adj N] [--anon MB] [--map-file PATH --map-mb MB] [--cache PATH]
  *       [--grow MB_PER_S | --grow-fast] [--grow-to MB] [--chunk MB] [--ready FILE] [--go FILE]
- *       [--hold] [--rewalk] [--exit]
+ *       [--grown FILE] [--hold] [--rewalk] [--exit]
  *
  * It sets its own comm and oom_score_adj first (so the kernel scores it as asked from the first
  * page), touches --anon MB of anonymous memory, maps and touches --map-mb of a file (RssFile),
  * reads --cache through the page cache (charged to its cgroup, not mapped), writes its pid to
  * --ready, then either grows without bound (--grow/--grow-fast, until the OOM killer comes) or
  * sleeps until killed. --grow-to stops growing once its anonymous memory reaches MB (then sleeps),
- * so a push over a limit ends in one OOM kill, not a cascade. --exit returns instead of sleeping.
+ * so a push over a limit ends in one OOM kill, not a cascade; --grown FILE gets its pid then (a
+ * throttled grower's end is otherwise invisible from outside). --exit returns instead of sleeping.
  * --rewalk reads the mapped file over and over instead of sleeping (memory pressure on demand).
  * Two ways to hold it after --ready, before it grows, so a test can look at the idle process
  * first: --go FILE waits until FILE exists (for scripts without job control, as in the VM),
@@ -135,7 +136,7 @@ static unsigned long arg_mb(const char *s)
 int main(int argc, char **argv)
 {
     const char *name = NULL, *map_path = NULL, *cache = NULL, *ready = NULL, *adj = NULL;
-    const char *go = NULL;
+    const char *go = NULL, *grown = NULL;
     unsigned long anon_mb = 0, map_mb = 0, chunk_mb = 4, grow_to = 0;
     double grow = 0;
     int fast = 0, exit_after = 0, hold = 0, walk = 0;
@@ -167,6 +168,8 @@ int main(int argc, char **argv)
             ready = v;
         else if (ARG("--go"))
             go = v;
+        else if (ARG("--grown"))
+            grown = v;
         else if (strcmp(a, "--grow-fast") == 0)
             fast = 1;
         else if (strcmp(a, "--exit") == 0)
@@ -216,6 +219,8 @@ int main(int argc, char **argv)
             if (!fast)
                 sleep_s((double)chunk_mb / grow);
         }
+        if (grown)
+            write_ready(grown);
     }
     if (walk && mapped)
         rewalk();

@@ -40,3 +40,62 @@ json_ok() {
         return 1
     fi
 }
+
+# kill_line_json LINE: a 6.1 "Killed process" line as JSON, parsed here with sed (not by
+# oomwarden), in explain's victim field names:
+#   {pid, comm, total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb, uid, pgtables_kb, oom_score_adj}
+kill_line_json() {
+    local pid comm
+    pid=$(printf '%s\n' "$1" | sed -n 's/.*: Killed process \([0-9]*\) (.*/\1/p')
+    comm=$(printf '%s\n' "$1" | sed -n 's/.*: Killed process [0-9]* (\(.*\)) total-vm:.*/\1/p')
+    [ -n "$pid" ] || { echo null; return; }
+    jq -cn --argjson pid "$pid" --arg comm "$comm" --arg vm "$(kv total-vm "$1")" \
+        --arg anon "$(kv anon-rss "$1")" --arg file "$(kv file-rss "$1")" \
+        --arg shmem "$(kv shmem-rss "$1")" --arg uid "$(kv UID "$1")" \
+        --arg pt "$(kv pgtables "$1")" --arg adj "$(kv oom_score_adj "$1")" '
+        def kb: rtrimstr("kB") | tonumber;
+        {pid: $pid, comm: $comm, total_vm_kb: ($vm | kb), anon_rss_kb: ($anon | kb),
+         file_rss_kb: ($file | kb), shmem_rss_kb: ($shmem | kb), uid: ($uid | tonumber),
+         pgtables_kb: ($pt | kb), oom_score_adj: ($adj | tonumber)}'
+}
+
+# EXPLAIN_VICTIM: the part of an explain --json victim that a kill line shows
+EXPLAIN_VICTIM='{pid, comm, total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb, uid, pgtables_kb, oom_score_adj}'
+
+# explain_facts FILE: what explain --json says about each event, for comparing two readings of
+# the same kernel log (the guest's /dev/kmsg, the host's dmesg text)
+explain_facts() {
+    jq -c '[.events[] | {scope, constraint, oom_memcg, task_memcg, group_memcg,
+        invoker: (.invoker | if . then {comm, pid, gfp_mask, order, oom_score_adj} else null end),
+        memcg: (.memcg | if . then {usage_kb, limit_kb, failcnt} else null end),
+        victims: [.victims[] | '"$EXPLAIN_VICTIM"' + {group_kill, kind}]}]' "$1" 2>/dev/null
+}
+
+# task_rows: the rows of every OOM report's task table in the kernel log, as "PID RSS
+# PGTABLES_BYTES SWAPENTS ADJ NAME" (4.19-6.7 layout: [pid] uid tgid total_vm rss pgtables_bytes swapents adj name)
+task_rows() {
+    sed -n 's/^\[ *[0-9.]*\] \[ *\([0-9]*\)\] *[0-9]* *[0-9]* *[0-9]* *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *\(-*[0-9]*\) \(.*\)$/\1 \2 \3 \4 \5 \6/p' "$OUT/kernel.log"
+}
+
+# row_points T: oom_badness() of each task-table row for a domain of T pages, as "PID POINTS
+# NAME" (rss + pgtables_bytes/4096 + swapents + adj * (T / 1000)); rows at -1000 are left out
+# (never candidates)
+row_points() {
+    task_rows | awk -v t="$1" '$5 != -1000 { print $1, $2 + int($3 / 4096) + $4 + $5 * int(t / 1000), $6 }'
+}
+
+# row_choice T: the pid the kernel's scan picks from those rows (a memcg OOM dumps the task table
+# in the order it scans: the highest points, a later row winning a tie)
+row_choice() { row_points "$1" | awk 'NR == 1 || $2 >= best { best = $2; pid = $1 } END { print pid }'; }
+
+# ps_vs_rows PS_JSON SKIP_PID: "comm(pid): ps X, kernel row Y;" for every row whose points
+# differ from the badness ps gave that pid (SKIP_PID grew in between; it is not compared)
+ps_vs_rows() {
+    local T pid pts name got
+    T=$(jq .totalpages "$1")
+    row_points "$T" | while read -r pid pts name; do
+        [ "$pid" = "$2" ] && continue
+        got=$(jq --argjson p "$pid" '.processes[] | select(.pid == $p) | .badness' "$1")
+        [ "$got" = "$pts" ] || printf '%s(%s): ps %s, kernel row %s; ' "$name" "$pid" "$got" "$pts"
+    done
+}

@@ -1,5 +1,6 @@
 # The node-crash scenario (host side; the guest side is guest.sh): `ps` predicts the global kill
-# order before the pod grows; the kernel's own "Killed process" lines must follow it exactly.
+# order before the pod grows; the kernel's own "Killed process" lines must follow it exactly;
+# `cgroup` shows the pod's cgroup; `explain` finds every kill and describes the cascade.
 VM_MEM=384 # little RAM: the cascade comes quickly
 VM_TIMEOUT=240
 
@@ -78,7 +79,61 @@ check_scenario() {
     expect_eq "$n: /system.slice memory.events oom_kill == 5 (hierarchical)" 5 "$(events_field "$(fact events_system)" oom_kill)"
     expect_eq "$n: no process of the six survived" "" "$(fact alive)"
     json_ok "$n: ps --json after the OOMs is JSON" "$OUT/ps-after.json"
-    # TODO(explain issue): `oomwarden explain --json` on kernel.log must list these six kills,
-    # in this order, as global OOMs with these pids, comms, task_memcgs and rss numbers, and
-    # describe the cascade (five adj-0 daemons killed while the -997 pod kept growing).
+
+    # oomwarden cgroup on the pod's container cgroup: by path and by pid, before; events after
+    local cb=$OUT/cgroup-pod-before.json ctr
+    ctr=$(fact pod_cgroup)
+    json_ok "$n: cgroup --json on the pod's cgroup is JSON" "$cb" || return
+    expect_eq "$n: cgroup: the pod's container cgroup, a Guaranteed pod's containerd container, 1 process" \
+        "$ctr kubernetes 4f6c2a1e-8d3b-4c5f-9e7a-1b2c3d4e5f60 guaranteed containerd ${ctr##*cri-containerd-} 1" \
+        "$(jq -r '.cgroup | "\(.path) \(.identity.kind) \(.identity.pod_uid) \(.identity.qos_class) \(.identity.container_runtime) \(.identity.container_id).scope \(.processes)"' "$cb")"
+    expect_eq "$n: cgroup pid:<pod> is the same cgroup" "$ctr" "$(jq -r .cgroup.path "$OUT/cgroup-pod-pid.json")"
+    expect_eq "$n: cgroup: no limit, so nothing but a global OOM can kill it (max, binding_max)" "max max" \
+        "$(jq -r '.cgroup | "\(.max) \(.binding_max)"' "$cb")"
+    expect_eq "$n: cgroup --json after: events == memory.events of the pod (oom_kill 1)" \
+        "$(fact events_pod | xargs)" \
+        "$(jq -r '.cgroup.events | "low \(.low) high \(.high) max \(.max) oom \(.oom) oom_kill \(.oom_kill) oom_group_kill \(.oom_group_kill)"' "$OUT/cgroup-pod-after.json")"
+
+    # explain on the cascade, read from /dev/kmsg in the guest
+    local e=$OUT/explain.json bad="" i=0 line invokers
+    json_ok "$n: explain --json (guest, /dev/kmsg) is JSON" "$e" || return
+    expect_eq "$n: explain: every kill, in the kernel's order (pid comm)" "$(xargs <<<"$actual")" \
+        "$(jq -r '[.events[] | .victims[0] | "\(.pid) \(.comm)"] | join(" ")' "$e")"
+    expect_eq "$n: explain: each event is global (scope, CONSTRAINT_NONE, global_oom), one victim" \
+        "$(for _ in $(seq "$(grep -c . <<<"$actual")"); do printf 'global CONSTRAINT_NONE true 1 '; done)" \
+        "$(jq -r '[.events[] | "\(.scope) \(.constraint) \(.global_oom) \(.victims | length)"] | join(" ")' "$e") "
+    while read -r pid comm; do
+        [ -n "$pid" ] || continue
+        line=$(kill_line_json "$(kernel_kill_line "$pid")")
+        [ "$line" = "$(jq -c --argjson i "$i" ".events[\$i].victims[0] | $EXPLAIN_VICTIM" "$e")" ] || bad="$bad $pid: kernel $line;"
+        [ "$(kv task_memcg "$(kernel_oomkill_info "$pid")")" = "$(jq -r --argjson i "$i" '.events[$i].task_memcg' "$e")" ] ||
+            bad="$bad $pid: task_memcg;"
+        i=$((i + 1))
+    done <<<"$actual"
+    expect_eq "$n: explain: each victim's numbers and task_memcg == its kernel lines (parsed here)" "" "$bad"
+    # who asked, OOM by OOM: mostly pod-hog, but a busybox helper of the scenario (at -1000) may
+    # be the one whose page fault finds no memory
+    invokers=$(sed -n 's/.*\] \(.*\) invoked oom-killer: .*oom_score_adj=\(-*[0-9]*\)$/\1 \2/p' "$OUT/kernel.log" | xargs)
+    expect_eq "$n: explain: the invokers (comm adj) are the kernel's" "$invokers" \
+        "$(jq -r '[.events[] | "\(.invoker.comm) \(.invoker.oom_score_adj)"] | join(" ")' "$e")"
+    echo "# $n: invokers: $invokers"
+    expect_eq "$n: explain: one cascade of all $(grep -c . <<<"$actual") kills" "0 5 6" \
+        "$(jq -r '.cascades | if length == 1 then .[0] | "\(.first_event) \(.last_event) \(.kills)" else "\(length) cascades" end' "$e")"
+    local summary
+    summary=$(jq -r '.cascades[0].summary' "$e")
+    echo "# $n: cascade: $summary"
+    # the words: six kills of the whole machine, small ones first, memory back only with the
+    # pod's kill, and the -997 pod as the reason the daemons went first
+    local want_words="6 kills|(whole machine)|each of the first 5 freed under|memory came back only when pod-hog|pod-hog (pid $pod_pid|oom_score_adj -997"
+    bad=""
+    local IFS_OLD=$IFS w
+    IFS='|'
+    for w in $want_words; do
+        [[ "$summary" == *"$w"* ]] || bad="$bad '$w'"
+    done
+    IFS=$IFS_OLD
+    expect_eq "$n: explain: the cascade's text describes it (kills, scope, who freed what, the -997 pod)" "" "$bad"
+    "$VM_BIN" explain --json "$OUT/kernel.log" >"$OUT/explain-host.json" 2>/dev/null
+    expect_eq "$n: explain on the dmesg text (host) == explain on /dev/kmsg (guest)" \
+        "$(explain_facts "$e")" "$(explain_facts "$OUT/explain-host.json")"
 }

@@ -40,6 +40,10 @@ fact meminfo "$(awk '/^(MemTotal|MemAvailable|SwapTotal):/ { printf "%s %s ", $1
 # the prediction, before any growth
 oomwarden ps --json >"$OUT/ps-before.json" || fail "oomwarden ps --json: exit $?"
 oomwarden ps >"$OUT/ps-before.txt" 2>&1
+# the pod's cgroup as oomwarden sees it: by path, and by the pod process's pid
+oomwarden cgroup "$CTR" --json >"$OUT/cgroup-pod-before.json" || fail "oomwarden cgroup $CTR: exit $?"
+oomwarden cgroup "$CTR" >"$OUT/cgroup-pod-before.txt" 2>&1
+oomwarden cgroup "pid:$pod" --json >"$OUT/cgroup-pod-pid.json" || fail "oomwarden cgroup pid:$pod: exit $?"
 
 log "the pod starts to allocate"
 touch /run/go
@@ -55,4 +59,8 @@ while read -r n pid cg; do
 done <"$OUT/hogs.txt"
 fact alive "${alive# }"
 oomwarden ps --json >"$OUT/ps-after.json" || fail "oomwarden ps --json after the OOMs: exit $?"
+oomwarden cgroup "$CTR" --json >"$OUT/cgroup-pod-after.json" || fail "oomwarden cgroup $CTR after: exit $?"
+# the cascade as explain reads it from /dev/kmsg
+oomwarden explain --json >"$OUT/explain.json" || fail "oomwarden explain --json: exit $?"
+oomwarden explain >"$OUT/explain.txt" 2>&1
 log "done"

@@ -1,5 +1,6 @@
-# memcg v2 OOM smoke test (host side; the guest side is guest.sh): the kill happened in the
-# cgroup whose memory.max was hit, by the kernel's own accounts (memory.events and its report).
+# memcg v2 OOM (host side; the guest side is guest.sh): the kill happened in the cgroup whose
+# memory.max was hit, by the kernel's own accounts (memory.events and its report); `ps --cgroup`
+# predicted it, `cgroup` and `explain` say what the kernel's files and report say.
 VM_MEM=256
 VM_TIMEOUT=180
 
@@ -33,12 +34,58 @@ check_scenario() {
         "$(jq -r --argjson p "$vpid" '.processes[] | select(.pid == $p) | .cgroup' "$OUT/ps-before.json")"
     expect_eq "$n: the other three live on in $M" \
         "$(for h in big small steady; do hog_pid $h; done | sort -n | xargs)" "$(xargs -n1 <<<"$(fact procs_after)" | sort -n | xargs)"
-    # TODO(cgroup issue): with $OUT/ps-cgroup-before.json (`ps --cgroup $M`, memcg domain:
-    #   totalpages = memory.max pages): its rank 1 is $vpid; its badness for $vpid is the
-    #   kernel's (the report's task table row: rss + pgtables_bytes/4096 + swapents + adj*12).
-    # TODO(cgroup issue): with $OUT/cgroup-before.json / cgroup-after.json: max 50331648,
-    #   events oom_kill 0 -> 1, oom 1, current_before/current_after as in facts.txt.
-    # TODO(explain issue): with $OUT/explain.json: one kill, pid $vpid, comm ow-leak, scope
-    #   memcg, oom_memcg = task_memcg = $M, the invoker (ow-leak itself), anon-rss/file-rss/shmem-rss
-    #   and pgtables as in the kill line, memory usage/limit from the "memory: usage" line.
+
+    # ps --cgroup before the push: the memcg domain and its prediction
+    local f=$OUT/ps-cgroup-before.json T
+    json_ok "$n: ps --cgroup --json before the push is JSON" "$f" || return
+    expect_eq "$n: ps --cgroup: domain memcg, its own limit, totalpages = memory.max pages (no swap)" \
+        "memcg own_limit $M 12288" "$(jq -r '"\(.domain) \(.oom_domain.reason) \(.oom_domain.oom_cgroup) \(.oom_domain.totalpages)"' "$f")"
+    expect_eq "$n: ps --cgroup predicted the victim the kernel killed (rank 1 and next_victim: $vpid)" \
+        "$vpid $vpid" "$(jq -r '"\([.processes[] | select(.rank == 1) | .pid][0]) \(.oom_domain.next_victim)"' "$f")"
+    expect_eq "$n: ps --cgroup: the victim dies alone (memory.oom.group 0)" "null null" \
+        "$(jq -r --argjson p "$vpid" '"\(.oom_domain.next_kill_unit) \(.processes[] | select(.pid == $p) | .kill_unit)"' "$f")"
+    # The resident hogs did not change between ps and the OOM: ps's memcg badness must be the
+    # kernel's own, from the report's task table (lib/check.sh: row_points)
+    T=$(jq .oom_domain.totalpages "$f")
+    expect_eq "$n: ps --cgroup badness == the kernel's task-table badness for the 3 resident hogs" "" \
+        "$(ps_vs_rows "$f" "$vpid")"
+    expect_eq "$n: the memcg badness of the kernel's rows picks the kernel's victim" "$vpid" "$(row_choice "$T")"
+    echo "# $n: ps --cgroup before: $(jq -r '[.processes[] | "\(.comm)(\(.pid)) \(.badness)"] | join(", ")' "$f")"
+    echo "# $n: kernel rows at the OOM: $(row_points "$T" | awk '{ printf "%s%s(%s) %s", (NR > 1 ? ", " : ""), $3, $1, $2 }')"
+
+    # cgroup --json before and after: the same counters the kernel's files had
+    local cb=$OUT/cgroup-before.json ca=$OUT/cgroup-after.json
+    json_ok "$n: cgroup --json before is JSON" "$cb" && json_ok "$n: cgroup --json after is JSON" "$ca" || return
+    local EV='.cgroup.events | "low \(.low) high \(.high) max \(.max) oom \(.oom) oom_kill \(.oom_kill) oom_group_kill \(.oom_group_kill)"'
+    expect_eq "$n: cgroup --json: path, max 48 MiB, oom_group false" "$M 50331648 false" \
+        "$(jq -r '.cgroup | "\(.path) \(.max) \(.oom_group)"' "$cb")"
+    expect_eq "$n: cgroup --json events before == memory.events" "$(xargs <<<"$before")" "$(jq -r "$EV" "$cb")"
+    expect_eq "$n: cgroup --json events after == memory.events" "$(xargs <<<"$after")" "$(jq -r "$EV" "$ca")"
+    expect_eq "$n: cgroup --json: oom_kill 0 -> 1, oom 0 -> >= 1, max 0 -> > 0" "0 1 0 true 0 true" \
+        "$(jq -rs '"\(.[0].cgroup.events.oom_kill) \(.[1].cgroup.events.oom_kill) \(.[0].cgroup.events.oom) \(.[1].cgroup.events.oom >= 1) \(.[0].cgroup.events.max) \(.[1].cgroup.events.max > 0)"' "$cb" "$ca")"
+    expect_eq "$n: cgroup --json current before/after == memory.current" \
+        "$(fact current_before) $(fact current_after)" "$(jq -rs '"\(.[0].cgroup.current) \(.[1].cgroup.current)"' "$cb" "$ca")"
+    expect_eq "$n: cgroup --json: 4 processes before, 3 after; PSI read from the cgroup's own file" \
+        "4 3 $M $M" "$(jq -rs '"\(.[0].cgroup.processes) \(.[1].cgroup.processes) \(.[0].cgroup.psi.source) \(.[1].cgroup.psi.source)"' "$cb" "$ca")"
+
+    # explain: this kernel's report, read from /dev/kmsg in the guest and from dmesg text here
+    local e=$OUT/explain.json kline
+    json_ok "$n: explain --json (guest, /dev/kmsg) is JSON" "$e" || return
+    kline=$(kill_line_json "$(kernel_kill_line "$vpid")")
+    expect_eq "$n: explain: one event, one victim" "1 1" "$(jq -r '"\(.events | length) \([.events[].victims[]] | length)"' "$e")"
+    expect_eq "$n: explain: scope memcg, constraint, oom_memcg = task_memcg = $M" \
+        "memcg CONSTRAINT_MEMCG $M $M" "$(jq -r '.events[0] | "\(.scope) \(.constraint) \(.oom_memcg) \(.task_memcg)"' "$e")"
+    expect_eq "$n: explain: the victim's pid, comm and memory numbers == the kernel's kill line (parsed here)" \
+        "$kline" "$(jq -c ".events[0].victims[0] | $EXPLAIN_VICTIM" "$e")"
+    expect_eq "$n: explain: the invoker is the victim itself (ow-leak, adj 500)" "ow-leak $vpid 500" \
+        "$(jq -r '.events[0].invoker | "\(.comm) \(.pid) \(.oom_score_adj)"' "$e")"
+    local usage
+    usage=$(sed -n 's/.*\] memory: usage \([0-9]*\)kB, limit \([0-9]*\)kB, failcnt \([0-9]*\)$/\1 \2 \3/p' "$OUT/kernel.log")
+    expect_eq "$n: explain: memcg usage/limit/failcnt == the 'memory: usage' line" "$usage" \
+        "$(jq -r '.events[0].memcg | "\(.usage_kb) \(.limit_kb) \(.failcnt)"' "$e")"
+    expect_eq "$n: explain: its badness is the kernel's (memcg totalpages 12288)" "12288 $(row_points "$T" | awk -v p="$vpid" '$1 == p { print $2 }')" \
+        "$(jq -r '.events[0].victims[0].badness | "\(.totalpages) \(.points)"' "$e")"
+    "$VM_BIN" explain --json "$OUT/kernel.log" >"$OUT/explain-host.json" 2>/dev/null
+    expect_eq "$n: explain on the dmesg text (host) == explain on /dev/kmsg (guest)" \
+        "$(explain_facts "$e")" "$(explain_facts "$OUT/explain-host.json")"
 }

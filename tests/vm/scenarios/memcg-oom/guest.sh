@@ -31,10 +31,12 @@ leak=$HOG_PID
 fact events_before "$(cg_events "$M")"
 fact current_before "$(cat "/sys/fs/cgroup$M/memory.current")"
 oomwarden ps --json >"$OUT/ps-before.json" || fail "oomwarden ps --json: exit $?"
-# TODO(cgroup, explain issues): the prediction and the cgroup's own view, before the OOM:
-#   oomwarden ps --cgroup "$M" --json   >"$OUT/ps-cgroup-before.json"  (memcg-domain ranking)
-#   oomwarden cgroup "$M" --json        >"$OUT/cgroup-before.json"
-# guarded with `ow_has cgroup` until those commands are on main.
+# the prediction and the cgroup's own view, before the OOM: ps --cgroup ranks in the memcg
+# domain (totalpages = memory.max pages, no swap); cgroup reads the files memory.events counts
+oomwarden ps --cgroup "$M" --json >"$OUT/ps-cgroup-before.json" || fail "ps --cgroup --json: exit $?"
+oomwarden ps --cgroup "$M" >"$OUT/ps-cgroup-before.txt" 2>&1
+oomwarden cgroup "$M" --json >"$OUT/cgroup-before.json" || fail "cgroup --json: exit $?"
+oomwarden cgroup "$M" >"$OUT/cgroup-before.txt" 2>&1
 
 log "ow-leak grows until $M hits memory.max"
 touch /run/go
@@ -46,7 +48,10 @@ fact current_after "$(cat "/sys/fs/cgroup$M/memory.current")"
 fact procs_after "$(cat "/sys/fs/cgroup$M/cgroup.procs" | tr '\n' ' ')"
 fact oom_kill_vmstat "$(vmstat_oom_kill)"
 oomwarden ps --json >"$OUT/ps-after.json" || fail "oomwarden ps --json after: exit $?"
-# TODO(cgroup, explain issues): after the OOM:
-#   oomwarden cgroup "$M" --json        >"$OUT/cgroup-after.json"   (oom_kill 1, events, PSI)
-#   oomwarden explain --json            >"$OUT/explain.json"        (this kernel's report, from kmsg)
+# after the OOM: the counters again, and this kernel's report as explain reads it from
+# /dev/kmsg (the 6.1 memory.stat block is one record with \x0a there; the host reads dmesg's form)
+oomwarden cgroup "$M" --json >"$OUT/cgroup-after.json" || fail "cgroup --json after: exit $?"
+oomwarden cgroup "$M" >"$OUT/cgroup-after.txt" 2>&1
+oomwarden explain --json >"$OUT/explain.json" || fail "explain --json: exit $?"
+oomwarden explain >"$OUT/explain.txt" 2>&1
 log "done"
