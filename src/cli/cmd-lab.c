@@ -735,6 +735,8 @@ int cmd_lab(struct cli *c, int argc, char **argv)
     int r = parse_args(c, &lc, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
+    /* a closed pipe (| head) must not kill us before the cgroup is removed: writes fail instead */
+    signal(SIGPIPE, SIG_IGN);
     lc.o.on_start = text_start;
     lc.o.on_sample = text_sample;
     lc.o.ctx = &lc;

@@ -41,17 +41,22 @@ void lab_series_release(struct lab_series *s)
     *s = (struct lab_series){0};
 }
 
-/* When the usage crossed `level` going up between samples a and b (linear in between). */
-static double crossing(const struct lab_sample *a, const struct lab_sample *b, uint64_t level)
+/*
+ * When the usage crossed `level` between samples `from` and `to` (linear in between; either
+ * direction, and `to` may be the earlier one: the result is measured from `from`'s time toward
+ * `to`'s).
+ */
+static double crossing(const struct lab_sample *from, const struct lab_sample *to, uint64_t level)
 {
-    if (b->current == a->current)
-        return b->t;
-    double f = ((double)level - (double)a->current) / ((double)b->current - (double)a->current);
+    if (to->current == from->current)
+        return to->t;
+    double f = ((double)level - (double)from->current) /
+               ((double)to->current - (double)from->current);
     if (f < 0)
         f = 0;
     if (f > 1)
         f = 1;
-    return a->t + f * (b->t - a->t);
+    return from->t + f * (to->t - from->t);
 }
 
 void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64_t high,
@@ -133,20 +138,25 @@ void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64
     s.pct_of_limit = limit ? 100.0 * (double)s.usage_at_kill / (double)limit : 0;
 
     if (high && cgroup_limit_set(high) && upto > 0) {
-        double end = s.killed ? kill_t : v[upto - 1].t;
-        for (size_t i = 0; i < upto; i++) {
-            const struct lab_sample *x = &v[i];
-            if (x->current <= high)
-                continue;
-            double from = i == 0 ? x->t : (v[i - 1].current > high ? v[i - 1].t
-                                                                     : crossing(&v[i - 1], x, high));
-            if (s.high_first_t < 0)
-                s.high_first_t = from;
-            double to = i + 1 < upto ? v[i + 1].t : end;
-            if (i + 1 < upto && v[i + 1].current <= high)
-                to = x->t; /* it went down again: count up to this sample only */
-            s.throttled_s += to - from;
+        /* interval by interval, crossings interpolated; then up to the kill */
+        if (v[0].current > high)
+            s.high_first_t = v[0].t;
+        for (size_t i = 1; i < upto; i++) {
+            const struct lab_sample *a = &v[i - 1], *b = &v[i];
+            bool ua = a->current > high, ub = b->current > high;
+            if (ua && ub) {
+                s.throttled_s += b->t - a->t;
+            } else if (ub) {
+                double c = crossing(a, b, high);
+                s.throttled_s += b->t - c;
+                if (s.high_first_t < 0)
+                    s.high_first_t = c;
+            } else if (ua) {
+                s.throttled_s += crossing(b, a, high) - a->t;
+            }
         }
+        if (s.killed && v[upto - 1].current > high && kill_t > v[upto - 1].t)
+            s.throttled_s += kill_t - v[upto - 1].t;
         const struct lab_sample *first = &v[0];
         double t_cross = s.high_first_t;
         if (t_cross > first->t)
