@@ -31,8 +31,9 @@ static const char usage[] =
     "\n"
     "  -n, --dry-run         show the cgroup and what reclaim could take, change nothing\n" CLI_COMMON_HELP
     "\n"
-    "Exit status: 0 when the kernel reclaimed what was asked, 1 when it got less (EAGAIN),\n"
-    "when the cgroup has no memory.reclaim, or on an error; 64 for a bad argument.\n";
+    "Exit status: 0 when memory.current went down by SIZE (or the kernel said it reclaimed\n"
+    "SIZE), 1 when it got less, when the cgroup has no memory.reclaim, or on an error;\n"
+    "64 for a bad argument.\n";
 
 struct row {
     const char *name;
@@ -42,6 +43,19 @@ struct row {
 static uint64_t delta_abs(uint64_t a, uint64_t b)
 {
     return a > b ? a - b : b - a;
+}
+
+/* What memory.current went down by; 0 when it went up. */
+static uint64_t reclaimed(const struct reclaim_result *r)
+{
+    return r->before.current > r->after.current ? r->before.current - r->after.current : 0;
+}
+
+/* The cgroup gave back what was asked, whatever the write answered. */
+static bool met(const struct reclaim_result *r)
+{
+    return !r->dry_run && (r->write_error == 0 ||
+                           (r->write_error == -EAGAIN && reclaimed(r) >= r->asked));
 }
 
 static size_t rows_of(const struct reclaim_result *r, struct row *v)
@@ -89,16 +103,20 @@ static int render_text(const struct reclaim_result *r, const char *path, struct 
     }
     if (r->dry_run)
         return 0;
-    uint64_t got = r->before.current > r->after.current ? r->before.current - r->after.current : 0;
+    uint64_t got = reclaimed(r);
     buf_printf(o, "asked %s, memory.current went down by %s in %.2fs", fmt_size_long(a, r->asked),
                fmt_size_long(b, got), r->seconds);
-    if (r->write_error == -EAGAIN)
+    if (r->write_error == -EAGAIN && got >= r->asked)
+        /* seen on 6.1: 15 MiB of dentries and inodes went, and the write still said EAGAIN */
+        buf_puts(o, "; the kernel still answered EAGAIN: it counts the pages it took off the "
+                    "LRU lists, and what slab shrinkers (dentries, inodes) free may not count");
+    else if (r->write_error == -EAGAIN)
         buf_puts(o, ": the kernel found less to reclaim than asked (EAGAIN after 16 rounds "
                     "without progress)");
     else if (r->write_error)
         buf_printf(o, ": the write failed: %s", strerror(-r->write_error));
-    buf_puts(o, "\n(memory.current can also move because the cgroup's processes allocate or "
-                "free meanwhile)\n");
+    buf_puts(o, "\n(memory.current also moves when the cgroup's processes allocate or free, and "
+                "slab is freed after an RCU grace period: it may still fall a little)\n");
     return 0;
 }
 
@@ -115,9 +133,11 @@ static int render_json(const struct reclaim_result *r, const char *path, struct 
         json_kv_null(&j, "result");
     } else {
         json_kv_str(&j, "result", r->write_error == 0         ? "ok"
-                                  : r->write_error == -EAGAIN ? "partial"
+                                  : r->write_error == -EAGAIN ? "eagain"
                                                               : "error");
         json_kv_str(&j, "error", r->write_error ? strerror(-r->write_error) : NULL);
+        json_kv_u64(&j, "reclaimed", reclaimed(r));
+        json_kv_bool(&j, "met", met(r));
         json_kv_double(&j, "seconds", r->seconds, 3);
     }
     struct row v[16];
@@ -212,7 +232,7 @@ int cmd_reclaim(struct cli *c, int argc, char **argv)
     if (q < 0)
         log_error("cannot format the output: %s", strerror(-q));
     else if (cli_emit(&o) == 0)
-        rc = res.write_error ? EXIT_FAIL : EXIT_OK;
+        rc = res.dry_run || met(&res) ? EXIT_OK : EXIT_FAIL;
     if (res.write_error && res.write_error != -EAGAIN)
         log_error("writing %s/memory.reclaim: %s", path, strerror(-res.write_error));
     buf_release(&o);
