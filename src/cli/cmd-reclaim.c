@@ -215,9 +215,9 @@ int cmd_reclaim(struct cli *c, int argc, char **argv)
             log_error("%s has no memory.reclaim: it came in Linux 5.19, this kernel is %s", path,
                       k.release);
         else
-            log_error("%s has no memory.reclaim (the root of a delegated subtree, or a kernel "
-                      "without it: it came in Linux 5.19; this one is %s)",
-                      path, k.known ? k.release : "unknown");
+            log_error("%s has no memory.reclaim, which Linux 5.19 and later have (this kernel "
+                      "says %s): a copy of /sys without it (--root), or a kernel built without it",
+                      path, k.known ? k.release : "nothing");
         goto out;
     }
     if (q < 0) {
