@@ -51,8 +51,7 @@ static const char usage[] =
     "                        a disk file system, not tmpfs)\n"
     "      --timeout DUR     stop without a kill after DUR (default 60s)\n"
     "      --interval DUR    sampling period (default 500ms)\n"
-    "      --svg FILE        write a plot of the run (SVG)\n" CLI_COMMON_HELP
-    "\n"
+    "      --svg FILE        write a plot of the run (SVG)\n" CLI_COMMON_HELP "\n"
     "Exit status: 0 when the kernel killed the predicted eater (protect: and the protected one\n"
     "survived), 1 otherwise, 64 for a bad option.\n";
 
@@ -120,8 +119,9 @@ static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
             break;
         case OPT_RATE:
             if (parse_rate(optarg, &o->rate) < 0 || o->rate < (64u << 10))
-                return cli_usage_error(c, "--rate takes a size per second of at least 64K/s "
-                                          "(50M/s), not '%s'",
+                return cli_usage_error(c,
+                                       "--rate takes a size per second of at least 64K/s "
+                                       "(50M/s), not '%s'",
                                        optarg);
             break;
         case OPT_KIND:
@@ -133,8 +133,9 @@ static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             if (parse_duration_ms(optarg, &o->timeout_ms) < 0 || o->timeout_ms < 1000)
-                return cli_usage_error(c, "--timeout takes a duration of at least 1s (60s, 5m), "
-                                          "not '%s'",
+                return cli_usage_error(c,
+                                       "--timeout takes a duration of at least 1s (60s, 5m), "
+                                       "not '%s'",
                                        optarg);
             break;
         case OPT_INTERVAL:
@@ -220,7 +221,8 @@ static void text_start(const struct lab_result *r, void *ctx)
         buf_printf(o, "     eater %s: pid %d, oom_score_adj %d, holds %s", e->comm, (int)e->pid,
                    e->adj, (size_str(a, e->start_bytes), a));
         if (e->rate)
-            buf_printf(o, ", grows %s at %s/s", eater_kind_name(i == r->grower ? r->kind : EATER_ANON),
+            buf_printf(o, ", grows %s at %s/s",
+                       eater_kind_name(i == r->grower ? r->kind : EATER_ANON),
                        (size_str(b, e->rate), b));
         if (r->kind != EATER_ANON && i == r->grower)
             buf_printf(o, " (file of %s)", (size_str(b, r->file_bytes), b));
@@ -238,16 +240,17 @@ static void text_start(const struct lab_result *r, void *ctx)
         buf_printf(o, "prediction: none (%s)\n", p->why_not);
     } else {
         uint64_t unit = p->totalpages / 1000;
-        buf_printf(o, "prediction (%s's OOM domain: totalpages %" PRIu64
-                      ", one oom_score_adj point = %" PRIu64 " pages):\n",
+        buf_printf(o,
+                   "prediction (%s's OOM domain: totalpages %" PRIu64
+                   ", one oom_score_adj point = %" PRIu64 " pages):\n",
                    r->cgroup, p->totalpages, unit);
         for (size_t i = 0; i < p->n; i++) {
             const struct lab_candidate *cd = &p->c[i];
-            buf_printf(o, "  rank %zu: pid %d %-14s oom_score_adj %4d  rss %9s  badness %7" PRId64
-                          " pages%s\n",
-                       cd->rank, (int)cd->pid, cd->comm, cd->adj,
-                       (size_str(a, cd->rss), a), cd->badness,
-                       i == p->victim ? "  <- the victim" : "");
+            buf_printf(o,
+                       "  rank %zu: pid %d %-14s oom_score_adj %4d  rss %9s  badness %7" PRId64
+                       " pages%s\n",
+                       cd->rank, (int)cd->pid, cd->comm, cd->adj, (size_str(a, cd->rss), a),
+                       cd->badness, i == p->victim ? "  <- the victim" : "");
         }
         if (p->victim != SIZE_MAX) {
             const struct lab_candidate *v = &p->c[p->victim];
@@ -259,14 +262,16 @@ static void text_start(const struct lab_result *r, void *ctx)
         }
         if (r->mode == LAB_PROTECT && p->victim != SIZE_MAX && p->victim_no_adj != p->victim) {
             const struct lab_candidate *w = &p->c[p->victim_no_adj], *v = &p->c[p->victim];
-            buf_printf(o, "  without oom_score_adj it would be pid %d (%s): badness %" PRId64
-                          " > %" PRId64 " pages\n",
+            buf_printf(o,
+                       "  without oom_score_adj it would be pid %d (%s): badness %" PRId64
+                       " > %" PRId64 " pages\n",
                        (int)w->pid, w->comm, w->badness_no_adj, v->badness_no_adj);
         }
         if (p->high_to_max_s > 0)
-            buf_printf(o, "  above memory.high the kernel sleeps the eater ((usage-high)/high)^2 x "
-                          "64 s per 64 pages charged (at most 2 s): from %s to %s at this rate "
-                          "that takes about %.1fs%s\n",
+            buf_printf(o,
+                       "  above memory.high the kernel sleeps the eater ((usage-high)/high)^2 x "
+                       "64 s per 64 pages charged (at most 2 s): from %s to %s at this rate "
+                       "that takes about %.1fs%s\n",
                        (size_str(a, r->high), a), (size_str(b, r->max), b), p->high_to_max_s,
                        p->high_to_max_s * 1000 > (double)lc->o.timeout_ms
                            ? ", longer than --timeout"
@@ -387,13 +392,14 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
         buf_printf(o, "  where:    usage %s = %.1f%% of %s %s", (size_str(a, s->usage_at_kill), a),
                    s->pct_of_limit, limit_name(r->version), (size_str(b, r->max), b));
         if (s->usage_from_report)
-            buf_printf(o, " (the kernel's report: usage %" PRIu64 "kB, limit %" PRIu64
-                          "kB, failcnt %" PRIu64 ")",
+            buf_printf(o,
+                       " (the kernel's report: usage %" PRIu64 "kB, limit %" PRIu64
+                       "kB, failcnt %" PRIu64 ")",
                        r->event->mem.usage_kb, r->event->mem.limit_kb, r->event->mem.failcnt);
         buf_putc(o, '\n');
         if (s->last_before_t >= 0)
-            buf_printf(o, "            last sample %.2fs before: %s\n", r->kill_t - s->last_before_t,
-                       (size_str(a, s->last_before), a));
+            buf_printf(o, "            last sample %.2fs before: %s\n",
+                       r->kill_t - s->last_before_t, (size_str(a, s->last_before), a));
         if (!r->kill_t_from_log)
             buf_puts(o, "            (the time is when the eater's exit was seen: no kernel "
                         "log stamp)\n");
@@ -419,25 +425,29 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
         buf_puts(o, "  PSI:      not available for this cgroup\n");
     } else if (r->end == LAB_END_KILLED) {
         if (s->has_warning && s->warning_s > 0)
-            buf_printf(o, "  PSI:      full avg10 crossed 10%% at %.2fs: %.2fs of warning before "
-                          "the kill (peak full %.2f%%, some %.2f%%)\n",
+            buf_printf(o,
+                       "  PSI:      full avg10 crossed 10%% at %.2fs: %.2fs of warning before "
+                       "the kill (peak full %.2f%%, some %.2f%%)\n",
                        s->full_cross_t, s->warning_s, (double)s->peak_full10 / 100,
                        (double)s->peak_some10 / 100);
         else if (s->has_warning)
-            buf_printf(o, "  PSI:      full avg10 crossed 10%% only at %.2fs, %.2fs after the "
-                          "kill: no warning\n",
+            buf_printf(o,
+                       "  PSI:      full avg10 crossed 10%% only at %.2fs, %.2fs after the "
+                       "kill: no warning\n",
                        s->full_cross_t, -s->warning_s);
         else
-            buf_printf(o, "  PSI:      full avg10 stayed below 10%% (peak %.2f%%, some %.2f%%): "
-                          "no warning%s\n",
+            buf_printf(o,
+                       "  PSI:      full avg10 stayed below 10%% (peak %.2f%%, some %.2f%%): "
+                       "no warning%s\n",
                        (double)s->peak_full10 / 100, (double)s->peak_some10 / 100,
                        r->kind == EATER_ANON && !r->high
                            ? ". Anonymous memory without swap gives reclaim nothing to do, so "
                              "tasks barely stall before the kill"
                            : "");
         if (s->has_rate_warning)
-            buf_printf(o, "            the full stall rate (Δtotal/Δt) crossed 10%% at %.2fs: "
-                          "%.2fs before the kill (peak %.1f%%)\n",
+            buf_printf(o,
+                       "            the full stall rate (Δtotal/Δt) crossed 10%% at %.2fs: "
+                       "%.2fs before the kill (peak %.1f%%)\n",
                        s->rate_cross_t, s->rate_warning_s, s->peak_full_rate);
         else
             buf_printf(o, "            the full stall rate (Δtotal/Δt) peaked at %.1f%%\n",
@@ -460,8 +470,9 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
                            (size_str(b, (uint64_t)s->growth_above), b));
             buf_putc(o, '\n');
             if (r->pred.high_to_max_s > 0 && r->end == LAB_END_KILLED)
-                buf_printf(o, "            predicted from the kernel's throttle formula: %.1fs "
-                              "from memory.high to the limit\n",
+                buf_printf(o,
+                           "            predicted from the kernel's throttle formula: %.1fs "
+                           "from memory.high to the limit\n",
                            r->pred.high_to_max_s);
         } else {
             buf_printf(o, "  high:     usage never went above memory.high %s\n",
@@ -531,8 +542,7 @@ static int render_json(const struct lab_result *r, bool ok, struct buf *out)
     json_kv_str(&j, "mode", r->mode == LAB_RUN ? "run" : "protect");
     json_kv_str(&j, "cgroup", r->cgroup);
     json_kv_i64(&j, "cgroup_version", r->version);
-    json_kv_str(&j, "psi_source",
-                !r->psi ? NULL : r->psi_twin ? "unified_twin" : "cgroup");
+    json_kv_str(&j, "psi_source", !r->psi ? NULL : r->psi_twin ? "unified_twin" : "cgroup");
     json_kv_u64(&j, "limit", r->max);
     json_kv_u64_opt(&j, "high", r->high ? r->high : OPT_ABSENT);
     json_kv_u64(&j, "rate", r->rate);
@@ -652,10 +662,13 @@ static int render_json(const struct lab_result *r, bool ok, struct buf *out)
     json_obj_begin(&j);
     json_kv_u64(&j, "usage_at_kill", killed ? s->usage_at_kill : 0);
     json_kv_str(&j, "usage_source",
-                !killed ? NULL : s->usage_from_report ? "kernel_report" : "last_sample");
+                !killed                ? NULL
+                : s->usage_from_report ? "kernel_report"
+                                       : "last_sample");
     json_kv_double(&j, "percent_of_limit", killed ? s->pct_of_limit : 0, 2);
     json_kv_u64(&j, "last_sample_before", s->last_before);
-    json_seconds(&j, "last_sample_before_seconds", s->last_before_t, killed && s->last_before_t >= 0);
+    json_seconds(&j, "last_sample_before_seconds", s->last_before_t,
+                 killed && s->last_before_t >= 0);
     json_kv_u64(&j, "peak_sampled", s->peak_sampled);
     json_kv_u64_opt(&j, "peak", r->peak);
     json_seconds(&j, "psi_full_avg10_crossed_seconds", s->full_cross_t, s->full_cross_t >= 0);

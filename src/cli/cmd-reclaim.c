@@ -29,8 +29,8 @@ static const char usage[] =
     "memory only where there is swap. CGROUP is a path (/system.slice/foo.service, or the\n"
     "directory under /sys/fs/cgroup) or pid:N for the cgroup of a process.\n"
     "\n"
-    "  -n, --dry-run         show the cgroup and what reclaim could take, change nothing\n" CLI_COMMON_HELP
-    "\n"
+    "  -n, --dry-run         show the cgroup and what reclaim could take, change "
+    "nothing\n" CLI_COMMON_HELP "\n"
     "Exit status: 0 when memory.current went down by SIZE (or the kernel said it reclaimed\n"
     "SIZE), 1 when it got less, when the cgroup has no memory.reclaim, or on an error;\n"
     "64 for a bad argument.\n";
@@ -54,8 +54,8 @@ static uint64_t reclaimed(const struct reclaim_result *r)
 /* The cgroup gave back what was asked, whatever the write answered. */
 static bool met(const struct reclaim_result *r)
 {
-    return !r->dry_run && (r->write_error == 0 ||
-                           (r->write_error == -EAGAIN && reclaimed(r) >= r->asked));
+    return !r->dry_run &&
+           (r->write_error == 0 || (r->write_error == -EAGAIN && reclaimed(r) >= r->asked));
 }
 
 static size_t rows_of(const struct reclaim_result *r, struct row *v)
@@ -83,8 +83,9 @@ static int render_text(const struct reclaim_result *r, const char *path, struct 
     struct row v[16];
     size_t n = rows_of(r, v);
     if (r->dry_run)
-        buf_printf(o, "%s: %s in use; reclaim could take about %s (file LRUs and reclaimable "
-                      "slab; anon %s without swap)\n",
+        buf_printf(o,
+                   "%s: %s in use; reclaim could take about %s (file LRUs and reclaimable "
+                   "slab; anon %s without swap)\n",
                    path, fmt_size_long(a, r->before.current),
                    fmt_size_long(b, cgroup_reclaimable(&r->before)),
                    r->before.swap_max == 0 ? "cannot go" : "can go only");
@@ -97,7 +98,10 @@ static int render_text(const struct reclaim_result *r, const char *path, struct 
         if (!r->dry_run && opt_has(v[i].after)) {
             fmt_size_long(d, delta_abs(v[i].before, v[i].after));
             buf_printf(o, " %12s %s%11s", fmt_size_long(b, v[i].after),
-                       v[i].after < v[i].before ? "-" : v[i].after > v[i].before ? "+" : " ", d);
+                       v[i].after < v[i].before   ? "-"
+                       : v[i].after > v[i].before ? "+"
+                                                  : " ",
+                       d);
         }
         buf_putc(o, '\n');
     }
@@ -132,9 +136,10 @@ static int render_json(const struct reclaim_result *r, const char *path, struct 
     if (r->dry_run) {
         json_kv_null(&j, "result");
     } else {
-        json_kv_str(&j, "result", r->write_error == 0         ? "ok"
-                                  : r->write_error == -EAGAIN ? "eagain"
-                                                              : "error");
+        json_kv_str(&j, "result",
+                    r->write_error == 0         ? "ok"
+                    : r->write_error == -EAGAIN ? "eagain"
+                                                : "error");
         json_kv_str(&j, "error", r->write_error ? strerror(-r->write_error) : NULL);
         json_kv_u64(&j, "reclaimed", reclaimed(r));
         json_kv_bool(&j, "met", met(r));
@@ -196,7 +201,8 @@ int cmd_reclaim(struct cli *c, int argc, char **argv)
     int rc = EXIT_FAIL;
     struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
     char *path = NULL;
-    if ((r = cli_open_cgroups(c, &sr, &h)) || (r = cli_resolve_cgroup(c, &h, argv[optind], &path))) {
+    if ((r = cli_open_cgroups(c, &sr, &h)) ||
+        (r = cli_resolve_cgroup(c, &h, argv[optind], &path))) {
         rc = r;
         goto out;
     }

@@ -107,8 +107,7 @@ static int eat_anon(uint64_t bytes, long page)
 }
 
 /* Reads one byte of each page in [*pos, *pos + bytes) of the mapping, wrapping at `end`. */
-static void reread(const volatile char *map, uint64_t end, uint64_t *pos, uint64_t bytes,
-                   long page)
+static void reread(const volatile char *map, uint64_t end, uint64_t *pos, uint64_t bytes, long page)
 {
     if (end == 0)
         return;
@@ -135,9 +134,8 @@ static void send_hello(int sock, int err, enum eater_stage stage, int adj, bool 
     (void)!write(sock, &h, sizeof(h));
 }
 
-__attribute__((noreturn)) static void child_main(const struct eater_spec *sp,
-                                                  const struct scratch_cgroup *cg, int sock,
-                                                  pid_t parent)
+__attribute__((noreturn)) static void
+child_main(const struct eater_spec *sp, const struct scratch_cgroup *cg, int sock, pid_t parent)
 {
     long page = sysconf(_SC_PAGESIZE);
     sigset_t none;

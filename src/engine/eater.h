@@ -49,8 +49,13 @@ struct eater {
 };
 
 /* Where a child failed, for the parent's message. */
-enum eater_stage { EATER_STAGE_NONE, EATER_STAGE_SETUP, EATER_STAGE_ADJ, EATER_STAGE_JOIN,
-                   EATER_STAGE_MEMORY };
+enum eater_stage {
+    EATER_STAGE_NONE,
+    EATER_STAGE_SETUP,
+    EATER_STAGE_ADJ,
+    EATER_STAGE_JOIN,
+    EATER_STAGE_MEMORY
+};
 const char *eater_stage_name(enum eater_stage s);
 
 /*

@@ -198,8 +198,7 @@ static void open_kmsg(struct lab_ctx *x, const struct sysroot *sr)
     oomlog_init(r->log);
     int q = kmsg_reader_open_at(x->kr, sr->root_fd, "dev/kmsg");
     if (q < 0) {
-        snprintf(r->kmsg_error, sizeof(r->kmsg_error), "cannot read /dev/kmsg: %s",
-                 strerror(-q));
+        snprintf(r->kmsg_error, sizeof(r->kmsg_error), "cannot read /dev/kmsg: %s", strerror(-q));
         free(x->kr);
         x->kr = NULL;
         return;
@@ -269,8 +268,8 @@ static int on_signal(struct loop *l, int signo, void *ctx)
             (void)take_sample(x, mono_s() - x->t0);
             if (x->kr) {
                 on_kmsg(l, x->kr->fd, EPOLLIN, x);
-                if (x->ending && loop_add_timer(l, LAB_REPORT_WAIT_MS, false, on_report_timeout,
-                                                x, &x->report_timer) < 0)
+                if (x->ending && loop_add_timer(l, LAB_REPORT_WAIT_MS, false, on_report_timeout, x,
+                                                &x->report_timer) < 0)
                     loop_quit(l, 0);
             } else {
                 loop_quit(l, 0);
@@ -342,8 +341,7 @@ static void predict(struct lab_ctx *x, const struct sysroot *sr, const struct kv
             /* the counterfactual: the same process at oom_score_adj 0 */
             struct badness_input in;
             c->badness_no_adj = c->badness;
-            if (badness_input_from_proc(v->proc, sr->page_size, false, d.victims.rss_source,
-                                        &in)) {
+            if (badness_input_from_proc(v->proc, sr->page_size, false, d.victims.rss_source, &in)) {
                 in.adj = 0;
                 in.eligible = true;
                 int64_t pts;
@@ -388,8 +386,8 @@ static void plan_eaters(const struct lab_opts *o, struct lab_result *r)
     /* the protected one is the bigger: without oom_score_adj it would be the victim */
     r->neaters = 2;
     r->grower = 1;
-    r->eaters[0] = (struct lab_eater_info){
-        .start_bytes = o->max / 100 * 55, .rate = 0, .protected_one = true};
+    r->eaters[0] =
+        (struct lab_eater_info){.start_bytes = o->max / 100 * 55, .rate = 0, .protected_one = true};
     snprintf(r->eaters[0].comm, sizeof(r->eaters[0].comm), "ow-protected");
     r->eaters[1] = (struct lab_eater_info){.start_bytes = o->max / 100 * 5, .rate = o->rate};
     snprintf(r->eaters[1].comm, sizeof(r->eaters[1].comm), "ow-unprotected");
@@ -430,8 +428,9 @@ static int start_eaters(struct lab_ctx *x, int file_fd)
         e->adj_fallback = x->eaters[i].adj_fallback;
         if (q < 0)
             return q == -ECHILD
-                       ? fail(r, q, "the eater %s died before it was ready (killed while it "
-                                    "touched its first %" PRIu64 " bytes?)",
+                       ? fail(r, q,
+                              "the eater %s died before it was ready (killed while it "
+                              "touched its first %" PRIu64 " bytes?)",
                               e->comm, e->start_bytes)
                        : fail(r, q, "the eater %s failed %s", e->comm, eater_stage_name(stage));
         fell_back |= e->adj_fallback;
@@ -517,8 +516,9 @@ static void conclude(struct lab_ctx *x)
             if (r->eaters[i].exited) {
                 died = true;
                 /* SIGKILL with the oom_kill counter moving, but no report to read */
-                if (!r->kmsg && r->eaters[i].exit_signal == SIGKILL && opt_has(r->ev_after.oom_kill) &&
-                    opt_has(r->ev_before.oom_kill) && r->ev_after.oom_kill > r->ev_before.oom_kill) {
+                if (!r->kmsg && r->eaters[i].exit_signal == SIGKILL &&
+                    opt_has(r->ev_after.oom_kill) && opt_has(r->ev_before.oom_kill) &&
+                    r->ev_after.oom_kill > r->ev_before.oom_kill) {
                     r->end = LAB_END_KILLED;
                     r->killed = i;
                     r->kill_t = r->eaters[i].exit_t;
@@ -564,17 +564,17 @@ int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct 
     (void)scratch_sweep_stale(h, sr, LAB_PREFIX, "oomwarden", ret->stale, 4, &ret->nstale);
 
     if (o->kind != EATER_ANON) {
-        ret->file_bytes = o->file_bytes ? o->file_bytes
+        ret->file_bytes = o->file_bytes            ? o->file_bytes
                           : o->kind == EATER_MIXED ? o->max / 2
                                                    : o->max + o->max / 2;
         const char *dir = o->file_dir ? o->file_dir : "/var/tmp";
         if ((r = eater_file_create(dir, ret->file_bytes, &file_fd)) < 0)
-            return r == -EXDEV
-                       ? fail(ret, r, "%s is on tmpfs, whose pages are shmem: without swap they "
+            return r == -EXDEV ? fail(ret, r,
+                                      "%s is on tmpfs, whose pages are shmem: without swap they "
                                       "cannot be evicted, so --kind %s would only eat anonymous "
                                       "memory; give --file-dir a directory on disk",
-                              dir, eater_kind_name(o->kind))
-                       : fail(ret, r, "cannot write the scratch file in %s", dir);
+                                      dir, eater_kind_name(o->kind))
+                               : fail(ret, r, "cannot write the scratch file in %s", dir);
     }
 
     char name[SCRATCH_NAME_MAX + 1];

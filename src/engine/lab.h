@@ -36,7 +36,7 @@ struct oom_event;
 #define LAB_MAX_EATERS 2
 #define LAB_PROTECT_ADJ (-900)
 #define LAB_UNPROTECT_ADJ 900
-/* CONFIG_HZ of Debian's and most distributions' x86-64 kernels, for the throttle's rounding */
+/* CONFIG_HZ of Debian's x86-64 kernels (250 in 6.1's config), for the throttle's rounding */
 #define LAB_HZ 250
 
 enum lab_mode { LAB_RUN, LAB_PROTECT };
@@ -96,19 +96,19 @@ struct lab_prediction {
     uint64_t totalpages; /* the memcg's, as oom_badness() scales oom_score_adj by */
     struct lab_candidate c[LAB_MAX_EATERS];
     size_t n;
-    size_t victim;          /* index in c; SIZE_MAX when the model names none of ours */
-    size_t victim_no_adj;   /* the same ranking with every oom_score_adj at 0 */
-    uint64_t usage;         /* memory.current when predicted */
-    double high_to_max_s;   /* the throttle's time from memory.high to memory.max; 0: none */
+    size_t victim;        /* index in c; SIZE_MAX when the model names none of ours */
+    size_t victim_no_adj; /* the same ranking with every oom_score_adj at 0 */
+    uint64_t usage;       /* memory.current when predicted */
+    double high_to_max_s; /* the throttle's time from memory.high to memory.max; 0: none */
 };
 
 struct lab_result {
     enum lab_mode mode;
     char cgroup[SCRATCH_NAME_MAX + 2];
     int version;
-    bool psi;              /* per-cgroup PSI was sampled */
-    bool psi_twin;         /* from the unified tree's twin (hybrid) */
-    bool enabled_memory;   /* v2: we had to turn on +memory at the top */
+    bool psi;            /* per-cgroup PSI was sampled */
+    bool psi_twin;       /* from the unified tree's twin (hybrid) */
+    bool enabled_memory; /* v2: we had to turn on +memory at the top */
     uint64_t max, high, rate;
     enum eater_kind kind;
     uint64_t file_bytes;
@@ -120,10 +120,10 @@ struct lab_result {
     enum lab_end end;
     int end_signal; /* LAB_END_INTERRUPTED: which */
 
-    bool kmsg;               /* the kernel log was read */
-    char kmsg_error[128];    /* why not */
+    bool kmsg;            /* the kernel log was read */
+    char kmsg_error[128]; /* why not */
     bool marker_seen;
-    struct oomlog *log;      /* every report since the marker */
+    struct oomlog *log;            /* every report since the marker */
     const struct oom_event *event; /* the report of our kill, NULL when none */
     size_t killed;                 /* index in eaters; SIZE_MAX */
     double kill_t;                 /* seconds since go; < 0: no kill */

@@ -108,8 +108,8 @@ static void hline(struct buf *out, const struct frame *f, double py, double labe
                "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                "stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n",
                LEFT, py, LEFT + f->plot_w, py, color);
-    buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" class=\"label\">", LEFT + f->plot_w + 6,
-               label_py + 4, color);
+    buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" class=\"label\">",
+               LEFT + f->plot_w + 6, label_py + 4, color);
     text_escaped(out, label);
     buf_puts(out, "</text>\n");
 }
@@ -296,8 +296,8 @@ int labplot_svg(const struct labplot_input *in, struct buf *out)
                    "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\" "
                    "stroke-width=\"2\"/>\n",
                    px, MEM_TOP - 8, px, PSI_TOP + PSI_H);
-        buf_printf(out,
-                   "<path d=\"M %.1f %d l -6 -10 l 12 0 z\" fill=\"#000\"/>\n", px, MEM_TOP - 8);
+        buf_printf(out, "<path d=\"M %.1f %d l -6 -10 l 12 0 z\" fill=\"#000\"/>\n", px,
+                   MEM_TOP - 8);
         /* inside the memory panel, beside the line */
         bool right = px > LEFT + f.plot_w * 0.6;
         buf_printf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" class=\"axis\">",

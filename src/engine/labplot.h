@@ -14,8 +14,8 @@
 struct buf;
 
 struct labplot_input {
-    const char *title;      /* first line, e.g. "oomwarden lab: /oomwarden-lab-42 (cgroup v2)" */
-    const char *subtitle;   /* second line; may be NULL */
+    const char *title;    /* first line, e.g. "oomwarden lab: /oomwarden-lab-42 (cgroup v2)" */
+    const char *subtitle; /* second line; may be NULL */
     const struct lab_sample *v;
     size_t n;
     uint64_t limit;         /* bytes */

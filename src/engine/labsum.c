@@ -50,8 +50,8 @@ static double crossing(const struct lab_sample *from, const struct lab_sample *t
 {
     if (to->current == from->current)
         return to->t;
-    double f = ((double)level - (double)from->current) /
-               ((double)to->current - (double)from->current);
+    double f =
+        ((double)level - (double)from->current) / ((double)to->current - (double)from->current);
     if (f < 0)
         f = 0;
     if (f > 1)

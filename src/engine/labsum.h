@@ -19,8 +19,8 @@
 #define LAB_PSI_WARN_CENTI 1000
 
 struct lab_sample {
-    double t;         /* seconds since the eater was let go (negative: before) */
-    uint64_t current; /* bytes */
+    double t;                /* seconds since the eater was let go (negative: before) */
+    uint64_t current;        /* bytes */
     struct cgroup_events ev; /* OPT_ABSENT fields where the version has none */
     bool has_psi;
     uint64_t some10, full10;         /* hundredths of a percent */
@@ -63,10 +63,10 @@ struct lab_summary {
     double peak_full_rate;
 
     /* memory.high */
-    double high_first_t;   /* when usage first went above high; < 0 never */
-    double throttled_s;    /* time above high, up to the kill (interpolated between samples) */
-    double growth_below;   /* bytes/s while below high (first sample to the crossing); < 0 */
-    double growth_above;   /* bytes/s while above high (crossing to the last sample before) */
+    double high_first_t; /* when usage first went above high; < 0 never */
+    double throttled_s;  /* time above high, up to the kill (interpolated between samples) */
+    double growth_below; /* bytes/s while below high (first sample to the crossing); < 0 */
+    double growth_above; /* bytes/s while above high (crossing to the last sample before) */
 
     /* counters: the first sample, and the last */
     struct cgroup_events ev_first, ev_last;
@@ -80,9 +80,10 @@ void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64
                     double kill_t, uint64_t report_usage, struct lab_summary *ret);
 
 /*
- * The memory.high throttle of mem_cgroup_handle_over_high() (5.8+, the same in 6.1 and 6.18):
- * every return to user space after a charge of nr_pages above memory.high sleeps
- *   penalty = overage² · HZ >> 34 · nr_pages / 64 jiffies, overage = (usage − high) · 2^20 / high,
+ * The memory.high throttle of mem_cgroup_handle_over_high() (as read in 6.1's mm/memcontrol.c,
+ * and measured in the 6.1 VM: tests/vm/scenarios/lab-run): every return to user space after a
+ * charge of nr_pages above memory.high sleeps
+ *   penalty = overage^2 * HZ >> 34 * nr_pages / 64 jiffies, overage = (usage-high) * 2^20 / high,
  * capped at 2 s and skipped when it is at most HZ/100. Charges come in batches of
  * MEMCG_CHARGE_BATCH (64 pages), one penalty per batch. This is the sleep, in seconds, of one
  * batch at `usage` (usage and high in pages); HZ cancels out except in the rounding.

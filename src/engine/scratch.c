@@ -361,7 +361,9 @@ static int sweep_mount(const struct cgroup_hier *h, const struct cgroup_mount *m
             continue;
         if (owner_alive(sr, pid, comm))
             continue;
-        struct scratch_cgroup s = {.twin_dirfd = -1, .psi_dirfd = -1, .h = h,
+        struct scratch_cgroup s = {.twin_dirfd = -1,
+                                   .psi_dirfd = -1,
+                                   .h = h,
                                    .version = is_memory ? h->memory_version : 2};
         s.dirfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s.dirfd < 0)

@@ -49,14 +49,17 @@ static void load(const char *path, struct recorded *ret)
             continue;
         }
         char w[10][32];
-        int n = sscanf(line, "%31s %31s %31s %31s %31s %31s %31s %31s %31s %31s", w[0], w[1],
-                       w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9]);
+        int n = sscanf(line, "%31s %31s %31s %31s %31s %31s %31s %31s %31s %31s", w[0], w[1], w[2],
+                       w[3], w[4], w[5], w[6], w[7], w[8], w[9]);
         if (n != 10)
             continue;
         struct lab_sample x = {.t = strtod(w[0], NULL), .current = field(w[1])};
-        x.ev = (struct cgroup_events){.max = field(w[2]), .oom = field(w[3]),
-                                      .oom_kill = field(w[4]), .high = field(w[5]),
-                                      .low = OPT_ABSENT, .oom_group_kill = OPT_ABSENT};
+        x.ev = (struct cgroup_events){.max = field(w[2]),
+                                      .oom = field(w[3]),
+                                      .oom_kill = field(w[4]),
+                                      .high = field(w[5]),
+                                      .low = OPT_ABSENT,
+                                      .oom_group_kill = OPT_ABSENT};
         x.has_psi = strcmp(w[6], "-") != 0;
         if (x.has_psi) {
             x.some10 = field(w[6]);
@@ -235,8 +238,8 @@ static void svg_without_psi_or_kill(void **state)
 {
     (void)state;
     struct lab_sample v[2] = {at(0, 1), at(1, 2)};
-    struct labplot_input in = {.title = "t", .v = v, .n = 2, .limit = 8 << 20, .kill_t = -1,
-                               .warn_t = -1};
+    struct labplot_input in = {
+        .title = "t", .v = v, .n = 2, .limit = 8 << 20, .kill_t = -1, .warn_t = -1};
     struct buf out = BUF_INIT(1 << 20);
     assert_int_equal(labplot_svg(&in, &out), 0);
     assert_non_null(strstr(out.data, "no per-cgroup memory.pressure"));
