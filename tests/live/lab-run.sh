@@ -28,10 +28,10 @@ poll_cgroup() {
         o="" f="" l="" s=""
         while read -r line; do
             case $line in "oom_kill "*) o=${line#oom_kill } ;; esac
-        done <"$cg/memory.oom_control" 2>/dev/null
-        read -r f <"$cg/memory.failcnt" 2>/dev/null
-        read -r l <"$cg/memory.limit_in_bytes" 2>/dev/null
-        read -r s <"$cg/memory.swappiness" 2>/dev/null
+        done 2>/dev/null <"$cg/memory.oom_control"
+        read -r f 2>/dev/null <"$cg/memory.failcnt"
+        read -r l 2>/dev/null <"$cg/memory.limit_in_bytes"
+        read -r s 2>/dev/null <"$cg/memory.swappiness"
         [ -n "$o" ] && [ -n "$f" ] && echo "$o $f $l $s" >"$out"
     done
 }
@@ -121,6 +121,13 @@ else
     skip "rsvg-convert renders the SVG" "no rsvg-convert (librsvg2-bin)"
 fi
 check "the SVG marks the kill" grep -q "OOM kill: pid $pid (ow-lab-eater)" "$svg"
+
+# --- --kind file: page cache thrashes, the kernel evicts instead of killing ----------------------
+"$BIN" lab run --max 32M --kind file --rate 32M/s --timeout 4s --json >"$LIVE_TMP/file.json" 2>"$LIVE_TMP/file.err"
+expect_eq "--kind file: no kill, exit 1" 1 $?
+check "--kind file: end timeout, oom_kill 0 -> 0, the file pages stalled (full stall rate > 5%)" jq -e '
+  .end == "timeout" and .summary.events_after.oom_kill == 0 and .summary.peak_full_rate > 5
+  and .file_bytes == 50331648' "$LIVE_TMP/file.json"
 
 # --- SIGTERM in the middle: cleaned up, exit 1 ---------------------------------------------------
 "$BIN" lab run --max 256M --rate 8M/s >"$LIVE_TMP/term.out" 2>&1 &
