@@ -82,3 +82,5 @@ int cmd_cgroup(struct cli *c, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_agent(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_lab(struct cli *c, int argc, char **argv);
+int cmd_reclaim(struct cli *c, int argc, char **argv);

@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"agent", cmd_agent, "the node agent: Prometheus exporter and OOM-kill counter (daemon)"},
     {"evict", cmd_evict, "show and drop the page cache of files"},
     {"explain", cmd_explain, "kernel OOM-killer reports in words (kernel log, files, stdin)"},
+    {"lab", cmd_lab, "cause an OOM kill safely in a scratch cgroup and watch it (run, protect)"},
+    {"reclaim", cmd_reclaim, "ask a cgroup to reclaim memory (memory.reclaim) and show what went"},
 };
 
 /* `oomwarden` alone runs the main job. */

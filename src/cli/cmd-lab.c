@@ -1,0 +1,814 @@
+/*
+ * oomwarden lab run|protect: cause an OOM kill on purpose, safely, and watch it happen.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../base/buf.h"
+#include "../base/fmt.h"
+#include "../base/json.h"
+#include "../base/limits.h"
+#include "../base/log.h"
+#include "../base/opt.h"
+#include "../base/units.h"
+#include "../engine/explain.h"
+#include "../engine/lab.h"
+#include "../engine/labplot.h"
+#include "../model/kver.h"
+#include "../model/oomlog.h"
+#include "../model/sysroot.h"
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: oomwarden lab run [OPTIONS]\n"
+    "       oomwarden lab protect [OPTIONS]\n"
+    "\n"
+    "Causes an OOM kill on purpose in a scratch memory cgroup (oomwarden-lab-<pid>, cgroup v2\n"
+    "where the memory controller is there, v1 otherwise), with oomwarden's own memory eater in\n"
+    "it, and shows it: usage, memory.events and memory PSI every sample, the prediction made\n"
+    "before, where it died against the limit, how much warning PSI gave, and the kernel's\n"
+    "report explained. The cgroup and its processes are removed afterwards, also on Ctrl-C;\n"
+    "one left by a run that crashed is removed by the next run.\n"
+    "\n"
+    "  run       one eater grows into the limit\n"
+    "  protect   two eaters; the bigger is protected with oom_score_adj -900 and the smaller\n"
+    "            grows into the limit. Without CAP_SYS_RESOURCE (needed to go below 0), the\n"
+    "            protected one stays at 0 and the other gets +900 instead.\n"
+    "\n"
+    "      --max SIZE        the memory limit (default: run 256M, protect 64M)\n"
+    "      --high SIZE       memory.high, the throttle below the limit (cgroup v2 only)\n"
+    "      --rate SIZE/s     how fast the eater grows (default 50M/s)\n"
+    "      --kind KIND       anon (default), file (a file re-read as its range grows: page\n"
+    "                        cache thrashes, no kill), mixed (anon plus a re-read file)\n"
+    "      --file-dir DIR    file/mixed: where the scratch file goes (default /var/tmp;\n"
+    "                        a disk file system, not tmpfs)\n"
+    "      --timeout DUR     stop without a kill after DUR (default 60s)\n"
+    "      --interval DUR    sampling period (default 500ms)\n"
+    "      --svg FILE        write a plot of the run (SVG)\n" CLI_COMMON_HELP "\n"
+    "Exit status: 0 when the kernel killed the predicted eater (protect: and the protected one\n"
+    "survived), 1 otherwise, 64 for a bad option.\n";
+
+enum {
+    OPT_MAX = OPT_FIRST_COMMAND_OPTION,
+    OPT_HIGH,
+    OPT_RATE,
+    OPT_KIND,
+    OPT_FILE_DIR,
+    OPT_TIMEOUT,
+    OPT_INTERVAL,
+    OPT_SVG,
+};
+
+struct lab_cli {
+    struct lab_opts o;
+    const char *svg;
+    struct cli *c;
+    bool live_header;
+    struct buf line;
+};
+
+static int parse_rate(const char *s, uint64_t *ret)
+{
+    char b[64];
+    size_t n = strlen(s);
+    if (n >= sizeof(b))
+        return -EINVAL;
+    memcpy(b, s, n + 1);
+    if (n > 2 && strcmp(b + n - 2, "/s") == 0)
+        b[n - 2] = '\0';
+    return parse_size(b, ret);
+}
+
+static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"max", required_argument, NULL, OPT_MAX},
+        {"high", required_argument, NULL, OPT_HIGH},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"kind", required_argument, NULL, OPT_KIND},
+        {"file-dir", required_argument, NULL, OPT_FILE_DIR},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
+        {"svg", required_argument, NULL, OPT_SVG},
+        CLI_COMMON_LONG_OPTIONS,
+        {0},
+    };
+    struct lab_opts *o = &lc->o;
+    o->rate = 50ull << 20;
+    o->timeout_ms = 60000;
+    o->interval_ms = 500;
+    int opt;
+    optind = 0; /* 0, not 1: glibc then re-reads the ordering, so options may follow "run" */
+    while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_MAX:
+            if (parse_size(optarg, &o->max) < 0 || o->max < (4u << 20))
+                return cli_usage_error(c, "--max takes a size of at least 4M (256M, 1G), not '%s'",
+                                       optarg);
+            break;
+        case OPT_HIGH:
+            if (parse_size(optarg, &o->high) < 0 || o->high == 0)
+                return cli_usage_error(c, "--high takes a size (200M), not '%s'", optarg);
+            break;
+        case OPT_RATE:
+            if (parse_rate(optarg, &o->rate) < 0 || o->rate < (64u << 10))
+                return cli_usage_error(c,
+                                       "--rate takes a size per second of at least 64K/s "
+                                       "(50M/s), not '%s'",
+                                       optarg);
+            break;
+        case OPT_KIND:
+            if (eater_kind_parse(optarg, &o->kind) < 0)
+                return cli_usage_error(c, "--kind is anon, file or mixed, not '%s'", optarg);
+            break;
+        case OPT_FILE_DIR:
+            o->file_dir = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (parse_duration_ms(optarg, &o->timeout_ms) < 0 || o->timeout_ms < 1000)
+                return cli_usage_error(c,
+                                       "--timeout takes a duration of at least 1s (60s, 5m), "
+                                       "not '%s'",
+                                       optarg);
+            break;
+        case OPT_INTERVAL:
+            if (parse_duration_ms(optarg, &o->interval_ms) < 0 || o->interval_ms < 50 ||
+                o->interval_ms > 60000)
+                return cli_usage_error(c, "--interval takes a duration from 50ms to 60s, not '%s'",
+                                       optarg);
+            break;
+        case OPT_SVG:
+            lc->svg = optarg;
+            break;
+        default: {
+            int r = cli_common_option(c, opt, optarg, usage);
+            if (r == 1)
+                return cli_usage_error(c, "unhandled option");
+            if (r)
+                return r;
+        }
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(c, "run or protect? (oomwarden lab run --max 256M)");
+    if (strcmp(argv[optind], "run") == 0)
+        o->mode = LAB_RUN;
+    else if (strcmp(argv[optind], "protect") == 0)
+        o->mode = LAB_PROTECT;
+    else
+        return cli_usage_error(c, "unknown lab '%s' (run, protect)", argv[optind]);
+    if (optind + 1 < argc)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+    if (!o->max)
+        o->max = o->mode == LAB_RUN ? 256ull << 20 : 64ull << 20;
+    if (o->high && o->high >= o->max)
+        return cli_usage_error(c, "--high must be below --max");
+    if (o->mode == LAB_PROTECT && o->kind != EATER_ANON)
+        return cli_usage_error(c, "lab protect uses anonymous memory only (no --kind)");
+    if (o->file_dir && o->kind == EATER_ANON)
+        return cli_usage_error(c, "--file-dir goes with --kind file or mixed");
+    return 0;
+}
+
+/* ---- text ---------------------------------------------------------------------------------- */
+
+static const char *limit_name(int version)
+{
+    return version == 2 ? "memory.max" : "memory.limit_in_bytes";
+}
+
+static void size_str(char out[24], uint64_t v)
+{
+    fmt_size_long(out, v);
+}
+
+static bool variant_fallback(const struct lab_result *r)
+{
+    return r->mode == LAB_PROTECT && r->eaters[0].adj_fallback;
+}
+
+static void text_start(const struct lab_result *r, void *ctx)
+{
+    struct lab_cli *lc = ctx;
+    if (lc->c->json)
+        return;
+    struct buf *o = &lc->line;
+    buf_reset(o);
+    char a[24], b[24];
+    for (size_t i = 0; i < r->nstale; i++)
+        buf_printf(o, "removed %s, left by a lab run that did not finish\n", r->stale[i]);
+    buf_printf(o, "lab: cgroup %s (cgroup v%d), %s %s", r->cgroup, r->version,
+               limit_name(r->version), (size_str(a, r->max), a));
+    if (r->high)
+        buf_printf(o, ", memory.high %s", (size_str(b, r->high), b));
+    buf_puts(o, r->version == 1 ? ", memory.swappiness 0\n" : ", memory.swap.max 0\n");
+    if (r->version == 1)
+        buf_printf(o, "     PSI: %s\n",
+                   r->psi_twin ? "from a twin cgroup at the same path in the unified (v2) tree, "
+                                 "where the eaters are too (PSI is per cgroup of v2 only)"
+                               : "none per cgroup (no unified tree to put a twin in)");
+    if (r->enabled_memory)
+        buf_puts(o, "     turned on +memory in the top cgroup's cgroup.subtree_control\n");
+    for (size_t i = 0; i < r->neaters; i++) {
+        const struct lab_eater_info *e = &r->eaters[i];
+        buf_printf(o, "     eater %s: pid %d, oom_score_adj %d, holds %s", e->comm, (int)e->pid,
+                   e->adj, (size_str(a, e->start_bytes), a));
+        if (e->rate)
+            buf_printf(o, ", grows %s at %s/s",
+                       eater_kind_name(i == r->grower ? r->kind : EATER_ANON),
+                       (size_str(b, e->rate), b));
+        if (r->kind != EATER_ANON && i == r->grower)
+            buf_printf(o, " (file of %s)", (size_str(b, r->file_bytes), b));
+        buf_putc(o, '\n');
+    }
+    if (r->mode == LAB_PROTECT)
+        buf_printf(o, "     variant: %s\n",
+                   variant_fallback(r)
+                       ? "oom_score_adj -900 needs CAP_SYS_RESOURCE, which this process lacks: the "
+                         "protected eater stays at 0 and the other gets +900 (raising is allowed)"
+                       : "the protected eater at oom_score_adj -900");
+
+    const struct lab_prediction *p = &r->pred;
+    if (!p->made) {
+        buf_printf(o, "prediction: none (%s)\n", p->why_not);
+    } else {
+        uint64_t unit = p->totalpages / 1000;
+        buf_printf(o,
+                   "prediction (%s's OOM domain: totalpages %" PRIu64
+                   ", one oom_score_adj point = %" PRIu64 " pages):\n",
+                   r->cgroup, p->totalpages, unit);
+        for (size_t i = 0; i < p->n; i++) {
+            const struct lab_candidate *cd = &p->c[i];
+            buf_printf(o,
+                       "  rank %zu: pid %d %-14s oom_score_adj %4d  rss %9s  badness %7" PRId64
+                       " pages%s\n",
+                       cd->rank, (int)cd->pid, cd->comm, cd->adj, (size_str(a, cd->rss), a),
+                       cd->badness, i == p->victim ? "  <- the victim" : "");
+        }
+        if (p->victim != SIZE_MAX) {
+            const struct lab_candidate *v = &p->c[p->victim];
+            buf_printf(o, "  the kernel kills pid %d (%s) when usage reaches %s %s", (int)v->pid,
+                       v->comm, limit_name(r->version), (size_str(a, r->max), a));
+            if (r->mode == LAB_RUN)
+                buf_puts(o, ": the only process of the cgroup");
+            buf_puts(o, "\n");
+        }
+        if (r->mode == LAB_PROTECT && p->victim != SIZE_MAX && p->victim_no_adj != p->victim) {
+            const struct lab_candidate *w = &p->c[p->victim_no_adj], *v = &p->c[p->victim];
+            buf_printf(o,
+                       "  without oom_score_adj it would be pid %d (%s): badness %" PRId64
+                       " > %" PRId64 " pages\n",
+                       (int)w->pid, w->comm, w->badness_no_adj, v->badness_no_adj);
+        }
+        if (p->high_to_max_s > 0)
+            buf_printf(o,
+                       "  above memory.high the kernel sleeps the eater ((usage-high)/high)^2 x "
+                       "64 s per 64 pages charged (at most 2 s): from %s to %s at this rate "
+                       "that takes about %.1fs%s\n",
+                       (size_str(a, r->high), a), (size_str(b, r->max), b), p->high_to_max_s,
+                       p->high_to_max_s * 1000 > (double)lc->o.timeout_ms
+                           ? ", longer than --timeout"
+                           : "");
+    }
+    if (r->high && r->kind != EATER_ANON)
+        buf_puts(o, "  (file pages above memory.high are reclaimed first, so the throttle "
+                    "depends on the refaults: no time is predicted)\n");
+    bool v2 = r->version == 2;
+    buf_printf(o, "\n%7s %10s %6s %8s %5s %5s%s %7s %7s %7s %7s\n", "time", "usage", "limit",
+               v2 ? "max" : "failcnt", "oom", "kill", r->high ? "   high" : "", "some10", "full10",
+               "some/s", "full/s");
+    fwrite(o->data, 1, o->len, stdout);
+    fflush(stdout);
+}
+
+static void u64_col(struct buf *o, int w, uint64_t v)
+{
+    if (opt_has(v))
+        buf_printf(o, " %*" PRIu64, w, v);
+    else
+        buf_printf(o, " %*s", w, "-");
+}
+
+static void text_sample(const struct lab_result *r, const struct lab_sample *s, void *ctx)
+{
+    struct lab_cli *lc = ctx;
+    if (lc->c->json)
+        return;
+    struct buf *o = &lc->line;
+    buf_reset(o);
+    char a[FMT_SIZE_LEN];
+    buf_printf(o, "%6.1fs %10s %5.1f%%", s->t, fmt_size(a, s->current),
+               r->max ? 100.0 * (double)s->current / (double)r->max : 0);
+    u64_col(o, 8, s->ev.max);
+    u64_col(o, 5, s->ev.oom);
+    u64_col(o, 5, s->ev.oom_kill);
+    if (r->high)
+        u64_col(o, 6, s->ev.high);
+    if (s->has_psi) {
+        buf_printf(o, " %7.2f %7.2f", (double)s->some10 / 100, (double)s->full10 / 100);
+        if (s->some_rate >= 0)
+            buf_printf(o, " %6.1f%% %6.1f%%", s->some_rate, s->full_rate);
+        else
+            buf_printf(o, " %7s %7s", "-", "-");
+    } else {
+        buf_printf(o, " %7s %7s %7s %7s", "-", "-", "-", "-");
+    }
+    buf_putc(o, '\n');
+    fwrite(o->data, 1, o->len, stdout);
+    fflush(stdout);
+}
+
+static void events_line(struct buf *o, const char *name, uint64_t a, uint64_t b)
+{
+    if (!opt_has(a) || !opt_has(b))
+        return;
+    buf_printf(o, "%s %s %" PRIu64 " -> %" PRIu64, o->len && o->data[o->len - 1] != ' ' ? "," : "",
+               name, a, b);
+}
+
+/* The outcome, in one sentence; true when it is what the lab set out to show. */
+static bool outcome(const struct lab_result *r, struct buf *o)
+{
+    const struct lab_prediction *p = &r->pred;
+    bool as_predicted = r->end == LAB_END_KILLED && p->made && p->victim != SIZE_MAX &&
+                        r->eaters[r->killed].pid == p->c[p->victim].pid;
+    switch (r->end) {
+    case LAB_END_KILLED: {
+        const struct lab_eater_info *k = &r->eaters[r->killed];
+        buf_printf(o, "OOM kill: pid %d (%s) at %.2fs, %s", (int)k->pid, k->comm, r->kill_t,
+                   as_predicted ? "as predicted" : "NOT the predicted victim");
+        if (r->mode == LAB_PROTECT) {
+            const struct lab_eater_info *other = &r->eaters[r->killed == 0 ? 1 : 0];
+            bool survived = !other->oom_killed;
+            buf_printf(o, "; %s (pid %d, oom_score_adj %d) %s", other->comm, (int)other->pid,
+                       other->adj, survived ? "survived" : "was killed too");
+            as_predicted &= survived && !k->protected_one;
+        }
+        buf_putc(o, '\n');
+        return as_predicted;
+    }
+    case LAB_END_DIED:
+        for (size_t i = 0; i < r->neaters; i++)
+            if (r->eaters[i].exited)
+                buf_printf(o, "no OOM kill: %s (pid %d) %s %d without an OOM report%s\n",
+                           r->eaters[i].comm, (int)r->eaters[i].pid,
+                           r->eaters[i].exit_signal ? "died of signal" : "exited with status",
+                           r->eaters[i].exit_signal ? r->eaters[i].exit_signal
+                                                    : r->eaters[i].exit_status,
+                           r->kmsg ? " in the kernel log" : " (the kernel log was not readable)");
+        return false;
+    case LAB_END_TIMEOUT:
+        buf_printf(o, "no OOM kill within %.0fs", r->sum.end_t);
+        if (r->kind == EATER_FILE)
+            buf_puts(o, ": page cache can always be evicted, so the kernel reclaimed (and the "
+                        "eater stalled) instead of killing");
+        else if (r->high)
+            buf_puts(o, ": memory.high throttled the eater before it reached the limit");
+        buf_putc(o, '\n');
+        return false;
+    case LAB_END_INTERRUPTED:
+        buf_printf(o, "interrupted by signal %d (%s) at %.1fs; cleaned up\n", r->end_signal,
+                   strsignal(r->end_signal), r->sum.end_t);
+        return false;
+    }
+    return false;
+}
+
+static int render_text(const struct lab_cli *lc, const struct lab_result *r, struct buf *o,
+                       bool *ret_ok)
+{
+    const struct lab_summary *s = &r->sum;
+    char a[24], b[24];
+    buf_putc(o, '\n');
+    *ret_ok = outcome(r, o);
+    if (r->end == LAB_END_KILLED) {
+        buf_printf(o, "  where:    usage %s = %.1f%% of %s %s", (size_str(a, s->usage_at_kill), a),
+                   s->pct_of_limit, limit_name(r->version), (size_str(b, r->max), b));
+        if (s->usage_from_report)
+            buf_printf(o,
+                       " (the kernel's report: usage %" PRIu64 "kB, limit %" PRIu64
+                       "kB, failcnt %" PRIu64 ")",
+                       r->event->mem.usage_kb, r->event->mem.limit_kb, r->event->mem.failcnt);
+        buf_putc(o, '\n');
+        if (s->last_before_t >= 0)
+            buf_printf(o, "            last sample %.2fs before: %s\n",
+                       r->kill_t - s->last_before_t, (size_str(a, s->last_before), a));
+        if (!r->kill_t_from_log)
+            buf_puts(o, "            (the time is when the eater's exit was seen: no kernel "
+                        "log stamp)\n");
+    } else if (r->series.n) {
+        buf_printf(o, "  usage:    peaked at %s = %.1f%% of %s %s\n",
+                   (size_str(a, s->peak_sampled), a),
+                   r->max ? 100.0 * (double)s->peak_sampled / (double)r->max : 0,
+                   limit_name(r->version), (size_str(b, r->max), b));
+    }
+    if (opt_has(r->peak))
+        buf_printf(o, "  peak:     %s (%s)\n", (size_str(a, r->peak), a),
+                   r->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes");
+    struct buf ev = BUF_INIT(512);
+    events_line(&ev, r->version == 2 ? "max" : "failcnt", r->ev_before.max, r->ev_after.max);
+    events_line(&ev, "oom", r->ev_before.oom, r->ev_after.oom);
+    events_line(&ev, "oom_kill", r->ev_before.oom_kill, r->ev_after.oom_kill);
+    events_line(&ev, "high", r->ev_before.high, r->ev_after.high);
+    buf_printf(o, "  counters:%s (%s)\n", buf_cstr(&ev),
+               r->version == 2 ? "memory.events" : "memory.failcnt, memory.oom_control");
+    buf_release(&ev);
+
+    if (!r->psi) {
+        buf_puts(o, "  PSI:      not available for this cgroup\n");
+    } else if (r->end == LAB_END_KILLED) {
+        if (s->has_warning && s->warning_s > 0)
+            buf_printf(o,
+                       "  PSI:      full avg10 crossed 10%% at %.2fs: %.2fs of warning before "
+                       "the kill (peak full %.2f%%, some %.2f%%)\n",
+                       s->full_cross_t, s->warning_s, (double)s->peak_full10 / 100,
+                       (double)s->peak_some10 / 100);
+        else if (s->has_warning)
+            buf_printf(o,
+                       "  PSI:      full avg10 crossed 10%% only at %.2fs, %.2fs after the "
+                       "kill: no warning\n",
+                       s->full_cross_t, -s->warning_s);
+        else
+            buf_printf(o,
+                       "  PSI:      full avg10 stayed below 10%% (peak %.2f%%, some %.2f%%): "
+                       "no warning%s\n",
+                       (double)s->peak_full10 / 100, (double)s->peak_some10 / 100,
+                       r->kind == EATER_ANON && !r->high
+                           ? ". Anonymous memory without swap gives reclaim nothing to do, so "
+                             "tasks barely stall before the kill"
+                           : "");
+        if (s->has_rate_warning)
+            buf_printf(o,
+                       "            the full stall rate (Δtotal/Δt) crossed 10%% at %.2fs: "
+                       "%.2fs before the kill (peak %.1f%%)\n",
+                       s->rate_cross_t, s->rate_warning_s, s->peak_full_rate);
+        else
+            buf_printf(o, "            the full stall rate (Δtotal/Δt) peaked at %.1f%%\n",
+                       s->peak_full_rate);
+    } else {
+        buf_printf(o, "  PSI:      peak full avg10 %.2f%%, some %.2f%%, full stall rate %.1f%%%s\n",
+                   (double)s->peak_full10 / 100, (double)s->peak_some10 / 100, s->peak_full_rate,
+                   s->full_cross_t >= 0 ? "" : "");
+        if (s->full_cross_t >= 0)
+            buf_printf(o, "            full avg10 crossed 10%% at %.2fs\n", s->full_cross_t);
+    }
+    if (r->high) {
+        if (s->high_first_t >= 0) {
+            buf_printf(o, "  high:     above memory.high %s for %.2fs%s (first at %.2fs)",
+                       (size_str(a, r->high), a), s->throttled_s,
+                       r->end == LAB_END_KILLED ? " before the kill" : "", s->high_first_t);
+            if (s->growth_below > 0 && s->growth_above >= 0)
+                buf_printf(o, "; grew %s/s below it, %s/s above",
+                           (size_str(a, (uint64_t)s->growth_below), a),
+                           (size_str(b, (uint64_t)s->growth_above), b));
+            buf_putc(o, '\n');
+            if (r->pred.high_to_max_s > 0 && r->end == LAB_END_KILLED)
+                buf_printf(o,
+                           "            predicted from the kernel's throttle formula: %.1fs "
+                           "from memory.high to the limit\n",
+                           r->pred.high_to_max_s);
+        } else {
+            buf_printf(o, "  high:     usage never went above memory.high %s\n",
+                       (size_str(a, r->high), a));
+        }
+    }
+    if (r->end == LAB_END_KILLED && !r->event)
+        buf_printf(o, "  report:   %s\n",
+                   r->kmsg ? "the kernel's report of this kill was not found in the log"
+                           : r->kmsg_error);
+    if (r->event) {
+        buf_puts(o, "\nthe kernel's report, explained:\n");
+        struct explain_style st = {.color = false};
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        st.boot_wall = (double)time(NULL) - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+        struct buf t = BUF_INIT(1 << 20);
+        int q = explain_event_text(r->event, 1, 1, &st, &t);
+        if (q < 0) {
+            buf_release(&t);
+            return q;
+        }
+        /* indented under the summary */
+        const char *p = buf_cstr(&t);
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            buf_puts(o, "  ");
+            buf_append(o, p, n);
+            buf_putc(o, '\n');
+            p += n + (nl ? 1 : 0);
+        }
+        buf_release(&t);
+    }
+    if (r->cleanup_failed)
+        buf_printf(o, "\nwarning: could not remove %s; the next lab run removes it\n", r->cgroup);
+    (void)lc;
+    return 0;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------------- */
+
+static void json_events(struct json *j, const char *k, const struct cgroup_events *e)
+{
+    json_key(j, k);
+    json_obj_begin(j);
+    json_kv_u64_opt(j, "max", e->max);
+    json_kv_u64_opt(j, "oom", e->oom);
+    json_kv_u64_opt(j, "oom_kill", e->oom_kill);
+    json_kv_u64_opt(j, "high", e->high);
+    json_obj_end(j);
+}
+
+static void json_seconds(struct json *j, const char *k, double v, bool present)
+{
+    if (present)
+        json_kv_double(j, k, v, 3);
+    else
+        json_kv_null(j, k);
+}
+
+static int render_json(const struct lab_result *r, bool ok, struct buf *out)
+{
+    struct json j;
+    json_init(&j, out, true);
+    json_obj_begin(&j);
+    json_kv_str(&j, "mode", r->mode == LAB_RUN ? "run" : "protect");
+    json_kv_str(&j, "cgroup", r->cgroup);
+    json_kv_i64(&j, "cgroup_version", r->version);
+    json_kv_str(&j, "psi_source", !r->psi ? NULL : r->psi_twin ? "unified_twin" : "cgroup");
+    json_kv_u64(&j, "limit", r->max);
+    json_kv_u64_opt(&j, "high", r->high ? r->high : OPT_ABSENT);
+    json_kv_u64(&j, "rate", r->rate);
+    json_kv_str(&j, "kind", eater_kind_name(r->kind));
+    json_kv_u64_opt(&j, "file_bytes", r->kind == EATER_ANON ? OPT_ABSENT : r->file_bytes);
+    if (r->mode == LAB_PROTECT)
+        json_kv_str(&j, "variant", variant_fallback(r) ? "unprotected_+900" : "protected_-900");
+    json_key(&j, "stale_removed");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < r->nstale; i++)
+        json_str(&j, r->stale[i]);
+    json_arr_end(&j);
+
+    json_key(&j, "eaters");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < r->neaters; i++) {
+        const struct lab_eater_info *e = &r->eaters[i];
+        json_obj_begin(&j);
+        json_kv_i64(&j, "pid", e->pid);
+        json_kv_str(&j, "comm", e->comm);
+        json_kv_i64(&j, "oom_score_adj", e->adj);
+        json_kv_bool(&j, "protected", e->protected_one);
+        json_kv_u64(&j, "start_bytes", e->start_bytes);
+        json_kv_u64(&j, "rate", e->rate);
+        json_kv_bool(&j, "exited", e->exited);
+        if (e->exited && e->exit_signal)
+            json_kv_i64(&j, "exit_signal", e->exit_signal);
+        else
+            json_kv_null(&j, "exit_signal");
+        json_kv_bool(&j, "oom_killed", e->oom_killed);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+
+    const struct lab_prediction *p = &r->pred;
+    json_key(&j, "prediction");
+    json_obj_begin(&j);
+    json_kv_bool(&j, "made", p->made);
+    json_kv_str(&j, "why_not", p->made ? NULL : p->why_not);
+    json_kv_u64(&j, "totalpages", p->totalpages);
+    json_kv_u64(&j, "usage", p->usage);
+    json_kv_u64(&j, "kill_usage", r->max);
+    if (p->made && p->victim != SIZE_MAX)
+        json_kv_i64(&j, "victim_pid", p->c[p->victim].pid);
+    else
+        json_kv_null(&j, "victim_pid");
+    if (p->made && r->mode == LAB_PROTECT)
+        json_kv_i64(&j, "victim_pid_without_adj", p->c[p->victim_no_adj].pid);
+    json_seconds(&j, "high_to_max_seconds", p->high_to_max_s, p->high_to_max_s > 0);
+    json_key(&j, "candidates");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < p->n; i++) {
+        const struct lab_candidate *c = &p->c[i];
+        json_obj_begin(&j);
+        json_kv_i64(&j, "pid", c->pid);
+        json_kv_str(&j, "comm", c->comm);
+        json_kv_i64(&j, "oom_score_adj", c->adj);
+        json_kv_u64(&j, "rss", c->rss);
+        json_kv_bool(&j, "eligible", c->eligible);
+        json_kv_i64(&j, "badness", c->badness);
+        json_kv_i64(&j, "badness_without_adj", c->badness_no_adj);
+        json_kv_u64(&j, "rank", c->rank);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+
+    json_key(&j, "samples");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < r->series.n; i++) {
+        const struct lab_sample *s = &r->series.v[i];
+        json_obj_begin(&j);
+        json_kv_double(&j, "t", s->t, 3);
+        json_kv_u64(&j, "current", s->current);
+        json_events(&j, "events", &s->ev);
+        if (s->has_psi) {
+            json_key(&j, "psi");
+            json_obj_begin(&j);
+            const char *names[2] = {"some", "full"};
+            for (int k = 0; k < 2; k++) {
+                json_key(&j, names[k]);
+                json_obj_begin(&j);
+                json_kv_double(&j, "avg10", (double)(k ? s->full10 : s->some10) / 100, 2);
+                json_kv_u64(&j, "total", k ? s->full_total : s->some_total);
+                double rate = k ? s->full_rate : s->some_rate;
+                json_seconds(&j, "rate", rate, rate >= 0);
+                json_obj_end(&j);
+            }
+            json_obj_end(&j);
+        } else {
+            json_kv_null(&j, "psi");
+        }
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+
+    json_kv_str(&j, "end", lab_end_name(r->end));
+    json_kv_bool(&j, "as_expected", ok);
+    json_key(&j, "kill");
+    if (r->end == LAB_END_KILLED) {
+        const struct lab_eater_info *k = &r->eaters[r->killed];
+        json_obj_begin(&j);
+        json_kv_i64(&j, "pid", k->pid);
+        json_kv_str(&j, "comm", k->comm);
+        json_kv_double(&j, "seconds", r->kill_t, 3);
+        json_kv_str(&j, "time_source", r->kill_t_from_log ? "kernel_log" : "exit");
+        json_kv_bool(&j, "as_predicted",
+                     p->made && p->victim != SIZE_MAX && p->c[p->victim].pid == k->pid);
+        json_obj_end(&j);
+    } else {
+        json_null(&j);
+    }
+
+    const struct lab_summary *s = &r->sum;
+    bool killed = r->end == LAB_END_KILLED;
+    json_key(&j, "summary");
+    json_obj_begin(&j);
+    json_kv_u64(&j, "usage_at_kill", killed ? s->usage_at_kill : 0);
+    json_kv_str(&j, "usage_source",
+                !killed                ? NULL
+                : s->usage_from_report ? "kernel_report"
+                                       : "last_sample");
+    json_kv_double(&j, "percent_of_limit", killed ? s->pct_of_limit : 0, 2);
+    json_kv_u64(&j, "last_sample_before", s->last_before);
+    json_seconds(&j, "last_sample_before_seconds", s->last_before_t,
+                 killed && s->last_before_t >= 0);
+    json_kv_u64(&j, "peak_sampled", s->peak_sampled);
+    json_kv_u64_opt(&j, "peak", r->peak);
+    json_seconds(&j, "psi_full_avg10_crossed_seconds", s->full_cross_t, s->full_cross_t >= 0);
+    json_seconds(&j, "warning_seconds", s->warning_s, s->has_warning);
+    json_seconds(&j, "stall_rate_crossed_seconds", s->rate_cross_t, s->rate_cross_t >= 0);
+    json_seconds(&j, "stall_rate_warning_seconds", s->rate_warning_s, s->has_rate_warning);
+    json_kv_double(&j, "peak_some_avg10", (double)s->peak_some10 / 100, 2);
+    json_kv_double(&j, "peak_full_avg10", (double)s->peak_full10 / 100, 2);
+    json_kv_double(&j, "peak_full_rate", s->peak_full_rate, 2);
+    json_seconds(&j, "high_first_seconds", s->high_first_t, s->high_first_t >= 0);
+    json_seconds(&j, "throttled_seconds", s->throttled_s, r->high != 0);
+    json_seconds(&j, "growth_below_high", s->growth_below, s->growth_below >= 0);
+    json_seconds(&j, "growth_above_high", s->growth_above, s->growth_above >= 0);
+    json_events(&j, "events_before", &r->ev_before);
+    json_events(&j, "events_after", &r->ev_after);
+    json_obj_end(&j);
+
+    json_key(&j, "report");
+    if (r->event) {
+        int q = explain_event_json(r->event, &j);
+        if (q < 0)
+            return q;
+    } else {
+        json_null(&j);
+    }
+    json_kv_str(&j, "kernel_log_error", r->kmsg ? NULL : r->kmsg_error);
+    json_kv_bool(&j, "cleanup_failed", r->cleanup_failed);
+    json_obj_end(&j);
+    return json_error(&j);
+}
+
+static int write_svg(const struct lab_cli *lc, const struct lab_result *r)
+{
+    char title[160], sub[200], kill[96];
+    snprintf(title, sizeof(title), "oomwarden lab %s: %s (cgroup v%d)",
+             r->mode == LAB_RUN ? "run" : "protect", r->cgroup, r->version);
+    char a[24], b[24];
+    snprintf(sub, sizeof(sub), "%s eater at %s/s, %s %s%s%s", eater_kind_name(r->kind),
+             (size_str(a, r->rate), a), limit_name(r->version), (size_str(b, r->max), b),
+             r->version == 1 && r->psi ? "; PSI from the unified twin" : "",
+             r->end == LAB_END_KILLED ? "" : "; no OOM kill");
+    struct labplot_input in = {
+        .title = title,
+        .subtitle = sub,
+        .v = r->series.v,
+        .n = r->series.n,
+        .limit = r->max,
+        .high = r->high,
+        .limit_name = limit_name(r->version),
+        .kill_t = r->end == LAB_END_KILLED ? r->kill_t : -1,
+        .kill_label = kill,
+        .warn_t = r->sum.full_cross_t,
+    };
+    if (r->end == LAB_END_KILLED)
+        snprintf(kill, sizeof(kill), "OOM kill: pid %d (%s)", (int)r->eaters[r->killed].pid,
+                 r->eaters[r->killed].comm);
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    int q = labplot_svg(&in, &out);
+    if (q == 0) {
+        FILE *f = fopen(lc->svg, "we");
+        if (!f)
+            q = -errno;
+        else {
+            if (fwrite(out.data, 1, out.len, f) != out.len)
+                q = -EIO;
+            if (fclose(f) != 0 && q == 0)
+                q = -errno;
+        }
+    }
+    buf_release(&out);
+    return q;
+}
+
+int cmd_lab(struct cli *c, int argc, char **argv)
+{
+    struct lab_cli lc = {.c = c, .line = BUF_INIT(1 << 20)};
+    int r = parse_args(c, &lc, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    /* a closed pipe (| head) must not kill us before the cgroup is removed: writes fail instead */
+    signal(SIGPIPE, SIG_IGN);
+    lc.o.on_start = text_start;
+    lc.o.on_sample = text_sample;
+    lc.o.ctx = &lc;
+
+    struct sysroot sr;
+    if ((r = cli_open_root(c, &sr)))
+        return r;
+    int rc = EXIT_FAIL;
+    struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
+    if (!sr.live) {
+        log_error("the lab creates cgroups and processes on this machine: it does not run "
+                  "under --root");
+        goto out_root;
+    }
+    if ((r = cli_open_cgroups(c, &sr, &h)))
+        goto out_root;
+    if (lc.o.high && h.memory_version != 2) {
+        log_error("--high needs cgroup v2 (memory.high): this machine's memory controller is "
+                  "cgroup v1, whose limits do not throttle below the hard limit");
+        goto out_hier;
+    }
+    struct kver k = {0};
+    (void)kver_read(&sr, &k);
+
+    struct lab_result res;
+    r = lab_run(&sr, &h, &k, &lc.o, &res);
+    if (r < 0) {
+        log_error("%s", res.error);
+        if (res.cleanup_failed)
+            log_error("could not remove %s; the next lab run removes it", res.cgroup);
+        lab_result_release(&res);
+        goto out_hier;
+    }
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    bool ok = false;
+    int q;
+    if (c->json) {
+        struct buf tmp = BUF_INIT(1 << 16);
+        ok = outcome(&res, &tmp);
+        buf_release(&tmp);
+        q = render_json(&res, ok, &out);
+    } else {
+        q = render_text(&lc, &res, &out, &ok);
+    }
+    if (q < 0) {
+        log_error("cannot format the output: %s", strerror(-q));
+    } else if (cli_emit(&out) == 0) {
+        rc = ok ? EXIT_OK : EXIT_FAIL;
+    }
+    if (lc.svg && (q = write_svg(&lc, &res)) < 0) {
+        log_error("cannot write %s: %s", lc.svg, strerror(-q));
+        rc = EXIT_FAIL;
+    }
+    buf_release(&out);
+    lab_result_release(&res);
+out_hier:
+    cgroup_hier_close(&h);
+out_root:
+    sysroot_close(&sr);
+    buf_release(&lc.line);
+    return rc;
+}
