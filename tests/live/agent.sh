@@ -39,6 +39,7 @@ expect_eq "Content-Type of /metrics" "text/plain; version=0.0.4; charset=utf-8" 
 v1_cgroup agent $((256 << 20))
 cg=$CG rel=$CG_REL
 start_hog "$cg" steady --name ow-agent-steady --anon 40
+sleep 1.1 # scrapes within 1 s share one collection: this one must see the new cgroup
 scrape=$(curl -sf "$A/metrics")
 check "promtool check metrics accepts the scrape" promtool check metrics <<<"$scrape"
 metric() { grep -E "^$1\{cgroup=\"$2\"" <<<"$scrape" | awk '{print $2}'; }
