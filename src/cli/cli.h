@@ -81,3 +81,5 @@ int cmd_evict(struct cli *c, int argc, char **argv);
 int cmd_cgroup(struct cli *c, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_doctor(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);

@@ -20,6 +20,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"status", cmd_status, "is this machine OK on memory? (the default command)"},
+    {"doctor", cmd_doctor, "what will go wrong when memory runs out, ranked, with the fix"},
     {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
     {"cgroup", cmd_cgroup, "a cgroup's memory: limits, breakdown, events, PSI; or every cgroup"},
     {"watch", cmd_watch, "OOM kills, memory.events, PSI triggers and alerts as they happen"},
