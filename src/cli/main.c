@@ -30,7 +30,7 @@ static const struct command commands[] = {
 };
 
 /* `oomwarden` alone runs the main job. */
-static const char *const default_command[] = {"ps", "--top", "15"};
+static const char *const default_command[] = {"status"};
 
 static void print_usage(FILE *f)
 {
@@ -42,9 +42,9 @@ static void print_usage(FILE *f)
                "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nWithout a command: %s %s %s.\n"
+    fprintf(f, "\nWithout a command: %s.\n"
                "'oomwarden COMMAND --help' describes each command.\n",
-            default_command[0], default_command[1], default_command[2]);
+            default_command[0]);
 }
 
 int main(int argc, char **argv)

@@ -426,7 +426,6 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         /* the names, in order, and why the workload comes so late */
         struct buf names = BUF_INIT(64 * 1024);
         uint64_t freed = 0;
-        int min_wadj = 1000;
         for (size_t i = 0; i < first_workload; i++) {
             const struct proc *p = vl->v[i].proc;
             if (classify(p, o) != CLASS_CRITICAL)
@@ -434,10 +433,6 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
             buf_printf(&names, "%s%s (#%zu)", names.len ? ", " : "", p->comm, vl->v[i].rank);
             freed += proc_mem(p);
         }
-        for (size_t i = 0; i < vl->n; i++)
-            if (classify(vl->v[i].proc, o) == CLASS_WORKLOAD &&
-                vl->v[i].proc->oom_score_adj < min_wadj)
-                min_wadj = vl->v[i].proc->oom_score_adj;
         fb_ev(&b,
               "node-critical before the first workload: %s; killing them all frees only %s, so "
               "while a workload keeps growing the kernel kills them one by one, as in the "
@@ -451,19 +446,27 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         fb_ev(&b, "the first workload process is #%zu: %s (pid %d, %s, oom_score_adj %d%s%s)",
               vl->v[first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_mem(fw)),
               fw->oom_score_adj, w[0] ? ", " : "", w);
-        if (min_wadj < 0)
+        const struct proc *big = NULL;
+        for (size_t i = 0; i < vl->n; i++)
+            if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
+                (!big || proc_mem(vl->v[i].proc) > proc_mem(big)))
+                big = vl->v[i].proc;
+        uint64_t minus = (uint64_t)(fw->oom_score_adj < 0 ? -fw->oom_score_adj : 0) * weight *
+                         (uint64_t)n->sr->page_size;
+        if (fw->oom_score_adj < 0 && big)
             fb_ev(&b,
-                  "workload processes run as low as oom_score_adj %d (Kubernetes gives Guaranteed "
-                  "pods -997): that subtracts %s from their badness, more than the node daemons "
-                  "at 0 will ever hold",
-                  min_wadj, szl(a, (uint64_t)(-(int64_t)min_wadj) * weight *
-                                       (uint64_t)n->sr->page_size));
+                  "its oom_score_adj %d subtracts %d x %" PRIu64 " pages = %s from its badness "
+                  "(Kubernetes gives Guaranteed pods -997)%s%s (pid %d, %s)",
+                  fw->oom_score_adj, -fw->oom_score_adj, weight, szl(a, minus),
+                  minus > proc_mem(big) ? ": more than the largest node-critical process holds, "
+                                          : "; the largest node-critical process is ",
+                  big->comm, (int)big->pid, sz(s1, proc_mem(big)));
     }
     fb_fix(&b,
            "give the node daemons an oom_score_adj below the workloads': a drop-in per unit, "
            "`systemctl edit ssh.service` -> [Service] OOMScoreAdjust=-999 (and the same for "
-           "systemd-networkd, systemd-resolved, dbus...); kubelet and containerd already run at "
-           "-999");
+           "systemd-networkd, systemd-resolved...)%s",
+           first_workload != SIZE_MAX ? "; kubelet and containerd run at -999 by default" : "");
     fb_fix(&b, "now, for running processes: echo -999 > /proc/PID/oom_score_adj (lowering it needs "
                "CAP_SYS_RESOURCE)");
     if (first_workload != SIZE_MAX)
@@ -603,9 +606,9 @@ static int check_limits(const struct node *n, struct doctor_report *r)
     } else {
         fb_discard(&b);
         ret = note(r, CHECK_LIMITS, RESULT_OK,
-                   "%zu limited cgroups; the top-most limits add up to %s, %u%% of RAM%s (%s); "
+                   "%zu limited cgroup%s; the top-most limits add up to %s, %u%% of RAM%s (%s); "
                    "at their limits with the other cgroups as they are now: %s",
-                   nlimited, szl(a, sum), pct(sum, cap), swap ? " + swap" : "", szl(b2, cap),
+                   nlimited, nlimited == 1 ? "" : "s", szl(a, sum), pct(sum, cap), swap ? " + swap" : "", szl(b2, cap),
                    szl(c2, committed));
         goto out;
     }
@@ -859,8 +862,8 @@ static int check_oom_group(const struct node *n, struct doctor_report *r)
             struct buf line = BUF_INIT(64 * 1024);
             char w[IDENTITY_NAME_MAX + 32];
             cgroup_words(cg->path, w, sizeof(w));
-            buf_printf(&line, "  %s (%s): %zu process%s, %zu die together", cg->path, w, nm,
-                       nm == 1 ? "" : "es", kill);
+            buf_printf(&line, "  %s (%s): %zu process%s, %zu die%s together", cg->path, w, nm,
+                       nm == 1 ? "" : "es", kill, kill == 1 ? "s" : "");
             for (size_t q = 0; q < nm && q < 5; q++)
                 buf_printf(&line, "%s %s %d (%s)", q ? "," : ":", m[q]->comm, (int)m[q]->pid,
                            sz(a, proc_mem(m[q])));
@@ -1001,9 +1004,7 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
 
 /* ---- 6. pressure --------------------------------------------------------------------------- */
 
-/* Sick: tasks waited for memory 10% of the last 10 s (some avg10 >= 10.00), or the whole group
- * stalled at once and still does (full avg10 and full avg60 both above 0). */
-static bool psi_sick(const struct psi *p)
+bool doctor_psi_sick(const struct psi *p)
 {
     if (p->some.present && p->some.avg10 >= 1000)
         return true;
@@ -1052,7 +1053,7 @@ static int check_pressure(const struct node *n, struct doctor_report *r)
         return note(r, CHECK_PRESSURE, RESULT_SKIPPED, "no memory PSI on this kernel (see "
                                                        "psi-cgroups)");
     const struct cgroup_snapshot *s = &n->cgroups;
-    bool node_sick = psi_sick(&n->psi);
+    bool node_sick = doctor_psi_sick(&n->psi);
     size_t sick = 0, healthy = 0;
     size_t *hit = calloc(s->n ? s->n : 1, sizeof(size_t));
     if (!hit)
@@ -1060,7 +1061,7 @@ static int check_pressure(const struct node *n, struct doctor_report *r)
     for (size_t i = 0; have_cgroups(n) && i < s->n; i++) {
         if (!own_psi(s, i))
             continue;
-        if (psi_sick(&s->v[i].psi))
+        if (doctor_psi_sick(&s->v[i].psi))
             hit[sick++] = i;
         else
             healthy++;
@@ -1651,12 +1652,14 @@ static int check_recent_kills(const struct node *n, struct doctor_report *r)
         return note(r, CHECK_RECENT_KILLS, RESULT_SKIPPED, "the kernel log could not be read (see "
                                                            "kernel-log)");
     const struct oomlog *log = n->log;
-    size_t kills = 0, global = 0, memcg = 0;
+    size_t kills = 0, global = 0, memcg = 0, groups = 0;
     uint64_t last_global_us = OPT_ABSENT;
     for (size_t i = 0; i < log->nevents; i++) {
         const struct oom_event *e = &log->events[i];
         for (size_t k = 0; k < e->nvictims; k++)
             kills += e->victims[k].kind != OOM_VICTIM_EXITING;
+        /* the group kill kills (and counts in vmstat) the victim a second time */
+        groups += e->group_memcg != NULL;
         if (e->scope == OOM_SCOPE_GLOBAL) {
             global++;
             if (opt_has(e->uptime_us))
@@ -1681,13 +1684,13 @@ static int check_recent_kills(const struct node *n, struct doctor_report *r)
                  since_boot, since_boot == 1 ? "" : "s");
     } else {
         enum doctor_severity sev = recent_global ? DOCTOR_CRITICAL : DOCTOR_WARNING;
-        fb_title(&b, sev, "%zu OOM kill%s in the kernel log (%zu machine-wide, %zu in memory "
-                          "cgroups)%s",
-                 kills, kills == 1 ? "" : "s", global, memcg,
+        fb_title(&b, sev, "%zu OOM kill%s in the kernel log: %zu machine-wide OOM%s, %zu in "
+                          "memory cgroups%s",
+                 kills, kills == 1 ? "" : "s", global, global == 1 ? "" : "s", memcg,
                  recent_global ? ": the machine itself ran out of memory in the last 24 hours"
                                : "");
     }
-    if (opt_has(since_boot) && since_boot > kills)
+    if (opt_has(since_boot) && since_boot > kills + groups)
         fb_ev(&b, "/proc/vmstat oom_kill counts %" PRIu64 " since boot; the kernel log still "
                   "holds %zu of them (older reports were overwritten)",
               since_boot, kills);
@@ -1705,7 +1708,7 @@ static int check_recent_kills(const struct node *n, struct doctor_report *r)
             buf_printf(&line, "  %s: ", e->time);
         else
             buf_puts(&line, "  ");
-        explain_event_line(e, &line);
+        explain_event_line(e, false, &line);
         fb_ev(&b, "%s", buf_cstr(&line));
         buf_release(&line);
         const struct oom_victim *v = oom_event_primary(e);

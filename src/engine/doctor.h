@@ -91,5 +91,12 @@ void doctor_report_release(struct doctor_report *r);
 /* The worst severity found; -1 when there is no finding. */
 int doctor_worst(const struct doctor_report *r);
 
+/*
+ * Memory PSI that is sick: tasks waited for memory a tenth of the last 10 s (some avg10 >= 10.00),
+ * or every task stalled at once, now and over the last minute (full avg10 and avg60 above 0).
+ */
+struct psi;
+bool doctor_psi_sick(const struct psi *p);
+
 /* One finding as a JSON object (docs/json/doctor.md). */
 void doctor_finding_json(const struct finding *f, struct json *j);

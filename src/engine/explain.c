@@ -14,6 +14,7 @@
 #include "../base/limits.h"
 #include "../base/opt.h"
 #include "../base/table.h"
+#include "../model/cgpath.h"
 #include "../model/identity.h"
 #include "../model/kver.h"
 #include "../model/oomlog.h"
@@ -977,7 +978,18 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
     return o.err;
 }
 
-int explain_event_line(const struct oom_event *e, struct buf *b)
+static void put_path(struct out *o, const char *path, bool short_paths)
+{
+    char s[128];
+    if (short_paths) {
+        cgpath_short(path, 40, s, sizeof(s));
+        put_text(o, s);
+    } else {
+        put_text(o, path);
+    }
+}
+
+int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *b)
 {
     struct out o = {.b = b};
     char a[24];
@@ -988,7 +1000,10 @@ int explain_event_line(const struct oom_event *e, struct buf *b)
     case OOM_SCOPE_MEMCG: {
         const char *path = e->oom_memcg ? e->oom_memcg : e->stats_memcg;
         put(&o, "memory cgroup ");
-        put_text(&o, path ? path : "(path not in the report)");
+        if (path)
+            put_path(&o, path, short_paths);
+        else
+            put(&o, "(path not in the report)");
         break;
     }
     case OOM_SCOPE_CPUSET:
@@ -1035,7 +1050,7 @@ int explain_event_line(const struct oom_event *e, struct buf *b)
         put(&o, ", and %zu more by memory.oom.group", group);
     if (e->task_memcg && e->scope == OOM_SCOPE_GLOBAL) {
         put(&o, " in ");
-        put_text(&o, e->task_memcg);
+        put_path(&o, e->task_memcg, short_paths);
     }
     return o.err;
 }
