@@ -725,7 +725,7 @@ static int check_memory_high(const struct node *n, struct doctor_report *r)
     int ret;
     if (nhit == 0) {
         ret = note(r, CHECK_MEMORY_HIGH, RESULT_OK,
-                   "%zu limited cgroups with memory.high at or above them; %zu without it, under "
+                   "%zu limited cgroups with memory.high set on them or an ancestor; %zu without, under "
                    "half full and never at their limit",
                    withhigh, quiet);
         free(hit);
@@ -1211,6 +1211,26 @@ static int check_psi_cgroups(const struct node *n, struct doctor_report *r)
                       "%zu of %zu memory cgroups have a v2 cgroup of the same path (their PSI is "
                       "theirs); the others only get the machine's",
                   n->hier.unified.mountpoint ? n->hier.unified.mountpoint : "?", with, all);
+        }
+        size_t frozen = 0;
+        for (size_t i = 0; i < n->cgroups.n; i++) {
+            const struct cgroup_memory *cg = &n->cgroups.v[i];
+            if (cg->oom_control.oom_kill_disable != 1)
+                continue;
+            if (frozen++ < 4)
+                fb_ev(&b,
+                      "%s has the OOM killer disabled (memory.oom_control oom_kill_disable 1)%s: "
+                      "at its limit its tasks sleep until memory is freed, instead of one dying",
+                      cg->path,
+                      cg->oom_control.under_oom == 1 ? " and is under OOM now (under_oom 1)" : "");
+        }
+        if (frozen) {
+            sev = DOCTOR_WARNING;
+            if (n->psi_err == 0) /* else the missing PSI leads */
+                title = "the OOM killer is disabled in a v1 memory cgroup: its tasks hang at the "
+                        "limit";
+            fb_fix(&b, "echo 0 > <cgroup>/memory.oom_control lets the kernel kill at the limit "
+                       "again");
         }
         fb_ev(&b, "Kubernetes moved cgroup v1 support to maintenance mode in 1.31; on v1 "
                   "kubelet's MemoryQoS and the memory.oom.group default do not apply");
