@@ -2,6 +2,9 @@
  * oomwarden status (and `oomwarden` alone): is this machine OK on memory? One screen: memory and
  * PSI, the cgroups nearest their limits and what fills them, who dies next (machine-wide and in
  * each of those cgroups), recent OOM kills one line each, and the top findings of doctor.
+ *
+ * One screen is 80x24: with three rows per section it is 23 lines (sections without blank lines
+ * between them, one before the verdict), and lines are cut at the terminal's width.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -398,7 +401,6 @@ static void table_out(struct out *o, struct table *t)
 
 static void cgroups_text(struct out *o, const struct node *n, const struct screen *s)
 {
-    buf_putc(o->b, '\n');
     style(o, STYLE_BOLD);
     buf_puts(o->b, "cgroups nearest their limit");
     unstyle(o);
@@ -455,7 +457,6 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
 
 static void victims_text(struct out *o, const struct node *n, const struct screen *s)
 {
-    buf_putc(o->b, '\n');
     style(o, STYLE_BOLD);
     buf_puts(o->b, "next victims of a machine-wide OOM");
     unstyle(o);
@@ -494,7 +495,6 @@ static void victims_text(struct out *o, const struct node *n, const struct scree
 
 static void kills_text(struct out *o, const struct node *n, const struct screen *s)
 {
-    buf_putc(o->b, '\n');
     style(o, STYLE_BOLD);
     buf_puts(o->b, "recent OOM kills");
     unstyle(o);

@@ -1040,7 +1040,7 @@ int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *
                   : v->has_row                  ? v->row.oom_score_adj
                                                 : OPT_ABSENT_I64;
     if (opt_has_i64(adj))
-        put(&o, ", oom_score_adj %" PRId64, adj);
+        put(&o, short_paths ? ", adj %" PRId64 : ", oom_score_adj %" PRId64, adj);
     if (v->kind == OOM_VICTIM_EXITING)
         put(&o, " (already exiting: not killed)");
     size_t group = 0;

@@ -52,7 +52,8 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
  * The event in one line, for lists (status, doctor): where ("machine-wide", "memory cgroup
  * /path", ...), who died with what memory and oom_score_adj, and how many died with it through
  * memory.oom.group. No time (the caller knows how it wants it) and no newline. `short_paths`
- * shortens cgroup paths to their last component (cgpath_short()) for one screen.
+ * shortens cgroup paths to their last component (cgpath_short()) and oom_score_adj to "adj",
+ * for one screen.
  */
 int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *out);
 
