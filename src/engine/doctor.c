@@ -723,6 +723,10 @@ static int check_memory_high(const struct node *n, struct doctor_report *r)
             quiet++;
     }
     int ret;
+    if (nhit == 0 && withhigh + quiet == 0) {
+        free(hit);
+        return note(r, CHECK_MEMORY_HIGH, RESULT_OK, "no memory cgroup has a limit");
+    }
     if (nhit == 0) {
         ret = note(r, CHECK_MEMORY_HIGH, RESULT_OK,
                    "%zu limited cgroups with memory.high set on them or an ancestor; %zu without, under "
