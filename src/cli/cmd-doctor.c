@@ -34,8 +34,7 @@ static const char usage[] =
     "      --skip ID[,ID]    do not run these checks (repeatable)\n"
     "      --critical NAMES  node-critical process names (comm; a trailing '*' matches a prefix),\n"
     "                        comma-separated; '+NAMES' adds to the default list\n"
-    "      --list            the checks and the default node-critical names\n" CLI_COMMON_HELP
-    "\n"
+    "      --list            the checks and the default node-critical names\n" CLI_COMMON_HELP "\n"
     "Exit status: 0 nothing above info, 1 warnings, 2 critical findings, 3 the checks could\n"
     "not run, 64 a bad flag.\n";
 
@@ -44,7 +43,7 @@ enum { OPT_ONLY = OPT_FIRST_COMMAND_OPTION, OPT_SKIP, OPT_CRITICAL, OPT_LIST };
 struct doctor_cli {
     bool only_set, list;
     bool only[CHECK_COUNT], skip[CHECK_COUNT];
-    char *critical_text;  /* owned copy the patterns point into */
+    char *critical_text;   /* owned copy the patterns point into */
     const char **critical; /* NULL: the default */
     size_t ncritical;
 };
@@ -207,8 +206,8 @@ static void put_sanitized(struct buf *out, const char *s)
     text_sanitize_into(out, s, strlen(s));
 }
 
-static void render_text(const struct cli *c, const struct node *n,
-                        const struct doctor_report *rep, struct buf *out)
+static void render_text(const struct cli *c, const struct node *n, const struct doctor_report *rep,
+                        struct buf *out)
 {
     bool color = term_use_color(STDOUT_FILENO, c->color);
     size_t ran = 0, ok = 0, skipped = 0;
@@ -217,8 +216,9 @@ static void render_text(const struct cli *c, const struct node *n,
         ok += rep->result[i] == RESULT_OK;
         skipped += rep->result[i] == RESULT_SKIPPED;
     }
-    buf_printf(out, "oomwarden doctor: %zu critical, %zu warning%s, %zu info; %zu of %zu check%s "
-                    "passed, %zu skipped",
+    buf_printf(out,
+               "oomwarden doctor: %zu critical, %zu warning%s, %zu info; %zu of %zu check%s "
+               "passed, %zu skipped",
                rep->count[DOCTOR_CRITICAL], rep->count[DOCTOR_WARNING],
                rep->count[DOCTOR_WARNING] == 1 ? "" : "s", rep->count[DOCTOR_INFO], ok, ran,
                ran == 1 ? "" : "s", skipped);

@@ -83,14 +83,15 @@ static unsigned pct(uint64_t part, uint64_t whole)
     return whole ? (unsigned)((long double)part * 100.0L / (long double)whole + 0.5L) : 0;
 }
 
-/* ---- what the screen shows, computed once for text and JSON ------------------------------------ */
+/* ---- what the screen shows, computed once for text and JSON ------------------------------------
+ */
 
 struct cg_row {
-    size_t idx;              /* in n->cgroups */
-    struct oomdomain dom;    /* its own OOM; victims empty when it could not be ranked */
+    size_t idx;           /* in n->cgroups */
+    struct oomdomain dom; /* its own OOM; victims empty when it could not be ranked */
     const struct victim *next;
-    size_t next_dom;         /* index of `next` in dom.victims */
-    size_t with;             /* processes that die with it through memory.oom.group */
+    size_t next_dom; /* index of `next` in dom.victims */
+    size_t with;     /* processes that die with it through memory.oom.group */
 };
 
 struct gv_row {
@@ -206,8 +207,7 @@ static int screen_build(const struct node *n, size_t top, struct screen *s)
     }
     free(lim);
     /* the next victims of a machine-wide OOM; memory.oom.group counts up to the root */
-    for (size_t i = 0; i < n->global.n && n->global.v[i].rank && s->ngv < top && s->ngv < 16;
-         i++) {
+    for (size_t i = 0; i < n->global.n && n->global.v[i].rank && s->ngv < top && s->ngv < 16; i++) {
         struct gv_row *g = &s->gv[s->ngv++];
         g->v = &n->global.v[i];
         size_t m = n->proc_memcg ? n->proc_memcg[node_proc_index(n, g->v->proc)] : SIZE_MAX;
@@ -233,7 +233,8 @@ static void screen_release(struct screen *s)
     free(s->cg);
 }
 
-/* ---- text -------------------------------------------------------------------------------------- */
+/* ---- text --------------------------------------------------------------------------------------
+ */
 
 struct out {
     struct buf *b;
@@ -368,16 +369,16 @@ static void victim_words(const struct proc *p, char *out, size_t len)
 
 enum { CG_NAME, CG_USE, CG_LIMIT, CG_ANON, CG_FILE, CG_NEXT, CG_NCOLS };
 static const struct table_column cg_cols[CG_NCOLS] = {
-    [CG_NAME] = {"CGROUP", TABLE_LEFT},    [CG_USE] = {"USED", TABLE_RIGHT},
-    [CG_LIMIT] = {"LIMIT", TABLE_RIGHT},   [CG_ANON] = {"ANON", TABLE_RIGHT},
-    [CG_FILE] = {"FILE", TABLE_RIGHT},     [CG_NEXT] = {"NEXT VICTIM", TABLE_LEFT},
+    [CG_NAME] = {"CGROUP", TABLE_LEFT},  [CG_USE] = {"USED", TABLE_RIGHT},
+    [CG_LIMIT] = {"LIMIT", TABLE_RIGHT}, [CG_ANON] = {"ANON", TABLE_RIGHT},
+    [CG_FILE] = {"FILE", TABLE_RIGHT},   [CG_NEXT] = {"NEXT VICTIM", TABLE_LEFT},
 };
 
 enum { GV_RANK, GV_PID, GV_COMM, GV_MEM, GV_ADJ, GV_WHERE, GV_NCOLS };
 static const struct table_column gv_cols[GV_NCOLS] = {
-    [GV_RANK] = {"#", TABLE_RIGHT},   [GV_PID] = {"PID", TABLE_RIGHT},
+    [GV_RANK] = {"#", TABLE_RIGHT},      [GV_PID] = {"PID", TABLE_RIGHT},
     [GV_COMM] = {"COMMAND", TABLE_LEFT}, [GV_MEM] = {"MEMORY", TABLE_RIGHT},
-    [GV_ADJ] = {"ADJ", TABLE_RIGHT},  [GV_WHERE] = {"WHERE", TABLE_LEFT},
+    [GV_ADJ] = {"ADJ", TABLE_RIGHT},     [GV_WHERE] = {"WHERE", TABLE_LEFT},
 };
 
 static void table_out(struct out *o, struct table *t)
@@ -528,7 +529,8 @@ static void kills_text(struct out *o, const struct node *n, const struct screen 
         const struct oom_event *e = &n->log->events[i];
         buf_puts(o->b, "  ");
         if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)
-            buf_printf(o->b, "%7s ago  ", fmt_duration(a, (double)(n->now_us - e->uptime_us) / 1e6));
+            buf_printf(o->b, "%7s ago  ",
+                       fmt_duration(a, (double)(n->now_us - e->uptime_us) / 1e6));
         else if (e->time[0])
             buf_printf(o->b, "%s  ", e->time);
         explain_event_line(e, true, o->b);
@@ -554,9 +556,10 @@ static void findings_text(struct out *o, const struct doctor_report *rep, size_t
         style(o, f->severity == DOCTOR_CRITICAL  ? STYLE_BOLD_RED
                  : f->severity == DOCTOR_WARNING ? STYLE_YELLOW
                                                  : STYLE_CYAN);
-        buf_printf(o->b, "%-8s", f->severity == DOCTOR_CRITICAL  ? "CRITICAL"
-                                 : f->severity == DOCTOR_WARNING ? "WARNING"
-                                                                 : "INFO");
+        buf_printf(o->b, "%-8s",
+                   f->severity == DOCTOR_CRITICAL  ? "CRITICAL"
+                   : f->severity == DOCTOR_WARNING ? "WARNING"
+                                                   : "INFO");
         unstyle(o);
         buf_printf(o->b, " %s: ", doctor_checks[f->check].id);
         text_sanitize_into(o->b, f->title, strlen(f->title));
@@ -564,7 +567,8 @@ static void findings_text(struct out *o, const struct doctor_report *rep, size_t
     }
 }
 
-/* ---- JSON -------------------------------------------------------------------------------------- */
+/* ---- JSON --------------------------------------------------------------------------------------
+ */
 
 static void json_psi_obj(struct json *j, const struct psi *p)
 {

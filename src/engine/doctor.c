@@ -39,9 +39,9 @@ const struct doctor_check_info doctor_checks[CHECK_COUNT] = {
 /* The daemons a node does not survive losing: remote access, networking, name resolution, the
  * journal, D-Bus, the container runtime and kubelet, time. comm is cut to 15 bytes. */
 const char *const doctor_default_critical[] = {
-    "sshd",           "systemd-*",  "dbus-daemon", "dbus-broker*", "NetworkManager",
-    "wpa_supplicant", "dhclient",   "containerd",  "containerd-shim*", "crio",
-    "dockerd",        "kubelet",    "kube-proxy",  "chronyd",     "ntpd",
+    "sshd",           "systemd-*", "dbus-daemon", "dbus-broker*",     "NetworkManager",
+    "wpa_supplicant", "dhclient",  "containerd",  "containerd-shim*", "crio",
+    "dockerd",        "kubelet",   "kube-proxy",  "chronyd",          "ntpd",
     "rsyslogd",       NULL,
 };
 
@@ -417,7 +417,9 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         workload_words(&id, w, sizeof(w));
         fb_ev(&b, "  #%zu %s (pid %d) %s, oom_score_adj %d, badness %" PRId64 " pages: %s%s%s",
               v->rank, p->comm, (int)p->pid, sz(s1, proc_mem(p)), p->oom_score_adj, v->badness,
-              c == CLASS_CRITICAL ? "node-critical" : c == CLASS_WORKLOAD ? "workload" : "other",
+              c == CLASS_CRITICAL   ? "node-critical"
+              : c == CLASS_WORKLOAD ? "workload"
+                                    : "other",
               w[0] ? ", " : "", w);
     }
     if (limit + 1 > show && limit > show)
@@ -459,7 +461,7 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
                   "(Kubernetes gives Guaranteed pods -997)%s%s (pid %d, %s)",
                   fw->oom_score_adj, -fw->oom_score_adj, weight, szl(a, minus),
                   minus > proc_mem(big) ? ": more than the largest node-critical process holds, "
-                                          : "; the largest node-critical process is ",
+                                        : "; the largest node-critical process is ",
                   big->comm, (int)big->pid, sz(s1, proc_mem(big)));
     }
     fb_fix(&b,
@@ -608,8 +610,8 @@ static int check_limits(const struct node *n, struct doctor_report *r)
         ret = note(r, CHECK_LIMITS, RESULT_OK,
                    "%zu limited cgroup%s; the top-most limits add up to %s, %u%% of RAM%s (%s); "
                    "at their limits with the other cgroups as they are now: %s",
-                   nlimited, nlimited == 1 ? "" : "s", szl(a, sum), pct(sum, cap), swap ? " + swap" : "", szl(b2, cap),
-                   szl(c2, committed));
+                   nlimited, nlimited == 1 ? "" : "s", szl(a, sum), pct(sum, cap),
+                   swap ? " + swap" : "", szl(b2, cap), szl(c2, committed));
         goto out;
     }
     fb_ev(&b,
@@ -630,16 +632,16 @@ static int check_limits(const struct node *n, struct doctor_report *r)
         top[k] = top[best];
         top[best] = t;
         const struct cgroup_memory *cg = &s->v[top[k]];
-        fb_ev(&b, "  %s %s (%u%% of RAM), using %s: %s", n->hier.memory_version == 2
-                                                            ? "memory.max"
-                                                            : "limit_in_bytes",
-              szl(a, cg->max), pct(cg->max, ram), szl(b2, or0(cg->current)), cg->path);
+        fb_ev(&b, "  %s %s (%u%% of RAM), using %s: %s",
+              n->hier.memory_version == 2 ? "memory.max" : "limit_in_bytes", szl(a, cg->max),
+              pct(cg->max, ram), szl(b2, or0(cg->current)), cg->path);
     }
     if (ntop > 6)
         fb_ev(&b, "  ... and %zu more", ntop - 6);
     if (at_ram)
-        fb_ev(&b, "%zu limit%s at or above RAM (%s): such a limit protects nothing, the machine "
-                  "runs out first",
+        fb_ev(&b,
+              "%zu limit%s at or above RAM (%s): such a limit protects nothing, the machine "
+              "runs out first",
               at_ram, at_ram == 1 ? " is" : "s are", szl(a, ram));
     size_t shown = 0;
     for (size_t i = 0; i < s->n && shown < 3; i++)
@@ -692,7 +694,8 @@ out:
     return ret;
 }
 
-/* ---- 3. memory.max without memory.high -------------------------------------------------------- */
+/* ---- 3. memory.max without memory.high --------------------------------------------------------
+ */
 
 static int check_memory_high(const struct node *n, struct doctor_report *r)
 {
@@ -728,10 +731,11 @@ static int check_memory_high(const struct node *n, struct doctor_report *r)
         return note(r, CHECK_MEMORY_HIGH, RESULT_OK, "no memory cgroup has a limit");
     }
     if (nhit == 0) {
-        ret = note(r, CHECK_MEMORY_HIGH, RESULT_OK,
-                   "%zu limited cgroups with memory.high set on them or an ancestor; %zu without, under "
-                   "half full and never at their limit",
-                   withhigh, quiet);
+        ret = note(
+            r, CHECK_MEMORY_HIGH, RESULT_OK,
+            "%zu limited cgroups with memory.high set on them or an ancestor; %zu without, under "
+            "half full and never at their limit",
+            withhigh, quiet);
         free(hit);
         return ret;
     }
@@ -757,16 +761,17 @@ static int check_memory_high(const struct node *n, struct doctor_report *r)
               "memory.high on the cgroup or an ancestor would throttle and reclaim first");
     for (size_t k = 0; k < nhit && k < 6; k++) {
         const struct cgroup_memory *cg = &s->v[hit[k]];
-        fb_ev(&b, "  %s: %s of memory.max %s (%u%%), memory.events max %" PRIu64
-                  " oom_kill %" PRIu64,
+        fb_ev(&b,
+              "  %s: %s of memory.max %s (%u%%), memory.events max %" PRIu64 " oom_kill %" PRIu64,
               cg->path, szl(a, or0(cg->current)), szl(c, cg->max), pct(or0(cg->current), cg->max),
               or0(cg->events.max), or0(cg->events.oom_kill));
     }
     if (nhit > 6)
         fb_ev(&b, "  ... and %zu more", nhit - 6);
     const struct cgroup_memory *e = &s->v[hit[0]];
-    fb_fix(&b, "set memory.high below memory.max, e.g. 90%%: echo %" PRIu64
-               " > /sys/fs/cgroup%s/memory.high (systemd: MemoryHigh=)",
+    fb_fix(&b,
+           "set memory.high below memory.max, e.g. 90%%: echo %" PRIu64
+           " > /sys/fs/cgroup%s/memory.high (systemd: MemoryHigh=)",
            e->max / 10 * 9, e->path);
     fb_fix(&b, "Kubernetes: the MemoryQoS feature gate (alpha, cgroup v2) makes kubelet set "
                "memory.high on containers with a memory limit (memoryThrottlingFactor)");
@@ -913,8 +918,9 @@ static int check_oom_group(const struct node *n, struct doctor_report *r)
             break;
         }
     }
-    fb_fix(&b, "for one cgroup: echo 0 > /sys/fs/cgroup%s/memory.oom.group (kubelet writes it "
-               "again for a new container; systemd sets it for OOMPolicy=kill)",
+    fb_fix(&b,
+           "for one cgroup: echo 0 > /sys/fs/cgroup%s/memory.oom.group (kubelet writes it "
+           "again for a new container; systemd sets it for OOMPolicy=kill)",
            s->v[ex].path);
     fb_fix(&b, "or keep it, deliberately: a group kill is right when the processes cannot work "
                "without each other");
@@ -940,8 +946,8 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
         hit[nhit++] = i;
         uint64_t ws = cgroup_working_set(cg);
         uint64_t dirty = or0(cg->stat.file_dirty) + or0(cg->stat.file_writeback);
-        if ((opt_has(ws) && pct(ws, cg->max) >= 90) || pct(or0(cg->stat.shmem), cg->current) >= 25 ||
-            pct(dirty, cg->max) >= 10)
+        if ((opt_has(ws) && pct(ws, cg->max) >= 90) ||
+            pct(or0(cg->stat.shmem), cg->current) >= 25 || pct(dirty, cg->max) >= 10)
             sticky++;
     }
     if (nhit == 0) {
@@ -953,8 +959,8 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
     fb_begin(&b, CHECK_PAGE_CACHE);
     char a[24], c[24], d[24], e[24], f[24], g[24], h[24], i2[24];
     fb_title(&b, sticky ? DOCTOR_WARNING : DOCTOR_INFO,
-             "page cache fills %zu cgroup%s to 90%% or more of %s limit%s",
-             nhit, nhit == 1 ? "" : "s", nhit == 1 ? "its" : "their",
+             "page cache fills %zu cgroup%s to 90%% or more of %s limit%s", nhit,
+             nhit == 1 ? "" : "s", nhit == 1 ? "its" : "their",
              sticky ? ", and not all of it can be dropped quickly"
                     : ": mostly inactive, the kernel reclaims it before it OOM-kills");
     fb_ev(&b, "page cache counts toward a cgroup's limit; at the limit the kernel reclaims "
@@ -1021,9 +1027,8 @@ static void psi_words(char *out, size_t n, const struct psi *p)
              "some %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64
              ", full %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64,
              p->some.avg10 / 100, p->some.avg10 % 100, p->some.avg60 / 100, p->some.avg60 % 100,
-             p->some.avg300 / 100, p->some.avg300 % 100, p->full.avg10 / 100,
-             p->full.avg10 % 100, p->full.avg60 / 100, p->full.avg60 % 100,
-             p->full.avg300 / 100, p->full.avg300 % 100);
+             p->some.avg300 / 100, p->some.avg300 % 100, p->full.avg10 / 100, p->full.avg10 % 100,
+             p->full.avg60 / 100, p->full.avg60 % 100, p->full.avg300 / 100, p->full.avg300 % 100);
 }
 
 static void json_psi(struct json *j, const struct psi *p)
@@ -1054,8 +1059,9 @@ static bool own_psi(const struct cgroup_snapshot *s, size_t i)
 static int check_pressure(const struct node *n, struct doctor_report *r)
 {
     if (n->psi_err < 0)
-        return note(r, CHECK_PRESSURE, RESULT_SKIPPED, "no memory PSI on this kernel (see "
-                                                       "psi-cgroups)");
+        return note(r, CHECK_PRESSURE, RESULT_SKIPPED,
+                    "no memory PSI on this kernel (see "
+                    "psi-cgroups)");
     const struct cgroup_snapshot *s = &n->cgroups;
     bool node_sick = doctor_psi_sick(&n->psi);
     size_t sick = 0, healthy = 0;
@@ -1144,7 +1150,8 @@ static int check_pressure(const struct node *n, struct doctor_report *r)
     return fb_commit(r, &b);
 }
 
-/* ---- 7. PSI and the cgroup layout --------------------------------------------------------------- */
+/* ---- 7. PSI and the cgroup layout ---------------------------------------------------------------
+ */
 
 static bool cmdline_has(const struct node *n, const char *word)
 {
@@ -1198,9 +1205,10 @@ static int check_psi_cgroups(const struct node *n, struct doctor_report *r)
                           "per-cgroup PSI"
                         : "hybrid cgroups: the memory controller is v1; per-cgroup PSI only "
                           "where the v2 tree has the same cgroup";
-        fb_ev(&b, "cgroup v1 memory controller at %s: no memory.high (nothing throttles before "
-                  "the hard limit), no memory.oom.group, no memory.events.local, and "
-                  "memory.oom_control can disable the OOM killer (tasks then hang at the limit)",
+        fb_ev(&b,
+              "cgroup v1 memory controller at %s: no memory.high (nothing throttles before "
+              "the hard limit), no memory.oom.group, no memory.events.local, and "
+              "memory.oom_control can disable the OOM killer (tasks then hang at the limit)",
               n->hier.memory.mountpoint ? n->hier.memory.mountpoint : "?");
         if (n->hier.layout == CGROUP_LAYOUT_HYBRID) {
             size_t with = 0, all = 0;
@@ -1211,9 +1219,10 @@ static int check_psi_cgroups(const struct node *n, struct doctor_report *r)
                 with += n->cgroups.v[i].has_psi && n->cgroups.v[i].psi_path &&
                         strcmp(n->cgroups.v[i].psi_path, n->cgroups.v[i].path) == 0;
             }
-            fb_ev(&b, "the v2 tree at %s has no memory controller but carries memory.pressure: "
-                      "%zu of %zu memory cgroups have a v2 cgroup of the same path (their PSI is "
-                      "theirs); the others only get the machine's",
+            fb_ev(&b,
+                  "the v2 tree at %s has no memory controller but carries memory.pressure: "
+                  "%zu of %zu memory cgroups have a v2 cgroup of the same path (their PSI is "
+                  "theirs); the others only get the machine's",
                   n->hier.unified.mountpoint ? n->hier.unified.mountpoint : "?", with, all);
         }
         size_t frozen = 0;
@@ -1284,9 +1293,8 @@ static int check_swap(const struct node *n, struct doctor_report *r)
                    "and oomd act best with swap");
     } else {
         bool full = pct(used, total) >= 90;
-        fb_title(&b, full ? DOCTOR_WARNING : DOCTOR_INFO,
-                 "swap %s, %u%% used%s: %s", szl(a, total), pct(used, total),
-                 nzram ? " (zram)" : "",
+        fb_title(&b, full ? DOCTOR_WARNING : DOCTOR_INFO, "swap %s, %u%% used%s: %s", szl(a, total),
+                 pct(used, total), nzram ? " (zram)" : "",
                  full ? "nearly full, the OOM killer is next"
                       : "memory pressure turns into slowness before it turns into kills");
         char sw[24] = "?";
@@ -1305,8 +1313,9 @@ static int check_swap(const struct node *n, struct doctor_report *r)
     for (size_t i = 0; i < n->swaps.n; i++) {
         const struct swap_device *sd = &n->swaps.v[i];
         if (sd->zram && opt_has(sd->zram_orig) && sd->zram_compr)
-            fb_ev(&b, "  %s (zram%s%s): %s, %s used; holds %s compressed into %s (%.1f:1), "
-                      "using %s of RAM",
+            fb_ev(&b,
+                  "  %s (zram%s%s): %s, %s used; holds %s compressed into %s (%.1f:1), "
+                  "using %s of RAM",
                   sd->name, sd->zram_algo[0] ? ", " : "", sd->zram_algo, szl(a, sd->size),
                   szl(c, sd->used), szl(d, sd->zram_orig),
                   fmt_size_long((char[24]){0}, sd->zram_compr),
@@ -1372,10 +1381,11 @@ static int check_sysctl(const struct node *n, struct doctor_report *r)
             title = "vm.oom_kill_allocating_task=1: a machine-wide OOM kills whoever asked for "
                     "memory last, not the biggest";
         }
-        fb_ev(&b, "vm.oom_kill_allocating_task=%" PRIu64 ": in a machine-wide OOM the kernel "
-                  "kills the task that tried to allocate (\"Out of memory "
-                  "(oom_kill_allocating_task)\") unless it is at -1000 or unkillable; the "
-                  "badness ranking is not used, so the victim is whoever was unlucky",
+        fb_ev(&b,
+              "vm.oom_kill_allocating_task=%" PRIu64 ": in a machine-wide OOM the kernel "
+              "kills the task that tried to allocate (\"Out of memory "
+              "(oom_kill_allocating_task)\") unless it is at -1000 or unkillable; the "
+              "badness ranking is not used, so the victim is whoever was unlucky",
               k->oom_kill_allocating_task);
         fb_fix(&b, "sysctl -w vm.oom_kill_allocating_task=0 (and in /etc/sysctl.d/)");
     }
@@ -1397,7 +1407,8 @@ static int check_sysctl(const struct node *n, struct doctor_report *r)
               opt_has(k->overcommit_kbytes) && k->overcommit_kbytes ? "vm.overcommit_kbytes"
                                                                     : "vm.overcommit_ratio %",
               szl(c, as), pct(as, lim));
-        if (opt_has(k->overcommit_ratio) && !(opt_has(k->overcommit_kbytes) && k->overcommit_kbytes))
+        if (opt_has(k->overcommit_ratio) &&
+            !(opt_has(k->overcommit_kbytes) && k->overcommit_kbytes))
             fb_ev(&b, "vm.overcommit_ratio=%" PRIu64 "%%", k->overcommit_ratio);
     } else if (opt_has(k->overcommit_memory) && k->overcommit_memory == 1) {
         if (!title)
@@ -1427,10 +1438,11 @@ static int check_sysctl(const struct node *n, struct doctor_report *r)
         if (!opt_has(k->panic_on_oom) && !opt_has(k->overcommit_memory))
             return note(r, CHECK_SYSCTL, RESULT_SKIPPED, "%s is not readable",
                         sysroot_path(n->sr, "/proc/sys/vm"));
-        return note(r, CHECK_SYSCTL, RESULT_OK,
-                    "vm.panic_on_oom=0, vm.oom_kill_allocating_task=0, vm.overcommit_memory=%" PRIu64
-                    " (heuristic)",
-                    or0(k->overcommit_memory));
+        return note(
+            r, CHECK_SYSCTL, RESULT_OK,
+            "vm.panic_on_oom=0, vm.oom_kill_allocating_task=0, vm.overcommit_memory=%" PRIu64
+            " (heuristic)",
+            or0(k->overcommit_memory));
     }
     fb_title(&b, sev, "%s", title);
     return fb_commit(r, &b);
@@ -1510,17 +1522,20 @@ static int check_oom_daemon(const struct node *n, struct doctor_report *r)
         fb_title(&b, DOCTOR_WARNING,
                  "no userspace OOM daemon: nothing acts before the kernel's OOM killer, which "
                  "fires only when reclaim has failed");
-        fb_ev(&b, "looked for earlyoom, systemd-oomd, oomd, nohang and oomwarden agent among %zu "
-                  "processes: none runs",
+        fb_ev(&b,
+              "looked for earlyoom, systemd-oomd, oomd, nohang and oomwarden agent among %zu "
+              "processes: none runs",
               n->procs.n);
         fb_ev(&b, "the kernel kills only when an allocation cannot be satisfied at all; before "
                   "that a machine can thrash for minutes (PSI shows it) with every process slow");
         if (kubelet)
-            fb_ev(&b, "kubelet (pid %d) runs: its eviction (evictionHard memory.available) acts on "
-                      "pods only, at its housekeeping interval, and protects no system process",
+            fb_ev(&b,
+                  "kubelet (pid %d) runs: its eviction (evictionHard memory.available) acts on "
+                  "pods only, at its housekeeping interval, and protects no system process",
                   (int)kubelet->pid);
-        fb_fix(&b, "systemd: systemctl enable --now systemd-oomd, with ManagedOOMMemoryPressure=kill "
-                   "(and ManagedOOMSwap=kill) on the slices to watch; it needs cgroup v2 and PSI");
+        fb_fix(&b,
+               "systemd: systemctl enable --now systemd-oomd, with ManagedOOMMemoryPressure=kill "
+               "(and ManagedOOMSwap=kill) on the slices to watch; it needs cgroup v2 and PSI");
         fb_fix(&b, "or earlyoom (apt install earlyoom): acts on MemAvailable and SwapFree, knows "
                    "no cgroups");
     } else {
@@ -1609,9 +1624,8 @@ static int check_adj(const struct node *n, struct doctor_report *r)
     fb_begin(&b, CHECK_ADJ);
     char a[24], c[FMT_SIZE_LEN];
     if (nh)
-        fb_title(&b, DOCTOR_WARNING,
-                 "%zu process%s of %s at oom_score_adj -1000 (never killed)%s", nh,
-                 nh == 1 ? "" : "es", szl(a, hog_sum),
+        fb_title(&b, DOCTOR_WARNING, "%zu process%s of %s at oom_score_adj -1000 (never killed)%s",
+                 nh, nh == 1 ? "" : "es", szl(a, hog_sum),
                  nt ? "; tiny processes with a positive adj are the first victims" : "");
     else
         fb_title(&b, DOCTOR_WARNING,
@@ -1633,14 +1647,14 @@ static int check_adj(const struct node *n, struct doctor_report *r)
                   "machine-wide OOM then panics: \"System is deadlocked on memory\")");
     for (size_t i = 0; i < nt; i++) {
         const struct proc *p = tiny[i]->proc;
-        fb_ev(&b,
-              "  #%zu %s (pid %d): %s, oom_score_adj %d adds %" PRId64 " pages to its badness",
+        fb_ev(&b, "  #%zu %s (pid %d): %s, oom_score_adj %d adds %" PRId64 " pages to its badness",
               tiny[i]->rank, p->comm, (int)p->pid, sz(c, proc_mem(p)), p->oom_score_adj,
               (int64_t)p->oom_score_adj * (int64_t)(vl->totalpages / 1000));
     }
     if (nt)
-        fb_ev(&b, "the largest process, %s (pid %d, %s), is #%zu: the kills before it free "
-                  "little each, so the killer fires again and again (a cascade)",
+        fb_ev(&b,
+              "the largest process, %s (pid %d, %s), is #%zu: the kills before it free "
+              "little each, so the killer fires again and again (a cascade)",
               largest_v->proc->comm, (int)largest_v->proc->pid, szl(a, largest), largest_v->rank);
     if (nh)
         fb_fix(&b, "-999 keeps a process last without making it unkillable: echo -999 > "
@@ -1668,13 +1682,15 @@ static int check_adj(const struct node *n, struct doctor_report *r)
     return fb_commit(r, &b);
 }
 
-/* ---- 12. recent OOM kills --------------------------------------------------------------------- */
+/* ---- 12. recent OOM kills ---------------------------------------------------------------------
+ */
 
 static int check_recent_kills(const struct node *n, struct doctor_report *r)
 {
     if (!n->log || n->log_err < 0)
-        return note(r, CHECK_RECENT_KILLS, RESULT_SKIPPED, "the kernel log could not be read (see "
-                                                           "kernel-log)");
+        return note(r, CHECK_RECENT_KILLS, RESULT_SKIPPED,
+                    "the kernel log could not be read (see "
+                    "kernel-log)");
     const struct oomlog *log = n->log;
     size_t kills = 0, global = 0, memcg = 0, groups = 0;
     uint64_t last_global_us = OPT_ABSENT;
@@ -1708,15 +1724,17 @@ static int check_recent_kills(const struct node *n, struct doctor_report *r)
                  since_boot, since_boot == 1 ? "" : "s");
     } else {
         enum doctor_severity sev = recent_global ? DOCTOR_CRITICAL : DOCTOR_WARNING;
-        fb_title(&b, sev, "%zu OOM kill%s in the kernel log: %zu machine-wide OOM%s, %zu in "
-                          "memory cgroups%s",
+        fb_title(&b, sev,
+                 "%zu OOM kill%s in the kernel log: %zu machine-wide OOM%s, %zu in "
+                 "memory cgroups%s",
                  kills, kills == 1 ? "" : "s", global, global == 1 ? "" : "s", memcg,
                  recent_global ? ": the machine itself ran out of memory in the last 24 hours"
                                : "");
     }
     if (opt_has(since_boot) && since_boot > kills + groups)
-        fb_ev(&b, "/proc/vmstat oom_kill counts %" PRIu64 " since boot; the kernel log still "
-                  "holds %zu of them (older reports were overwritten)",
+        fb_ev(&b,
+              "/proc/vmstat oom_kill counts %" PRIu64 " since boot; the kernel log still "
+              "holds %zu of them (older reports were overwritten)",
               since_boot, kills);
     size_t first = log->nevents > 6 ? log->nevents - 6 : 0;
     if (first)
@@ -1727,7 +1745,8 @@ static int check_recent_kills(const struct node *n, struct doctor_report *r)
         const struct oom_event *e = &log->events[i];
         struct buf line = BUF_INIT(64 * 1024);
         if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)
-            buf_printf(&line, "  %s ago: ", fmt_duration(a, (double)(n->now_us - e->uptime_us) / 1e6));
+            buf_printf(&line,
+                       "  %s ago: ", fmt_duration(a, (double)(n->now_us - e->uptime_us) / 1e6));
         else if (e->time[0])
             buf_printf(&line, "  %s: ", e->time);
         else
@@ -1778,7 +1797,8 @@ static int check_recent_kills(const struct node *n, struct doctor_report *r)
     return fb_commit(r, &b);
 }
 
-/* ---- 13. the kernel log ------------------------------------------------------------------------ */
+/* ---- 13. the kernel log ------------------------------------------------------------------------
+ */
 
 static int check_kernel_log(const struct node *n, struct doctor_report *r)
 {
@@ -1788,8 +1808,7 @@ static int check_kernel_log(const struct node *n, struct doctor_report *r)
                         "readable; %" PRIu64 " records were overwritten while it was read",
                         n->log_stats.lost);
         return note(r, CHECK_KERNEL_LOG, RESULT_OK, "%s is readable (%s)",
-                    sysroot_path(n->sr, "/dev/kmsg"),
-                    n->log_live ? "the device" : "a saved copy");
+                    sysroot_path(n->sr, "/dev/kmsg"), n->log_live ? "the device" : "a saved copy");
     }
     struct fb b;
     fb_begin(&b, CHECK_KERNEL_LOG);
@@ -1803,15 +1822,14 @@ static int check_kernel_log(const struct node *n, struct doctor_report *r)
                  "and why cannot be seen");
         fb_ev(&b, "%s: %s; kernel.dmesg_restrict=%s lets only processes with CAP_SYSLOG read it",
               pathcopy, strerror(-e),
-              opt_has(n->sysctl.dmesg_restrict)
-                  ? (n->sysctl.dmesg_restrict ? "1" : "0")
-                  : "?");
+              opt_has(n->sysctl.dmesg_restrict) ? (n->sysctl.dmesg_restrict ? "1" : "0") : "?");
         fb_fix(&b, "run as root, or grant CAP_SYSLOG (systemd: AmbientCapabilities=CAP_SYSLOG; "
                    "Kubernetes: securityContext.capabilities.add: [\"SYSLOG\"])");
         fb_fix(&b, "or sysctl -w kernel.dmesg_restrict=0 (lets every user read the kernel log)");
     } else if (e == -ENOENT) {
-        fb_title(&b, DOCTOR_WARNING, "no kernel log device (%s): who the kernel killed and why "
-                                     "cannot be seen",
+        fb_title(&b, DOCTOR_WARNING,
+                 "no kernel log device (%s): who the kernel killed and why "
+                 "cannot be seen",
                  pathcopy);
         fb_ev(&b, "%s does not exist: a container without the host's /dev/kmsg", pathcopy);
         fb_fix(&b, "mount it: Kubernetes hostPath /dev/kmsg (type CharDevice); docker --device "
@@ -1820,9 +1838,10 @@ static int check_kernel_log(const struct node *n, struct doctor_report *r)
         fb_title(&b, DOCTOR_WARNING, "the kernel log cannot be read (%s)", strerror(-e));
         fb_ev(&b, "%s: %s", pathcopy, strerror(-e));
     }
-    fb_ev(&b, "lost: the OOM reports (victim, scope, the other candidates, cascades), so "
-              "recent-kills cannot run and status shows no kill history; still counted: "
-              "/proc/vmstat oom_kill (%s since boot) and each cgroup's memory.events oom_kill",
+    fb_ev(&b,
+          "lost: the OOM reports (victim, scope, the other candidates, cascades), so "
+          "recent-kills cannot run and status shows no kill history; still counted: "
+          "/proc/vmstat oom_kill (%s since boot) and each cgroup's memory.events oom_kill",
           n->vmstat_err == 0 && opt_has(n->vmstat.oom_kill)
               ? (snprintf(pathcopy, sizeof(pathcopy), "%" PRIu64, n->vmstat.oom_kill), pathcopy)
               : "?");
@@ -1831,7 +1850,8 @@ static int check_kernel_log(const struct node *n, struct doctor_report *r)
     return fb_commit(r, &b);
 }
 
-/* ---- running ------------------------------------------------------------------------------------ */
+/* ---- running ------------------------------------------------------------------------------------
+ */
 
 static int cmp_findings(const void *pa, const void *pb)
 {
@@ -1853,8 +1873,8 @@ int doctor_run(const struct node *n, const struct doctor_opts *o, struct doctor_
     }
     bool procs = n->parts & NODE_READ_PROCS;
     bool cgroups = have_cgroups(n);
-    const char *nocg = n->hier_err == -ENOMEDIUM ? "no cgroup memory controller"
-                                                 : "the cgroups could not be read";
+    const char *nocg =
+        n->hier_err == -ENOMEDIUM ? "no cgroup memory controller" : "the cgroups could not be read";
     int e = 0;
     for (int c = 0; c < CHECK_COUNT && e == 0; c++) {
         if (!opts.run[c])
@@ -1889,8 +1909,7 @@ int doctor_run(const struct node *n, const struct doctor_opts *o, struct doctor_
             e = check_sysctl(n, &r);
             break;
         case CHECK_OOM_DAEMON:
-            e = procs ? check_oom_daemon(n, &r)
-                      : note(&r, c, RESULT_SKIPPED, "processes not read");
+            e = procs ? check_oom_daemon(n, &r) : note(&r, c, RESULT_SKIPPED, "processes not read");
             break;
         case CHECK_ADJ:
             e = procs ? check_adj(n, &r) : note(&r, c, RESULT_SKIPPED, "processes not read");

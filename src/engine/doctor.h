@@ -65,12 +65,12 @@ struct doctor_opts {
 struct finding {
     enum doctor_check_id check;
     enum doctor_severity severity;
-    char *title;      /* one sentence, no final period */
-    char **evidence;  /* lines, each a complete statement with its numbers */
+    char *title;     /* one sentence, no final period */
+    char **evidence; /* lines, each a complete statement with its numbers */
     size_t nevidence;
-    char **fix;       /* concrete actions */
+    char **fix; /* concrete actions */
     size_t nfix;
-    char *data;       /* compact JSON object with the numbers behind the evidence ("{}" if none) */
+    char *data; /* compact JSON object with the numbers behind the evidence ("{}" if none) */
 };
 
 /* What each check concluded, findings or not. */

@@ -77,8 +77,8 @@ static int map_procs(struct node *n)
         const struct proc *p = &n->procs.v[i];
         /* v1 and hybrid: the memory controller's line; v2: the unified path, whose memcg is the
          * deepest cgroup above it that has the controller */
-        const char *path = n->hier.memory_version == 1 ? (p->cgroup_is_v1 ? p->cgroup : NULL)
-                                                       : p->cgroup_unified;
+        const char *path =
+            n->hier.memory_version == 1 ? (p->cgroup_is_v1 ? p->cgroup : NULL) : p->cgroup_unified;
         n->proc_memcg[i] = path && s->n ? find_memcg(s, sorted, path, &tmp) : SIZE_MAX;
     }
     buf_release(&tmp);
@@ -109,8 +109,8 @@ static void read_log(struct node *n)
     }
     oomlog_init(n->log);
     /* the sysroot's directory: /dev/kmsg here, <root>/dev/kmsg under --root */
-    n->log_err = logsource_feed_kernel_log(n->log, n->sr->root_fd, "dev/kmsg", &n->log_stats,
-                                           &n->log_live);
+    n->log_err =
+        logsource_feed_kernel_log(n->log, n->sr->root_fd, "dev/kmsg", &n->log_stats, &n->log_live);
     int r = oomlog_finish(n->log);
     if (n->log_err == 0 && r < 0)
         n->log_err = r;

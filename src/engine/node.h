@@ -49,8 +49,8 @@ struct node {
     struct victim_list global; /* every process, in the order a machine-wide OOM kills */
     size_t *proc_memcg;        /* per procs.v[i]: its memory cgroup in `cgroups`, SIZE_MAX */
 
-    struct cgroup_hier hier; /* always opened */
-    int hier_err;            /* -ENOMEDIUM: no memory controller */
+    struct cgroup_hier hier;        /* always opened */
+    int hier_err;                   /* -ENOMEDIUM: no memory controller */
     struct cgroup_snapshot cgroups; /* every memory cgroup, pre-order; empty when none */
     int cgroups_err;                /* -ENOMEDIUM also when not asked for */
 

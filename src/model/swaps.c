@@ -26,8 +26,8 @@ int swaps_parse(const char *buf, size_t len, struct swaps *ret)
     (void)cursor_line(&c); /* "Filename Type Size Used Priority" */
     while (!cursor_eof(&c)) {
         struct cursor l = cursor_from_span(cursor_line(&c));
-        struct swap_device d = {.zram_orig = OPT_ABSENT, .zram_compr = OPT_ABSENT,
-                                .zram_mem_used = OPT_ABSENT};
+        struct swap_device d = {
+            .zram_orig = OPT_ABSENT, .zram_compr = OPT_ABSENT, .zram_mem_used = OPT_ABSENT};
         cursor_skip_blanks(&l);
         struct span name = cursor_word(&l);
         cursor_skip_blanks(&l);

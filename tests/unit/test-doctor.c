@@ -80,7 +80,8 @@ static void node_crash_kill_order(void **state)
     assert_non_null(strstr(k->data, "\"pid\":1010,\"comm\":\"java\",\"oom_score_adj\":-997,"
                                     "\"badness\":-590533"));
     /* rngd and agetty die first too, but are not node-critical by default */
-    assert_true(evidence_has(k, "#3 rngd (pid 340) 12M, oom_score_adj 0, badness 3088 pages: other"));
+    assert_true(
+        evidence_has(k, "#3 rngd (pid 340) 12M, oom_score_adj 0, badness 3088 pages: other"));
     /* the seed's cascade in the log: machine-wide, within a day: critical */
     const struct finding *r = find(&f, CHECK_RECENT_KILLS);
     assert_non_null(r);
@@ -208,7 +209,8 @@ static void clean_machine_nothing_above_info(void **state)
     fx_close(&f);
 }
 
-/* ---- thresholds and helpers -------------------------------------------------------------------- */
+/* ---- thresholds and helpers --------------------------------------------------------------------
+ */
 
 static void psi_sick_thresholds(void **state)
 {
@@ -300,8 +302,8 @@ static void domain_from_snapshot_matches(void **state)
             if (cg->parent == SIZE_MAX || !cgroup_limit_set(cg->max))
                 continue;
             struct oomdomain a, b;
-            assert_int_equal(oomdomain_build_at(&n.hier, &n.cgroups, i, &n.procs, &n.kernel,
-                                                &n.mem, n.sysctl.swappiness, &a),
+            assert_int_equal(oomdomain_build_at(&n.hier, &n.cgroups, i, &n.procs, &n.kernel, &n.mem,
+                                                n.sysctl.swappiness, &a),
                              0);
             assert_int_equal(oomdomain_build(&n.hier, cg->path, &n.procs, &n.kernel, &n.mem,
                                              oomdomain_vm_swappiness(&sr), &b),
@@ -322,9 +324,9 @@ static void domain_from_snapshot_matches(void **state)
         assert_true(compared > 0);
         /* an unlimited cgroup has no OOM of its own */
         struct oomdomain d;
-        assert_int_equal(oomdomain_build_at(&n.hier, &n.cgroups, 0, &n.procs, &n.kernel, &n.mem,
-                                            60, &d),
-                         -EINVAL);
+        assert_int_equal(
+            oomdomain_build_at(&n.hier, &n.cgroups, 0, &n.procs, &n.kernel, &n.mem, 60, &d),
+            -EINVAL);
         node_release(&n);
         sysroot_close(&sr);
     }
