@@ -255,25 +255,33 @@ static void unstyle(struct out *o)
         buf_puts(o->b, STYLE_RESET);
 }
 
-/* Ends a line, cutting untrusted-free text at the terminal's width (colour codes aside, lines
- * that carry colour are kept short by construction). */
+/* Ends a line, cut at the terminal's width: colour sequences take no columns and are kept, so
+ * a cut line still ends with a reset. */
 static void endl(struct out *o)
 {
-    if (o->width && !o->color) {
+    if (o->width) {
         const char *s = o->b->data + o->line_start;
-        size_t len = o->b->len - o->line_start;
-        if (text_width(s, len) > o->width) {
-            /* cut on a character boundary, leave room for the ellipsis */
-            size_t cols = 0, i = 0;
-            while (i < len && cols + 1 < o->width) {
-                unsigned char ch = (unsigned char)s[i];
-                size_t l = ch < 0x80 ? 1 : ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
-                i += l;
-                cols++;
+        size_t len = o->b->len - o->line_start, cols = 0, i = 0, cut = SIZE_MAX;
+        while (i < len) {
+            unsigned char ch = (unsigned char)s[i];
+            if (ch == 0x1b && i + 1 < len && s[i + 1] == '[') {
+                while (i < len && s[i] != 'm')
+                    i++;
+                i++;
+                continue;
             }
-            o->b->len = o->line_start + i;
+            /* room for the ellipsis: remember where column width-1 starts */
+            if (cols == o->width - 1 && cut == SIZE_MAX)
+                cut = i;
+            cols++;
+            i += ch < 0x80 ? 1 : ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
+        }
+        if (cols > o->width && cut != SIZE_MAX) {
+            o->b->len = o->line_start + cut;
             o->b->data[o->b->len] = '\0';
             buf_puts(o->b, "…");
+            if (o->color)
+                buf_puts(o->b, STYLE_RESET);
         }
     }
     buf_putc(o->b, '\n');
@@ -371,7 +379,7 @@ enum { CG_NAME, CG_USE, CG_LIMIT, CG_ANON, CG_FILE, CG_NEXT, CG_NCOLS };
 static const struct table_column cg_cols[CG_NCOLS] = {
     [CG_NAME] = {"CGROUP", TABLE_LEFT},  [CG_USE] = {"USED", TABLE_RIGHT},
     [CG_LIMIT] = {"LIMIT", TABLE_RIGHT}, [CG_ANON] = {"ANON", TABLE_RIGHT},
-    [CG_FILE] = {"FILE", TABLE_RIGHT},   [CG_NEXT] = {"NEXT VICTIM", TABLE_LEFT},
+    [CG_FILE] = {"FILE", TABLE_RIGHT},   [CG_NEXT] = {"NEXT VICTIM (+GROUP)", TABLE_LEFT},
 };
 
 enum { GV_RANK, GV_PID, GV_COMM, GV_MEM, GV_ADJ, GV_WHERE, GV_NCOLS };
@@ -383,7 +391,9 @@ static const struct table_column gv_cols[GV_NCOLS] = {
 
 static void table_out(struct out *o, struct table *t)
 {
-    struct table_render_opts ro = {.color = o->color, .header = true, .max_width = o->width};
+    /* the table is indented by two */
+    struct table_render_opts ro = {
+        .color = o->color, .header = true, .max_width = o->width > 2 ? o->width - 2 : 0};
     /* indent by two: render into a scratch buffer, then copy line by line */
     struct buf tmp = BUF_INIT(CAP_OUTPUT);
     table_render(t, &ro, &tmp);
@@ -429,7 +439,7 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
         const struct cg_row *row = &s->cg[k];
         const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
         table_add_row(&t);
-        cgpath_short(cg->path, 34, name, sizeof(name));
+        cgpath_short(cg->path, 30, name, sizeof(name));
         table_cell_text(&t, CG_NAME, name, strlen(name));
         unsigned u = pct(cg->current, cg->max);
         table_cellf(&t, CG_USE, "%u%%", u);
@@ -444,8 +454,8 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
             const struct proc *p = row->next->proc;
             struct buf v = BUF_INIT(4096);
             buf_printf(&v, "%d %s", (int)p->pid, p->comm);
-            if (row->with)
-                buf_printf(&v, " +%zu oom.group", row->with);
+            if (row->with) /* memory.oom.group */
+                buf_printf(&v, " +%zu", row->with);
             table_cell_text(&t, CG_NEXT, buf_cstr(&v), v.len);
             buf_release(&v);
         } else {
