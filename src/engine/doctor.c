@@ -1926,7 +1926,8 @@ int doctor_run(const struct node *n, const struct doctor_opts *o, struct doctor_
         doctor_report_release(&r);
         return e;
     }
-    qsort(r.v, r.n, sizeof(*r.v), cmp_findings);
+    if (r.n > 1) /* r.v is NULL when there is no finding */
+        qsort(r.v, r.n, sizeof(*r.v), cmp_findings);
     *ret = r;
     return 0;
 }
