@@ -1247,9 +1247,8 @@ static int check_psi_cgroups(const struct node *n, struct doctor_report *r)
         }
         fb_ev(&b, "Kubernetes moved cgroup v1 support to maintenance mode in 1.31; on v1 "
                   "kubelet's MemoryQoS and the memory.oom.group default do not apply");
-        fb_fix(&b, "switch to cgroup v2: boot with systemd.unified_cgroup_hierarchy=1 (systemd "
-                   "mounts the v2 hierarchy alone; Kubernetes needs kubelet's cgroupDriver: "
-                   "systemd and a container runtime configured for v2)");
+        fb_fix(&b, "switch to cgroup v2: boot with systemd.unified_cgroup_hierarchy=1 (Kubernetes "
+                   "supports v2 since 1.25, with containerd 1.4+ or CRI-O 1.20+)");
         break;
     }
     case CGROUP_LAYOUT_V2:
