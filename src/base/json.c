@@ -327,3 +327,44 @@ void json_kv_i64_opt(struct json *j, const char *k, int64_t v)
     else
         json_i64(j, v);
 }
+
+void json_raw(struct json *j, const char *text, size_t n)
+{
+    const char *p = text, *end = text + n;
+    while (p < end && !j->err) {
+        char c = *p;
+        if (c == '{' || c == '[') {
+            open_(j, c);
+            p++;
+        } else if (c == '}' || c == ']') {
+            close_(j, c);
+            p++;
+        } else if (c == ',' || c == ':' || c == ' ' || c == '\n') {
+            p++;
+        } else if (c == '"') {
+            const char *s = p++;
+            while (p < end && *p != '"')
+                p += *p == '\\' && p + 1 < end ? 2 : 1;
+            if (p < end)
+                p++;
+            const char *q = p;
+            while (q < end && (*q == ' ' || *q == '\n'))
+                q++;
+            if (q < end && *q == ':') {
+                before_item(j);
+                put(j, s, (size_t)(p - s));
+                put(j, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
+                j->after_key = true;
+            } else {
+                before_item(j);
+                put(j, s, (size_t)(p - s));
+            }
+        } else {
+            const char *s = p;
+            while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n')
+                p++;
+            before_item(j);
+            put(j, s, (size_t)(p - s));
+        }
+    }
+}

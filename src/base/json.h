@@ -39,6 +39,13 @@ void json_double(struct json *j, double v, int decimals);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 
+/*
+ * A value that is already JSON text, as a json writer without `pretty` produced it (a nested
+ * document kept for later): re-emitted token by token, so it takes this writer's indentation.
+ * Only for text this program wrote; it is not validated.
+ */
+void json_raw(struct json *j, const char *text, size_t n);
+
 /* key + value shorthands */
 void json_kv_str(struct json *j, const char *k, const char *v); /* NULL → null */
 void json_kv_strn(struct json *j, const char *k, const char *v, size_t n);

@@ -84,3 +84,5 @@ int cmd_agent(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
 int cmd_lab(struct cli *c, int argc, char **argv);
 int cmd_reclaim(struct cli *c, int argc, char **argv);
+int cmd_doctor(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);

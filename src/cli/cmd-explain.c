@@ -170,42 +170,18 @@ static int read_kmsg(const struct cli *c, struct oomlog *log, struct logsource_s
         root = env && *env ? env : "/";
     }
     snprintf(path, cap, "%s%sdev/kmsg", root, root[strlen(root) - 1] == '/' ? "" : "/");
-    struct kmsg_reader *rd = malloc(sizeof(*rd));
-    if (!rd)
-        return -ENOMEM;
-    int r = kmsg_reader_open_at(rd, AT_FDCWD, path);
-    if (r < 0) {
-        if (r == -EPERM || r == -EACCES)
-            log_error("cannot read %s: %s. kernel.dmesg_restrict=1 lets only processes with "
-                      "CAP_SYSLOG read the kernel log: run as root, or pass a saved log "
-                      "(journalctl -k > k.log; oomwarden explain k.log)",
-                      path, strerror(-r));
-        else
-            log_error("cannot read %s: %s", path, strerror(-r));
-        free(rd);
-        return r;
-    }
-    struct stat sb;
-    if (fstat(rd->fd, &sb) == 0 && !S_ISCHR(sb.st_mode)) {
-        /* a fixture tree's dev/kmsg: records saved as text */
-        *live = false;
-        r = logsource_feed_fd(log, rd->fd, st);
-        if (r < 0)
-            log_error("cannot read %s: %s", path, strerror(-r));
-    } else {
-        *live = true;
-        r = logsource_feed_kmsg(log, rd, st);
-        if (r < 0)
-            log_error("cannot read %s: %s", path, strerror(-r));
-        if (rd->lost)
-            log_warn("%" PRIu64 " kernel log records were overwritten before they could be read "
-                     "(%u ring-buffer overruns); reports among them are lost",
-                     rd->lost, rd->overruns);
-    }
-    kmsg_reader_close(rd);
-    free(rd);
-    if (r == 0)
-        r = oomlog_end_source(log);
+    int r = logsource_feed_kernel_log(log, AT_FDCWD, path, st, live);
+    if (r == -EPERM || r == -EACCES)
+        log_error("cannot read %s: %s. kernel.dmesg_restrict=1 lets only processes with "
+                  "CAP_SYSLOG read the kernel log: run as root, or pass a saved log "
+                  "(journalctl -k > k.log; oomwarden explain k.log)",
+                  path, strerror(-r));
+    else if (r < 0)
+        log_error("cannot read %s: %s", path, strerror(-r));
+    if (*live && st->lost)
+        log_warn("%" PRIu64 " kernel log records were overwritten before they could be read "
+                 "(%u ring-buffer overruns); reports among them are lost",
+                 st->lost, st->overruns);
     return r;
 }
 

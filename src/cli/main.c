@@ -20,6 +20,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"status", cmd_status, "is this machine OK on memory? (the default command)"},
+    {"doctor", cmd_doctor, "what will go wrong when memory runs out, ranked, with the fix"},
     {"ps", cmd_ps, "processes ranked by who the OOM killer takes first, or as a tree"},
     {"cgroup", cmd_cgroup, "a cgroup's memory: limits, breakdown, events, PSI; or every cgroup"},
     {"watch", cmd_watch, "OOM kills, memory.events, PSI triggers and alerts as they happen"},
@@ -31,7 +33,7 @@ static const struct command commands[] = {
 };
 
 /* `oomwarden` alone runs the main job. */
-static const char *const default_command[] = {"ps", "--top", "15"};
+static const char *const default_command[] = {"status"};
 
 static void print_usage(FILE *f)
 {
@@ -43,9 +45,9 @@ static void print_usage(FILE *f)
                "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nWithout a command: %s %s %s.\n"
+    fprintf(f, "\nWithout a command: %s.\n"
                "'oomwarden COMMAND --help' describes each command.\n",
-            default_command[0], default_command[1], default_command[2]);
+            default_command[0]);
 }
 
 int main(int argc, char **argv)

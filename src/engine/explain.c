@@ -14,6 +14,7 @@
 #include "../base/limits.h"
 #include "../base/opt.h"
 #include "../base/table.h"
+#include "../model/cgpath.h"
 #include "../model/identity.h"
 #include "../model/kver.h"
 #include "../model/oomlog.h"
@@ -998,6 +999,83 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
     table_text(&o, e);
     workload_text(&o, e);
     notes_text(&o, e);
+    return o.err;
+}
+
+static void put_path(struct out *o, const char *path, bool short_paths)
+{
+    char s[128];
+    if (short_paths) {
+        cgpath_short(path, 40, s, sizeof(s));
+        put_text(o, s);
+    } else {
+        put_text(o, path);
+    }
+}
+
+int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *b)
+{
+    struct out o = {.b = b};
+    char a[24];
+    switch (e->scope) {
+    case OOM_SCOPE_GLOBAL:
+        put(&o, "machine-wide");
+        break;
+    case OOM_SCOPE_MEMCG: {
+        const char *path = e->oom_memcg ? e->oom_memcg : e->stats_memcg;
+        put(&o, "memory cgroup ");
+        if (path)
+            put_path(&o, path, short_paths);
+        else
+            put(&o, "(path not in the report)");
+        break;
+    }
+    case OOM_SCOPE_CPUSET:
+        put(&o, "cpuset");
+        break;
+    case OOM_SCOPE_MEMPOLICY:
+        put(&o, "memory policy");
+        break;
+    case OOM_SCOPE_UNKNOWN:
+    default:
+        put(&o, "scope unknown");
+        break;
+    }
+    const struct oom_victim *v = oom_event_primary(e);
+    if (!v) {
+        put(&o, e->no_killable ? ": nothing could be killed" : ": no kill line in the text");
+        if (e->panic[0])
+            put(&o, ", kernel panic (%s)", e->panic);
+        return o.err;
+    }
+    put(&o, v->kind == OOM_VICTIM_EXITING ? ": chose " : ": killed ");
+    put_task(&o, v->comm, v->pid);
+    uint64_t rss = 0;
+    bool known = false;
+    const uint64_t parts[3] = {v->anon_rss_kb, v->file_rss_kb, v->shmem_rss_kb};
+    for (int i = 0; i < 3; i++)
+        if (opt_has(parts[i])) {
+            rss += parts[i];
+            known = true;
+        }
+    if (known)
+        put(&o, ", %s", kb_str(a, rss));
+    int64_t adj = opt_has_i64(v->oom_score_adj) ? v->oom_score_adj
+                  : v->has_row                  ? v->row.oom_score_adj
+                                                : OPT_ABSENT_I64;
+    if (opt_has_i64(adj))
+        put(&o, short_paths ? ", adj %" PRId64 : ", oom_score_adj %" PRId64, adj);
+    if (v->kind == OOM_VICTIM_EXITING)
+        put(&o, " (already exiting: not killed)");
+    size_t group = 0;
+    for (size_t i = 1; i < e->nvictims; i++)
+        group += e->victims[i].kind == OOM_VICTIM_GROUP;
+    if (group)
+        put(&o, ", and %zu more by memory.oom.group", group);
+    if (e->task_memcg && e->scope == OOM_SCOPE_GLOBAL) {
+        put(&o, " in ");
+        put_path(&o, e->task_memcg, short_paths);
+    }
     return o.err;
 }
 

@@ -52,5 +52,14 @@ struct explain_style {
 int explain_event_text(const struct oom_event *e, size_t index, size_t total,
                        const struct explain_style *style, struct buf *out);
 
+/*
+ * The event in one line, for lists (status, doctor): where ("machine-wide", "memory cgroup
+ * /path", ...), who died with what memory and oom_score_adj, and how many died with it through
+ * memory.oom.group. No time (the caller knows how it wants it) and no newline. `short_paths`
+ * shortens cgroup paths to their last component (cgpath_short()) and oom_score_adj to "adj",
+ * for one screen.
+ */
+int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *out);
+
 /* The event as a JSON object (docs/json/explain.md), its "explanation" the plain text. */
 int explain_event_json(const struct oom_event *e, struct json *j);

@@ -889,6 +889,38 @@ static int snapshot_push(struct cgroup_snapshot *s, struct cgroup_memory *cg)
     return 0;
 }
 
+int cgroup_snapshot_copy_subtree(const struct cgroup_snapshot *s, size_t top,
+                                 struct cgroup_snapshot *ret)
+{
+    struct cgroup_snapshot c = {0};
+    if (top >= s->n) {
+        *ret = c;
+        return 0;
+    }
+    unsigned base = s->v[top].depth;
+    size_t end = top + 1;
+    while (end < s->n && s->v[end].depth > base)
+        end++;
+    c.v = calloc(end - top, sizeof(*c.v));
+    if (!c.v)
+        return -ENOMEM;
+    c.cap = end - top;
+    for (size_t i = top; i < end; i++) {
+        struct cgroup_memory m = s->v[i];
+        m.path = strdup(s->v[i].path);
+        m.psi_path = s->v[i].psi_path ? strdup(s->v[i].psi_path) : NULL;
+        m.parent = i == top ? SIZE_MAX : s->v[i].parent - top;
+        m.depth = s->v[i].depth - base;
+        c.v[c.n++] = m;
+        if (!m.path || (s->v[i].psi_path && !m.psi_path)) {
+            cgroup_snapshot_release(&c);
+            return -ENOMEM;
+        }
+    }
+    *ret = c;
+    return 0;
+}
+
 static int cmp_child(const void *a, const void *b)
 {
     const struct child *x = a, *y = b;

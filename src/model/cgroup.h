@@ -223,6 +223,12 @@ int cgroup_snapshot_read(const struct cgroup_hier *h, const char *top, struct cg
 int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, unsigned max_depth,
                                struct cgroup_snapshot *ret);
 void cgroup_snapshot_release(struct cgroup_snapshot *s);
+/*
+ * A deep copy of the subtree of s->v[top]: in pre-order that is s->v[top] and the entries after
+ * it that are deeper. The copy's top has no parent and depth 0. Returns 0 or -ENOMEM.
+ */
+int cgroup_snapshot_copy_subtree(const struct cgroup_snapshot *s, size_t top,
+                                 struct cgroup_snapshot *ret);
 /* Index of the deepest cgroup of the snapshot that `path` is in, or SIZE_MAX. */
 size_t cgroup_snapshot_find_under(const struct cgroup_snapshot *s, const char *path);
 

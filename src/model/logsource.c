@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -142,5 +143,31 @@ int logsource_feed_kmsg(struct oomlog *p, struct kmsg_reader *rd, struct logsour
     }
     st->lost = rd->lost;
     st->overruns = rd->overruns;
+    return r;
+}
+
+int logsource_feed_kernel_log(struct oomlog *p, int dirfd, const char *path,
+                              struct logsource_stats *st, bool *ret_live)
+{
+    *ret_live = false;
+    struct kmsg_reader *rd = malloc(sizeof(*rd));
+    if (!rd)
+        return -ENOMEM;
+    int r = kmsg_reader_open_at(rd, dirfd, path);
+    if (r < 0) {
+        free(rd);
+        return r;
+    }
+    struct stat sb;
+    if (fstat(rd->fd, &sb) == 0 && !S_ISCHR(sb.st_mode)) {
+        r = logsource_feed_fd(p, rd->fd, st);
+    } else {
+        *ret_live = true;
+        r = logsource_feed_kmsg(p, rd, st);
+    }
+    kmsg_reader_close(rd);
+    free(rd);
+    if (r == 0)
+        r = oomlog_end_source(p);
     return r;
 }

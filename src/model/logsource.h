@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct oomlog;
@@ -28,3 +29,14 @@ int logsource_feed_path(struct oomlog *p, int dirfd, const char *path, struct lo
 
 /* Feeds every record the reader has now (until EAGAIN). */
 int logsource_feed_kmsg(struct oomlog *p, struct kmsg_reader *r, struct logsource_stats *st);
+
+/*
+ * A machine's kernel log: `path` (<root>/dev/kmsg) relative to dirfd. The character device is
+ * read record by record (*ret_live true; st->lost counts records overwritten before we got
+ * them); under a fixture root it is a regular file of saved records, read as text (*ret_live
+ * false). The source is ended (oomlog_end_source). Returns 0 or a negative errno: -EPERM/-EACCES
+ * when kernel.dmesg_restrict is 1 and the caller lacks CAP_SYSLOG, -ENOENT when there is no
+ * /dev/kmsg (a container that does not mount the host's).
+ */
+int logsource_feed_kernel_log(struct oomlog *p, int dirfd, const char *path,
+                              struct logsource_stats *st, bool *ret_live);

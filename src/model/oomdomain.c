@@ -132,6 +132,94 @@ static int cmp_scan(const void *pa, const void *pb, void *arg)
     return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* Fills the domain's limits from `dom` (the OOMing memcg; NULL for the machine), then ranks the
+ * processes of `procs` that d->cgroups holds. d->cgroups, path, version and page_size are set. */
+static int domain_rank(const struct cgroup_hier *h, const struct cgroup_memory *dom,
+                       const struct proc_table *procs, const struct kver *k,
+                       const struct meminfo *mi, uint64_t vm_swappiness, struct oomdomain *d)
+{
+    long ps = h->page_size;
+    uint64_t total_swap = opt_has(mi->swap_total) ? mi->swap_total / (uint64_t)ps : 0;
+    uint64_t global_total = victims_global_totalpages(mi, ps);
+    if (dom) {
+        if (!(d->oom_cgroup = strdup(dom->path)))
+            return -ENOMEM;
+        d->limit = dom->max;
+        d->memsw_limit = dom->memsw_max;
+        d->swap_limit = dom->swap_max;
+        d->usage = dom->current;
+        d->swappiness = h->memory_version == 1 ? dom->swappiness : vm_swappiness;
+        d->totalpages =
+            oomdomain_memcg_totalpages(h->memory_version, dom->max, dom->memsw_max, dom->swap_max,
+                                       d->swappiness, total_swap, ps, &d->swap_pages);
+    } else {
+        d->limit = d->memsw_limit = d->swap_limit = CGROUP_UNLIMITED;
+        d->usage = OPT_ABSENT;
+        d->swappiness = vm_swappiness;
+        d->swap_pages = total_swap;
+        d->totalpages = global_total;
+    }
+
+    size_t n = procs->n;
+    const struct proc **cand = calloc(n ? n : 1, sizeof(*cand));
+    size_t *memcg = calloc(n ? n : 1, sizeof(*memcg));
+    size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+    uint64_t *scan = calloc(n ? n : 1, sizeof(*scan));
+    int r = 0;
+    if (!cand || !memcg || !idx || !scan) {
+        r = -ENOMEM;
+        goto out;
+    }
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct proc *p = &procs->v[i];
+        const char *cg = proc_memcg_path(p, h->memory_version);
+        size_t m = cg ? cgroup_snapshot_find_under(&d->cgroups, cg) : SIZE_MAX;
+        if (dom && m == SIZE_MAX)
+            continue; /* outside the memcg: mem_cgroup_scan_tasks() never sees it */
+        cand[nc] = p;
+        memcg[nc] = m;
+        idx[nc] = nc;
+        nc++;
+    }
+    d->candidates = nc;
+    struct victim_params vp = {.kernel = k,
+                               .page_size = ps,
+                               .totalpages = d->totalpages,
+                               .global_totalpages = global_total};
+    if (dom) {
+        struct scan_ctx sc = {cand, memcg};
+        qsort_r(idx, nc, sizeof(*idx), cmp_scan, &sc);
+        for (size_t i = 0; i < nc; i++)
+            scan[idx[i]] = i;
+        vp.scan_order = scan;
+    }
+    if ((r = victims_rank(cand, nc, &vp, &d->victims)) < 0)
+        goto out;
+    d->memcg = calloc(nc ? nc : 1, sizeof(size_t));
+    d->group = calloc(nc ? nc : 1, sizeof(size_t));
+    if (!d->memcg || !d->group) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        const struct proc *p = d->victims.v[i].proc;
+        const char *cg = proc_memcg_path(p, h->memory_version);
+        d->memcg[i] = cg ? cgroup_snapshot_find_under(&d->cgroups, cg) : SIZE_MAX;
+        /* v1 has no oom.group (mem_cgroup_get_oom_group() returns NULL off the default
+         * hierarchy); the root memcg never has one */
+        d->group[i] = SIZE_MAX;
+        if (h->memory_version == 2 && d->memcg[i] != SIZE_MAX)
+            d->group[i] = oomdomain_group_of(&d->cgroups, d->memcg[i], 0);
+    }
+out:
+    free(cand);
+    free(memcg);
+    free(idx);
+    free(scan);
+    return r;
+}
+
 int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct proc_table *procs,
                     const struct kver *k, const struct meminfo *mi, uint64_t vm_swappiness,
                     struct oomdomain *ret)
@@ -139,9 +227,6 @@ int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct 
     struct oomdomain d = {.version = h->memory_version, .page_size = h->page_size};
     struct cgroup_memory self;
     struct cgroup_snapshot anc = {0};
-    const struct proc **cand = NULL;
-    size_t *memcg = NULL, *idx = NULL;
-    uint64_t *scan = NULL;
     int r = cgroup_read(h, path, &self);
     if (r < 0)
         return r;
@@ -172,92 +257,51 @@ int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct 
         r = -ENOMEM;
         goto out;
     }
-    long ps = h->page_size;
-    uint64_t total_swap = opt_has(mi->swap_total) ? mi->swap_total / (uint64_t)ps : 0;
-    uint64_t global_total = victims_global_totalpages(mi, ps);
-    if (dom) {
-        if (!(d.oom_cgroup = strdup(dom->path))) {
-            r = -ENOMEM;
-            goto out;
-        }
-        d.limit = dom->max;
-        d.memsw_limit = dom->memsw_max;
-        d.swap_limit = dom->swap_max;
-        d.usage = dom->current;
-        d.swappiness = h->memory_version == 1 ? dom->swappiness : vm_swappiness;
-        d.totalpages =
-            oomdomain_memcg_totalpages(h->memory_version, dom->max, dom->memsw_max, dom->swap_max,
-                                       d.swappiness, total_swap, ps, &d.swap_pages);
-    } else {
-        d.limit = d.memsw_limit = d.swap_limit = CGROUP_UNLIMITED;
-        d.usage = OPT_ABSENT;
-        d.swappiness = vm_swappiness;
-        d.swap_pages = total_swap;
-        d.totalpages = global_total;
-    }
     /* global: the whole hierarchy, for memory.oom.group up to the root */
     r = cgroup_snapshot_read(h, dom ? dom->path : NULL, &d.cgroups);
-    if (r < 0)
-        goto out;
-
-    size_t n = procs->n;
-    cand = calloc(n ? n : 1, sizeof(*cand));
-    memcg = calloc(n ? n : 1, sizeof(*memcg));
-    idx = calloc(n ? n : 1, sizeof(*idx));
-    scan = calloc(n ? n : 1, sizeof(*scan));
-    if (!cand || !memcg || !idx || !scan) {
-        r = -ENOMEM;
-        goto out;
-    }
-    size_t nc = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct proc *p = &procs->v[i];
-        const char *cg = proc_memcg_path(p, h->memory_version);
-        size_t m = cg ? cgroup_snapshot_find_under(&d.cgroups, cg) : SIZE_MAX;
-        if (dom && m == SIZE_MAX)
-            continue; /* outside the memcg: mem_cgroup_scan_tasks() never sees it */
-        cand[nc] = p;
-        memcg[nc] = m;
-        idx[nc] = nc;
-        nc++;
-    }
-    d.candidates = nc;
-    struct victim_params vp = {.kernel = k,
-                               .page_size = ps,
-                               .totalpages = d.totalpages,
-                               .global_totalpages = global_total};
-    if (dom) {
-        struct scan_ctx sc = {cand, memcg};
-        qsort_r(idx, nc, sizeof(*idx), cmp_scan, &sc);
-        for (size_t i = 0; i < nc; i++)
-            scan[idx[i]] = i;
-        vp.scan_order = scan;
-    }
-    if ((r = victims_rank(cand, nc, &vp, &d.victims)) < 0)
-        goto out;
-    d.memcg = calloc(nc ? nc : 1, sizeof(size_t));
-    d.group = calloc(nc ? nc : 1, sizeof(size_t));
-    if (!d.memcg || !d.group) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < nc; i++) {
-        const struct proc *p = d.victims.v[i].proc;
-        const char *cg = proc_memcg_path(p, h->memory_version);
-        d.memcg[i] = cg ? cgroup_snapshot_find_under(&d.cgroups, cg) : SIZE_MAX;
-        /* v1 has no oom.group (mem_cgroup_get_oom_group() returns NULL off the default
-         * hierarchy); the root memcg never has one */
-        d.group[i] = SIZE_MAX;
-        if (h->memory_version == 2 && d.memcg[i] != SIZE_MAX)
-            d.group[i] = oomdomain_group_of(&d.cgroups, d.memcg[i], 0);
-    }
+    if (r == 0)
+        r = domain_rank(h, dom, procs, k, mi, vm_swappiness, &d);
 out:
-    free(cand);
-    free(memcg);
-    free(idx);
-    free(scan);
     cgroup_snapshot_release(&anc);
     cgroup_memory_release(&self);
+    if (r < 0) {
+        oomdomain_release(&d);
+        return r;
+    }
+    *ret = d;
+    return 0;
+}
+
+int oomdomain_build_at(const struct cgroup_hier *h, const struct cgroup_snapshot *all, size_t idx,
+                       const struct proc_table *procs, const struct kver *k,
+                       const struct meminfo *mi, uint64_t vm_swappiness, struct oomdomain *ret)
+{
+    if (idx >= all->n || !limited(&all->v[idx]))
+        return -EINVAL;
+    struct oomdomain d = {.version = h->memory_version,
+                          .page_size = h->page_size,
+                          .why = OOMDOMAIN_OWN_LIMIT};
+    const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
+    size_t n = 0;
+    for (size_t i = idx; i != SIZE_MAX && n < CGROUP_WALK_MAX_DEPTH + 1; i = all->v[i].parent)
+        n++;
+    size_t k2 = n;
+    for (size_t i = idx; i != SIZE_MAX && k2 > 0; i = all->v[i].parent)
+        chain[--k2] = &all->v[i];
+    struct cgroup_binding b;
+    cgroup_binding_of(chain, n, &b);
+    int r = 0;
+    if (b.from && strcmp(b.from, all->v[idx].path) != 0) {
+        if (!(d.tighter = strdup(b.from)))
+            r = -ENOMEM;
+        d.tighter_headroom = b.headroom;
+    }
+    if (r == 0 && !(d.path = strdup(all->v[idx].path)))
+        r = -ENOMEM;
+    if (r == 0)
+        r = cgroup_snapshot_copy_subtree(all, idx, &d.cgroups);
+    if (r == 0)
+        r = domain_rank(h, &d.cgroups.v[0], procs, k, mi, vm_swappiness, &d);
     if (r < 0) {
         oomdomain_release(&d);
         return r;

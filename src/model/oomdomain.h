@@ -94,6 +94,14 @@ struct oomdomain {
 int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct proc_table *procs,
                     const struct kver *k, const struct meminfo *mi, uint64_t vm_swappiness,
                     struct oomdomain *ret);
+/*
+ * The same for a limited cgroup `all->v[idx]` of a snapshot already taken (every memory cgroup,
+ * `all` from cgroup_snapshot_read()): its own OOM, ranked without reading the cgroups again, so
+ * a view can rank many domains from one walk. -EINVAL when that cgroup has no limit.
+ */
+int oomdomain_build_at(const struct cgroup_hier *h, const struct cgroup_snapshot *all, size_t idx,
+                       const struct proc_table *procs, const struct kver *k,
+                       const struct meminfo *mi, uint64_t vm_swappiness, struct oomdomain *ret);
 void oomdomain_release(struct oomdomain *d);
 
 /* Whether the victim at victims.v[i] is in the cgroup `path` or below it. */

@@ -1,0 +1,342 @@
+/*
+ * oomwarden doctor: what will go wrong on this machine when memory runs out, ranked, with the
+ * evidence and the fix.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../base/buf.h"
+#include "../base/json.h"
+#include "../base/limits.h"
+#include "../base/log.h"
+#include "../base/table.h"
+#include "../engine/doctor.h"
+#include "../engine/node.h"
+#include "../model/sysroot.h"
+#include "cli.h"
+
+/* doctor's exit codes: scripts and CI branch on them */
+#define DOCTOR_EXIT_OK 0       /* nothing above info */
+#define DOCTOR_EXIT_WARNING 1  /* at least one warning, no critical */
+#define DOCTOR_EXIT_CRITICAL 2 /* at least one critical finding */
+#define DOCTOR_EXIT_ERROR 3    /* the checks could not run (no /proc, no /proc/meminfo) */
+
+static const char usage[] =
+    "Usage: oomwarden doctor [OPTIONS]\n"
+    "\n"
+    "Audits how this machine will behave when memory runs out and says what will go wrong,\n"
+    "most severe first, each finding with its evidence and the fix.\n"
+    "\n"
+    "      --only ID[,ID]    run only these checks (repeatable)\n"
+    "      --skip ID[,ID]    do not run these checks (repeatable)\n"
+    "      --critical NAMES  node-critical process names (comm; a trailing '*' matches a prefix),\n"
+    "                        comma-separated; '+NAMES' adds to the default list\n"
+    "      --list            the checks and the default node-critical names\n" CLI_COMMON_HELP "\n"
+    "Exit status: 0 nothing above info, 1 warnings, 2 critical findings, 3 the checks could\n"
+    "not run, 64 a bad flag.\n";
+
+enum { OPT_ONLY = OPT_FIRST_COMMAND_OPTION, OPT_SKIP, OPT_CRITICAL, OPT_LIST };
+
+struct doctor_cli {
+    bool only_set, list;
+    bool only[CHECK_COUNT], skip[CHECK_COUNT];
+    char *critical_text;   /* owned copy the patterns point into */
+    const char **critical; /* NULL: the default */
+    size_t ncritical;
+};
+
+static int parse_ids(const struct cli *c, const char *flag, const char *arg, bool *set)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return EXIT_FAIL;
+    int r = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int id = doctor_check_find(tok);
+        if (id < 0) {
+            r = cli_usage_error(c, "%s: no check '%s' (oomwarden doctor --list)", flag, tok);
+            break;
+        }
+        set[id] = true;
+    }
+    free(copy);
+    return r;
+}
+
+static int parse_critical(const struct cli *c, struct doctor_cli *o, const char *arg)
+{
+    bool add = arg[0] == '+';
+    free(o->critical_text);
+    free(o->critical);
+    o->critical = NULL;
+    o->ncritical = 0;
+    o->critical_text = strdup(add ? arg + 1 : arg);
+    size_t ndef = 0;
+    while (doctor_default_critical[ndef])
+        ndef++;
+    size_t cap = strlen(arg) + 1 + (add ? ndef : 0);
+    o->critical = calloc(cap, sizeof(*o->critical));
+    if (!o->critical_text || !o->critical)
+        return EXIT_FAIL;
+    if (add)
+        for (size_t i = 0; i < ndef; i++)
+            o->critical[o->ncritical++] = doctor_default_critical[i];
+    char *save = NULL;
+    for (char *tok = strtok_r(o->critical_text, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        o->critical[o->ncritical++] = tok;
+    if (o->ncritical == 0)
+        return cli_usage_error(c, "--critical needs at least one name");
+    return 0;
+}
+
+static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"only", required_argument, NULL, OPT_ONLY},
+        {"skip", required_argument, NULL, OPT_SKIP},
+        {"critical", required_argument, NULL, OPT_CRITICAL},
+        {"list", no_argument, NULL, OPT_LIST},
+        CLI_COMMON_LONG_OPTIONS,
+        {0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+        int r;
+        switch (opt) {
+        case OPT_ONLY:
+            o->only_set = true;
+            if ((r = parse_ids(c, "--only", optarg, o->only)))
+                return r;
+            break;
+        case OPT_SKIP:
+            if ((r = parse_ids(c, "--skip", optarg, o->skip)))
+                return r;
+            break;
+        case OPT_CRITICAL:
+            if ((r = parse_critical(c, o, optarg)))
+                return r;
+            break;
+        case OPT_LIST:
+            o->list = true;
+            break;
+        default:
+            r = cli_common_option(c, opt, optarg, usage);
+            if (r == 1)
+                return cli_usage_error(c, "unhandled option");
+            if (r)
+                return r;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static void list_checks(struct buf *out)
+{
+    buf_puts(out, "checks, in the order of their impact:\n");
+    for (int i = 0; i < CHECK_COUNT; i++)
+        buf_printf(out, "  %-13s %s\n", doctor_checks[i].id, doctor_checks[i].summary);
+    buf_puts(out, "\ndefault node-critical names (--critical):\n ");
+    for (size_t i = 0; doctor_default_critical[i]; i++)
+        buf_printf(out, " %s", doctor_default_critical[i]);
+    buf_putc(out, '\n');
+}
+
+static const char *result_name(enum doctor_result r, const struct doctor_report *rep, int check)
+{
+    if (r == RESULT_FINDING) {
+        for (size_t i = 0; i < rep->n; i++)
+            if ((int)rep->v[i].check == check)
+                return doctor_severity_name(rep->v[i].severity);
+    }
+    return r == RESULT_OK ? "ok" : r == RESULT_SKIPPED ? "skipped" : "not_run";
+}
+
+static int exit_for(const struct doctor_report *rep)
+{
+    int w = doctor_worst(rep);
+    return w == DOCTOR_CRITICAL  ? DOCTOR_EXIT_CRITICAL
+           : w == DOCTOR_WARNING ? DOCTOR_EXIT_WARNING
+                                 : DOCTOR_EXIT_OK;
+}
+
+static void render_json(const struct node *n, const struct doctor_report *rep, struct buf *out)
+{
+    struct json j;
+    json_init(&j, out, true);
+    json_obj_begin(&j);
+    json_kv_str(&j, "kernel_release", n->kernel.known ? n->kernel.release : NULL);
+    json_key(&j, "summary");
+    json_obj_begin(&j);
+    json_kv_u64(&j, "critical", rep->count[DOCTOR_CRITICAL]);
+    json_kv_u64(&j, "warning", rep->count[DOCTOR_WARNING]);
+    json_kv_u64(&j, "info", rep->count[DOCTOR_INFO]);
+    json_kv_i64(&j, "exit_code", exit_for(rep));
+    json_obj_end(&j);
+    json_key(&j, "findings");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < rep->n; i++)
+        doctor_finding_json(&rep->v[i], &j);
+    json_arr_end(&j);
+    json_key(&j, "checks");
+    json_arr_begin(&j);
+    for (int c = 0; c < CHECK_COUNT; c++) {
+        json_obj_begin(&j);
+        json_kv_str(&j, "id", doctor_checks[c].id);
+        json_kv_str(&j, "result", result_name(rep->result[c], rep, c));
+        json_kv_str(&j, "note", rep->note[c]);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+}
+
+static enum table_style severity_style(enum doctor_severity s)
+{
+    return s == DOCTOR_CRITICAL ? STYLE_BOLD_RED : s == DOCTOR_WARNING ? STYLE_YELLOW : STYLE_CYAN;
+}
+
+static void put_sanitized(struct buf *out, const char *s)
+{
+    text_sanitize_into(out, s, strlen(s));
+}
+
+static void render_text(const struct cli *c, const struct node *n, const struct doctor_report *rep,
+                        struct buf *out)
+{
+    bool color = term_use_color(STDOUT_FILENO, c->color);
+    size_t ran = 0, ok = 0, skipped = 0;
+    for (int i = 0; i < CHECK_COUNT; i++) {
+        ran += rep->result[i] != RESULT_NOT_RUN;
+        ok += rep->result[i] == RESULT_OK;
+        skipped += rep->result[i] == RESULT_SKIPPED;
+    }
+    buf_printf(out,
+               "oomwarden doctor: %zu critical, %zu warning%s, %zu info; %zu of %zu check%s "
+               "passed, %zu skipped",
+               rep->count[DOCTOR_CRITICAL], rep->count[DOCTOR_WARNING],
+               rep->count[DOCTOR_WARNING] == 1 ? "" : "s", rep->count[DOCTOR_INFO], ok, ran,
+               ran == 1 ? "" : "s", skipped);
+    if (n->kernel.known)
+        buf_printf(out, " (kernel %s)", n->kernel.release);
+    buf_puts(out, "\n");
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct finding *f = &rep->v[i];
+        buf_putc(out, '\n');
+        if (color)
+            buf_puts(out, style_ansi(severity_style(f->severity)));
+        const char *sev = f->severity == DOCTOR_CRITICAL  ? "CRITICAL"
+                          : f->severity == DOCTOR_WARNING ? "WARNING"
+                                                          : "INFO";
+        buf_puts(out, sev);
+        if (color)
+            buf_puts(out, STYLE_RESET);
+        buf_printf(out, " %s: ", doctor_checks[f->check].id);
+        put_sanitized(out, f->title);
+        buf_putc(out, '\n');
+        for (size_t k = 0; k < f->nevidence; k++) {
+            const char *e = f->evidence[k];
+            /* lines that start with two spaces are items of the line above */
+            if (e[0] == ' ' && e[1] == ' ')
+                buf_puts(out, "    ");
+            else
+                buf_puts(out, "  - ");
+            put_sanitized(out, e[0] == ' ' && e[1] == ' ' ? e + 2 : e);
+            buf_putc(out, '\n');
+        }
+        for (size_t k = 0; k < f->nfix; k++) {
+            if (color)
+                buf_puts(out, style_ansi(STYLE_GREEN));
+            buf_puts(out, "  fix: ");
+            if (color)
+                buf_puts(out, STYLE_RESET);
+            put_sanitized(out, f->fix[k]);
+            buf_putc(out, '\n');
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        enum doctor_result want = pass == 0 ? RESULT_OK : RESULT_SKIPPED;
+        bool header = false;
+        for (int i = 0; i < CHECK_COUNT; i++) {
+            if (rep->result[i] != want)
+                continue;
+            if (!header) {
+                buf_puts(out, pass == 0 ? "\npassed\n" : "\nskipped\n");
+                header = true;
+            }
+            buf_printf(out, "  %-13s ", doctor_checks[i].id);
+            put_sanitized(out, rep->note[i] ? rep->note[i] : "");
+            buf_putc(out, '\n');
+        }
+    }
+}
+
+int cmd_doctor(struct cli *c, int argc, char **argv)
+{
+    struct doctor_cli o = {0};
+    int r = parse_args(c, &o, argc, argv);
+    if (r) {
+        r = r < 0 ? EXIT_OK : r;
+        goto out_opts;
+    }
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    if (o.list) {
+        list_checks(&out);
+        r = cli_emit(&out);
+        buf_release(&out);
+        goto out_opts;
+    }
+    struct doctor_opts dopts = {.critical = o.critical, .ncritical = o.ncritical};
+    unsigned parts = 0;
+    for (int i = 0; i < CHECK_COUNT; i++) {
+        dopts.run[i] = (!o.only_set || o.only[i]) && !o.skip[i];
+        if (!dopts.run[i])
+            continue;
+        if (i == CHECK_KILL_ORDER || i == CHECK_OOM_DAEMON || i == CHECK_ADJ ||
+            i == CHECK_OOM_GROUP)
+            parts |= NODE_READ_PROCS;
+        if (i >= CHECK_LIMITS && i <= CHECK_PSI_CGROUPS)
+            parts |= NODE_READ_CGROUPS;
+        if (i == CHECK_RECENT_KILLS || i == CHECK_KERNEL_LOG)
+            parts |= NODE_READ_KMSG;
+    }
+    struct sysroot sr;
+    if (cli_open_root(c, &sr)) {
+        r = DOCTOR_EXIT_ERROR;
+        goto out_buf;
+    }
+    struct node n;
+    int q = node_read(&sr, parts, &n);
+    if (q < 0) {
+        log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-q));
+        r = DOCTOR_EXIT_ERROR;
+        goto out_root;
+    }
+    struct doctor_report rep;
+    if ((q = doctor_run(&n, &dopts, &rep)) < 0) {
+        log_error("doctor: %s", strerror(-q));
+        r = DOCTOR_EXIT_ERROR;
+        goto out_node;
+    }
+    if (c->json)
+        render_json(&n, &rep, &out);
+    else
+        render_text(c, &n, &rep, &out);
+    r = cli_emit(&out) ? DOCTOR_EXIT_ERROR : exit_for(&rep);
+    doctor_report_release(&rep);
+out_node:
+    node_release(&n);
+out_root:
+    sysroot_close(&sr);
+out_buf:
+    buf_release(&out);
+out_opts:
+    free(o.critical_text);
+    free(o.critical);
+    return r;
+}

@@ -1,0 +1,767 @@
+/*
+ * oomwarden status (and `oomwarden` alone): is this machine OK on memory? One screen: memory and
+ * PSI, the cgroups nearest their limits and what fills them, who dies next (machine-wide and in
+ * each of those cgroups), recent OOM kills one line each, and the top findings of doctor.
+ *
+ * One screen is 80x24: with three rows per section it is 23 lines (sections without blank lines
+ * between them, one before the verdict), and lines are cut at the terminal's width.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../base/buf.h"
+#include "../base/fmt.h"
+#include "../base/json.h"
+#include "../base/limits.h"
+#include "../base/log.h"
+#include "../base/opt.h"
+#include "../base/table.h"
+#include "../engine/doctor.h"
+#include "../engine/explain.h"
+#include "../engine/node.h"
+#include "../model/cgpath.h"
+#include "../model/identity.h"
+#include "../model/oomdomain.h"
+#include "../model/oomlog.h"
+#include "../model/sysroot.h"
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: oomwarden status [OPTIONS]\n"
+    "\n"
+    "Is this machine OK on memory? One screen: RAM, swap and MemAvailable, memory pressure\n"
+    "(PSI), the cgroups nearest their limits and what fills them, who the OOM killer takes next\n"
+    "(machine-wide, and in each of those cgroups), the OOM kills still in the kernel log, and\n"
+    "the top three findings of `oomwarden doctor`. `oomwarden` without a command shows this.\n"
+    "\n"
+    "  -n, --top N           rows per section (default 3)\n" CLI_COMMON_HELP;
+
+struct status_opts {
+    long top;
+};
+
+static int parse_args(struct cli *c, struct status_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"top", required_argument, NULL, 'n'},
+        CLI_COMMON_LONG_OPTIONS,
+        {0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "n:vh", longopts, NULL)) != -1) {
+        int r;
+        switch (opt) {
+        case 'n':
+            if ((r = cli_parse_count(c, "--top", optarg, &o->top)))
+                return r;
+            break;
+        default:
+            r = cli_common_option(c, opt, optarg, usage);
+            if (r == 1)
+                return cli_usage_error(c, "unhandled option");
+            if (r)
+                return r;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static uint64_t or0(uint64_t v)
+{
+    return opt_has(v) ? v : 0;
+}
+
+static unsigned pct(uint64_t part, uint64_t whole)
+{
+    return whole ? (unsigned)((long double)part * 100.0L / (long double)whole + 0.5L) : 0;
+}
+
+/* ---- what the screen shows, computed once for text and JSON ------------------------------------
+ */
+
+struct cg_row {
+    size_t idx;           /* in n->cgroups */
+    struct oomdomain dom; /* its own OOM; victims empty when it could not be ranked */
+    const struct victim *next;
+    size_t next_dom; /* index of `next` in dom.victims */
+    size_t with;     /* processes that die with it through memory.oom.group */
+};
+
+struct gv_row {
+    const struct victim *v;
+    size_t with; /* memory.oom.group: others that die with it */
+};
+
+struct screen {
+    struct cg_row *cg;
+    size_t ncg, nlimited, near; /* shown; limited cgroups; at 80% or more */
+    struct gv_row gv[16];
+    size_t ngv;
+    size_t first_event; /* recent kills: events[first_event..nevents) */
+    size_t kills;
+};
+
+/* Killable processes of the subtree of snapshot entry g, but `self` (mem_cgroup_scan_tasks()
+ * order does not matter: only the count). */
+static size_t group_others(const struct node *n, size_t g, const struct proc *self)
+{
+    size_t end = g + 1;
+    while (end < n->cgroups.n && n->cgroups.v[end].depth > n->cgroups.v[g].depth)
+        end++;
+    size_t k = 0;
+    for (size_t i = 0; i < n->procs.n; i++) {
+        size_t m = n->proc_memcg[i];
+        const struct proc *p = &n->procs.v[i];
+        if (m == SIZE_MAX || m < g || m >= end || p == self || p->kernel_thread || !p->has_mm)
+            continue;
+        /* oom_kill_memcg_member(): not those at -1000, not global init */
+        if (p->oom_score_adj != -1000 && p->pid != 1)
+            k++;
+    }
+    return k;
+}
+
+/* A descendant with the same limit holding nearly all of the usage (a Kubernetes pod and its one
+ * container): the row would say the same twice. */
+static bool explained_by_child(const struct node *n, size_t i)
+{
+    const struct cgroup_memory *cg = &n->cgroups.v[i];
+    for (size_t c = i + 1; c < n->cgroups.n && n->cgroups.v[c].depth > cg->depth; c++) {
+        const struct cgroup_memory *k = &n->cgroups.v[c];
+        if (k->max == cg->max && opt_has(k->current) &&
+            (long double)k->current >= 0.9L * (long double)or0(cg->current))
+            return true;
+    }
+    return false;
+}
+
+static const struct node *g_sort_node; /* qsort has no context argument */
+
+static int cmp_fill(const void *pa, const void *pb)
+{
+    const struct cgroup_memory *a = &g_sort_node->cgroups.v[*(const size_t *)pa];
+    const struct cgroup_memory *b = &g_sort_node->cgroups.v[*(const size_t *)pb];
+    long double fa = (long double)or0(a->current) / (long double)a->max;
+    long double fb = (long double)or0(b->current) / (long double)b->max;
+    if (fa != fb)
+        return fa > fb ? -1 : 1;
+    return strcmp(a->path, b->path);
+}
+
+static int screen_build(const struct node *n, size_t top, struct screen *s)
+{
+    *s = (struct screen){0};
+    /* the cgroups nearest their own limits */
+    size_t *lim = calloc(n->cgroups.n ? n->cgroups.n : 1, sizeof(size_t));
+    if (!lim)
+        return -ENOMEM;
+    size_t nl = 0;
+    for (size_t i = 0; i < n->cgroups.n; i++) {
+        const struct cgroup_memory *cg = &n->cgroups.v[i];
+        if (cg->parent == SIZE_MAX || !cgroup_limit_set(cg->max) || !opt_has(cg->current))
+            continue;
+        s->nlimited++;
+        s->near += pct(cg->current, cg->max) >= 80;
+        if (!explained_by_child(n, i))
+            lim[nl++] = i;
+    }
+    g_sort_node = n;
+    qsort(lim, nl, sizeof(*lim), cmp_fill);
+    size_t want = nl < top ? nl : top;
+    s->cg = calloc(want ? want : 1, sizeof(*s->cg));
+    if (!s->cg) {
+        free(lim);
+        return -ENOMEM;
+    }
+    uint64_t swappiness = n->sysctl.swappiness;
+    for (size_t k = 0; k < want; k++) {
+        struct cg_row *row = &s->cg[s->ncg++];
+        row->idx = lim[k];
+        int r = oomdomain_build_at(&n->hier, &n->cgroups, lim[k], &n->procs, &n->kernel, &n->mem,
+                                   swappiness, &row->dom);
+        if (r == -ENOMEM) {
+            free(lim);
+            return r;
+        }
+        if (r < 0)
+            continue;
+        for (size_t i = 0; i < row->dom.victims.n; i++)
+            if (row->dom.victims.v[i].rank == 1) {
+                row->next = &row->dom.victims.v[i];
+                row->next_dom = i;
+            }
+        if (row->next && row->dom.group[row->next_dom] != SIZE_MAX) {
+            /* the domain's own snapshot: map the group back to the whole one */
+            const char *gpath = row->dom.cgroups.v[row->dom.group[row->next_dom]].path;
+            for (size_t g = 0; g < n->cgroups.n; g++)
+                if (strcmp(n->cgroups.v[g].path, gpath) == 0)
+                    row->with = group_others(n, g, row->next->proc);
+        }
+    }
+    free(lim);
+    /* the next victims of a machine-wide OOM; memory.oom.group counts up to the root */
+    for (size_t i = 0; i < n->global.n && n->global.v[i].rank && s->ngv < top && s->ngv < 16; i++) {
+        struct gv_row *g = &s->gv[s->ngv++];
+        g->v = &n->global.v[i];
+        size_t m = n->proc_memcg ? n->proc_memcg[node_proc_index(n, g->v->proc)] : SIZE_MAX;
+        if (n->hier.memory_version == 2 && m != SIZE_MAX) {
+            size_t grp = oomdomain_group_of(&n->cgroups, m, 0);
+            if (grp != SIZE_MAX)
+                g->with = group_others(n, grp, g->v->proc);
+        }
+    }
+    if (n->log && n->log_err == 0) {
+        for (size_t i = 0; i < n->log->nevents; i++)
+            for (size_t k = 0; k < n->log->events[i].nvictims; k++)
+                s->kills += n->log->events[i].victims[k].kind != OOM_VICTIM_EXITING;
+        s->first_event = n->log->nevents > top ? n->log->nevents - top : 0;
+    }
+    return 0;
+}
+
+static void screen_release(struct screen *s)
+{
+    for (size_t i = 0; i < s->ncg; i++)
+        oomdomain_release(&s->cg[i].dom);
+    free(s->cg);
+}
+
+/* ---- text --------------------------------------------------------------------------------------
+ */
+
+struct out {
+    struct buf *b;
+    bool color;
+    size_t width; /* 0: no cut */
+    size_t line_start;
+};
+
+static void style(struct out *o, enum table_style s)
+{
+    if (o->color)
+        buf_puts(o->b, style_ansi(s));
+}
+
+static void unstyle(struct out *o)
+{
+    if (o->color)
+        buf_puts(o->b, STYLE_RESET);
+}
+
+/* Ends a line, cut at the terminal's width: colour sequences take no columns and are kept, so
+ * a cut line still ends with a reset. */
+static void endl(struct out *o)
+{
+    if (o->width) {
+        const char *s = o->b->data + o->line_start;
+        size_t len = o->b->len - o->line_start, cols = 0, i = 0, cut = SIZE_MAX;
+        while (i < len) {
+            unsigned char ch = (unsigned char)s[i];
+            if (ch == 0x1b && i + 1 < len && s[i + 1] == '[') {
+                while (i < len && s[i] != 'm')
+                    i++;
+                i++;
+                continue;
+            }
+            /* room for the ellipsis: remember where column width-1 starts */
+            if (cols == o->width - 1 && cut == SIZE_MAX)
+                cut = i;
+            cols++;
+            i += ch < 0x80 ? 1 : ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
+        }
+        if (cols > o->width && cut != SIZE_MAX) {
+            o->b->len = o->line_start + cut;
+            o->b->data[o->b->len] = '\0';
+            buf_puts(o->b, "…");
+            if (o->color)
+                buf_puts(o->b, STYLE_RESET);
+        }
+    }
+    buf_putc(o->b, '\n');
+    o->line_start = o->b->len;
+}
+
+static void psi_avgs(struct buf *b, const struct psi_line *l)
+{
+    buf_printf(b, "%" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64,
+               l->avg10 / 100, l->avg10 % 100, l->avg60 / 100, l->avg60 % 100, l->avg300 / 100,
+               l->avg300 % 100);
+}
+
+static void header_text(struct out *o, const struct node *n)
+{
+    char a[24], b[24], c[24], d[24];
+    const struct meminfo *m = &n->mem;
+    style(o, STYLE_BOLD);
+    buf_puts(o->b, "oomwarden status");
+    unstyle(o);
+    if (n->kernel.known)
+        buf_printf(o->b, ": kernel %s", n->kernel.release);
+    if (n->hier_err == 0)
+        buf_printf(o->b, ", cgroup %s", cgroup_layout_name(n->hier.layout));
+    else
+        buf_puts(o->b, ", no memory cgroups");
+    buf_printf(o->b, ", %zu processes", n->procs.n);
+    endl(o);
+    uint64_t ram = or0(m->mem_total), avail = or0(m->mem_available);
+    buf_printf(o->b, "memory    RAM %s, available %s (%u%%)", fmt_size_long(a, ram),
+               fmt_size_long(b, avail), pct(avail, ram));
+    uint64_t st = or0(m->swap_total), sf = or0(m->swap_free);
+    if (st)
+        buf_printf(o->b, ", swap %s (%u%% used)", fmt_size_long(c, st),
+                   pct(st > sf ? st - sf : 0, st));
+    else
+        buf_puts(o->b, ", no swap");
+    endl(o);
+    /* kernel versions and fixture trees without some lines: say only what is there */
+    const char *sep = "          ";
+    if (opt_has(m->anon_pages)) {
+        buf_printf(o->b, "%sanon %s", sep, fmt_size_long(a, m->anon_pages));
+        sep = ", ";
+    }
+    if (opt_has(m->cached)) {
+        buf_printf(o->b, "%spage cache %s", sep, fmt_size_long(b, m->cached));
+        if (opt_has(m->shmem))
+            buf_printf(o->b, " (shmem %s)", fmt_size_long(c, m->shmem));
+        sep = ", ";
+    }
+    if (opt_has(m->slab)) {
+        uint64_t kernel = m->slab + or0(m->kernel_stack) + or0(m->page_tables);
+        buf_printf(o->b, "%skernel %s", sep, fmt_size_long(d, kernel));
+        sep = ", ";
+    }
+    if (sep[0] == ',')
+        endl(o);
+    buf_puts(o->b, "pressure  ");
+    if (n->psi_err == 0) {
+        bool sick = doctor_psi_sick(&n->psi);
+        buf_puts(o->b, "some ");
+        psi_avgs(o->b, &n->psi.some);
+        buf_puts(o->b, "  full ");
+        psi_avgs(o->b, &n->psi.full);
+        buf_puts(o->b, " (% avg10 60 300): ");
+        style(o, sick ? STYLE_BOLD_RED : STYLE_GREEN);
+        buf_puts(o->b, sick ? "sick" : "healthy");
+        unstyle(o);
+    } else {
+        buf_printf(o->b, "no memory PSI (%s)", strerror(-n->psi_err));
+    }
+    endl(o);
+}
+
+static void victim_words(const struct proc *p, char *out, size_t len)
+{
+    struct identity id;
+    identity_from_cgroup(p->cgroup ? p->cgroup : "", &id);
+    if (id.kind == WORKLOAD_NONE && p->cgroup_unified)
+        identity_from_cgroup(p->cgroup_unified, &id);
+    out[0] = '\0';
+    if (id.kind == WORKLOAD_KUBERNETES && id.pod_uid[0])
+        snprintf(out, len, "pod %.8s%s%s%s", id.pod_uid, qos_class_name(id.qos) ? " (" : "",
+                 qos_class_name(id.qos) ? qos_class_name(id.qos) : "",
+                 qos_class_name(id.qos) ? ")" : "");
+    else if (id.kind == WORKLOAD_DOCKER)
+        snprintf(out, len, "docker %.12s", id.container_id);
+    else if (id.systemd_unit[0])
+        snprintf(out, len, "%s", id.systemd_unit);
+    else if (p->cgroup)
+        cgpath_short(p->cgroup, 32, out, len);
+}
+
+enum { CG_NAME, CG_USE, CG_LIMIT, CG_ANON, CG_FILE, CG_NEXT, CG_NCOLS };
+static const struct table_column cg_cols[CG_NCOLS] = {
+    [CG_NAME] = {"CGROUP", TABLE_LEFT},  [CG_USE] = {"USED", TABLE_RIGHT},
+    [CG_LIMIT] = {"LIMIT", TABLE_RIGHT}, [CG_ANON] = {"ANON", TABLE_RIGHT},
+    [CG_FILE] = {"FILE", TABLE_RIGHT},   [CG_NEXT] = {"NEXT VICTIM (+GROUP)", TABLE_LEFT},
+};
+
+enum { GV_RANK, GV_PID, GV_COMM, GV_MEM, GV_ADJ, GV_WHERE, GV_NCOLS };
+static const struct table_column gv_cols[GV_NCOLS] = {
+    [GV_RANK] = {"#", TABLE_RIGHT},      [GV_PID] = {"PID", TABLE_RIGHT},
+    [GV_COMM] = {"COMMAND", TABLE_LEFT}, [GV_MEM] = {"MEMORY", TABLE_RIGHT},
+    [GV_ADJ] = {"ADJ", TABLE_RIGHT},     [GV_WHERE] = {"WHERE", TABLE_LEFT},
+};
+
+static void table_out(struct out *o, struct table *t)
+{
+    /* the table is indented by two */
+    struct table_render_opts ro = {
+        .color = o->color, .header = true, .max_width = o->width > 2 ? o->width - 2 : 0};
+    /* indent by two: render into a scratch buffer, then copy line by line */
+    struct buf tmp = BUF_INIT(CAP_OUTPUT);
+    table_render(t, &ro, &tmp);
+    const char *p = buf_cstr(&tmp);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        buf_puts(o->b, "  ");
+        buf_append(o->b, p, len);
+        buf_putc(o->b, '\n');
+        o->line_start = o->b->len;
+        p += len + (nl ? 1 : 0);
+    }
+    buf_release(&tmp);
+}
+
+static void cgroups_text(struct out *o, const struct node *n, const struct screen *s)
+{
+    style(o, STYLE_BOLD);
+    buf_puts(o->b, "cgroups nearest their limit");
+    unstyle(o);
+    if (n->hier_err == -ENOMEDIUM) {
+        buf_puts(o->b, ": no memory controller");
+        endl(o);
+        return;
+    }
+    if (n->cgroups_err < 0) {
+        buf_printf(o->b, ": cannot read them (%s)", strerror(-n->cgroups_err));
+        endl(o);
+        return;
+    }
+    if (s->nlimited == 0) {
+        buf_printf(o->b, ": none of the %zu memory cgroups has a limit", n->cgroups.n);
+        endl(o);
+        return;
+    }
+    buf_printf(o->b, " (%zu limited, %zu at 80%% or more)", s->nlimited, s->near);
+    endl(o);
+    struct table t;
+    table_init(&t, cg_cols, CG_NCOLS);
+    char a[FMT_SIZE_LEN], name[128];
+    for (size_t k = 0; k < s->ncg; k++) {
+        const struct cg_row *row = &s->cg[k];
+        const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
+        table_add_row(&t);
+        cgpath_short(cg->path, 30, name, sizeof(name));
+        table_cell_text(&t, CG_NAME, name, strlen(name));
+        unsigned u = pct(cg->current, cg->max);
+        table_cellf(&t, CG_USE, "%u%%", u);
+        if (u >= 90)
+            table_cell_style(&t, CG_USE, STYLE_BOLD_RED);
+        else if (u >= 80)
+            table_cell_style(&t, CG_USE, STYLE_YELLOW);
+        table_cellf(&t, CG_LIMIT, "%s", fmt_size(a, cg->max));
+        table_cellf(&t, CG_ANON, "%s", opt_has(cg->stat.anon) ? fmt_size(a, cg->stat.anon) : "-");
+        table_cellf(&t, CG_FILE, "%s", opt_has(cg->stat.file) ? fmt_size(a, cg->stat.file) : "-");
+        if (row->next) {
+            const struct proc *p = row->next->proc;
+            struct buf v = BUF_INIT(4096);
+            buf_printf(&v, "%d %s", (int)p->pid, p->comm);
+            if (row->with) /* memory.oom.group */
+                buf_printf(&v, " +%zu", row->with);
+            table_cell_text(&t, CG_NEXT, buf_cstr(&v), v.len);
+            buf_release(&v);
+        } else {
+            table_cellf(&t, CG_NEXT, "%s", row->dom.candidates ? "none killable" : "no processes");
+        }
+    }
+    table_out(o, &t);
+    table_release(&t);
+}
+
+static void victims_text(struct out *o, const struct node *n, const struct screen *s)
+{
+    style(o, STYLE_BOLD);
+    buf_puts(o->b, "next victims of a machine-wide OOM");
+    unstyle(o);
+    if (s->ngv == 0) {
+        buf_puts(o->b, ": no process the kernel could kill");
+        endl(o);
+        return;
+    }
+    buf_printf(o->b, " (one oom_score_adj point = %" PRIu64 " pages)", n->global.totalpages / 1000);
+    endl(o);
+    struct table t;
+    table_init(&t, gv_cols, GV_NCOLS);
+    char a[FMT_SIZE_LEN], w[IDENTITY_NAME_MAX + 64];
+    for (size_t k = 0; k < s->ngv; k++) {
+        const struct victim *v = s->gv[k].v;
+        const struct proc *p = v->proc;
+        table_add_row(&t);
+        table_cellf(&t, GV_RANK, "%zu", v->rank);
+        if (v->rank == 1)
+            table_cell_style(&t, GV_RANK, STYLE_BOLD_RED);
+        table_cellf(&t, GV_PID, "%d", (int)p->pid);
+        table_cell_text(&t, GV_COMM, p->comm, strlen(p->comm));
+        table_cellf(&t, GV_MEM, "%s", fmt_size(a, proc_rss(p) + or0(p->swap)));
+        table_cellf(&t, GV_ADJ, "%d", p->oom_score_adj);
+        victim_words(p, w, sizeof(w));
+        struct buf where = BUF_INIT(4096);
+        buf_puts(&where, w);
+        if (s->gv[k].with)
+            buf_printf(&where, "%s+%zu by oom.group", w[0] ? ", " : "", s->gv[k].with);
+        table_cell_text(&t, GV_WHERE, buf_cstr(&where), where.len);
+        buf_release(&where);
+    }
+    table_out(o, &t);
+    table_release(&t);
+}
+
+static void kills_text(struct out *o, const struct node *n, const struct screen *s)
+{
+    style(o, STYLE_BOLD);
+    buf_puts(o->b, "recent OOM kills");
+    unstyle(o);
+    uint64_t vm = n->vmstat_err == 0 ? n->vmstat.oom_kill : OPT_ABSENT;
+    if (!n->log || n->log_err < 0) {
+        if (n->log_err == -ENOENT)
+            buf_printf(o->b, ": no kernel log (%s)", sysroot_path(n->sr, "/dev/kmsg"));
+        else if (n->log_err == -EPERM || n->log_err == -EACCES)
+            buf_puts(o->b, ": the kernel log is not readable (dmesg_restrict, no CAP_SYSLOG)");
+        else
+            buf_printf(o->b, ": the kernel log is not readable (%s)",
+                       strerror(n->log_err < 0 ? -n->log_err : EIO));
+        if (opt_has(vm))
+            buf_printf(o->b, "; /proc/vmstat counts %" PRIu64 " since boot", vm);
+        endl(o);
+        return;
+    }
+    if (n->log->nevents == 0) {
+        buf_puts(o->b, ": none in the kernel log");
+        if (opt_has(vm) && vm)
+            buf_printf(o->b, " (/proc/vmstat counts %" PRIu64 " since boot)", vm);
+        endl(o);
+        return;
+    }
+    buf_printf(o->b, ": %zu in the kernel log", s->kills);
+    if (opt_has(vm))
+        buf_printf(o->b, ", %" PRIu64 " since boot (/proc/vmstat)", vm);
+    endl(o);
+    char a[24];
+    for (size_t i = s->first_event; i < n->log->nevents; i++) {
+        const struct oom_event *e = &n->log->events[i];
+        buf_puts(o->b, "  ");
+        if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)
+            buf_printf(o->b, "%7s ago  ",
+                       fmt_duration(a, (double)(n->now_us - e->uptime_us) / 1e6));
+        else if (e->time[0])
+            buf_printf(o->b, "%s  ", e->time);
+        explain_event_line(e, true, o->b);
+        endl(o);
+    }
+}
+
+static void findings_text(struct out *o, const struct doctor_report *rep, size_t top)
+{
+    buf_putc(o->b, '\n');
+    style(o, STYLE_BOLD);
+    buf_puts(o->b, "doctor");
+    unstyle(o);
+    buf_printf(o->b, ": %zu critical, %zu warning%s, %zu info", rep->count[DOCTOR_CRITICAL],
+               rep->count[DOCTOR_WARNING], rep->count[DOCTOR_WARNING] == 1 ? "" : "s",
+               rep->count[DOCTOR_INFO]);
+    if (rep->n)
+        buf_puts(o->b, " (oomwarden doctor: evidence and fixes)");
+    endl(o);
+    for (size_t i = 0; i < rep->n && i < top; i++) {
+        const struct finding *f = &rep->v[i];
+        buf_puts(o->b, "  ");
+        style(o, f->severity == DOCTOR_CRITICAL  ? STYLE_BOLD_RED
+                 : f->severity == DOCTOR_WARNING ? STYLE_YELLOW
+                                                 : STYLE_CYAN);
+        buf_printf(o->b, "%-8s",
+                   f->severity == DOCTOR_CRITICAL  ? "CRITICAL"
+                   : f->severity == DOCTOR_WARNING ? "WARNING"
+                                                   : "INFO");
+        unstyle(o);
+        buf_printf(o->b, " %s: ", doctor_checks[f->check].id);
+        text_sanitize_into(o->b, f->title, strlen(f->title));
+        endl(o);
+    }
+}
+
+/* ---- JSON --------------------------------------------------------------------------------------
+ */
+
+static void json_psi_obj(struct json *j, const struct psi *p)
+{
+    json_obj_begin(j);
+    json_kv_double(j, "some_avg10", (double)p->some.avg10 / 100.0, 2);
+    json_kv_double(j, "some_avg60", (double)p->some.avg60 / 100.0, 2);
+    json_kv_double(j, "some_avg300", (double)p->some.avg300 / 100.0, 2);
+    json_kv_double(j, "full_avg10", (double)p->full.avg10 / 100.0, 2);
+    json_kv_double(j, "full_avg60", (double)p->full.avg60 / 100.0, 2);
+    json_kv_double(j, "full_avg300", (double)p->full.avg300 / 100.0, 2);
+    json_kv_bool(j, "sick", doctor_psi_sick(p));
+    json_obj_end(j);
+}
+
+static void json_victim_obj(struct json *j, const struct victim *v, size_t with)
+{
+    const struct proc *p = v->proc;
+    char w[IDENTITY_NAME_MAX + 64];
+    json_obj_begin(j);
+    json_kv_u64(j, "rank", v->rank);
+    json_kv_i64(j, "pid", p->pid);
+    json_kv_str(j, "comm", p->comm);
+    json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
+    json_kv_i64(j, "badness", v->badness);
+    json_kv_u64(j, "memory", proc_rss(p) + or0(p->swap));
+    json_kv_str(j, "cgroup", p->cgroup ? p->cgroup : p->cgroup_unified);
+    victim_words(p, w, sizeof(w));
+    json_kv_str(j, "workload", w[0] ? w : NULL);
+    json_kv_u64(j, "oom_group_others", with);
+    json_obj_end(j);
+}
+
+static void render_json(const struct node *n, const struct screen *s,
+                        const struct doctor_report *rep, size_t top, struct buf *out)
+{
+    struct json j;
+    json_init(&j, out, true);
+    json_obj_begin(&j);
+    json_kv_str(&j, "kernel_release", n->kernel.known ? n->kernel.release : NULL);
+    json_kv_str(&j, "cgroup_layout", n->hier_err == 0 ? cgroup_layout_name(n->hier.layout) : NULL);
+    json_kv_u64(&j, "processes", n->procs.n);
+    const struct meminfo *m = &n->mem;
+    json_key(&j, "memory");
+    json_obj_begin(&j);
+    json_kv_u64_opt(&j, "mem_total", m->mem_total);
+    json_kv_u64_opt(&j, "mem_available", m->mem_available);
+    json_kv_u64_opt(&j, "anon", m->anon_pages);
+    json_kv_u64_opt(&j, "page_cache", m->cached);
+    json_kv_u64_opt(&j, "shmem", m->shmem);
+    json_kv_u64(&j, "kernel", or0(m->slab) + or0(m->kernel_stack) + or0(m->page_tables));
+    json_kv_u64_opt(&j, "swap_total", m->swap_total);
+    json_kv_u64_opt(&j, "swap_free", m->swap_free);
+    json_obj_end(&j);
+    json_key(&j, "psi");
+    if (n->psi_err == 0)
+        json_psi_obj(&j, &n->psi);
+    else
+        json_null(&j);
+    json_key(&j, "cgroups");
+    json_obj_begin(&j);
+    json_kv_u64(&j, "limited", s->nlimited);
+    json_kv_u64(&j, "at_80_percent", s->near);
+    json_key(&j, "nearest_limit");
+    json_arr_begin(&j);
+    for (size_t k = 0; k < s->ncg; k++) {
+        const struct cg_row *row = &s->cg[k];
+        const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
+        json_obj_begin(&j);
+        json_kv_str(&j, "path", cg->path);
+        json_kv_u64_opt(&j, "current", cg->current);
+        json_kv_u64(&j, "max", cg->max);
+        json_kv_u64_opt(&j, "anon", cg->stat.anon);
+        json_kv_u64_opt(&j, "file", cg->stat.file);
+        json_kv_u64_opt(&j, "inactive_file", cg->stat.inactive_file);
+        json_kv_u64_opt(&j, "kernel", cgroup_kernel(cg));
+        json_kv_u64_opt(&j, "working_set", cgroup_working_set(cg));
+        json_kv_u64(&j, "totalpages", row->dom.totalpages);
+        json_key(&j, "next_victim");
+        if (row->next)
+            json_victim_obj(&j, row->next, row->with);
+        else
+            json_null(&j);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+    json_key(&j, "global_victims");
+    json_arr_begin(&j);
+    for (size_t k = 0; k < s->ngv; k++)
+        json_victim_obj(&j, s->gv[k].v, s->gv[k].with);
+    json_arr_end(&j);
+    json_key(&j, "recent_kills");
+    json_obj_begin(&j);
+    json_kv_u64_opt(&j, "vmstat_oom_kill", n->vmstat_err == 0 ? n->vmstat.oom_kill : OPT_ABSENT);
+    bool log = n->log && n->log_err == 0;
+    json_kv_bool(&j, "kernel_log_readable", log);
+    if (log) {
+        json_kv_u64(&j, "events", n->log->nevents);
+        json_kv_u64(&j, "kills", s->kills);
+    } else {
+        json_kv_null(&j, "events");
+        json_kv_null(&j, "kills");
+    }
+    json_key(&j, "last");
+    json_arr_begin(&j);
+    for (size_t i = s->first_event; log && i < n->log->nevents; i++) {
+        const struct oom_event *e = &n->log->events[i];
+        const struct oom_victim *v = oom_event_primary(e);
+        struct buf line = BUF_INIT(64 * 1024);
+        explain_event_line(e, false, &line);
+        json_obj_begin(&j);
+        json_kv_str(&j, "scope", oom_scope_name(e->scope));
+        if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)
+            json_kv_double(&j, "seconds_ago", (double)(n->now_us - e->uptime_us) / 1e6, 1);
+        else
+            json_kv_null(&j, "seconds_ago");
+        json_kv_i64_opt(&j, "pid", v ? v->pid : OPT_ABSENT_I64);
+        json_kv_str(&j, "comm", v ? v->comm : NULL);
+        json_kv_str(&j, "summary", buf_cstr(&line));
+        json_obj_end(&j);
+        buf_release(&line);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+    json_key(&j, "doctor");
+    json_obj_begin(&j);
+    json_kv_u64(&j, "critical", rep->count[DOCTOR_CRITICAL]);
+    json_kv_u64(&j, "warning", rep->count[DOCTOR_WARNING]);
+    json_kv_u64(&j, "info", rep->count[DOCTOR_INFO]);
+    json_key(&j, "top");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < rep->n && i < top; i++)
+        doctor_finding_json(&rep->v[i], &j);
+    json_arr_end(&j);
+    json_obj_end(&j);
+    json_obj_end(&j);
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+    struct status_opts o = {.top = 3};
+    int r = parse_args(c, &o, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    struct sysroot sr;
+    if ((r = cli_open_root(c, &sr)))
+        return r;
+    struct node n;
+    int q = node_read(&sr, NODE_READ_ALL, &n);
+    if (q < 0) {
+        log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-q));
+        sysroot_close(&sr);
+        return EXIT_FAIL;
+    }
+    struct doctor_opts dopts = {0};
+    for (int i = 0; i < CHECK_COUNT; i++)
+        dopts.run[i] = true;
+    struct doctor_report rep = {0};
+    struct screen s = {0};
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    if ((q = doctor_run(&n, &dopts, &rep)) < 0 || (q = screen_build(&n, (size_t)o.top, &s)) < 0) {
+        log_error("status: %s", strerror(-q));
+        r = EXIT_FAIL;
+        goto out;
+    }
+    if (c->json) {
+        render_json(&n, &s, &rep, (size_t)o.top, &out);
+    } else {
+        struct out to = {.b = &out,
+                         .color = term_use_color(STDOUT_FILENO, c->color),
+                         .width = term_width(STDOUT_FILENO)};
+        header_text(&to, &n);
+        cgroups_text(&to, &n, &s);
+        victims_text(&to, &n, &s);
+        kills_text(&to, &n, &s);
+        findings_text(&to, &rep, (size_t)o.top);
+    }
+    r = cli_emit(&out);
+out:
+    buf_release(&out);
+    screen_release(&s);
+    doctor_report_release(&rep);
+    node_release(&n);
+    sysroot_close(&sr);
+    return r;
+}
