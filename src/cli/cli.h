@@ -86,3 +86,4 @@ int cmd_lab(struct cli *c, int argc, char **argv);
 int cmd_reclaim(struct cli *c, int argc, char **argv);
 int cmd_doctor(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_apply(struct cli *c, int argc, char **argv);

@@ -138,8 +138,8 @@ int cmd_agent(struct cli *c, int argc, char **argv)
     }
     buf_release(&err);
     if (check) {
-        struct buf dump = BUF_INIT(1 << 16);
-        (void)config_dump(s, &cfg, &dump);
+        struct buf dump = BUF_INIT(1 << 20);
+        (void)agent_config_dump(&cfg, &dump);
         printf("# configuration OK%s%s\n%s", config ? ": " : " (defaults and flags)",
                config ? config : "", buf_cstr(&dump));
         buf_release(&dump);

@@ -1,6 +1,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "oomfollow.h"
+#include "psitrig.h"
 
 #define OPT(sec, key, type, member, min, max, help)                                                \
     {sec, key, type, offsetof(struct agent_config, member), min, max, help}
@@ -42,6 +44,50 @@ static const struct config_option options[] = {
         "export the next global OOM victim (reads every process per scrape)"),
     OPT("exporter", "max-kill-series", CONFIG_UINT, max_kill_series, 8, 100000,
         "label sets of oomwarden_oom_kills_seen_total before further kills count as \"other\""),
+    OPT("agent", "event-format", CONFIG_STRING, event_format, 0, 0,
+        "events on stdout (OOM kills, policy changes, guard decisions): text or json (one JSON "
+        "object per line)"),
+    OPT("policy", "apply", CONFIG_BOOL, policy_apply, 0, 0,
+        "keep the [rule NAME] sections applied: new processes, new cgroups, values changed back"),
+    OPT("policy", "scan-interval", CONFIG_DURATION, scan_interval, 100, 600000,
+        "how often /proc is scanned for new processes (only new PIDs are read)"),
+    OPT("policy", "recheck-interval", CONFIG_DURATION, recheck_interval, 1000, 86400000,
+        "how often everything is read again, so a value changed back by someone is set again"),
+    OPT("guard", "enabled", CONFIG_BOOL, guard, 0, 0,
+        "the userspace OOM killer: kill by the kernel's ranking and the rules' weights before "
+        "the kernel's OOM killer has to"),
+    OPT("guard", "dry-run", CONFIG_BOOL, guard_dry_run, 0, 0,
+        "decide and log, but kill nothing"),
+    OPT("guard", "memory-floor", CONFIG_STRING, memory_floor, 0, 0,
+        "kill when MemAvailable is below this (size, or % of MemTotal; 0 = off)"),
+    OPT("guard", "swap-floor", CONFIG_STRING, swap_floor, 0, 0,
+        "... and, on a machine with swap, SwapFree below this (size or % of SwapTotal)"),
+    OPT("guard", "fill-rate", CONFIG_SIZE, fill_rate, 1048576, UINT64_MAX / 2,
+        "bytes per second memory is assumed to fill at: the next check comes when the headroom "
+        "could be gone at that rate"),
+    OPT("guard", "min-interval", CONFIG_DURATION, min_interval, 10, 10000,
+        "checks never come more often than this"),
+    OPT("guard", "max-interval", CONFIG_DURATION, max_interval, 100, 60000,
+        "checks never come less often than this"),
+    OPT("guard", "cgroups", CONFIG_LIST, guard_cgroups, 0, 0,
+        "limited cgroups (globs) watched for headroom; empty: every cgroup with a limit"),
+    OPT("guard", "headroom", CONFIG_STRING, headroom, 0, 0,
+        "a cgroup this close to its limit (size, or % of the limit) and stalling is killed in"),
+    OPT("guard", "stall", CONFIG_UINT, stall, 1, 100,
+        "stalling: memory PSI 'some' grew by this % of the time since the last check"),
+    OPT("guard", "psi", CONFIG_STRING, psi, 0, 0,
+        "PSI trigger on the node and psi-cgroups ('some 150ms 1s', 'full 10% 2s'; empty: none); "
+        "it wakes the checks at once"),
+    OPT("guard", "psi-cgroups", CONFIG_LIST, psi_cgroups, 0, 0,
+        "cgroups (globs) that get the PSI trigger too"),
+    OPT("guard", "psi-kill-after", CONFIG_DURATION, psi_kill_after, 0, 3600000,
+        "kill in the domain when its PSI trigger keeps firing this long (0: never on PSI alone)"),
+    OPT("guard", "cooldown", CONFIG_DURATION, cooldown, 0, 3600000,
+        "after a kill, no other kill in the same domain for this long (one episode, one kill)"),
+    OPT("guard", "kill-timeout", CONFIG_DURATION, kill_timeout, 100, 60000,
+        "how long to wait for the victim to exit"),
+    OPT("guard", "table-rows", CONFIG_UINT, table_rows, 1, 1000,
+        "rows of the candidate table logged with each decision"),
 };
 
 static const struct config_schema schema = {options, sizeof(options) / sizeof(options[0]), NULL,
@@ -62,18 +108,51 @@ void agent_config_defaults(struct agent_config *c)
         .cgroup_depth = 4,
         .next_victim = true,
         .max_kill_series = 500,
+        .policy_apply = true,
+        .scan_interval = 1000,
+        .recheck_interval = 10000,
+        .fill_rate = 2048ull << 20,
+        .min_interval = 100,
+        .max_interval = 1000,
+        .stall = 10,
+        .cooldown = 5000,
+        .kill_timeout = 5000,
+        .table_rows = 10,
     };
     char def[32];
     snprintf(def, sizeof(def), "127.0.0.1:%d", AGENT_DEFAULT_PORT);
     c->listen = strdup(def);
+    c->event_format = strdup("text");
+    c->memory_floor = strdup("5%");
+    c->swap_floor = strdup("10%");
+    c->headroom = strdup("5%");
+    c->psi = strdup("some 150ms 1s");
 }
 
 void agent_config_release(struct agent_config *c)
 {
     config_release(&schema, c);
+    policy_release(&c->policy);
 }
 
-int agent_config_validate(const struct agent_config *c, struct buf *err)
+int agent_config_dump(const struct agent_config *c, struct buf *out)
+{
+    int r = config_dump(&schema, c, out);
+    if (r == 0)
+        r = policy_dump(&c->policy, out);
+    return r;
+}
+
+static int amount(const char *key, const char *v, struct guard_amount *ret, struct buf *err)
+{
+    if (!v || guard_amount_parse(v, ret) < 0) {
+        buf_printf(err, "%s: '%s' is not a size (256M) or a percentage (5%%)", key, v ? v : "");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int agent_config_validate(struct agent_config *c, struct buf *err)
 {
     struct sockaddr_storage ss;
     unsigned len;
@@ -82,7 +161,73 @@ int agent_config_validate(const struct agent_config *c, struct buf *err)
                         ":10090)", c->listen ? c->listen : "");
         return -EINVAL;
     }
+    if (!c->event_format ||
+        (strcmp(c->event_format, "text") != 0 && strcmp(c->event_format, "json") != 0)) {
+        buf_printf(err, "event-format: '%s' is not text or json",
+                   c->event_format ? c->event_format : "");
+        return -EINVAL;
+    }
+    struct guard_opts *g = &c->gopts;
+    *g = (struct guard_opts){
+        .dry_run = c->guard_dry_run, .fill_rate = c->fill_rate,
+        .min_interval_ms = c->min_interval, .max_interval_ms = c->max_interval,
+        .psi_cgroups = &c->psi_cgroups, .psi_kill_after_ms = c->psi_kill_after,
+        .cgroups = &c->guard_cgroups, .stall_percent = (unsigned)c->stall,
+        .cooldown_ms = c->cooldown, .kill_timeout_ms = c->kill_timeout,
+        .table_rows = (unsigned)c->table_rows,
+    };
+    if (amount("memory-floor", c->memory_floor, &g->memory_floor, err) < 0 ||
+        amount("swap-floor", c->swap_floor, &g->swap_floor, err) < 0 ||
+        amount("headroom", c->headroom, &g->headroom, err) < 0)
+        return -EINVAL;
+    if (c->min_interval > c->max_interval) {
+        buf_printf(err, "min-interval: %" PRIu64 "ms is above max-interval (%" PRIu64 "ms)",
+                   c->min_interval, c->max_interval);
+        return -EINVAL;
+    }
+    if (c->psi && *c->psi) {
+        if (psi_trigger_spec_parse(c->psi, &g->psi) < 0) {
+            buf_printf(err, "psi: '%s' is not a PSI trigger (some|full STALL WINDOW: "
+                            "'some 150ms 1s', 'full 10%% 2s'; window up to 10s)", c->psi);
+            return -EINVAL;
+        }
+        g->has_psi = true;
+    } else if (c->psi_kill_after) {
+        buf_puts(err, "psi-kill-after: needs a psi trigger");
+        return -EINVAL;
+    }
+    c->ropts = (struct reconcile_opts){.scan_interval_ms = c->scan_interval,
+                                       .recheck_interval_ms = c->recheck_interval};
     return 0;
+}
+
+/* The line of "[rule NAME]" in the file, for messages about a whole rule (0: not found). */
+static int rule_line(const char *path, const char *name)
+{
+    FILE *f = path ? fopen(path, "re") : NULL;
+    if (!f)
+        return 0;
+    char line[1024];
+    int n = 0, found = 0;
+    while (!found && fgets(line, sizeof(line), f)) {
+        n++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '[' || strncmp(p + 1, "rule", 4) != 0)
+            continue;
+        p += 5;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strlen(name);
+        char *q = p + len;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncmp(p, name, len) == 0 && *q == ']')
+            found = n;
+    }
+    fclose(f);
+    return found;
 }
 
 int agent_config_load(const char *config_path, const struct agent_flag *flags, size_t nflags,
@@ -90,8 +235,25 @@ int agent_config_load(const char *config_path, const struct agent_flag *flags, s
 {
     agent_config_defaults(cfg);
     int r = 0;
+    /* the rules are sections of their own: the schema hands them to the policy */
+    struct config_schema with_rules = schema;
+    with_rules.other_section = policy_config_section;
+    with_rules.ctx = &cfg->policy;
     if (config_path)
-        r = config_load_file(&schema, cfg, config_path, err);
+        r = config_load_file(&with_rules, cfg, config_path, err);
+    if (r == 0) {
+        size_t bad;
+        struct buf msg = BUF_INIT(4096);
+        if (policy_validate(&cfg->policy, &bad, &msg) < 0) {
+            int line = rule_line(config_path, cfg->policy.v[bad].name);
+            if (line)
+                buf_printf(err, "%s:%d: %s", config_path, line, buf_cstr(&msg));
+            else
+                buf_printf(err, "%s: %s", config_path ? config_path : "", buf_cstr(&msg));
+            r = -EINVAL;
+        }
+        buf_release(&msg);
+    }
     /* flags after the file: the command line wins; a list flag replaces the file's list */
     for (size_t i = 0; i < nflags && r == 0; i++) {
         const struct config_option *o = config_find_flag(&schema, flags[i].key);
@@ -139,6 +301,9 @@ struct agent {
      * flood of requests cannot queue up seconds of collection work (HTTP thread only) */
     struct buf last;
     uint64_t last_ms;
+    struct loop *loop;
+    struct guard *guard;
+    struct reconcile *reconcile;
 };
 
 #define SCRAPE_COALESCE_MS 1000
@@ -170,7 +335,8 @@ static void on_http(void *ctx, const char *path, struct httpd_response *resp)
         int r = 0;
         if (!a->last_ms || now - a->last_ms >= SCRAPE_COALESCE_MS) {
             struct metrics_ctx m = {.sr = a->sr, .kernel = &a->kernel, .cfg = &a->mcfg,
-                                    .kills = &a->kills};
+                                    .kills = &a->kills, .guard = a->guard,
+                                    .reconcile = a->reconcile};
             buf_reset(&a->last);
             r = metrics_collect(&m, &a->last);
             a->last_ms = r == 0 ? loop_now_ms() : 0;
@@ -212,6 +378,51 @@ static void on_oom_event(void *ctx, const struct oom_event *e)
            v ? "killed " : "no victim", v ? v->comm : "", v ? (long long)v->pid : -1LL,
            e->task_memcg ? " in " : "", e->task_memcg ? e->task_memcg : "");
     fflush(stdout);
+}
+
+/* One event on stdout: the JSON object or the text, as event-format says. */
+static void on_event(void *ctx, const char *json, const char *text)
+{
+    struct agent *a = ctx;
+    if (strcmp(a->cfg->event_format, "json") == 0)
+        printf("%s\n", json);
+    else
+        printf("%s\n", text);
+    fflush(stdout);
+}
+
+static void start_policy(struct agent *a)
+{
+    if (a->reconcile || !a->cfg->policy_apply || a->cfg->policy.n == 0)
+        return;
+    struct reconcile_sink rs = {.event = on_event, .ctx = a};
+    int r = reconcile_start(a->loop, a->sr, &a->cfg->ropts, &a->cfg->policy, &rs, &a->reconcile);
+    if (r < 0)
+        log_error("policy: cannot start: %s", strerror(-r));
+    else
+        log_notice("policy: %zu rules kept applied (new processes every %" PRIu64 " ms, "
+                   "everything every %" PRIu64 " ms, new cgroups at once)",
+                   a->cfg->policy.n, a->cfg->scan_interval, a->cfg->recheck_interval);
+}
+
+static void start_guard(struct agent *a)
+{
+    if (a->guard || !a->cfg->guard)
+        return;
+    struct guard_event_sink gs = {.event = on_event, .ctx = a};
+    int r = guard_start(a->loop, a->sr, &a->cfg->gopts, &a->cfg->policy, &gs, &a->guard);
+    if (r < 0) {
+        log_error("guard: cannot start: %s", strerror(-r));
+        return;
+    }
+    struct guard_self self;
+    guard_self_state(a->guard, &self);
+    log_notice("guard: on%s: memory floor %s (swap floor %s), cgroup headroom %s with %" PRIu64
+               "%% stall, PSI trigger %s; mlocked %s, own oom_score_adj %d",
+               a->cfg->guard_dry_run ? " (dry run: decides and logs, kills nothing)" : "",
+               a->cfg->memory_floor, a->cfg->swap_floor, a->cfg->headroom, a->cfg->stall,
+               a->cfg->psi && *a->cfg->psi ? a->cfg->psi : "none", self.mlocked ? "yes" : "no",
+               self.own_adj);
 }
 
 static void on_lost(void *ctx, uint64_t n)
@@ -256,10 +467,28 @@ static int on_reload(struct loop *l, int signo, void *ctx)
     fresh->kmsg = a->cfg->kmsg;
     agent_config_release(a->cfg);
     *a->cfg = *fresh;
+    /* the derived options point into the struct they were made from: make them again here */
+    struct buf e2 = BUF_INIT(1024);
+    (void)agent_config_validate(a->cfg, &e2);
+    buf_release(&e2);
     set_metrics_config(a);
     a->last_ms = 0; /* the next scrape uses the new settings */
+    if (a->guard && !a->cfg->guard) {
+        guard_stop(a->guard);
+        a->guard = NULL;
+    } else if (a->guard) {
+        guard_reconfigure(a->guard, &a->cfg->gopts, &a->cfg->policy);
+    }
+    if (a->reconcile && (!a->cfg->policy_apply || a->cfg->policy.n == 0)) {
+        reconcile_stop(a->reconcile);
+        a->reconcile = NULL;
+    }
     pthread_rwlock_unlock(&a->cfg_lock);
     free(fresh);
+    if (a->reconcile)
+        reconcile_reconfigure(a->reconcile, &a->cfg->ropts, &a->cfg->policy);
+    start_policy(a);
+    start_guard(a);
     log_notice("reloaded %s", a->config_path ? a->config_path : "the command-line settings");
     return 0;
 }
@@ -280,6 +509,7 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
     int r = loop_new(&l);
     if (r < 0)
         goto out;
+    a.loop = l;
     (void)loop_add_signal(l, SIGTERM, on_stop, &a);
     (void)loop_add_signal(l, SIGINT, on_stop, &a);
     (void)loop_add_signal(l, SIGHUP, on_reload, &a);
@@ -312,7 +542,16 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
         else
             log_notice("following %s", sysroot_path(sr, "/dev/kmsg"));
     }
+    /* the guard first: it locks the process's memory before the rest allocates */
+    start_guard(&a);
+    start_policy(&a);
     r = loop_run(l);
+    pthread_rwlock_wrlock(&a.cfg_lock);
+    guard_stop(a.guard);
+    a.guard = NULL;
+    reconcile_stop(a.reconcile);
+    a.reconcile = NULL;
+    pthread_rwlock_unlock(&a.cfg_lock);
     oomfollow_stop(follow);
     httpd_stop(h);
 out_loop:

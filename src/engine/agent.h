@@ -10,6 +10,9 @@
 
 #include "../base/buf.h"
 #include "../base/config.h"
+#include "guard.h"
+#include "policy.h"
+#include "reconcile.h"
 
 struct sysroot;
 
@@ -26,6 +29,20 @@ struct agent_config {
     struct config_list include, exclude;
     bool next_victim;
     uint64_t max_kill_series;
+    char *event_format; /* text | json */
+    /* [policy] and the [rule NAME] sections */
+    bool policy_apply;
+    uint64_t scan_interval, recheck_interval;
+    struct policy policy;
+    /* [guard] */
+    bool guard, guard_dry_run;
+    char *memory_floor, *swap_floor, *headroom, *psi;
+    uint64_t fill_rate, min_interval, max_interval, psi_kill_after, stall, cooldown,
+        kill_timeout, table_rows;
+    struct config_list guard_cgroups, psi_cgroups;
+    /* derived by agent_config_validate() */
+    struct guard_opts gopts;
+    struct reconcile_opts ropts;
 };
 
 /* The option table (docs: `oomwarden agent --help`, deploy/oomwarden.conf). */
@@ -33,8 +50,11 @@ const struct config_schema *agent_schema(void);
 /* Sets every option to its default. */
 void agent_config_defaults(struct agent_config *c);
 void agent_config_release(struct agent_config *c);
-/* Checks values that parse but cannot work (e.g. an unusable listen address). Writes the reason. */
-int agent_config_validate(const struct agent_config *c, struct buf *err);
+/* Checks values that parse but cannot work (e.g. an unusable listen address) and derives the
+ * guard's and the reconciler's options. Writes the reason. */
+int agent_config_validate(struct agent_config *c, struct buf *err);
+/* The effective configuration as INI, rules included (--check-config). */
+int agent_config_dump(const struct agent_config *c, struct buf *out);
 
 /*
  * Runs until SIGTERM/SIGINT. `config_path` (may be NULL) is re-read on SIGHUP; `flags` are the

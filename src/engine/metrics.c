@@ -1,5 +1,8 @@
 #include "metrics.h"
 
+#include "guard.h"
+#include "reconcile.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -145,7 +148,7 @@ enum {
     F_NODE_FULL, F_NODE_KILLS, F_KILLS, F_KILL_TS, F_VICTIM, F_VICTIM_SCORE, F_CG_INFO, F_CG_CURRENT,
     F_CG_MAX, F_CG_HIGH, F_CG_ANON, F_CG_FILE, F_CG_FILE_INACTIVE, F_CG_SHMEM, F_CG_KERNEL,
     F_CG_SLAB, F_CG_STACK, F_CG_PAGETABLES, F_CG_SOCK, F_CG_WSET, F_CG_EVENTS, F_CG_SOME,
-    F_CG_FULL, F_CG_OOM_GROUP, F_COUNT,
+    F_CG_FULL, F_CG_OOM_GROUP, F_GUARD_KILLS, F_POLICY_CHANGES, F_COUNT,
 };
 
 static const struct {
@@ -204,6 +207,12 @@ static const struct {
                    "Time all non-idle tasks of the cgroup were stalled on memory."},
     [F_CG_OOM_GROUP] = {"oomwarden_cgroup_oom_group", PROM_GAUGE,
                         "memory.oom.group: 1 when an OOM kills the whole cgroup (v2)."},
+    [F_GUARD_KILLS] = {"oomwarden_guard_kills_total", PROM_COUNTER,
+                       "Kills by the guard since the agent started, by trigger (dry-run: the "
+                       "kills it would have made)."},
+    [F_POLICY_CHANGES] = {"oomwarden_policy_changes_total", PROM_COUNTER,
+                          "Policy changes written since the agent started (result: done, "
+                          "failed)."},
 };
 
 struct collector {
@@ -369,6 +378,24 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void collect_agent(struct collector *c, const struct metrics_ctx *m)
+{
+    if (m->guard) {
+        for (int r = 0; r < GUARD_REASON_COUNT; r++) {
+            struct prom_label l[] = {{"reason", guard_reason_name((enum guard_reason)r)}};
+            prom_sample_u64(&c->reg, c->fam[F_GUARD_KILLS], l, 1,
+                            guard_kills(m->guard, (enum guard_reason)r));
+        }
+    }
+    if (m->reconcile) {
+        struct reconcile_stats st;
+        reconcile_get_stats(m->reconcile, &st);
+        struct prom_label d[] = {{"result", "done"}}, f[] = {{"result", "failed"}};
+        prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], d, 1, st.done);
+        prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], f, 1, st.failed);
+    }
+}
+
 int metrics_collect(const struct metrics_ctx *m, struct buf *out)
 {
     double t0 = now_s();
@@ -385,6 +412,7 @@ int metrics_collect(const struct metrics_ctx *m, struct buf *out)
     if (up) {
         collect_node(&c, m);
         collect_kills(&c, m->kills);
+        collect_agent(&c, m);
         if (m->cfg->next_victim)
             collect_next_victim(&c, m);
         collect_cgroups(&c, m);

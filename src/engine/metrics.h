@@ -47,11 +47,16 @@ struct metrics_config {
     bool next_victim;               /* the process snapshot for the next global victim */
 };
 
+struct guard;
+struct reconcile;
+
 struct metrics_ctx {
     const struct sysroot *sr;
     const struct kver *kernel;
     const struct metrics_config *cfg;
     struct kill_counters *kills;
+    const struct guard *guard;         /* NULL when the guard is off */
+    const struct reconcile *reconcile; /* NULL when the policy is not applied */
 };
 
 /* Renders the exposition (text format 0.0.4) into `out`. Returns 0 or a negative errno. */

@@ -1,0 +1,227 @@
+/*
+ * oomwarden apply: the config file's [rule NAME] sections, once: the exact changes (before ->
+ * after), then written one by one; a failure is reported for its item and the rest go on.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/json.h"
+#include "../base/limits.h"
+#include "../base/log.h"
+#include "../engine/agent.h"
+#include "../engine/policy.h"
+#include "../model/cgroup.h"
+#include "../model/procs.h"
+#include "../model/sysroot.h"
+#include "../model/users.h"
+#include "cli.h"
+
+#define EXIT_CONFIG 78
+#define DEFAULT_CONFIG "/etc/oomwarden/oomwarden.conf"
+
+static const char usage[] =
+    "Usage: oomwarden apply [--config FILE] [--dry-run] [--json] [--root DIR]\n"
+    "\n"
+    "Applies the policy rules of the config file ([rule NAME] sections: oom_score_adj of\n"
+    "processes, memory.oom.group and memory.high of cgroups) once, and prints each change as\n"
+    "before -> after. Each change is written on its own: one that fails is reported with the\n"
+    "reason and the others are still made. `oomwarden agent` keeps the same rules applied.\n"
+    "\n"
+    "  -c, --config FILE     the config file (default " DEFAULT_CONFIG ")\n"
+    "  -n, --dry-run         print the changes, write nothing\n" CLI_COMMON_HELP "\n"
+    "Exit status: 0 every change made (or nothing to change; --dry-run: planned), 1 at least\n"
+    "one change failed (the others were made), 64 bad flag, 78 configuration error.\n";
+
+struct counts {
+    size_t done, failed, skipped, vanished, planned;
+};
+
+static void count(const struct policy_plan *pl, struct counts *n)
+{
+    for (size_t i = 0; i < pl->n; i++) {
+        switch (pl->v[i].state) {
+        case CHANGE_PENDING:
+            n->planned++;
+            break;
+        case CHANGE_DONE:
+            n->done++;
+            break;
+        case CHANGE_FAILED:
+            n->failed++;
+            break;
+        case CHANGE_SKIPPED:
+            n->skipped++;
+            break;
+        case CHANGE_VANISHED:
+            n->vanished++;
+            break;
+        }
+    }
+}
+
+static void render_text(const struct policy *p, const struct policy_plan *pl, bool dry_run,
+                        const char *config, struct buf *o)
+{
+    struct counts n = {0};
+    count(pl, &n);
+    size_t changes = pl->n - n.skipped;
+    buf_printf(o, "%s: %zu change%s%s\n", config, changes, changes == 1 ? "" : "s",
+               dry_run ? " planned (dry run: nothing written)" : "");
+    for (size_t i = 0; i < pl->n; i++) {
+        buf_puts(o, "  ");
+        (void)policy_change_text(p, &pl->v[i], o);
+        buf_putc(o, '\n');
+    }
+    if (dry_run)
+        buf_printf(o, "%zu would change, %zu skipped, %zu already as the rules say\n", n.planned,
+                   n.skipped, pl->unchanged);
+    else
+        buf_printf(o, "%zu done, %zu failed, %zu skipped, %zu gone before the write, %zu already "
+                      "as the rules say\n", n.done, n.failed, n.skipped, n.vanished,
+                   pl->unchanged);
+}
+
+static void render_json(const struct policy *p, const struct policy_plan *pl, bool dry_run,
+                        const char *config, struct buf *o)
+{
+    struct counts n = {0};
+    count(pl, &n);
+    struct json j;
+    json_init(&j, o, true);
+    json_obj_begin(&j);
+    json_kv_str(&j, "config", config);
+    json_kv_bool(&j, "dry_run", dry_run);
+    json_key(&j, "changes");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < pl->n; i++)
+        policy_change_json(p, &pl->v[i], &j);
+    json_arr_end(&j);
+    json_key(&j, "summary");
+    json_obj_begin(&j);
+    json_kv_u64(&j, "planned", n.planned);
+    json_kv_u64(&j, "done", n.done);
+    json_kv_u64(&j, "failed", n.failed);
+    json_kv_u64(&j, "skipped", n.skipped);
+    json_kv_u64(&j, "vanished", n.vanished);
+    json_kv_u64(&j, "unchanged", pl->unchanged);
+    json_obj_end(&j);
+    json_obj_end(&j);
+    buf_putc(o, '\n');
+}
+
+int cmd_apply(struct cli *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"dry-run", no_argument, NULL, 'n'},
+        CLI_COMMON_LONG_OPTIONS,
+        {0},
+    };
+    const char *config = DEFAULT_CONFIG;
+    bool dry_run = false;
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
+        if (opt == 'c') {
+            config = optarg;
+            continue;
+        }
+        if (opt == 'n') {
+            dry_run = true;
+            continue;
+        }
+        int r = cli_common_option(c, opt, optarg, usage);
+        if (r == -1)
+            return EXIT_OK;
+        if (r)
+            return r == 1 ? cli_usage_error(c, "unhandled option") : r;
+    }
+    if (optind < argc)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+
+    struct agent_config cfg;
+    struct buf err = BUF_INIT(4096);
+    if (agent_config_load(config, NULL, 0, &cfg, &err) < 0) {
+        log_error("%s", buf_cstr(&err));
+        buf_release(&err);
+        return EXIT_CONFIG;
+    }
+    buf_release(&err);
+    const struct policy *p = &cfg.policy;
+    int rc = EXIT_FAIL;
+    struct sysroot sr;
+    if (cli_open_root(c, &sr)) {
+        agent_config_release(&cfg);
+        return EXIT_FAIL;
+    }
+    struct proc_table procs = {0};
+    struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
+    bool hier = false;
+    struct users users;
+    users_init(&users, &sr);
+    struct policy_plan pl = {0};
+    struct policy_eval e = {0};
+    int r = 0;
+    if (policy_has_process_actions(p)) {
+        r = procs_snapshot(&sr, PROC_READ_STAT | PROC_READ_OOM | PROC_READ_CGROUP |
+                                    policy_proc_fields(p), &procs);
+        if (r < 0) {
+            log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-r));
+            goto out;
+        }
+        if ((r = policy_eval_init(&e, p, &sr, &procs, &users)) < 0 ||
+            (r = policy_plan_procs(&e, NULL, &pl)) < 0)
+            goto out;
+    }
+    if (policy_has_cgroup_actions(p)) {
+        r = cgroup_hier_open(&sr, &h);
+        hier = r == 0;
+        if (hier && h.memory_version) {
+            struct cgroup_snapshot s;
+            if ((r = cgroup_snapshot_read(&h, "/", &s)) < 0) {
+                log_error("cannot read the memory cgroups: %s", strerror(-r));
+                goto out;
+            }
+            r = policy_plan_cgroups(p, &s, h.memory_version, h.page_size, &pl);
+            cgroup_snapshot_release(&s);
+            if (r < 0)
+                goto out;
+        } else {
+            log_warn("no cgroup memory controller under %s: the cgroup rules have nothing to act "
+                     "on", sysroot_path(&sr, "/sys/fs/cgroup"));
+        }
+    }
+    if (p->n == 0)
+        log_warn("%s has no [rule NAME] sections: nothing to apply", config);
+    size_t failed = 0;
+    for (size_t i = 0; !dry_run && i < pl.n; i++) {
+        /* one failure does not stop the others: each item says how it went */
+        (void)policy_apply_change(&sr, &h, &pl.v[i]);
+        failed += pl.v[i].state == CHANGE_FAILED;
+    }
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    if (c->json)
+        render_json(p, &pl, dry_run, config, &out);
+    else
+        render_text(p, &pl, dry_run, config, &out);
+    rc = cli_emit(&out);
+    buf_release(&out);
+    if (rc == EXIT_OK && failed)
+        rc = EXIT_FAIL;
+out:
+    if (r < 0 && r != -ENOMEM)
+        rc = EXIT_FAIL;
+    else if (r == -ENOMEM)
+        log_error("out of memory");
+    policy_plan_release(&pl);
+    policy_eval_release(&e);
+    proc_table_release(&procs);
+    users_release(&users);
+    if (hier)
+        cgroup_hier_close(&h);
+    sysroot_close(&sr);
+    agent_config_release(&cfg);
+    return rc;
+}
