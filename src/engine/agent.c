@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../base/json.h"
 #include "../base/limits.h"
 #include "../base/log.h"
 #include "../model/kver.h"
@@ -65,7 +66,7 @@ static const struct config_option options[] = {
     OPT("guard", "fill-rate", CONFIG_SIZE, fill_rate, 1048576, UINT64_MAX / 2,
         "bytes per second memory is assumed to fill at: the next check comes when the headroom "
         "could be gone at that rate"),
-    OPT("guard", "min-interval", CONFIG_DURATION, min_interval, 10, 10000,
+    OPT("guard", "min-interval", CONFIG_DURATION, min_interval, 1, 10000,
         "checks never come more often than this"),
     OPT("guard", "max-interval", CONFIG_DURATION, max_interval, 100, 60000,
         "checks never come less often than this"),
@@ -112,7 +113,7 @@ void agent_config_defaults(struct agent_config *c)
         .scan_interval = 1000,
         .recheck_interval = 10000,
         .fill_rate = 2048ull << 20,
-        .min_interval = 100,
+        .min_interval = 10,
         .max_interval = 1000,
         .stall = 10,
         .cooldown = 5000,
@@ -374,9 +375,27 @@ static void on_oom_event(void *ctx, const struct oom_event *e)
     if (!a->cfg->log_events)
         return;
     const struct oom_victim *v = oom_event_primary(e);
-    printf("oom_kill %s: %s%s (pid %lld)%s%s\n", oom_scope_name(e->scope),
-           v ? "killed " : "no victim", v ? v->comm : "", v ? (long long)v->pid : -1LL,
-           e->task_memcg ? " in " : "", e->task_memcg ? e->task_memcg : "");
+    if (strcmp(a->cfg->event_format, "json") == 0) {
+        struct buf b = BUF_INIT(CAP_OUTPUT);
+        struct json j;
+        json_init(&j, &b, false);
+        json_obj_begin(&j);
+        json_kv_str(&j, "event", "oom_kill");
+        json_kv_str(&j, "scope", oom_scope_name(e->scope));
+        if (v) {
+            json_kv_i64(&j, "pid", v->pid);
+            json_kv_str(&j, "comm", v->comm);
+        }
+        json_kv_str(&j, "task_memcg", e->task_memcg);
+        json_kv_str(&j, "oom_memcg", e->oom_memcg);
+        json_obj_end(&j);
+        printf("%s\n", buf_cstr(&b));
+        buf_release(&b);
+    } else {
+        printf("oom_kill %s: %s%s (pid %lld)%s%s\n", oom_scope_name(e->scope),
+               v ? "killed " : "no victim", v ? v->comm : "", v ? (long long)v->pid : -1LL,
+               e->task_memcg ? " in " : "", e->task_memcg ? e->task_memcg : "");
+    }
     fflush(stdout);
 }
 

@@ -224,61 +224,72 @@ static bool unit_has_spared(const struct guard_candidate *c, size_t n, const cha
     return false;
 }
 
-int guard_kill_first(const struct sysroot *sr, const struct cgroup_hier *h,
-                     struct guard_candidate *c, const size_t *order, size_t ncand, pid_t self,
-                     bool dry_run, uint64_t timeout_ms, char *scratch, size_t scratch_len,
-                     struct guard_kill *k)
+int guard_pin_first(const struct sysroot *sr, struct guard_candidate *c, const size_t *order,
+                    size_t ncand, pid_t self, struct kill_target *t, struct guard_kill *k)
 {
     *k = (struct guard_kill){.chosen = SIZE_MAX};
-    struct kill_target t = {.pidfd = -1};
+    t->pidfd = -1;
     /* pin first, choose second: the first candidate still alive as the process we ranked */
     for (size_t i = 0; i < ncand; i++) {
         struct guard_candidate *g = &c[order[i]];
         if (g->excluded || g->proc->pid <= 1 || g->proc->pid == self)
             continue;
-        int r = killer_open(sr, g->proc->pid, g->proc->start_time, &t);
-        if (r < 0) {
+        if (killer_open(sr, g->proc->pid, g->proc->start_time, t) < 0) {
             k->vanished++;
             continue;
         }
         k->chosen = order[i];
-        break;
-    }
-    if (k->chosen == SIZE_MAX)
+        k->unit = g->verdict.kill_unit;
         return 0;
+    }
+    return -ESRCH;
+}
+
+int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
+                      struct guard_candidate *c, size_t n, pid_t self, struct kill_target *t,
+                      uint64_t timeout_ms, char *scratch, size_t scratch_len, struct guard_kill *k)
+{
     struct guard_candidate *g = &c[k->chosen];
-    k->unit = g->verdict.kill_unit;
-    if (dry_run) {
-        killer_close(&t);
-        return 0;
-    }
     const char *cg = g->proc->cgroup ? g->proc->cgroup : g->proc->cgroup_unified;
     k->signal_us = mono_us();
-    int r = killer_signal(&t, SIGKILL);
+    int r = killer_signal(t, SIGKILL);
     if (r < 0) {
         k->error = r;
-        killer_close(&t);
-        return r == -ESRCH ? 0 : r;
+        return r;
     }
     k->signalled = 1;
-    k->mrelease = killer_release_memory(&t);
+    k->mrelease = killer_release_memory(t);
     if (k->unit == KILL_UNIT_CGROUP && cg && strcmp(cg, "/") != 0 && h) {
         int dfd = cgroup_open_dir(h, cg);
         if (dfd >= 0) {
             /* cgroup.kill (5.14) kills everything, -1000 included: only when nothing in the
              * unit must be spared */
-            if (h->memory_version == 2 && !unit_has_spared(c, ncand, cg, self) &&
+            if (h->memory_version == 2 && !unit_has_spared(c, n, cg, self) &&
                 write_string_at(dfd, "cgroup.kill", "1") == 0)
                 k->cgroup_kill_file = true;
             else
-                k->signalled += kill_cgroup_procs(sr, dfd, self, c, ncand, scratch, scratch_len);
+                k->signalled += kill_cgroup_procs(sr, dfd, self, c, n, scratch, scratch_len);
             close(dfd);
         }
     }
-    k->exited = killer_wait(&t, (int)timeout_ms) == 1;
+    k->exited = killer_wait(t, (int)timeout_ms) == 1;
     k->exit_us = k->exited ? mono_us() : 0;
-    killer_close(&t);
     return 0;
+}
+
+int guard_kill_first(const struct sysroot *sr, const struct cgroup_hier *h,
+                     struct guard_candidate *c, const size_t *order, size_t ncand, pid_t self,
+                     bool dry_run, uint64_t timeout_ms, char *scratch, size_t scratch_len,
+                     struct guard_kill *k)
+{
+    struct kill_target t;
+    if (guard_pin_first(sr, c, order, ncand, self, &t, k) < 0)
+        return 0;
+    int r = 0;
+    if (!dry_run)
+        r = guard_kill_pinned(sr, h, c, ncand, self, &t, timeout_ms, scratch, scratch_len, k);
+    killer_close(&t);
+    return r == -ESRCH ? 0 : r;
 }
 
 int guard_table_text(const struct policy *p, const struct guard_candidate *c, const size_t *order,
@@ -327,6 +338,28 @@ int guard_table_text(const struct policy *p, const struct guard_candidate *c, co
 #define SCRATCH_LEN (256 * 1024)
 #define PIN_TRIES 16
 #define CGROUP_REFRESH_MS 2000
+/* armed when the floor is this close in time at the assumed fill rate; the armed decision is
+ * made again this often (or at twice its own cost, whichever is longer) */
+#define ARM_HORIZON_MS 250
+#define ARM_REFRESH_MS 250
+
+/* A decision made and its victim pinned, not yet carried out. */
+struct prep {
+    bool valid;
+    char *cgroup; /* NULL: the node */
+    struct proc_table procs;
+    struct victim_list global, sub;
+    struct oomdomain dom;
+    bool have_dom;
+    const struct victim_list *vl;
+    struct policy_verdict *verdicts;
+    struct guard_candidate *cand;
+    size_t *order, n, ncand;
+    struct kill_target t;
+    struct guard_kill k;
+    struct meminfo mi;
+    uint64_t prepared_us, ranked_us;
+};
 
 struct gcg {
     char *path;
@@ -365,6 +398,10 @@ struct guard {
     uint64_t kills[GUARD_REASON_COUNT];
     struct guard_self self;
     pid_t pid;
+    /* near the memory floor the machine-wide decision is made ahead and its victim pinned, so
+     * that crossing the floor costs one pidfd_send_signal(), not a read of every process */
+    struct prep armed;
+    uint64_t armed_cost_us;
     char *scratch; /* cgroup.procs on the kill path */
     struct buf table, line;
 };
@@ -431,109 +468,142 @@ static void emit(struct guard *g, struct buf *json, struct buf *text)
         g->sink.event(g->sink.ctx, buf_cstr(json), buf_cstr(text));
 }
 
-/* One decision in a domain: snapshot, rank, order, pin, kill, confirm, log. */
-static void decide(struct guard *g, enum guard_reason reason, const char *cgroup,
-                   const char *why, uint64_t trigger_us)
+static void prep_release(struct prep *p)
 {
-    const struct guard_opts *o = g->o;
-    struct proc_table procs = {0};
+    if (p->valid && p->k.chosen != SIZE_MAX && p->t.pidfd >= 0)
+        killer_close(&p->t);
+    free(p->cgroup);
+    free(p->verdicts);
+    free(p->cand);
+    free(p->order);
+    free(p->sub.v);
+    victim_list_release(&p->global);
+    if (p->have_dom)
+        oomdomain_release(&p->dom);
+    proc_table_release(&p->procs);
+    *p = (struct prep){.t = {.pidfd = -1}, .k = {.chosen = SIZE_MAX}};
+}
+
+/* Snapshot, rank, order, pin. Returns 0 (p->k.chosen SIZE_MAX when nothing could be pinned) or a
+ * negative errno. */
+static int prepare(struct guard *g, const char *cgroup, struct prep *p)
+{
+    *p = (struct prep){.t = {.pidfd = -1}, .k = {.chosen = SIZE_MAX}};
+    uint64_t t0 = mono_us();
+    if (cgroup && !(p->cgroup = strdup(cgroup)))
+        return -ENOMEM;
     unsigned fields = PROC_READ_STAT | PROC_READ_STATUS | PROC_READ_OOM | PROC_READ_CGROUP |
                       policy_proc_fields(g->policy);
-    int r = procs_snapshot(g->sr, fields, &procs);
-    if (r < 0) {
-        log_error("guard: cannot read the processes: %s", strerror(-r));
-        return;
-    }
-    struct meminfo mi_before = {0};
-    (void)meminfo_read(g->sr, &mi_before);
-    struct victim_list global = {0};
-    struct oomdomain dom = {0};
-    bool have_dom = false;
-    const struct victim_list *vl;
+    int r = procs_snapshot(g->sr, fields, &p->procs);
+    if (r < 0)
+        goto fail;
+    (void)meminfo_read(g->sr, &p->mi);
     if (!cgroup) {
-        r = victims_rank_global(&procs, &g->kernel, &mi_before, g->sr->page_size, &global);
-        vl = &global;
+        r = victims_rank_global(&p->procs, &g->kernel, &p->mi, g->sr->page_size, &p->global);
+        p->vl = &p->global;
     } else {
-        r = oomdomain_build(&g->hier, cgroup, &procs, &g->kernel, &mi_before,
-                            oomdomain_vm_swappiness(g->sr), &dom);
-        have_dom = r == 0;
-        vl = &dom.victims;
+        r = oomdomain_build(&g->hier, cgroup, &p->procs, &g->kernel, &p->mi,
+                            oomdomain_vm_swappiness(g->sr), &p->dom);
+        p->have_dom = r == 0;
+        p->vl = &p->dom.victims;
     }
-    struct policy_eval ev = {0};
-    struct policy_verdict *verdicts = NULL;
-    struct guard_candidate *cand = NULL;
-    size_t *order = NULL;
-    struct victim_list sub = {0};
-    if (r < 0) {
-        if (r != -ENOENT)
-            log_error("guard: cannot rank the OOM domain of %s: %s", cgroup ? cgroup : "the node",
-                      strerror(-r));
-        goto out;
-    }
+    if (r < 0)
+        goto fail;
     /* a cgroup domain that is the whole machine (no limit above it): only its own processes */
-    if (have_dom && dom.why == OOMDOMAIN_MACHINE) {
-        sub = (struct victim_list){.v = calloc(vl->n ? vl->n : 1, sizeof(*sub.v))};
-        if (!sub.v)
-            goto out;
-        for (size_t i = 0; i < vl->n; i++)
-            if (oomdomain_in(&dom, i, cgroup))
-                sub.v[sub.n++] = vl->v[i];
-        vl = &sub;
+    if (p->have_dom && p->dom.why == OOMDOMAIN_MACHINE) {
+        const struct victim_list *all = p->vl;
+        p->sub = (struct victim_list){.v = calloc(all->n ? all->n : 1, sizeof(*p->sub.v))};
+        if (!p->sub.v) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        for (size_t i = 0; i < all->n; i++)
+            if (oomdomain_in(&p->dom, i, cgroup))
+                p->sub.v[p->sub.n++] = all->v[i];
+        p->vl = &p->sub;
     }
-    size_t n = vl->n;
-    verdicts = calloc(n ? n : 1, sizeof(*verdicts));
-    cand = calloc(n ? n : 1, sizeof(*cand));
-    order = calloc(n ? n : 1, sizeof(*order));
-    if (!verdicts || !cand || !order || policy_eval_init(&ev, g->policy, g->sr, &procs,
-                                                          &g->users) < 0)
-        goto out;
+    size_t n = p->n = p->vl->n;
+    p->verdicts = calloc(n ? n : 1, sizeof(*p->verdicts));
+    p->cand = calloc(n ? n : 1, sizeof(*p->cand));
+    p->order = calloc(n ? n : 1, sizeof(*p->order));
+    struct policy_eval ev;
+    if (!p->verdicts || !p->cand || !p->order ||
+        policy_eval_init(&ev, g->policy, g->sr, &p->procs, &g->users) < 0) {
+        r = -ENOMEM;
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++)
-        policy_eval_proc(&ev, (size_t)(vl->v[i].proc - procs.v), &verdicts[i]);
-    size_t ncand = guard_order(vl, verdicts, g->pid, cand, order);
-    uint64_t decided_us = mono_us();
+        policy_eval_proc(&ev, (size_t)(p->vl->v[i].proc - p->procs.v), &p->verdicts[i]);
+    policy_eval_release(&ev);
+    p->ncand = guard_order(p->vl, p->verdicts, g->pid, p->cand, p->order);
+    p->ranked_us = mono_us();
+    size_t tries = p->n < PIN_TRIES ? p->n : PIN_TRIES;
+    (void)guard_pin_first(g->sr, p->cand, p->order, tries, g->pid, &p->t, &p->k);
+    p->valid = true;
+    p->prepared_us = t0;
+    return 0;
+fail:
+    prep_release(p);
+    return r;
+}
 
-    struct guard_kill k;
-    size_t tries = ncand < PIN_TRIES ? ncand : PIN_TRIES;
-    r = guard_kill_first(g->sr, &g->hier, cand, order, tries, g->pid, o->dry_run,
-                         o->kill_timeout_ms, g->scratch, SCRATCH_LEN, &k);
-
+/* Carries out a prepared decision: kill (unless dry-run), confirm, cooldown, log. Releases p. */
+static void fire(struct guard *g, struct prep *p, enum guard_reason reason, const char *why,
+                 uint64_t trigger_us)
+{
+    const struct guard_opts *o = g->o;
+    struct guard_kill *k = &p->k;
+    if (k->chosen != SIZE_MAX && !o->dry_run) {
+        int r = guard_kill_pinned(g->sr, &g->hier, p->cand, p->n, g->pid, &p->t,
+                                  o->kill_timeout_ms, g->scratch, SCRATCH_LEN, k);
+        if (r == -ESRCH) {
+            /* it exited after it was pinned (maybe the kernel took it): nothing was killed */
+            k->vanished++;
+            k->chosen = SIZE_MAX;
+        }
+    }
     /* after the kill: what came back, and the log (allocation is fine from here on) */
+    const struct meminfo *mb = &p->mi;
     uint64_t freed_now = OPT_ABSENT, avail_after = OPT_ABSENT;
     struct meminfo mi_after = {0};
-    if (!o->dry_run && k.signalled && meminfo_read(g->sr, &mi_after) == 0) {
+    if (!o->dry_run && k->signalled && meminfo_read(g->sr, &mi_after) == 0) {
         avail_after = mi_after.mem_available;
-        freed_now = mi_after.mem_available > mi_before.mem_available
-                        ? mi_after.mem_available - mi_before.mem_available : 0;
+        freed_now = mi_after.mem_available > mb->mem_available
+                        ? mi_after.mem_available - mb->mem_available : 0;
     }
     uint64_t now_ms = loop_now_ms();
-    if (cgroup) {
+    if (p->cgroup) {
         for (size_t i = 0; i < g->ncgs; i++)
-            if (strcmp(g->cgs[i].path, cgroup) == 0)
+            if (strcmp(g->cgs[i].path, p->cgroup) == 0)
                 g->cgs[i].cooldown_until = now_ms + o->cooldown_ms;
     } else {
         g->global_cooldown_until = now_ms + o->cooldown_ms;
     }
-    const char *dname = cgroup ? cgroup : "node";
+    const char *dname = p->cgroup ? p->cgroup : "node";
     buf_reset(&g->table);
-    (void)guard_table_text(g->policy, cand, order, n, o->table_rows, g->sr->page_size, &g->table);
+    (void)guard_table_text(g->policy, p->cand, p->order, p->n, o->table_rows, g->sr->page_size,
+                           &g->table);
     struct buf text = BUF_INIT(CAP_OUTPUT), json = BUF_INIT(CAP_OUTPUT);
     struct json j;
     json_init(&j, &json, false);
     json_obj_begin(&j);
-    json_kv_str(&j, "event", k.chosen == SIZE_MAX ? "guard_no_candidate"
-                             : o->dry_run           ? "guard_would_kill"
-                                                    : "guard_kill");
+    json_kv_str(&j, "event", k->chosen == SIZE_MAX ? "guard_no_candidate"
+                             : o->dry_run            ? "guard_would_kill"
+                                                     : "guard_kill");
     json_kv_str(&j, "reason", guard_reason_name(reason));
     json_kv_str(&j, "domain", dname);
     json_kv_str(&j, "trigger", why);
-    json_kv_u64(&j, "candidates", ncand);
-    json_kv_u64(&j, "vanished", k.vanished);
-    if (k.chosen == SIZE_MAX) {
+    json_kv_u64(&j, "candidates", p->ncand);
+    json_kv_u64(&j, "vanished", k->vanished);
+    /* ranked before the trigger when the guard was armed (memory near the floor) */
+    json_kv_i64(&j, "ranked_before_trigger_us",
+                (int64_t)trigger_us - (int64_t)p->ranked_us);
+    if (k->chosen == SIZE_MAX) {
         buf_printf(&text, "guard: %s in %s (%s): no candidate to kill (%zu eligible, %zu gone "
                           "before they could be pinned)",
-                   guard_reason_name(reason), dname, why, ncand, k.vanished);
+                   guard_reason_name(reason), dname, why, p->ncand, k->vanished);
     } else {
-        const struct guard_candidate *v = &cand[k.chosen];
+        const struct guard_candidate *v = &p->cand[k->chosen];
         const char *vcg = v->proc->cgroup ? v->proc->cgroup : v->proc->cgroup_unified;
         char rss[FMT_SIZE_LEN];
         fmt_size(rss, proc_rss(v->proc));
@@ -544,46 +614,45 @@ static void decide(struct guard *g, enum guard_reason reason, const char *cgroup
         json_kv_i64(&j, "badness", v->badness);
         json_kv_u64(&j, "kernel_rank", v->kernel_rank);
         json_kv_str(&j, "weight", guard_weight_name(v->verdict.weight));
-        json_kv_str(&j, "kill_unit", kill_unit_name(k.unit));
+        json_kv_str(&j, "kill_unit", kill_unit_name(k->unit));
         json_kv_u64(&j, "rss", proc_rss(v->proc));
         if (!o->dry_run) {
-            json_kv_u64(&j, "signalled", k.signalled);
-            json_kv_bool(&j, "exited", k.exited);
+            json_kv_u64(&j, "signalled", k->signalled);
+            json_kv_bool(&j, "exited", k->exited);
             json_kv_u64(&j, "trigger_to_signal_us",
-                        k.signal_us > trigger_us ? k.signal_us - trigger_us : 0);
-            json_kv_u64(&j, "decision_us", decided_us - trigger_us);
-            if (k.exited)
-                json_kv_u64(&j, "signal_to_exit_us", k.exit_us - k.signal_us);
-            json_kv_i64(&j, "mrelease", k.mrelease);
-            json_kv_u64(&j, "available_before", mi_before.mem_available);
+                        k->signal_us > trigger_us ? k->signal_us - trigger_us : 0);
+            if (k->exited)
+                json_kv_u64(&j, "signal_to_exit_us", k->exit_us - k->signal_us);
+            json_kv_i64(&j, "mrelease", k->mrelease);
+            json_kv_u64(&j, "available_before", mb->mem_available);
             json_kv_u64_opt(&j, "available_after", avail_after);
             json_kv_u64_opt(&j, "freed", freed_now);
         }
         buf_printf(&text, "guard: %s in %s (%s): %s pid %d %s (%s, rss %s, oom_score_adj %d, "
                           "badness %" PRId64 ", kernel's #%zu, guard's #%zu of %zu%s%s)",
                    guard_reason_name(reason), dname, why,
-                   o->dry_run ? "WOULD KILL" : k.unit == KILL_UNIT_CGROUP ? "killed cgroup of"
-                                                                           : "killed",
+                   o->dry_run ? "WOULD KILL" : k->unit == KILL_UNIT_CGROUP ? "killed cgroup of"
+                                                                            : "killed",
                    (int)v->proc->pid, v->proc->comm, vcg ? vcg : "?", rss,
-                   v->proc->oom_score_adj, v->badness, v->kernel_rank, v->order, ncand,
+                   v->proc->oom_score_adj, v->badness, v->kernel_rank, v->order, p->ncand,
                    v->verdict.weight != WEIGHT_NORMAL ? ", " : "",
                    v->verdict.weight != WEIGHT_NORMAL ? guard_weight_name(v->verdict.weight) : "");
         if (!o->dry_run) {
-            if (k.error)
-                buf_printf(&text, "; the signal failed: %s", strerror(-k.error));
-            if (k.unit == KILL_UNIT_CGROUP)
+            if (k->error)
+                buf_printf(&text, "; the signal failed: %s", strerror(-k->error));
+            if (k->unit == KILL_UNIT_CGROUP)
                 buf_printf(&text, "; %s, %u processes signalled",
-                           k.cgroup_kill_file ? "cgroup.kill" : "each process of cgroup.procs",
-                           k.signalled);
-            if (k.exited) {
+                           k->cgroup_kill_file ? "cgroup.kill" : "each process of cgroup.procs",
+                           k->signalled);
+            if (k->exited) {
                 char fr[FMT_SIZE_LEN];
                 buf_printf(&text, "; trigger to signal %.1f ms, exit %.1f ms later; %s came back "
                                   "(MemAvailable now %s)",
-                           (double)(k.signal_us - trigger_us) / 1000.0,
-                           (double)(k.exit_us - k.signal_us) / 1000.0,
+                           (double)(k->signal_us - trigger_us) / 1000.0,
+                           (double)(k->exit_us - k->signal_us) / 1000.0,
                            opt_has(freed_now) ? fmt_size(fr, freed_now) : "?",
                            opt_has(avail_after) ? fmt_size(rss, avail_after) : "?");
-            } else if (!k.error) {
+            } else if (!k->error) {
                 buf_printf(&text, "; still not gone after %" PRIu64 " ms", o->kill_timeout_ms);
             }
         }
@@ -599,16 +668,22 @@ static void decide(struct guard *g, enum guard_reason reason, const char *cgroup
     emit(g, &json, &text);
     buf_release(&text);
     buf_release(&json);
-out:
-    policy_eval_release(&ev);
-    free(verdicts);
-    free(cand);
-    free(order);
-    free(sub.v);
-    victim_list_release(&global);
-    if (have_dom)
-        oomdomain_release(&dom);
-    proc_table_release(&procs);
+    prep_release(p);
+}
+
+/* One decision in a domain, from scratch. */
+static void decide(struct guard *g, enum guard_reason reason, const char *cgroup,
+                   const char *why, uint64_t trigger_us)
+{
+    struct prep p;
+    int r = prepare(g, cgroup, &p);
+    if (r < 0) {
+        if (r != -ENOENT)
+            log_error("guard: cannot rank the OOM domain of %s: %s", cgroup ? cgroup : "the node",
+                      strerror(-r));
+        return;
+    }
+    fire(g, &p, reason, why, trigger_us);
 }
 
 /* ---- cgroups watched for headroom ---------------------------------------------------------- */
@@ -739,6 +814,8 @@ static uint64_t check_cgroup(struct guard *g, struct gcg *c, uint64_t now_ms, ui
     c->last_failcnt = failcnt;
     c->last_ms = now_ms;
     c->primed = true;
+    if (!close_to)
+        c->cooldown_until = 0; /* back under the line: the episode is over */
     if (close_to && stalling && now_ms >= c->cooldown_until) {
         decide(g, GUARD_REASON_CGROUP_HEADROOM, c->path, why, t_us);
         return o->min_interval_ms;
@@ -771,12 +848,34 @@ static void check_all(struct guard *g)
             char a[FMT_SIZE_LEN], f[FMT_SIZE_LEN];
             snprintf(why, sizeof(why), "MemAvailable %s < floor %s%s", fmt_size(a, mi.mem_available),
                      fmt_size(f, floor), has_swap ? " and SwapFree under its floor" : "");
-            decide(g, GUARD_REASON_MEMORY_FLOOR, NULL, why, t_us);
+            if (g->armed.valid && g->armed.k.chosen != SIZE_MAX &&
+                t_us - g->armed.prepared_us < 2 * ARM_REFRESH_MS * 1000 + 2 * g->armed_cost_us)
+                fire(g, &g->armed, GUARD_REASON_MEMORY_FLOOR, why, t_us);
+            else
+                decide(g, GUARD_REASON_MEMORY_FLOOR, NULL, why, t_us);
+            prep_release(&g->armed);
             next = o->min_interval_ms;
         } else if (floor) {
+            /* memory is back above the floor (or swap is left): the episode is over, and the
+             * next time it runs low is a new one */
+            if (!(mem_low && swap_low))
+                g->global_cooldown_until = 0;
             uint64_t left = mi.mem_available > floor ? mi.mem_available - floor : 0;
             if (o->fill_rate)
                 next = left * 1000 / o->fill_rate;
+            /* armed: the floor could be reached within ARM_HORIZON_MS at the assumed fill rate */
+            bool near = o->fill_rate && left < o->fill_rate / 1000 * ARM_HORIZON_MS;
+            uint64_t refresh = ARM_REFRESH_MS * 1000 > 2 * g->armed_cost_us
+                                   ? ARM_REFRESH_MS * 1000 : 2 * g->armed_cost_us;
+            if (!near) {
+                if (g->armed.valid)
+                    prep_release(&g->armed);
+            } else if (!g->armed.valid || t_us - g->armed.prepared_us >= refresh) {
+                prep_release(&g->armed);
+                uint64_t t0 = mono_us();
+                (void)prepare(g, NULL, &g->armed);
+                g->armed_cost_us = mono_us() - t0;
+            }
         }
     }
     if (now_ms - g->cgs_refreshed_ms >= CGROUP_REFRESH_MS)
@@ -926,6 +1025,7 @@ int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opt
     g->policy = policy;
     g->sink = *sink;
     g->pid = getpid();
+    g->armed = (struct prep){.t = {.pidfd = -1}, .k = {.chosen = SIZE_MAX}};
     buf_init(&g->table, CAP_OUTPUT);
     buf_init(&g->line, CAP_OUTPUT);
     (void)kver_read(sr, &g->kernel);
@@ -953,6 +1053,7 @@ void guard_reconfigure(struct guard *g, const struct guard_opts *o, const struct
 {
     g->o = o;
     g->policy = policy;
+    prep_release(&g->armed); /* made under the old rules */
     close_triggers(g);
     open_triggers(g);
     for (size_t i = 0; i < g->ncgs; i++)
@@ -966,6 +1067,7 @@ void guard_stop(struct guard *g)
     if (!g)
         return;
     close_triggers(g);
+    prep_release(&g->armed);
     if (g->tick)
         loop_remove(g->loop, g->tick);
     for (size_t i = 0; i < g->ncgs; i++)

@@ -19,8 +19,10 @@
  *
  * Kill: SIGKILL through the pidfd, process_mrelease(), wait for the exit, read memory again;
  * or the whole cgroup (cgroup.kill on v2 5.14+, else every process of cgroup.procs through its
- * own pidfd) when the rule says kill-unit = cgroup. After a kill the domain is left alone for
- * `cooldown`, so one episode never costs two kills.
+ * own pidfd) when the rule says kill-unit = cgroup. After a kill the domain is left alone until
+ * its trigger is seen clear (memory back above the floor, usage back under the headroom line:
+ * the episode is over), or for `cooldown` while it is not: one episode, one kill; a second only
+ * when the first freed too little for that long.
  */
 #pragma once
 
@@ -115,6 +117,15 @@ int guard_kill_first(const struct sysroot *sr, const struct cgroup_hier *h,
                      struct guard_candidate *c, const size_t *order, size_t ncand, pid_t self,
                      bool dry_run, uint64_t timeout_ms, char *scratch, size_t scratch_len,
                      struct guard_kill *k);
+
+/* The two halves of guard_kill_first(): pinning (-ESRCH when no candidate could be pinned; `t`
+ * gets the pidfd), and the kill of k->chosen through that pidfd. */
+struct kill_target;
+int guard_pin_first(const struct sysroot *sr, struct guard_candidate *c, const size_t *order,
+                    size_t ncand, pid_t self, struct kill_target *t, struct guard_kill *k);
+int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
+                      struct guard_candidate *c, size_t n, pid_t self, struct kill_target *t,
+                      uint64_t timeout_ms, char *scratch, size_t scratch_len, struct guard_kill *k);
 
 /* Writes the candidate table (first `rows` in guard order, then a count of the rest). */
 int guard_table_text(const struct policy *p, const struct guard_candidate *c, const size_t *order,

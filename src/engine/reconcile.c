@@ -29,6 +29,18 @@ struct failed {
     bool seen; /* still there at the latest full pass */
 };
 
+/*
+ * A process seen by a scan. Young ones are matched again at every scan: a new process usually
+ * moves to its cgroup and execs its program in its first moments (runc init becomes the
+ * container's entrypoint under the same PID; a shell moves itself and execs), after a scan may
+ * already have seen it as what it was before.
+ */
+struct known {
+    pid_t pid;
+    uint64_t first_ms;
+};
+#define YOUNG_MS 5000
+
 struct rwatch {
     int wd;
     char *path;
@@ -44,7 +56,7 @@ struct reconcile {
     bool hier_ok;
     struct users users;
     struct loop_source *scan_timer, *recheck_timer;
-    pid_t *known; /* PIDs of the previous scan, sorted */
+    struct known *known; /* the processes of the previous scan, sorted by pid */
     size_t nknown;
     struct failed *failed;
     size_t nfailed;
@@ -136,15 +148,31 @@ static int cmp_pid_t(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static int cmp_known(const void *a, const void *b)
+{
+    const struct known *x = a, *y = b;
+    return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
 static int cmp_proc(const void *a, const void *b)
 {
     const struct proc *x = a, *y = b;
     return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static bool known_has(const struct reconcile *r, pid_t pid)
+static const struct known *known_find(const struct reconcile *r, pid_t pid)
 {
-    return bsearch(&pid, r->known, r->nknown, sizeof(pid_t), cmp_pid_t) != NULL;
+    size_t lo = 0, hi = r->nknown;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->known[mid].pid == pid)
+            return &r->known[mid];
+        if (r->known[mid].pid < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 static unsigned proc_fields(const struct reconcile *r)
@@ -152,13 +180,16 @@ static unsigned proc_fields(const struct reconcile *r)
     return PROC_READ_STAT | PROC_READ_OOM | PROC_READ_CGROUP | policy_proc_fields(r->p);
 }
 
+/* After a full pass: everything read is known, and old enough not to be looked at again
+ * before the next full pass. */
 static void set_known(struct reconcile *r, const struct proc_table *t)
 {
-    pid_t *v = malloc((t->n ? t->n : 1) * sizeof(*v));
+    struct known *v = malloc((t->n ? t->n : 1) * sizeof(*v));
     if (!v)
         return;
+    uint64_t now = loop_now_ms();
     for (size_t i = 0; i < t->n; i++)
-        v[i] = t->v[i].pid;
+        v[i] = (struct known){t->v[i].pid, now > YOUNG_MS ? now - YOUNG_MS : 0};
     free(r->known);
     r->known = v;
     r->nknown = t->n;
@@ -233,8 +264,9 @@ static void scan_pass(struct reconcile *r)
         close(dfd);
         return;
     }
-    pid_t *now = NULL;
+    struct known *now = NULL;
     size_t n = 0, cap = 0;
+    uint64_t now_ms = loop_now_ms();
     struct dirent *de;
     while ((de = readdir(d))) {
         pid_t pid;
@@ -242,15 +274,16 @@ static void scan_pass(struct reconcile *r)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 1024;
-            pid_t *v = realloc(now, cap * sizeof(*v));
+            struct known *v = realloc(now, cap * sizeof(*v));
             if (!v)
                 break;
             now = v;
         }
-        now[n++] = pid;
+        const struct known *k = known_find(r, pid);
+        now[n++] = (struct known){pid, k ? k->first_ms : now_ms};
     }
     closedir(d);
-    qsort(now, n, sizeof(*now), cmp_pid_t);
+    qsort(now, n, sizeof(*now), cmp_known);
     struct proc_table t = {.fields = proc_fields(r)};
     struct buf scratch = BUF_INIT(CAP_KERNEL_FILE);
     bool any_children = false;
@@ -258,7 +291,7 @@ static void scan_pass(struct reconcile *r)
         any_children |= r->p->v[i].children;
     bool *only = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (known_has(r, now[i]))
+        if (now_ms - now[i].first_ms >= YOUNG_MS)
             continue;
         if (t.n == t.cap) {
             size_t c = t.cap ? t.cap * 2 : 64;
@@ -268,7 +301,7 @@ static void scan_pass(struct reconcile *r)
             t.v = v;
             t.cap = c;
         }
-        if (procs_read_one(r->sr, now[i], t.fields, &scratch, &t.v[t.n]) == 0)
+        if (procs_read_one(r->sr, now[i].pid, t.fields, &scratch, &t.v[t.n]) == 0)
             t.n++;
     }
     size_t nnew = t.n;

@@ -137,13 +137,20 @@ vm_initrd() {
         VM_FAILURE="$busybox is not statically linked (install busybox-static)"
         return 1
     fi
+    # peers to compare with (bench/guard): Debian's earlyoom when this machine has it
+    local extra=()
+    local e
+    for e in ${VM_EXTRA_BINS:-earlyoom}; do
+        e=$(command -v "$e" 2>/dev/null) && extra+=("$e")
+    done
     local libs
-    libs=$(_vm_libs "$VM_BIN" "$VM_HOG")
+    libs=$(_vm_libs "$VM_BIN" "$VM_HOG" "${extra[@]}")
     mkdir -p "$VM_CACHE/initramfs"
     # shellcheck disable=SC2086
     local base_key payload_key
     base_key=$(_vm_hash "$busybox" $libs "$VM_DIR/lib/vm.sh")
-    payload_key=$(cd "$VM_DIR" && _vm_hash "$VM_BIN" "$VM_HOG" guest/* $(find scenarios -type f | LC_ALL=C sort))
+    payload_key=$(cd "$VM_DIR" && _vm_hash "$VM_BIN" "$VM_HOG" "${extra[@]}" guest/* \
+        $(find scenarios -type f | LC_ALL=C sort) $(find "$TOP/deploy/examples" -type f | LC_ALL=C sort))
     local base=$VM_CACHE/initramfs/base-$base_key.cpio.gz
     local payload=$VM_CACHE/initramfs/payload-$payload_key.cpio.gz
     local all=$VM_CACHE/initramfs/initrd-$base_key-$payload_key.img
@@ -171,6 +178,9 @@ vm_initrd() {
         mkdir -p "$p/bin" "$p/oomwarden"
         cp "$VM_BIN" "$p/bin/oomwarden"
         cp "$VM_HOG" "$p/bin/hog"
+        for e in "${extra[@]}"; do cp "$e" "$p/bin/"; done
+        # the shipped example configs: scenarios run the agent with them as they are
+        cp -r "$TOP/deploy/examples" "$p/oomwarden/examples"
         cp "$VM_DIR/guest/init" "$p/init"
         cp "$VM_DIR/guest/lib.sh" "$p/oomwarden/lib.sh"
         cp -r "$VM_DIR/scenarios" "$p/oomwarden/scenarios"
