@@ -25,7 +25,9 @@ check_scenario() {
     json_ok "$n: --json (64M)" "$OUT/big.json" || return
     expect_eq "$n: 64M: exit 1, EAGAIN, not met" "1 eagain false" "$(fact big_rc) $(jq -r '"\(.result) \(.met)"' "$OUT/big.json")"
     big=$(fact after_big)
-    expect_eq "$n: 64M: 'after' is what the guest read just after" "${big%% *}" "$(jq .after.current "$OUT/big.json")"
+    # as for 256K: slab objects are freed after an RCU grace period, so a later read can be lower
+    check "$n: 64M: 'after' is between the guest's reads before and after (RCU frees lag)" \
+        jq -e --argjson later "${big%% *}" --argjson b "${b%% *}" '.after.current >= $later and .after.current <= $b' "$OUT/big.json"
     check "$n: reclaimable slab went (to under a quarter of what the walk left)" \
         jq -e --argjson s0 "$(events_field "${b#* }" slab_reclaimable)" '.after.slab_reclaimable < $s0 / 4' "$OUT/big.json"
     check "$n: 64M: the anonymous memory stayed (no swap)" jq -e '.after.anon >= .before.anon - 65536 and .after.anon >= 12582912' "$OUT/big.json"
