@@ -15,8 +15,9 @@ check_scenario() {
     # request; the tool reports the kernel's answer and judges by memory.current
     expect_eq "$n: 256K: exit 0, met (result: $(jq -r .result "$OUT/small.json"))" "0 true" \
         "$(fact small_rc) $(jq -r .met "$OUT/small.json")"
-    expect_eq "$n: 256K: 'before' is what the guest read just before (memory.current)" "${b%% *}" \
-        "$(jq .before.current "$OUT/small.json")"
+    # (the dry run read in between; a few pages of slab come and go: within 64 KiB)
+    check "$n: 256K: 'before' is what the guest read just before (memory.current, within 64 KiB)" \
+        jq -e --argjson b "${b%% *}" '(.before.current - $b) | fabs < 65536' "$OUT/small.json"
     s=$(fact after_small)
     # dentries and inodes are freed after an RCU grace period: the guest's later read is lower
     check "$n: 256K: 'after' is between the guest's reads before and after (RCU frees lag)" \
