@@ -21,7 +21,7 @@ int keyed_parse(const char *buf, size_t len, const struct keyed_field *fields, s
             /* most lines match no field: rule them out on the first byte before any strlen */
             if (fields[i].key[0] != key.p[0])
                 continue;
-            if (strncmp(fields[i].key, key.p, key.n) == 0 && fields[i].key[key.n] == '\0') {
+            if (strlen(fields[i].key) == key.n && memcmp(fields[i].key, key.p, key.n) == 0) {
                 f = &fields[i];
                 break;
             }
