@@ -160,8 +160,6 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
             break;
         default:
             r = cli_common_option(c, opt, optarg, usage);
-            if (r == 1)
-                return cli_usage_error(c, "unhandled option");
             if (r)
                 return r;
         }
