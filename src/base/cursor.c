@@ -92,7 +92,7 @@ int cursor_i64(struct cursor *c, int64_t *ret)
     return 0;
 }
 
-static int hexval(char ch)
+int hex_digit(char ch)
 {
     if (ch >= '0' && ch <= '9')
         return ch - '0';
@@ -110,16 +110,16 @@ int cursor_hex_u64(struct cursor *c, uint64_t *ret)
         (void)cursor_skip_prefix(c, "0X");
     const char *p = c->p;
     uint64_t v = 0;
-    if (p >= c->end || hexval(*p) < 0) {
+    if (p >= c->end || hex_digit(*p) < 0) {
         *c = save;
         return -EINVAL;
     }
-    for (; p < c->end && hexval(*p) >= 0; p++) {
+    for (; p < c->end && hex_digit(*p) >= 0; p++) {
         if (v >> 60) {
             *c = save;
             return -ERANGE;
         }
-        v = (v << 4) | (uint64_t)hexval(*p);
+        v = (v << 4) | (uint64_t)hex_digit(*p);
     }
     c->p = p;
     *ret = v;

@@ -56,6 +56,9 @@ bool cursor_skip_prefix(struct cursor *c, const char *s);
 /* Moves past the first occurrence of `s` in the rest of the input; false (cursor unchanged) if absent. */
 bool cursor_skip_past(struct cursor *c, const char *s);
 
+/* The value of a hex digit, or -1. */
+int hex_digit(char ch);
+
 /* Unsigned decimal; 0 or -EINVAL (no digits) / -ERANGE (overflow). */
 int cursor_u64(struct cursor *c, uint64_t *ret);
 /* Optional sign then decimal. */

@@ -18,6 +18,9 @@ int keyed_parse(const char *buf, size_t len, const struct keyed_field *fields, s
             continue;
         const struct keyed_field *f = NULL;
         for (size_t i = 0; i < nfields; i++) {
+            /* most lines match no field: rule them out on the first byte before any strlen */
+            if (fields[i].key[0] != key.p[0])
+                continue;
             if (strlen(fields[i].key) == key.n && memcmp(fields[i].key, key.p, key.n) == 0) {
                 f = &fields[i];
                 break;

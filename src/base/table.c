@@ -111,6 +111,24 @@ int table_cellf(struct table *t, size_t col, const char *fmt, ...)
     return set_cell(t, col, start);
 }
 
+int table_cell_i64(struct table *t, size_t col, int64_t v)
+{
+    char tmp[24];
+    size_t n = sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--n] = '-';
+    size_t start = t->text.len;
+    int r = buf_append(&t->text, tmp + n, sizeof(tmp) - n);
+    if (r < 0)
+        return r;
+    return set_cell(t, col, start);
+}
+
 int table_cell_text(struct table *t, size_t col, const char *s, size_t n)
 {
     size_t start = t->text.len;

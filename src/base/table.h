@@ -57,6 +57,8 @@ void table_release(struct table *t);
 int table_add_row(struct table *t);
 /* Sets a cell of the last row from trusted formatted text. */
 int table_cellf(struct table *t, size_t col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets a cell of the last row to a number (no printf: big tables format many). */
+int table_cell_i64(struct table *t, size_t col, int64_t v);
 /* Sets a cell of the last row from untrusted text (sanitised). */
 int table_cell_text(struct table *t, size_t col, const char *s, size_t n);
 void table_cell_style(struct table *t, size_t col, enum table_style style);

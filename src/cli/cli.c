@@ -39,7 +39,8 @@ int cli_common_option(struct cli *c, int opt, const char *arg, const char *usage
         fprintf(stderr, "Try 'oomwarden %s --help'.\n", c->cmd);
         return EXIT_USAGE;
     default:
-        return 1;
+        /* an option the command declared but does not handle: a bug, reported as usage */
+        return cli_usage_error(c, "unhandled option");
     }
 }
 

@@ -46,8 +46,9 @@ enum {
     "  -h, --help            this help\n"
 
 /*
- * Handles a common option. Returns 0 when handled, 1 when `opt` is not a common option,
- * or an exit code (> 1) to exit with now (help printed: EXIT_OK is returned as -1).
+ * Handles a common option (the `default:` of every command's getopt switch). Returns 0 when
+ * handled, -1 when help was printed (exit 0), or an exit code to exit with now (a bad value,
+ * or an option the command does not know: EXIT_USAGE, the message printed).
  */
 int cli_common_option(struct cli *c, int opt, const char *arg, const char *usage);
 

@@ -125,8 +125,6 @@ static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv
             break;
         default:
             r = cli_common_option(c, opt, optarg, usage);
-            if (r == 1)
-                return cli_usage_error(c, "unhandled option");
             if (r)
                 return r;
         }

@@ -165,7 +165,7 @@ int cmd_evict(struct cli *c, int argc, char **argv)
             if (r == -1)
                 return EXIT_OK;
             if (r)
-                return r == 1 ? cli_usage_error(c, "unhandled option") : r;
+                return r;
         }
         }
     }

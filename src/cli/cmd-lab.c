@@ -149,8 +149,6 @@ static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
             break;
         default: {
             int r = cli_common_option(c, opt, optarg, usage);
-            if (r == 1)
-                return cli_usage_error(c, "unhandled option");
             if (r)
                 return r;
         }

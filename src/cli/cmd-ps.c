@@ -160,8 +160,6 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
             break;
         default:
             r = cli_common_option(c, opt, optarg, usage);
-            if (r == 1)
-                return cli_usage_error(c, "unhandled option");
             if (r)
                 return r;
         }
@@ -235,10 +233,8 @@ static int cmp_pid(const void *a, const void *b)
 static void size_cell(struct table *t, size_t col, uint64_t v)
 {
     char s[FMT_SIZE_LEN];
-    if (opt_has(v))
-        table_cellf(t, col, "%s", fmt_size(s, v));
-    else
-        table_cellf(t, col, "-");
+    const char *txt = opt_has(v) ? fmt_size(s, v) : "-";
+    table_cell_text(t, col, txt, strlen(txt));
 }
 
 enum {
@@ -328,15 +324,15 @@ static int render_ranked(const struct cli *c, const struct ps_opts *o, struct us
         if ((r = table_add_row(&t)) < 0)
             break;
         if (v->rank) {
-            table_cellf(&t, COL_RANK, "%zu", v->rank);
+            table_cell_i64(&t, COL_RANK, (int64_t)v->rank);
             if (v->rank == 1)
                 table_cell_style(&t, COL_RANK, STYLE_BOLD_RED);
         } else {
             table_cellf(&t, COL_RANK, "never");
             table_cell_style(&t, COL_RANK, STYLE_DIM);
         }
-        table_cellf(&t, COL_PID, "%d", (int)p->pid);
-        table_cellf(&t, COL_PPID, "%d", (int)p->ppid);
+        table_cell_i64(&t, COL_PID, p->pid);
+        table_cell_i64(&t, COL_PPID, p->ppid);
         const char *user = users_name(users, p->uid);
         table_cell_text(&t, COL_USER, user, strlen(user));
         size_cell(&t, COL_ANON, p->rss_anon);

@@ -186,7 +186,7 @@ int cmd_reclaim(struct cli *c, int argc, char **argv)
         if (r == -1)
             return EXIT_OK;
         if (r)
-            return r == 1 ? cli_usage_error(c, "unhandled option") : r;
+            return r;
     }
     if (argc - optind != 2)
         return cli_usage_error(c, "which cgroup, and how much? (oomwarden reclaim CGROUP SIZE)");

@@ -62,8 +62,6 @@ static int parse_args(struct cli *c, struct status_opts *o, int argc, char **arg
             break;
         default:
             r = cli_common_option(c, opt, optarg, usage);
-            if (r == 1)
-                return cli_usage_error(c, "unhandled option");
             if (r)
                 return r;
         }

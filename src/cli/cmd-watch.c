@@ -165,7 +165,7 @@ int cmd_watch(struct cli *c, int argc, char **argv)
             if (r == -1)
                 goto out;
             if (r) {
-                rc = r == 1 ? cli_usage_error(c, "unhandled option") : r;
+                rc = r;
                 goto out;
             }
         }

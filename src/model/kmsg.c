@@ -5,17 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int hexdigit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int kmsg_record_parse(const char *buf, size_t len, struct kmsg_record *ret)
 {
     struct cursor c = cursor_make(buf, len);
@@ -75,7 +64,7 @@ size_t kmsg_unescape(const char *in, size_t n, char *out)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (in[i] == '\\' && n - i >= 4 && in[i + 1] == 'x') {
-            int hi = hexdigit(in[i + 2]), lo = hexdigit(in[i + 3]);
+            int hi = hex_digit(in[i + 2]), lo = hex_digit(in[i + 3]);
             if (hi >= 0 && lo >= 0) {
                 out[o++] = (char)(hi << 4 | lo);
                 i += 3;

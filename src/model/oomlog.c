@@ -1093,26 +1093,43 @@ static void add_opt(uint64_t *dst, uint64_t v)
     *dst = opt_has(*dst) ? *dst + v : v;
 }
 
+/*
+ * The next "key:number" token of a line of such tokens ("active_anon:317 inactive_anon:19",
+ * "cache:0KB rss:980KB"), skipping tokens of other shapes. On success the cursor is just after
+ * the number (a unit may follow). Returns false at the end of the line.
+ */
+static bool next_colon_number(struct cursor *c, struct span *ret_key, uint64_t *ret_value)
+{
+    for (;;) {
+        cursor_skip_blanks(c);
+        if (cursor_eof(c))
+            return false;
+        const char *k = c->p;
+        while (!cursor_eof(c) && *c->p != ':' && *c->p != ' ')
+            c->p++;
+        if (cursor_eof(c) || *c->p != ':') {
+            (void)cursor_word(c);
+            continue;
+        }
+        *ret_key = (struct span){k, (size_t)(c->p - k)};
+        c->p++;
+        if (cursor_u64(c, ret_value) < 0) {
+            (void)cursor_word(c);
+            continue;
+        }
+        return true;
+    }
+}
+
 /* v1 one-line form (<= 5.2): "Memory cgroup stats for /x: cache:0KB rss:980KB ..." — one line
  * per cgroup of the subtree, each with its own (local) numbers: they add up */
 static void stats_oneline(struct oom_event *e, struct span t)
 {
     struct cursor c = cursor_make(t.p, t.n);
-    for (;;) {
-        cursor_skip_blanks(&c);
-        if (cursor_eof(&c))
-            return;
-        const char *k = c.p;
-        while (!cursor_eof(&c) && *c.p != ':' && *c.p != ' ')
-            c.p++;
-        if (cursor_eof(&c) || *c.p != ':') {
-            (void)cursor_word(&c);
-            continue;
-        }
-        struct span key = {k, (size_t)(c.p - k)};
-        c.p++;
-        uint64_t v;
-        if (cursor_u64(&c, &v) < 0 || !cursor_skip_prefix(&c, "KB")) {
+    struct span key;
+    uint64_t v;
+    while (next_colon_number(&c, &key, &v)) {
+        if (!cursor_skip_prefix(&c, "KB")) {
             (void)cursor_word(&c);
             continue;
         }
@@ -1156,21 +1173,10 @@ static void stats_for(struct oom_event *e, struct span t)
 static void meminfo_kv(struct oom_event *e, struct span t)
 {
     struct cursor c = cursor_make(t.p, t.n);
-    for (;;) {
-        cursor_skip_blanks(&c);
-        if (cursor_eof(&c))
-            return;
-        const char *k = c.p;
-        while (!cursor_eof(&c) && *c.p != ':' && *c.p != ' ')
-            c.p++;
-        if (cursor_eof(&c) || *c.p != ':') {
-            (void)cursor_word(&c);
-            continue;
-        }
-        struct span key = {k, (size_t)(c.p - k)};
-        c.p++;
-        uint64_t v;
-        if (cursor_u64(&c, &v) < 0 || (!cursor_eof(&c) && *c.p != ' ')) {
+    struct span key;
+    uint64_t v;
+    while (next_colon_number(&c, &key, &v)) {
+        if (!cursor_eof(&c) && *c.p != ' ') {
             /* "1268kB" on the per-node lines: not the page counts */
             (void)cursor_word(&c);
             continue;

@@ -15,8 +15,9 @@ check_scenario() {
     # request; the tool reports the kernel's answer and judges by memory.current
     expect_eq "$n: 256K: exit 0, met (result: $(jq -r .result "$OUT/small.json"))" "0 true" \
         "$(fact small_rc) $(jq -r .met "$OUT/small.json")"
-    expect_eq "$n: 256K: 'before' is what the guest read just before (memory.current)" "${b%% *}" \
-        "$(jq .before.current "$OUT/small.json")"
+    # (the dry run read in between; a few pages of slab come and go: within 64 KiB)
+    check "$n: 256K: 'before' is what the guest read just before (memory.current, within 64 KiB)" \
+        jq -e --argjson b "${b%% *}" '(.before.current - $b) | fabs < 65536' "$OUT/small.json"
     s=$(fact after_small)
     # dentries and inodes are freed after an RCU grace period: the guest's later read is lower
     check "$n: 256K: 'after' is between the guest's reads before and after (RCU frees lag)" \
@@ -25,7 +26,9 @@ check_scenario() {
     json_ok "$n: --json (64M)" "$OUT/big.json" || return
     expect_eq "$n: 64M: exit 1, EAGAIN, not met" "1 eagain false" "$(fact big_rc) $(jq -r '"\(.result) \(.met)"' "$OUT/big.json")"
     big=$(fact after_big)
-    expect_eq "$n: 64M: 'after' is what the guest read just after" "${big%% *}" "$(jq .after.current "$OUT/big.json")"
+    # as for 256K: slab objects are freed after an RCU grace period, so a later read can be lower
+    check "$n: 64M: 'after' is between the guest's reads before and after (RCU frees lag)" \
+        jq -e --argjson later "${big%% *}" --argjson b "${b%% *}" '.after.current >= $later and .after.current <= $b' "$OUT/big.json"
     check "$n: reclaimable slab went (to under a quarter of what the walk left)" \
         jq -e --argjson s0 "$(events_field "${b#* }" slab_reclaimable)" '.after.slab_reclaimable < $s0 / 4' "$OUT/big.json"
     check "$n: 64M: the anonymous memory stayed (no swap)" jq -e '.after.anon >= .before.anon - 65536 and .after.anon >= 12582912' "$OUT/big.json"

@@ -7,6 +7,15 @@ M=/reclaim-demo
 cg_make "$M" || fail "cgroup $M"
 start_hog anon "$M" --name ow-anon --anon 12 --adj 0 || fail "hog"
 sh -c 'echo $$ >/sys/fs/cgroup/reclaim-demo/cgroup.procs; find /sys /proc/[0-9]* >/dev/null 2>&1; ls -lR /sys/fs/cgroup >/dev/null 2>&1' 
+# the walk's exit frees things after an RCU grace period: let memory.current settle first, so
+# that "before" means the same for us and for the tool (three equal reads 200 ms apart)
+_last="" _same=0 _i=0
+while [ $_same -lt 2 ] && [ $_i -lt 50 ]; do
+    _now=$(cat /sys/fs/cgroup$M/memory.current)
+    if [ "$_now" = "$_last" ]; then _same=$((_same + 1)); else _same=0; fi
+    _last=$_now _i=$((_i + 1))
+    sleep 0.2
+done
 fact before "$(cat /sys/fs/cgroup$M/memory.current) $(grep -E '^(slab_reclaimable|anon) ' /sys/fs/cgroup$M/memory.stat | tr '\n' ' ')"
 oomwarden reclaim --dry-run "$M" 1M >"$OUT/dry.txt" 2>&1
 fact dry_rc $?
