@@ -136,7 +136,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
         if (r == -1)
             return EXIT_OK;
         if (r)
-            return r == 1 ? cli_usage_error(c, "unhandled option") : r;
+            return r;
     }
     if (optind < argc)
         return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);

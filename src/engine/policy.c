@@ -331,11 +331,12 @@ int policy_config_section(void *ctx, const char *section, const char *key, const
                           struct buf *err)
 {
     struct policy *p = ctx;
-    if (strncmp(section, "rule", 4) != 0 || (section[4] != ' ' && section[4] != '\t')) {
+    if (strncmp(section, "rule", 4) != 0 ||
+        (section[4] != ' ' && section[4] != '\t' && section[4] != '\0')) {
         buf_printf(err, "unknown section [%s]", section);
         return -ENOENT;
     }
-    const char *name = section + 5;
+    const char *name = section + 4;
     while (*name == ' ' || *name == '\t')
         name++;
     if (!*name) {

@@ -1,0 +1,382 @@
+/*
+ * Policy rules: parsing (with the error each mistake gets), matching processes and cgroups, the
+ * "first rule that sets an action wins" order, and the plans over a snapshot.
+ */
+#include "testlib.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/opt.h"
+#include "engine/agent.h"
+#include "engine/policy.h"
+#include "model/cgroup.h"
+#include "model/identity.h"
+#include "model/procs.h"
+#include "model/sysroot.h"
+
+/* Loads an agent config from text; returns 0 or -EINVAL with the message in *err (static). */
+static int load(const char *text, struct agent_config *cfg, const char **err)
+{
+    static char msg[4096];
+    char path[] = "/tmp/oomwarden-test-policy-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    struct buf b = BUF_INIT(4096);
+    int r = agent_config_load(path, NULL, 0, cfg, &b);
+    /* the message names the file: replace it with a fixed name */
+    const char *m = buf_cstr(&b);
+    size_t plen = strlen(path);
+    if (strncmp(m, path, plen) == 0)
+        snprintf(msg, sizeof(msg), "F%s", m + plen);
+    else
+        snprintf(msg, sizeof(msg), "%s", m);
+    *err = msg;
+    buf_release(&b);
+    unlink(path);
+    return r;
+}
+
+static void rules_parse(void **state)
+{
+    (void)state;
+    struct agent_config cfg;
+    const char *err;
+    assert_int_equal(load("[rule daemons]\n"
+                          "cgroup = /system.slice/*, /init.scope\n"
+                          "guard = protect\n"
+                          "[rule pods]\n"
+                          "pod = *\n"
+                          "oom-score-adj = 900\n"
+                          "[rule ctr]\n"
+                          "container = *\n"
+                          "oom-group = 0\n"
+                          "[rule db]\n"
+                          "comm = ^postgres$\n"
+                          "cmdline = ^postgres:\n"
+                          "uid = 0, postgres\n"
+                          "children = yes\n"
+                          "kill-unit = cgroup\n"
+                          "guard = avoid\n"
+                          "[rule high]\n"
+                          "unit = postgresql*.service\n"
+                          "memory-high = 90%\n"
+                          "[rule high2]\n"
+                          "qos = burstable, besteffort\n"
+                          "memory-high = 512M\n",
+                          &cfg, &err),
+                     0);
+    const struct policy *p = &cfg.policy;
+    assert_int_equal(p->n, 6);
+    assert_string_equal(p->v[0].name, "daemons");
+    assert_int_equal(p->v[0].cgroups.n, 2);
+    assert_int_equal(p->v[0].weight, WEIGHT_PROTECT);
+    assert_int_equal(p->v[1].adj, 900);
+    assert_int_equal(p->v[2].oom_group, 0);
+    assert_true(p->v[3].has_comm && p->v[3].has_cmdline && p->v[3].children);
+    assert_int_equal(p->v[3].uids.n, 2);
+    assert_int_equal(p->v[3].kill_unit, KILL_UNIT_CGROUP);
+    assert_int_equal(p->v[4].memory_high_percent, 90);
+    assert_int_equal(p->v[5].memory_high, 512u << 20);
+    assert_int_equal(p->v[5].qos_mask, (1u << QOS_BURSTABLE) | (1u << QOS_BESTEFFORT));
+    assert_true(policy_proc_fields(p) & PROC_READ_CMDLINE);
+    /* --check-config writes the rules back, and that text loads again to the same rules */
+    struct buf dump = BUF_INIT(1 << 20);
+    assert_int_equal(agent_config_dump(&cfg, &dump), 0);
+    struct agent_config again;
+    assert_int_equal(load(buf_cstr(&dump), &again, &err), 0);
+    assert_int_equal(again.policy.n, 6);
+    struct buf dump2 = BUF_INIT(1 << 20);
+    assert_int_equal(agent_config_dump(&again, &dump2), 0);
+    assert_string_equal(buf_cstr(&dump), buf_cstr(&dump2));
+    buf_release(&dump);
+    buf_release(&dump2);
+    agent_config_release(&again);
+    agent_config_release(&cfg);
+}
+
+/* Each mistake: the file, the line and the key (or the rule) in the message. */
+static void rule_errors_name_file_line_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"[rule a]\ncomm = (\n", "F:2: comm: '(' is not a POSIX extended regex"},
+        {"[rule a]\ncgroup = /x\noom-score-adj = 1001\n",
+         "F:3: oom-score-adj: '1001' is not a whole number from -1000 to 1000"},
+        {"[rule a]\npod = *\noom-group = 2\n", "F:3: oom-group: '2' is not 0 or 1"},
+        {"[rule a]\npod = *\nmemory-high = 120%\n",
+         "F:3: memory-high: '120%' is not a percentage from 1% to 100% of memory.max"},
+        {"[rule a]\nqos = gold\n",
+         "F:2: qos: 'gold' is not a QoS class (guaranteed, burstable, besteffort)"},
+        {"[rule a]\npod = *\nguard = maybe\n",
+         "F:3: guard: 'maybe' is not protect, avoid, prefer or normal"},
+        {"[rule a]\ncgroup = system.slice\n", "F:2: cgroup: 'system.slice' is not a cgroup path"},
+        {"[rule a]\npod = *\nfrobnicate = 1\n", "F:3: frobnicate: unknown key in [rule a]"},
+        {"[rule a]\npod = *\npod = x\n", "F:3: pod: given twice in [rule a]"},
+        {"[rules]\npod = *\n", "F:2: unknown section [rules]"},
+        {"[rule]\npod = *\n", "F:2: [rule]: a rule needs a name"},
+        {"[guard]\nenabled = yes\n\n[rule lonely]\nguard = protect\n",
+         "F:4: [rule lonely]: no matcher"},
+        {"[rule nothing]\npod = *\n", "F:1: [rule nothing]: no action"},
+        {"[rule mixed]\ncomm = ^java$\noom-group = 0\n",
+         "F:1: [rule mixed]: oom-group and memory-high act on cgroups"},
+        {"[guard]\nmemory-floor = lots\n", "memory-floor: 'lots' is not a size"},
+        {"[guard]\npsi = some 2s 1s\n", "psi: 'some 2s 1s' is not a PSI trigger"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct agent_config cfg;
+        const char *err;
+        int r = load(cases[i].text, &cfg, &err);
+        if (r == 0)
+            agent_config_release(&cfg);
+        if (r != -EINVAL || strncmp(err, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("case %zu: got %d \"%s\", want \"%s...\"", i, r, err, cases[i].want);
+    }
+}
+
+static const char *K8S_POD = "/kubepods.slice/kubepods-burstable.slice/"
+                             "kubepods-burstable-pod0a1b2c3d_4e5f_6789_abcd_ef0123456789.slice";
+static const char *K8S_CTR =
+    "/kubepods.slice/kubepods-burstable.slice/"
+    "kubepods-burstable-pod0a1b2c3d_4e5f_6789_abcd_ef0123456789.slice/"
+    "cri-containerd-9192cb33411ff69d015a3577db136757f5b145064a1703efea3d0e12e8a64987.scope";
+
+static void cgroup_matchers(void **state)
+{
+    (void)state;
+    struct agent_config cfg;
+    const char *err;
+    assert_int_equal(load("[rule pods]\npod = *\nguard = prefer\n"
+                          "[rule ctr]\ncontainer = 9192*\noom-group = 0\n"
+                          "[rule burst]\nqos = burstable\nguard = avoid\n"
+                          "[rule guar]\nqos = guaranteed\nguard = avoid\n"
+                          "[rule unit]\nunit = ssh.service\nguard = protect\n"
+                          "[rule glob]\ncgroup = /system.slice/*\nguard = protect\n",
+                          &cfg, &err),
+                     0);
+    const struct policy *p = &cfg.policy;
+    assert_true(policy_rule_matches_cgroup(&p->v[0], K8S_POD));
+    assert_true(policy_rule_matches_cgroup(&p->v[0], K8S_CTR));
+    assert_false(policy_rule_matches_cgroup(&p->v[0], "/system.slice/ssh.service"));
+    /* a container rule: the container cgroup, not the pod's */
+    assert_false(policy_rule_matches_cgroup(&p->v[1], K8S_POD));
+    assert_true(policy_rule_matches_cgroup(&p->v[1], K8S_CTR));
+    assert_true(policy_rule_matches_cgroup(&p->v[2], K8S_CTR));
+    assert_false(policy_rule_matches_cgroup(&p->v[3], K8S_CTR));
+    assert_true(policy_rule_matches_cgroup(&p->v[4], "/system.slice/ssh.service"));
+    assert_false(policy_rule_matches_cgroup(&p->v[4], "/system.slice/sshd.service"));
+    /* '*' crosses '/', like the exporter's include/exclude */
+    assert_true(policy_rule_matches_cgroup(&p->v[5], "/system.slice/a.service/sub"));
+    assert_false(policy_rule_matches_cgroup(&p->v[5], "/system.slice"));
+    assert_false(policy_rule_matches_cgroup(&p->v[5], NULL));
+    agent_config_release(&cfg);
+}
+
+static struct proc mkproc(pid_t pid, pid_t ppid, const char *comm, const char *cgroup, int adj,
+                          int64_t uid, const char *argv)
+{
+    struct proc p = {.pid = pid, .ppid = ppid, .has_oom = true, .has_mm = true,
+                     .oom_score_adj = adj, .uid = uid, .start_time = 100 + (uint64_t)pid,
+                     .state = 'S'};
+    snprintf(p.comm, sizeof(p.comm), "%s", comm);
+    p.cgroup = strdup(cgroup);
+    if (argv) {
+        p.cmdline_len = strlen(argv);
+        p.cmdline = malloc(p.cmdline_len);
+        for (size_t i = 0; i < p.cmdline_len; i++)
+            p.cmdline[i] = argv[i] == ' ' ? '\0' : argv[i];
+    }
+    return p;
+}
+
+/* The first rule that sets an action wins; children inherit; process matchers are ANDed. */
+static void verdicts_and_plan(void **state)
+{
+    (void)state;
+    struct agent_config cfg;
+    const char *err;
+    assert_int_equal(load("[rule sshd]\ncomm = ^sshd$\nguard = protect\noom-score-adj = -500\n"
+                          "[rule system]\ncgroup = /system.slice/*\nguard = protect\n"
+                          "[rule pg]\ncomm = ^postgres$\ncmdline = ^/usr/lib/postgresql\n"
+                          "oom-score-adj = -900\nchildren = yes\n"
+                          "[rule root-batch]\nuid = 0\ncmdline = batch\nguard = prefer\n"
+                          "kill-unit = cgroup\n"
+                          "[rule pods]\npod = *\noom-score-adj = 900\nguard = prefer\n",
+                          &cfg, &err),
+                     0);
+    struct proc_table t = {0};
+    t.v = calloc(8, sizeof(*t.v));
+    t.v[t.n++] = mkproc(10, 1, "sshd", "/system.slice/ssh.service", 0, 0, "/usr/sbin/sshd -D");
+    t.v[t.n++] = mkproc(20, 1, "rngd", "/system.slice/rngd.service", 0, 0, "/usr/sbin/rngd");
+    t.v[t.n++] = mkproc(30, 1, "postgres", "/system.slice/postgresql.service", 0, 105,
+                        "/usr/lib/postgresql/16/bin/postgres -D /var/lib/pg");
+    t.v[t.n++] = mkproc(31, 30, "postgres", "/system.slice/postgresql.service", 0, 105,
+                        "postgres: checkpointer");
+    t.v[t.n++] = mkproc(40, 1, "python3", "/user.slice", 0, 0, "python3 batch.py");
+    t.v[t.n++] = mkproc(41, 1, "python3", "/user.slice", 0, 1000, "python3 batch.py");
+    t.v[t.n++] = mkproc(50, 1, "java", K8S_CTR, -997, 0, "java -jar app.jar");
+    t.v[t.n++] = mkproc(51, 50, "java", K8S_CTR, 900, 0, "java -jar worker.jar");
+    struct policy_eval e;
+    assert_int_equal(policy_eval_init(&e, &cfg.policy, NULL, &t, NULL), 0);
+    struct policy_verdict v;
+    policy_eval_proc(&e, 0, &v);
+    assert_int_equal(v.adj, -500);
+    assert_int_equal(v.weight, WEIGHT_PROTECT);
+    assert_int_equal(v.weight_rule, 0); /* sshd's own rule came first */
+    policy_eval_proc(&e, 1, &v);
+    assert_int_equal(v.adj, POLICY_ADJ_UNSET);
+    assert_int_equal(v.weight_rule, 1);
+    policy_eval_proc(&e, 2, &v);
+    assert_int_equal(v.adj, -900);
+    assert_int_equal(v.weight, WEIGHT_PROTECT); /* in /system.slice */
+    policy_eval_proc(&e, 3, &v);                /* the child of the postmaster */
+    assert_int_equal(v.adj, -900);
+    assert_int_equal(v.adj_rule, 2);
+    policy_eval_proc(&e, 4, &v);
+    assert_int_equal(v.weight, WEIGHT_PREFER);
+    assert_int_equal(v.kill_unit, KILL_UNIT_CGROUP);
+    policy_eval_proc(&e, 5, &v); /* uid 1000: not the root batch */
+    assert_int_equal(v.weight, WEIGHT_NORMAL);
+    assert_int_equal(v.kill_unit, KILL_UNIT_PROCESS);
+    assert_int_equal(v.weight_rule, SIZE_MAX);
+    policy_eval_proc(&e, 6, &v);
+    assert_int_equal(v.adj, 900);
+    assert_int_equal(v.weight, WEIGHT_PREFER);
+
+    struct policy_plan pl = {0};
+    assert_int_equal(policy_plan_procs(&e, NULL, &pl), 0);
+    /* sshd -> -500, postmaster and child -> -900, java 50 -> 900; java 51 already 900 */
+    assert_int_equal(pl.n, 4);
+    assert_int_equal(pl.unchanged, 1);
+    assert_int_equal(pl.v[0].pid, 10);
+    assert_int_equal(pl.v[0].before, 0);
+    assert_int_equal(pl.v[0].after, -500);
+    assert_int_equal(pl.v[3].pid, 50);
+    assert_int_equal(pl.v[3].before, -997);
+    assert_int_equal(pl.v[3].after, 900);
+    struct buf b = BUF_INIT(4096);
+    assert_int_equal(policy_change_text(&cfg.policy, &pl.v[3], &b), 0);
+    assert_non_null(strstr(buf_cstr(&b), ": -997 -> 900  [rule pods]"));
+    buf_release(&b);
+    policy_plan_release(&pl);
+    /* `only`: the agent's scan plans the new processes alone */
+    bool only[8] = {false, false, false, false, false, false, true, false};
+    assert_int_equal(policy_plan_procs(&e, only, &pl), 0);
+    assert_int_equal(pl.n, 1);
+    assert_int_equal(pl.v[0].pid, 50);
+    policy_plan_release(&pl);
+    policy_eval_release(&e);
+    proc_table_release(&t);
+    agent_config_release(&cfg);
+}
+
+static void cgroup_plan(void **state)
+{
+    (void)state;
+    struct agent_config cfg;
+    const char *err;
+    assert_int_equal(load("[rule ctr]\ncontainer = *\noom-group = 0\nmemory-high = 90%\n"
+                          "[rule rest]\ncgroup = /*\nmemory-high = 1000000\n",
+                          &cfg, &err),
+                     0);
+    struct cgroup_snapshot s = {0};
+    s.v = calloc(4, sizeof(*s.v));
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/"), .oom_group = OPT_ABSENT,
+                                        .high = OPT_ABSENT, .max = CGROUP_UNLIMITED};
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup(K8S_CTR), .oom_group = 1,
+                                        .high = CGROUP_UNLIMITED, .max = 1000u << 20};
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup(K8S_POD), .oom_group = 0,
+                                        .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
+    /* already as wanted: 1000000 rounded down to whole pages */
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/done"), .oom_group = 0,
+                                        .high = 1000000 / 4096 * 4096, .max = CGROUP_UNLIMITED};
+    struct policy_plan pl = {0};
+    assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
+    assert_int_equal(pl.n, 3);
+    assert_int_equal(pl.v[0].kind, CHANGE_OOM_GROUP);
+    assert_int_equal(pl.v[0].before, 1);
+    assert_int_equal(pl.v[0].after, 0);
+    assert_int_equal(pl.v[1].kind, CHANGE_MEMORY_HIGH);
+    assert_int_equal(pl.v[1].after, (int64_t)((1000u << 20) / 100 * 90 / 4096 * 4096));
+    assert_int_equal(pl.v[1].percent, 90);
+    assert_int_equal(pl.v[2].kind, CHANGE_MEMORY_HIGH); /* the pod: the second rule */
+    assert_string_equal(pl.v[2].cgroup, K8S_POD);
+    assert_int_equal(pl.v[2].after, 1000000 / 4096 * 4096);
+    assert_int_equal(pl.unchanged, 1);
+    policy_plan_release(&pl);
+    /* v1: neither file exists; each change says so instead of failing */
+    assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 1, 4096, &pl), 0);
+    for (size_t i = 0; i < pl.n; i++) {
+        assert_int_equal(pl.v[i].state, CHANGE_SKIPPED);
+        assert_non_null(strstr(pl.v[i].skip_reason, "v1 has no"));
+    }
+    policy_plan_release(&pl);
+    cgroup_snapshot_release(&s);
+    agent_config_release(&cfg);
+}
+
+/* The write checks the start time, so a PID reused since the snapshot is never written to. */
+static void apply_checks_identity(void **state)
+{
+    (void)state;
+    struct sysroot sr;
+    assert_int_equal(sysroot_open(&sr, "/", NULL), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        for (;;)
+            pause();
+    }
+    usleep(50000);
+    struct proc p;
+    struct buf scratch = BUF_INIT(1 << 20);
+    assert_int_equal(procs_read_one(&sr, child, PROC_READ_STAT | PROC_READ_OOM, &scratch, &p), 0);
+    struct policy_change c = {.kind = CHANGE_ADJ, .pid = child, .start_time = p.start_time + 1,
+                              .before = p.oom_score_adj, .after = p.oom_score_adj + 10};
+    assert_int_equal(policy_apply_change(&sr, NULL, &c), 0);
+    assert_int_equal(c.state, CHANGE_VANISHED); /* "another process" with this PID */
+    c.start_time = p.start_time;
+    assert_int_equal(policy_apply_change(&sr, NULL, &c), 0);
+    assert_int_equal(c.state, CHANGE_DONE);
+    struct proc q;
+    assert_int_equal(procs_read_one(&sr, child, PROC_READ_OOM, &scratch, &q), 0);
+    assert_int_equal(q.oom_score_adj, p.oom_score_adj + 10);
+    if (geteuid() == 0 && access("/proc/self/oom_score_adj", W_OK) == 0) {
+        /* back below its floor: fails with EACCES without CAP_SYS_RESOURCE, and says why */
+        c.after = p.oom_score_adj - 10;
+        int r = policy_apply_change(&sr, NULL, &c);
+        if (r < 0) {
+            assert_int_equal(c.state, CHANGE_FAILED);
+            assert_non_null(policy_change_error_hint(&c));
+            assert_non_null(strstr(policy_change_error_hint(&c), "CAP_SYS_RESOURCE"));
+        }
+    }
+    proc_release(&p);
+    proc_release(&q);
+    buf_release(&scratch);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    sysroot_close(&sr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rules_parse),
+        cmocka_unit_test(rule_errors_name_file_line_key),
+        cmocka_unit_test(cgroup_matchers),
+        cmocka_unit_test(verdicts_and_plan),
+        cmocka_unit_test(cgroup_plan),
+        cmocka_unit_test(apply_checks_identity),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
