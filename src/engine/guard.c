@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/cursor.h"
 #include "../base/fileio.h"
 #include "../base/fmt.h"
 #include "../base/json.h"
@@ -154,6 +155,21 @@ size_t guard_order(const struct victim_list *vl, const struct policy_verdict *ve
 
 /* ---- killing ----------------------------------------------------------------------------------- */
 
+/* Whether /proc/PID/oom_score_adj reads -1000 (a stack buffer: nothing allocated) */
+static bool adj_is_min(const struct sysroot *sr, pid_t pid)
+{
+    char path[32], b[16];
+    snprintf(path, sizeof(path), "%d/oom_score_adj", (int)pid);
+    int fd = openat(sr->proc_fd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, b, sizeof(b));
+    close(fd);
+    struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
+    int64_t adj;
+    return cursor_i64(&c, &adj) == 0 && adj == -1000;
+}
+
 /* SIGKILL to every process of a cgroup (v1, or v2 without cgroup.kill, or a v2 subtree holding
  * something that must not die), each through its own pidfd. Reads cgroup.procs into `scratch`:
  * nothing is allocated here. Processes at -1000, protected ones and oomwarden are spared. */
@@ -168,21 +184,18 @@ static unsigned kill_cgroup_procs(const struct sysroot *sr, int dirfd, pid_t sel
     close(fd);
     if (got <= 0)
         return 0;
-    scratch[got] = '\0';
     unsigned killed = 0;
-    for (char *s = scratch; *s;) {
-        char *end;
-        long pid = strtol(s, &end, 10);
-        if (end == s)
-            break;
-        s = *end ? end + 1 : end;
-        if (pid <= 1 || pid == self)
+    struct cursor cur = cursor_make(scratch, (size_t)got);
+    uint64_t pid;
+    while (cursor_u64(&cur, &pid) == 0) {
+        (void)cursor_skip_prefix(&cur, "\n");
+        if (pid <= 1 || pid > INT32_MAX || (pid_t)pid == self)
             continue;
         bool spare = false;
         uint64_t st = 0;
         bool known = false;
         for (size_t i = 0; i < n; i++) {
-            if (c[i].proc->pid != pid)
+            if ((uint64_t)c[i].proc->pid != pid)
                 continue;
             known = true;
             st = c[i].proc->start_time;
@@ -194,9 +207,13 @@ static unsigned kill_cgroup_procs(const struct sysroot *sr, int dirfd, pid_t sel
             continue;
         struct kill_target t;
         uint64_t now_st;
-        /* a process that joined after the snapshot: pin it by what it is now */
-        if (!known && killer_start_time(sr, (pid_t)pid, &now_st) == 0)
+        /* a process that joined after the snapshot: pin it by what it is now, and spare it at
+         * -1000 (the rules were never matched against it: it is killed with its cgroup) */
+        if (!known) {
+            if (killer_start_time(sr, (pid_t)pid, &now_st) < 0 || adj_is_min(sr, (pid_t)pid))
+                continue;
             st = now_st;
+        }
         if (killer_open(sr, (pid_t)pid, st, &t) < 0)
             continue;
         if (killer_signal(&t, SIGKILL) == 0) {
@@ -449,9 +466,12 @@ static void self_protect(struct guard *g)
         g->self.own_adj = -1000;
     } else {
         int e = errno;
-        char b[16] = "";
-        ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
-        g->self.own_adj = n > 0 ? atoi(b) : 0;
+        char b[16];
+        ssize_t n = pread(fd, b, sizeof(b), 0);
+        struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
+        int64_t adj = 0;
+        (void)cursor_i64(&c, &adj);
+        g->self.own_adj = (int)adj;
         log_warn("guard: cannot set its own oom_score_adj to -1000 (%s%s): it stays at %d, so the "
                  "kernel's OOM killer could take the guard; the guard itself never chooses itself "
                  "and is mlocked. Give it CAP_SYS_RESOURCE (systemd: OOMScoreAdjust=-1000; "
