@@ -111,7 +111,7 @@ void agent_config_defaults(struct agent_config *c)
         .max_kill_series = 500,
         .policy_apply = true,
         .scan_interval = 1000,
-        .recheck_interval = 10000,
+        .recheck_interval = 60000,
         .fill_rate = 2048ull << 20,
         .min_interval = 10,
         .max_interval = 1000,

@@ -148,7 +148,7 @@ enum {
     F_NODE_FULL, F_NODE_KILLS, F_KILLS, F_KILL_TS, F_VICTIM, F_VICTIM_SCORE, F_CG_INFO, F_CG_CURRENT,
     F_CG_MAX, F_CG_HIGH, F_CG_ANON, F_CG_FILE, F_CG_FILE_INACTIVE, F_CG_SHMEM, F_CG_KERNEL,
     F_CG_SLAB, F_CG_STACK, F_CG_PAGETABLES, F_CG_SOCK, F_CG_WSET, F_CG_EVENTS, F_CG_SOME,
-    F_CG_FULL, F_CG_OOM_GROUP, F_GUARD_KILLS, F_POLICY_CHANGES, F_COUNT,
+    F_CG_FULL, F_CG_OOM_GROUP, F_GUARD_KILLS, F_POLICY_CHANGES, F_POLICY_PASS, F_COUNT,
 };
 
 static const struct {
@@ -213,6 +213,9 @@ static const struct {
     [F_POLICY_CHANGES] = {"oomwarden_policy_changes_total", PROM_COUNTER,
                           "Policy changes written since the agent started (result: done, "
                           "failed)."},
+    [F_POLICY_PASS] = {"oomwarden_policy_pass_duration_seconds", PROM_GAUGE,
+                       "How long the latest pass of policy reconciliation took (pass: scan, the "
+                       "look for new processes; recheck, everything read again)."},
 };
 
 struct collector {
@@ -393,6 +396,11 @@ static void collect_agent(struct collector *c, const struct metrics_ctx *m)
         struct prom_label d[] = {{"result", "done"}}, f[] = {{"result", "failed"}};
         prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], d, 1, st.done);
         prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], f, 1, st.failed);
+        struct prom_label sc[] = {{"pass", "scan"}}, rc[] = {{"pass", "recheck"}};
+        if (st.scans)
+            prom_sample_double(&c->reg, c->fam[F_POLICY_PASS], sc, 1, st.last_scan_us / 1e6);
+        if (st.rechecks)
+            prom_sample_double(&c->reg, c->fam[F_POLICY_PASS], rc, 1, st.last_recheck_us / 1e6);
     }
 }
 
