@@ -36,6 +36,9 @@ static const struct config_option options[] = {
         "print each OOM kill from the kernel log, one line each"),
     OPT("agent", "kmsg", CONFIG_BOOL, kmsg, 0, 0,
         "follow /dev/kmsg for OOM kills (needs CAP_SYSLOG under kernel.dmesg_restrict=1)"),
+    OPT("agent", "event-format", CONFIG_STRING, event_format, 0, 0,
+        "events on stdout (OOM kills, policy changes, guard decisions): text or json (one JSON "
+        "object per line)"),
     OPT("exporter", "cgroup-depth", CONFIG_UINT, cgroup_depth, 0, 64,
         "export memory cgroups up to this many levels below the root"),
     OPT("exporter", "include", CONFIG_LIST, include, 0, 0,
@@ -45,9 +48,6 @@ static const struct config_option options[] = {
         "export the next global OOM victim (reads every process per scrape)"),
     OPT("exporter", "max-kill-series", CONFIG_UINT, max_kill_series, 8, 100000,
         "label sets of oomwarden_oom_kills_seen_total before further kills count as \"other\""),
-    OPT("agent", "event-format", CONFIG_STRING, event_format, 0, 0,
-        "events on stdout (OOM kills, policy changes, guard decisions): text or json (one JSON "
-        "object per line)"),
     OPT("policy", "apply", CONFIG_BOOL, policy_apply, 0, 0,
         "keep the [rule NAME] sections applied: new processes, new cgroups, values changed back"),
     OPT("policy", "scan-interval", CONFIG_DURATION, scan_interval, 100, 600000,
