@@ -83,8 +83,8 @@ static void render_text(const struct policy *p, const struct policy_plan *pl, bo
                    pl->unchanged);
 }
 
-static void render_json(const struct policy *p, const struct policy_plan *pl, bool dry_run,
-                        const char *config, struct buf *o)
+static int render_json(const struct policy *p, const struct policy_plan *pl, bool dry_run,
+                       const char *config, struct buf *o)
 {
     struct counts n = {0};
     count(pl, &n);
@@ -107,8 +107,8 @@ static void render_json(const struct policy *p, const struct policy_plan *pl, bo
     json_kv_u64(&j, "vanished", n.vanished);
     json_kv_u64(&j, "unchanged", pl->unchanged);
     json_obj_end(&j);
-    json_obj_end(&j);
-    buf_putc(o, '\n');
+    json_obj_end(&j); /* the pretty writer ends the document with its newline */
+    return json_error(&j);
 }
 
 int cmd_apply(struct cli *c, int argc, char **argv)
@@ -202,11 +202,15 @@ int cmd_apply(struct cli *c, int argc, char **argv)
         failed += pl.v[i].state == CHANGE_FAILED;
     }
     struct buf out = BUF_INIT(CAP_OUTPUT);
+    int q = 0;
     if (c->json)
-        render_json(p, &pl, dry_run, config, &out);
+        q = render_json(p, &pl, dry_run, config, &out);
     else
         render_text(p, &pl, dry_run, config, &out);
-    rc = cli_emit(&out);
+    if (q < 0)
+        rc = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
+    else
+        rc = cli_emit(&out);
     buf_release(&out);
     if (rc == EXIT_OK && failed)
         rc = EXIT_FAIL;

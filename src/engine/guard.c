@@ -21,6 +21,7 @@
 #include "../base/limits.h"
 #include "../base/log.h"
 #include "../base/opt.h"
+#include "../base/table.h"
 #include "../base/units.h"
 #include "../model/cgroup.h"
 #include "../model/kver.h"
@@ -54,6 +55,9 @@ int guard_amount_parse(const char *s, struct guard_amount *ret)
     size_t n = strlen(s);
     *ret = (struct guard_amount){0};
     if (n > 1 && s[n - 1] == '%') {
+        /* digits only: strtoul would also take " 5%", "+5%" and "-0%" */
+        if (s[0] < '0' || s[0] > '9')
+            return -EINVAL;
         char *end;
         unsigned long v = strtoul(s, &end, 10);
         if (end != s + n - 1 || v > 100)
@@ -67,7 +71,8 @@ int guard_amount_parse(const char *s, struct guard_amount *ret)
 
 uint64_t guard_amount_of(const struct guard_amount *a, uint64_t total)
 {
-    return a->percent ? total / 100 * a->percent : a->bytes;
+    /* floor(total * percent / 100), without overflow or rounding total down to 100 first */
+    return a->percent ? total / 100 * a->percent + total % 100 * a->percent / 100 : a->bytes;
 }
 
 static uint64_t mono_us(void)
@@ -172,8 +177,9 @@ static bool adj_is_min(const struct sysroot *sr, pid_t pid)
 
 /* SIGKILL to every process of a cgroup (v1, or v2 without cgroup.kill, or a v2 subtree holding
  * something that must not die), each through its own pidfd. Reads cgroup.procs into `scratch`:
- * nothing is allocated here. Processes at -1000, protected ones and oomwarden are spared. */
-static unsigned kill_cgroup_procs(const struct sysroot *sr, int dirfd, pid_t self,
+ * nothing is allocated here. Processes at -1000, protected ones and oomwarden are spared;
+ * `done` (the victim, signalled already) is not counted twice. */
+static unsigned kill_cgroup_procs(const struct sysroot *sr, int dirfd, pid_t self, pid_t done,
                                   const struct guard_candidate *c, size_t n, char *scratch,
                                   size_t len)
 {
@@ -189,7 +195,7 @@ static unsigned kill_cgroup_procs(const struct sysroot *sr, int dirfd, pid_t sel
     uint64_t pid;
     while (cursor_u64(&cur, &pid) == 0) {
         (void)cursor_skip_prefix(&cur, "\n");
-        if (pid <= 1 || pid > INT32_MAX || (pid_t)pid == self)
+        if (pid <= 1 || pid > INT32_MAX || (pid_t)pid == self || (pid_t)pid == done)
             continue;
         bool spare = false;
         uint64_t st = 0;
@@ -285,7 +291,8 @@ int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
                 write_string_at(dfd, "cgroup.kill", "1") == 0)
                 k->cgroup_kill_file = true;
             else
-                k->signalled += kill_cgroup_procs(sr, dfd, self, c, n, scratch, scratch_len);
+                k->signalled += kill_cgroup_procs(sr, dfd, self, t->pid, c, n, scratch,
+                                                  scratch_len);
             close(dfd);
         }
     }
@@ -295,16 +302,18 @@ int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
 }
 
 int guard_kill_first(const struct sysroot *sr, const struct cgroup_hier *h,
-                     struct guard_candidate *c, const size_t *order, size_t ncand, pid_t self,
+                     struct guard_candidate *c, const size_t *order, size_t n, pid_t self,
                      bool dry_run, uint64_t timeout_ms, char *scratch, size_t scratch_len,
                      struct guard_kill *k)
 {
     struct kill_target t;
-    if (guard_pin_first(sr, c, order, ncand, self, &t, k) < 0)
+    /* every row, not just the candidates: a cgroup kill must see the excluded ones to spare
+     * them (pinning skips them anyway) */
+    if (guard_pin_first(sr, c, order, n, self, &t, k) < 0)
         return 0;
     int r = 0;
     if (!dry_run)
-        r = guard_kill_pinned(sr, h, c, ncand, self, &t, timeout_ms, scratch, scratch_len, k);
+        r = guard_kill_pinned(sr, h, c, n, self, &t, timeout_ms, scratch, scratch_len, k);
     killer_close(&t);
     return r == -ESRCH ? 0 : r;
 }
@@ -335,11 +344,18 @@ int guard_table_text(const struct policy *p, const struct guard_candidate *c, co
             snprintf(w, sizeof(w), "%s", guard_weight_name(g->verdict.weight));
         const char *cg = g->proc->cgroup ? g->proc->cgroup : g->proc->cgroup_unified;
         (void)page_size;
-        buf_printf(out, "  %-3s %7d %-15.15s %7s %6d %9s %5s %-8s %-7s %s%s%s\n",
-                   g->excluded ? "-" : pos, (int)g->proc->pid, g->proc->comm, rss,
-                   g->proc->oom_score_adj, g->eligible ? bad : "-", g->kernel_rank ? kr : "-", w,
-                   kill_unit_name(g->verdict.kill_unit), cg ? cg : "?",
-                   g->excluded ? ": never: " : "", g->excluded ? g->excluded : "");
+        /* anyone can name a process: no control bytes into the log (or a terminal) */
+        char comm[16];
+        size_t cn = 0;
+        for (const unsigned char *q = (const unsigned char *)g->proc->comm; *q && cn < 15; q++)
+            comm[cn++] = *q < 0x20 || *q >= 0x7f ? '?' : (char)*q;
+        comm[cn] = '\0';
+        buf_printf(out, "  %-3s %7d %-15s %7s %6d %9s %5s %-8s %-7s ", g->excluded ? "-" : pos,
+                   (int)g->proc->pid, comm, rss, g->proc->oom_score_adj,
+                   g->eligible ? bad : "-", g->kernel_rank ? kr : "-", w,
+                   kill_unit_name(g->verdict.kill_unit));
+        text_sanitize_into(out, cg ? cg : "?", strlen(cg ? cg : "?"));
+        buf_printf(out, "%s%s\n", g->excluded ? ": never: " : "", g->excluded ? g->excluded : "");
     }
     size_t rest = 0;
     for (; i < n; i++)

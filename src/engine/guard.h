@@ -110,11 +110,12 @@ struct guard_kill {
 /*
  * Pins the candidates in order (pidfd, then the start time from the snapshot compared), takes
  * the first that is still the process that was ranked, and kills it (its kill unit), unless
- * `dry_run`. `cgroups_procs` is scratch space for reading cgroup.procs (no allocation here).
+ * `dry_run`. `n` is every row guard_order() filled (vl->n), excluded ones included: a cgroup kill
+ * spares those. `scratch` is space for reading cgroup.procs (no allocation here).
  * Returns 0 (also when nothing could be pinned: k->chosen SIZE_MAX) or a negative errno.
  */
 int guard_kill_first(const struct sysroot *sr, const struct cgroup_hier *h,
-                     struct guard_candidate *c, const size_t *order, size_t ncand, pid_t self,
+                     struct guard_candidate *c, const size_t *order, size_t n, pid_t self,
                      bool dry_run, uint64_t timeout_ms, char *scratch, size_t scratch_len,
                      struct guard_kill *k);
 

@@ -67,6 +67,15 @@ int killer_open(const struct sysroot *sr, pid_t pid, uint64_t expected_start_tim
         close(t.pidfd);
         return r < 0 ? r : -ESRCH;
     }
+    /*
+     * A pidfd opens on a zombie too (until it is reaped): it has exited, and a kill would free
+     * nothing yet count as one. Its pidfd is readable once every thread has exited, which also
+     * keeps a process whose main thread alone exited (a zombie leader, live threads) killable.
+     */
+    if (!t.via_procfd && killer_wait(&t, 0) == 1) {
+        close(t.pidfd);
+        return -ESRCH;
+    }
     *ret = t;
     return 0;
 }

@@ -24,8 +24,9 @@ struct kill_target {
 };
 
 /*
- * Pins `pid` and checks it is still the process chosen (same start time). Returns 0, -ESRCH when
- * it is gone or its PID now belongs to another process, or another negative errno.
+ * Pins `pid` and checks it is still the process chosen (same start time) and has not exited
+ * (a zombie). Returns 0, -ESRCH when it is gone, a zombie, or its PID now belongs to another
+ * process, or another negative errno.
  */
 int killer_open(const struct sysroot *sr, pid_t pid, uint64_t expected_start_time,
                 struct kill_target *ret);

@@ -15,6 +15,7 @@
 #include "../base/fmt.h"
 #include "../base/json.h"
 #include "../base/opt.h"
+#include "../base/table.h"
 #include "../base/units.h"
 #include "../model/cgroup.h"
 #include "../model/identity.h"
@@ -757,6 +758,13 @@ int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_pla
     return 0;
 }
 
+/* floor(v * pct / 100) without overflow and without first rounding v down to a multiple of 100
+ * (50% of 256M is 128M, not 128M - 4K once rounded to pages) */
+static uint64_t percent_of(uint64_t v, unsigned pct)
+{
+    return v / 100 * pct + v % 100 * pct / 100;
+}
+
 int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s, int version,
                         long page_size, struct policy_plan *pl)
 {
@@ -799,11 +807,15 @@ int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s,
                     want = want / ps * ps;
                 if (version != 2)
                     skip = "cgroup v1 has no memory.high (soft_limit_in_bytes is not the same)";
-                else if (r->memory_high_percent) {
-                    if (!cgroup_limit_set(cg->max))
-                        skip = "no memory.max to take a percentage of";
-                    else
-                        want = cg->max / 100 * r->memory_high_percent / ps * ps;
+                /* a skipped change still says what the rule wants, when that is known */
+                if (r->memory_high_percent) {
+                    if (cgroup_limit_set(cg->max)) {
+                        want = percent_of(cg->max, r->memory_high_percent) / ps * ps;
+                    } else {
+                        want = OPT_ABSENT;
+                        if (!skip)
+                            skip = "no memory.max to take a percentage of";
+                    }
                 }
                 if (!skip && opt_has(cg->high) && cg->high == want) {
                     pl->unchanged++;
@@ -815,7 +827,7 @@ int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s,
                 c->kind = CHANGE_MEMORY_HIGH;
                 c->rule = ri;
                 c->before = opt_has(cg->high) ? (int64_t)cg->high : -1;
-                c->after = skip ? -1 : (int64_t)want;
+                c->after = want == OPT_ABSENT ? -1 : (int64_t)want;
                 c->percent = r->memory_high_percent;
                 c->of_max = cg->max;
                 if (skip)
@@ -906,10 +918,11 @@ const char *policy_change_error_hint(const struct policy_change *c)
 static void value_text(const struct policy_change *c, int64_t v, char *out, size_t n)
 {
     if (c->kind == CHANGE_MEMORY_HIGH) {
-        if (v < 0)
-            snprintf(out, n, "-");
-        else if ((uint64_t)v == CGROUP_UNLIMITED)
+        /* "max" first: CGROUP_UNLIMITED is negative as an int64_t */
+        if ((uint64_t)v == CGROUP_UNLIMITED)
             snprintf(out, n, "max");
+        else if (v < 0)
+            snprintf(out, n, "-");
         else {
             char s[FMT_SIZE_LEN];
             snprintf(out, n, "%s", fmt_size(s, (uint64_t)v));
@@ -943,11 +956,18 @@ int policy_change_text(const struct policy *p, const struct policy_change *c, st
     char a[32], b[32];
     value_text(c, c->before, a, sizeof(a));
     value_text(c, c->after, b, sizeof(b));
-    if (c->kind == CHANGE_ADJ)
-        buf_printf(out, "%-16s pid %d %s (%s)", policy_change_kind_name(c->kind), (int)c->pid,
-                   c->comm, c->cgroup ? c->cgroup : "?");
-    else
-        buf_printf(out, "%-16s %s", policy_change_kind_name(c->kind), c->cgroup);
+    /* comm and cgroup names are anyone's to choose: no terminal escapes from them */
+    const char *cg = c->cgroup ? c->cgroup : "?";
+    if (c->kind == CHANGE_ADJ) {
+        buf_printf(out, "%-16s pid %d ", policy_change_kind_name(c->kind), (int)c->pid);
+        text_sanitize_into(out, c->comm, strlen(c->comm));
+        buf_puts(out, " (");
+        text_sanitize_into(out, cg, strlen(cg));
+        buf_putc(out, ')');
+    } else {
+        buf_printf(out, "%-16s ", policy_change_kind_name(c->kind));
+        text_sanitize_into(out, cg, strlen(cg));
+    }
     if (c->state == CHANGE_SKIPPED) {
         buf_printf(out, ": skipped: %s", c->skip_reason);
     } else {
@@ -981,16 +1001,23 @@ void policy_change_json(const struct policy *p, const struct policy_change *c, s
     const char *keys[2] = {"before", "after"};
     for (int k = 0; k < 2; k++) {
         json_key(j, keys[k]);
-        if (vals[k] < 0 && c->kind != CHANGE_ADJ)
-            json_null(j);
-        else if (c->kind == CHANGE_MEMORY_HIGH && (uint64_t)vals[k] == CGROUP_UNLIMITED)
+        if (c->kind == CHANGE_MEMORY_HIGH && (uint64_t)vals[k] == CGROUP_UNLIMITED)
             json_str(j, "max");
+        else if (vals[k] < 0 && c->kind != CHANGE_ADJ)
+            json_null(j);
         else
             json_i64(j, vals[k]);
     }
     if (c->kind == CHANGE_MEMORY_HIGH && c->percent) {
         json_kv_u64(j, "percent_of_max", c->percent);
-        json_kv_u64(j, "max", c->of_max);
+        /* as `cgroup --json` writes limits: bytes, "max", or null when unknown */
+        json_key(j, "max");
+        if (c->of_max == CGROUP_UNLIMITED)
+            json_str(j, "max");
+        else if (!opt_has(c->of_max))
+            json_null(j);
+        else
+            json_u64(j, c->of_max);
     }
     json_kv_str(j, "state", state_name(c->state));
     if (c->state == CHANGE_SKIPPED)

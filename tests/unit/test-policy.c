@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "base/json.h"
 #include "base/opt.h"
 #include "engine/agent.h"
 #include "engine/policy.h"
@@ -325,6 +326,72 @@ static void cgroup_plan(void **state)
     agent_config_release(&cfg);
 }
 
+/* How a change reads: "max" is a value (not "unknown"), names cannot carry terminal escapes. */
+static void change_text_and_json(void **state)
+{
+    (void)state;
+    struct agent_config cfg;
+    const char *err;
+    assert_int_equal(load("[rule open]\ncgroup = /x\nmemory-high = max\n"
+                          "[rule cap]\ncgroup = /*\nmemory-high = 50%\n"
+                          "[rule adj]\ncomm = .\noom-score-adj = 100\n",
+                          &cfg, &err),
+                     0);
+    struct cgroup_snapshot s = {0};
+    s.v = calloc(3, sizeof(*s.v));
+    /* 50% of 256M is 128M exactly (not 128M less a page, from rounding to 100 bytes first) */
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/a"), .oom_group = 0,
+                                        .high = CGROUP_UNLIMITED, .max = 256u << 20};
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/x"), .oom_group = 0,
+                                        .high = 1u << 30, .max = 2u << 30};
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/b"), .oom_group = 0,
+                                        .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
+    struct policy_plan pl = {0};
+    assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
+    assert_int_equal(pl.n, 3);
+    assert_int_equal(pl.v[0].after, 128u << 20);
+    assert_int_equal((uint64_t)pl.v[0].before, CGROUP_UNLIMITED);
+    assert_int_equal((uint64_t)pl.v[1].after, CGROUP_UNLIMITED);
+    struct buf b = BUF_INIT(1 << 16);
+    assert_int_equal(policy_change_text(&cfg.policy, &pl.v[0], &b), 0);
+    assert_string_equal(buf_cstr(&b), "memory.high      /a: max -> 128M (50% of memory.max 256M)"
+                                      "  [rule cap]");
+    buf_reset(&b);
+    assert_int_equal(policy_change_text(&cfg.policy, &pl.v[1], &b), 0);
+    assert_string_equal(buf_cstr(&b), "memory.high      /x: 1.0G -> max  [rule open]");
+    buf_reset(&b);
+    struct json j;
+    json_init(&j, &b, false);
+    policy_change_json(&cfg.policy, &pl.v[0], &j);
+    assert_non_null(strstr(buf_cstr(&b), "\"before\":\"max\",\"after\":134217728"));
+    buf_reset(&b);
+    json_init(&j, &b, false);
+    policy_change_json(&cfg.policy, &pl.v[1], &j);
+    assert_non_null(strstr(buf_cstr(&b), "\"before\":1073741824,\"after\":\"max\""));
+    /* no memory.max to take 50% of: skipped, and "max" is not a number of bytes */
+    assert_int_equal(pl.v[2].state, CHANGE_SKIPPED);
+    buf_reset(&b);
+    json_init(&j, &b, false);
+    policy_change_json(&cfg.policy, &pl.v[2], &j);
+    assert_non_null(strstr(buf_cstr(&b), "\"after\":null,\"percent_of_max\":50,\"max\":\"max\","));
+    buf_reset(&b);
+    assert_int_equal(policy_change_text(&cfg.policy, &pl.v[2], &b), 0);
+    assert_string_equal(buf_cstr(&b), "memory.high      /b: skipped: no memory.max to take a "
+                                      "percentage of  [rule cap]");
+    policy_plan_release(&pl);
+    cgroup_snapshot_release(&s);
+
+    struct policy_change c = {.kind = CHANGE_ADJ, .rule = 2, .pid = 960, .before = 5,
+                              .after = 100, .cgroup = "/evil\033]0;x\007.service"};
+    snprintf(c.comm, sizeof(c.comm), "evil\033[31mred\nx");
+    buf_reset(&b);
+    assert_int_equal(policy_change_text(&cfg.policy, &c, &b), 0);
+    assert_string_equal(buf_cstr(&b), "oom_score_adj    pid 960 evil?[31mred?x "
+                                      "(/evil?]0;x?.service): 5 -> 100  [rule adj]");
+    buf_release(&b);
+    agent_config_release(&cfg);
+}
+
 /* The write checks the start time, so a PID reused since the snapshot is never written to. */
 static void apply_checks_identity(void **state)
 {
@@ -376,6 +443,7 @@ int main(void)
         cmocka_unit_test(cgroup_matchers),
         cmocka_unit_test(verdicts_and_plan),
         cmocka_unit_test(cgroup_plan),
+        cmocka_unit_test(change_text_and_json),
         cmocka_unit_test(apply_checks_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
