@@ -9,8 +9,10 @@ fact vmstat_before "$(vmstat_oom_kill)"
 poll() {
     while :; do
         for d in /sys/fs/cgroup/oomwarden-lab-*; do
-            [ -f "$d/memory.events" ] && tr '\n' ' ' <"$d/memory.events" >/run/poll.tmp 2>/dev/null &&
-                { echo "$d $(cat /sys/fs/cgroup$(basename "$d" | sed 's,^,/,')/memory.max 2>/dev/null) $(cat /run/poll.tmp)" >/run/poll.last; }
+            # both files read whole before the line is kept: the lab removes the cgroup at the
+            # end, maybe between the two reads
+            m=$(cat "$d/memory.max" 2>/dev/null) && e=$(tr '\n' ' ' <"$d/memory.events" 2>/dev/null) &&
+                [ -n "$m" ] && [ -n "$e" ] && echo "$d $m $e" >/run/poll.last
         done
         sleep 0.05
     done
