@@ -107,8 +107,7 @@ static void render_json(const struct policy *p, const struct policy_plan *pl, bo
     json_kv_u64(&j, "vanished", n.vanished);
     json_kv_u64(&j, "unchanged", pl->unchanged);
     json_obj_end(&j);
-    json_obj_end(&j);
-    buf_putc(o, '\n');
+    json_obj_end(&j); /* the pretty writer ends the document with its newline */
 }
 
 int cmd_apply(struct cli *c, int argc, char **argv)
