@@ -36,6 +36,9 @@ static const struct config_option options[] = {
         "print each OOM kill from the kernel log, one line each"),
     OPT("agent", "kmsg", CONFIG_BOOL, kmsg, 0, 0,
         "follow /dev/kmsg for OOM kills (needs CAP_SYSLOG under kernel.dmesg_restrict=1)"),
+    OPT("agent", "event-format", CONFIG_STRING, event_format, 0, 0,
+        "events on stdout (OOM kills, policy changes, guard decisions): text or json (one JSON "
+        "object per line)"),
     OPT("exporter", "cgroup-depth", CONFIG_UINT, cgroup_depth, 0, 64,
         "export memory cgroups up to this many levels below the root"),
     OPT("exporter", "include", CONFIG_LIST, include, 0, 0,
@@ -45,9 +48,6 @@ static const struct config_option options[] = {
         "export the next global OOM victim (reads every process per scrape)"),
     OPT("exporter", "max-kill-series", CONFIG_UINT, max_kill_series, 8, 100000,
         "label sets of oomwarden_oom_kills_seen_total before further kills count as \"other\""),
-    OPT("agent", "event-format", CONFIG_STRING, event_format, 0, 0,
-        "events on stdout (OOM kills, policy changes, guard decisions): text or json (one JSON "
-        "object per line)"),
     OPT("policy", "apply", CONFIG_BOOL, policy_apply, 0, 0,
         "keep the [rule NAME] sections applied: new processes, new cgroups, values changed back"),
     OPT("policy", "scan-interval", CONFIG_DURATION, scan_interval, 100, 600000,
@@ -73,9 +73,11 @@ static const struct config_option options[] = {
     OPT("guard", "cgroups", CONFIG_LIST, guard_cgroups, 0, 0,
         "limited cgroups (globs) watched for headroom; empty: every cgroup with a limit"),
     OPT("guard", "headroom", CONFIG_STRING, headroom, 0, 0,
-        "a cgroup this close to its limit (size, or % of the limit) and stalling is killed in"),
+        "a cgroup whose working set (usage minus inactive page cache) is this close to its limit "
+        "(size, or % of the limit) and stalling is killed in"),
     OPT("guard", "stall", CONFIG_UINT, stall, 1, 100,
-        "stalling: memory PSI 'some' grew by this % of the time since the last check"),
+        "stalling: memory PSI 'some' grew by this % of the time since the last check (cgroup "
+        "v1: or failcnt grew)"),
     OPT("guard", "psi", CONFIG_STRING, psi, 0, 0,
         "PSI trigger on the node and psi-cgroups ('some 150ms 1s', 'full 10% 2s'; empty: none); "
         "it wakes the checks at once"),
