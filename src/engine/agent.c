@@ -73,9 +73,11 @@ static const struct config_option options[] = {
     OPT("guard", "cgroups", CONFIG_LIST, guard_cgroups, 0, 0,
         "limited cgroups (globs) watched for headroom; empty: every cgroup with a limit"),
     OPT("guard", "headroom", CONFIG_STRING, headroom, 0, 0,
-        "a cgroup this close to its limit (size, or % of the limit) and stalling is killed in"),
+        "a cgroup whose working set (usage minus inactive page cache) is this close to its limit "
+        "(size, or % of the limit) and stalling is killed in"),
     OPT("guard", "stall", CONFIG_UINT, stall, 1, 100,
-        "stalling: memory PSI 'some' grew by this % of the time since the last check"),
+        "stalling: memory PSI 'some' grew by this % of the time since the last check (cgroup "
+        "v1: or failcnt grew)"),
     OPT("guard", "psi", CONFIG_STRING, psi, 0, 0,
         "PSI trigger on the node and psi-cgroups ('some 150ms 1s', 'full 10% 2s'; empty: none); "
         "it wakes the checks at once"),

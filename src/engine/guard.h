@@ -5,9 +5,11 @@
  * Triggers (each checked on an adaptive timer, and at once when a PSI trigger fires):
  *   memory floor     MemAvailable below the floor and, when there is swap, SwapFree below its
  *                    floor (earlyoom's rule): a machine-wide kill
- *   cgroup headroom  a limited cgroup within `headroom` of its limit AND stalling (its memory
- *                    PSI grew by `stall` of the time since the last check; v1 without PSI: its
- *                    failcnt grew): a kill in that memcg's OOM domain
+ *   cgroup headroom  a limited cgroup whose working set (usage minus inactive page cache, as
+ *                    kubelet counts it) is within `headroom` of its limit AND stalling (its memory
+ *                    PSI grew by `stall` of the time since the last check; v1: or its failcnt
+ *                    grew): a kill in that memcg's OOM domain, ranked from that cgroup's own
+ *                    processes
  *   psi              optional: a PSI trigger that keeps firing for `psi-kill-after`
  *
  * Choice: the kernel's own ranking for the OOM domain in question (oom_badness() with the

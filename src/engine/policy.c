@@ -854,7 +854,9 @@ static int apply_adj(const struct sysroot *sr, struct policy_change *c)
     if (r >= 0) {
         struct proc p = {0};
         r = proc_stat_parse(b.data, b.len, &p);
-        if (r == 0 && p.start_time != c->start_time)
+        /* a zombie takes the write (its signal struct lives until it is reaped) and would be
+         * reported done: it exited after the plan, so it is gone */
+        if (r == 0 && (p.start_time != c->start_time || p.state == 'Z' || p.state == 'X'))
             r = -ESRCH;
     }
     buf_release(&b);

@@ -715,6 +715,70 @@ int cgroup_open_dir(const struct cgroup_hier *h, const char *path)
     return fd < 0 ? -errno : fd;
 }
 
+static int pids_append(const struct buf *b, pid_t **pids, size_t *n, size_t *cap)
+{
+    struct cursor c = cursor_make(b->data, b->len);
+    while (!cursor_eof(&c)) {
+        struct cursor line = cursor_from_span(cursor_line(&c));
+        uint64_t v;
+        if (cursor_u64(&line, &v) < 0 || v == 0 || v > 0x7fffffff)
+            continue;
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            pid_t *nv = realloc(*pids, nc * sizeof(*nv));
+            if (!nv)
+                return -ENOMEM;
+            *pids = nv;
+            *cap = nc;
+        }
+        (*pids)[(*n)++] = (pid_t)v;
+    }
+    return 0;
+}
+
+static int subtree_pids(int dirfd, struct buf *b, unsigned depth, pid_t **pids, size_t *n,
+                        size_t *cap)
+{
+    int r = read_virtual_at(dirfd, "cgroup.procs", b);
+    if (r >= 0 && (r = pids_append(b, pids, n, cap)) < 0)
+        return r;
+    struct child *kids = NULL;
+    size_t nk = 0;
+    if (depth >= CGROUP_WALK_MAX_DEPTH || list_children(dirfd, &kids, &nk) < 0)
+        return 0;
+    r = 0;
+    for (size_t i = 0; i < nk; i++) {
+        int fd = r == 0 ? openat(dirfd, kids[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+            r = subtree_pids(fd, b, depth + 1, pids, n, cap);
+            close(fd);
+        }
+        free(kids[i].name);
+    }
+    free(kids);
+    return r;
+}
+
+int cgroup_subtree_pids(const struct cgroup_hier *h, const char *path, pid_t **ret, size_t *ret_n)
+{
+    *ret = NULL;
+    *ret_n = 0;
+    int dfd = cgroup_open_dir(h, path);
+    if (dfd < 0)
+        return ERRNO_IS_GONE(-dfd) ? -ENOENT : dfd;
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    size_t cap = 0;
+    int r = subtree_pids(dfd, &b, 0, ret, ret_n, &cap);
+    buf_release(&b);
+    close(dfd);
+    if (r < 0) {
+        free(*ret);
+        *ret = NULL;
+        *ret_n = 0;
+    }
+    return r;
+}
+
 int cgroup_open_pressure_dir(const struct cgroup_hier *h, const char *path)
 {
     const struct cgroup_mount *m = h->memory_version == 2 ? &h->memory : &h->unified;

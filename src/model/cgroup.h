@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "psi.h"
 
@@ -196,6 +197,13 @@ int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_mem
 
 /* Opens a cgroup's directory in the memory hierarchy (O_DIRECTORY). -ENOENT when it is not there. */
 int cgroup_open_dir(const struct cgroup_hier *h, const char *path);
+
+/*
+ * The processes of `path` and of every cgroup below it (cgroup.procs, so pids as the reader's
+ * PID namespace sees them), in no particular order, into a malloc'd array. Returns 0, -ENOENT
+ * when the cgroup is not there, -ENOMEM.
+ */
+int cgroup_subtree_pids(const struct cgroup_hier *h, const char *path, pid_t **ret, size_t *ret_n);
 
 /*
  * Opens the directory whose memory.pressure belongs to `path`: the cgroup itself on v2, the

@@ -425,6 +425,12 @@ static int cmp_pid(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_pid_t(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
 static bool parse_pid_name(const char *s, pid_t *ret)
 {
     uint64_t v;
@@ -484,6 +490,44 @@ int procs_snapshot(const struct sysroot *sr, unsigned fields, struct proc_table 
     }
     /* readdir order of /proc is by pid already, but a fixture tree or a future kernel need not be */
     qsort(t.v, t.n, sizeof(*t.v), cmp_pid);
+    *ret = t;
+    return 0;
+}
+
+int procs_snapshot_pids(const struct sysroot *sr, const pid_t *pids, size_t n, unsigned fields,
+                        struct proc_table *ret)
+{
+    struct proc_table t = {.fields = fields};
+    pid_t *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+    t.v = malloc((n ? n : 1) * sizeof(*t.v));
+    if (!t.v || !sorted) {
+        free(sorted);
+        free(t.v);
+        return -ENOMEM;
+    }
+    t.cap = n ? n : 1;
+    if (n)
+        memcpy(sorted, pids, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_pid_t);
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sorted[i] <= 0 || (i && sorted[i] == sorted[i - 1]))
+            continue;
+        int q = procs_read_one(sr, sorted[i], fields, &b, &t.v[t.n]);
+        if (q == 0) {
+            t.n++;
+        } else if (q == -ENOMEM) {
+            r = q;
+            break;
+        }
+    }
+    buf_release(&b);
+    free(sorted);
+    if (r < 0) {
+        proc_table_release(&t);
+        return r;
+    }
     *ret = t;
     return 0;
 }

@@ -79,6 +79,13 @@ struct proc_table {
 int procs_snapshot(const struct sysroot *sr, unsigned fields, struct proc_table *ret);
 
 /*
+ * The same for the listed processes only (duplicates, and those gone, skipped): a table sorted
+ * by pid like a snapshot's, for a view that knows whom it needs (the guard: one cgroup's).
+ */
+int procs_snapshot_pids(const struct sysroot *sr, const pid_t *pids, size_t n, unsigned fields,
+                        struct proc_table *ret);
+
+/*
  * Reads one process. `scratch` is a reusable buffer. Returns 0, -ENOENT/-ESRCH when the process
  * does not exist (any more), or another negative errno.
  */

@@ -13,6 +13,7 @@
 #include "model/cgroup.h"
 #include "model/identity.h"
 #include "model/oomdomain.h"
+#include "model/procs.h"
 #include "model/psi.h"
 #include "model/sysroot.h"
 
@@ -627,6 +628,53 @@ static void mount_of_a_subtree(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The guard reads one cgroup's processes, not the machine's: the subtree's cgroup.procs, then
+ * those pids (duplicates and the gone skipped, sorted like a snapshot). */
+static int cmp_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void subtree_pids_and_their_snapshot(void **state)
+{
+    (void)state;
+    struct opened o;
+    open_tree(FIXTURE("cg-v1"), &o);
+    pid_t *pids;
+    size_t n;
+    assert_int_equal(cgroup_subtree_pids(&o.h, "/docker", &pids, &n), 0);
+    assert_int_equal(n, 5);
+    qsort(pids, n, sizeof(*pids), cmp_pid);
+    const pid_t want[] = {800, 801, 810, 811, 820};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pids[i], want[i]);
+    free(pids);
+    assert_int_equal(cgroup_subtree_pids(&o.h, "/system.slice/ssh.service", &pids, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(pids[0], 300);
+    free(pids);
+    assert_int_equal(cgroup_subtree_pids(&o.h, "/nope", &pids, &n), -ENOENT);
+    assert_null(pids);
+    assert_int_equal(n, 0);
+
+    const pid_t ask[] = {820, 800, 800, 4242, 811};
+    struct proc_table t;
+    assert_int_equal(procs_snapshot_pids(&o.sr, ask, 5, PROC_READ_STAT | PROC_READ_CGROUP, &t), 0);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.v[0].pid, 800);
+    assert_int_equal(t.v[1].pid, 811);
+    assert_int_equal(t.v[2].pid, 820);
+    assert_non_null(proc_table_find(&t, 811));
+    assert_null(proc_table_find(&t, 4242));
+    assert_non_null(t.v[2].cgroup);
+    proc_table_release(&t);
+    assert_int_equal(procs_snapshot_pids(&o.sr, NULL, 0, PROC_READ_STAT, &t), 0);
+    assert_int_equal(t.n, 0);
+    proc_table_release(&t);
+    close_tree(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +696,7 @@ int main(void)
         cmocka_unit_test(identity_on_fixture_cgroups),
         cmocka_unit_test(walk_skips_vanished_cgroups),
         cmocka_unit_test(mount_of_a_subtree),
+        cmocka_unit_test(subtree_pids_and_their_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
