@@ -76,8 +76,8 @@ static const struct config_option options[] = {
         "a cgroup whose working set (usage minus inactive page cache) is this close to its limit "
         "(size, or % of the limit) and stalling is killed in"),
     OPT("guard", "stall", CONFIG_UINT, stall, 1, 100,
-        "stalling: memory PSI 'some' grew by this % of the time since the last check (cgroup "
-        "v1: or failcnt grew)"),
+        "stalling: memory PSI 'some' grew by this % of the time since the last check, or the "
+        "limit was hit again (v1 failcnt, v2 memory.events max)"),
     OPT("guard", "psi", CONFIG_STRING, psi, 0, 0,
         "PSI trigger on the node and psi-cgroups ('some 150ms 1s', 'full 10% 2s'; empty: none); "
         "it wakes the checks at once"),

@@ -375,6 +375,7 @@ int guard_table_text(const struct policy *p, const struct guard_candidate *c, co
  * made again this often (or at twice its own cost, whichever is longer) */
 #define ARM_HORIZON_MS 250
 #define ARM_REFRESH_MS 250
+#define FILL_SAMPLES 32
 
 /* A decision made and its victim pinned, not yet carried out. */
 struct prep {
@@ -398,6 +399,11 @@ struct gcg {
     char *path;
     int dirfd, psi_dirfd;
     uint64_t last_stall_us, last_failcnt, last_ms;
+    /* the working set at the latest checks (a ring), for its recent growth rate */
+    struct { uint64_t ms, wset; } hist[FILL_SAMPLES];
+    unsigned nhist;
+    struct prep *armed;     /* decided ahead while the working set is near the line; NULL */
+    uint64_t armed_cost_us;
     bool primed;
     uint64_t cooldown_until;
     bool present;
@@ -816,8 +822,18 @@ static bool glob_any(const struct config_list *l, const char *s)
     return false;
 }
 
+static void gcg_disarm(struct gcg *c)
+{
+    if (c->armed) {
+        prep_release(c->armed);
+        free(c->armed);
+        c->armed = NULL;
+    }
+}
+
 static void gcg_close(struct gcg *c)
 {
+    gcg_disarm(c);
     if (c->dirfd >= 0)
         close(c->dirfd);
     if (c->psi_dirfd >= 0)
@@ -867,7 +883,7 @@ static void refresh_cgroups(struct guard *g)
         c->psi_dirfd = cgroup_open_pressure_dir(&g->hier, cg->path);
         g->ncgs++;
         log_debug("guard: watching %s (limit %" PRIu64 ")%s", cg->path, cg->max,
-                  c->psi_dirfd >= 0 ? "" : " without PSI: failcnt instead");
+                  c->psi_dirfd >= 0 ? "" : " without PSI: limit hits only");
     }
     cgroup_snapshot_release(&s);
     size_t k = 0;
@@ -926,7 +942,19 @@ static uint64_t inactive_file(int dirfd, int version, long page_size)
  * a process that had read a 300 MiB file into a 64 MiB cgroup, with 8 MiB of anon, was killed
  * for "failcnt +2" (no PSI) and, with a unified twin, for "memory stall 41% of the last 20 ms";
  * both kills freed nothing, and the kernel would never have OOM-killed it.
+ *
+ * Stalling or hitting the limit comes too late for memory nothing can reclaim: anon growing into
+ * the limit without swap shows neither until it is at the limit, and the kernel's OOM comes a
+ * few ms later (tests/vm/scenarios/guard-cgroup: at 32 MiB/s under emulation the kernel won
+ * every race that began at the limit). So a working set inside the headroom that grows, over
+ * the checks of the last FILL_WINDOW_MS (at least FILL_MIN_CHECKS of them), at a rate that
+ * reaches the limit within FILL_HORIZON_MS counts too. A window, not check to check: programs
+ * grow in steps (an allocator's chunk at a time), and most checks see no growth at all. A
+ * process that sits inside the headroom without growing is left alone.
  */
+#define FILL_HORIZON_MS 500
+#define FILL_WINDOW_MS 200
+#define FILL_MIN_CHECKS 3
 static uint64_t check_cgroup(struct guard *g, struct gcg *c, uint64_t now_ms, uint64_t t_us)
 {
     const struct guard_opts *o = g->o;
@@ -941,24 +969,43 @@ static uint64_t check_cgroup(struct guard *g, struct gcg *c, uint64_t now_ms, ui
     if (c->psi_dirfd >= 0 && psi_read_at(c->psi_dirfd, "memory.pressure", &p) == 0 &&
         p.some.present)
         stall = p.some.total;
-    /* v1: failcnt too, PSI (from a unified twin) or not: anon growing into the limit without
-     * swap stalls for a few ms before the OOM, too short for PSI to show (measured on the 6.18
-     * host: a twin's PSI stayed under 10% per check until the kernel's kill, every time) */
-    if (!v2)
-        (void)read_u64_at(c->dirfd, "memory.failcnt", &failcnt);
+    /* the limit being hit (v1 failcnt, v2 memory.events max) counts too, PSI or not: anon
+     * growing into the limit without swap stalls for a few ms before the OOM, too short for PSI
+     * to show (measured on the 6.18 v1 host: a twin's PSI stayed under 10% per check until the
+     * kernel's kill, every time; tests/vm/scenarios/guard-cgroup: the same on v2) */
+    struct cgroup_events ev;
+    if (cgroup_read_events_at(&g->hier, c->dirfd, &ev) == 0)
+        failcnt = ev.max;
     uint64_t room = guard_amount_of(&o->headroom, max);
-    /* memory.stat only when usage is at the line: the working set is never above usage */
+    /* memory.stat only when usage is near the line: the working set is never above usage */
     uint64_t wset = cur;
-    if (cur + room >= max) {
+    if (cur + 2 * room >= max) {
         uint64_t inactive = inactive_file(c->dirfd, v2 ? 2 : 1, g->sr->page_size);
         if (opt_has(inactive))
             wset = cur > inactive ? cur - inactive : 0;
     }
     bool close_to = wset + room >= max;
     bool stalling = false;
+    uint64_t filling_rate = 0; /* bytes/s */
     char why[192] = "";
     if (c->primed && now_ms > c->last_ms) {
         uint64_t dt_us = (now_ms - c->last_ms) * 1000;
+        /* filling: the oldest sample of the window, and the rate since */
+        uint64_t from_ms = 0, from_wset = 0;
+        unsigned checks = 0;
+        for (unsigned i = 0; i < c->nhist && i < FILL_SAMPLES; i++) {
+            unsigned k = (c->nhist - 1 - i) % FILL_SAMPLES; /* newest first */
+            if (now_ms - c->hist[k].ms > FILL_WINDOW_MS)
+                break;
+            from_ms = c->hist[k].ms;
+            from_wset = c->hist[k].wset;
+            checks++;
+        }
+        uint64_t span_ms = checks ? now_ms - from_ms : 0;
+        if (close_to && checks >= FILL_MIN_CHECKS && span_ms && wset > from_wset &&
+            (max > wset ? max - wset : 0) * span_ms < (wset - from_wset) * FILL_HORIZON_MS) {
+            filling_rate = (wset - from_wset) * 1000 / span_ms;
+        }
         if (opt_has(stall) && opt_has(c->last_stall_us) && stall >= c->last_stall_us) {
             uint64_t d = stall - c->last_stall_us;
             stalling = d * 100 >= dt_us * o->stall_percent && d > 0;
@@ -972,19 +1019,53 @@ static uint64_t check_cgroup(struct guard *g, struct gcg *c, uint64_t now_ms, ui
              * reclaim has only what the cgroup is using left to take */
             stalling = true;
             snprintf(why, sizeof(why), "usage %" PRIu64 " of %" PRIu64 ", working set %" PRIu64
-                     ", failcnt +%" PRIu64 "%s", cur, max, wset, failcnt - c->last_failcnt,
-                     opt_has(stall) ? "" : " (no PSI for this cgroup)");
+                     ", %s +%" PRIu64 "%s", cur, max, wset, v2 ? "memory.events max" : "failcnt",
+                     failcnt - c->last_failcnt, opt_has(stall) ? "" : " (no PSI for this cgroup)");
+        }
+        if (!stalling && filling_rate) {
+            uint64_t rate = filling_rate;
+            stalling = true;
+            snprintf(why, sizeof(why), "usage %" PRIu64 " of %" PRIu64 ", working set %" PRIu64
+                     " growing %" PRIu64 " KiB/s, at the limit in %" PRIu64 " ms", cur, max, wset,
+                     rate / 1024, rate ? (max > wset ? max - wset : 0) * 1000 / rate : 0);
         }
     }
     c->last_stall_us = stall;
     c->last_failcnt = failcnt;
+    c->hist[c->nhist % FILL_SAMPLES].ms = now_ms;
+    c->hist[c->nhist % FILL_SAMPLES].wset = wset;
+    c->nhist++;
     c->last_ms = now_ms;
     c->primed = true;
     if (!close_to)
         c->cooldown_until = 0; /* back under the line: the episode is over */
     if (close_to && stalling && now_ms >= c->cooldown_until) {
-        decide(g, GUARD_REASON_CGROUP_HEADROOM, c->path, why, t_us);
+        /* the decision made ahead, when it is fresh; else one from scratch */
+        if (c->armed && c->armed->valid && c->armed->k.chosen != SIZE_MAX &&
+            t_us - c->armed->prepared_us < 2 * ARM_REFRESH_MS * 1000 + 2 * c->armed_cost_us) {
+            fire(g, c->armed, GUARD_REASON_CGROUP_HEADROOM, why, t_us);
+            gcg_disarm(c);
+        } else {
+            gcg_disarm(c);
+            decide(g, GUARD_REASON_CGROUP_HEADROOM, c->path, why, t_us);
+        }
         return o->min_interval_ms;
+    }
+    /* armed within twice the headroom (and not cooling down): ranked and the victim pinned, so
+     * that when the trigger comes only the kill is left to do */
+    bool near = wset + 2 * room >= max && now_ms >= c->cooldown_until;
+    uint64_t refresh = ARM_REFRESH_MS * 1000 > 2 * c->armed_cost_us ? ARM_REFRESH_MS * 1000
+                                                                    : 2 * c->armed_cost_us;
+    if (!near) {
+        gcg_disarm(c);
+    } else if (!c->armed || t_us - c->armed->prepared_us >= refresh) {
+        gcg_disarm(c);
+        uint64_t t0 = mono_us();
+        if ((c->armed = malloc(sizeof(*c->armed))) && prepare(g, c->path, c->armed) < 0) {
+            free(c->armed);
+            c->armed = NULL;
+        }
+        c->armed_cost_us = mono_us() - t0;
     }
     uint64_t left = max > wset + room ? max - wset - room : 0;
     return o->fill_rate ? left * 1000 / o->fill_rate : o->max_interval_ms;

@@ -1,0 +1,94 @@
+# The guard's cgroup headroom trigger on cgroup v2 (6.1): a service cgroup with memory.max 64 MiB
+# and no swap holds a 36 MiB "sidecar" (adj 0) and an app that grows from 1 MiB until something
+# dies. At the limit the sidecar is the biggest: the kernel's memcg OOM kills it (baseline). With
+# `oomwarden agent` guarding /work.slice/* (machine-wide floor off) and a rule that protects the
+# sidecar (and sets its oom_score_adj to -500 for the kernel's sake), the guard must kill the app
+# before the kernel's OOM killer runs, every time at 32 MiB/s. As fast as the app can fault
+# (hundreds of MiB/s, 3.2 MiB of headroom), a 10 ms poll cannot always see it in time: there the
+# runs record who won, and the sidecar must live either way (the kernel's kill goes to the app).
+RUNS=${RUNS:-5}
+C=/work.slice/app.service
+cg_make "$C" || fail "cgroup $C"
+echo $((64 * 1024 * 1024)) >"$CG$C/memory.max" || fail "memory.max"
+echo 0 >"$CG$C/memory.swap.max" 2>/dev/null
+fact cgroup "$C"
+
+# start_pair RUN GROWTH...: the sidecar and the app (held before its growth by /run/go.RUN)
+start_pair() {
+    _run=$1
+    shift
+    start_hog "sidecar.$_run" "$C" --name ow-sidecar --anon 36 --adj 0 || fail "sidecar"
+    SIDECAR=$HOG_PID
+    start_hog "app.$_run" "$C" --name ow-app --anon 1 --adj 0 "$@" --chunk 1 --go "/run/go.$_run" ||
+        fail "app"
+    APP=$HOG_PID
+}
+stop_pair() {
+    kill -9 "$SIDECAR" "$APP" 2>/dev/null
+    wait_gone "$SIDECAR" 10
+    wait_gone "$APP" 10
+}
+oom_kills() { events_of oom_kill; }
+events_of() { awk -v k="$1" '$1 == k { print $2 }' "$CG$C/memory.events"; }
+
+# ---- baseline: the kernel alone kills the sidecar ----------------------------------------------
+start_pair baseline --grow 32
+k0=$(oom_kills)
+touch /run/go.baseline
+wait_gone "$SIDECAR" 60 || log "baseline: the sidecar is alive 60 s after the app started to grow"
+fact baseline "sidecar_alive $(kill -0 "$SIDECAR" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$SIDECAR/stat)" != Z ] && echo 1 || echo 0) oom_kills $(($(oom_kills) - k0))"
+stop_pair
+
+# ---- the guard ----------------------------------------------------------------------------------
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+cat >/run/guard.conf <<CONF
+[agent]
+listen = 127.0.0.1:10090
+event-format = json
+[guard]
+enabled = yes
+memory-floor = 0
+cgroups = /work.slice/*
+headroom = 5%
+cooldown = 5s
+[rule sidecar]
+comm = ^ow-sidecar\$
+guard = protect
+oom-score-adj = -500
+CONF
+oomwarden agent --config /run/guard.conf >"$OUT/agent.jsonl" 2>"$OUT/agent.log" </dev/null &
+AGENT=$!
+i=0
+while ! grep -q "guard: on" "$OUT/agent.log" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "the agent did not start: $(cat "$OUT/agent.log")"
+    sleep 0.1
+done
+: >"$OUT/runs.txt"
+run=1
+while [ $run -le $((2 * RUNS)) ]; do
+    # odd runs at 32 MiB/s, even runs as fast as it can fault
+    if [ $((run % 2)) = 1 ]; then growth="--grow 32"; else growth="--grow-fast"; fi
+    start_pair "$run" $growth
+    # the policy's scan gives the new sidecar its -500 within a second
+    t=0
+    while [ "$(cat /proc/$SIDECAR/oom_score_adj)" != -500 ] && [ $t -lt 50 ]; do
+        t=$((t + 1))
+        sleep 0.1
+    done
+    k0=$(oom_kills)
+    touch "/run/go.$run"
+    wait_gone "$APP" 60 || log "run $run: the app is alive 60 s after it started to grow"
+    sleep 0.3
+    sc=$(kill -0 "$SIDECAR" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$SIDECAR/stat)" != Z ] && echo 1 || echo 0)
+    echo "run $run growth ${growth#--} app $APP sidecar $SIDECAR sidecar_adj $(cat /proc/$SIDECAR/oom_score_adj 2>/dev/null) sidecar_alive $sc oom_kills $(($(oom_kills) - k0))" >>"$OUT/runs.txt"
+    stop_pair
+    # the episode is over when the usage is back under the line; the next run starts clean
+    sleep 0.5
+    run=$((run + 1))
+done
+fact agent_alive "$(kill -0 "$AGENT" 2>/dev/null && echo 1 || echo 0)"
+wget -q -O "$OUT/metrics.txt" http://127.0.0.1:10090/metrics 2>/dev/null || log "no /metrics"
+kill "$AGENT"
+wait_gone "$AGENT" 10
+log "done"
