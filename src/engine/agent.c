@@ -50,6 +50,8 @@ static const struct config_option options[] = {
         "label sets of oomwarden_oom_kills_seen_total before further kills count as \"other\""),
     OPT("policy", "apply", CONFIG_BOOL, policy_apply, 0, 0,
         "keep the [rule NAME] sections applied: new processes, new cgroups, values changed back"),
+    OPT("policy", "dry-run", CONFIG_BOOL, policy_dry_run, 0, 0,
+        "report the changes the rules ask for (each once, state \"planned\"), write nothing"),
     OPT("policy", "scan-interval", CONFIG_DURATION, scan_interval, 100, 600000,
         "how often /proc is scanned for new processes (only new PIDs are read)"),
     OPT("policy", "recheck-interval", CONFIG_DURATION, recheck_interval, 1000, 86400000,
@@ -200,7 +202,8 @@ int agent_config_validate(struct agent_config *c, struct buf *err)
         return -EINVAL;
     }
     c->ropts = (struct reconcile_opts){.scan_interval_ms = c->scan_interval,
-                                       .recheck_interval_ms = c->recheck_interval};
+                                       .recheck_interval_ms = c->recheck_interval,
+                                       .dry_run = c->policy_dry_run};
     return 0;
 }
 
@@ -421,9 +424,10 @@ static void start_policy(struct agent *a)
     if (r < 0)
         log_error("policy: cannot start: %s", strerror(-r));
     else
-        log_notice("policy: %zu rules kept applied (new processes every %" PRIu64 " ms, "
+        log_notice("policy: %zu rules kept applied%s (new processes every %" PRIu64 " ms, "
                    "everything every %" PRIu64 " ms, new cgroups at once)",
-                   a->cfg->policy.n, a->cfg->scan_interval, a->cfg->recheck_interval);
+                   a->cfg->policy.n, a->cfg->policy_dry_run ? " (dry run: reported, not written)" : "",
+                   a->cfg->scan_interval, a->cfg->recheck_interval);
 }
 
 static void start_guard(struct agent *a)

@@ -31,7 +31,7 @@ struct agent_config {
     uint64_t max_kill_series;
     char *event_format; /* text | json */
     /* [policy] and the [rule NAME] sections */
-    bool policy_apply;
+    bool policy_apply, policy_dry_run;
     uint64_t scan_interval, recheck_interval;
     struct policy policy;
     /* [guard] */

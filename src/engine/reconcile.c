@@ -128,8 +128,12 @@ static void apply_plan(struct reconcile *r, struct policy_plan *pl)
             emit_change(r, c);
             continue;
         }
-        if (!r->o->dry_run)
-            (void)policy_apply_change(r->sr, &r->hier, c);
+        if (r->o->dry_run) {
+            failed_add(r, c); /* dry run: each planned change is reported once, like a skip */
+            emit_change(r, c);
+            continue;
+        }
+        (void)policy_apply_change(r->sr, &r->hier, c);
         if (c->state == CHANGE_VANISHED)
             continue;
         if (c->state == CHANGE_FAILED) {

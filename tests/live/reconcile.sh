@@ -3,7 +3,7 @@
 # oom_score_adj within the scan interval; a value changed back by hand is set again by the next
 # full pass (recheck-interval); each change is an event on stdout and counted in /metrics; a
 # write that fails (EACCES) and a rule v1 cannot apply (memory.oom.group) are reported once, not
-# at every pass. Only processes and a cgroup this test made match the rules.
+# at every pass; with [policy] dry-run each is reported once and nothing is written. Only processes and a cgroup this test made match the rules.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/live.sh"
@@ -116,4 +116,26 @@ check "every line on stdout is a JSON event" jq -e -s 'all(.[]; .event | type ==
 kill -TERM "$apid"
 wait "$apid"
 expect_eq "SIGTERM: exit 0" 0 "$?"
+
+# [policy] dry-run: the change is reported once as planned, and not written, through passes
+PORT2=$(free_port)
+sed -e "s/^listen = .*/listen = 127.0.0.1:$PORT2/" -e 's/^\[policy\]$/[policy]\ndry-run = yes/' "$conf" >"$conf.dry"
+out2=$LIVE_TMP/agent-dry.jsonl
+"$BIN" agent --config "$conf.dry" >"$out2" 2>"$LIVE_TMP/agent-dry.err" &
+dpid=$!
+LIVE_PIDS+=("$dpid")
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT2/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q "dry run: reported, not written" "$LIVE_TMP/agent-dry.err" && break; sleep 0.1; done
+check "dry run: said at start" grep -q "dry run: reported, not written" "$LIVE_TMP/agent-dry.err"
+start_hog "" dry --name "$T"
+D=$HOG_PID
+sleep $((RECHECK_S * 2 + 2))
+expect_eq "dry run: the new process is reported once, planned 0 -> 555" "0 555 planned" \
+    "$(jq -c --argjson p "$D" 'select(.event == "policy_change" and .change.pid == $p) | .change' "$out2" |
+        jq -r '"\(.before) \(.after) \(.state)"' | paste -sd'|')"
+expect_eq "dry run: its oom_score_adj is unchanged" 0 "$(adj "$D")"
+expect_eq "dry run: /metrics counts no change done" 0 \
+    "$(curl -sf "http://127.0.0.1:$PORT2/metrics" | grep '^oomwarden_policy_changes_total{result="done"}' | awk '{print $2}')"
+kill -TERM "$dpid"
+wait "$dpid"
 done_testing
