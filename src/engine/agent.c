@@ -50,7 +50,7 @@ static const struct config_option options[] = {
         "label sets of oomwarden_oom_kills_seen_total before further kills count as \"other\""),
     OPT("policy", "apply", CONFIG_BOOL, policy_apply, 0, 0,
         "keep the [rule NAME] sections applied: new processes, new cgroups, values changed back"),
-    OPT("policy", "dry-run", CONFIG_BOOL, policy_dry_run, 0, 0,
+    OPT("policy", "plan-only", CONFIG_BOOL, policy_dry_run, 0, 0,
         "report the changes the rules ask for (each once, state \"planned\"), write nothing"),
     OPT("policy", "scan-interval", CONFIG_DURATION, scan_interval, 100, 600000,
         "how often /proc is scanned for new processes (only new PIDs are read)"),

@@ -3,7 +3,7 @@
 # oom_score_adj within the scan interval; a value changed back by hand is set again by the next
 # full pass (recheck-interval); each change is an event on stdout and counted in /metrics; a
 # write that fails (EACCES) and a rule v1 cannot apply (memory.oom.group) are reported once, not
-# at every pass; with [policy] dry-run each is reported once and nothing is written. Only processes and a cgroup this test made match the rules.
+# at every pass; with [policy] plan-only each is reported once and nothing is written. Only processes and a cgroup this test made match the rules.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/live.sh"
@@ -117,9 +117,9 @@ kill -TERM "$apid"
 wait "$apid"
 expect_eq "SIGTERM: exit 0" 0 "$?"
 
-# [policy] dry-run: the change is reported once as planned, and not written, through passes
+# [policy] plan-only: the change is reported once as planned, and not written, through passes
 PORT2=$(free_port)
-sed -e "s/^listen = .*/listen = 127.0.0.1:$PORT2/" -e 's/^\[policy\]$/[policy]\ndry-run = yes/' "$conf" >"$conf.dry"
+sed -e "s/^listen = .*/listen = 127.0.0.1:$PORT2/" -e 's/^\[policy\]$/[policy]\nplan-only = yes/' "$conf" >"$conf.dry"
 out2=$LIVE_TMP/agent-dry.jsonl
 "$BIN" agent --config "$conf.dry" >"$out2" 2>"$LIVE_TMP/agent-dry.err" &
 dpid=$!

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "engine/agent.h"
 #include "base/units.h"
 
 static void sizes_and_durations(void **state)
@@ -145,11 +146,25 @@ static void loads_and_reports_file_line_key(void **state)
     buf_release(&err);
 }
 
+/* Every option of the agent is also a flag --KEY: two sections with one key would make the flag
+ * set the first and leave the second unreachable ([guard] dry-run once did that). */
+static void agent_flags_are_unique(void **state)
+{
+    (void)state;
+    const struct config_schema *s = agent_schema();
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = i + 1; k < s->n; k++)
+            if (strcmp(s->opts[i].key, s->opts[k].key) == 0)
+                fail_msg("--%s is both [%s] %s and [%s] %s", s->opts[i].key, s->opts[i].section,
+                         s->opts[i].key, s->opts[k].section, s->opts[k].key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sizes_and_durations),
         cmocka_unit_test(loads_and_reports_file_line_key),
+        cmocka_unit_test(agent_flags_are_unique),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
