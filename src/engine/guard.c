@@ -742,6 +742,8 @@ static void fire(struct guard *g, struct prep *p, enum guard_reason reason, cons
         json_kv_u64(&j, "rss", proc_rss(v->proc));
         if (!o->dry_run) {
             json_kv_u64(&j, "signalled", k->signalled);
+            if (k->unit == KILL_UNIT_CGROUP)
+                json_kv_bool(&j, "cgroup_kill_file", k->cgroup_kill_file);
             json_kv_bool(&j, "exited", k->exited);
             json_kv_u64(&j, "trigger_to_signal_us",
                         k->signal_us > trigger_us ? k->signal_us - trigger_us : 0);

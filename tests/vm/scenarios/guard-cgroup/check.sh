@@ -30,12 +30,21 @@ check_scenario() {
     expect_eq "$n: at 32 MiB/s, every run: the guard killed the app, the protected sidecar lived, memory.events oom_kill did not move" "" "$bad"
     expect_eq "$n: at fault speed, every run: the sidecar lived (by the guard's kill, or the kernel's, which the policy's -500 sent to the app)" "" "$fast_bad"
     echo "# $n: at fault speed the guard beat the kernel in $fast_won of $fast_n runs (emulated CPU: see docs/policy.md)"
-    expect_eq "$n: the guard killed only apps" "ow-app" \
-        "$(jq -r 'select(.event == "guard_kill") | .comm' "$OUT/agent.jsonl" | sort -u | xargs)"
+    expect_eq "$n: in app.service the guard killed only apps" "ow-app" \
+        "$(jq -r 'select(.event == "guard_kill" and (.cgroup | endswith("app.service"))) | .comm' "$OUT/agent.jsonl" | sort -u | xargs)"
     local kills
     kills=$(jq -r 'select(.event == "guard_kill") | .pid' "$OUT/agent.jsonl" | grep -c .)
     check "$n: oomwarden_guard_kills_total{reason=\"cgroup_headroom\"} == the $kills guard_kill events" \
         grep -qx "oomwarden_guard_kills_total{reason=\"cgroup_headroom\"} $kills" "$OUT/metrics.txt"
+    local b wa
+    b=$(fact batch)
+    wa=$(awk '{ print $2 }' <<<"$b")
+    [[ "$b" == *" alive oom_kills 0 procs 0" ]] &&
+        ok "$n: kill-unit = cgroup: both workers died, the kernel's OOM killer did not run ($b)" ||
+        not_ok "$n: kill-unit = cgroup: both workers died, the kernel's OOM killer did not run" "$b"
+    # (signalled: the victim, through its pidfd; cgroup.kill then takes the rest in the kernel)
+    expect_eq "$n: kill-unit = cgroup: one guard_kill, of the grower, then cgroup.kill" "ow-worker-b cgroup true" \
+        "$(jq -r 'select(.event == "guard_kill" and (.cgroup | endswith("batch.service"))) | "\(.comm) \(.kill_unit) \(.cgroup_kill_file)"' "$OUT/agent.jsonl" | xargs)"
     expect_eq "$n: the agent lived through every run" 1 "$(fact agent_alive)"
     local t
     t=$(jq -r 'select(.event == "guard_kill") | "\(.trigger_to_signal_us) \(.signal_to_exit_us)"' "$OUT/agent.jsonl" |

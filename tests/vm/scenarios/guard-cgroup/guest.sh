@@ -51,6 +51,10 @@ memory-floor = 0
 cgroups = /work.slice/*
 headroom = 5%
 cooldown = 5s
+[rule batch]
+cgroup = /work.slice/batch.service
+kill-unit = cgroup
+
 [rule sidecar]
 comm = ^ow-sidecar\$
 guard = protect
@@ -87,6 +91,22 @@ while [ $run -le $((2 * RUNS)) ]; do
     sleep 0.5
     run=$((run + 1))
 done
+# kill-unit = cgroup: a batch service of two workers (8 MiB each, one growing at 32 MiB/s) in a
+# 48 MiB cgroup; the guard kills the whole cgroup (cgroup.kill: nothing in it is spared)
+B=/work.slice/batch.service
+cg_make "$B" || fail "cgroup $B"
+echo $((48 * 1024 * 1024)) >"$CG$B/memory.max" || fail "memory.max $B"
+echo 0 >"$CG$B/memory.swap.max" 2>/dev/null
+start_hog worker-a "$B" --name ow-worker-a --anon 8 --adj 0 || fail "worker-a"
+WA=$HOG_PID
+start_hog worker-b "$B" --name ow-worker-b --anon 8 --adj 0 --grow 32 --chunk 1 --go /run/go.batch || fail "worker-b"
+WB=$HOG_PID
+sleep 1.5 # the policy's scan sees them (kill-unit comes from the rules)
+bk0=$(awk '$1 == "oom_kill" { print $2 }' "$CG$B/memory.events")
+touch /run/go.batch
+wait_gone "$WB" 60 || log "batch: worker-b is alive 60 s after it started to grow"
+wait_gone "$WA" 5 || log "batch: worker-a outlived worker-b"
+fact batch "worker_a $WA worker_b $WB alive $(for p in $WA $WB; do kill -0 $p 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$p/stat)" != Z ] && echo $p; done | xargs) oom_kills $(($(awk '$1 == "oom_kill" { print $2 }' "$CG$B/memory.events") - bk0)) procs $(wc -l <"$CG$B/cgroup.procs")"
 fact agent_alive "$(kill -0 "$AGENT" 2>/dev/null && echo 1 || echo 0)"
 wget -q -O "$OUT/metrics.txt" http://127.0.0.1:10090/metrics 2>/dev/null || log "no /metrics"
 kill "$AGENT"
