@@ -58,6 +58,8 @@ struct reconcile {
     struct loop_source *scan_timer, *recheck_timer;
     struct known *known; /* the processes of the previous scan, sorted by pid */
     size_t nknown;
+    uint64_t last_pid;   /* /proc/loadavg's at the previous scan; 0 unknown */
+    uint64_t young_until_ms; /* a process of the previous scan is young until then */
     struct failed *failed;
     size_t nfailed;
     int ifd;
@@ -260,6 +262,18 @@ static bool parse_pid(const char *s, pid_t *ret)
 static void scan_pass(struct reconcile *r)
 {
     uint64_t t0 = mono_us();
+    /* nothing was created since the last scan (the last PID handed out is the same) and nothing
+     * seen is young enough to be matched again: the readdir of /proc, most of a scan's cost,
+     * would find nothing new */
+    uint64_t last_pid = 0;
+    if (procs_last_pid(r->sr, &last_pid) < 0)
+        last_pid = 0;
+    if (last_pid && last_pid == r->last_pid && loop_now_ms() >= r->young_until_ms) {
+        r->stats.scans++;
+        r->stats.last_scan_us = mono_us() - t0;
+        return;
+    }
+
     int dfd = openat(r->sr->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return;
@@ -285,6 +299,8 @@ static void scan_pass(struct reconcile *r)
         }
         const struct known *k = known_find(r, pid);
         now[n++] = (struct known){pid, k ? k->first_ms : now_ms};
+        if (now[n - 1].first_ms + YOUNG_MS > r->young_until_ms)
+            r->young_until_ms = now[n - 1].first_ms + YOUNG_MS;
     }
     closedir(d);
     qsort(now, n, sizeof(*now), cmp_known);
@@ -356,6 +372,7 @@ static void scan_pass(struct reconcile *r)
     free(r->known);
     r->known = now;
     r->nknown = n;
+    r->last_pid = last_pid;
     r->stats.scans++;
     r->stats.last_scan_us = mono_us() - t0;
 }

@@ -494,6 +494,23 @@ int procs_snapshot(const struct sysroot *sr, unsigned fields, struct proc_table 
     return 0;
 }
 
+int procs_last_pid(const struct sysroot *sr, uint64_t *ret)
+{
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    int r = read_virtual_at(sr->proc_fd, "loadavg", &b);
+    if (r >= 0) {
+        struct cursor c = cursor_make(b.data, b.len);
+        for (int i = 0; i < 4; i++) {
+            cursor_skip_blanks(&c);
+            (void)cursor_word(&c);
+        }
+        cursor_skip_blanks(&c);
+        r = cursor_u64(&c, ret) < 0 ? -EBADMSG : 0;
+    }
+    buf_release(&b);
+    return r;
+}
+
 int procs_snapshot_pids(const struct sysroot *sr, const pid_t *pids, size_t n, unsigned fields,
                         struct proc_table *ret)
 {

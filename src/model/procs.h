@@ -79,6 +79,12 @@ struct proc_table {
 int procs_snapshot(const struct sysroot *sr, unsigned fields, struct proc_table *ret);
 
 /*
+ * The last PID the kernel handed out in our PID namespace (the fifth field of /proc/loadavg,
+ * "1/234 5678"): while it stays the same, no process (or thread) was created. 0 or -errno.
+ */
+int procs_last_pid(const struct sysroot *sr, uint64_t *ret);
+
+/*
  * The same for the listed processes only (duplicates, and those gone, skipped): a table sorted
  * by pid like a snapshot's, for a view that knows whom it needs (the guard: one cgroup's).
  */

@@ -1,6 +1,9 @@
 /* The process model: /proc parsers and the snapshot of a fixture tree. */
 #include "testlib.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -180,6 +183,26 @@ static void read_one_vanished(void **state)
     sysroot_close(&sr);
 }
 
+/* The last PID handed out moves with every fork, and reads what the kernel just gave. */
+static void last_pid_follows_forks(void **state)
+{
+    (void)state;
+    struct sysroot sr;
+    assert_int_equal(sysroot_open(&sr, "/", NULL), 0);
+    uint64_t before, after;
+    assert_int_equal(procs_last_pid(&sr, &before), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+    assert_int_equal(procs_last_pid(&sr, &after), 0);
+    assert_true(after != before);
+    /* nobody else may have forked in between, or the counter wrapped: at least ours is past */
+    assert_true(after >= (uint64_t)child || after < before);
+    sysroot_close(&sr);
+}
+
 static void sysroot_missing_proc(void **state)
 {
     (void)state;
@@ -200,6 +223,7 @@ int main(void)
         cmocka_unit_test(cgroup_file_v1_v2_hybrid),
         cmocka_unit_test(snapshot_fixture),
         cmocka_unit_test(read_one_vanished),
+        cmocka_unit_test(last_pid_follows_forks),
         cmocka_unit_test(sysroot_missing_proc),
     };
     return cmocka_run_group_tests_name("procs", tests, NULL, NULL);
