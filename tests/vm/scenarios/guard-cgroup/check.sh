@@ -46,6 +46,17 @@ check_scenario() {
     expect_eq "$n: kill-unit = cgroup: one guard_kill, of the grower, then cgroup.kill" "ow-worker-b cgroup true" \
         "$(jq -r 'select(.event == "guard_kill" and (.cgroup | endswith("batch.service"))) | "\(.comm) \(.kill_unit) \(.cgroup_kill_file)"' "$OUT/agent.jsonl" | xargs)"
     expect_eq "$n: the agent lived through every run" 1 "$(fact agent_alive)"
+    # PSI: psi-cgroups + psi-kill-after on a cgroup throttled by memory.high
+    local psi tp ev
+    psi=$(fact psi)
+    tp=$(awk '{ print $2 }' <<<"$psi")
+    [[ "$psi" == *" alive 0 oom_kills 0 "* ]] &&
+        ok "$n: psi: the throttled grower died, not by the kernel ($psi)" ||
+        not_ok "$n: psi: the throttled grower died, not by the kernel" "$psi"
+    ev=$(jq -c --argjson p "${tp:-0}" 'select(.event == "guard_kill" and .pid == $p)' "$OUT/agent-psi.jsonl" 2>/dev/null)
+    expect_eq "$n: psi: one guard_kill of it, reason psi, after the trigger fired for 2 s or more" "1 psi ow-throttled yes" \
+        "$(jq -s -r 'length as $n | .[0] | "\($n) \(.reason) \(.comm) \(if (.trigger | capture("for (?<ms>[0-9]+) ms").ms | tonumber) >= 2000 then "yes" else "no" end)"' <<<"$ev")"
+    echo "# $n: psi: $(jq -r '"domain \(.domain): \(.trigger)"' <<<"$ev" | head -1)"
     local t
     t=$(jq -r 'select(.event == "guard_kill") | "\(.trigger_to_signal_us) \(.signal_to_exit_us)"' "$OUT/agent.jsonl" |
         sort -n | awk '{ a[NR] = $1; sb += $2 }

@@ -111,4 +111,46 @@ fact agent_alive "$(kill -0 "$AGENT" 2>/dev/null && echo 1 || echo 0)"
 wget -q -O "$OUT/metrics.txt" http://127.0.0.1:10090/metrics 2>/dev/null || log "no /metrics"
 kill "$AGENT"
 wait_gone "$AGENT" 10
+
+# ---- PSI: a cgroup throttled far under its limit, stalling for good -----------------------------
+# memory.high 16 MiB, memory.max 256 MiB: over high the kernel makes the grower sleep (up to 2 s
+# per charge batch), which PSI counts as memory stall; it never comes near max, so only the PSI
+# trigger (psi-cgroups, psi-kill-after 2 s) can end it
+T=/work.slice/throttled.service
+cg_make "$T" || fail "cgroup $T"
+echo $((256 * 1024 * 1024)) >"$CG$T/memory.max" || fail "memory.max $T"
+echo $((16 * 1024 * 1024)) >"$CG$T/memory.high" || fail "memory.high $T"
+echo 0 >"$CG$T/memory.swap.max" 2>/dev/null
+cat >/run/psi.conf <<CONF
+[agent]
+listen = 127.0.0.1:10091
+event-format = json
+kmsg = no
+[guard]
+enabled = yes
+memory-floor = 0
+cgroups = /none
+psi = some 100ms 1s
+psi-cgroups = $T
+psi-kill-after = 2s
+CONF
+oomwarden agent --config /run/psi.conf >"$OUT/agent-psi.jsonl" 2>"$OUT/agent-psi.log" </dev/null &
+AGENT=$!
+i=0
+while ! grep -q "guard: on" "$OUT/agent-psi.log" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "the PSI agent did not start: $(cat "$OUT/agent-psi.log")"
+    sleep 0.1
+done
+start_hog throttled "$T" --name ow-throttled --anon 8 --adj 0 --grow 8 --chunk 1 --go /run/go.psi || fail "throttled"
+TP=$HOG_PID
+k0=$(awk '$1 == "oom_kill" { print $2 }' "$CG$T/memory.events")
+g0=$(up)
+touch /run/go.psi
+wait_gone "$TP" 60 || log "psi: the throttled grower is alive 60 s after it started"
+g1=$(up)
+sleep 0.3
+fact psi "pid $TP alive $(kill -0 "$TP" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$TP/stat)" != Z ] && echo 1 || echo 0) oom_kills $(($(awk '$1 == "oom_kill" { print $2 }' "$CG$T/memory.events") - k0)) high $(awk '$1 == "high" { print $2 }' "$CG$T/memory.events") seconds $g0 $g1"
+kill "$AGENT"
+wait_gone "$AGENT" 10
 log "done"
