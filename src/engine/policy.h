@@ -4,8 +4,10 @@
  * the changes once; `agent` keeps them applied (new processes, new cgroups, values changed back).
  *
  *   [rule pods]
- *   pod = *                       matchers: all given must match (AND), a list matches any (OR)
- *   oom-score-adj = 900           actions
+ *   pod = *
+ *   oom-score-adj = 900
+ *
+ * Matchers: all given must match (AND), a list matches any item (OR); then the actions.
  *
  * Matchers on a process: comm, exe, cmdline (POSIX extended regexes, searched like grep -E:
  * anchor with ^...$), uid (numbers or names). Matchers on its memory cgroup, also usable alone
