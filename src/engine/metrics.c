@@ -335,20 +335,9 @@ static void collect_cgroup(struct collector *c, const struct cgroup_memory *cg)
     u64(c, F_CG_SOCK, l, 1, cg->stat.sock);
     if (opt_has(cg->current))
         u64(c, F_CG_WSET, l, 1, cgroup_working_set(cg));
-    static const struct {
-        const char *name;
-        size_t off;
-    } ev[] = {
-        {"low", offsetof(struct cgroup_events, low)},
-        {"high", offsetof(struct cgroup_events, high)},
-        {"max", offsetof(struct cgroup_events, max)},
-        {"oom", offsetof(struct cgroup_events, oom)},
-        {"oom_kill", offsetof(struct cgroup_events, oom_kill)},
-        {"oom_group_kill", offsetof(struct cgroup_events, oom_group_kill)},
-    };
-    for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
-        struct prom_label el[] = {{"cgroup", cg->path}, {"event", ev[i].name}};
-        u64(c, F_CG_EVENTS, el, 2, *(const uint64_t *)((const char *)&cg->events + ev[i].off));
+    for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
+        struct prom_label el[] = {{"cgroup", cg->path}, {"event", cgroup_event_name(i)}};
+        u64(c, F_CG_EVENTS, el, 2, cgroup_event_value(&cg->events, i));
     }
     if (cg->has_psi) {
         if (cg->psi.some.present)

@@ -203,24 +203,6 @@ static void json_psi(struct json *j, const char *key, const struct psi *p)
 
 /* ---- memory.events ------------------------------------------------------------------------ */
 
-struct counter {
-    const char *name;
-    size_t off;
-};
-static const struct counter counters[] = {
-    {"low", offsetof(struct cgroup_events, low)},
-    {"high", offsetof(struct cgroup_events, high)},
-    {"max", offsetof(struct cgroup_events, max)},
-    {"oom", offsetof(struct cgroup_events, oom)},
-    {"oom_kill", offsetof(struct cgroup_events, oom_kill)},
-    {"oom_group_kill", offsetof(struct cgroup_events, oom_group_kill)},
-};
-
-static uint64_t counter_of(const struct cgroup_events *e, const struct counter *c)
-{
-    return *(const uint64_t *)((const char *)e + c->off);
-}
-
 static void remove_cgroup(struct watch *w, struct wcg *cg);
 
 /* Reports what moved since the last report. */
@@ -236,11 +218,11 @@ static void report_events(struct watch *w, struct wcg *cg, bool force)
     if (w->hier.memory_version == 1)
         now.oom = cg->v1_ooms;
     bool killed = false, any = false;
-    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-        uint64_t a = counter_of(&cg->reported, &counters[i]), b = counter_of(&now, &counters[i]);
+    for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
+        uint64_t a = cgroup_event_value(&cg->reported, i), b = cgroup_event_value(&now, i);
         if (opt_has(a) && opt_has(b) && b > a) {
             any = true;
-            if (strncmp(counters[i].name, "oom", 3) == 0)
+            if (strncmp(cgroup_event_name(i), "oom", 3) == 0)
                 killed = true;
         }
     }
@@ -261,18 +243,19 @@ static void report_events(struct watch *w, struct wcg *cg, bool force)
     buf_printf(&e.text, "%s:", cg->path);
     json_key(&e.j, "changes");
     json_obj_begin(&e.j);
-    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-        uint64_t a = counter_of(&cg->reported, &counters[i]), b = counter_of(&now, &counters[i]);
+    for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
+        const char *name = cgroup_event_name(i);
+        uint64_t a = cgroup_event_value(&cg->reported, i), b = cgroup_event_value(&now, i);
         if (!opt_has(a) || !opt_has(b) || b <= a)
             continue;
-        json_key(&e.j, counters[i].name);
+        json_key(&e.j, name);
         json_obj_begin(&e.j);
         json_kv_u64(&e.j, "delta", b - a);
         json_kv_u64(&e.j, "total", b);
         json_obj_end(&e.j);
-        buf_printf(&e.text, " %s +%" PRIu64 " (now %" PRIu64 ")", counters[i].name, b - a, b);
+        buf_printf(&e.text, " %s +%" PRIu64 " (now %" PRIu64 ")", name, b - a, b);
         char key[32], val[24];
-        snprintf(key, sizeof(key), "%s", counters[i].name);
+        snprintf(key, sizeof(key), "%s", name);
         for (char *k = key; *k; k++)
             *k = (char)(*k >= 'a' && *k <= 'z' ? *k - 32 : *k);
         snprintf(val, sizeof(val), "%" PRIu64, b - a);

@@ -454,10 +454,22 @@ static const struct keyed_field events_fields[] = {
     EV("oom", oom), EV("oom_kill", oom_kill), EV("oom_group_kill", oom_group_kill),
 };
 
+_Static_assert(ARRAY_SIZE(events_fields) == CGROUP_EVENTS_N, "CGROUP_EVENTS_N");
+
 int cgroup_events_parse(const char *buf, size_t len, struct cgroup_events *ret)
 {
     memset(ret, 0xff, sizeof(*ret));
     return keyed_parse(buf, len, events_fields, ARRAY_SIZE(events_fields), ret);
+}
+
+const char *cgroup_event_name(size_t i)
+{
+    return events_fields[i].key;
+}
+
+uint64_t cgroup_event_value(const struct cgroup_events *e, size_t i)
+{
+    return *(const uint64_t *)((const char *)e + events_fields[i].offset);
 }
 
 #define OC(key, member) KEYED_FIELD(struct cgroup_oom_control, key, member, 1)

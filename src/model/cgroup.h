@@ -111,6 +111,11 @@ struct cgroup_events {
     uint64_t low, high, max, oom, oom_kill, oom_group_kill;
 };
 int cgroup_events_parse(const char *buf, size_t len, struct cgroup_events *ret);
+/* The counters by index, in memory.events' order, for views that go through them all: the
+ * file's key ("oom_kill") and the value (OPT_ABSENT when the kernel has no such counter). */
+#define CGROUP_EVENTS_N 6
+const char *cgroup_event_name(size_t i);
+uint64_t cgroup_event_value(const struct cgroup_events *e, size_t i);
 
 /* v1 memory.oom_control: "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n" (oom_kill since 4.13). */
 struct cgroup_oom_control {
