@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -84,4 +85,19 @@ int write_string_at(int dirfd, const char *path, const char *s)
     if ((size_t)w != n)
         return -EIO;
     return 0;
+}
+
+void inotify_drain(int fd, void (*fn)(void *ctx, const struct inotify_event *ie), void *ctx)
+{
+    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            return;
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ie = (const struct inotify_event *)p;
+            p += sizeof(*ie) + ie->len;
+            fn(ctx, ie);
+        }
+    }
 }

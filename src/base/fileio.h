@@ -24,5 +24,10 @@ int read_virtual_fd(int fd, struct buf *out);
 /* Reads a regular file or a pipe to EOF (appending to `out`). Returns 0 or a negative errno. */
 int read_stream_fd(int fd, struct buf *out);
 
+/* Reads every event waiting on a non-blocking inotify fd and hands each to `fn`, until the fd has
+ * none left. */
+struct inotify_event;
+void inotify_drain(int fd, void (*fn)(void *ctx, const struct inotify_event *ie), void *ctx);
+
 /* Writes a whole string to a file relative to dirfd (O_WRONLY, no create). Returns 0 or -errno. */
 int write_string_at(int dirfd, const char *path, const char *s);

@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/fileio.h"
 #include "../base/json.h"
 #include "../base/limits.h"
 #include "../base/log.h"
+#include "../model/cgpath.h"
 #include "../model/cgroup.h"
 #include "../model/procs.h"
 #include "../model/sysroot.h"
@@ -424,46 +426,37 @@ static void watch_tree(struct reconcile *r, const char *top)
     cgroup_snapshot_release(&s);
 }
 
+static void on_cgroup_event(void *ctx, const struct inotify_event *ie)
+{
+    struct reconcile *r = ctx;
+    if (ie->mask & IN_Q_OVERFLOW) {
+        watch_tree(r, "/");
+        plan_cgroup_tree(r, "/");
+        return;
+    }
+    for (size_t i = 0; i < r->nwatches; i++) {
+        if (r->watches[i].wd != ie->wd)
+            continue;
+        if ((ie->mask & IN_CREATE) && (ie->mask & IN_ISDIR) && ie->len) {
+            char *child = cgpath_child(r->watches[i].path, ie->name);
+            if (child) {
+                watch_tree(r, child);
+                plan_cgroup_tree(r, child);
+                free(child);
+            }
+        } else if (ie->mask & (IN_DELETE_SELF | IN_IGNORED)) {
+            free(r->watches[i].path);
+            r->watches[i] = r->watches[--r->nwatches];
+        }
+        return;
+    }
+}
+
 static int on_inotify(struct loop *l, int fd, uint32_t events, void *ctx)
 {
     (void)l;
     (void)events;
-    struct reconcile *r = ctx;
-    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        for (char *p = buf; p < buf + n;) {
-            struct inotify_event *ie = (struct inotify_event *)p;
-            p += sizeof(*ie) + ie->len;
-            if (ie->mask & IN_Q_OVERFLOW) {
-                watch_tree(r, "/");
-                plan_cgroup_tree(r, "/");
-                continue;
-            }
-            for (size_t i = 0; i < r->nwatches; i++) {
-                if (r->watches[i].wd != ie->wd)
-                    continue;
-                if ((ie->mask & IN_CREATE) && (ie->mask & IN_ISDIR) && ie->len) {
-                    const char *parent = r->watches[i].path;
-                    size_t len = strlen(parent) + strlen(ie->name) + 2;
-                    char *child = malloc(len);
-                    if (child) {
-                        snprintf(child, len, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "",
-                                 ie->name);
-                        watch_tree(r, child);
-                        plan_cgroup_tree(r, child);
-                        free(child);
-                    }
-                } else if (ie->mask & (IN_DELETE_SELF | IN_IGNORED)) {
-                    free(r->watches[i].path);
-                    r->watches[i] = r->watches[--r->nwatches];
-                }
-                break;
-            }
-        }
-    }
+    inotify_drain(fd, on_cgroup_event, ctx);
     return 0;
 }
 

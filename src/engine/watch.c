@@ -20,6 +20,7 @@
 #include "../base/limits.h"
 #include "../base/log.h"
 #include "../base/opt.h"
+#include "../model/cgpath.h"
 #include "../model/cgroup.h"
 #include "../model/psi.h"
 #include "../model/sysroot.h"
@@ -558,47 +559,40 @@ static void remove_cgroup(struct watch *w, struct wcg *cg)
     cg->tracks = NULL;
 }
 
+static void on_cgroup_event(void *ctx, const struct inotify_event *ie)
+{
+    struct watch *w = ctx;
+    if (ie->mask & IN_Q_OVERFLOW) {
+        /* events were lost: pick up every cgroup again, report counters that moved */
+        add_tree(w, "/");
+        for (size_t i = 0; i < w->ncgs; i++)
+            if (!w->cgs[i]->dead)
+                report_events(w, w->cgs[i], true);
+        return;
+    }
+    bool is_events;
+    struct wcg *cg = find_wd(w, ie->wd, &is_events);
+    if (!cg)
+        return;
+    if (is_events && (ie->mask & IN_MODIFY)) {
+        report_events(w, cg, false);
+    } else if (!is_events && (ie->mask & IN_CREATE) && (ie->mask & IN_ISDIR) && ie->len) {
+        char *child = cgpath_child(cg->path, ie->name);
+        if (child) {
+            add_tree(w, child);
+            free(child);
+        }
+    } else if (ie->mask & (IN_DELETE_SELF | IN_IGNORED)) {
+        remove_cgroup(w, cg);
+    }
+}
+
 static int on_inotify(struct loop *l, int fd, uint32_t events, void *ctx)
 {
     (void)l;
     (void)events;
     struct watch *w = ctx;
-    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        for (char *p = buf; p < buf + n;) {
-            struct inotify_event *ie = (struct inotify_event *)p;
-            p += sizeof(*ie) + ie->len;
-            if (ie->mask & IN_Q_OVERFLOW) {
-                /* events were lost: pick up every cgroup again, report counters that moved */
-                add_tree(w, "/");
-                for (size_t i = 0; i < w->ncgs; i++)
-                    if (!w->cgs[i]->dead)
-                        report_events(w, w->cgs[i], true);
-                continue;
-            }
-            bool is_events;
-            struct wcg *cg = find_wd(w, ie->wd, &is_events);
-            if (!cg)
-                continue;
-            if (is_events && (ie->mask & IN_MODIFY)) {
-                report_events(w, cg, false);
-            } else if (!is_events && (ie->mask & IN_CREATE) && (ie->mask & IN_ISDIR) && ie->len) {
-                size_t len = strlen(cg->path) + strlen(ie->name) + 2;
-                char *child = malloc(len);
-                if (child) {
-                    snprintf(child, len, "%s%s%s", cg->path, strcmp(cg->path, "/") ? "/" : "",
-                             ie->name);
-                    add_tree(w, child);
-                    free(child);
-                }
-            } else if (ie->mask & (IN_DELETE_SELF | IN_IGNORED)) {
-                remove_cgroup(w, cg);
-            }
-        }
-    }
+    inotify_drain(fd, on_cgroup_event, w);
     /* forget cgroups that are gone; pointers stay valid until here */
     size_t k = 0;
     for (size_t i = 0; i < w->ncgs; i++) {

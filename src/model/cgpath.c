@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_hex(const char *s, size_t n)
@@ -78,4 +79,13 @@ int cgpath_is_under(const char *path, const char *prefix)
     if (n == 1 && prefix[0] == '/')
         return path[0] == '/';
     return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+char *cgpath_child(const char *parent, const char *name)
+{
+    size_t len = strlen(parent) + strlen(name) + 2;
+    char *child = malloc(len);
+    if (child)
+        snprintf(child, len, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", name);
+    return child;
 }

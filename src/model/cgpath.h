@@ -10,5 +10,8 @@
  */
 void cgpath_short(const char *path, size_t width, char *out, size_t outlen);
 
+/* "PARENT/NAME" ("/NAME" under the root), malloc'd; NULL when out of memory. */
+char *cgpath_child(const char *parent, const char *name);
+
 /* True when `path` equals `prefix` or lies below it ("/a/b" is under "/a", "/ab" is not). */
 int cgpath_is_under(const char *path, const char *prefix);

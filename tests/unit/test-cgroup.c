@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/opt.h"
+#include "model/cgpath.h"
 #include "model/cgroup.h"
 #include "model/identity.h"
 #include "model/oomdomain.h"
@@ -675,9 +676,39 @@ static void subtree_pids_and_their_snapshot(void **state)
     close_tree(&o);
 }
 
+/* Child paths (inotify hands the name, the views need the path) and the subtree test. */
+static void cgpath_child_and_under(void **state)
+{
+    (void)state;
+    char *a = cgpath_child("/", "system.slice"), *b = cgpath_child("/kubepods.slice", "pod1");
+    assert_string_equal(a, "/system.slice");
+    assert_string_equal(b, "/kubepods.slice/pod1");
+    free(a);
+    free(b);
+    assert_true(cgpath_is_under("/a/b", "/a"));
+    assert_true(cgpath_is_under("/a", "/a"));
+    assert_false(cgpath_is_under("/ab", "/a"));
+}
+
+/* memory.events by index: the file's keys, in order, and their values */
+static void events_by_index(void **state)
+{
+    (void)state;
+    const char text[] = "low 1\nhigh 2\nmax 3\noom 4\noom_kill 5\noom_group_kill 6\n";
+    struct cgroup_events e;
+    assert_int_equal(cgroup_events_parse(text, sizeof(text) - 1, &e), 6);
+    const char *want[] = {"low", "high", "max", "oom", "oom_kill", "oom_group_kill"};
+    for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
+        assert_string_equal(cgroup_event_name(i), want[i]);
+        assert_int_equal(cgroup_event_value(&e, i), i + 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cgpath_child_and_under),
+        cmocka_unit_test(events_by_index),
         cmocka_unit_test(psi_lines_and_fields),
         cmocka_unit_test(psi_rejects_garbage),
         cmocka_unit_test(mountinfo_hybrid_and_v2),
