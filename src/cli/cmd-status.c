@@ -581,12 +581,7 @@ static void findings_text(struct out *o, const struct doctor_report *rep, size_t
 static void json_psi_obj(struct json *j, const struct psi *p)
 {
     json_obj_begin(j);
-    json_kv_double(j, "some_avg10", (double)p->some.avg10 / 100.0, 2);
-    json_kv_double(j, "some_avg60", (double)p->some.avg60 / 100.0, 2);
-    json_kv_double(j, "some_avg300", (double)p->some.avg300 / 100.0, 2);
-    json_kv_double(j, "full_avg10", (double)p->full.avg10 / 100.0, 2);
-    json_kv_double(j, "full_avg60", (double)p->full.avg60 / 100.0, 2);
-    json_kv_double(j, "full_avg300", (double)p->full.avg300 / 100.0, 2);
+    doctor_psi_averages_json(p, j);
     json_kv_bool(j, "sick", doctor_psi_sick(p));
     json_obj_end(j);
 }

@@ -97,6 +97,9 @@ int doctor_worst(const struct doctor_report *r);
  */
 struct psi;
 bool doctor_psi_sick(const struct psi *p);
+/* The six averages as keys of the object being written ("some_avg10": 1.25, ..., percent), as
+ * doctor's and status's JSON carry them. */
+void doctor_psi_averages_json(const struct psi *p, struct json *j);
 
 /* One finding as a JSON object (docs/json/doctor.md). */
 void doctor_finding_json(const struct finding *f, struct json *j);
