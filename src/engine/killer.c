@@ -5,23 +5,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../base/buf.h"
 #include "../base/fileio.h"
+#include "../base/pidfd.h"
 #include "../model/procs.h"
 #include "../model/sysroot.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_process_mrelease
-#define SYS_process_mrelease 448
-#endif
 
 int killer_start_time(const struct sysroot *sr, pid_t pid, uint64_t *ret)
 {
@@ -45,7 +36,7 @@ int killer_open(const struct sysroot *sr, pid_t pid, uint64_t expected_start_tim
     struct kill_target t = {.pid = pid, .pidfd = -1, .start_time = expected_start_time};
     if (pid <= 1)
         return -EPERM; /* never init (or "all processes") */
-    long fd = syscall(SYS_pidfd_open, pid, 0);
+    long fd = sys_pidfd_open(pid);
     if (fd < 0 && errno == ENOSYS) {
         char name[16];
         snprintf(name, sizeof(name), "%d", (int)pid);
@@ -82,7 +73,7 @@ int killer_open(const struct sysroot *sr, pid_t pid, uint64_t expected_start_tim
 
 int killer_signal(const struct kill_target *t, int sig)
 {
-    if (syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) < 0)
+    if (sys_pidfd_send_signal(t->pidfd, sig) < 0)
         return -errno;
     return 0;
 }
@@ -91,7 +82,7 @@ int killer_release_memory(const struct kill_target *t)
 {
     if (t->via_procfd)
         return -ENOSYS;
-    if (syscall(SYS_process_mrelease, t->pidfd, 0) < 0)
+    if (sys_process_mrelease(t->pidfd) < 0)
         return -errno;
     return 0;
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,15 +17,10 @@
 #include "../base/cursor.h"
 #include "../base/fileio.h"
 #include "../base/limits.h"
+#include "../base/pidfd.h"
 #include "../model/cgroup.h"
 #include "../model/sysroot.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 
 static void sleep_ms(long ms)
 {
@@ -234,14 +228,14 @@ static int kill_listed(int dirfd)
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++) {
-        int fd = (int)syscall(SYS_pidfd_open, pids[i], 0);
+        int fd = sys_pidfd_open(pids[i]);
         if (fd < 0)
             continue; /* gone already */
         pid_t *again;
         size_t m;
         if (read_procs(dirfd, &again, &m) == 0) {
             if (listed(again, m, pids[i]))
-                (void)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+                (void)sys_pidfd_send_signal(fd, SIGKILL);
             free(again);
         }
         close(fd);
