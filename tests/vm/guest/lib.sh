@@ -84,3 +84,18 @@ vmstat_oom_kill() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
 # ow_has COMMAND: the oomwarden binary in this VM has that subcommand (for scenarios that use
 # commands still being written: run them only once they exist)
 ow_has() { oomwarden "$1" --help >/dev/null 2>&1; }
+
+# start_agent NAME ARGS...: `oomwarden agent ARGS` in the background, events to $OUT/NAME.jsonl and
+# its log to $OUT/NAME.log; returns once the guard says it is on (fails after 10 s). Sets AGENT.
+start_agent() {
+    _n=$1
+    shift
+    oomwarden agent "$@" >"$OUT/$_n.jsonl" 2>"$OUT/$_n.log" </dev/null &
+    AGENT=$!
+    _i=0
+    while ! grep -q "guard: on" "$OUT/$_n.log" 2>/dev/null; do
+        _i=$((_i + 1))
+        [ $_i -gt 100 ] && fail "the agent ($_n) did not start: $(cat "$OUT/$_n.log")"
+        sleep 0.1
+    done
+}

@@ -60,14 +60,7 @@ comm = ^ow-sidecar\$
 guard = protect
 oom-score-adj = -500
 CONF
-oomwarden agent --config /run/guard.conf >"$OUT/agent.jsonl" 2>"$OUT/agent.log" </dev/null &
-AGENT=$!
-i=0
-while ! grep -q "guard: on" "$OUT/agent.log" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && fail "the agent did not start: $(cat "$OUT/agent.log")"
-    sleep 0.1
-done
+start_agent agent --config /run/guard.conf
 : >"$OUT/runs.txt"
 run=1
 while [ $run -le $((2 * RUNS)) ]; do
@@ -134,14 +127,7 @@ psi = some 100ms 1s
 psi-cgroups = $T
 psi-kill-after = 2s
 CONF
-oomwarden agent --config /run/psi.conf >"$OUT/agent-psi.jsonl" 2>"$OUT/agent-psi.log" </dev/null &
-AGENT=$!
-i=0
-while ! grep -q "guard: on" "$OUT/agent-psi.log" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && fail "the PSI agent did not start: $(cat "$OUT/agent-psi.log")"
-    sleep 0.1
-done
+start_agent agent-psi --config /run/psi.conf
 start_hog throttled "$T" --name ow-throttled --anon 8 --adj 0 --grow 8 --chunk 1 --go /run/go.psi || fail "throttled"
 TP=$HOG_PID
 k0=$(awk '$1 == "oom_kill" { print $2 }' "$CG$T/memory.events")

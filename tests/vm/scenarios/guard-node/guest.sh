@@ -71,16 +71,8 @@ CONF=/oomwarden/examples/kubernetes-node.conf
 oomwarden agent --check-config --config "$CONF" >"$OUT/agent-check.txt" 2>&1 || fail "--check-config: $(cat "$OUT/agent-check.txt")"
 # the example as shipped; only the listen address (there is no pod network here) and the event
 # format (JSON lines for the host) differ
-oomwarden agent --config "$CONF" --listen 127.0.0.1:10090 --event-format json \
-    >"$OUT/agent.jsonl" 2>"$OUT/agent.log" </dev/null &
-AGENT=$!
+start_agent agent --config "$CONF" --listen 127.0.0.1:10090 --event-format json
 fact agent_pid "$AGENT"
-i=0
-while ! grep -q "guard: on" "$OUT/agent.log" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && fail "the agent did not start: $(cat "$OUT/agent.log")"
-    sleep 0.1
-done
 fact agent_self "$(awk '/^(VmLck|VmRSS):/ { printf "%s %s ", $1, $2 }' /proc/$AGENT/status) adj $(cat /proc/$AGENT/oom_score_adj)"
 
 echo "oomwarden-scenario: guard start" >/dev/kmsg
