@@ -849,7 +849,7 @@ static void refresh_cgroups(struct guard *g)
     if (!g->hier_ok || !g->hier.memory_version)
         return;
     struct cgroup_snapshot s;
-    if (cgroup_snapshot_read_depth(&g->hier, "/", 16, &s) < 0)
+    if (cgroup_snapshot_read_limits(&g->hier, "/", 16, &s) < 0)
         return;
     for (size_t i = 0; i < g->ncgs; i++)
         g->cgs[i].present = false;
@@ -1228,7 +1228,7 @@ static void open_triggers(struct guard *g)
     size_t want = 1;
     struct cgroup_snapshot s = {0};
     bool snap = g->hier_ok && g->o->psi_cgroups && g->o->psi_cgroups->n &&
-                cgroup_snapshot_read_depth(&g->hier, "/", 16, &s) == 0;
+                cgroup_snapshot_read_limits(&g->hier, "/", 16, &s) == 0;
     for (size_t i = 0; snap && i < s.n; i++)
         if (glob_any(g->o->psi_cgroups, s.v[i].path))
             want++;

@@ -419,7 +419,7 @@ static void add_watch(struct reconcile *r, const char *path)
 static void watch_tree(struct reconcile *r, const char *top)
 {
     struct cgroup_snapshot s;
-    if (cgroup_snapshot_read_depth(&r->hier, top, 32, &s) < 0)
+    if (cgroup_snapshot_read_limits(&r->hier, top, 32, &s) < 0)
         return;
     for (size_t i = 0; i < s.n; i++)
         add_watch(r, s.v[i].path);

@@ -1063,11 +1063,32 @@ static int list_children(int dirfd, struct child **ret, size_t *ret_n)
     return 0;
 }
 
+/* The light read of cgroup_snapshot_read_limits(): path, inode and the limit. */
+static int read_limit_at(const struct cgroup_hier *h, int dirfd, const char *path, struct buf *b,
+                         struct cgroup_memory *cg)
+{
+    int v = h->memory_version;
+    memory_init(cg, v);
+    /* as read_at(): no memory.stat in a live cgroup means no memory controller here */
+    if (!exists_at(dirfd, "memory.stat"))
+        return exists_at(dirfd, "cgroup.procs") ? -ENOMEDIUM : -ENOENT;
+    cg->path = strdup(path);
+    if (!cg->path)
+        return -ENOMEM;
+    struct stat st;
+    if (fstat(dirfd, &st) == 0)
+        cg->ino = (uint64_t)st.st_ino;
+    (void)read_number(dirfd, v == 2 ? "memory.max" : "memory.limit_in_bytes", b, v, h->page_size,
+                      true, &cg->max);
+    return 0;
+}
+
 static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t parent,
-                unsigned depth, unsigned max_depth, struct buf *b, struct cgroup_snapshot *s)
+                unsigned depth, unsigned max_depth, bool limits_only, struct buf *b,
+                struct cgroup_snapshot *s)
 {
     struct cgroup_memory cg;
-    int r = read_at(h, dirfd, path, b, &cg);
+    int r = limits_only ? read_limit_at(h, dirfd, path, b, &cg) : read_at(h, dirfd, path, b, &cg);
     if (r < 0) {
         cgroup_memory_release(&cg);
         /* gone, or (v2) no memory controller here and so none below; one we may not read
@@ -1104,7 +1125,7 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
         buf_reset(&child_path);
         r = buf_printf(&child_path, "%s/%s", strcmp(path, "/") == 0 ? "" : path, kids[i].name);
         if (r == 0)
-            r = walk(h, fd, child_path.data, self, depth + 1, max_depth, b, s);
+            r = walk(h, fd, child_path.data, self, depth + 1, max_depth, limits_only, b, s);
         close(fd);
     }
     buf_release(&child_path);
@@ -1119,8 +1140,8 @@ int cgroup_snapshot_read(const struct cgroup_hier *h, const char *top, struct cg
     return cgroup_snapshot_read_depth(h, top, CGROUP_WALK_MAX_DEPTH, ret);
 }
 
-int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, unsigned max_depth,
-                               struct cgroup_snapshot *ret)
+static int snapshot(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                    bool limits_only, struct cgroup_snapshot *ret)
 {
     if (max_depth > CGROUP_WALK_MAX_DEPTH)
         max_depth = CGROUP_WALK_MAX_DEPTH;
@@ -1130,7 +1151,7 @@ int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, uns
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
     struct cgroup_snapshot s = {0};
     struct buf b = BUF_INIT(CAP_KERNEL_FILE);
-    int r = walk(h, fd, start, SIZE_MAX, 0, max_depth, &b, &s);
+    int r = walk(h, fd, start, SIZE_MAX, 0, max_depth, limits_only, &b, &s);
     close(fd);
     buf_release(&b);
     if (r == 0 && s.n == 0)
@@ -1147,6 +1168,18 @@ int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, uns
             s.v[s.v[i].parent].nprocs_subtree += s.v[i].nprocs_subtree;
     *ret = s;
     return 0;
+}
+
+int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                               struct cgroup_snapshot *ret)
+{
+    return snapshot(h, top, max_depth, false, ret);
+}
+
+int cgroup_snapshot_read_limits(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                                struct cgroup_snapshot *ret)
+{
+    return snapshot(h, top, max_depth, true, ret);
 }
 
 static bool path_is_under(const char *path, const char *prefix)

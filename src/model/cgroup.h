@@ -235,6 +235,11 @@ int cgroup_snapshot_read(const struct cgroup_hier *h, const char *top, struct cg
  * counts only the cgroups read. */
 int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, unsigned max_depth,
                                struct cgroup_snapshot *ret);
+/* The same walk, reading only which cgroups exist and their limit (path, ino, max; the rest
+ * absent): for watchers that look for new or limited cgroups often, where a full read of every
+ * cgroup (some 20 files each) would cost more than the look. */
+int cgroup_snapshot_read_limits(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                                struct cgroup_snapshot *ret);
 void cgroup_snapshot_release(struct cgroup_snapshot *s);
 /*
  * A deep copy of the subtree of s->v[top]: in pre-order that is s->v[top] and the entries after

@@ -368,6 +368,34 @@ static void layouts_from_mountinfo(void **state)
     }
 }
 
+/* The light walk sees the same cgroups, in the same order, with the same limits, on v2 (one
+ * cgroup without the memory controller) and on v1, and reads nothing else. */
+static void walk_limits_only(void **state)
+{
+    (void)state;
+    const char *trees[] = {FIXTURE("cg-v2"), FIXTURE("cg-v1"), FIXTURE("cg-k8s-systemd")};
+    for (size_t t = 0; t < sizeof(trees) / sizeof(trees[0]); t++) {
+        struct opened o;
+        open_tree(trees[t], &o);
+        struct cgroup_snapshot full, light;
+        assert_int_equal(cgroup_snapshot_read_depth(&o.h, NULL, 16, &full), 0);
+        assert_int_equal(cgroup_snapshot_read_limits(&o.h, NULL, 16, &light), 0);
+        assert_int_equal(light.n, full.n);
+        size_t limited = 0;
+        for (size_t i = 0; i < full.n; i++) {
+            assert_string_equal(light.v[i].path, full.v[i].path);
+            assert_int_equal(light.v[i].parent, full.v[i].parent);
+            assert_int_equal(light.v[i].max, full.v[i].max);
+            limited += cgroup_limit_set(full.v[i].max);
+            assert_false(opt_has(light.v[i].current));
+        }
+        assert_true(limited > 0);
+        cgroup_snapshot_release(&full);
+        cgroup_snapshot_release(&light);
+        close_tree(&o);
+    }
+}
+
 static void walk_v2_preorder_and_counts(void **state)
 {
     (void)state;
@@ -709,6 +737,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cgpath_child_and_under),
         cmocka_unit_test(events_by_index),
+        cmocka_unit_test(walk_limits_only),
         cmocka_unit_test(psi_lines_and_fields),
         cmocka_unit_test(psi_rejects_garbage),
         cmocka_unit_test(mountinfo_hybrid_and_v2),
