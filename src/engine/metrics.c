@@ -280,7 +280,8 @@ static void collect_next_victim(struct collector *c, const struct metrics_ctx *m
     struct meminfo mi;
     struct proc_table t;
     if (meminfo_read(m->sr, &mi) < 0 ||
-        procs_snapshot(m->sr, PROC_READ_STAT | PROC_READ_STATUS | PROC_READ_OOM | PROC_READ_CGROUP,
+        procs_snapshot(m->sr, PROC_READ_STAT | PROC_READ_STATUS | PROC_READ_OOM | PROC_READ_CGROUP |
+                                  PROC_USER_TASKS_ONLY,
                        &t) < 0)
         return;
     struct victim_list vl;

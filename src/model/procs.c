@@ -355,6 +355,10 @@ int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct 
             r = proc_stat_parse(b->data, b->len, &p);
         if (r < 0)
             goto fail;
+        if ((fields & PROC_USER_TASKS_ONLY) && p.kernel_thread) {
+            *ret = p;
+            return 0;
+        }
     }
     if (fields & PROC_READ_STATUS) {
         r = read_pid_file(piddir, "status", b);

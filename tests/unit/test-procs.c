@@ -164,6 +164,20 @@ static void snapshot_fixture(void **state)
     assert_int_equal(p->uid, -1);
     assert_null(p->cgroup);
     proc_table_release(&t);
+
+    /* a ranking view: kernel threads stop at their stat, user tasks are read whole */
+    assert_int_equal(procs_snapshot(&sr, PROC_READ_ALL | PROC_USER_TASKS_ONLY, &t), 0);
+    assert_int_equal(t.n, 17);
+    k = proc_table_find(&t, 3);
+    assert_true(k->kernel_thread);
+    assert_false(k->has_oom);
+    assert_int_equal(k->uid, -1);
+    assert_null(k->cgroup);
+    p = proc_table_find(&t, 520);
+    assert_true(p->has_oom);
+    assert_int_equal(p->uid, 1000);
+    assert_string_equal(p->cgroup, "/user.slice/user-1000.slice/session-3.scope");
+    proc_table_release(&t);
     sysroot_close(&sr);
 }
 
