@@ -539,8 +539,7 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
     (void)loop_add_signal(l, SIGINT, on_stop, &a);
     (void)loop_add_signal(l, SIGHUP, on_reload, &a);
 
-    /* the HTTP thread starts after the signal mask is set, so it inherits the blocked signals
-     * and they all arrive at the loop */
+    /* the HTTP thread blocks every signal, so they all arrive at this loop */
     int herr = 0;
     /* 5 s to send a request: a scrape sends it at once; a slow client holds a slot no longer */
     struct httpd *h = httpd_start(cfg->listen, (unsigned)cfg->max_connections, 5, on_http, &a,

@@ -115,6 +115,12 @@ int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn fn, void *ct
     return 0;
 }
 
+int loop_fd_events(struct loop *l, struct loop_source *s, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = s};
+    return epoll_ctl(l->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0 ? -errno : 0;
+}
+
 int loop_timer_arm(struct loop_source *s, uint64_t ms)
 {
     if (ms == 0)

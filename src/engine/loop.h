@@ -26,6 +26,9 @@ int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn fn, void *ct
 /* A repeating timer every `interval_ms` (first expiry after the interval); or one-shot. */
 int loop_add_timer(struct loop *l, uint64_t interval_ms, bool repeat, loop_timer_fn fn, void *ctx,
                    struct loop_source **ret);
+/* Changes the epoll mask of an fd source (e.g. EPOLLIN while reading, EPOLLOUT while writing;
+ * 0 pauses it). */
+int loop_fd_events(struct loop *l, struct loop_source *s, uint32_t events);
 /* Re-arms a timer (one-shot or repeating) to fire `ms` from now. */
 int loop_timer_arm(struct loop_source *s, uint64_t ms);
 /* Stops a timer until it is armed again. */
