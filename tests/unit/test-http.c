@@ -342,9 +342,9 @@ static void timeouts_cut_idle_and_slow_clients(void **state)
     /* silent after connecting */
     int idle = dial(port);
     uint64_t t0 = loop_now_ms();
-    assert_true(closed_within(idle, 3000));
+    assert_true(closed_within(idle, 5000));
     uint64_t took = loop_now_ms() - t0;
-    assert_true(took >= 900 && took < 2500);
+    assert_true(took >= 900 && took < 4000); /* the 1 s timeout, with room for a busy machine */
     close(idle);
     /* a slowloris: one byte every 200 ms does not buy more time than the timeout */
     int drip = dial(port);
@@ -367,7 +367,7 @@ static void timeouts_cut_idle_and_slow_clients(void **state)
     }
     took = loop_now_ms() - t0;
     assert_true(cut);
-    assert_true(took < 2500);
+    assert_true(took < 4000); /* not the 15 s the whole drip would take */
     close(drip);
     /* a reader that stops reading a big response is cut too, and others are served meanwhile */
     int stalled = dial(port);
