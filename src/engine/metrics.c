@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "../base/limits.h"
 #include "../base/opt.h"
 #include "../base/prom.h"
 #include "../model/cgroup.h"
@@ -275,29 +276,51 @@ static void collect_kills(struct collector *c, struct kill_counters *k)
     pthread_mutex_unlock(&k->lock);
 }
 
+/* The winner's cgroup, read after the ranking rather than for every process: only its labels
+ * need it. NULL when the process has gone (or its PID was reused) since the snapshot. */
+static char *winner_cgroup(const struct sysroot *sr, const struct proc *p)
+{
+    struct buf scratch = BUF_INIT(CAP_KERNEL_FILE);
+    struct proc now;
+    char *cg = NULL;
+    if (procs_read_one(sr, p->pid, PROC_READ_STAT | PROC_READ_CGROUP, &scratch, &now) == 0) {
+        if (now.start_time == p->start_time && now.cgroup)
+            cg = strdup(now.cgroup);
+        proc_release(&now);
+    }
+    buf_release(&scratch);
+    return cg;
+}
+
 static void collect_next_victim(struct collector *c, const struct metrics_ctx *m)
 {
     struct meminfo mi;
     struct proc_table t;
     if (meminfo_read(m->sr, &mi) < 0 ||
-        procs_snapshot(m->sr, PROC_READ_STAT | PROC_READ_STATUS | PROC_READ_OOM | PROC_READ_CGROUP |
+        procs_snapshot(m->sr, PROC_READ_STAT | PROC_READ_STATUS | PROC_READ_OOM |
                                   PROC_USER_TASKS_ONLY,
                        &t) < 0)
         return;
     struct victim_list vl;
     if (victims_rank_global(&t, m->kernel, &mi, m->sr->page_size, &vl) == 0) {
-        if (vl.n && vl.v[0].eligible) {
-            const struct proc *p = vl.v[0].proc;
+        /* the first in the kernel's order still there when its cgroup is read */
+        char *cg = NULL;
+        size_t i = 0;
+        while (i < vl.n && vl.v[i].eligible && !(cg = winner_cgroup(m->sr, vl.v[i].proc)))
+            i++;
+        if (cg) {
+            const struct proc *p = vl.v[i].proc;
             struct identity id;
-            identity_from_cgroup(p->cgroup, &id);
+            identity_from_cgroup(cg, &id);
             char adj[16];
             snprintf(adj, sizeof(adj), "%d", p->oom_score_adj);
             struct prom_label l[] = {{"comm", p->comm},
-                                     {"cgroup", p->cgroup},
+                                     {"cgroup", cg},
                                      {"pod_uid", id.pod_uid[0] ? id.pod_uid : NULL},
                                      {"oom_score_adj", adj}};
             prom_sample_u64(&c->reg, c->fam[F_VICTIM], l, 4, 1);
             prom_sample_u64(&c->reg, c->fam[F_VICTIM_SCORE], NULL, 0, (uint64_t)p->oom_score);
+            free(cg);
         }
         victim_list_release(&vl);
     }

@@ -39,6 +39,9 @@ expect_eq "Content-Type of /metrics" "text/plain; version=0.0.4; charset=utf-8" 
 v1_cgroup agent $((256 << 20))
 cg=$CG rel=$CG_REL
 start_hog "$cg" steady --name ow-agent-steady --anon 40
+steady_pid=$HOG_PID
+# the hog first in a global OOM's order, by the kernel's own oom_score
+echo 1000 >"/proc/$steady_pid/oom_score_adj"
 sleep 1.1 # scrapes within 1 s share one collection: this one must see the new cgroup
 scrape=$(curl -sf "$A/metrics")
 check "promtool check metrics accepts the scrape" promtool check metrics <<<"$scrape"
@@ -58,6 +61,11 @@ if [ -n "$got" ] && [ $(( got > anon ? got - anon : anon - got )) -le $((1 << 20
 else
     not_ok "cgroup anon = memory.stat total_rss" "metric $got, file $anon"
 fi
+victim=$(grep '^oomwarden_next_victim_info{' <<<"$scrape")
+expect_eq "next victim: the hog with oom_score_adj 1000, in its cgroup" \
+    "comm=\"ow-agent-steady\",cgroup=\"$rel\",oom_score_adj=\"1000\"" "$(sed -E 's/^[^{]*\{(.*)\} 1$/\1/' <<<"$victim")"
+expect_eq "next victim's oom_score = /proc/PID/oom_score" "$(cat "/proc/$steady_pid/oom_score")" \
+    "$(grep '^oomwarden_next_victim_oom_score ' <<<"$scrape" | awk '{print $2}')"
 before_node=$(grep '^oomwarden_node_oom_kills_total ' <<<"$scrape" | awk '{print $2}')
 expect_eq "node oom_kill counter = /proc/vmstat" "$(awk '$1=="oom_kill" {print $2}' /proc/vmstat)" "$before_node"
 
