@@ -45,6 +45,7 @@ struct conn {
     struct conn *prev, *next;
     enum conn_state state;
     bool close_after;
+    bool eof; /* the client has shut down its side: answer what it sent, then close */
     uint64_t deadline_ms;
     char head[512]; /* the response's status line and header fields */
     size_t head_len;
@@ -293,8 +294,11 @@ static void serve(struct conn *c)
     while (c->state == CONN_READING) {
         struct http_request req;
         enum http_req_result r = http_request_parse(c->in, c->in_len, &req);
-        if (r == HTTP_REQ_INCOMPLETE)
+        if (r == HTTP_REQ_INCOMPLETE) {
+            if (c->eof)
+                conn_close(c); /* nothing more will come */
             return;
+        }
         if (r == HTTP_REQ_BAD) {
             answer_error(c, req.error, req.why);
         } else {
@@ -322,8 +326,13 @@ static bool fill(struct conn *c)
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return true;
+        if (k == 0 && !lingering && c->in_len > 0) {
+            /* a client may send its request and shut down its side (`nc -N`): still answer */
+            c->eof = true;
+            return true;
+        }
         if (k <= 0) {
-            conn_close(c); /* the client is done (or gone); a half-sent request is dropped */
+            conn_close(c); /* the client is done (or gone) */
             return false;
         }
         if (!lingering)

@@ -277,19 +277,22 @@ static void collect_kills(struct collector *c, struct kill_counters *k)
 }
 
 /* The winner's cgroup, read after the ranking rather than for every process: only its labels
- * need it. NULL when the process has gone (or its PID was reused) since the snapshot. */
-static char *winner_cgroup(const struct sysroot *sr, const struct proc *p)
+ * need it. False when the process has gone (or its PID was reused) since the snapshot; *ret is
+ * NULL when the kernel shows no cgroup. */
+static bool winner_cgroup(const struct sysroot *sr, const struct proc *p, char **ret)
 {
     struct buf scratch = BUF_INIT(CAP_KERNEL_FILE);
     struct proc now;
-    char *cg = NULL;
+    bool alive = false;
+    *ret = NULL;
     if (procs_read_one(sr, p->pid, PROC_READ_STAT | PROC_READ_CGROUP, &scratch, &now) == 0) {
-        if (now.start_time == p->start_time && now.cgroup)
-            cg = strdup(now.cgroup);
+        alive = now.start_time == p->start_time;
+        if (alive && now.cgroup)
+            *ret = strdup(now.cgroup);
         proc_release(&now);
     }
     buf_release(&scratch);
-    return cg;
+    return alive;
 }
 
 static void collect_next_victim(struct collector *c, const struct metrics_ctx *m)
@@ -306,9 +309,9 @@ static void collect_next_victim(struct collector *c, const struct metrics_ctx *m
         /* the first in the kernel's order still there when its cgroup is read */
         char *cg = NULL;
         size_t i = 0;
-        while (i < vl.n && vl.v[i].eligible && !(cg = winner_cgroup(m->sr, vl.v[i].proc)))
+        while (i < vl.n && vl.v[i].eligible && !winner_cgroup(m->sr, vl.v[i].proc, &cg))
             i++;
-        if (cg) {
+        if (i < vl.n && vl.v[i].eligible) {
             const struct proc *p = vl.v[i].proc;
             struct identity id;
             identity_from_cgroup(cg, &id);
