@@ -23,11 +23,16 @@ cache_pid=$HOG_PID
 start_hog "$cg" anon --name ow-rep-anon --anon 100
 anon_pid=$HOG_PID
 
-# The hogs are idle now; read the raw files around the report until nothing moved in between.
+# The hogs are idle now; read the raw files around the report until nothing moved in between,
+# and compare the report with that snapshot (the kernel may age or charge pages a moment later:
+# a fresh read after the fact is not what the report saw).
 raw() {
-    echo "$(cat "$cg/memory.usage_in_bytes") $(cat "$cg/memory.max_usage_in_bytes") \
-$(awk '$1=="total_cache"||$1=="total_rss"||$1=="total_inactive_file"||$1=="total_active_file"||$1=="total_shmem"{printf "%s ", $2}' "$cg/memory.stat")\
-$(cat "$cg/memory.kmem.usage_in_bytes") $(cat "$cg/memory.failcnt") $(awk '{printf "%s ", $2}' "$cg/memory.oom_control")"
+    echo "usage $(cat "$cg/memory.usage_in_bytes")"
+    echo "peak $(cat "$cg/memory.max_usage_in_bytes")"
+    awk '$1=="total_cache"||$1=="total_rss"||$1=="total_inactive_file"||$1=="total_active_file"||$1=="total_shmem"' "$cg/memory.stat"
+    echo "kmem $(cat "$cg/memory.kmem.usage_in_bytes")"
+    echo "failcnt $(cat "$cg/memory.failcnt")"
+    cat "$cg/memory.oom_control"
 }
 for _ in 1 2 3 4 5 6 7 8 9 10; do
     before=$(raw)
@@ -37,25 +42,24 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
     sleep 0.2
 done
 expect_eq "the files did not change while the report was read" "$before" "$after"
+snap() { awk -v k="$1" '$1==k{print $2}' <<<"$after"; }
 
-stat() { awk -v k="$1" '$1==k{print $2}' "$cg/memory.stat"; }
 j() { jq -r "$1" <<<"$json"; }
 expect_eq "path" "$rel" "$(j .cgroup.path)"
 expect_eq "v1 memory controller, hybrid or v1 layout" "1 ok" \
     "$(j '.memory_version') $(j 'if .layout=="hybrid" or .layout=="v1" then "ok" else .layout end')"
 expect_eq "max == memory.limit_in_bytes" "$(cat "$cg/memory.limit_in_bytes")" "$(j .cgroup.max)"
-expect_eq "current == memory.usage_in_bytes" "$(cat "$cg/memory.usage_in_bytes")" "$(j .cgroup.current)"
-expect_eq "peak == memory.max_usage_in_bytes" "$(cat "$cg/memory.max_usage_in_bytes")" "$(j .cgroup.peak)"
-expect_eq "stat.file == total_cache" "$(stat total_cache)" "$(j .cgroup.stat.file)"
-expect_eq "stat.anon == total_rss" "$(stat total_rss)" "$(j .cgroup.stat.anon)"
-expect_eq "stat.inactive_file == total_inactive_file" "$(stat total_inactive_file)" "$(j .cgroup.stat.inactive_file)"
-expect_eq "stat.active_file == total_active_file" "$(stat total_active_file)" "$(j .cgroup.stat.active_file)"
-expect_eq "kernel == memory.kmem.usage_in_bytes" "$(cat "$cg/memory.kmem.usage_in_bytes")" "$(j .cgroup.kernel)"
-expect_eq "events.max == memory.failcnt" "$(cat "$cg/memory.failcnt")" "$(j .cgroup.events.max)"
-expect_eq "events.oom_kill == oom_control's oom_kill" \
-    "$(awk '$1=="oom_kill"{print $2}' "$cg/memory.oom_control")" "$(j .cgroup.events.oom_kill)"
+expect_eq "current == memory.usage_in_bytes" "$(snap usage)" "$(j .cgroup.current)"
+expect_eq "peak == memory.max_usage_in_bytes" "$(snap peak)" "$(j .cgroup.peak)"
+expect_eq "stat.file == total_cache" "$(snap total_cache)" "$(j .cgroup.stat.file)"
+expect_eq "stat.anon == total_rss" "$(snap total_rss)" "$(j .cgroup.stat.anon)"
+expect_eq "stat.inactive_file == total_inactive_file" "$(snap total_inactive_file)" "$(j .cgroup.stat.inactive_file)"
+expect_eq "stat.active_file == total_active_file" "$(snap total_active_file)" "$(j .cgroup.stat.active_file)"
+expect_eq "kernel == memory.kmem.usage_in_bytes" "$(snap kmem)" "$(j .cgroup.kernel)"
+expect_eq "events.max == memory.failcnt" "$(snap failcnt)" "$(j .cgroup.events.max)"
+expect_eq "events.oom_kill == oom_control's oom_kill" "$(snap oom_kill)" "$(j .cgroup.events.oom_kill)"
 expect_eq "swappiness == memory.swappiness" "$(cat "$cg/memory.swappiness")" "$(j .cgroup.swappiness)"
-usage=$(cat "$cg/memory.usage_in_bytes") inactive=$(stat total_inactive_file)
+usage=$(snap usage) inactive=$(snap total_inactive_file)
 expect_eq "working_set == usage - total_inactive_file" "$((usage > inactive ? usage - inactive : 0))" \
     "$(j .cgroup.working_set)"
 expect_eq "headroom == limit - usage" "$((LIMIT - usage))" "$(j .cgroup.headroom)"
