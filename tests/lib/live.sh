@@ -88,3 +88,6 @@ kmsg_marker() {
     echo "$m" >/dev/kmsg
     echo "$m"
 }
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on now, for an agent or Prometheus under test
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -13,7 +13,6 @@ require_root
 require_v1_memory
 command -v curl >/dev/null || skip_all "curl not installed"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 APORT=$(free_port)
 A=http://127.0.0.1:$APORT
 conf=$LIVE_TMP/oomwarden.conf

@@ -22,7 +22,6 @@ command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 [ -r /dev/kmsg ] || skip_all "cannot read /dev/kmsg"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 T=og$$ # + a suffix of up to 6: within the 15 characters of a comm
 UNIFIED=/sys/fs/cgroup/unified
 

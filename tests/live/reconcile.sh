@@ -12,7 +12,6 @@ require_v1_memory
 command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
 adj() { cat "/proc/$1/oom_score_adj" 2>/dev/null; }
 T=owr-$$

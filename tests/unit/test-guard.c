@@ -544,6 +544,16 @@ static void domain_order(struct domain *d)
     d->ncand = guard_order(&d->vl, d->verd, getpid(), d->c, d->order);
 }
 
+/* guard_kill_first over the domain in its order, this test as the agent; it must return 0 */
+static void kill_first(struct domain *d, const struct cgroup_hier *h, bool dry_run,
+                       struct guard_kill *gk)
+{
+    char scratch[4096];
+    assert_int_equal(guard_kill_first(&sr, h, d->c, d->order, d->vl.n, getpid(), dry_run,
+                                      KILL_TIMEOUT_MS, scratch, sizeof(scratch), gk),
+                     0);
+}
+
 /* (a) gone before the pin: a reaped child and a zombie are skipped and counted; the next is
  * taken. */
 static void pin_skips_exited(void **state)
@@ -581,9 +591,7 @@ static void pin_skips_exited(void **state)
     assert_int_equal(gk.chosen, SIZE_MAX);
     assert_int_equal(gk.vanished, 3);
     /* and guard_kill_first says so without an error */
-    assert_int_equal(guard_kill_first(&sr, NULL, d.c, d.order, d.vl.n, getpid(), false,
-                                      KILL_TIMEOUT_MS, NULL, 0, &gk),
-                     0);
+    kill_first(&d, NULL, false, &gk);
     assert_int_equal(gk.chosen, SIZE_MAX);
     assert_int_equal(gk.signalled, 0);
 }
@@ -634,10 +642,7 @@ static void zombie_leader_with_live_threads_is_killable(void **state)
     domain_add(&d, pp, true, WEIGHT_NORMAL, KILL_UNIT_PROCESS);
     domain_order(&d);
     struct guard_kill gk;
-    char scratch[4096];
-    assert_int_equal(guard_kill_first(&sr, NULL, d.c, d.order, d.vl.n, getpid(), false,
-                                      KILL_TIMEOUT_MS, scratch, sizeof(scratch), &gk),
-                     0);
+    kill_first(&d, NULL, false, &gk);
     assert_int_equal(gk.chosen, 0);
     assert_int_equal(gk.vanished, 0);
     assert_int_equal(gk.signalled, 1);
@@ -661,10 +666,7 @@ static void pid_reuse_is_never_signalled(void **state)
     domain_order(&d);
     assert_int_equal(d.order[0], 0);
     struct guard_kill gk;
-    char scratch[4096];
-    assert_int_equal(guard_kill_first(&sr, NULL, d.c, d.order, d.vl.n, getpid(), false,
-                                      KILL_TIMEOUT_MS, scratch, sizeof(scratch), &gk),
-                     0);
+    kill_first(&d, NULL, false, &gk);
     assert_int_equal(gk.vanished, 1);
     assert_int_equal(gk.chosen, 1);
     assert_int_equal(gk.signalled, 1);
@@ -684,10 +686,7 @@ static void dry_run_signals_nothing(void **state)
     domain_add(&d, snap(k, b), true, WEIGHT_NORMAL, KILL_UNIT_CGROUP);
     domain_order(&d);
     struct guard_kill gk;
-    char scratch[4096];
-    assert_int_equal(guard_kill_first(&sr, NULL, d.c, d.order, d.vl.n, getpid(), true,
-                                      KILL_TIMEOUT_MS, scratch, sizeof(scratch), &gk),
-                     0);
+    kill_first(&d, NULL, true, &gk);
     assert_int_equal(gk.chosen, 0);
     assert_int_equal(gk.unit, KILL_UNIT_PROCESS);
     assert_int_equal(gk.vanished, 0);
@@ -713,10 +712,7 @@ static void kills_the_first_unprotected(void **state)
     domain_order(&d);
     assert_int_equal(d.ncand, 2);
     struct guard_kill gk;
-    char scratch[4096];
-    assert_int_equal(guard_kill_first(&sr, NULL, d.c, d.order, d.vl.n, getpid(), false,
-                                      KILL_TIMEOUT_MS, scratch, sizeof(scratch), &gk),
-                     0);
+    kill_first(&d, NULL, false, &gk);
     assert_int_equal(gk.chosen, 1);
     assert_int_equal(d.c[gk.chosen].proc->pid, victim);
     assert_int_equal(gk.vanished, 0);
@@ -848,10 +844,7 @@ static void cgroup_unit_spares_protected(void **state, int version)
     struct cgroup_hier h;
     fake_cgroup(k, &h, version, members, 4);
     struct guard_kill gk;
-    char scratch[4096];
-    assert_int_equal(guard_kill_first(&sr, &h, d.c, d.order, d.vl.n, getpid(), false,
-                                      KILL_TIMEOUT_MS, scratch, sizeof(scratch), &gk),
-                     0);
+    kill_first(&d, &h, false, &gk);
     assert_int_equal(gk.chosen, 0);
     assert_int_equal(gk.unit, KILL_UNIT_CGROUP);
     assert_false(gk.cgroup_kill_file);
@@ -894,10 +887,7 @@ static void cgroup_unit_v2_uses_cgroup_kill(void **state)
     struct cgroup_hier h;
     fake_cgroup(k, &h, 2, members, 2);
     struct guard_kill gk;
-    char scratch[4096];
-    assert_int_equal(guard_kill_first(&sr, &h, d.c, d.order, d.vl.n, getpid(), false,
-                                      KILL_TIMEOUT_MS, scratch, sizeof(scratch), &gk),
-                     0);
+    kill_first(&d, &h, false, &gk);
     assert_int_equal(gk.chosen, 0);
     assert_true(gk.cgroup_kill_file);
     assert_int_equal(cgroup_kill_written(k), 1); /* "1" */
