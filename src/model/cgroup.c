@@ -653,6 +653,19 @@ static void read_psi(const struct cgroup_hier *h, int dirfd, const char *path,
     }
 }
 
+/* What names a cgroup in a snapshot: its path, and its directory's inode (kernfs numbers cgroups in
+ * creation order). */
+static int take_path_and_inode(struct cgroup_memory *cg, int dirfd, const char *path)
+{
+    cg->path = strdup(path);
+    if (!cg->path)
+        return -ENOMEM;
+    struct stat st;
+    if (fstat(dirfd, &st) == 0)
+        cg->ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
 /*
  * Fills `cg` from the cgroup directory `dirfd`. Returns 0, -ENOENT when the cgroup is gone,
  * -ENOMEDIUM when it is not a memory cgroup.
@@ -670,12 +683,8 @@ static int read_at(const struct cgroup_hier *h, int dirfd, const char *path, str
         return ERRNO_IS_GONE(-r) ? -ENOENT : r;
     }
     (void)cgroup_memstat_parse(b->data, b->len, v, ps, &cg->stat);
-    cg->path = strdup(path);
-    if (!cg->path)
+    if (take_path_and_inode(cg, dirfd, path) < 0)
         return -ENOMEM;
-    struct stat st;
-    if (fstat(dirfd, &st) == 0)
-        cg->ino = (uint64_t)st.st_ino;
 
     if (v == 2) {
         (void)read_number(dirfd, "memory.current", b, v, ps, false, &cg->current);
@@ -1072,12 +1081,8 @@ static int read_limit_at(const struct cgroup_hier *h, int dirfd, const char *pat
     /* as read_at(): no memory.stat in a live cgroup means no memory controller here */
     if (!exists_at(dirfd, "memory.stat"))
         return exists_at(dirfd, "cgroup.procs") ? -ENOMEDIUM : -ENOENT;
-    cg->path = strdup(path);
-    if (!cg->path)
+    if (take_path_and_inode(cg, dirfd, path) < 0)
         return -ENOMEM;
-    struct stat st;
-    if (fstat(dirfd, &st) == 0)
-        cg->ino = (uint64_t)st.st_ino;
     (void)read_number(dirfd, v == 2 ? "memory.max" : "memory.limit_in_bytes", b, v, h->page_size,
                       true, &cg->max);
     return 0;

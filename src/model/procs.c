@@ -115,13 +115,6 @@ int proc_stat_parse(const char *buf, size_t len, struct proc *p)
     return 0;
 }
 
-/* One line "Key:\tvalue..." of /proc/PID/status. */
-static bool status_key(struct span key, const char *lit)
-{
-    size_t n = strlen(lit);
-    return key.n == n && memcmp(key.p, lit, n) == 0;
-}
-
 /* A "Key:\t   123 kB" value in bytes, or OPT_ABSENT. */
 static uint64_t status_kb(struct cursor *c)
 {
@@ -149,11 +142,11 @@ int proc_status_parse(const char *buf, size_t len, struct proc *p)
             continue;
         switch (key.p[0]) {
         case 'N':
-            if (status_key(key, "Name"))
+            if (span_eq(key, "Name"))
                 saw_name = true;
             break;
         case 'U':
-            if (status_key(key, "Uid")) {
+            if (span_eq(key, "Uid")) {
                 int64_t uid;
                 cursor_skip_blanks(&line);
                 if (cursor_i64(&line, &uid) == 0)
@@ -161,7 +154,7 @@ int proc_status_parse(const char *buf, size_t len, struct proc *p)
             }
             break;
         case 'C':
-            if (status_key(key, "CapEff")) {
+            if (span_eq(key, "CapEff")) {
                 uint64_t cap;
                 cursor_skip_blanks(&line);
                 if (cursor_hex_u64(&line, &cap) == 0)
@@ -169,7 +162,7 @@ int proc_status_parse(const char *buf, size_t len, struct proc *p)
             }
             break;
         case 'T':
-            if (status_key(key, "Threads")) {
+            if (span_eq(key, "Threads")) {
                 uint64_t n;
                 cursor_skip_blanks(&line);
                 if (cursor_u64(&line, &n) == 0)
@@ -177,21 +170,21 @@ int proc_status_parse(const char *buf, size_t len, struct proc *p)
             }
             break;
         case 'R':
-            if (status_key(key, "RssAnon"))
+            if (span_eq(key, "RssAnon"))
                 rss_anon = status_kb(&line);
-            else if (status_key(key, "RssFile"))
+            else if (span_eq(key, "RssFile"))
                 rss_file = status_kb(&line);
-            else if (status_key(key, "RssShmem"))
+            else if (span_eq(key, "RssShmem"))
                 rss_shmem = status_kb(&line);
             break;
         case 'V':
-            if (status_key(key, "VmRSS"))
+            if (span_eq(key, "VmRSS"))
                 vm_rss = status_kb(&line);
-            else if (status_key(key, "VmSwap"))
+            else if (span_eq(key, "VmSwap"))
                 swap = status_kb(&line);
-            else if (status_key(key, "VmPTE"))
+            else if (span_eq(key, "VmPTE"))
                 vm_pte = status_kb(&line);
-            else if (status_key(key, "VmPMD"))
+            else if (span_eq(key, "VmPMD"))
                 vm_pmd = status_kb(&line);
             break;
         default:
