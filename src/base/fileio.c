@@ -70,6 +70,25 @@ int read_stream_fd(int fd, struct buf *out)
     }
 }
 
+int read_small_at(int dirfd, const char *path, char *b, size_t cap)
+{
+    if (cap < 2)
+        return -EINVAL;
+    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    ssize_t n;
+    do {
+        n = read(fd, b, cap);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= cap)
+        return -EFBIG;
+    b[n] = '\0';
+    return (int)n;
+}
+
 int write_string_at(int dirfd, const char *path, const char *s)
 {
     _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);

@@ -18,6 +18,13 @@
  */
 int read_virtual_at(int dirfd, const char *path, struct buf *out);
 
+/*
+ * One read() of a small kernel virtual file into the caller's `b` (no allocation: for the kill
+ * path, and for checks that run every few ms). NUL-terminated. Returns the length, or a negative
+ * errno; -EFBIG when the content did not fit in cap - 1 bytes.
+ */
+int read_small_at(int dirfd, const char *path, char *b, size_t cap);
+
 /* Same, on an open fd (rewound to 0 first when it can seek). */
 int read_virtual_fd(int fd, struct buf *out);
 

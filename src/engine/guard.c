@@ -71,8 +71,7 @@ int guard_amount_parse(const char *s, struct guard_amount *ret)
 
 uint64_t guard_amount_of(const struct guard_amount *a, uint64_t total)
 {
-    /* floor(total * percent / 100), without overflow or rounding total down to 100 first */
-    return a->percent ? total / 100 * a->percent + total % 100 * a->percent / 100 : a->bytes;
+    return a->percent ? percent_of(total, a->percent) : a->bytes;
 }
 
 static uint64_t mono_us(void)
@@ -165,11 +164,7 @@ static bool adj_is_min(const struct sysroot *sr, pid_t pid)
 {
     char path[32], b[16];
     snprintf(path, sizeof(path), "%d/oom_score_adj", (int)pid);
-    int fd = openat(sr->proc_fd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, b, sizeof(b));
-    close(fd);
+    int n = read_small_at(sr->proc_fd, path, b, sizeof(b));
     struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
     int64_t adj;
     return cursor_i64(&c, &adj) == 0 && adj == -1000;
@@ -901,14 +896,9 @@ static void refresh_cgroups(struct guard *g)
 static int read_u64_at(int dirfd, const char *name, uint64_t *ret)
 {
     char b[64];
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, b, sizeof(b) - 1);
-    close(fd);
+    int n = read_small_at(dirfd, name, b, sizeof(b));
     if (n <= 0)
-        return n < 0 ? -errno : -EBADMSG;
-    b[n] = '\0';
+        return n < 0 ? n : -EBADMSG;
     if (strncmp(b, "max", 3) == 0) {
         *ret = CGROUP_UNLIMITED;
         return 0;
@@ -923,14 +913,9 @@ static int read_u64_at(int dirfd, const char *name, uint64_t *ret)
 static uint64_t inactive_file(int dirfd, int version, long page_size)
 {
     char b[16384];
-    int fd = openat(dirfd, "memory.stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return OPT_ABSENT;
-    ssize_t n = read(fd, b, sizeof(b));
-    close(fd);
+    int n = read_small_at(dirfd, "memory.stat", b, sizeof(b));
     struct cgroup_memstat st;
-    if (n <= 0 || (size_t)n == sizeof(b) ||
-        cgroup_memstat_parse(b, (size_t)n, version, page_size, &st) <= 0)
+    if (n <= 0 || cgroup_memstat_parse(b, (size_t)n, version, page_size, &st) <= 0)
         return OPT_ABSENT;
     return st.inactive_file;
 }
@@ -1025,11 +1010,10 @@ static uint64_t check_cgroup(struct guard *g, struct gcg *c, uint64_t now_ms, ui
                      failcnt - c->last_failcnt, opt_has(stall) ? "" : " (no PSI for this cgroup)");
         }
         if (!stalling && filling_rate) {
-            uint64_t rate = filling_rate;
             stalling = true;
             snprintf(why, sizeof(why), "usage %" PRIu64 " of %" PRIu64 ", working set %" PRIu64
                      " growing %" PRIu64 " KiB/s, at the limit in %" PRIu64 " ms", cur, max, wset,
-                     rate / 1024, rate ? (max > wset ? max - wset : 0) * 1000 / rate : 0);
+                     filling_rate / 1024, (max > wset ? max - wset : 0) * 1000 / filling_rate);
         }
     }
     c->last_stall_us = stall;

@@ -758,13 +758,6 @@ int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_pla
     return 0;
 }
 
-/* floor(v * pct / 100) without overflow and without first rounding v down to a multiple of 100
- * (50% of 256M is 128M, not 128M - 4K once rounded to pages) */
-static uint64_t percent_of(uint64_t v, unsigned pct)
-{
-    return v / 100 * pct + v % 100 * pct / 100;
-}
-
 int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s, int version,
                         long page_size, struct policy_plan *pl)
 {
