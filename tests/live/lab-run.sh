@@ -32,7 +32,8 @@ poll_cgroup() {
         read -r f 2>/dev/null <"$cg/memory.failcnt"
         read -r l 2>/dev/null <"$cg/memory.limit_in_bytes"
         read -r s 2>/dev/null <"$cg/memory.swappiness"
-        [ -n "$o" ] && [ -n "$f" ] && echo "$o $f $l $s" >"$out"
+        # a cgroup removed between two of these reads leaves some empty: not a reading
+        [ -n "$o" ] && [ -n "$f" ] && [ -n "$l" ] && [ -n "$s" ] && echo "$o $f $l $s" >"$out"
     done
 }
 
