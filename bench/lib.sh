@@ -1,4 +1,5 @@
-# Shared by the benchmark scripts: alternate runs of several commands and report medians.
+# Shared by the benchmark scripts: alternate runs of several commands and report medians; the CPU
+# and peak memory of a running process.
 
 # now_ns: monotonic-ish wall clock in ns
 now_ns() { date +%s%N; }
@@ -21,3 +22,9 @@ median() {
 
 # ratio A B: A/B with two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+# cpu_s PID: CPU time of all its threads in seconds, from schedstat (nanoseconds; stat's ticks
+# are 10 ms coarse)
+cpu_s() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.4f", ns / 1e9 }'; }
+# hwm_kb PID: its peak RSS (VmHWM) in KiB
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
