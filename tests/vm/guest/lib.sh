@@ -78,6 +78,18 @@ wait_gone() {
     return 0
 }
 
+# alive PIDS...: the ones still running, space-separated (a zombie has exited: it counts as gone)
+alive() {
+    _a=""
+    for _p in "$@"; do
+        kill -0 "$_p" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$_p/stat" 2>/dev/null)" != Z ] && _a="$_a $_p"
+    done
+    echo "${_a# }"
+}
+
+# alive01 PID: 1 when it is still running, else 0 (for facts)
+alive01() { [ -n "$(alive "$1")" ] && echo 1 || echo 0; }
+
 # vmstat_oom_kill: the kernel's count of OOM kills since boot
 vmstat_oom_kill() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
 

@@ -55,7 +55,7 @@ fact events_pod "$(cg_events "$CTR")"
 fact events_system "$(cg_events "$SYS")"
 alive=""
 while read -r n pid cg; do
-    kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$pid/stat)" != Z ] && alive="$alive $n"
+    [ -n "$(alive "$pid")" ] && alive="$alive $n"
 done <"$OUT/hogs.txt"
 fact alive "${alive# }"
 oomwarden ps --json >"$OUT/ps-after.json" || fail "oomwarden ps --json after the OOMs: exit $?"

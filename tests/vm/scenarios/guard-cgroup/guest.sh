@@ -36,7 +36,7 @@ start_pair baseline --grow 32
 k0=$(oom_kills)
 touch /run/go.baseline
 wait_gone "$SIDECAR" 60 || log "baseline: the sidecar is alive 60 s after the app started to grow"
-fact baseline "sidecar_alive $(kill -0 "$SIDECAR" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$SIDECAR/stat)" != Z ] && echo 1 || echo 0) oom_kills $(($(oom_kills) - k0))"
+fact baseline "sidecar_alive $(alive01 "$SIDECAR") oom_kills $(($(oom_kills) - k0))"
 stop_pair
 
 # ---- the guard ----------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ while [ $run -le $((2 * RUNS)) ]; do
     touch "/run/go.$run"
     wait_gone "$APP" 60 || log "run $run: the app is alive 60 s after it started to grow"
     sleep 0.3
-    sc=$(kill -0 "$SIDECAR" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$SIDECAR/stat)" != Z ] && echo 1 || echo 0)
+    sc=$(alive01 "$SIDECAR")
     echo "run $run growth ${growth#--} app $APP sidecar $SIDECAR sidecar_adj $(cat /proc/$SIDECAR/oom_score_adj 2>/dev/null) sidecar_alive $sc oom_kills $(($(oom_kills) - k0))" >>"$OUT/runs.txt"
     stop_pair
     # the episode is over when the usage is back under the line; the next run starts clean
@@ -99,7 +99,7 @@ bk0=$(awk '$1 == "oom_kill" { print $2 }' "$CG$B/memory.events")
 touch /run/go.batch
 wait_gone "$WB" 60 || log "batch: worker-b is alive 60 s after it started to grow"
 wait_gone "$WA" 5 || log "batch: worker-a outlived worker-b"
-fact batch "worker_a $WA worker_b $WB alive $(for p in $WA $WB; do kill -0 $p 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$p/stat)" != Z ] && echo $p; done | xargs) oom_kills $(($(awk '$1 == "oom_kill" { print $2 }' "$CG$B/memory.events") - bk0)) procs $(wc -l <"$CG$B/cgroup.procs")"
+fact batch "worker_a $WA worker_b $WB alive $(alive "$WA" "$WB") oom_kills $(($(awk '$1 == "oom_kill" { print $2 }' "$CG$B/memory.events") - bk0)) procs $(wc -l <"$CG$B/cgroup.procs")"
 fact agent_alive "$(kill -0 "$AGENT" 2>/dev/null && echo 1 || echo 0)"
 wget -q -O "$OUT/metrics.txt" http://127.0.0.1:10090/metrics 2>/dev/null || log "no /metrics"
 kill "$AGENT"
@@ -136,7 +136,7 @@ touch /run/go.psi
 wait_gone "$TP" 60 || log "psi: the throttled grower is alive 60 s after it started"
 g1=$(up)
 sleep 0.3
-fact psi "pid $TP alive $(kill -0 "$TP" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$TP/stat)" != Z ] && echo 1 || echo 0) oom_kills $(($(awk '$1 == "oom_kill" { print $2 }' "$CG$T/memory.events") - k0)) high $(awk '$1 == "high" { print $2 }' "$CG$T/memory.events") seconds $g0 $g1"
+fact psi "pid $TP alive $(alive01 "$TP") oom_kills $(($(awk '$1 == "oom_kill" { print $2 }' "$CG$T/memory.events") - k0)) high $(awk '$1 == "high" { print $2 }' "$CG$T/memory.events") seconds $g0 $g1"
 kill "$AGENT"
 wait_gone "$AGENT" 10
 log "done"

@@ -39,15 +39,6 @@ start_node() {
     POD_PID=$HOG_PID
 }
 
-# alive PIDS...: the ones still running (not zombies)
-alive() {
-    _a=""
-    for _p in "$@"; do
-        kill -0 "$_p" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$_p/stat" 2>/dev/null)" != Z ] && _a="$_a $_p"
-    done
-    echo "${_a# }"
-}
-
 stop_node() {
     for _p in $DPIDS $POD_PID; do kill -9 "$_p" 2>/dev/null; done
     for _p in $DPIDS $POD_PID; do wait_gone "$_p" 10; done

@@ -58,7 +58,7 @@ for c in "$P" "$A" "$A/main" "$A/aux" "$S"; do fact "events_after$c" "$(cg_event
 fact events_local_after$A "$(tr '\n' ' ' <"$CG$A/memory.events.local")"
 alive=""
 while read -r n pid cg; do
-    kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$pid/stat")" != Z ] && alive="$alive $n"
+    [ -n "$(alive "$pid")" ] && alive="$alive $n"
 done <"$OUT/hogs.txt"
 fact alive "${alive# }"
 fact procs_after$A "$(cat "$CG$A/main/cgroup.procs" "$CG$A/aux/cgroup.procs" | xargs)"
