@@ -170,44 +170,15 @@ int scratch_join(const struct scratch_cgroup *s, pid_t pid)
 /* The pids of cgroup.procs; *ret malloc'd. */
 static int read_procs(int dirfd, pid_t **ret, size_t *n)
 {
-    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    size_t cap = 0;
     *ret = NULL;
     *n = 0;
-    int r = read_virtual_at(dirfd, "cgroup.procs", &b);
-    if (r < 0) {
-        buf_release(&b);
-        return r;
-    }
-    size_t cap = 0;
-    struct cursor c = cursor_make(b.data, b.len);
-    while (!cursor_eof(&c)) {
-        uint64_t v;
-        cursor_skip_space(&c);
-        if (cursor_eof(&c))
-            break;
-        if (cursor_u64(&c, &v) < 0 || v > INT32_MAX) {
-            r = -EBADMSG;
-            break;
-        }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            pid_t *p = realloc(*ret, cap * sizeof(pid_t));
-            if (!p) {
-                r = -ENOMEM;
-                break;
-            }
-            *ret = p;
-        }
-        (*ret)[(*n)++] = (pid_t)v;
-    }
-    buf_release(&b);
+    int r = cgroup_procs_append_at(dirfd, ret, n, &cap);
     if (r < 0) {
         free(*ret);
         *ret = NULL;
-        *n = 0;
-        return r;
     }
-    return 0;
+    return r;
 }
 
 static bool listed(const pid_t *v, size_t n, pid_t pid)

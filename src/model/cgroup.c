@@ -736,32 +736,44 @@ int cgroup_open_dir(const struct cgroup_hier *h, const char *path)
     return fd < 0 ? -errno : fd;
 }
 
-static int pids_append(const struct buf *b, pid_t **pids, size_t *n, size_t *cap)
+int cgroup_procs_append_at(int dirfd, pid_t **pids, size_t *n, size_t *cap)
 {
-    struct cursor c = cursor_make(b->data, b->len);
-    while (!cursor_eof(&c)) {
-        struct cursor line = cursor_from_span(cursor_line(&c));
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    size_t n0 = *n;
+    int r = read_virtual_at(dirfd, "cgroup.procs", &b);
+    struct cursor c = cursor_make(b.data, r < 0 ? 0 : b.len);
+    while (r >= 0) {
         uint64_t v;
-        if (cursor_u64(&line, &v) < 0 || v == 0 || v > 0x7fffffff)
-            continue;
+        cursor_skip_space(&c);
+        if (cursor_eof(&c))
+            break;
+        if (cursor_u64(&c, &v) < 0 || v > INT32_MAX) {
+            r = -EBADMSG;
+            break;
+        }
         if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 64;
+            size_t nc = *cap ? *cap * 2 : 16;
             pid_t *nv = realloc(*pids, nc * sizeof(*nv));
-            if (!nv)
-                return -ENOMEM;
+            if (!nv) {
+                r = -ENOMEM;
+                break;
+            }
             *pids = nv;
             *cap = nc;
         }
         (*pids)[(*n)++] = (pid_t)v;
     }
-    return 0;
+    buf_release(&b);
+    if (r < 0)
+        *n = n0;
+    return r < 0 ? r : 0;
 }
 
-static int subtree_pids(int dirfd, struct buf *b, unsigned depth, pid_t **pids, size_t *n,
-                        size_t *cap)
+static int subtree_pids(int dirfd, unsigned depth, pid_t **pids, size_t *n, size_t *cap)
 {
-    int r = read_virtual_at(dirfd, "cgroup.procs", b);
-    if (r >= 0 && (r = pids_append(b, pids, n, cap)) < 0)
+    /* a cgroup gone meanwhile is just not there */
+    int r = cgroup_procs_append_at(dirfd, pids, n, cap);
+    if (r == -ENOMEM)
         return r;
     struct child *kids = NULL;
     size_t nk = 0;
@@ -771,7 +783,7 @@ static int subtree_pids(int dirfd, struct buf *b, unsigned depth, pid_t **pids, 
     for (size_t i = 0; i < nk; i++) {
         int fd = r == 0 ? openat(dirfd, kids[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         if (fd >= 0) {
-            r = subtree_pids(fd, b, depth + 1, pids, n, cap);
+            r = subtree_pids(fd, depth + 1, pids, n, cap);
             close(fd);
         }
         free(kids[i].name);
@@ -787,10 +799,8 @@ int cgroup_subtree_pids(const struct cgroup_hier *h, const char *path, pid_t **r
     int dfd = cgroup_open_dir(h, path);
     if (dfd < 0)
         return ERRNO_IS_GONE(-dfd) ? -ENOENT : dfd;
-    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
     size_t cap = 0;
-    int r = subtree_pids(dfd, &b, 0, ret, ret_n, &cap);
-    buf_release(&b);
+    int r = subtree_pids(dfd, 0, ret, ret_n, &cap);
     close(dfd);
     if (r < 0) {
         free(*ret);

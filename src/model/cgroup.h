@@ -204,6 +204,14 @@ int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_mem
 int cgroup_open_dir(const struct cgroup_hier *h, const char *path);
 
 /*
+ * Appends the pids in the cgroup.procs of the cgroup directory `dirfd` to the malloc'd array
+ * (*pids, *n of *cap), as the reader's PID namespace shows them (0 for a process outside it).
+ * Returns 0, or a negative errno with nothing appended: the read's (-ENOENT: gone), -EBADMSG for
+ * content that is not pids, -ENOMEM.
+ */
+int cgroup_procs_append_at(int dirfd, pid_t **pids, size_t *n, size_t *cap);
+
+/*
  * The processes of `path` and of every cgroup below it (cgroup.procs, so pids as the reader's
  * PID namespace sees them), in no particular order, into a malloc'd array. Returns 0, -ENOENT
  * when the cgroup is not there, -ENOMEM.
