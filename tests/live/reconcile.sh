@@ -3,7 +3,8 @@
 # oom_score_adj within the scan interval; a value changed back by hand is set again by the next
 # full pass (recheck-interval); each change is an event on stdout and counted in /metrics; a
 # write that fails (EACCES) and a rule v1 cannot apply (memory.oom.group) are reported once, not
-# at every pass; with [policy] plan-only each is reported once and nothing is written. Only processes and a cgroup this test made match the rules.
+# at every pass; with [policy] plan-only each is reported once and nothing is written. Only
+# processes and a cgroup this test made match the rules.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/live.sh"
