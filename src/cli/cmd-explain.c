@@ -250,6 +250,20 @@ static void summary_line(const struct oom_event *ev, size_t n, const char *sourc
         sep = ", ";
     }
     buf_puts(out, *sep == ',' ? ").\n" : ".\n");
+    size_t limited = 0;
+    uint64_t suppressed = 0;
+    for (size_t i = 0; i < n; i++) {
+        limited += ev[i].rate_limited;
+        suppressed += ev[i].suppressed_reports;
+    }
+    if (suppressed)
+        buf_printf(out,
+                   "The kernel counted %" PRIu64 " suppressed report%s (\"callbacks suppressed\": "
+                   "it prints at most 10 OOM reports per 5 s).\n",
+                   suppressed, suppressed == 1 ? "" : "s");
+    if (limited)
+        buf_printf(out, "%zu of these kills printed only the kill line: the kernel rate-limited %s.\n",
+                   limited, limited == 1 ? "its report" : "their reports");
 }
 
 int cmd_explain(struct cli *c, int argc, char **argv)
@@ -378,6 +392,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
         json_kv_u64(&j, "userspace_lines", log->user_lines);
         json_kv_u64(&j, "kmsg_records_lost", st.lost);
         json_kv_u64(&j, "events_found", log->nevents);
+        json_kv_u64(&j, "suppressed_reports", log->suppressed_reports);
         json_obj_end(&j);
         json_obj_end(&j);
         if (q == 0)
