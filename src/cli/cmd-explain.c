@@ -266,6 +266,18 @@ static void summary_line(const struct oom_event *ev, size_t n, const char *sourc
                    limited, limited == 1 ? "its report" : "their reports");
 }
 
+/* Which of the events the text shows: --since keeps `matched` of them, --last the last `shown`. */
+static void showing_line(const struct explain_opts *o, size_t shown, size_t matched,
+                         struct buf *out)
+{
+    if (o->since != SINCE_NONE && shown < matched)
+        buf_printf(out, "Showing the last %zu of the %zu from --since on.\n", shown, matched);
+    else if (o->since != SINCE_NONE)
+        buf_printf(out, "Showing the %zu from --since on.\n", shown);
+    else
+        buf_printf(out, "Showing the last %zu.\n", shown);
+}
+
 int cmd_explain(struct cli *c, int argc, char **argv)
 {
     struct explain_opts o = {0};
@@ -408,9 +420,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
                 buf_printf(&out, " match (%zu found)", log->nevents);
             buf_puts(&out, ".\n");
         } else if (ns) {
-            summary_line(shown, ns, buf_cstr(&source), &out);
+            /* the headline counts what the input holds; a subset says which */
+            summary_line(log->events, log->nevents, buf_cstr(&source), &out);
             if (ns < log->nevents)
-                buf_printf(&out, "Showing %zu of %zu.\n", ns, log->nevents);
+                showing_line(&o, ns, n, &out);
         }
         for (size_t i = 0; i < ns && q == 0; i++) {
             buf_putc(&out, '\n');

@@ -245,6 +245,11 @@ static void scope_text(struct out *o, const struct oom_event *e)
             put(o, "a memory cgroup, as in the report before it (%s)\n", own_report_missing(e));
             break;
         }
+        if (!path && e->rate_limited) {
+            put(o, "a memory cgroup (the kill line says so; the report that would name it was "
+                   "rate-limited)\n");
+            break;
+        }
         put(o, "memory cgroup ");
         put_text(o, path ? path : "(path not shown)");
         bool memsw_hit = opt_has(e->memsw.usage_kb) && opt_has(e->memsw.limit_kb) &&
@@ -926,7 +931,7 @@ static void notes_text(struct out *o, const struct oom_event *e)
     if (e->rate_limited) {
         label(o, "Report");
         put(o, "rate-limited by the kernel (dump_header() prints at most 10 OOM reports per 5 s): "
-               "only the kill line was printed, so what ran out, who asked and the other "
+               "only the kill line was printed, so the limit, the task that asked and the other "
                "candidates are not in the log\n");
     }
     if (e->suppressed_reports) {
