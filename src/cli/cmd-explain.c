@@ -125,36 +125,33 @@ static int parse_since(const char *arg, time_t now, struct explain_opts *o)
 
 static int parse_args(struct cli *c, struct explain_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"last", required_argument, NULL, 'n'},
-        {"since", required_argument, NULL, OPT_SINCE},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"last", 'n', ARGS_VALUE, 'n'},
+        {"since", 0, ARGS_VALUE, OPT_SINCE},
+        CLI_COMMON_OPTIONS,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "n:vh", longopts, NULL)) != -1) {
-        int r;
+    struct args a;
+    int opt, r;
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case 'n':
-            if ((r = cli_parse_count(c, "--last", optarg, &o->last)))
+            if ((r = cli_parse_count(c, "--last", a.value, &o->last)))
                 return r;
             break;
         case OPT_SINCE:
-            if (parse_since(optarg, time(NULL), o) < 0)
+            if (parse_since(a.value, time(NULL), o) < 0)
                 return cli_usage_error(c,
                                        "--since takes 30s, 15m, 2h, 3d, YYYY-MM-DD[ HH:MM[:SS]] "
                                        "or uptime:SECONDS, not '%s'",
-                                       optarg);
+                                       a.value);
             break;
-        default:
-            r = cli_common_option(c, opt, optarg, usage);
-            if (r)
-                return r;
         }
     }
-    o->files = argv + optind;
-    o->nfiles = argc - optind;
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    o->files = a.operands;
+    o->nfiles = a.noperands;
     return 0;
 }
 
