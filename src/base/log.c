@@ -7,6 +7,14 @@
 #include <string.h>
 
 static enum log_level current = LOG_NOTICE;
+static log_sink_fn error_sink;
+static void *error_sink_data;
+
+void log_set_error_sink(log_sink_fn fn, void *userdata)
+{
+    error_sink = fn;
+    error_sink_data = userdata;
+}
 
 void log_set_level(enum log_level lvl)
 {
@@ -30,9 +38,17 @@ static void vlog(enum log_level lvl, const char *fmt, va_list ap)
     if (lvl > current)
         return;
     int saved = errno;
+    va_list again;
+    va_copy(again, ap);
     fprintf(stderr, "oomwarden: %s", prefix[lvl]);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    if (lvl == LOG_ERR && error_sink) {
+        char msg[2048];
+        vsnprintf(msg, sizeof(msg), fmt, again);
+        error_sink(msg, error_sink_data);
+    }
+    va_end(again);
     errno = saved;
 }
 

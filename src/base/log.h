@@ -18,5 +18,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
+/*
+ * Where error-level messages also go (after stderr): the CLI keeps them for its JSON error
+ * document under --json. NULL removes the sink.
+ */
+typedef void (*log_sink_fn)(const char *msg, void *userdata);
+void log_set_error_sink(log_sink_fn fn, void *userdata);
+
 /* Logs at error level and returns r (a negative errno), for `return log_error_errno(r, ...)`. */
 int log_error_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 #include "../base/log.h"
 #include "../model/cgroup.h"
 #include "../model/sysroot.h"
+#include "errors.h"
 
 void cli_args_init_n(struct cli *c, struct args *a, int argc, char **argv,
                      const struct args_option *opts, size_t nopts)
@@ -71,11 +72,12 @@ int cli_usage_error(const struct cli *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    const char *sp = c->cmd[0] ? " " : "";
-    fprintf(stderr, "oomwarden%s%s: ", sp, c->cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'oomwarden%s%s --help'.\n", sp, c->cmd);
+    char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    const char *sp = c->cmd[0] ? " " : "";
+    fprintf(stderr, "oomwarden%s%s: %s\nTry 'oomwarden%s%s --help'.\n", sp, c->cmd, msg, sp, c->cmd);
+    cli_errors_add(msg, true);
     return EXIT_USAGE;
 }
 
@@ -92,6 +94,8 @@ int cli_open_root(const struct cli *c, struct sysroot *sr)
 
 int cli_emit(struct buf *out)
 {
+    if (cli_errors_into_document(out) < 0)
+        log_debug("no room for the errors in the output");
     const char *p = buf_cstr(out);
     size_t left = out->len;
     while (left > 0) {

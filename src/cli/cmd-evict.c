@@ -176,12 +176,16 @@ int cmd_evict(struct cli *c, int argc, char **argv)
     qsort(res.v, res.n, sizeof(*res.v), cmp_before);
     struct buf out = BUF_INIT(CAP_OUTPUT);
     r = c->json ? render_json(&res, &o, &out) : render_text(c, &res, all, &o, &out);
-    int rc = r < 0 ? EXIT_FAIL : cli_emit(&out);
+    /* said before the output, so that under --json the document carries them too */
+    bool failed = false;
     for (size_t i = 0; i < res.n; i++)
         if (res.v[i].error) {
             log_error("%s: %s", res.v[i].path, strerror(-res.v[i].error));
-            rc = EXIT_FAIL;
+            failed = true;
         }
+    int rc = r < 0 ? EXIT_FAIL : cli_emit(&out);
+    if (failed)
+        rc = EXIT_FAIL;
     buf_release(&out);
     evict_result_release(&res);
     return rc;

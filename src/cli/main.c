@@ -7,6 +7,7 @@
 
 #include "../base/log.h"
 #include "cli.h"
+#include "errors.h"
 
 #ifndef OOMWARDEN_VERSION
 #define OOMWARDEN_VERSION "0.0.0"
@@ -50,9 +51,26 @@ static void print_usage(FILE *f)
             default_command[0]);
 }
 
+/* `oomwarden frobnicate --json`: the command is unknown, the wish for JSON is not */
+static bool json_anywhere(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+    return false;
+}
+
+static int run(struct cli *c, int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     struct cli c = {.color = COLOR_AUTO, .cmd = ""};
+    cli_errors_begin(&c);
+    return cli_errors_end(run(&c, argc, argv));
+}
+
+static int run(struct cli *c, int argc, char **argv)
+{
     /* global options before the command: --root, --color, --verbose, --help, --version */
     static const struct args_option opts[] = {
         {"root", 0, ARGS_VALUE, OPT_ROOT},
@@ -65,7 +83,7 @@ int main(int argc, char **argv)
     struct args a;
     int opt;
     args_init(&a, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), ARGS_STOP_AT_OPERAND);
-    while ((opt = cli_next_option(&c, &a, NULL)) > 0) {
+    while ((opt = cli_next_option(c, &a, NULL)) > 0) {
         switch (opt) {
         case 'h':
             print_usage(stdout);
@@ -94,11 +112,15 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(cargv[0], commands[i].name) == 0) {
-            c.cmd = commands[i].name;
-            return commands[i].run(&c, cargc, cargv);
+            c->cmd = commands[i].name;
+            return commands[i].run(c, cargc, cargv);
         }
     }
+    c->json = json_anywhere(argc, argv);
     fprintf(stderr, "oomwarden: unknown command '%s'\n", cargv[0]);
     print_usage(stderr);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "unknown command '%.100s'", cargv[0]);
+    cli_errors_add(msg, true);
     return EXIT_USAGE;
 }

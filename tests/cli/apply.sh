@@ -66,8 +66,11 @@ check "apply --json on v1: before null (no such file), skipped with the reason, 
   and ([.changes[] | select(.kind == "memory.oom.group") | .after] == [1, 1, 1])
   and ([.changes[] | select(.kind == "memory.high") | [.after, .max]]
        == [[241590272, 268435456], [null, "max"], [966365184, 1073741824]])' <<<"$j"
-check "apply --json with a bad config: nothing on stdout, exit 78" \
-    bash -c 'cd "$1" && out=$("$2" apply --json --config tests/cli/apply/bad-value.conf --root tests/fixtures/cg-v2 2>/dev/null); rc=$?; [ "$rc" = 78 ] && [ -z "$out" ]' _ "$top" "$BIN"
+out=$(cd "$top" && "$BIN" apply --json --config tests/cli/apply/bad-value.conf --root tests/fixtures/cg-v2 2>/dev/null)
+rc=$?
+check "apply --json with a bad config: exit 78, the error document names the file and line" \
+    jq -en --argjson rc "$rc" --argjson d "$out" '$rc == 78 and $d.error.exit_code == 78
+    and $d.error.usage == false and ($d.error.message | startswith("tests/cli/apply/bad-value.conf:"))'
 
 # The writes, on a copy of the tree: the files change, and a second run finds nothing to do
 tmp=$(mktemp -d)
