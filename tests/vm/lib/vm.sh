@@ -71,31 +71,58 @@ vm_kernel() {
     VM_KERNEL_DESC="$(basename "$dir") $(cat "$dir/VERSION" 2>/dev/null)"
 }
 
-# _vm_fetch_kernel PKG DIR: apt-get download + dpkg-deb -x of just ./boot; keeps vmlinuz and
-# config (8 MB), not the .deb (70 MB) nor the modules (the scenarios need none, see README).
-_vm_fetch_kernel() {
-    local pkg=$1 dir=$2 tmp deb
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/oomwarden-vm-kernel.XXXXXX") || return 1
+# _vm_unpack_deb PKG TMP MEMBER: apt-get download PKG into TMP and unpack MEMBER (./boot,
+# ./usr/bin/x) of it under TMP/x; prints the .deb's path. Nothing is installed.
+_vm_unpack_deb() {
+    local pkg=$1 tmp=$2 member=$3 deb
     vm_log "downloading $pkg from Debian's registry"
     # the sandbox user _apt cannot write into our private temp dir
     if ! (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download "$pkg" >"$tmp/apt.log" 2>&1); then
         vm_log "apt-get download $pkg failed: $(tail -2 "$tmp/apt.log")"
-        rm -rf "$tmp"
         return 1
     fi
     deb=$(ls "$tmp"/*.deb)
     mkdir -p "$tmp/x"
-    if ! dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" ./boot; then
-        vm_log "cannot unpack ./boot from $deb"
-        rm -rf "$tmp"
+    if ! dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" "$member"; then
+        vm_log "cannot unpack $member from $deb"
         return 1
     fi
-    mkdir -p "$dir"
-    cp "$tmp"/x/boot/vmlinuz-* "$dir/vmlinuz.tmp" && cp "$tmp"/x/boot/config-* "$dir/config" &&
-        dpkg-deb -f "$deb" Version >"$dir/VERSION" && mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
-    local rc=$?
+    echo "$deb"
+}
+
+# _vm_fetch_kernel PKG DIR: the kernel's .deb unpacked; keeps vmlinuz and config (8 MB), not the
+# .deb (70 MB) nor the modules (the scenarios need none, see README).
+_vm_fetch_kernel() {
+    local pkg=$1 dir=$2 tmp deb rc=1
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/oomwarden-vm-kernel.XXXXXX") || return 1
+    if deb=$(_vm_unpack_deb "$pkg" "$tmp" ./boot); then
+        mkdir -p "$dir"
+        cp "$tmp"/x/boot/vmlinuz-* "$dir/vmlinuz.tmp" && cp "$tmp"/x/boot/config-* "$dir/config" &&
+            dpkg-deb -f "$deb" Version >"$dir/VERSION" && mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
+        rc=$?
+    fi
     rm -rf "$tmp"
     return $rc
+}
+
+# vm_extra_bin NAME: the path of the program NAME (the Debian package of the same name), for the
+# guest: this machine's when installed, else taken out of the package's .deb into
+# $VM_CACHE/bin/NAME-VERSION/ (a peer such as earlyoom is a daemon: installing it on the host
+# would start it there). Prints nothing when neither can be had.
+vm_extra_bin() {
+    local name=$1 path ver dir tmp
+    path=$(command -v "$name" 2>/dev/null) && { echo "$path"; return 0; }
+    ver=$(apt-cache policy "$name" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }')
+    [ -n "$ver" ] && [ "$ver" != "(none)" ] || return 1
+    dir=$VM_CACHE/bin/$name-$ver
+    if [ ! -x "$dir/$name" ]; then
+        tmp=$(mktemp -d "${TMPDIR:-/tmp}/oomwarden-vm-bin.XXXXXX") || return 1
+        if _vm_unpack_deb "$name" "$tmp" "./usr/bin/$name" >/dev/null; then
+            mkdir -p "$dir" && cp "$tmp/x/usr/bin/$name" "$dir/$name.tmp" && mv "$dir/$name.tmp" "$dir/$name"
+        fi
+        rm -rf "$tmp"
+    fi
+    [ -x "$dir/$name" ] && echo "$dir/$name"
 }
 
 # vm_kernel_config_check: what the harness relies on must be built in (=y), since the initramfs
@@ -137,11 +164,11 @@ vm_initrd() {
         VM_FAILURE="$busybox is not statically linked (install busybox-static)"
         return 1
     fi
-    # peers to compare with (bench/guard): Debian's earlyoom when this machine has it
+    # peers to compare with (bench/guard, guard-node): Debian's earlyoom
     local extra=()
     local e
     for e in ${VM_EXTRA_BINS:-earlyoom}; do
-        e=$(command -v "$e" 2>/dev/null) && extra+=("$e")
+        e=$(vm_extra_bin "$e") && extra+=("$e")
     done
     local libs
     libs=$(_vm_libs "$VM_BIN" "$VM_HOG" "${extra[@]}")
@@ -207,10 +234,9 @@ vm_kill_qemu() {
     fi
 }
 
-# vm_accel: KVM when this machine has it (other developers' machines), else TCG emulation.
-vm_accel() {
-    if [ -w /dev/kvm ] && [ -z "${OOMWARDEN_VM_NO_KVM:-}" ]; then echo kvm; else echo tcg; fi
-}
+# vm_accel: the accelerator of the boots, KVM only when lib/accel.sh's probe saw a guest run
+# with it (vm_accel_probe, run by tests/vm/run once the kernel is known), else TCG emulation.
+vm_accel() { echo "${VM_ACCEL:-tcg}"; }
 
 # vm_boot NAME OUT MEM_MB TIMEOUT_S APPEND [interactive]: boots the scenario NAME; the guest's
 # files land in OUT (kernel.log, scenario.log, and what the scenario saved), with console.log

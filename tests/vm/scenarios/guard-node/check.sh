@@ -73,6 +73,6 @@ check_scenario() {
         echo "# $n: earlyoom ($(fact earlyoom_version)): $eo; kernel OOM kills $(fact earlyoom_oom_kills); daemons alive: $(fact earlyoom_alive)"
         ok "$n: earlyoom ran (its kills are recorded for bench/guard)"
     else
-        skip "$n: earlyoom" "earlyoom is not installed on the host (Debian package earlyoom)"
+        skip "$n: earlyoom" "no earlyoom for the VM (neither on the host nor downloadable: Debian package earlyoom)"
     fi
 }
