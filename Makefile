@@ -3,10 +3,14 @@
 #   make          build into build/ (the binary is build/oomwarden)
 #   make check    everything: deps, build, unit + sanitizer + fuzz-corpus + CLI + live + VM tests
 #   make bench    the benchmarks under bench/ (prints ratios against the usual tools)
+#   make install  meson install from build/ (under /usr/local unless build/ was set up with
+#                 another --prefix; DESTDIR honoured)
+#   make deb      the Debian package: build/oomwarden_<version>_<arch>.deb
+#   make image    the container image: build/oomwarden-image.oci.tar, oomwarden:<version>
 
 BUILD ?= build
 
-.PHONY: all deps build check bench clean
+.PHONY: all deps build check bench install deb image clean
 
 all: build
 
@@ -25,6 +29,15 @@ check: deps
 bench: deps build
 	@scripts/install-deps --bench
 	@bench/run-all
+
+install: build
+	meson install -C $(BUILD) --no-rebuild
+
+deb: deps
+	@scripts/deb
+
+image: deps build
+	@scripts/image
 
 clean:
 	rm -rf build build-asan build-fuzz
