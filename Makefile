@@ -1,5 +1,5 @@
 # A thin wrapper over meson/ninja so the two README commands stay short.
-#   make deps     install missing Debian packages (scripts/debian-packages)
+#   make deps     install missing Debian packages (scripts/debian-packages: build and run)
 #   make          build into build/ (the binary is build/oomwarden)
 #   make check    everything: deps, build, unit + sanitizer + fuzz-corpus + CLI + live + VM tests
 #   make bench    the benchmarks under bench/ (prints ratios against the usual tools)
