@@ -1,0 +1,249 @@
+/*
+ * The OOM report parser's own parts (not for other modules): oomlog.c is the report state
+ * machine, oomlog-line.c recognises the kernel's OOM messages in a line, oomlog-fields.c parses
+ * the one-line records (header, kill, summary, reaper, memcg counters), oomlog-table.c the task
+ * table and the multi-line sections (memcg stats, Mem-Info), oomlog-join.c rejoins lines a
+ * terminal or mail client broke, oomlog-close.c completes an event at its end.
+ */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/cursor.h"
+#include "../base/opt.h"
+#include "oomlog.h"
+
+/* Parse states of an open event: which section of dump_header() the lines belong to. */
+enum {
+    ST_HEADER, /* after the invoke line: dump_stack, cpuset line */
+    ST_MEMCG,  /* memory:/swap: counters */
+    ST_STATS,  /* "Memory cgroup stats for X:" followed by "key value" lines */
+    ST_MEMINFO,
+    ST_TASKS,
+    ST_KILLED, /* a victim is known: only more kill lines (oom.group, shared mm) and reaper lines */
+};
+
+/* What a line is, from its first characters. */
+enum kind {
+    K_NONE,
+    K_HEADER,
+    K_KILLED,
+    K_SELECT,
+    K_EXITING,
+    K_SHARED,
+    K_SUMMARY,
+    K_REAPED,
+    K_UNREAPABLE,
+    K_PINNED,
+    K_TASKIN,
+    K_GROUP,
+    K_COUNTER,
+    K_STATS_FOR,
+    K_MEMINFO,
+    K_TASKS_STATE,
+    K_TABLE_HEADER,
+    K_ROW,
+    K_NO_KILLABLE,
+    K_PANIC,
+    K_SUPPRESSED,
+    K_SYSRQ_SHOWMEM,
+    K_MIN_PROTECTION,
+};
+
+/* Task-table columns, named as in the table header. */
+enum col {
+    COL_UNKNOWN,
+    COL_UID,
+    COL_TGID,
+    COL_TOTAL_VM,
+    COL_RSS,
+    COL_RSS_ANON,
+    COL_RSS_FILE,
+    COL_RSS_SHMEM,
+    COL_PGTABLES_BYTES,
+    COL_NR_PTES,
+    COL_NR_PMDS,
+    COL_SWAPENTS,
+    COL_CPU,
+    COL_OOM_ADJ,
+    COL_OOM_SCORE_ADJ,
+};
+
+/* The kill line's form, which dates the kernel. */
+enum kill_form {
+    FORM_NONE,
+    FORM_BARE,    /* "Killed process N (c) ..." (<= 5.0) */
+    FORM_RHEL,    /* "Killed process N, UID u, (c) ..." (RHEL 6) */
+    FORM_MSG,     /* "<msg>: Killed process N (c) ..." (5.1+) */
+    FORM_MSG_UID, /* ... "UID:u pgtables:..kB oom_score_adj:N" (5.4+) */
+};
+
+#define SEC_US 1000000ull
+#define BADNESS_SANE_PAGES (1ull << 52) /* more pages than any machine has */
+#define REAPER_WINDOW_US (3 * SEC_US) /* OOM_REAPER_DELAY is 2 s; the reaper then takes <1 s */
+
+/* small span helpers */
+
+static inline bool starts(struct span s, const char *lit)
+{
+    return span_starts_with(s, lit);
+}
+
+/* `lit` then a space or the end: "Kill process" at the end of a line broken after it */
+static inline bool starts_word(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return span_starts_with(s, lit) && (s.n == n || s.p[n] == ' ');
+}
+
+static inline struct span after(struct span s, size_t n)
+{
+    return n >= s.n ? (struct span){s.p + s.n, 0} : (struct span){s.p + n, s.n - n};
+}
+
+static inline struct span trim(struct span s)
+{
+    while (s.n && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.n--;
+    }
+    while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t' || s.p[s.n - 1] == '\r'))
+        s.n--;
+    return s;
+}
+
+static inline void copy_span(char *dst, size_t cap, struct span s)
+{
+    size_t n = s.n < cap - 1 ? s.n : cap - 1;
+    if (n)
+        memcpy(dst, s.p, n);
+    dst[n] = '\0';
+}
+
+static inline int set_path(char **dst, struct span s)
+{
+    char *d = span_strdup(s);
+    if (!d)
+        return -ENOMEM;
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
+static inline bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline const char *find(struct span s, const char *needle)
+{
+    return span_find(s, needle);
+}
+
+/* number after `key` somewhere in s, e.g. "order=" */
+static inline bool key_i64(struct span s, const char *key, int64_t *ret)
+{
+    const char *k = find(s, key);
+    if (!k)
+        return false;
+    struct cursor c = cursor_make(k + strlen(key), (size_t)(s.p + s.n - (k + strlen(key))));
+    return cursor_i64(&c, ret) == 0;
+}
+
+static inline bool key_u64(struct span s, const char *key, uint64_t *ret)
+{
+    const char *k = find(s, key);
+    if (!k)
+        return false;
+    struct cursor c = cursor_make(k + strlen(key), (size_t)(s.p + s.n - (k + strlen(key))));
+    return cursor_u64(&c, ret) == 0;
+}
+
+struct header {
+    char comm[OOMLOG_NAME_MAX];
+    bool has_comm, has_gfp;
+    uint64_t gfp;
+    char flags[128];
+    char nodemask[64];
+    int64_t order, adj, oom_adj;
+};
+
+struct kill {
+    enum kind kind;
+    enum kill_form form;
+    char msg[48];
+    int64_t pid, uid, adj, score;
+    char comm[OOMLOG_NAME_MAX];
+    uint64_t total_vm, anon, file, shmem, pgtables;
+};
+
+struct summary {
+    char constraint[32], nodemask[64], cpuset[256], mems[64], task[OOMLOG_NAME_MAX];
+    struct span oom_memcg, task_memcg;
+    bool global;
+    int64_t pid, uid;
+};
+
+struct reap {
+    int64_t pid;
+    char comm[OOMLOG_NAME_MAX];
+    uint64_t anon, file, shmem;
+};
+
+static inline const struct oom_task *find_row(const struct oom_event *e, int64_t pid)
+{
+    for (size_t i = e->nrows; i-- > 0;)
+        if (e->rows[i].pid == pid)
+            return &e->rows[i];
+    return NULL;
+}
+
+/* oomlog-line.c: what a line of kernel text is, from its first characters */
+enum kind oomline_classify(struct span t);
+/* "<msg>: rest" where msg is one of the OOM killer's messages */
+enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest);
+
+/* oomlog-fields.c: each parser returns how many fields it understood (0: not this line) */
+void oom_task_init(struct oom_task *t);
+void oom_counter_init(struct oom_counter *c);
+int oom_header_parse(struct span t, struct header *h);
+int oom_kill_parse(struct span t, struct kill *k);
+int oom_summary_parse(struct span t, struct summary *s);
+int oom_taskin_parse(struct span t, struct span *task, struct span *limit);
+int oom_group_parse(struct span t, struct span *path);
+int oom_reap_parse(struct span t, bool reaped, struct reap *r);
+int oom_suppressed_parse(struct span t, uint64_t *n);
+int oom_counter_parse(struct span t, struct oom_counter *ret, int *which);
+void oom_cpu_line(struct oom_event *e, struct span t);
+void oom_cpuset_line(struct oom_event *e, struct span t);
+
+/* oomlog-table.c: the task table and the multi-line sections, into the event */
+void oom_table_header(struct oom_event *e, struct span t);
+int oom_row_parse(int *columns, int *ncolumns, bool *inferred, struct span t, struct oom_task *r);
+int oom_event_add_row(struct oom_event *e, const struct oom_task *r);
+void oom_stats_kv(struct oom_event *e, struct span t);
+void oom_stats_for(struct oom_event *e, struct span t);
+void oom_meminfo_line(struct oom_event *e, struct span t);
+
+/* oomlog-close.c */
+void oom_event_init(struct oom_event *e);
+void oom_event_release(struct oom_event *e);
+void oomlog_close_event(struct oomlog *p, struct oom_event *e);
+void oomlog_infer_reaped(struct oomlog *p, struct oom_event *e);
+bool oom_event_reportable(const struct oom_event *e);
+bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b);
+
+/* oomlog-join.c: a recognised line held back in case the next bare line continues it */
+bool oomlog_holdable(enum kind k);
+int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);
+int oomlog_flush_held(struct oomlog *p);
+int oomlog_try_join(struct oomlog *p, struct span t, bool *joined);
+
+/* oomlog.c */
+struct oom_event *oomlog_current(struct oomlog *p);
+bool oomlog_attachable(const struct oom_event *e, const struct oomlog_line *l);
+int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);

@@ -1,0 +1,129 @@
+#include <string.h>
+
+#include "oomlog-int.h"
+
+/* "<msg>: rest" where msg is one of the OOM killer's messages */
+enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest)
+{
+    const char *colon = memchr(t.p, ':', t.n < 64 ? t.n : 64);
+    if (!colon || colon + 2 > t.p + t.n || colon[1] != ' ')
+        return K_NONE;
+    struct span m = {t.p, (size_t)(colon - t.p)};
+    /* "Out of memory", "Out of Memory", "Memory cgroup out of memory",
+     * "Out of memory (oom_kill_allocating_task)", "No available memory (MPOL_BIND)" */
+    if (!find(m, "emory"))
+        return K_NONE;
+    struct span r = after(t, m.n + 2);
+    *msg = m;
+    *rest = r;
+    if (starts_word(r, "Killed process"))
+        return K_KILLED;
+    if (starts_word(r, "Kill process") || starts_word(r, "kill process"))
+        return K_SELECT;
+    if (starts_word(r, "OOM victim"))
+        return K_EXITING;
+    return K_NONE;
+}
+
+enum kind oomline_classify(struct span t)
+{
+    if (t.n < 4)
+        return K_NONE;
+    struct span m, r;
+    switch (t.p[0]) {
+    case '[':
+        if (starts(t, "[ pid ]") || starts(t, "[  pid  ]"))
+            return K_TABLE_HEADER;
+        {
+            size_t i = 1;
+            while (i < t.n && t.p[i] == ' ')
+                i++;
+            size_t d = i;
+            while (i < t.n && is_digit(t.p[i]))
+                i++;
+            if (i > d && i < t.n && t.p[i] == ']')
+                return K_ROW;
+        }
+        return K_NONE;
+    case 'K':
+        if (starts_word(t, "Killed process"))
+            return K_KILLED;
+        if (starts_word(t, "Kill process"))
+            return find(t, " sharing same memory") ? K_SHARED : K_SELECT;
+        if (starts(t, "Kernel panic - not syncing: ") &&
+            (find(t, "Out of memory") || find(t, "deadlocked on memory")))
+            return K_PANIC;
+        return K_NONE;
+    case 'O':
+        if (starts(t, "Out of memory and no killable processes"))
+            return K_NO_KILLABLE;
+        return oomline_msg_kind(t, &m, &r);
+    case 'M':
+        if (starts(t, "Memory cgroup stats for "))
+            return K_STATS_FOR;
+        if (starts(t, "Mem-Info:") || starts(t, "Mem-info:"))
+            return K_MEMINFO;
+        if (starts(t, "Memory cgroup min protection "))
+            return K_MIN_PROTECTION;
+        return oomline_msg_kind(t, &m, &r);
+    case 'N':
+        return oomline_msg_kind(t, &m, &r);
+    case 'T':
+        if (starts(t, "Task in ") && find(t, " killed as a result of limit of "))
+            return K_TASKIN;
+        if (starts(t, "Tasks in ") && find(t, " are going to be killed due to memory.oom.group"))
+            return K_GROUP;
+        if (starts(t, "Tasks state (memory values in pages)"))
+            return K_TASKS_STATE;
+        return K_NONE;
+    case 'm':
+        if (starts(t, "memory: usage ") || starts(t, "memory+swap: usage "))
+            return K_COUNTER;
+        break;
+    case 's':
+        if (starts(t, "swap: usage "))
+            return K_COUNTER;
+        if (starts(t, "sysrq: ") && find(t, "Show Memory"))
+            return K_SYSRQ_SHOWMEM;
+        break;
+    case 'S':
+        if (starts(t, "SysRq : Show Memory"))
+            return K_SYSRQ_SHOWMEM;
+        if (starts(t, "System is deadlocked on memory"))
+            return K_PANIC;
+        break;
+    case 'k':
+        if (starts(t, "kmem: usage "))
+            return K_COUNTER;
+        break;
+    case 'o':
+        if (starts(t, "oom-kill:"))
+            return K_SUMMARY;
+        if (starts(t, "oom_reaper: reaped process "))
+            return K_REAPED;
+        if (starts(t, "oom_reaper: unable to reap pid:"))
+            return K_UNREAPABLE;
+        if (starts(t, "oom-killer: gfp_mask="))
+            return K_HEADER;
+        if (starts(t, "oom_kill_process: ") && find(t, " callbacks suppressed"))
+            return K_SUPPRESSED;
+        if (starts(t, "out_of_memory: ") && find(t, " callbacks suppressed"))
+            return K_SUPPRESSED;
+        if (starts(t, "oom killer ") && find(t, " has mm pinned by "))
+            return K_PINNED;
+        break;
+    default:
+        break;
+    }
+    /* the header starts with the comm, which can be anything, so it is searched for in every
+     * other line: by its '-', rare in kernel text, rather than by memmem's first byte */
+    if (t.n > 20) {
+        const char *q = t.p + 12, *end = t.p + t.n;
+        while (q < end && (q = memchr(q, '-', (size_t)(end - q))) != NULL) {
+            if (end - q >= 8 && memcmp(q - 12, " invoked oom-killer:", 20) == 0)
+                return K_HEADER;
+            q++;
+        }
+    }
+    return K_NONE;
+}
