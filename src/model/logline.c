@@ -326,64 +326,121 @@ static size_t dmesg_decode_prefix(const char *p, const char *end, bool *kernel)
     return (size_t)(q - p);
 }
 
-void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct logline *r)
+/* Vendor tags after the uptime stamp: CONFIG_PRINTK_CALLER "[ T9185]" / "[C3]", Android and
+ * MediaTek "(3)[1234:kworker/3:1]", "[1234:kworker]" (pid:comm of the printing task). At most
+ * a few, each a bracket or parenthesis of its own shape; returns the bytes they take. */
+static size_t vendor_tags(const char *p, const char *end)
 {
-    const char *p = line, *end = line + len;
-    while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
-        end--;
-    *r = (struct logline){.source = LOGLINE_BARE, .uptime_us = OPT_ABSENT};
-
-    /* mail quoting: "> ", "> > ", ">>" */
-    while (p < end && *p == '>') {
-        p++;
-        if (p < end && *p == ' ')
-            p++;
-    }
-    const char *unindented = p;
-    while (p < end && is_blank(*p))
-        p++;
-    bool indented = p > unindented;
-
-    /* (a stamped line "[ 12.3] ..." is checked after its stamp) */
-    const char *d = p + 1;
-    while (d < end && *d == ' ')
-        d++;
-    bool stamp = p < end && p[0] == '[' && d < end && is_digit(*d);
-    if (!stamp && is_elision(span_trim((struct span){p, (size_t)(end - p)}))) {
-        r->elision = true;
-        r->text = (struct span){p, (size_t)(end - p)};
-        return;
-    }
-
-    bool prefixed = false;
-    /* a raw /dev/kmsg record */
-    if (p < end && is_digit(*p)) {
-        const char *semi = memchr(p, ';', (size_t)(end - p) < 96 ? (size_t)(end - p) : 96);
-        struct kmsg_record rec;
-        if (semi && memchr(p, ',', (size_t)(semi - p)) &&
-            kmsg_record_parse(p, (size_t)(end - p), &rec) == 0) {
-            r->source = rec.facility == KMSG_FACILITY_KERN ? LOGLINE_KERNEL : LOGLINE_USER;
-            r->uptime_us = rec.usec;
-            r->text = rec.text;
-            r->kmsg = true;
-            r->kmsg_seq = rec.seq;
-            ctx->last = r->source;
-            ctx->last_kmsg = true;
-            return;
+    const char *q = p;
+    for (int i = 0; i < 3 && q < end; i++) {
+        const char *s = q;
+        while (s < end && *s == ' ' && s - q < 2)
+            s++;
+        size_t n = caller_stamp(s, end);
+        if (!n && s < end && (*s == '(' || *s == '[')) {
+            char close = *s == '(' ? ')' : ']';
+            const char *d = s + 1;
+            while (d < end && *d == ' ')
+                d++;
+            const char *digits = d;
+            while (d < end && is_digit(*d))
+                d++;
+            if (d > digits && d < end && *d == ')' && close == ')')
+                n = (size_t)(d + 1 - s); /* "(3)"; "[  10]" is a task-table row */
+            else if (d > digits && d < end && *d == ':' && close == ']') {
+                const char *c = memchr(d, ']', (size_t)(end - d) < 40 ? (size_t)(end - d) : 40);
+                n = c ? (size_t)(c + 1 - s) : 0; /* "[1234:kworker/3:1]" */
+            }
         }
+        if (!n)
+            break;
+        q = s + n;
     }
-    /* a dictionary line of a raw kmsg record (" SUBSYSTEM=pci"): not a message */
-    if (indented && ctx->last_kmsg && p < end && *p >= 'A' && *p <= 'Z') {
-        const char *eq = memchr(p, '=', (size_t)(end - p));
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        if (eq && (!sp || eq < sp)) {
+    return (size_t)(q - p);
+}
+
+/* "[ 5864.708440]" and what may follow it (caller ids, vendor tags, one space); returns the
+ * bytes taken, 0 when p is not at such a stamp */
+static size_t stamp_and_tags(const char *p, const char *end, uint64_t *us)
+{
+    size_t n = uptime_stamp(p, end, us);
+    if (!n)
+        return 0;
+    const char *q = p + n;
+    q += vendor_tags(q, end);
+    if (q < end && *q == ' ')
+        q++;
+    return (size_t)(q - p);
+}
+
+/* dmesg -T whose opening '[' was lost in a copy: "Thu May 14 23:17:24 2020] text" */
+static size_t human_stamp_unbracketed(const char *p, const char *end, struct span *time)
+{
+    const char *close = memchr(p, ']', (size_t)(end - p) < 48 ? (size_t)(end - p) : 48);
+    if (!close || close - p < 10 || close + 1 >= end || close[1] != ' ')
+        return 0;
+    bool clock = false, space = false;
+    for (const char *q = p; q < close; q++) {
+        if (*q == '[')
+            return 0;
+        space |= *q == ' ';
+        if (!clock && clock_len(q, close) >= 7)
+            clock = true;
+    }
+    if (!clock || !space || !is_alpha(*p))
+        return 0;
+    *time = span_trim((struct span){p, (size_t)(close - p)});
+    return (size_t)(close + 2 - p);
+}
+
+/* A syslog, journal or ISO wall-clock stamp and what follows it: the tag, or (netconsole
+ * receivers, syslog without a tag) a dmesg stamp a few words on. Returns bytes taken. */
+static size_t wall_prefix(const char *p, const char *end, struct logline *r)
+{
+    bool comma = false;
+    size_t n = is_digit(*p) ? iso_time(p, end, &comma) : bsd_time(p, end);
+    if (!n)
+        return 0;
+    r->time = (struct span){p, n};
+    const char *q = p + n + 1;
+    if (comma) {
+        /* dmesg --time-format=iso: kernel text follows directly */
+        r->source = LOGLINE_KERNEL;
+        return (size_t)(q - p);
+    }
+    struct span tag;
+    size_t t = syslog_tag(q, end, &tag);
+    if (t) {
+        q += t;
+        if (span_is(tag, "kernel")) {
+            r->source = LOGLINE_KERNEL;
+        } else {
             r->source = LOGLINE_USER;
-            r->text = (struct span){p, (size_t)(end - p)};
-            return;
+            r->program = tag;
+        }
+        return (size_t)(q - p);
+    }
+    /* "192.0.2.10:6666 [  512.000001] text", "host kern.warn kernel: text" */
+    const char *lim = end - q > 64 ? q + 64 : end;
+    for (const char *b = q; b < lim; b++) {
+        uint64_t us;
+        if (*b == '[' && (b == q || b[-1] == ' ') && uptime_stamp(b, end, &us))
+            return (size_t)(b - p);
+        if (*b == ' ' && end - b > 9 && memcmp(b, " kernel: ", 9) == 0) {
+            r->source = LOGLINE_KERNEL;
+            return (size_t)(b + 9 - p);
         }
     }
-    ctx->last_kmsg = false;
+    return (size_t)(q - p);
+}
 
+static bool dmesg_stamp(const char **pp, const char *end, struct logline *r);
+
+/* The forms that start the line. Returns whether one was found; moves *pp past it. */
+static bool known_prefix(const char **pp, const char *end, struct logline *r)
+{
+    const char *p = *pp;
+    bool prefixed = false;
     /* "<4>" (dmesg -r, some kern.log setups) */
     if (p < end && *p == '<') {
         const char *q = p + 1;
@@ -406,60 +463,171 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
             r->source = kern ? LOGLINE_KERNEL : LOGLINE_USER;
         }
     }
-    /* syslog, journal, ISO stamps */
+    /* a bare "kernel: " (a syslog line whose stamp and host were cut away) */
+    if (!prefixed && end - p > 8 && memcmp(p, "kernel: ", 8) == 0) {
+        p += 8;
+        prefixed = true;
+        r->source = LOGLINE_KERNEL;
+    }
+    /* syslog, journal, ISO stamps; dmesg -T without its '[' */
     if (p < end && (is_alpha(*p) || (unsigned char)*p >= 0x80 || is_digit(*p))) {
-        bool comma = false;
-        size_t n = is_digit(*p) ? iso_time(p, end, &comma) : bsd_time(p, end);
-        if (n) {
-            r->time = (struct span){p, n};
-            p += n + 1;
-            prefixed = true;
-            if (comma) {
-                /* dmesg --time-format=iso: kernel text follows directly */
-                r->source = LOGLINE_KERNEL;
-            } else {
-                struct span tag;
-                size_t t = syslog_tag(p, end, &tag);
-                if (t) {
-                    p += t;
-                    if (span_is(tag, "kernel")) {
-                        r->source = LOGLINE_KERNEL;
-                    } else {
-                        r->source = LOGLINE_USER;
-                        r->program = tag;
-                    }
-                }
-            }
-        }
-    }
-    if (r->source != LOGLINE_USER && p < end && *p == '[') {
-        uint64_t us;
-        size_t n = uptime_stamp(p, end, &us);
-        if (n) {
-            r->uptime_us = us;
-            p += n;
-            p += caller_stamp(p, end);
-            if (p < end && *p == ' ')
-                p++;
-            prefixed = true;
+        size_t n = wall_prefix(p, end, r);
+        if (!n && is_alpha(*p) && (n = human_stamp_unbracketed(p, end, &r->time)))
             r->source = LOGLINE_KERNEL;
-            /* journalctl -o short-monotonic: "[ 12.3] host kernel: text" */
-            const char *e1 = token_end(p, end);
-            if (e1 < end && end - e1 > 8 && memcmp(e1, " kernel: ", 9) == 0)
-                p = e1 + 9;
-        } else {
-            struct span t;
-            n = human_stamp(p, end, &t);
-            if (n) {
-                r->time = t;
-                p += n;
-                if (p < end && *p == ' ')
-                    p++;
-                prefixed = true;
-                r->source = LOGLINE_KERNEL;
-            }
+        if (n) {
+            p += n;
+            prefixed = true;
         }
     }
+    if (r->source != LOGLINE_USER && p < end && *p == '[')
+        prefixed |= dmesg_stamp(&p, end, r);
+    *pp = p;
+    return prefixed;
+}
+
+/* "[ 5864.708440] " (with what follows it), "[Thu May 14 23:17:24 2020] ", a caller id alone */
+static bool dmesg_stamp(const char **pp, const char *end, struct logline *r)
+{
+    const char *p = *pp;
+    uint64_t us;
+    size_t n = stamp_and_tags(p, end, &us);
+    if (n) {
+        r->uptime_us = us;
+        p += n;
+        r->source = LOGLINE_KERNEL;
+        /* journalctl -o short-monotonic: "[ 12.3] host kernel: text" */
+        const char *e1 = token_end(p, end);
+        if (e1 < end && end - e1 > 8 && memcmp(e1, " kernel: ", 9) == 0)
+            p = e1 + 9;
+    } else if ((n = human_stamp(p, end, &r->time)) != 0) {
+        p += n;
+        if (p < end && *p == ' ')
+            p++;
+        r->source = LOGLINE_KERNEL;
+    } else if ((n = caller_stamp(p, end)) != 0) {
+        /* printk.time=0 with CONFIG_PRINTK_CALLER: "[T4242] text" */
+        p += n;
+        if (p < end && *p == ' ')
+            p++;
+        r->source = LOGLINE_KERNEL;
+    } else {
+        return false;
+    }
+    *pp = p;
+    return true;
+}
+
+/* No prefix this reader knows at the start, but a dmesg stamp further on: what stands before it
+ * (a netconsole receiver's address, a tool's own stamp, a file name from grep -H) is an opaque
+ * prefix. The stamp must stand alone (start of line, or after a blank or a ':') and be followed
+ * by text, so "[ 1.5]" inside a message is not taken for one. */
+static bool opaque_prefix(const char **pp, const char *end, struct logline *r)
+{
+    const char *p = *pp;
+    const char *lim = end - p > 160 ? p + 160 : end;
+    for (const char *b = p; b < lim && (b = memchr(b, '[', (size_t)(lim - b))) != NULL; b++) {
+        if (b > p && b[-1] != ' ' && b[-1] != ':' && b[-1] != '\t' && b[-1] != '>')
+            continue;
+        uint64_t us;
+        size_t n = stamp_and_tags(b, end, &us);
+        if (!n || b + n >= end)
+            continue;
+        r->uptime_us = us;
+        r->source = LOGLINE_KERNEL;
+        /* a wall-clock stamp in the opaque part is still the line's time */
+        logline_prefix_time((struct span){p, (size_t)(b - p)}, &r->time);
+        *pp = b + n;
+        return true;
+    }
+    return false;
+}
+
+void logline_prefix_time(struct span prefix, struct span *time)
+{
+    const char *p = prefix.p, *end = prefix.p + prefix.n;
+    for (const char *q = p; q < end; q++) {
+        if (q > p && q[-1] != ' ' && q[-1] != ':' && q[-1] != '|' && q[-1] != '\t')
+            continue;
+        bool comma;
+        size_t n = is_digit(*q) ? iso_time(q, end, &comma) : is_alpha(*q) ? bsd_time(q, end) : 0;
+        if (n) {
+            *time = (struct span){q, n};
+            return;
+        }
+    }
+}
+
+static const char *skip_quoting(const char *p, const char *end, bool *indented)
+{
+    /* mail quoting: "> ", "> > ", ">>" */
+    while (p < end && *p == '>') {
+        p++;
+        if (p < end && *p == ' ')
+            p++;
+    }
+    const char *unindented = p;
+    while (p < end && is_blank(*p))
+        p++;
+    *indented = p > unindented;
+    return p;
+}
+
+/* A raw /dev/kmsg record, or one of its dictionary lines (" SUBSYSTEM=pci"). */
+static bool kmsg_line(struct logline_ctx *ctx, const char *p, const char *end, bool indented,
+                      struct logline *r)
+{
+    if (p < end && is_digit(*p)) {
+        const char *semi = memchr(p, ';', (size_t)(end - p) < 96 ? (size_t)(end - p) : 96);
+        struct kmsg_record rec;
+        if (semi && memchr(p, ',', (size_t)(semi - p)) &&
+            kmsg_record_parse(p, (size_t)(end - p), &rec) == 0) {
+            r->source = rec.facility == KMSG_FACILITY_KERN ? LOGLINE_KERNEL : LOGLINE_USER;
+            r->uptime_us = rec.usec;
+            r->text = rec.text;
+            r->kmsg = true;
+            r->kmsg_seq = rec.seq;
+            ctx->last = r->source;
+            ctx->last_kmsg = true;
+            return true;
+        }
+    }
+    if (indented && ctx->last_kmsg && p < end && *p >= 'A' && *p <= 'Z') {
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        if (eq && (!sp || eq < sp)) {
+            r->source = LOGLINE_USER;
+            r->text = (struct span){p, (size_t)(end - p)};
+            return true;
+        }
+    }
+    ctx->last_kmsg = false;
+    return false;
+}
+
+void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct logline *r)
+{
+    const char *p = line, *end = line + len;
+    while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    *r = (struct logline){.source = LOGLINE_BARE, .uptime_us = OPT_ABSENT};
+    bool indented;
+    p = skip_quoting(p, end, &indented);
+
+    /* (a stamped line "[ 12.3] ..." is checked after its stamp) */
+    const char *d = p + 1;
+    while (d < end && *d == ' ')
+        d++;
+    bool stamp = p < end && p[0] == '[' && d < end && is_digit(*d);
+    if (!stamp && is_elision(span_trim((struct span){p, (size_t)(end - p)}))) {
+        r->elision = true;
+        r->text = (struct span){p, (size_t)(end - p)};
+        return;
+    }
+    if (kmsg_line(ctx, p, end, indented, r))
+        return;
+    bool prefixed = known_prefix(&p, end, r);
+    if (!prefixed && !indented)
+        prefixed = opaque_prefix(&p, end, r);
     r->text = (struct span){p, (size_t)(end - p)};
     if (prefixed && r->source == LOGLINE_KERNEL && r->text.n <= 64 && r->text.n &&
         !is_alpha(r->text.p[0]) && is_elision(span_trim(r->text)))

@@ -57,6 +57,9 @@ struct logline_ctx {
 /* Parses one line (without its '\n'; a trailing '\r' is ignored). Never fails. */
 void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct logline *ret);
 
+/* The first wall-clock stamp (syslog, ISO) that starts a word of an opaque prefix, if any. */
+void logline_prefix_time(struct span prefix, struct span *time);
+
 /*
  * A shell command line pasted above grep output ("$ journalctl -k | grep stackoverflow"):
  * copies grep's pattern into `pattern` (NUL-terminated) when it is a plain string, sets

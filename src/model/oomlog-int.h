@@ -206,6 +206,17 @@ static inline const struct oom_task *find_row(const struct oom_event *e, int64_t
 enum kind oomline_classify(struct span t);
 /* "<msg>: rest" where msg is one of the OOM killer's messages */
 enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest);
+/*
+ * An OOM message anywhere in the line, by the kernel's fixed words (reference/kernel-oom-facts.md
+ * §2.3): whatever stands before it is a prefix this reader does not know. Returns the kind and
+ * sets *at to where the message starts (the comm of a header line, the "<msg>: " of a kill
+ * line), K_NONE when the line holds none.
+ */
+enum kind oomline_find(struct span t, size_t *at);
+/* An opaque prefix learnt from a line where an anchor was found ("host42 | "), by its shape
+ * (digits and letters as classes), so the report's other lines lose the same prefix. */
+void oomline_prefix_learn(struct oomline_prefix *pf, struct span prefix);
+bool oomline_prefix_strip(const struct oomline_prefix *pf, struct span *t);
 
 /* oomlog-fields.c: each parser returns how many fields it understood (0: not this line) */
 void oom_task_init(struct oom_task *t);
@@ -237,8 +248,15 @@ void oomlog_infer_reaped(struct oomlog *p, struct oom_event *e);
 bool oom_event_reportable(const struct oom_event *e);
 bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b);
 
-/* oomlog-join.c: a recognised line held back in case the next bare line continues it */
-bool oomlog_holdable(enum kind k);
+/* oomlog-join.c: a line held back in case the next bare line continues it */
+/*
+ * The rejoin step, pure: `held` (a line of kind `kind`, K_NONE when the recogniser did not know
+ * it) and `next`, a bare line after it. Writes the join into `out` (`cap` bytes) and returns its
+ * length when it reads further than `held` alone — more fields of the same record, or a message
+ * where `held` was none (its kind in *ret_kind) — and 0 when the two stay apart.
+ */
+size_t oomjoin(struct span held, enum kind kind, struct span next, char *out, size_t cap,
+               enum kind *ret_kind);
 int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);
 int oomlog_flush_held(struct oomlog *p);
 int oomlog_try_join(struct oomlog *p, struct span t, bool *joined);

@@ -1,3 +1,10 @@
+/*
+ * Lines a terminal or a mail client broke: every line of text input is held back until the
+ * next one shows whether it goes on there. A bare line (no prefix of its own) that is not a
+ * message by itself continues the held one when the two read further together: more fields of
+ * the same record, or a message the recogniser knows where neither half was one ("Out of
+ * memory: Kill" + "ed process 1 (x) ..."). Breaks can fall inside a number or a field name.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +41,42 @@ static int line_score(struct span t, enum kind kind)
     }
 }
 
-bool oomlog_holdable(enum kind k)
+size_t oomjoin(struct span held, enum kind kind, struct span next, char *out, size_t cap,
+               enum kind *ret_kind)
 {
-    return k == K_HEADER || k == K_KILLED || k == K_SELECT || k == K_EXITING || k == K_SUMMARY ||
-           k == K_TASKIN || k == K_GROUP || k == K_REAPED;
+    if (!held.n || !next.n || held.n + 1 + next.n > cap)
+        return 0;
+    int best = kind == K_NONE ? 0 : line_score(held, kind);
+    size_t best_n = 0;
+    enum kind best_kind = K_NONE;
+    /* whether the break ate a space is unknown (terminals cut anywhere, mail clients at a space
+     * they may keep or drop): both joins are tried, the one without the space first */
+    for (int sep = 0; sep <= 1; sep++) {
+        memcpy(out, held.p, held.n);
+        if (sep)
+            out[held.n] = ' ';
+        memcpy(out + held.n + sep, next.p, next.n);
+        struct span both = {out, held.n + (size_t)sep + next.n};
+        enum kind k = oomline_classify(both);
+        if (k == K_NONE || (kind != K_NONE && k != kind))
+            continue;
+        int sc = line_score(both, k);
+        if (sc > best) {
+            best = sc;
+            best_n = both.n;
+            best_kind = k;
+        }
+    }
+    if (!best_n)
+        return 0;
+    /* the winner may have been overwritten by the other try */
+    size_t sep = best_n - held.n - next.n;
+    memcpy(out, held.p, held.n);
+    if (sep)
+        out[held.n] = ' ';
+    memcpy(out + held.n + sep, next.p, next.n);
+    *ret_kind = best_kind;
+    return best_n;
 }
 
 int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind)
@@ -56,6 +95,7 @@ int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
     p->held_len = t.n;
     p->held_kind = kind;
     p->held_kmsg_next = l->kmsg_next;
+    p->held_rejoined = false;
     copy_span(p->held_time, sizeof(p->held_time), l->time);
     p->held_uptime = l->uptime_us;
     return 0;
@@ -70,49 +110,40 @@ int oomlog_flush_held(struct oomlog *p)
         .uptime_us = p->held_uptime,
         .text = {p->held, p->held_len},
         .kmsg_next = p->held_kmsg_next,
+        .rejoined = p->held_rejoined,
     };
     p->held_len = 0;
     return oomlog_process(p, &hl, hl.text, (enum kind)p->held_kind);
 }
 
-/* Joins the held line with a bare continuation when the result parses further. Whether the
- * break ate a space is unknown (terminals cut anywhere, mail clients at a space they may keep
- * or drop): both joins are tried. */
 int oomlog_try_join(struct oomlog *p, struct span t, bool *joined)
 {
     *joined = false;
-    size_t n = p->held_len + 1 + t.n;
-    if (n > CAP_INPUT_LINE)
+    size_t cap = p->held_len + 1 + t.n;
+    if (cap > CAP_INPUT_LINE)
         return 0;
-    char *buf = malloc(n);
-    if (!buf)
-        return -ENOMEM;
-    enum kind k = (enum kind)p->held_kind;
-    int before = line_score((struct span){p->held, p->held_len}, k);
-    int best = before, best_sep = -1;
-    for (int sep = 0; sep <= 1; sep++) {
-        memcpy(buf, p->held, p->held_len);
-        if (sep)
-            buf[p->held_len] = ' ';
-        memcpy(buf + p->held_len + sep, t.p, t.n);
-        struct span both = {buf, p->held_len + (size_t)sep + t.n};
-        int sc = oomline_classify(both) == k ? line_score(both, k) : 0;
-        if (sc > best) {
-            best = sc;
-            best_sep = sep;
-        }
+    if (cap > p->join_cap) {
+        char *n = realloc(p->join, cap);
+        if (!n)
+            return -ENOMEM;
+        p->join = n;
+        p->join_cap = cap;
     }
-    if (best_sep < 0) {
-        free(buf);
+    enum kind k;
+    size_t n = oomjoin((struct span){p->held, p->held_len}, (enum kind)p->held_kind, t, p->join,
+                       p->join_cap, &k);
+    if (!n)
         return 0;
-    }
-    if (best_sep)
-        buf[p->held_len] = ' ';
-    memcpy(buf + p->held_len + (size_t)best_sep, t.p, t.n);
-    free(p->held);
-    p->held = buf;
-    p->held_cap = n;
-    p->held_len = p->held_len + (size_t)best_sep + t.n;
+    /* the join becomes the held line: it may go on again on the next line */
+    char *swap = p->held;
+    size_t swap_cap = p->held_cap;
+    p->held = p->join;
+    p->held_cap = p->join_cap;
+    p->held_len = n;
+    p->join = swap;
+    p->join_cap = swap_cap;
+    p->held_kind = k;
+    p->held_rejoined = true;
     *joined = true;
     return 0;
 }

@@ -127,3 +127,143 @@ enum kind oomline_classify(struct span t)
     }
     return K_NONE;
 }
+
+/* Where the message that has its anchor at `a` starts: the kill lines' "<msg>: " before them
+ * ("Memory cgroup out of memory: Killed process"), the comm before " invoked oom-killer:". */
+static const char *message_start(struct span t, const char *a, const char *needle)
+{
+    static const char *const msgs[] = {
+        "Out of memory (oom_kill_allocating_task): ", "Memory cgroup out of memory: ",
+        "No available memory (MPOL_BIND): ",          "Out of memory: ",
+        "Out of Memory: ",                            NULL};
+    if (needle[0] == ' ') {
+        /* the comm: up to TASK_COMM_LEN - 1 bytes, after a separator if there is one ("] ",
+         * ": ", "| ", "> "), else the last word (a comm with a space needs a separator) */
+        for (size_t k = 15; k >= 1; k--) {
+            if ((size_t)(a - t.p) < k)
+                continue;
+            const char *s = a - k;
+            if (s == t.p || s[-1] == '\t' ||
+                (s[-1] == ' ' && s - 1 > t.p && strchr("]:|>", s[-2])))
+                return s;
+        }
+        const char *s = a;
+        while (s > t.p && s[-1] != ' ' && s[-1] != '\t')
+            s--;
+        return s;
+    }
+    for (size_t i = 0; msgs[i]; i++) {
+        size_t n = strlen(msgs[i]);
+        if ((size_t)(a - t.p) >= n && memcmp(a - n, msgs[i], n) == 0)
+            return a - n;
+    }
+    return a;
+}
+
+/* The kernel's fixed words that begin (or, for the header, follow the comm in) each message. */
+static const char *const anchors[] = {
+    " invoked oom-killer:",
+    "oom-kill:",
+    "Killed process ",
+    "Kill process ",
+    "kill process ",
+    "OOM victim ",
+    "oom_reaper: ",
+    "Memory cgroup ",
+    "Mem-Info:",
+    "Mem-info:",
+    "Tasks state (memory values in pages)",
+    "Task in ",
+    "Tasks in ",
+    "memory: usage ",
+    "memory+swap: usage ",
+    "swap: usage ",
+    "kmem: usage ",
+    "[  pid  ]",
+    "[ pid ]",
+    "oom_kill_process: ",
+    "out_of_memory: ",
+    "Out of memory and no killable",
+    "Kernel panic - not syncing: ",
+    "System is deadlocked on memory",
+    "oom-killer: gfp_mask=",
+    "oom killer ",
+    "SysRq : Show Memory",
+    "sysrq: Show Memory",
+    NULL,
+};
+
+/* "[  1234]     0  1234 ..." after an opaque prefix: a bracketed pid then a number */
+static const char *row_anywhere(struct span t)
+{
+    const char *end = t.p + t.n;
+    for (const char *b = t.p; b < end && (b = memchr(b, '[', (size_t)(end - b))) != NULL; b++) {
+        const char *q = b + 1;
+        while (q < end && *q == ' ')
+            q++;
+        const char *d = q;
+        while (q < end && is_digit(*q))
+            q++;
+        if (q == d || q + 2 >= end || *q != ']' || q[1] != ' ')
+            continue;
+        q++;
+        while (q < end && *q == ' ')
+            q++;
+        if (q < end && (is_digit(*q) || *q == '-'))
+            return b;
+    }
+    return NULL;
+}
+
+enum kind oomline_find(struct span t, size_t *at)
+{
+    const char *best = NULL;
+    enum kind kind = K_NONE;
+    for (size_t i = 0; anchors[i]; i++) {
+        const char *a = find(t, anchors[i]);
+        if (!a)
+            continue;
+        const char *s = message_start(t, a, anchors[i]);
+        if (best && s >= best)
+            continue;
+        enum kind k = oomline_classify((struct span){s, (size_t)(t.p + t.n - s)});
+        if (k == K_NONE || k == K_ROW)
+            continue;
+        best = s;
+        kind = k;
+    }
+    const char *r = row_anywhere(t);
+    if (r && (!best || r < best) &&
+        oomline_classify((struct span){r, (size_t)(t.p + t.n - r)}) == K_ROW) {
+        best = r;
+        kind = K_ROW;
+    }
+    if (best)
+        *at = (size_t)(best - t.p);
+    return kind;
+}
+
+/* digits, letters and the rest: what stays the same from line to line of one prefix */
+static char shape_of(char c)
+{
+    return is_digit(c) ? '9' : ((c | 32) >= 'a' && (c | 32) <= 'z') ? 'a' : c;
+}
+
+void oomline_prefix_learn(struct oomline_prefix *pf, struct span prefix)
+{
+    pf->n = prefix.n < sizeof(pf->shape) ? prefix.n : 0;
+    for (size_t i = 0; i < pf->n; i++)
+        pf->shape[i] = shape_of(prefix.p[i]);
+}
+
+bool oomline_prefix_strip(const struct oomline_prefix *pf, struct span *t)
+{
+    if (!pf->n || t->n <= pf->n)
+        return false;
+    for (size_t i = 0; i < pf->n; i++)
+        if (shape_of(t->p[i]) != pf->shape[i])
+            return false;
+    t->p += pf->n;
+    t->n -= pf->n;
+    return true;
+}

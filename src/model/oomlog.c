@@ -530,29 +530,72 @@ int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t,
     return 0;
 }
 
-int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *l)
+/* A line that starts with something else than a word or a task-table row: a vendor tag after
+ * the stamp, a digit, punctuation; the OOM messages are looked for anywhere in it */
+static bool odd_start(struct span t)
 {
-    struct span t = trim(l->text);
+    unsigned char c = (unsigned char)t.p[0];
+    return !((c | 32) >= 'a' && (c | 32) <= 'z') && c != '[';
+}
+
+/*
+ * What the kernel said in a line: a message from its first word on, or (a bare line, or one that
+ * starts oddly) behind a prefix the line reader did not know: the opaque prefix learnt from an
+ * earlier line, else the OOM messages' fixed words anywhere. A prefix found here makes the line
+ * a message of its own (not a continuation) and may give it a time.
+ */
+static enum kind recognise(struct oomlog *p, struct oomlog_line *l, struct span *t)
+{
+    enum kind kind = oomline_classify(*t);
+    if (kind != K_NONE || !t->n || !p->hold_lines || (!l->bare && !odd_start(*t)))
+        return kind;
+    struct span s = *t;
+    if (l->bare && oomline_prefix_strip(&p->prefix, &s)) {
+        *t = trim(s);
+        l->bare = false;
+        kind = oomline_classify(*t);
+        if (kind != K_NONE)
+            return kind;
+    }
+    size_t at;
+    kind = oomline_find(*t, &at);
+    if (kind == K_NONE || !at)
+        return kind;
+    struct span prefix = {t->p, at};
+    if (l->bare)
+        oomline_prefix_learn(&p->prefix, prefix);
+    if (!l->time.n && !opt_has(l->uptime_us))
+        logline_prefix_time(prefix, &l->time);
+    t->p += at;
+    t->n -= at;
+    l->bare = false;
+    return kind;
+}
+
+int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
+{
+    struct oomlog_line l = *line;
+    struct span t = trim(l.text);
     p->kernel_lines++;
-    int r = segment_note(p, l->uptime_us);
+    int r = segment_note(p, l.uptime_us);
     if (r < 0)
         return r;
     enum kind kind = oomline_classify(t);
-    if (p->held_len) {
-        /* a continuation is a bare line that is not a report line of its own */
-        if (l->bare && t.n && kind == K_NONE) {
-            bool joined;
-            if ((r = oomlog_try_join(p, t, &joined)) < 0)
-                return r;
-            if (joined)
-                return 0;
-        }
-        if ((r = oomlog_flush_held(p)) < 0)
+    if (p->held_len && l.bare && t.n && kind == K_NONE) {
+        /* a continuation is a bare line that is not a message of its own */
+        bool joined;
+        if ((r = oomlog_try_join(p, t, &joined)) < 0)
             return r;
+        if (joined)
+            return 0;
     }
-    if (oomlog_holdable(kind) && p->hold_lines)
-        return oomlog_hold(p, l, t, kind);
-    return oomlog_process(p, l, t, kind);
+    if (kind == K_NONE)
+        kind = recognise(p, &l, &t);
+    if ((r = oomlog_flush_held(p)) < 0)
+        return r;
+    if (p->hold_lines && t.n)
+        return oomlog_hold(p, &l, t, kind);
+    return oomlog_process(p, &l, t, kind);
 }
 
 static void note_elision(struct oomlog *p)
@@ -696,6 +739,7 @@ void oomlog_release(struct oomlog *p)
         oom_event_release(&p->events[i]);
     free(p->events);
     free(p->held);
+    free(p->join);
     free(p->segment_max);
     free(p->unescape);
     memset(p, 0, sizeof(*p));

@@ -205,6 +205,13 @@ struct oomlog_line {
     struct span text;   /* kernel text (unescaped) */
     bool bare;          /* no prefix: may continue the line before it */
     bool kmsg_next;     /* a /dev/kmsg record that directly follows one fed before */
+    bool rejoined;      /* joined from lines a terminal or mail client broke */
+};
+
+/* The shape of an opaque line prefix (oomlog-line.c). */
+struct oomline_prefix {
+    char shape[96];
+    size_t n; /* 0: none learnt */
 };
 
 struct oomlog {
@@ -218,9 +225,12 @@ struct oomlog {
 
     /* internal state */
     struct logline_ctx ctx;
-    char *held; /* a recognised line kept back in case the next bare line continues it */
+    char *held; /* a line kept back in case the next bare line continues it */
     size_t held_len, held_cap;
-    struct span held_time_span;
+    char *join; /* scratch for joining */
+    size_t join_cap;
+    bool held_rejoined;
+    struct oomline_prefix prefix; /* an opaque prefix learnt from an anchored line */
     char held_time[OOMLOG_TIME_MAX];
     uint64_t held_uptime;
     int held_kind;
