@@ -411,6 +411,21 @@ static void victim_memory(struct out *o, const struct oom_victim *v)
     put(o, "\n");
 }
 
+/* How sure the numbers are: the kill line as the text has it. */
+static void line_damage_text(struct out *o, const struct oom_victim *v)
+{
+    if (v->line_cut) {
+        label(o, "");
+        put(o, "its kill line is cut off in the text (a terminal's width, or a copy): what comes "
+               "after the cut is not known\n");
+    }
+    if (v->line_rejoined) {
+        label(o, "");
+        put(o, "its kill line was broken across lines in the text and is read joined: a number "
+               "split at the break may be misread\n");
+    }
+}
+
 static bool same_task(const struct oom_event *e, const struct oom_victim *v)
 {
     if (!e->header)
@@ -480,6 +495,7 @@ static void killed_text(struct out *o, const struct oom_event *e)
                "highest badness after)\n");
     }
     victim_memory(o, v);
+    line_damage_text(o, v);
 }
 
 static void put_int(struct out *o, int64_t v)
@@ -1405,6 +1421,8 @@ static void json_victim(struct json *j, const struct oom_event *e, const struct 
         json_null(j);
     }
     json_kv_bool(j, "pgtables_printed_in_bytes", v->pgtables_were_bytes);
+    json_kv_bool(j, "line_rejoined", v->line_rejoined);
+    json_kv_bool(j, "line_cut", v->line_cut);
     json_key(j, "task");
     if (v->has_row)
         json_task(j, &v->row);

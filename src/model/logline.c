@@ -559,9 +559,13 @@ void logline_prefix_time(struct span prefix, struct span *time)
 
 static const char *skip_quoting(const char *p, const char *end, bool *indented)
 {
-    /* mail quoting: "> ", "> > ", ">>" */
-    while (p < end && *p == '>') {
-        p++;
+    /* mail quoting: "> ", "> > ", ">>", ">  > " (a quote of an indented quote) */
+    const char *last = NULL;
+    for (const char *q = p; q < end && (*q == '>' || is_blank(*q)); q++)
+        if (*q == '>')
+            last = q;
+    if (last) {
+        p = last + 1;
         if (p < end && *p == ' ')
             p++;
     }

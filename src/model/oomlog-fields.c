@@ -7,7 +7,8 @@
  * hold spaces and parentheses ("Web Content", "(sd-pam)"): the earliest terminator decides
  * where it ends; without one, a ')' that ends the line (optionally followed by '.'). The cursor
  * is left after the ')'. */
-static bool paren_comm(struct cursor *c, char *comm, size_t cap, const char *const *terms)
+static bool paren_comm(struct cursor *c, char *comm, size_t cap, const char *const *terms,
+                       bool *cut)
 {
     struct cursor save = *c;
     if (!cursor_skip_char(c, '('))
@@ -23,11 +24,23 @@ static bool paren_comm(struct cursor *c, char *comm, size_t cap, const char *con
         struct span t = trim(rest);
         if (t.n && t.p[t.n - 1] == '.')
             t.n--;
-        if (!t.n || t.p[t.n - 1] != ')') {
-            *c = save;
-            return false;
-        }
-        best = t.p + t.n - 1;
+        if (t.n && t.p[t.n - 1] == ')')
+            best = t.p + t.n - 1;
+    }
+    /* a ')' then a blank or a comma, as before any field of a form not listed */
+    for (const char *q = rest.p; !best && q < rest.p + rest.n; q++)
+        if (*q == ')' && q + 1 < rest.p + rest.n && (q[1] == ' ' || q[1] == ','))
+            best = q;
+    if (!best && cut && rest.n && !memchr(rest.p, ')', rest.n)) {
+        /* the line ends inside the comm: keep what is there */
+        *cut = true;
+        copy_span(comm, cap, trim(rest));
+        c->p = rest.p + rest.n;
+        return true;
+    }
+    if (!best) {
+        *c = save;
+        return false;
     }
     copy_span(comm, cap, (struct span){rest.p, (size_t)(best - rest.p)});
     c->p = best + 1;
@@ -36,14 +49,14 @@ static bool paren_comm(struct cursor *c, char *comm, size_t cap, const char *con
 
 /* "N (comm)" */
 static bool pid_comm(struct cursor *c, int64_t *pid, char *comm, size_t cap,
-                     const char *const *terms)
+                     const char *const *terms, bool *cut)
 {
     struct cursor save = *c;
     uint64_t v;
     if (cursor_u64(c, &v) < 0 || v > INT32_MAX)
         return false;
     cursor_skip_blanks(c);
-    if (!paren_comm(c, comm, cap, terms)) {
+    if (!paren_comm(c, comm, cap, terms, cut)) {
         *c = save;
         return false;
     }
@@ -125,48 +138,80 @@ int oom_header_parse(struct span t, struct header *h)
     return n;
 }
 
-static const char *const kill_terms[] = {") total-vm:", ") vsz:", NULL};
+/* what follows the comm's ')' in each form: RHEL 7 put ", UID u," there (3.10.0-*.el7) */
+static const char *const kill_terms[] = {") total-vm:", ") vsz:", "), UID ", "), total-vm:",
+                                         ") anon-rss:", NULL};
 static const char *const select_terms[] = {") score ", NULL};
 static const char *const exiting_terms[] = {") is already exiting", NULL};
 static const char *const shared_terms[] = {") sharing same memory", NULL};
 
-/* "total-vm:1736kB, anon-rss:196kB, ..., UID:0 pgtables:48kB oom_score_adj:1000" */
+/* a field the kill line prints in kB: without its unit at the end of the line, it was cut */
+static bool kb_field(struct span name)
+{
+    return span_eq(name, "total-vm") || span_eq(name, "vsz") || span_eq(name, "anon-rss") ||
+           span_eq(name, "file-rss") || span_eq(name, "shmem-rss") || span_eq(name, "pgtables");
+}
+
+static void kill_field(struct kill *k, struct span name, int64_t v)
+{
+    uint64_t u = v < 0 ? OPT_ABSENT : (uint64_t)v;
+    if (span_eq(name, "total-vm") || span_eq(name, "vsz"))
+        k->total_vm = u;
+    else if (span_eq(name, "anon-rss"))
+        k->anon = u;
+    else if (span_eq(name, "file-rss"))
+        k->file = u;
+    else if (span_eq(name, "shmem-rss"))
+        k->shmem = u;
+    else if (span_eq(name, "UID")) {
+        k->uid = v;
+        if (k->form == FORM_MSG)
+            k->form = FORM_MSG_UID;
+    } else if (span_eq(name, "pgtables"))
+        k->pgtables = u;
+    else if (span_eq(name, "oom_score_adj"))
+        k->adj = v;
+}
+
+/*
+ * "total-vm:1736kB, anon-rss:196kB, ..., UID:0 pgtables:48kB oom_score_adj:1000", in any order,
+ * and RHEL 7's ", UID 1000, total-vm:..." (a blank instead of the colon). A line that ends
+ * inside a field (a key without its number, a kB number without its unit, a dangling comma) was
+ * cut: k->cut, and the unfinished field is not taken.
+ */
 static int kill_fields(struct cursor *c, struct kill *k)
 {
     int n = 0;
     for (;;) {
-        while (!cursor_eof(c) && (*c->p == ' ' || *c->p == ',' || *c->p == '\t'))
+        bool sep = false;
+        while (!cursor_eof(c) && (*c->p == ' ' || *c->p == ',' || *c->p == '\t')) {
+            sep |= *c->p == ',';
             c->p++;
+        }
+        if (cursor_eof(c)) {
+            k->cut |= sep;
+            return n;
+        }
         const char *key = c->p;
         while (!cursor_eof(c) && *c->p != ':' && *c->p != ' ' && *c->p != ',')
             c->p++;
-        if (cursor_eof(c) || *c->p != ':' || c->p == key)
-            return n;
         struct span name = {key, (size_t)(c->p - key)};
+        bool uid_blank = span_eq(name, "UID") && !cursor_eof(c) && *c->p == ' ';
+        if (cursor_eof(c) || (*c->p != ':' && !uid_blank)) {
+            k->cut |= cursor_eof(c); /* "file-r" */
+            return n;
+        }
         c->p++;
         int64_t v;
-        if (cursor_i64(c, &v) < 0)
+        if (cursor_i64(c, &v) < 0) {
+            k->cut |= cursor_eof(c); /* "anon-rss:" */
             return n;
-        (void)cursor_skip_prefix(c, "kB");
-        uint64_t u = v < 0 ? OPT_ABSENT : (uint64_t)v;
-        if (span_eq(name, "total-vm") || span_eq(name, "vsz"))
-            k->total_vm = u;
-        else if (span_eq(name, "anon-rss"))
-            k->anon = u;
-        else if (span_eq(name, "file-rss"))
-            k->file = u;
-        else if (span_eq(name, "shmem-rss"))
-            k->shmem = u;
-        else if (span_eq(name, "UID")) {
-            k->uid = v;
-            if (k->form == FORM_MSG)
-                k->form = FORM_MSG_UID;
-        } else if (span_eq(name, "pgtables"))
-            k->pgtables = u;
-        else if (span_eq(name, "oom_score_adj"))
-            k->adj = v;
-        else
-            continue;
+        }
+        if (!cursor_skip_prefix(c, "kB") && kb_field(name) && cursor_eof(c)) {
+            k->cut = true; /* "anon-rss:16" of "anon-rss:16256kB" */
+            return n;
+        }
+        kill_field(k, name, v);
         n++;
     }
 }
@@ -202,14 +247,14 @@ int oom_kill_parse(struct span t, struct kill *k)
         if (cursor_u64(&r, &pid) == 0 && pid <= INT32_MAX && cursor_skip_prefix(&r, ", UID ") &&
             cursor_u64(&r, &uid) == 0 && uid <= UINT32_MAX && cursor_skip_prefix(&r, ", ")) {
             /* RHEL 6: "Killed process 20557, UID 188, (haproxy) total-vm:..." */
-            if (!paren_comm(&r, k->comm, sizeof(k->comm), kill_terms))
+            if (!paren_comm(&r, k->comm, sizeof(k->comm), kill_terms, &k->cut))
                 return 0;
             k->form = FORM_RHEL;
             k->pid = (int64_t)pid;
             k->uid = (int64_t)uid;
             return 3 + kill_fields(&r, k);
         }
-        if (!pid_comm(&c, &k->pid, k->comm, sizeof(k->comm), kill_terms))
+        if (!pid_comm(&c, &k->pid, k->comm, sizeof(k->comm), kill_terms, &k->cut))
             return 0;
         return 2 + kill_fields(&c, k);
     }
@@ -223,7 +268,7 @@ int oom_kill_parse(struct span t, struct kill *k)
         const char *const *terms = kind == K_SELECT   ? select_terms
                                    : kind == K_SHARED ? shared_terms
                                                       : exiting_terms;
-        if (!pid_comm(&c, &k->pid, k->comm, sizeof(k->comm), terms))
+        if (!pid_comm(&c, &k->pid, k->comm, sizeof(k->comm), terms, &k->cut))
             return 0;
         n = 2;
         if (kind == K_SELECT && cursor_skip_prefix(&c, " score ") && cursor_i64(&c, &k->score) == 0)
@@ -356,7 +401,8 @@ int oom_reap_parse(struct span t, bool reaped, struct reap *r)
     if (!starts(t, prefix))
         return 0;
     struct cursor c = cursor_make(t.p + strlen(prefix), t.n - strlen(prefix));
-    if (!pid_comm(&c, &r->pid, r->comm, sizeof(r->comm), reaped ? reap_terms : unreap_terms)) {
+    if (!pid_comm(&c, &r->pid, r->comm, sizeof(r->comm), reaped ? reap_terms : unreap_terms,
+                  NULL)) {
         uint64_t v;
         if (cursor_u64(&c, &v) == 0 && v <= INT32_MAX) {
             r->pid = (int64_t)v;

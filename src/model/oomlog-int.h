@@ -179,6 +179,7 @@ struct kill {
     int64_t pid, uid, adj, score;
     char comm[OOMLOG_NAME_MAX];
     uint64_t total_vm, anon, file, shmem, pgtables;
+    bool cut; /* the line ends inside a field: what follows is not in the text */
 };
 
 struct summary {

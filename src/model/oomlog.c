@@ -109,6 +109,8 @@ static void victim_from_kill(struct oom_victim *v, const struct kill *k,
     v->uid = k->uid;
     v->oom_score_adj = k->adj;
     v->uptime_us = l->uptime_us;
+    v->line_rejoined = l->rejoined;
+    v->line_cut = k->cut;
     if (l->time.n)
         copy_span(v->time, sizeof(v->time), l->time);
     v->segment = segment;
@@ -538,15 +540,35 @@ static bool odd_start(struct span t)
     return !((c | 32) >= 'a' && (c | 32) <= 'z') && c != '[';
 }
 
+/* The opaque prefix before a message: learnt (a bare line's), its time taken, then dropped. */
+static void strip_prefix(struct oomlog *p, struct oomlog_line *l, struct span *t, size_t at)
+{
+    struct span prefix = {t->p, at};
+    if (l->bare)
+        oomline_prefix_learn(&p->prefix, prefix);
+    if (!l->time.n && !opt_has(l->uptime_us))
+        logline_prefix_time(prefix, &l->time);
+    t->p += at;
+    t->n -= at;
+    l->bare = false;
+}
+
 /*
  * What the kernel said in a line: a message from its first word on, or (a bare line, or one that
  * starts oddly) behind a prefix the line reader did not know: the opaque prefix learnt from an
  * earlier line, else the OOM messages' fixed words anywhere. A prefix found here makes the line
  * a message of its own (not a continuation) and may give it a time.
  */
-static enum kind recognise(struct oomlog *p, struct oomlog_line *l, struct span *t)
+static enum kind recognise(struct oomlog *p, struct oomlog_line *l, struct span *t,
+                           enum kind kind)
 {
-    enum kind kind = oomline_classify(*t);
+    if (kind == K_HEADER) {
+        /* found anywhere in the line: the comm may have a prefix before it */
+        size_t at;
+        if (oomline_find(*t, &at) == K_HEADER && at)
+            strip_prefix(p, l, t, at);
+        return kind;
+    }
     if (kind != K_NONE || !t->n || !p->hold_lines || (!l->bare && !odd_start(*t)))
         return kind;
     struct span s = *t;
@@ -561,14 +583,7 @@ static enum kind recognise(struct oomlog *p, struct oomlog_line *l, struct span 
     kind = oomline_find(*t, &at);
     if (kind == K_NONE || !at)
         return kind;
-    struct span prefix = {t->p, at};
-    if (l->bare)
-        oomline_prefix_learn(&p->prefix, prefix);
-    if (!l->time.n && !opt_has(l->uptime_us))
-        logline_prefix_time(prefix, &l->time);
-    t->p += at;
-    t->n -= at;
-    l->bare = false;
+    strip_prefix(p, l, t, at);
     return kind;
 }
 
@@ -589,8 +604,7 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
         if (joined)
             return 0;
     }
-    if (kind == K_NONE)
-        kind = recognise(p, &l, &t);
+    kind = recognise(p, &l, &t, kind);
     if ((r = oomlog_flush_held(p)) < 0)
         return r;
     if (p->hold_lines && t.n)

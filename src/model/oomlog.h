@@ -101,6 +101,9 @@ struct oom_victim {
     int64_t uid, oom_score_adj;
     int64_t score;            /* from "Kill process ... score S", for the task it names */
     bool pgtables_were_bytes; /* early 5.4.y printed bytes as kB; corrected from the table row */
+    /* the kill line as the text has it: joined from lines a terminal or mail client broke, or
+     * cut off (the fields after the cut are absent) */
+    bool line_rejoined, line_cut;
     /* the reaper: 1 reaped, 0 not (unable to reap, or no reaper line where the text would
      * show one), -1 unknown */
     int reaped;

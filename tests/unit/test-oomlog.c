@@ -673,6 +673,173 @@ static void rate_limited_reports(void **state)
     oomlog_release(&p);
 }
 
+/* The kill line in every shape the recogniser must see through (issue 16), one report each:
+ * the victim and its fields, the line's time, and whether it was damaged. */
+struct shape {
+    const char *name, *text;
+    int64_t pid;
+    const char *comm;
+    uint64_t total_vm, anon, file, shmem;
+    int64_t uid, adj;
+    uint64_t uptime;
+    const char *time;
+    bool rejoined, cut;
+};
+
+#define KL61(pid)                                                                                  \
+    "Out of memory: Killed process " #pid " (a b) total-vm:1000kB, anon-rss:800kB, "               \
+    "file-rss:100kB, shmem-rss:4kB, UID:7 pgtables:40kB oom_score_adj:-5"
+#define FULL 1000, 800, 100, 4, 7, -5
+
+static const struct shape shapes[] = {
+    {"printk caller id", "[  512.000001] [T4242] " KL61(42), 42, "a b", FULL, 512000001, ""},
+    {"caller id glued, padded", "[  512.000001][  T42] " KL61(42), 42, "a b", FULL, 512000001, ""},
+    {"cpu caller id", "[  512.000001] [C1] " KL61(42), 42, "a b", FULL, 512000001, ""},
+    {"caller id without stamp", "[T4242] " KL61(42), 42, "a b", FULL, OPT_ABSENT, ""},
+    {"netconsole receiver", "2024-03-02 10:11:12 192.0.2.10:6666 [  512.000001] " KL61(42), 42,
+     "a b", FULL, 512000001, "2024-03-02 10:11:12"},
+    {"syslog of netconsole, no tag", "Mar  2 10:11:12 192.0.2.10 [  512.000001] " KL61(42), 42,
+     "a b", FULL, 512000001, "Mar  2 10:11:12"},
+    {"bare kernel: tag", "kernel: " KL61(42), 42, "a b", FULL, OPT_ABSENT, ""},
+    {"bare kernel: tag and stamp", "kernel: [  512.000001] " KL61(42), 42, "a b", FULL, 512000001,
+     ""},
+    {"facility and tag", "Mar  2 10:11:12 host kern.warn kernel: " KL61(42), 42, "a b", FULL,
+     OPT_ABSENT, "Mar  2 10:11:12"},
+    {"mail quotes and indentation", ">  > \t[  512.000001] " KL61(42), 42, "a b", FULL, 512000001,
+     ""},
+    {"Android vendor tag", "<6>[  512.000001] (1)[123:kworker/1:1]" KL61(42), 42, "a b", FULL,
+     512000001, ""},
+    {"Android pid:comm tag", "[  512.000001] [1234:lmkd] " KL61(42), 42, "a b", FULL, 512000001,
+     ""},
+    {"dmesg -T without its [", "Thu May 14 23:17:24 2020] " KL61(42), 42, "a b", FULL, OPT_ABSENT,
+     "Thu May 14 23:17:24 2020"},
+    {"grep -H file name", "/var/log/kern.log:Jan  5 15:19:27 h kernel: [ 5864.708440] " KL61(42),
+     42, "a b", FULL, 5864708440ull, "Jan  5 15:19:27"},
+    {"unknown tool columns", "node7 | 12 | " KL61(42), 42, "a b", FULL, OPT_ABSENT, ""},
+    {"ISO/RFC 3339 syslog", "2024-03-02T10:11:12.123456+00:00 host kernel: " KL61(42), 42, "a b",
+     FULL, OPT_ABSENT, "2024-03-02T10:11:12.123456+00:00"},
+    {"journalctl short-precise", "Mar 02 10:11:12.123456 host kernel: " KL61(42), 42, "a b", FULL,
+     OPT_ABSENT, "Mar 02 10:11:12.123456"},
+    {"journalctl short-monotonic", "[  512.000001] host kernel: " KL61(42), 42, "a b", FULL,
+     512000001, ""},
+    {"CRLF", "[  512.000001] " KL61(42) "\r", 42, "a b", FULL, 512000001, ""},
+    {"wrapped inside a number",
+     "[  512.000001] Out of memory: Killed process 42 (a b) total-vm:1000kB, anon-rss:8\n"
+     "00kB, file-rss:100kB, shmem-rss:4kB, UID:7 pgtables:40kB oom_score_adj:-5",
+     42, "a b", FULL, 512000001, "", true},
+    {"wrapped inside a field name",
+     "[  512.000001] Out of memory: Killed process 42 (a b) total-vm:1000kB, an\n"
+     "on-rss:800kB, file-rss:100kB, shmem-rss:4kB, UID:7 pgtables:40kB oom_score_adj:-5",
+     42, "a b", FULL, 512000001, "", true},
+    {"wrapped three times, mail-quoted",
+     "> [  512.000001] Out of memory: Killed process 42 (a b) total-vm:1000kB,\n"
+     "> anon-rss:800kB, file-rss:100kB,\n> shmem-rss:4kB, UID:7 pgtables:40kB oom_score_adj:-5",
+     42, "a b", FULL, 512000001, "", true},
+    {"wrapped inside the kernel's words",
+     "[  512.000001] Out of memory: Kil\n"
+     "led process 42 (a b) total-vm:1000kB, anon-rss:800kB, file-rss:100kB, shmem-rss:4kB, "
+     "UID:7 pgtables:40kB oom_score_adj:-5",
+     42, "a b", FULL, 512000001, "", true},
+    {"cut at a terminal's width",
+     "[  512.000001] Out of memory: Killed process 42 (a b) total-vm:1000kB, anon-rss:80\n"
+     "[  512.000002] next message",
+     42, "a b", 1000, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, OPT_ABSENT_I64,
+     512000001, "", false, true},
+    {"cut inside the comm", "[  512.000001] Out of memory: Killed process 42 (Web Cont", 42,
+     "Web Cont", OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, OPT_ABSENT_I64,
+     512000001, "", false, true},
+    {"RHEL 7",
+     "[  512.000001] Out of memory: Killed process 4321 (java), UID 1000, total-vm:8412516kB, "
+     "anon-rss:2148200kB, file-rss:0kB, shmem-rss:0kB",
+     4321, "java", 8412516, 2148200, 0, 0, 1000, OPT_ABSENT_I64, 512000001, ""},
+    {"fields in another order",
+     "Killed process 42 (a b) UID:7 oom_score_adj:-5 shmem-rss:4kB file-rss:100kB "
+     "anon-rss:800kB total-vm:1000kB pgtables:40kB",
+     42, "a b", FULL, OPT_ABSENT, ""},
+};
+
+static void kill_line_shapes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        const struct shape *f = &shapes[i];
+        struct oomlog p;
+        feed(&p, f->text);
+        if (p.nevents != 1 || !p.events[0].nvictims) {
+            print_message("# %s: %zu events\n", f->name, p.nevents);
+            fail();
+        }
+        const struct oom_victim *v = &p.events[0].victims[0];
+        print_message("# %s\n", f->name);
+        assert_int_equal(v->pid, f->pid);
+        assert_string_equal(v->comm, f->comm);
+        assert_int_equal(v->total_vm_kb, f->total_vm);
+        assert_int_equal(v->anon_rss_kb, f->anon);
+        assert_int_equal(v->file_rss_kb, f->file);
+        assert_int_equal(v->shmem_rss_kb, f->shmem);
+        assert_int_equal(v->uid, f->uid);
+        assert_int_equal(v->oom_score_adj, f->adj);
+        assert_int_equal(v->uptime_us, f->uptime);
+        assert_string_equal(v->time, f->time);
+        assert_int_equal(v->line_rejoined, f->rejoined);
+        assert_int_equal(v->line_cut, f->cut);
+        oomlog_release(&p);
+    }
+}
+
+/* A whole report behind a prefix nobody knows: learnt from its first anchored line, the
+ * prefix comes off the report's other lines too (memcg counters, stats, rows). */
+static void opaque_prefix_report(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, "node7 | Web Content invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+             "oom_score_adj=0\n"
+             "node7 | memory: usage 32768kB, limit 32768kB, failcnt 20\n"
+             "node7 | Memory cgroup stats for /a:\n"
+             "node7 | anon 33000000\n"
+             "node7 | Tasks state (memory values in pages):\n"
+             "node7 | [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem "
+             "pgtables_bytes swapents oom_score_adj name\n"
+             "node7 | [     42]     0    42     8794     8400     8150      250         0    "
+             "102400        0             0 Web Content\n"
+             "node7 | oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,"
+             "mems_allowed=0,oom_memcg=/a,task_memcg=/a,task=Web Content,pid=42,uid=0\n"
+             "node7 | Memory cgroup out of memory: Killed process 42 (Web Content) "
+             "total-vm:35176kB, anon-rss:32600kB, file-rss:1000kB, shmem-rss:0kB, UID:0 "
+             "pgtables:100kB oom_score_adj:0\n");
+    assert_int_equal(p.nevents, 1);
+    const struct oom_event *e = &p.events[0];
+    assert_true(e->header);
+    assert_string_equal(e->invoker_comm, "Web Content");
+    assert_int_equal(e->mem.limit_kb, 32768);
+    assert_int_equal(e->stat_anon, 33000000);
+    assert_int_equal(e->ntasks, 1);
+    assert_string_equal(e->oom_memcg, "/a");
+    assert_int_equal(e->scope, OOM_SCOPE_MEMCG);
+    assert_int_equal(e->nvictims, 1);
+    assert_true(e->victims[0].has_row);
+    assert_int_equal(e->victims[0].row.rss_anon, 8150);
+    oomlog_release(&p);
+}
+
+/* Text that names the kernel's words but is no kill: a shell command, prose, a userspace
+ * record quoting one. */
+static void not_kills(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, "$ dmesg | grep 'Killed process'\n"
+             "I grep for Killed process in the logs, and Out of memory: too\n"
+             "the Killed process (java) had no pid\n"
+             "May 19 18:14:43 aks npd[1]: Memory cgroup out of memory: Killed process 1 (x) "
+             "total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
+             "Killed process\n"
+             "2024-03-02 10:11:12 [not a stamp] Killed process x (y)\n");
+    assert_int_equal(p.nevents, 0);
+    oomlog_release(&p);
+}
+
 static void group_and_reaper(void **state)
 {
     (void)state;
@@ -762,6 +929,9 @@ int main(void)
         cmocka_unit_test(wrapped_lines),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),
+        cmocka_unit_test(kill_line_shapes),
+        cmocka_unit_test(opaque_prefix_report),
+        cmocka_unit_test(not_kills),
         cmocka_unit_test(group_and_reaper),
         cmocka_unit_test(min_protection),
         cmocka_unit_test(log_times),
