@@ -332,6 +332,8 @@ static size_t dmesg_decode_prefix(const char *p, const char *end, bool *kernel)
 static size_t vendor_tags(const char *p, const char *end)
 {
     const char *q = p;
+    if (q + 1 < end && q[0] == ' ' && q[1] != ' ' && q[1] != '[' && q[1] != '(')
+        return 0; /* the common case: the message itself */
     for (int i = 0; i < 3 && q < end; i++) {
         const char *s = q;
         while (s < end && *s == ' ' && s - q < 2)
@@ -496,8 +498,8 @@ static bool dmesg_stamp(const char **pp, const char *end, struct logline *r)
         p += n;
         r->source = LOGLINE_KERNEL;
         /* journalctl -o short-monotonic: "[ 12.3] host kernel: text" */
-        const char *e1 = token_end(p, end);
-        if (e1 < end && end - e1 > 8 && memcmp(e1, " kernel: ", 9) == 0)
+        const char *e1 = memchr(p, ' ', (size_t)(end - p) < 256 ? (size_t)(end - p) : 256);
+        if (e1 && end - e1 > 8 && memcmp(e1, " kernel: ", 9) == 0)
             p = e1 + 9;
     } else if ((n = human_stamp(p, end, &r->time)) != 0) {
         p += n;
@@ -559,6 +561,10 @@ void logline_prefix_time(struct span prefix, struct span *time)
 
 static const char *skip_quoting(const char *p, const char *end, bool *indented)
 {
+    if (p < end && *p != '>' && !is_blank(*p)) {
+        *indented = false;
+        return p;
+    }
     /* mail quoting: "> ", "> > ", ">>", ">  > " (a quote of an indented quote) */
     const char *last = NULL;
     for (const char *q = p; q < end && (*q == '>' || is_blank(*q)); q++)
@@ -613,7 +619,13 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
     const char *p = line, *end = line + len;
     while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
         end--;
-    *r = (struct logline){.source = LOGLINE_BARE, .uptime_us = OPT_ABSENT};
+    /* field by field: a compound literal compiles to a `rep stos` that cost a third of this
+     * function on a big log */
+    r->source = LOGLINE_BARE;
+    r->time = r->text = r->program = (struct span){line, 0};
+    r->uptime_us = OPT_ABSENT;
+    r->kmsg = r->elision = false;
+    r->kmsg_seq = 0;
     bool indented;
     p = skip_quoting(p, end, &indented);
 

@@ -204,6 +204,9 @@ static inline const struct oom_task *find_row(const struct oom_event *e, int64_t
 }
 
 /* oomlog-line.c: what a line of kernel text is, from its first characters */
+/* the longest start oomline_classify() needs to tell a message: "Out of memory
+ * (oom_kill_allocating_task): Killed process " and the like */
+#define OOMLINE_START_MAX 80
 enum kind oomline_classify(struct span t);
 /* "<msg>: rest" where msg is one of the OOM killer's messages */
 enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest);

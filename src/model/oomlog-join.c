@@ -96,7 +96,8 @@ int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
     p->held_kind = kind;
     p->held_kmsg_next = l->kmsg_next;
     p->held_rejoined = false;
-    copy_span(p->held_time, sizeof(p->held_time), l->time);
+    p->held_time_len = l->time.n < sizeof(p->held_time) ? l->time.n : sizeof(p->held_time) - 1;
+    memcpy(p->held_time, l->time.p, p->held_time_len);
     p->held_uptime = l->uptime_us;
     return 0;
 }
@@ -106,7 +107,7 @@ int oomlog_flush_held(struct oomlog *p)
     if (!p->held_len)
         return 0;
     struct oomlog_line hl = {
-        .time = {p->held_time, strlen(p->held_time)},
+        .time = {p->held_time, p->held_time_len},
         .uptime_us = p->held_uptime,
         .text = {p->held, p->held_len},
         .kmsg_next = p->held_kmsg_next,

@@ -115,11 +115,13 @@ enum kind oomline_classify(struct span t)
     default:
         break;
     }
-    /* the header starts with the comm, which can be anything, so it is searched for in every
-     * other line: by its '-', rare in kernel text, rather than by memmem's first byte */
+    /* the header starts with the comm (TASK_COMM_LEN - 1 bytes; garbled pastes a little more):
+     * its words follow within the first bytes (oomline_find looks further, behind prefixes) */
     if (t.n > 20) {
+        /* by its '-' (memmem costs more than the rest of this function) */
         const char *q = t.p + 12, *end = t.p + t.n;
-        while (q < end && (q = memchr(q, '-', (size_t)(end - q))) != NULL) {
+        const char *lim = t.n < OOMLOG_NAME_MAX + 20 ? end : t.p + OOMLOG_NAME_MAX + 20;
+        while (q < lim && (q = memchr(q, '-', (size_t)(lim - q))) != NULL) {
             if (end - q >= 8 && memcmp(q - 12, " invoked oom-killer:", 20) == 0)
                 return K_HEADER;
             q++;
@@ -162,7 +164,7 @@ static const char *message_start(struct span t, const char *a, const char *needl
 
 /* The kernel's fixed words that begin (or, for the header, follow the comm in) each message. */
 static const char *const anchors[] = {
-    " invoked oom-killer:",
+    "invoked oom-killer:", /* after " ", after the comm */
     "oom-kill:",
     "Killed process ",
     "Kill process ",
@@ -193,6 +195,12 @@ static const char *const anchors[] = {
     NULL,
 };
 
+/* the anchors' first bytes: one pass over the line compares only where one of them stands */
+static const bool anchor_first[256] = {
+    ['i'] = true, ['o'] = true, ['K'] = true, ['k'] = true, ['O'] = true, ['M'] = true,
+    ['T'] = true, ['m'] = true, ['s'] = true, ['['] = true, ['S'] = true,
+};
+
 /* "[  1234]     0  1234 ..." after an opaque prefix: a bracketed pid then a number */
 static const char *row_anywhere(struct span t)
 {
@@ -215,32 +223,49 @@ static const char *row_anywhere(struct span t)
     return NULL;
 }
 
+/* The message whose anchor `a` (anchors[i]) stands at q, if it reads as one from its start. */
+static enum kind anchored(struct span t, const char *q, size_t i, const char **start)
+{
+    const char *a = q;
+    if (i == 0) {
+        if (q == t.p || q[-1] != ' ')
+            return K_NONE;
+        a = q - 1;
+    }
+    const char *s = message_start(t, a, i == 0 ? " invoked oom-killer:" : anchors[i]);
+    enum kind k = oomline_classify((struct span){s, (size_t)(t.p + t.n - s)});
+    if (k == K_ROW)
+        return K_NONE;
+    *start = s;
+    return k;
+}
+
 enum kind oomline_find(struct span t, size_t *at)
 {
-    const char *best = NULL;
-    enum kind kind = K_NONE;
-    for (size_t i = 0; anchors[i]; i++) {
-        const char *a = find(t, anchors[i]);
-        if (!a)
+    const char *end = t.p + t.n;
+    for (const char *q = t.p; q < end; q++) {
+        if (!anchor_first[(unsigned char)*q])
             continue;
-        const char *s = message_start(t, a, anchors[i]);
-        if (best && s >= best)
-            continue;
-        enum kind k = oomline_classify((struct span){s, (size_t)(t.p + t.n - s)});
-        if (k == K_NONE || k == K_ROW)
-            continue;
-        best = s;
-        kind = k;
+        for (size_t i = 0; anchors[i]; i++) {
+            if (anchors[i][0] != *q || anchors[i][1] != q[1])
+                continue;
+            size_t n = strlen(anchors[i]);
+            if ((size_t)(end - q) < n || memcmp(q, anchors[i], n) != 0)
+                continue;
+            const char *s;
+            enum kind k = anchored(t, q, i, &s);
+            if (k != K_NONE) {
+                *at = (size_t)(s - t.p);
+                return k;
+            }
+        }
     }
     const char *r = row_anywhere(t);
-    if (r && (!best || r < best) &&
-        oomline_classify((struct span){r, (size_t)(t.p + t.n - r)}) == K_ROW) {
-        best = r;
-        kind = K_ROW;
+    if (r && oomline_classify((struct span){r, (size_t)(end - r)}) == K_ROW) {
+        *at = (size_t)(r - t.p);
+        return K_ROW;
     }
-    if (best)
-        *at = (size_t)(best - t.p);
-    return kind;
+    return K_NONE;
 }
 
 /* digits, letters and the rest: what stays the same from line to line of one prefix */

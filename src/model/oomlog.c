@@ -532,6 +532,17 @@ int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t,
     return 0;
 }
 
+/* A line the recogniser did not know that a continuation could still make a message of: the
+ * messages' first words are known by their first letter (oomline_classify) and end within
+ * OOMLINE_START_MAX bytes; a header's comm (any letter) is followed by its words within
+ * TASK_COMM_LEN + 20. Holding only these keeps the other lines from being copied. */
+static bool may_begin_message(struct span t)
+{
+    if (t.n <= 36)
+        return true;
+    return t.n <= OOMLINE_START_MAX && strchr("[KOMNTmsSko", t.p[0]);
+}
+
 /* A line that starts with something else than a word or a task-table row: a vendor tag after
  * the stamp, a digit, punctuation; the OOM messages are looked for anywhere in it */
 static bool odd_start(struct span t)
@@ -589,14 +600,13 @@ static enum kind recognise(struct oomlog *p, struct oomlog_line *l, struct span 
 
 int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
 {
-    struct oomlog_line l = *line;
-    struct span t = trim(l.text);
+    struct span t = trim(line->text);
     p->kernel_lines++;
-    int r = segment_note(p, l.uptime_us);
+    int r = segment_note(p, line->uptime_us);
     if (r < 0)
         return r;
     enum kind kind = oomline_classify(t);
-    if (p->held_len && l.bare && t.n && kind == K_NONE) {
+    if (p->held_len && line->bare && t.n && kind == K_NONE) {
         /* a continuation is a bare line that is not a message of its own */
         bool joined;
         if ((r = oomlog_try_join(p, t, &joined)) < 0)
@@ -604,12 +614,20 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
         if (joined)
             return 0;
     }
-    kind = recognise(p, &l, &t, kind);
+    /* a copy only for the lines whose prefix is looked into (copying each cost 5%) */
+    struct oomlog_line copy;
+    const struct oomlog_line *l = line;
+    if (kind == K_HEADER || (kind == K_NONE && t.n && p->hold_lines &&
+                             (line->bare || odd_start(t)))) {
+        copy = *line;
+        kind = recognise(p, &copy, &t, kind);
+        l = &copy;
+    }
     if ((r = oomlog_flush_held(p)) < 0)
         return r;
-    if (p->hold_lines && t.n)
-        return oomlog_hold(p, &l, t, kind);
-    return oomlog_process(p, &l, t, kind);
+    if (p->hold_lines && t.n && (kind != K_NONE || may_begin_message(t)))
+        return oomlog_hold(p, l, t, kind);
+    return oomlog_process(p, l, t, kind);
 }
 
 static void note_elision(struct oomlog *p)

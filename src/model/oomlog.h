@@ -235,6 +235,7 @@ struct oomlog {
     bool held_rejoined;
     struct oomline_prefix prefix; /* an opaque prefix learnt from an anchored line */
     char held_time[OOMLOG_TIME_MAX];
+    size_t held_time_len;
     uint64_t held_uptime;
     int held_kind;
     bool held_kmsg_next;
