@@ -204,9 +204,6 @@ static inline const struct oom_task *find_row(const struct oom_event *e, int64_t
 }
 
 /* oomlog-line.c: what a line of kernel text is, from its first characters */
-/* the longest start oomline_classify() needs to tell a message: "Out of memory
- * (oom_kill_allocating_task): Killed process " and the like */
-#define OOMLINE_START_MAX 80
 enum kind oomline_classify(struct span t);
 /* "<msg>: rest" where msg is one of the OOM killer's messages */
 enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest);
@@ -217,6 +214,8 @@ enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest);
  * line), K_NONE when the line holds none.
  */
 enum kind oomline_find(struct span t, size_t *at);
+/* `t` is the beginning of a message's first words, cut before they say which message. */
+bool oomline_may_begin(struct span t);
 /* An opaque prefix learnt from a line where an anchor was found ("host42 | "), by its shape
  * (digits and letters as classes), so the report's other lines lose the same prefix. */
 void oomline_prefix_learn(struct oomline_prefix *pf, struct span prefix);

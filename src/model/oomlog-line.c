@@ -268,6 +268,28 @@ enum kind oomline_find(struct span t, size_t *at)
     return K_NONE;
 }
 
+bool oomline_may_begin(struct span t)
+{
+    static const char *const starts[] = {
+        "Out of memory: Killed process ",
+        "Out of memory: Kill process ",
+        "Out of Memory: Kill process ",
+        "Out of memory (oom_kill_allocating_task): Killed process ",
+        "Memory cgroup out of memory: Killed process ",
+        "No available memory (MPOL_BIND): Kill process ",
+        "Kernel panic - not syncing: Out of memory",
+        NULL,
+    };
+    for (size_t i = 0; anchors[i]; i++)
+        if (anchors[i][0] == t.p[0] && t.n < strlen(anchors[i]) &&
+            memcmp(t.p, anchors[i], t.n) == 0)
+            return true;
+    for (size_t i = 0; starts[i]; i++)
+        if (starts[i][0] == t.p[0] && t.n < strlen(starts[i]) && memcmp(t.p, starts[i], t.n) == 0)
+            return true;
+    return false;
+}
+
 /* digits, letters and the rest: what stays the same from line to line of one prefix */
 static char shape_of(char c)
 {

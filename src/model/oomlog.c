@@ -532,15 +532,13 @@ int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t,
     return 0;
 }
 
-/* A line the recogniser did not know that a continuation could still make a message of: the
- * messages' first words are known by their first letter (oomline_classify) and end within
- * OOMLINE_START_MAX bytes; a header's comm (any letter) is followed by its words within
- * TASK_COMM_LEN + 20. Holding only these keeps the other lines from being copied. */
+/* A line the recogniser did not know that a continuation could still make a message of: one
+ * short enough to be a header cut in its words (a comm of TASK_COMM_LEN - 1 and " invoked
+ * oom-killer:"), or the beginning of another message's first words (oomline_may_begin). Holding
+ * only these keeps the other lines from being copied. */
 static bool may_begin_message(struct span t)
 {
-    if (t.n <= 36)
-        return true;
-    return t.n <= OOMLINE_START_MAX && strchr("[KOMNTmsSko", t.p[0]);
+    return t.n <= 36 || (t.n < 64 && strchr("KOMNTmsSko[", t.p[0]) && oomline_may_begin(t));
 }
 
 /* A line that starts with something else than a word or a task-table row: a vendor tag after
