@@ -12,45 +12,69 @@
 #include "../model/cgroup.h"
 #include "../model/sysroot.h"
 
-int cli_common_option(struct cli *c, int opt, const char *arg, const char *usage)
+void cli_args_init_n(struct cli *c, struct args *a, int argc, char **argv,
+                     const struct args_option *opts, size_t nopts)
 {
-    switch (opt) {
-    case OPT_ROOT:
-        c->root = arg;
-        return 0;
-    case OPT_JSON:
-        c->json = true;
-        return 0;
-    case OPT_COLOR:
-        if (color_when_parse(arg, &c->color) < 0)
-            return cli_usage_error(c, "--color must be auto, always or never, not '%s'", arg);
-        return 0;
-    case OPT_VERBOSE:
-    case 'v':
-        c->verbose = true;
-        log_set_level(LOG_DEBUG);
-        return 0;
-    case OPT_HELP:
-    case 'h':
-        fputs(usage, stdout);
-        return -1;
-    case '?':
-        /* getopt already said what was wrong */
-        fprintf(stderr, "Try 'oomwarden %s --help'.\n", c->cmd);
-        return EXIT_USAGE;
-    default:
-        /* an option the command declared but does not handle: a bug, reported as usage */
-        return cli_usage_error(c, "unhandled option");
+    int opt;
+    args_init(a, argc, argv, opts, nopts, ARGS_KEEP_ARGV);
+    while ((opt = args_next(a)) != 0)
+        if (opt == OPT_JSON)
+            c->json = true;
+    args_init(a, argc, argv, opts, nopts, 0);
+}
+
+int cli_next_option(struct cli *c, struct args *a, const char *usage)
+{
+    for (;;) {
+        int opt = args_next(a);
+        char why[160];
+        switch (opt) {
+        case -EINVAL:
+            cli_usage_error(c, "%s", args_error_text(a, why, sizeof(why)));
+            return CLI_ARGS_BAD;
+        case OPT_ROOT:
+            c->root = a->value;
+            break;
+        case OPT_JSON:
+            c->json = true;
+            break;
+        case OPT_COLOR:
+            if (color_when_parse(a->value, &c->color) < 0) {
+                cli_usage_error(c, "%s must be auto, always or never, not '%s'", a->spelled,
+                                a->value);
+                return CLI_ARGS_BAD;
+            }
+            break;
+        case OPT_VERBOSE:
+            c->verbose = true;
+            log_set_level(LOG_DEBUG);
+            break;
+        case OPT_HELP:
+            if (!usage)
+                return opt;
+            fputs(usage, stdout);
+            return CLI_ARGS_HELP;
+        default:
+            return opt;
+        }
     }
+}
+
+int cli_no_more_operands(const struct cli *c, const struct args *a, int n)
+{
+    if (a->noperands <= n)
+        return 0;
+    return cli_usage_error(c, "unexpected argument '%s'", a->operands[n]);
 }
 
 int cli_usage_error(const struct cli *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "oomwarden %s: ", c->cmd);
+    const char *sp = c->cmd[0] ? " " : "";
+    fprintf(stderr, "oomwarden%s%s: ", sp, c->cmd);
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'oomwarden %s --help'.\n", c->cmd);
+    fprintf(stderr, "\nTry 'oomwarden%s%s --help'.\n", sp, c->cmd);
     va_end(ap);
     return EXIT_USAGE;
 }

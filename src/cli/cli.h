@@ -1,9 +1,9 @@
 /* What every subcommand shares: common flags, exit codes, opening the root, writing output. */
 #pragma once
 
-#include <getopt.h>
 #include <stdbool.h>
 
+#include "../base/args.h"
 #include "../base/buf.h"
 #include "../base/term.h"
 
@@ -22,7 +22,7 @@ struct cli {
     bool verbose;
 };
 
-/* getopt_long values of the common options */
+/* ids of the common options (a command's own are letters or from OPT_FIRST_COMMAND_OPTION) */
 enum {
     OPT_ROOT = 0x1000,
     OPT_JSON,
@@ -32,11 +32,11 @@ enum {
     OPT_FIRST_COMMAND_OPTION = 0x1100,
 };
 
-#define CLI_COMMON_LONG_OPTIONS                                                                    \
-    {"root", required_argument, NULL, OPT_ROOT}, {"json", no_argument, NULL, OPT_JSON},            \
-        {"color", required_argument, NULL, OPT_COLOR},                                             \
-        {"colour", required_argument, NULL, OPT_COLOR},                                            \
-        {"verbose", no_argument, NULL, OPT_VERBOSE}, {"help", no_argument, NULL, OPT_HELP}
+/* the last entries of every command's option table */
+#define CLI_COMMON_OPTIONS                                                                         \
+    {"root", 0, ARGS_VALUE, OPT_ROOT}, {"json", 0, ARGS_NO_VALUE, OPT_JSON},                       \
+        {"color", 0, ARGS_VALUE, OPT_COLOR}, {"colour", 0, ARGS_VALUE, OPT_COLOR},                 \
+        {"verbose", 'v', ARGS_NO_VALUE, OPT_VERBOSE}, {"help", 'h', ARGS_NO_VALUE, OPT_HELP}
 
 #define CLI_COMMON_HELP                                                                            \
     "      --json            machine-readable output (sizes in bytes)\n"                           \
@@ -46,11 +46,45 @@ enum {
     "  -h, --help            this help\n"
 
 /*
- * Handles a common option (the `default:` of every command's getopt switch). Returns 0 when
- * handled, -1 when help was printed (exit 0), or an exit code to exit with now (a bad value,
- * or an option the command does not know: EXIT_USAGE, the message printed).
+ * Every command reads its options the same way (base/args.h: GNU style, options anywhere before
+ * `--`):
+ *
+ *     static const struct args_option opts[] = {{"dry-run", 'n', ARGS_NO_VALUE, 'n'},
+ *                                               CLI_COMMON_OPTIONS};
+ *     struct args a;
+ *     int opt;
+ *     cli_args_init(c, &a, argc, argv, opts);
+ *     while ((opt = cli_next_option(c, &a, usage)) > 0)
+ *         switch (opt) { case 'n': ...; a.value is the option's value }
+ *     if (opt < 0)
+ *         return cli_args_exit(opt);
+ *     ... a.operands[0 .. a.noperands-1]
+ *
+ * cli_args_init looks ahead for --json first, so that an error in an option before it is
+ * already reported as JSON.
  */
-int cli_common_option(struct cli *c, int opt, const char *arg, const char *usage);
+#define cli_args_init(c, a, argc, argv, opts)                                                     \
+    cli_args_init_n(c, a, argc, argv, opts, sizeof(opts) / sizeof((opts)[0]))
+void cli_args_init_n(struct cli *c, struct args *a, int argc, char **argv,
+                     const struct args_option *opts, size_t nopts);
+
+enum { CLI_ARGS_END = 0, CLI_ARGS_HELP = -1, CLI_ARGS_BAD = -2 };
+
+/*
+ * The command's next option (> 0), CLI_ARGS_END, or CLI_ARGS_HELP (the usage was printed) /
+ * CLI_ARGS_BAD (a bad option or common value, said with the command's name). The common
+ * options are handled here; with usage NULL, --help is returned as OPT_HELP instead.
+ */
+int cli_next_option(struct cli *c, struct args *a, const char *usage);
+
+/* The exit code for a cli_next_option result below 0. */
+static inline int cli_args_exit(int opt)
+{
+    return opt == CLI_ARGS_HELP ? EXIT_OK : EXIT_USAGE;
+}
+
+/* "unexpected argument 'X'" for the first operand past the n a command takes. */
+int cli_no_more_operands(const struct cli *c, const struct args *a, int n);
 
 /* Prints "oomwarden CMD: <message>" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -48,85 +48,72 @@ static void usage(FILE *f)
                "64 bad flag, 78 configuration error (the message names the file, line and key).\n");
 }
 
+enum { OPT_CONFIG = OPT_FIRST_COMMAND_OPTION, OPT_CHECK_CONFIG, OPT_SCHEMA };
+
+/* The fixed options, then one per option of the config file (id OPT_SCHEMA + its index). */
+static struct args_option *options(const struct config_schema *s, size_t *ret_n)
+{
+    static const struct args_option fixed[] = {
+        {"config", 'c', ARGS_VALUE, OPT_CONFIG},
+        {"check-config", 0, ARGS_NO_VALUE, OPT_CHECK_CONFIG},
+        {"root", 0, ARGS_VALUE, OPT_ROOT},
+        {"color", 0, ARGS_VALUE, OPT_COLOR},
+        {"colour", 0, ARGS_VALUE, OPT_COLOR},
+        {"verbose", 'v', ARGS_NO_VALUE, OPT_VERBOSE},
+        {"help", 'h', ARGS_NO_VALUE, OPT_HELP},
+    };
+    size_t nf = sizeof(fixed) / sizeof(fixed[0]);
+    struct args_option *v = calloc(nf + s->n, sizeof(*v));
+    if (!v)
+        return NULL;
+    memcpy(v, fixed, sizeof(fixed));
+    for (size_t i = 0; i < s->n; i++) {
+        bool yes_no = s->opts[i].type == CONFIG_BOOL;
+        /* --KEY alone sets a yes/no option, --no-KEY clears it, --KEY=no too */
+        v[nf + i] = (struct args_option){s->opts[i].key, 0,
+                                         yes_no ? ARGS_OPTIONAL_VALUE : ARGS_VALUE,
+                                         OPT_SCHEMA + (int)i, yes_no};
+    }
+    *ret_n = nf + s->n;
+    return v;
+}
+
 int cmd_agent(struct cli *c, int argc, char **argv)
 {
     const char *config = NULL;
     bool check = false;
+    const struct config_schema *s = agent_schema();
     struct agent_flag *flags = calloc((size_t)argc, sizeof(*flags));
-    size_t nflags = 0;
+    size_t nflags = 0, nopts = 0;
+    struct args_option *opts = options(s, &nopts);
     int rc = 0;
-    if (!flags) {
-        rc = EXIT_FAIL;
+    if (!flags || !opts) {
+        rc = log_error_errno(EXIT_FAIL, "out of memory");
         goto out;
     }
-    const struct config_schema *s = agent_schema();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0 && !(a[0] == '-' && a[1] && !a[2])) {
-            rc = cli_usage_error(c, "unexpected argument '%s'", a);
-            goto out;
-        }
-        /* --key=value, --key value, -c value */
-        char key[64];
-        const char *val = NULL;
-        if (a[1] == '-') {
-            const char *eq = strchr(a + 2, '=');
-            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-            snprintf(key, sizeof(key), "%.*s", (int)n, a + 2);
-            if (eq)
-                val = eq + 1;
-        } else {
-            snprintf(key, sizeof(key), "%s", a[1] == 'c' ? "config" : a[1] == 'v' ? "verbose"
-                                             : a[1] == 'h' ? "help" : a);
-        }
-        if (strcmp(key, "help") == 0) {
+    struct args a;
+    int opt;
+    cli_args_init_n(c, &a, argc, argv, opts, nopts);
+    while ((opt = cli_next_option(c, &a, NULL)) > 0) {
+        if (opt == OPT_HELP) {
             usage(stdout);
             goto out;
-        }
-        if (strcmp(key, "verbose") == 0) {
-            log_set_level(LOG_DEBUG);
-            continue;
-        }
-        if (strcmp(key, "check-config") == 0) {
+        } else if (opt == OPT_CONFIG) {
+            config = a.value;
+        } else if (opt == OPT_CHECK_CONFIG) {
             check = true;
-            continue;
-        }
-        bool takes_value = strcmp(key, "config") == 0 || strcmp(key, "root") == 0 ||
-                           strcmp(key, "color") == 0;
-        const struct config_option *o = NULL;
-        bool negated = false;
-        if (!takes_value) {
-            o = config_find_flag(s, key);
-            if (!o && strncmp(key, "no-", 3) == 0 && (o = config_find_flag(s, key + 3)) &&
-                o->type == CONFIG_BOOL)
-                negated = true;
-            else if (!o || (strncmp(key, "no-", 3) == 0 && o->type != CONFIG_BOOL)) {
-                rc = cli_usage_error(c, "unknown option '%s'", a);
-                goto out;
-            }
-        }
-        if (!val && (takes_value || (o->type != CONFIG_BOOL))) {
-            if (i + 1 >= argc) {
-                rc = cli_usage_error(c, "%s needs a value", a);
-                goto out;
-            }
-            val = argv[++i];
-        }
-        if (strcmp(key, "config") == 0) {
-            config = val;
-        } else if (strcmp(key, "root") == 0) {
-            c->root = val;
-        } else if (strcmp(key, "color") == 0) {
-            if (color_when_parse(val, &c->color) < 0) {
-                rc = cli_usage_error(c, "--color must be auto, always or never");
-                goto out;
-            }
         } else {
-            if (!val)
-                val = negated ? "no" : "yes";
+            const struct config_option *o = &s->opts[opt - OPT_SCHEMA];
+            const char *val = a.value ? a.value : a.negated ? "no" : "yes";
             flags[nflags++] = (struct agent_flag){o->section, o->key, val};
         }
     }
+    if (opt < 0) {
+        rc = cli_args_exit(opt);
+        goto out;
+    }
+    if ((rc = cli_no_more_operands(c, &a, 0)))
+        goto out;
 
     struct agent_config cfg;
     struct buf err = BUF_INIT(4096);
@@ -154,6 +141,7 @@ int cmd_agent(struct cli *c, int argc, char **argv)
     }
     agent_config_release(&cfg);
 out:
+    free(opts);
     free(flags);
     return rc;
 }

@@ -113,33 +113,26 @@ static int render_json(const struct policy *p, const struct policy_plan *pl, boo
 
 int cmd_apply(struct cli *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"dry-run", no_argument, NULL, 'n'},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"config", 'c', ARGS_VALUE, 'c'},
+        {"dry-run", 'n', ARGS_NO_VALUE, 'n'},
+        CLI_COMMON_OPTIONS,
     };
     const char *config = DEFAULT_CONFIG;
     bool dry_run = false;
+    struct args a;
     int opt;
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
-        if (opt == 'c') {
-            config = optarg;
-            continue;
-        }
-        if (opt == 'n') {
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
+        if (opt == 'c')
+            config = a.value;
+        else if (opt == 'n')
             dry_run = true;
-            continue;
-        }
-        int r = cli_common_option(c, opt, optarg, usage);
-        if (r == -1)
-            return EXIT_OK;
-        if (r)
-            return r;
     }
-    if (optind < argc)
-        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    if (opt < 0)
+        return cli_args_exit(opt);
+    if ((opt = cli_no_more_operands(c, &a, 0)))
+        return opt;
 
     struct agent_config cfg;
     struct buf err = BUF_INIT(4096);

@@ -53,54 +53,49 @@ struct cg_opts {
 
 static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"sort", required_argument, NULL, 's'},
-        {"tree", no_argument, NULL, 't'},
-        {"top", required_argument, NULL, 'n'},
-        {"no-headers", no_argument, NULL, OPT_NO_HEADERS},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"sort", 's', ARGS_VALUE, 's'},
+        {"tree", 't', ARGS_NO_VALUE, 't'},
+        {"top", 'n', ARGS_VALUE, 'n'},
+        {"no-headers", 0, ARGS_NO_VALUE, OPT_NO_HEADERS},
+        CLI_COMMON_OPTIONS,
     };
-    int opt;
-    /* 0, not 1: glibc then re-reads the ordering and permutes again (main() parsed with "+"),
-     * so options may follow PATH */
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "s:tn:vh", longopts, NULL)) != -1) {
-        int r;
+    struct args a;
+    int opt, r;
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case 's':
-            if (strcmp(optarg, "usage") == 0)
+            if (strcmp(a.value, "usage") == 0)
                 o->sort = SORT_USAGE;
-            else if (strcmp(optarg, "headroom") == 0)
+            else if (strcmp(a.value, "headroom") == 0)
                 o->sort = SORT_HEADROOM;
-            else if (strcmp(optarg, "psi") == 0)
+            else if (strcmp(a.value, "psi") == 0)
                 o->sort = SORT_PSI;
-            else if (strcmp(optarg, "ooms") == 0)
+            else if (strcmp(a.value, "ooms") == 0)
                 o->sort = SORT_OOMS;
             else
                 return cli_usage_error(c, "--sort must be usage, headroom, psi or ooms, not '%s'",
-                                       optarg);
+                                       a.value);
             break;
         case 't':
             o->tree = true;
             break;
         case 'n':
-            if ((r = cli_parse_count(c, "--top", optarg, &o->top)))
+            if ((r = cli_parse_count(c, "--top", a.value, &o->top)))
                 return r;
             break;
         case OPT_NO_HEADERS:
             o->headers = false;
             break;
-        default:
-            r = cli_common_option(c, opt, optarg, usage);
-            if (r)
-                return r;
         }
     }
-    if (optind < argc)
-        o->path = argv[optind++];
-    if (optind < argc)
-        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    if ((r = cli_no_more_operands(c, &a, 1)))
+        return r;
+    if (a.noperands)
+        o->path = a.operands[0];
     if (o->path && (o->tree || o->top || o->sort != SORT_USAGE))
         return cli_usage_error(c, "--tree, --top and --sort list every cgroup; they do not go "
                                   "with a PATH");

@@ -94,44 +94,39 @@ static int parse_critical(const struct cli *c, struct doctor_cli *o, const char 
 
 static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"only", required_argument, NULL, OPT_ONLY},
-        {"skip", required_argument, NULL, OPT_SKIP},
-        {"critical", required_argument, NULL, OPT_CRITICAL},
-        {"list", no_argument, NULL, OPT_LIST},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"only", 0, ARGS_VALUE, OPT_ONLY},
+        {"skip", 0, ARGS_VALUE, OPT_SKIP},
+        {"critical", 0, ARGS_VALUE, OPT_CRITICAL},
+        {"list", 0, ARGS_NO_VALUE, OPT_LIST},
+        CLI_COMMON_OPTIONS,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-        int r;
+    struct args a;
+    int opt, r;
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case OPT_ONLY:
             o->only_set = true;
-            if ((r = parse_ids(c, "--only", optarg, o->only)))
+            if ((r = parse_ids(c, "--only", a.value, o->only)))
                 return r;
             break;
         case OPT_SKIP:
-            if ((r = parse_ids(c, "--skip", optarg, o->skip)))
+            if ((r = parse_ids(c, "--skip", a.value, o->skip)))
                 return r;
             break;
         case OPT_CRITICAL:
-            if ((r = parse_critical(c, o, optarg)))
+            if ((r = parse_critical(c, o, a.value)))
                 return r;
             break;
         case OPT_LIST:
             o->list = true;
             break;
-        default:
-            r = cli_common_option(c, opt, optarg, usage);
-            if (r)
-                return r;
         }
     }
-    if (optind < argc)
-        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-    return 0;
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    return cli_no_more_operands(c, &a, 0);
 }
 
 static void list_checks(struct buf *out)

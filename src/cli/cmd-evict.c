@@ -21,7 +21,7 @@ static const char usage[] =
     "drops it with posix_fadvise(POSIX_FADV_DONTNEED). Page cache is charged to the cgroup that\n"
     "read the file and counts toward its memory.max; dropping it gives that memory back.\n"
     "Dirty pages are written out first (fdatasync) so that they can go too; pages mapped by a\n"
-    "process and tmpfs files stay.\n"
+    "process and tmpfs files stay. When a PATH does not open, nothing is dropped.\n"
     "\n"
     "  -n, --dry-run         measure only\n"
     "      --no-sync         do not write dirty pages first (they then stay cached)\n"
@@ -45,6 +45,7 @@ static int render_json(const struct evict_result *res, const struct evict_opts *
     json_init(&j, out, true);
     json_obj_begin(&j);
     json_kv_bool(&j, "dry_run", o->dry_run);
+    json_kv_bool(&j, "held_back", res->held_back);
     uint64_t size = 0, before = 0, after = 0;
     json_key(&j, "files");
     json_arr_begin(&j);
@@ -121,10 +122,12 @@ static int render_text(const struct cli *c, const struct evict_result *res, bool
                fmt_size_long(s, size), fmt_size_long(a, before));
     if (o->dry_run)
         buf_printf(out, " (dry run: nothing dropped)\n");
+    else if (res->held_back)
+        buf_printf(out, " (nothing dropped: a path named did not open, see below)\n");
     else
         buf_printf(out, " before, %s after: %s dropped\n", fmt_size_long(b, after),
                    fmt_size_long(s, before > after ? before - after : 0));
-    if (!o->dry_run && after > 0)
+    if (!o->dry_run && !res->held_back && after > 0)
         buf_printf(out, "what stayed is mapped by a process, on tmpfs%s\n",
                    o->sync ? "" : ", or dirty (--no-sync skipped the write-out)");
     if (!all && shown < res->n - errors)
@@ -134,19 +137,19 @@ static int render_text(const struct cli *c, const struct evict_result *res, bool
 
 int cmd_evict(struct cli *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        {"no-sync", no_argument, NULL, OPT_NO_SYNC},
-        {"one-file-system", no_argument, NULL, 'x'},
-        {"all", no_argument, NULL, 'a'},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"dry-run", 'n', ARGS_NO_VALUE, 'n'},
+        {"no-sync", 0, ARGS_NO_VALUE, OPT_NO_SYNC},
+        {"one-file-system", 'x', ARGS_NO_VALUE, 'x'},
+        {"all", 'a', ARGS_NO_VALUE, 'a'},
+        CLI_COMMON_OPTIONS,
     };
     struct evict_opts o = {.sync = true};
     bool all = false;
+    struct args a;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "nxavh", longopts, NULL)) != -1) {
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case 'n':
             o.dry_run = true;
@@ -160,19 +163,14 @@ int cmd_evict(struct cli *c, int argc, char **argv)
         case 'a':
             all = true;
             break;
-        default: {
-            int r = cli_common_option(c, opt, optarg, usage);
-            if (r == -1)
-                return EXIT_OK;
-            if (r)
-                return r;
-        }
         }
     }
-    if (optind >= argc)
+    if (opt < 0)
+        return cli_args_exit(opt);
+    if (a.noperands == 0)
         return cli_usage_error(c, "which files? (oomwarden evict PATH...)");
     struct evict_result res;
-    int r = evict_paths(argv + optind, (size_t)(argc - optind), &o, &res);
+    int r = evict_paths(a.operands, (size_t)a.noperands, &o, &res);
     if (r < 0)
         return log_error_errno(EXIT_FAIL, "out of memory");
     qsort(res.v, res.n, sizeof(*res.v), cmp_before);

@@ -125,36 +125,33 @@ static int parse_since(const char *arg, time_t now, struct explain_opts *o)
 
 static int parse_args(struct cli *c, struct explain_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"last", required_argument, NULL, 'n'},
-        {"since", required_argument, NULL, OPT_SINCE},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"last", 'n', ARGS_VALUE, 'n'},
+        {"since", 0, ARGS_VALUE, OPT_SINCE},
+        CLI_COMMON_OPTIONS,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "n:vh", longopts, NULL)) != -1) {
-        int r;
+    struct args a;
+    int opt, r;
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case 'n':
-            if ((r = cli_parse_count(c, "--last", optarg, &o->last)))
+            if ((r = cli_parse_count(c, "--last", a.value, &o->last)))
                 return r;
             break;
         case OPT_SINCE:
-            if (parse_since(optarg, time(NULL), o) < 0)
+            if (parse_since(a.value, time(NULL), o) < 0)
                 return cli_usage_error(c,
                                        "--since takes 30s, 15m, 2h, 3d, YYYY-MM-DD[ HH:MM[:SS]] "
                                        "or uptime:SECONDS, not '%s'",
-                                       optarg);
+                                       a.value);
             break;
-        default:
-            r = cli_common_option(c, opt, optarg, usage);
-            if (r)
-                return r;
         }
     }
-    o->files = argv + optind;
-    o->nfiles = argc - optind;
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    o->files = a.operands;
+    o->nfiles = a.noperands;
     return 0;
 }
 
@@ -250,6 +247,32 @@ static void summary_line(const struct oom_event *ev, size_t n, const char *sourc
         sep = ", ";
     }
     buf_puts(out, *sep == ',' ? ").\n" : ".\n");
+    size_t limited = 0;
+    uint64_t suppressed = 0;
+    for (size_t i = 0; i < n; i++) {
+        limited += ev[i].rate_limited;
+        suppressed += ev[i].suppressed_reports;
+    }
+    if (suppressed)
+        buf_printf(out,
+                   "The kernel counted %" PRIu64 " suppressed report%s (\"callbacks suppressed\": "
+                   "it prints at most 10 OOM reports per 5 s).\n",
+                   suppressed, suppressed == 1 ? "" : "s");
+    if (limited)
+        buf_printf(out, "%zu of these kills printed only the kill line: the kernel rate-limited %s.\n",
+                   limited, limited == 1 ? "its report" : "their reports");
+}
+
+/* Which of the events the text shows: --since keeps `matched` of them, --last the last `shown`. */
+static void showing_line(const struct explain_opts *o, size_t shown, size_t matched,
+                         struct buf *out)
+{
+    if (o->since != SINCE_NONE && shown < matched)
+        buf_printf(out, "Showing the last %zu of the %zu from --since on.\n", shown, matched);
+    else if (o->since != SINCE_NONE)
+        buf_printf(out, "Showing the %zu from --since on.\n", shown);
+    else
+        buf_printf(out, "Showing the last %zu.\n", shown);
 }
 
 int cmd_explain(struct cli *c, int argc, char **argv)
@@ -378,6 +401,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
         json_kv_u64(&j, "userspace_lines", log->user_lines);
         json_kv_u64(&j, "kmsg_records_lost", st.lost);
         json_kv_u64(&j, "events_found", log->nevents);
+        json_kv_u64(&j, "suppressed_reports", log->suppressed_reports);
         json_obj_end(&j);
         json_obj_end(&j);
         if (q == 0)
@@ -393,9 +417,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
                 buf_printf(&out, " match (%zu found)", log->nevents);
             buf_puts(&out, ".\n");
         } else if (ns) {
-            summary_line(shown, ns, buf_cstr(&source), &out);
+            /* the headline counts what the input holds; a subset says which */
+            summary_line(log->events, log->nevents, buf_cstr(&source), &out);
             if (ns < log->nevents)
-                buf_printf(&out, "Showing %zu of %zu.\n", ns, log->nevents);
+                showing_line(&o, ns, n, &out);
         }
         for (size_t i = 0; i < ns && q == 0; i++) {
             buf_putc(&out, '\n');

@@ -88,82 +88,80 @@ static int parse_rate(const char *s, uint64_t *ret)
 
 static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"max", required_argument, NULL, OPT_MAX},
-        {"high", required_argument, NULL, OPT_HIGH},
-        {"rate", required_argument, NULL, OPT_RATE},
-        {"kind", required_argument, NULL, OPT_KIND},
-        {"file-dir", required_argument, NULL, OPT_FILE_DIR},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"interval", required_argument, NULL, OPT_INTERVAL},
-        {"svg", required_argument, NULL, OPT_SVG},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"max", 0, ARGS_VALUE, OPT_MAX},
+        {"high", 0, ARGS_VALUE, OPT_HIGH},
+        {"rate", 0, ARGS_VALUE, OPT_RATE},
+        {"kind", 0, ARGS_VALUE, OPT_KIND},
+        {"file-dir", 0, ARGS_VALUE, OPT_FILE_DIR},
+        {"timeout", 0, ARGS_VALUE, OPT_TIMEOUT},
+        {"interval", 0, ARGS_VALUE, OPT_INTERVAL},
+        {"svg", 0, ARGS_VALUE, OPT_SVG},
+        CLI_COMMON_OPTIONS,
     };
     struct lab_opts *o = &lc->o;
     o->rate = 50ull << 20;
     o->timeout_ms = 60000;
     o->interval_ms = 500;
+    struct args a;
     int opt;
-    optind = 0; /* 0, not 1: glibc then re-reads the ordering, so options may follow "run" */
-    while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case OPT_MAX:
-            if (parse_size(optarg, &o->max) < 0 || o->max < (4u << 20))
+            if (parse_size(a.value, &o->max) < 0 || o->max < (4u << 20))
                 return cli_usage_error(c, "--max takes a size of at least 4M (256M, 1G), not '%s'",
-                                       optarg);
+                                       a.value);
             break;
         case OPT_HIGH:
-            if (parse_size(optarg, &o->high) < 0 || o->high == 0)
-                return cli_usage_error(c, "--high takes a size (200M), not '%s'", optarg);
+            if (parse_size(a.value, &o->high) < 0 || o->high == 0)
+                return cli_usage_error(c, "--high takes a size (200M), not '%s'", a.value);
             break;
         case OPT_RATE:
-            if (parse_rate(optarg, &o->rate) < 0 || o->rate < (64u << 10))
+            if (parse_rate(a.value, &o->rate) < 0 || o->rate < (64u << 10))
                 return cli_usage_error(c,
                                        "--rate takes a size per second of at least 64K/s "
                                        "(50M/s), not '%s'",
-                                       optarg);
+                                       a.value);
             break;
         case OPT_KIND:
-            if (eater_kind_parse(optarg, &o->kind) < 0)
-                return cli_usage_error(c, "--kind is anon, file or mixed, not '%s'", optarg);
+            if (eater_kind_parse(a.value, &o->kind) < 0)
+                return cli_usage_error(c, "--kind is anon, file or mixed, not '%s'", a.value);
             break;
         case OPT_FILE_DIR:
-            o->file_dir = optarg;
+            o->file_dir = a.value;
             break;
         case OPT_TIMEOUT:
-            if (parse_duration_ms(optarg, &o->timeout_ms) < 0 || o->timeout_ms < 1000)
+            if (parse_duration_ms(a.value, &o->timeout_ms) < 0 || o->timeout_ms < 1000)
                 return cli_usage_error(c,
                                        "--timeout takes a duration of at least 1s (60s, 5m), "
                                        "not '%s'",
-                                       optarg);
+                                       a.value);
             break;
         case OPT_INTERVAL:
-            if (parse_duration_ms(optarg, &o->interval_ms) < 0 || o->interval_ms < 50 ||
+            if (parse_duration_ms(a.value, &o->interval_ms) < 0 || o->interval_ms < 50 ||
                 o->interval_ms > 60000)
                 return cli_usage_error(c, "--interval takes a duration from 50ms to 60s, not '%s'",
-                                       optarg);
+                                       a.value);
             break;
         case OPT_SVG:
-            lc->svg = optarg;
+            lc->svg = a.value;
             break;
-        default: {
-            int r = cli_common_option(c, opt, optarg, usage);
-            if (r)
-                return r;
-        }
         }
     }
-    if (optind >= argc)
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    if (a.noperands == 0)
         return cli_usage_error(c, "run or protect? (oomwarden lab run --max 256M)");
-    if (strcmp(argv[optind], "run") == 0)
+    if (strcmp(a.operands[0], "run") == 0)
         o->mode = LAB_RUN;
-    else if (strcmp(argv[optind], "protect") == 0)
+    else if (strcmp(a.operands[0], "protect") == 0)
         o->mode = LAB_PROTECT;
     else
-        return cli_usage_error(c, "unknown lab '%s' (run, protect)", argv[optind]);
-    if (optind + 1 < argc)
-        return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+        return cli_usage_error(c, "unknown lab '%s' (run, protect)", a.operands[0]);
+    int r = cli_no_more_operands(c, &a, 1);
+    if (r)
+        return r;
     if (!o->max)
         o->max = o->mode == LAB_RUN ? 256ull << 20 : 64ull << 20;
     if (o->high && o->high >= o->max)

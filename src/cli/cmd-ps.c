@@ -100,24 +100,23 @@ static int add_pids(const struct cli *c, struct ps_opts *o, const char *arg)
 
 static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"tree", no_argument, NULL, 't'},
-        {"extended", no_argument, NULL, 'x'},
-        {"kernel", no_argument, NULL, 'k'},
-        {"top", required_argument, NULL, 'n'},
-        {"sort", required_argument, NULL, 's'},
-        {"pid", required_argument, NULL, 'p'},
-        {"user", required_argument, NULL, 'u'},
-        {"cgroup-prefix", required_argument, NULL, OPT_CGROUP_PREFIX},
-        {"no-headers", no_argument, NULL, OPT_NO_HEADERS},
-        {"cgroup", required_argument, NULL, OPT_CGROUP},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"tree", 't', ARGS_NO_VALUE, 't'},
+        {"extended", 'x', ARGS_NO_VALUE, 'x'},
+        {"kernel", 'k', ARGS_NO_VALUE, 'k'},
+        {"top", 'n', ARGS_VALUE, 'n'},
+        {"sort", 's', ARGS_VALUE, 's'},
+        {"pid", 'p', ARGS_VALUE, 'p'},
+        {"user", 'u', ARGS_VALUE, 'u'},
+        {"cgroup-prefix", 0, ARGS_VALUE, OPT_CGROUP_PREFIX},
+        {"no-headers", 0, ARGS_NO_VALUE, OPT_NO_HEADERS},
+        {"cgroup", 0, ARGS_VALUE, OPT_CGROUP},
+        CLI_COMMON_OPTIONS,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "txkn:s:p:u:vh", longopts, NULL)) != -1) {
-        int r;
+    struct args a;
+    int opt, r;
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case 't':
             o->tree = true;
@@ -129,43 +128,41 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
             o->kernel = true;
             break;
         case 'n':
-            if ((r = cli_parse_count(c, "--top", optarg, &o->top)))
+            if ((r = cli_parse_count(c, "--top", a.value, &o->top)))
                 return r;
             break;
         case 's':
-            if (strcmp(optarg, "score") == 0)
+            if (strcmp(a.value, "score") == 0)
                 o->sort = SORT_SCORE;
-            else if (strcmp(optarg, "rss") == 0)
+            else if (strcmp(a.value, "rss") == 0)
                 o->sort = SORT_RSS;
-            else if (strcmp(optarg, "pid") == 0)
+            else if (strcmp(a.value, "pid") == 0)
                 o->sort = SORT_PID;
             else
-                return cli_usage_error(c, "--sort must be score, rss or pid, not '%s'", optarg);
+                return cli_usage_error(c, "--sort must be score, rss or pid, not '%s'", a.value);
             break;
         case 'p':
-            if ((r = add_pids(c, o, optarg)))
+            if ((r = add_pids(c, o, a.value)))
                 return r;
             break;
         case 'u':
-            o->user = optarg;
+            o->user = a.value;
             break;
         case OPT_CGROUP_PREFIX:
-            o->cgroup_prefix = optarg;
+            o->cgroup_prefix = a.value;
             break;
         case OPT_NO_HEADERS:
             o->headers = false;
             break;
         case OPT_CGROUP:
-            o->cgroup = optarg;
+            o->cgroup = a.value;
             break;
-        default:
-            r = cli_common_option(c, opt, optarg, usage);
-            if (r)
-                return r;
         }
     }
-    if (optind < argc)
-        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    if ((r = cli_no_more_operands(c, &a, 0)))
+        return r;
     if (o->extended && !o->tree)
         return cli_usage_error(c, "--extended goes with --tree");
     if (o->tree && o->top)

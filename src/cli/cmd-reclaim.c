@@ -169,30 +169,26 @@ static int render_json(const struct reclaim_result *r, const char *path, struct 
 
 int cmd_reclaim(struct cli *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"dry-run", 'n', ARGS_NO_VALUE, 'n'},
+        CLI_COMMON_OPTIONS,
     };
     bool dry_run = false;
+    struct args a;
     int opt;
-    optind = 0; /* 0, not 1: glibc then re-reads the ordering, so options may follow "run" */
-    while ((opt = getopt_long(argc, argv, "nvh", longopts, NULL)) != -1) {
-        if (opt == 'n') {
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0)
+        if (opt == 'n')
             dry_run = true;
-            continue;
-        }
-        int r = cli_common_option(c, opt, optarg, usage);
-        if (r == -1)
-            return EXIT_OK;
-        if (r)
-            return r;
-    }
-    if (argc - optind != 2)
+    if (opt < 0)
+        return cli_args_exit(opt);
+    if (a.noperands < 2)
         return cli_usage_error(c, "which cgroup, and how much? (oomwarden reclaim CGROUP SIZE)");
+    if ((opt = cli_no_more_operands(c, &a, 2)))
+        return opt;
     uint64_t bytes;
-    if (parse_size(argv[optind + 1], &bytes) < 0 || bytes == 0)
-        return cli_usage_error(c, "SIZE is a size like 512M or 1G, not '%s'", argv[optind + 1]);
+    if (parse_size(a.operands[1], &bytes) < 0 || bytes == 0)
+        return cli_usage_error(c, "SIZE is a size like 512M or 1G, not '%s'", a.operands[1]);
 
     struct sysroot sr;
     int r;
@@ -202,7 +198,7 @@ int cmd_reclaim(struct cli *c, int argc, char **argv)
     struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
     char *path = NULL;
     if ((r = cli_open_cgroups(c, &sr, &h)) ||
-        (r = cli_resolve_cgroup(c, &h, argv[optind], &path))) {
+        (r = cli_resolve_cgroup(c, &h, a.operands[0], &path))) {
         rc = r;
         goto out;
     }

@@ -46,29 +46,24 @@ struct status_opts {
 
 static int parse_args(struct cli *c, struct status_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"top", required_argument, NULL, 'n'},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"top", 'n', ARGS_VALUE, 'n'},
+        CLI_COMMON_OPTIONS,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "n:vh", longopts, NULL)) != -1) {
-        int r;
+    struct args a;
+    int opt, r;
+    cli_args_init(c, &a, argc, argv, opts);
+    while ((opt = cli_next_option(c, &a, usage)) > 0) {
         switch (opt) {
         case 'n':
-            if ((r = cli_parse_count(c, "--top", optarg, &o->top)))
+            if ((r = cli_parse_count(c, "--top", a.value, &o->top)))
                 return r;
             break;
-        default:
-            r = cli_common_option(c, opt, optarg, usage);
-            if (r)
-                return r;
         }
     }
-    if (optind < argc)
-        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-    return 0;
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    return cli_no_more_operands(c, &a, 0);
 }
 
 static uint64_t or0(uint64_t v)

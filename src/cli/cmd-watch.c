@@ -68,34 +68,34 @@ static int add_item(void **v, size_t *n, size_t size, const void *item)
 
 int cmd_watch(struct cli *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"psi", required_argument, NULL, 'p'},
-        {"alert", required_argument, NULL, 'a'},
-        {"cgroup", required_argument, NULL, 'c'},
-        {"exec", required_argument, NULL, 'e'},
-        {"exec-max", required_argument, NULL, OPT_EXEC_MAX},
-        {"exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT},
-        {"no-kmsg", no_argument, NULL, OPT_NO_KMSG},
-        {"no-events", no_argument, NULL, OPT_NO_EVENTS},
-        {"from-start", no_argument, NULL, OPT_FROM_START},
-        {"duration", required_argument, NULL, OPT_DURATION},
-        {"count", required_argument, NULL, OPT_COUNT},
-        CLI_COMMON_LONG_OPTIONS,
-        {0},
+    static const struct args_option opts[] = {
+        {"psi", 'p', ARGS_VALUE, 'p'},
+        {"alert", 'a', ARGS_VALUE, 'a'},
+        {"cgroup", 'c', ARGS_VALUE, 'c'},
+        {"exec", 'e', ARGS_VALUE, 'e'},
+        {"exec-max", 0, ARGS_VALUE, OPT_EXEC_MAX},
+        {"exec-timeout", 0, ARGS_VALUE, OPT_EXEC_TIMEOUT},
+        {"no-kmsg", 0, ARGS_NO_VALUE, OPT_NO_KMSG},
+        {"no-events", 0, ARGS_NO_VALUE, OPT_NO_EVENTS},
+        {"from-start", 0, ARGS_NO_VALUE, OPT_FROM_START},
+        {"duration", 0, ARGS_VALUE, OPT_DURATION},
+        {"count", 0, ARGS_VALUE, OPT_COUNT},
+        CLI_COMMON_OPTIONS,
     };
     struct watch_args a = {.o = {.kmsg = true, .memory_events = true, .exec_max = 4,
                                  .exec_timeout_ms = 30000}};
     struct watch_opts *o = &a.o;
     int rc = 0, opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "p:a:c:e:vh", longopts, NULL)) != -1) {
+    struct args args;
+    cli_args_init(c, &args, argc, argv, opts);
+    while ((opt = cli_next_option(c, &args, usage)) > 0) {
         switch (opt) {
         case 'p': {
             struct psi_trigger_spec s;
-            int r = psi_trigger_spec_parse(optarg, &s);
+            int r = psi_trigger_spec_parse(args.value, &s);
             if (r < 0) {
                 rc = cli_usage_error(c, "--psi '%s': expected \"some|full STALL WINDOW\" with "
-                                        "STALL <= WINDOW <= 10s, e.g. \"some 150ms 1s\"", optarg);
+                                        "STALL <= WINDOW <= 10s, e.g. \"some 150ms 1s\"", args.value);
                 goto out;
             }
             if (add_item((void **)&o->triggers, &o->ntriggers, sizeof(s), &s) < 0)
@@ -103,14 +103,14 @@ int cmd_watch(struct cli *c, int argc, char **argv)
             break;
         }
         case 'a': {
-            if (strcmp(optarg, "none") == 0) {
+            if (strcmp(args.value, "none") == 0) {
                 a.no_default_alert = true;
                 break;
             }
             struct alert_rule rule;
-            if (alert_rule_parse(optarg, &rule) < 0) {
+            if (alert_rule_parse(args.value, &rule) < 0) {
                 rc = cli_usage_error(c, "--alert '%s': expected e.g. \"full avg10 > 10 for 5m\"",
-                                     optarg);
+                                     args.value);
                 goto out;
             }
             if (add_item((void **)&o->rules, &o->nrules, sizeof(rule), &rule) < 0)
@@ -118,23 +118,23 @@ int cmd_watch(struct cli *c, int argc, char **argv)
             break;
         }
         case 'c':
-            if (add_item((void **)&o->cgroups, &o->ncgroups, sizeof(char *), &optarg) < 0)
+            if (add_item((void **)&o->cgroups, &o->ncgroups, sizeof(char *), &args.value) < 0)
                 goto oom;
             break;
         case 'e':
-            o->exec = optarg;
+            o->exec = args.value;
             break;
         case OPT_EXEC_MAX: {
             long n;
-            if ((rc = cli_parse_count(c, "--exec-max", optarg, &n)))
+            if ((rc = cli_parse_count(c, "--exec-max", args.value, &n)))
                 goto out;
             o->exec_max = (unsigned)n;
             break;
         }
         case OPT_EXEC_TIMEOUT:
-            if (parse_duration_ms(optarg, &o->exec_timeout_ms) < 0) {
+            if (parse_duration_ms(args.value, &o->exec_timeout_ms) < 0) {
                 rc = cli_usage_error(c, "--exec-timeout needs a duration (e.g. 30s), not '%s'",
-                                     optarg);
+                                     args.value);
                 goto out;
             }
             break;
@@ -148,33 +148,26 @@ int cmd_watch(struct cli *c, int argc, char **argv)
             o->kmsg_from_start = true;
             break;
         case OPT_DURATION:
-            if (parse_duration_ms(optarg, &o->duration_ms) < 0 || o->duration_ms == 0) {
-                rc = cli_usage_error(c, "--duration needs a duration (e.g. 10m), not '%s'", optarg);
+            if (parse_duration_ms(args.value, &o->duration_ms) < 0 || o->duration_ms == 0) {
+                rc = cli_usage_error(c, "--duration needs a duration (e.g. 10m), not '%s'", args.value);
                 goto out;
             }
             break;
         case OPT_COUNT: {
             long n;
-            if ((rc = cli_parse_count(c, "--count", optarg, &n)))
+            if ((rc = cli_parse_count(c, "--count", args.value, &n)))
                 goto out;
             o->max_events = (uint64_t)n;
             break;
         }
-        default: {
-            int r = cli_common_option(c, opt, optarg, usage);
-            if (r == -1)
-                goto out;
-            if (r) {
-                rc = r;
-                goto out;
-            }
-        }
         }
     }
-    if (optind < argc) {
-        rc = cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    if (opt < 0) {
+        rc = cli_args_exit(opt);
         goto out;
     }
+    if ((rc = cli_no_more_operands(c, &args, 0)))
+        goto out;
     o->json = c->json;
     o->color = term_use_color(STDOUT_FILENO, c->color);
     if (o->nrules == 0 && !a.no_default_alert) {

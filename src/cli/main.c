@@ -2,7 +2,6 @@
  * oomwarden: who was OOM-killed and why, who dies next, which cgroup is really full, and how to
  * keep the wrong process from dying. One binary, one subcommand per job.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,20 +52,20 @@ static void print_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    struct cli c = {.color = COLOR_AUTO};
+    struct cli c = {.color = COLOR_AUTO, .cmd = ""};
     /* global options before the command: --root, --color, --verbose, --help, --version */
-    static const struct option longopts[] = {
-        {"root", required_argument, NULL, OPT_ROOT},
-        {"color", required_argument, NULL, OPT_COLOR},
-        {"colour", required_argument, NULL, OPT_COLOR},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {0},
+    static const struct args_option opts[] = {
+        {"root", 0, ARGS_VALUE, OPT_ROOT},
+        {"color", 0, ARGS_VALUE, OPT_COLOR},
+        {"colour", 0, ARGS_VALUE, OPT_COLOR},
+        {"verbose", 'v', ARGS_NO_VALUE, OPT_VERBOSE},
+        {"help", 'h', ARGS_NO_VALUE, 'h'},
+        {"version", 'V', ARGS_NO_VALUE, 'V'},
     };
-    c.cmd = "";
+    struct args a;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+vhV", longopts, NULL)) != -1) {
+    args_init(&a, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), ARGS_STOP_AT_OPERAND);
+    while ((opt = cli_next_option(&c, &a, NULL)) > 0) {
         switch (opt) {
         case 'h':
             print_usage(stdout);
@@ -74,19 +73,13 @@ int main(int argc, char **argv)
         case 'V':
             printf("oomwarden %s\n", OOMWARDEN_VERSION);
             return EXIT_OK;
-        case '?':
-            fprintf(stderr, "Try 'oomwarden --help'.\n");
-            return EXIT_USAGE;
-        default: {
-            int r = cli_common_option(&c, opt, optarg, "");
-            if (r > 1)
-                return r;
-        }
         }
     }
+    if (opt < 0)
+        return cli_args_exit(opt);
 
-    int cargc = argc - optind;
-    char **cargv = argv + optind;
+    int cargc = a.noperands;
+    char **cargv = a.operands;
     char *defaults[sizeof(default_command) / sizeof(default_command[0]) + 1];
     if (cargc == 0) {
         for (size_t i = 0; i < sizeof(default_command) / sizeof(default_command[0]); i++)
@@ -102,10 +95,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(cargv[0], commands[i].name) == 0) {
             c.cmd = commands[i].name;
-            /* getopt names argv[0] in its messages: "oomwarden ps: unrecognized option" */
-            char prog[64];
-            snprintf(prog, sizeof(prog), "oomwarden %s", commands[i].name);
-            cargv[0] = prog;
             return commands[i].run(&c, cargc, cargv);
         }
     }

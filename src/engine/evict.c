@@ -169,13 +169,30 @@ static int walk(int parent, const char *name, const char *path, dev_t dev, const
     return r;
 }
 
+static int open_named(const char *path)
+{
+    /* a path named on the command line may be a symlink: follow that one */
+    return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+}
+
 int evict_paths(char *const *paths, size_t n, const struct evict_opts *o, struct evict_result *ret)
 {
     struct evict_result res = {0};
+    struct evict_opts eff = *o;
+    /* every named path opens before any cache goes: a typo in the second name must not leave
+     * the first one's cache dropped and the command failed */
+    for (size_t i = 0; i < n && !res.held_back; i++) {
+        int fd = open_named(paths[i]);
+        if (fd < 0)
+            res.held_back = true;
+        else
+            close(fd);
+    }
+    if (res.held_back)
+        eff.dry_run = true;
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
-        /* a path named on the command line may be a symlink: follow that one */
-        int fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        int fd = open_named(paths[i]);
         struct evict_file *f;
         if (fd < 0) {
             int e = errno;
@@ -186,9 +203,9 @@ int evict_paths(char *const *paths, size_t n, const struct evict_opts *o, struct
         struct stat st;
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
             if ((r = add(&res, paths[i], &f)) == 0)
-                one_file(fd, &st, o, f);
+                one_file(fd, &st, &eff, f);
         } else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-            r = walk(fd, ".", paths[i], st.st_dev, o, &res);
+            r = walk(fd, ".", paths[i], st.st_dev, &eff, &res);
         } else {
             res.files_skipped++;
         }

@@ -27,6 +27,7 @@ struct evict_result {
     struct evict_file *v;
     size_t n, cap;
     uint64_t files_skipped; /* non-regular files */
+    bool held_back;         /* a named path did not open: nothing was dropped, all measured */
 };
 
 struct evict_opts {
@@ -40,8 +41,9 @@ int evict_residency(int fd, uint64_t size, uint64_t *ret_bytes);
 
 /*
  * Measures (and unless dry_run drops) each path; directories are walked recursively without
- * following symlinks. A path that does not exist is an error for that entry, not for the run.
- * Returns 0 or -ENOMEM.
+ * following symlinks. Every named path is opened first: when one does not open, nothing is
+ * dropped (held_back), the others are measured, and that path is an error entry. A file inside
+ * a walked directory that does not open is an error for that entry only. Returns 0 or -ENOMEM.
  */
 int evict_paths(char *const *paths, size_t n, const struct evict_opts *o, struct evict_result *ret);
 void evict_result_release(struct evict_result *r);

@@ -227,6 +227,13 @@ static void counter_text(struct out *o, const char *what, const struct oom_count
         put(o, ", failcnt %" PRIu64, c->failcnt);
 }
 
+/* Why a kill has no report of its own, in the words that fit the evidence. */
+static const char *own_report_missing(const struct oom_event *e)
+{
+    return e->rate_limited ? "the kernel rate-limited this kill's own report"
+                           : "this kill's own report is not in the text: rate-limited or cut";
+}
+
 static void scope_text(struct out *o, const struct oom_event *e)
 {
     char a[24], b[24], c[40];
@@ -235,8 +242,12 @@ static void scope_text(struct out *o, const struct oom_event *e)
     case OOM_SCOPE_MEMCG: {
         const char *path = e->oom_memcg ? e->oom_memcg : e->stats_memcg;
         if (e->scope_inherited) {
-            put(o, "a memory cgroup, as in the report before it (this kill's own report is not "
-                   "in the text: rate-limited or cut)\n");
+            put(o, "a memory cgroup, as in the report before it (%s)\n", own_report_missing(e));
+            break;
+        }
+        if (!path && e->rate_limited) {
+            put(o, "a memory cgroup (the kill line says so; the report that would name it was "
+                   "rate-limited)\n");
             break;
         }
         put(o, "memory cgroup ");
@@ -295,8 +306,7 @@ static void scope_text(struct out *o, const struct oom_event *e)
         if (e->constraint[0])
             put(o, " (%s)", e->constraint);
         if (e->scope_inherited)
-            put(o, ", as in the report before it (this kill's own report is not in the text: "
-                   "rate-limited or cut)");
+            put(o, ", as in the report before it (%s)", own_report_missing(e));
         if (opt_has(e->ram_pages) && opt_has(e->page_kb)) {
             uint64_t ram =
                 e->ram_pages - (opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages
@@ -343,11 +353,13 @@ static void asked_text(struct out *o, const struct oom_event *e)
     char a[24];
     label(o, "Asked");
     if (!e->header) {
-        put(o, "not in the text (the report's header is cut off");
-        if (e->suppressed_reports)
-            put(o, ")\n");
+        if (e->rate_limited)
+            put(o, "not printed: the kernel rate-limited this report\n");
+        else if (e->suppressed_reports)
+            put(o, "not in the text (the report's header is cut off)\n");
         else
-            put(o, ", or was rate-limited: dump_header() prints at most 10 reports per 5 s)\n");
+            put(o, "not in the text (the report's header is cut off, or was rate-limited: "
+                   "dump_header() prints at most 10 reports per 5 s)\n");
         return;
     }
     put_task(o, e->invoker_comm[0] ? e->invoker_comm : "(no name)", e->invoker_pid);
@@ -915,6 +927,12 @@ static void notes_text(struct out *o, const struct oom_event *e)
             "kernel-memory (kmem) charge can do this (look for \"SLUB: Unable to allocate\" "
             "lines)\n",
             pages_str(a, e, e->mi_free));
+    }
+    if (e->rate_limited) {
+        label(o, "Report");
+        put(o, "rate-limited by the kernel (dump_header() prints at most 10 OOM reports per 5 s): "
+               "only the kill line was printed, so the limit, the task that asked and the other "
+               "candidates are not in the log\n");
     }
     if (e->suppressed_reports) {
         label(o, "Note");
@@ -1507,6 +1525,7 @@ int explain_event_json(const struct oom_event *e, struct json *j)
     json_kv_bool(j, "no_killable", e->no_killable);
     json_opt_str(j, "panic", e->panic);
     json_kv_u64(j, "suppressed_reports", e->suppressed_reports);
+    json_kv_bool(j, "rate_limited", e->rate_limited);
     json_kv_bool(j, "elided", e->elided);
     json_kv_bool(j, "sysrq", e->sysrq);
     if (e->table) {

@@ -366,6 +366,7 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
             r->uptime_us = rec.usec;
             r->text = rec.text;
             r->kmsg = true;
+            r->kmsg_seq = rec.seq;
             ctx->last = r->source;
             ctx->last_kmsg = true;
             return;

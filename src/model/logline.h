@@ -44,6 +44,7 @@ struct logline {
     struct span text;    /* the message (leading blanks kept: continuation lines have them) */
     struct span program; /* a userspace record's syslog tag, without "[pid]:" */
     bool kmsg;           /* a raw /dev/kmsg record: `text` is still \xNN-escaped */
+    uint64_t kmsg_seq;   /* its sequence number */
     bool elision;        /* a marker that text was cut here: <SNIP>, [...], (...snipped...), ... */
 };
 

@@ -347,6 +347,13 @@ static struct oom_victim *add_victim(struct oom_event *e)
     return v;
 }
 
+/* Any part of dump_header()'s output is in the event: the report was printed (maybe cut). */
+static bool report_printed(const struct oom_event *e)
+{
+    return e->header || e->summary || e->meminfo || e->table || opt_has(e->mem.usage_kb) ||
+           e->oom_memcg || e->task_memcg || e->stats_memcg;
+}
+
 static const struct oom_task *find_row(const struct oom_event *e, int64_t pid)
 {
     for (size_t i = e->nrows; i-- > 0;)
@@ -462,6 +469,8 @@ static enum kind classify(struct span t)
         if (starts(t, "oom-killer: gfp_mask="))
             return K_HEADER;
         if (starts(t, "oom_kill_process: ") && find(t, " callbacks suppressed"))
+            return K_SUPPRESSED;
+        if (starts(t, "out_of_memory: ") && find(t, " callbacks suppressed"))
             return K_SUPPRESSED;
         if (starts(t, "oom killer ") && find(t, " has mm pinned by "))
             return K_PINNED;
@@ -814,6 +823,27 @@ static int parse_reap(struct span t, bool reaped, struct reap *r)
             n++;
     }
     return n;
+}
+
+/*
+ * "<func>: N callbacks suppressed" (lib/ratelimit.c), printed by the first call after the
+ * window ran out, so just before the next report that is printed. The OOM report's limit is
+ * oom_rs in oom_kill_process() (2.6.36+; printk_ratelimit() there before, with the same
+ * message); out_of_memory() held it in 2.6.2x. Returns the count of fields read.
+ */
+static int parse_suppressed(struct span t, uint64_t *n)
+{
+    const char *colon = memchr(t.p, ':', t.n);
+    if (!colon)
+        return 0;
+    struct span func = {t.p, (size_t)(colon - t.p)};
+    if (!span_eq(func, "oom_kill_process") && !span_eq(func, "out_of_memory"))
+        return 0;
+    struct cursor c = cursor_make(colon + 1, (size_t)(t.p + t.n - (colon + 1)));
+    cursor_skip_blanks(&c);
+    if (cursor_u64(&c, n) < 0 || !cursor_skip_prefix(&c, " callbacks suppressed"))
+        return 1;
+    return 2;
 }
 
 /* "memory: usage 6144kB, limit 6144kB, failcnt 146" */
@@ -1370,6 +1400,8 @@ static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_l
                 return -ENOMEM;
         }
         touch(e, l);
+        if (l->kmsg_next && !report_printed(e))
+            e->rate_limited = true;
         e->selected_set = true;
         e->selected_pid = k->pid;
         e->selected_score = k->score;
@@ -1407,6 +1439,8 @@ static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_l
     if (!e && !(e = open_event(p, l)))
         return -ENOMEM;
     touch(e, l);
+    if (l->kmsg_next && !report_printed(e))
+        e->rate_limited = true;
     struct oom_victim *v = add_victim(e);
     if (!v)
         return -ENOMEM;
@@ -1676,6 +1710,24 @@ static int segment_note(struct oomlog *p, uint64_t uptime)
     return 0;
 }
 
+/* N reports were suppressed since the last one printed: the kill-only events since then are
+ * those (the text may lack some of them; an elision ends the walk, it may hide a report). */
+static void on_suppressed(struct oomlog *p, uint64_t n)
+{
+    p->suppressed_reports += n;
+    p->suppressed_pending = n;
+    for (size_t i = p->nevents; n && i-- > p->source_first;) {
+        struct oom_event *e = &p->events[i];
+        const struct oom_victim *v = oom_event_primary(e);
+        if (report_printed(e) || (v && v->segment != p->segment))
+            break;
+        if (!v && !e->selected_set)
+            continue;
+        e->rate_limited = true;
+        n--;
+    }
+}
+
 static int process(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind)
 {
     struct oom_event *e = current(p);
@@ -1881,11 +1933,9 @@ static int process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         return 0;
     }
     case K_SUPPRESSED: {
-        struct cursor c =
-            cursor_make(t.p + strlen("oom_kill_process: "), t.n - strlen("oom_kill_process: "));
         uint64_t n;
-        if (cursor_u64(&c, &n) == 0)
-            p->suppressed_pending = n;
+        if (parse_suppressed(t, &n) > 0)
+            on_suppressed(p, n);
         return 0;
     }
     case K_SYSRQ_SHOWMEM:
@@ -1981,6 +2031,7 @@ static int hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
     memcpy(p->held, t.p, t.n);
     p->held_len = t.n;
     p->held_kind = kind;
+    p->held_kmsg_next = l->kmsg_next;
     copy_span(p->held_time, sizeof(p->held_time), l->time);
     p->held_uptime = l->uptime_us;
     return 0;
@@ -1994,6 +2045,7 @@ static int flush_held(struct oomlog *p)
         .time = {p->held_time, strlen(p->held_time)},
         .uptime_us = p->held_uptime,
         .text = {p->held, p->held_len},
+        .kmsg_next = p->held_kmsg_next,
     };
     p->held_len = 0;
     return process(p, &hl, hl.text, (enum kind)p->held_kind);
@@ -2092,11 +2144,13 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
     if (ll.kmsg) {
         struct kmsg_record rec = {
             .facility = KMSG_FACILITY_KERN,
+            .seq = ll.kmsg_seq,
             .usec = ll.uptime_us,
             .text = ll.text,
         };
         return oomlog_feed_kmsg(p, &rec);
     }
+    p->kmsg_seq_known = false;
     if (ll.source == LOGLINE_BARE && !p->grep_filter && memchr(ll.text.p, '|', ll.text.n) &&
         logline_grep_command(ll.text, p->grep_pattern, sizeof(p->grep_pattern), &p->grep_icase))
         p->grep_filter = true;
@@ -2111,6 +2165,11 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
 
 int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
 {
+    /* the records are the kernel's whole log: a kill line right after a record we read, with
+     * nothing of its report before it, had its report rate-limited */
+    bool next = p->kmsg_seq_known && rec->seq == p->kmsg_seq_next;
+    p->kmsg_seq_known = true;
+    p->kmsg_seq_next = rec->seq + 1;
     if (rec->facility != KMSG_FACILITY_KERN) {
         p->user_lines++;
         return 0;
@@ -2130,6 +2189,7 @@ int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
         struct oomlog_line l = {
             .uptime_us = rec->usec,
             .text = {s, (size_t)(le - s)},
+            .kmsg_next = next,
         };
         if (le > s || nl) {
             int r = oomlog_feed_line(p, &l);
@@ -2253,6 +2313,7 @@ int oomlog_end_source(struct oomlog *p)
     p->grep_filter = false;
     p->sysrq_meminfo = false;
     p->suppressed_pending = 0;
+    p->kmsg_seq_known = false;
     p->last_uptime = OPT_ABSENT;
     p->segment++;
     return r;

@@ -180,6 +180,12 @@ struct oom_event {
     bool no_killable;
     char panic[32];              /* "system-wide", "compulsory", "deadlocked", "" */
     uint64_t suppressed_reports; /* "oom_kill_process: N callbacks suppressed" just before */
+    /* The kernel printed only this kill's line: dump_header() was rate-limited (oom_rs in
+     * mm/oom_kill.c, at most 10 reports per 5 s since 2.6.3x). Set on the kernel's own word
+     * only: a later "callbacks suppressed" count that covers this kill, or /dev/kmsg records
+     * read without a gap before the kill line. A headerless kill in a pasted excerpt that is
+     * neither is left false (the paste may simply start there). */
+    bool rate_limited;
     bool elided;                 /* the text has a gap inside the report */
     bool sysrq;                  /* order=-1: a SysRq-f (manual) invocation */
 
@@ -198,6 +204,7 @@ struct oomlog_line {
     uint64_t uptime_us; /* OPT_ABSENT when none */
     struct span text;   /* kernel text (unescaped) */
     bool bare;          /* no prefix: may continue the line before it */
+    bool kmsg_next;     /* a /dev/kmsg record that directly follows one fed before */
 };
 
 struct oomlog {
@@ -207,6 +214,7 @@ struct oomlog {
 
     /* statistics of the input */
     uint64_t lines, kernel_lines, user_lines;
+    uint64_t suppressed_reports; /* sum of the OOM report "callbacks suppressed" counts */
 
     /* internal state */
     struct logline_ctx ctx;
@@ -216,7 +224,10 @@ struct oomlog {
     char held_time[OOMLOG_TIME_MAX];
     uint64_t held_uptime;
     int held_kind;
+    bool held_kmsg_next;
     uint64_t suppressed_pending;
+    bool kmsg_seq_known;    /* a /dev/kmsg record was fed: kmsg_seq_next is meaningful */
+    uint64_t kmsg_seq_next; /* the sequence number of the record that would follow it */
     bool sysrq_meminfo; /* "SysRq : Show Memory": the next Mem-Info is not an OOM report */
     uint64_t segment;   /* increments at every elision marker and every uptime jump back */
     uint64_t last_uptime;

@@ -135,3 +135,13 @@ check "explain --json: every documented victim field" jq -e '[.events[].victims[
   "oom_score_adj","score","reaped","group_kill")] | all' <<<"$json"
 check "explain --json: identity of the task_memcg" jq -e '.events[0].identity.pod_uid ==
   "a5d8fdd1-1369-469e-8a7d-2c1047529435" and .events[0].identity.qos_class == "besteffort"' <<<"$json"
+
+# the kernel's report rate limit, captured live (057 raw /dev/kmsg records, 058 dmesg of them):
+# kills 11-14 printed only their kill line. The kmsg form shows it by its record sequence, the
+# dmesg form by the "callbacks suppressed" count printed before the next report.
+for f in 057-live-6.18-memcg-v1-rate-limited-burst-kmsg 058-live-6.18-memcg-v1-rate-limited-burst-dmesg; do
+    check "$f: exactly the four kills without a report are rate_limited" jq -e \
+        '[.events[] | select(.rate_limited) | .victims[0].pid] == [8304, 8305, 8315, 8316] and
+         .events[-1].suppressed_reports == 4' <<<"$("$BIN" explain --json "$OOMLOG/$f.log")"
+done
+run_case explain-rate-limited "$BIN" explain --last 6 tests/fixtures/oomlog/058-live-6.18-memcg-v1-rate-limited-burst-dmesg.log

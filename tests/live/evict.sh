@@ -20,6 +20,23 @@ before_oracle=$(fincore_bytes "$dir/big")
 json=$("$BIN" evict --dry-run --json "$dir/big")
 expect_eq "dry run: cached bytes == fincore's" "$before_oracle" "$(jq '.files[0].cached_before' <<<"$json")"
 expect_eq "dry run drops nothing" "$before_oracle" "$(fincore_bytes "$dir/big")"
+# the flag after the file: the same dry run (it was taken for a file name once, after the cache
+# of the file before it had been dropped)
+out=$("$BIN" evict "$dir/big" --dry-run 2>&1)
+rc=$?
+expect_eq "evict FILE --dry-run: exit 0" 0 "$rc"
+expect_eq "evict FILE --dry-run drops nothing (fincore)" "$before_oracle" "$(fincore_bytes "$dir/big")"
+# a bad second name: nothing is dropped, the first file is measured, the bad one named, exit 1
+json=$("$BIN" evict --json "$dir/big" "$dir/no-such-file" 2>/dev/null)
+rc=$?
+expect_eq "a missing second path: exit 1" 1 "$rc"
+expect_eq "a missing second path: the first file's cache stays (fincore)" "$before_oracle" \
+    "$(fincore_bytes "$dir/big")"
+check "a missing second path: held back, the first measured, the second named" jq -e --arg big "$dir/big" '
+  .held_back and .dry_run == false and .total.dropped == 0
+  and (.files[] | select(.path == $big) | .cached_after == .cached_before)
+  and (.files[] | select(.path | endswith("no-such-file")) | .error == "No such file or directory")' \
+    <<<"$json"
 
 # dirty pages too: evict writes them out first
 json=$("$BIN" evict --json "$dir/big")

@@ -600,6 +600,79 @@ static void boundaries(void **state)
     oomlog_release(&p);
 }
 
+/* dump_header() is rate-limited (oom_rs: 10 per 5 s); the kernel says so only later, in the
+ * "callbacks suppressed" line printed before the next report that gets through */
+static void rate_limited_reports(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    const char *kill = "Out of memory: Killed process %d (d%d) total-vm:1kB, anon-rss:1kB, "
+                       "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
+    char text[8192], line[256];
+    size_t n = 0;
+    n += (size_t)snprintf(text + n, sizeof(text) - n, HDR61);
+    for (int i = 1; i <= 4; i++) {
+        snprintf(line, sizeof(line), kill, i, i);
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "[ 100.%d] %s\n", i, line);
+    }
+    n += (size_t)snprintf(text + n, sizeof(text) - n,
+                          "[ 106.0] oom_kill_process: 3 callbacks suppressed\n"
+                          "[ 106.0] b invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+                          "oom_score_adj=0\n");
+    snprintf(line, sizeof(line), kill, 5, 5);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "[ 106.1] %s\n", line);
+    feed(&p, text);
+    assert_int_equal(p.nevents, 5);
+    assert_false(p.events[0].rate_limited); /* the report printed */
+    for (int i = 1; i <= 3; i++)
+        assert_true(p.events[i].rate_limited);
+    assert_false(p.events[4].rate_limited);
+    assert_int_equal(p.events[4].suppressed_reports, 3);
+    assert_int_equal(p.suppressed_reports, 3);
+    oomlog_release(&p);
+
+    /* a count larger than the kills in the text marks those there; a gap in the text ends the
+     * walk (it may hide a printed report); without the count a headerless kill in a paste is
+     * not called rate-limited */
+    snprintf(line, sizeof(line), kill, 7, 7);
+    snprintf(text, sizeof(text),
+             "[ 99.0] %s\n<SNIP>\n[ 100.0] %s\n[ 106.0] oom_kill_process: 9 callbacks suppressed\n"
+             "[ 110.0] %s\n",
+             line, line, line);
+    feed(&p, text);
+    assert_int_equal(p.nevents, 3);
+    assert_false(p.events[0].rate_limited);
+    assert_true(p.events[1].rate_limited);
+    assert_false(p.events[2].rate_limited);
+    oomlog_release(&p);
+
+    /* /dev/kmsg: the whole log, record by record; a kill line right after a record we read and
+     * with nothing of its report before it was rate-limited; after a sequence gap, unknown */
+    oomlog_init(&p);
+    const char *recs[] = {
+        "6,10,100000000,-;a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+        "oom_score_adj=0",
+        "3,11,100100000,-;Out of memory: Killed process 1 (d1) total-vm:1kB, anon-rss:1kB, "
+        "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0",
+        "6,12,100150000,-;eth0: link up",
+        "3,13,100200000,-;Out of memory: Killed process 2 (d2) total-vm:1kB, anon-rss:1kB, "
+        "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0",
+        "3,20,100300000,-;Out of memory: Killed process 3 (d3) total-vm:1kB, anon-rss:1kB, "
+        "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0",
+    };
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+        struct kmsg_record r;
+        assert_int_equal(kmsg_record_parse(recs[i], strlen(recs[i]), &r), 0);
+        assert_int_equal(oomlog_feed_kmsg(&p, &r), 0);
+    }
+    assert_int_equal(oomlog_finish(&p), 0);
+    assert_int_equal(p.nevents, 3);
+    assert_false(p.events[0].rate_limited);
+    assert_true(p.events[1].rate_limited);
+    assert_false(p.events[2].rate_limited);
+    oomlog_release(&p);
+}
+
 static void group_and_reaper(void **state)
 {
     (void)state;
@@ -688,6 +761,7 @@ int main(void)
         cmocka_unit_test(kmsg_single_record_stats),
         cmocka_unit_test(wrapped_lines),
         cmocka_unit_test(boundaries),
+        cmocka_unit_test(rate_limited_reports),
         cmocka_unit_test(group_and_reaper),
         cmocka_unit_test(min_protection),
         cmocka_unit_test(log_times),
