@@ -1390,7 +1390,7 @@ static void json_victim(struct json *j, const struct oom_event *e, const struct 
 {
     json_obj_begin(j);
     json_kv_i64_opt(j, "pid", v->pid);
-    json_kv_str(j, "comm", v->comm);
+    json_opt_str(j, "comm", v->comm);
     json_kv_u64_opt(j, "total_vm_kb", v->total_vm_kb);
     json_kv_u64_opt(j, "anon_rss_kb", v->anon_rss_kb);
     json_kv_u64_opt(j, "file_rss_kb", v->file_rss_kb);

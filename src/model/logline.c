@@ -73,7 +73,7 @@ static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
 }
 
 /* "[ T9185]" / "[  C3]": the printk caller id that follows the stamp with CONFIG_PRINTK_CALLER */
-static size_t caller_stamp(const char *p, const char *end)
+static size_t caller_stamp(const char *p, const char *end, int64_t *tid)
 {
     const char *q = p;
     if (q >= end || *q != '[')
@@ -83,12 +83,16 @@ static size_t caller_stamp(const char *p, const char *end)
         q++;
     if (q >= end || (*q != 'T' && *q != 'C'))
         return 0;
+    bool task = *q == 'T';
     q++;
     const char *d = q;
-    while (q < end && is_digit(*q))
-        q++;
+    int64_t v = 0;
+    while (q < end && is_digit(*q) && q - d < 10)
+        v = v * 10 + (*q++ - '0');
     if (q == d || q >= end || *q != ']')
         return 0;
+    if (task)
+        *tid = v;
     return (size_t)(q + 1 - p);
 }
 
@@ -329,7 +333,7 @@ static size_t dmesg_decode_prefix(const char *p, const char *end, bool *kernel)
 /* Vendor tags after the uptime stamp: CONFIG_PRINTK_CALLER "[ T9185]" / "[C3]", Android and
  * MediaTek "(3)[1234:kworker/3:1]", "[1234:kworker]" (pid:comm of the printing task). At most
  * a few, each a bracket or parenthesis of its own shape; returns the bytes they take. */
-static size_t vendor_tags(const char *p, const char *end)
+static size_t vendor_tags(const char *p, const char *end, int64_t *tid)
 {
     const char *q = p;
     if (q + 1 < end && q[0] == ' ' && q[1] != ' ' && q[1] != '[' && q[1] != '(')
@@ -338,7 +342,7 @@ static size_t vendor_tags(const char *p, const char *end)
         const char *s = q;
         while (s < end && *s == ' ' && s - q < 2)
             s++;
-        size_t n = caller_stamp(s, end);
+        size_t n = caller_stamp(s, end, tid);
         if (!n && s < end && (*s == '(' || *s == '[')) {
             char close = *s == '(' ? ')' : ']';
             const char *d = s + 1;
@@ -363,13 +367,13 @@ static size_t vendor_tags(const char *p, const char *end)
 
 /* "[ 5864.708440]" and what may follow it (caller ids, vendor tags, one space); returns the
  * bytes taken, 0 when p is not at such a stamp */
-static size_t stamp_and_tags(const char *p, const char *end, uint64_t *us)
+static size_t stamp_and_tags(const char *p, const char *end, uint64_t *us, int64_t *tid)
 {
     size_t n = uptime_stamp(p, end, us);
     if (!n)
         return 0;
     const char *q = p + n;
-    q += vendor_tags(q, end);
+    q += vendor_tags(q, end, tid);
     if (q < end && *q == ' ')
         q++;
     return (size_t)(q - p);
@@ -492,7 +496,7 @@ static bool dmesg_stamp(const char **pp, const char *end, struct logline *r)
 {
     const char *p = *pp;
     uint64_t us;
-    size_t n = stamp_and_tags(p, end, &us);
+    size_t n = stamp_and_tags(p, end, &us, &r->caller_tid);
     if (n) {
         r->uptime_us = us;
         p += n;
@@ -506,7 +510,7 @@ static bool dmesg_stamp(const char **pp, const char *end, struct logline *r)
         if (p < end && *p == ' ')
             p++;
         r->source = LOGLINE_KERNEL;
-    } else if ((n = caller_stamp(p, end)) != 0) {
+    } else if ((n = caller_stamp(p, end, &r->caller_tid)) != 0) {
         /* printk.time=0 with CONFIG_PRINTK_CALLER: "[T4242] text" */
         p += n;
         if (p < end && *p == ' ')
@@ -531,7 +535,7 @@ static bool opaque_prefix(const char **pp, const char *end, struct logline *r)
         if (b > p && b[-1] != ' ' && b[-1] != ':' && b[-1] != '\t' && b[-1] != '>')
             continue;
         uint64_t us;
-        size_t n = stamp_and_tags(b, end, &us);
+        size_t n = stamp_and_tags(b, end, &us, &r->caller_tid);
         if (!n || b + n >= end)
             continue;
         r->uptime_us = us;
@@ -557,6 +561,17 @@ void logline_prefix_time(struct span prefix, struct span *time)
             return;
         }
     }
+}
+
+/* "↪", "↳", "⤷": the marks an editor or a pager puts where it wrapped a line (the line goes on
+ * from the one before; what follows is bare text) */
+static size_t continuation_mark(const char *p, const char *end)
+{
+    static const char *const marks[] = {"\xe2\x86\xaa", "\xe2\x86\xb3", "\xe2\xa4\xb7"};
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+        if (end - p >= 3 && memcmp(p, marks[i], 3) == 0)
+            return 3 + (end - p > 3 && p[3] == ' ');
+    return 0;
 }
 
 static const char *skip_quoting(const char *p, const char *end, bool *indented)
@@ -596,6 +611,7 @@ static bool kmsg_line(struct logline_ctx *ctx, const char *p, const char *end, b
             r->text = rec.text;
             r->kmsg = true;
             r->kmsg_seq = rec.seq;
+            r->caller_tid = rec.caller_tid;
             ctx->last = r->source;
             ctx->last_kmsg = true;
             return true;
@@ -626,8 +642,10 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
     r->uptime_us = OPT_ABSENT;
     r->kmsg = r->elision = false;
     r->kmsg_seq = 0;
+    r->caller_tid = -1;
     bool indented;
     p = skip_quoting(p, end, &indented);
+    p += continuation_mark(p, end);
 
     /* (a stamped line "[ 12.3] ..." is checked after its stamp) */
     const char *d = p + 1;
@@ -678,6 +696,8 @@ bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *ica
     if (!hit)
         return false;
     const char *b = hit;
+    if (b > text.p && (b[-1] == 'e' || b[-1] == 'f' || b[-1] == 'z'))
+        b--; /* egrep, fgrep, zgrep */
     while (b > text.p && is_blank(b[-1]))
         b--;
     if (b == text.p || b[-1] != '|')

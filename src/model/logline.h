@@ -45,6 +45,7 @@ struct logline {
     struct span program; /* a userspace record's syslog tag, without "[pid]:" */
     bool kmsg;           /* a raw /dev/kmsg record: `text` is still \xNN-escaped */
     uint64_t kmsg_seq;   /* its sequence number */
+    int64_t caller_tid;  /* CONFIG_PRINTK_CALLER "[T4242]": the printing task's pid, or -1 */
     bool elision;        /* a marker that text was cut here: <SNIP>, [...], (...snipped...), ... */
 };
 

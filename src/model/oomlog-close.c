@@ -277,6 +277,10 @@ void oomlog_infer_reaped(struct oomlog *p, struct oom_event *e)
 {
     if (!kernel_has_reaper(p, e))
         return;
+    /* a kill line alone in text (no report, not known to be rate-limited) is most likely a
+     * selection of lines (grep, a quote): what is between the lines is not known */
+    if (!p->grep_filter && !oom_event_report_printed(e) && !e->rate_limited)
+        return;
     for (size_t i = 0; i < e->nvictims; i++) {
         struct oom_victim *v = &e->victims[i];
         if (v->reaped != -1 || v->kind == OOM_VICTIM_EXITING)
@@ -313,7 +317,11 @@ bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b)
     if (x->pid != y->pid || strcmp(x->comm, y->comm) || x->total_vm_kb != y->total_vm_kb ||
         x->anon_rss_kb != y->anon_rss_kb || x->file_rss_kb != y->file_rss_kb)
         return false;
-    if (opt_has(x->uptime_us) || opt_has(y->uptime_us))
+    /* the same kill pasted twice, or in two forms (syslog's time, dmesg's uptime): stamps of
+     * one kind must agree; of different kinds they cannot be compared */
+    if (opt_has(x->uptime_us) && opt_has(y->uptime_us))
         return x->uptime_us == y->uptime_us;
-    return !strcmp(x->time, y->time);
+    if (x->time[0] && y->time[0])
+        return !strcmp(x->time, y->time);
+    return true;
 }

@@ -56,6 +56,13 @@ static bool pid_comm(struct cursor *c, int64_t *pid, char *comm, size_t cap,
     if (cursor_u64(c, &v) < 0 || v > INT32_MAX)
         return false;
     cursor_skip_blanks(c);
+    if (cursor_eof(c) && cut) {
+        /* cut right after the pid ("Killed process 11280"): the pid is all there is */
+        *cut = true;
+        comm[0] = '\0';
+        *pid = (int64_t)v;
+        return true;
+    }
     if (!paren_comm(c, comm, cap, terms, cut)) {
         *c = save;
         return false;
@@ -234,7 +241,7 @@ int oom_kill_parse(struct span t, struct kill *k)
         (void)oomline_msg_kind(t, &msg, &rest);
     k->kind = kind;
     copy_span(k->msg, sizeof(k->msg), msg);
-    int n = 0;
+    int n = msg.n > 0; /* a join that brings the message reads further */
     struct cursor c;
     switch (kind) {
     case K_KILLED: {
@@ -252,11 +259,11 @@ int oom_kill_parse(struct span t, struct kill *k)
             k->form = FORM_RHEL;
             k->pid = (int64_t)pid;
             k->uid = (int64_t)uid;
-            return 3 + kill_fields(&r, k);
+            return n + 3 + kill_fields(&r, k);
         }
         if (!pid_comm(&c, &k->pid, k->comm, sizeof(k->comm), kill_terms, &k->cut))
             return 0;
-        return 2 + kill_fields(&c, k);
+        return n + (k->comm[0] ? 2 : 1) + kill_fields(&c, k);
     }
     case K_SELECT:
     case K_SHARED:
@@ -270,7 +277,7 @@ int oom_kill_parse(struct span t, struct kill *k)
                                                       : exiting_terms;
         if (!pid_comm(&c, &k->pid, k->comm, sizeof(k->comm), terms, &k->cut))
             return 0;
-        n = 2;
+        n += 2;
         if (kind == K_SELECT && cursor_skip_prefix(&c, " score ") && cursor_i64(&c, &k->score) == 0)
             n++;
         return n;
@@ -466,33 +473,51 @@ int oom_counter_parse(struct span t, struct oom_counter *ret, int *which)
     return 0;
 }
 
-/* "CPU: 1 [UID: 0 ]PID: 794 Comm: ow-probe Not tainted 6.18.44-fc-v769 #1 ..." or (<= 3.x)
- * "Pid: 4917, comm: dsm_sa_datamgrd Not tainted 2.6.32-279.19.1.el6.x86_64 #1" */
+/* "CPU: 1 [UID: 0 ]PID: 794 Comm: ow-probe Not tainted 6.18.44-fc-v769 #1 ...", (<= 3.x)
+ * "Pid: 4917, comm: dsm_sa_datamgrd Not tainted 2.6.32-279.19.1.el6.x86_64 #1", s390's
+ * "Process basename (pid: 30555, task: ..., ksp: ...)": the pid and where the comm starts.
+ * Returns the count of the two found. */
+int oom_cpu_parse(struct span t, int64_t *pid, struct span *comm)
+{
+    *comm = (struct span){t.p + t.n, 0};
+    struct cursor c;
+    if (starts(t, "CPU: ")) {
+        const char *pk = find(t, " PID: ");
+        const char *ck = find(t, " Comm:");
+        if (!pk)
+            return 0;
+        c = cursor_make(pk + 6, (size_t)(t.p + t.n - (pk + 6)));
+        if (ck && ck > pk)
+            *comm = trim(after(t, (size_t)(ck - t.p) + 6));
+    } else if (starts(t, "Pid: ")) {
+        c = cursor_make(t.p + 5, t.n - 5);
+        const char *ck = find(t, ", comm: ");
+        if (ck)
+            *comm = after(t, (size_t)(ck - t.p) + 8);
+    } else if (starts(t, "Process ")) {
+        const char *pk = find(t, " (pid: ");
+        if (!pk)
+            return 0;
+        c = cursor_make(pk + 7, (size_t)(t.p + t.n - (pk + 7)));
+        *comm = (struct span){t.p + 8, (size_t)(t.n - 8)};
+    } else {
+        return 0;
+    }
+    cursor_skip_blanks(&c);
+    if (cursor_i64(&c, pid) < 0)
+        return 0;
+    return 1 + (comm->n > 0);
+}
+
+/* The dump_stack line of the task that asked: its pid and the kernel's release. */
 void oom_cpu_line(struct oom_event *e, struct span t)
 {
     int64_t pid;
-    const char *comm;
-    if (starts(t, "CPU: ")) {
-        const char *pk = find(t, " PID: ");
-        const char *ck = find(t, " Comm: ");
-        if (!pk || !ck || ck < pk + 6)
-            return;
-        struct cursor c = cursor_make(pk + 6, (size_t)(ck - (pk + 6)));
-        cursor_skip_blanks(&c);
-        if (cursor_i64(&c, &pid) < 0)
-            return;
-        comm = ck + 7;
-    } else if (starts(t, "Pid: ")) {
-        struct cursor c = cursor_make(t.p + 5, t.n - 5);
-        if (cursor_i64(&c, &pid) < 0 || !cursor_skip_prefix(&c, ", comm: "))
-            return;
-        comm = c.p;
-    } else {
+    struct span rest;
+    if (oom_cpu_parse(t, &pid, &rest) < 2)
         return;
-    }
-    /* the comm is the invoker's (both print current->comm); it may contain spaces */
+    /* the comm is the invoker's (all print current->comm); it may contain spaces */
     size_t cl = strlen(e->invoker_comm);
-    struct span rest = {comm, (size_t)(t.p + t.n - comm)};
     if (!e->header || !cl || rest.n < cl || memcmp(rest.p, e->invoker_comm, cl) != 0 ||
         (rest.n > cl && rest.p[cl] != ' '))
         return;

@@ -52,6 +52,7 @@ enum kind {
     K_SUPPRESSED,
     K_SYSRQ_SHOWMEM,
     K_MIN_PROTECTION,
+    K_CPU, /* the dump_stack line of the task that asked: "CPU: N PID: P Comm: C ..." */
 };
 
 /* Task-table columns, named as in the table header. */
@@ -195,6 +196,13 @@ struct reap {
     uint64_t anon, file, shmem;
 };
 
+/* Any part of dump_header()'s output is in the event: the report was printed (maybe cut). */
+static inline bool oom_event_report_printed(const struct oom_event *e)
+{
+    return e->header || e->summary || e->meminfo || e->table || opt_has(e->mem.usage_kb) ||
+           e->oom_memcg || e->task_memcg || e->stats_memcg;
+}
+
 static inline const struct oom_task *find_row(const struct oom_event *e, int64_t pid)
 {
     for (size_t i = e->nrows; i-- > 0;)
@@ -232,6 +240,7 @@ int oom_group_parse(struct span t, struct span *path);
 int oom_reap_parse(struct span t, bool reaped, struct reap *r);
 int oom_suppressed_parse(struct span t, uint64_t *n);
 int oom_counter_parse(struct span t, struct oom_counter *ret, int *which);
+int oom_cpu_parse(struct span t, int64_t *pid, struct span *comm);
 void oom_cpu_line(struct oom_event *e, struct span t);
 void oom_cpuset_line(struct oom_event *e, struct span t);
 
@@ -258,11 +267,13 @@ bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b);
  * length when it reads further than `held` alone — more fields of the same record, or a message
  * where `held` was none (its kind in *ret_kind) — and 0 when the two stay apart.
  */
-size_t oomjoin(struct span held, enum kind kind, struct span next, char *out, size_t cap,
-               enum kind *ret_kind);
+size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind next_kind, char *out,
+               size_t cap, enum kind *ret_kind);
+/* `held` ends with a mark that says it goes on (a "\\", quoted-printable's "=") */
+bool oomjoin_marked(struct span held);
 int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);
 int oomlog_flush_held(struct oomlog *p);
-int oomlog_try_join(struct oomlog *p, struct span t, bool *joined);
+int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool *joined);
 
 /* oomlog.c */
 struct oom_event *oomlog_current(struct oomlog *p);

@@ -36,17 +36,42 @@ static int line_score(struct span t, enum kind kind)
     case K_REAPED:
     case K_UNREAPABLE:
         return oom_reap_parse(t, kind == K_REAPED, &r);
+    case K_CPU: {
+        int64_t pid;
+        return oom_cpu_parse(t, &pid, &a);
+    }
     default:
         return 0;
     }
 }
 
-size_t oomjoin(struct span held, enum kind kind, struct span next, char *out, size_t cap,
-               enum kind *ret_kind)
+bool oomjoin_marked(struct span held)
+{
+    if (!held.n)
+        return false;
+    char c = held.p[held.n - 1];
+    /* a shell's or a slide's "\", quoted-printable's soft break "=" ("==" is text) */
+    return c == '\\' || (c == '=' && (held.n < 2 || held.p[held.n - 2] != '='));
+}
+
+size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind next_kind, char *out,
+               size_t cap, enum kind *ret_kind)
 {
     if (!held.n || !next.n || held.n + 1 + next.n > cap)
         return 0;
-    int best = kind == K_NONE ? 0 : line_score(held, kind);
+    if (oomjoin_marked(held)) {
+        /* the writer said the line goes on: joined as it stands, without the mark */
+        memcpy(out, held.p, held.n - 1);
+        memcpy(out + held.n - 1, next.p, next.n);
+        *ret_kind = oomline_classify((struct span){out, held.n - 1 + next.n});
+        return held.n - 1 + next.n;
+    }
+    /* a message of its own joins only an unknown line before it that it reads further with
+     * ("Memory cgroup out of memory:" + "Kill process ...", "mkfs.ext4 invoked" +
+     * "oom-killer: gfp_mask=...") */
+    if (next_kind != K_NONE && kind != K_NONE)
+        return 0;
+    int best = kind != K_NONE ? line_score(held, kind) : next_kind != K_NONE ? line_score(next, next_kind) : 0;
     size_t best_n = 0;
     enum kind best_kind = K_NONE;
     /* whether the break ate a space is unknown (terminals cut anywhere, mail clients at a space
@@ -58,7 +83,7 @@ size_t oomjoin(struct span held, enum kind kind, struct span next, char *out, si
         memcpy(out + held.n + sep, next.p, next.n);
         struct span both = {out, held.n + (size_t)sep + next.n};
         enum kind k = oomline_classify(both);
-        if (k == K_NONE || (kind != K_NONE && k != kind))
+        if (k == K_NONE || (kind != K_NONE && k != kind) || (next_kind != K_NONE && k != next_kind))
             continue;
         int sc = line_score(both, k);
         if (sc > best) {
@@ -79,6 +104,28 @@ size_t oomjoin(struct span held, enum kind kind, struct span next, char *out, si
     return best_n;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Quoted-printable's escapes ("=3D" is '='), in place; returns the new length. */
+static size_t qp_decode(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '=' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
+            (lo = hexval(s[i + 2])) >= 0) {
+            s[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            s[o++] = s[i];
+        }
+    }
+    return o;
+}
+
 int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind)
 {
     if (t.n + 1 > p->held_cap) {
@@ -95,6 +142,7 @@ int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
     p->held_len = t.n;
     p->held_kind = kind;
     p->held_kmsg_next = l->kmsg_next;
+    p->held_caller_tid = l->caller_tid;
     p->held_rejoined = false;
     p->held_time_len = l->time.n < sizeof(p->held_time) ? l->time.n : sizeof(p->held_time) - 1;
     memcpy(p->held_time, l->time.p, p->held_time_len);
@@ -111,13 +159,14 @@ int oomlog_flush_held(struct oomlog *p)
         .uptime_us = p->held_uptime,
         .text = {p->held, p->held_len},
         .kmsg_next = p->held_kmsg_next,
+        .caller_tid = p->held_caller_tid,
         .rejoined = p->held_rejoined,
     };
     p->held_len = 0;
     return oomlog_process(p, &hl, hl.text, (enum kind)p->held_kind);
 }
 
-int oomlog_try_join(struct oomlog *p, struct span t, bool *joined)
+int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool *joined)
 {
     *joined = false;
     size_t cap = p->held_len + 1 + t.n;
@@ -131,10 +180,17 @@ int oomlog_try_join(struct oomlog *p, struct span t, bool *joined)
         p->join_cap = cap;
     }
     enum kind k;
-    size_t n = oomjoin((struct span){p->held, p->held_len}, (enum kind)p->held_kind, t, p->join,
-                       p->join_cap, &k);
+    struct span held = {p->held, p->held_len};
+    bool qp = oomjoin_marked(held) && held.p[held.n - 1] == '=';
+    size_t n = oomjoin(held, (enum kind)p->held_kind, t, next_kind, p->join, p->join_cap, &k);
     if (!n)
         return 0;
+    if (qp) {
+        /* a quoted-printable mail: its escapes are read from here on */
+        p->qp = true;
+        n = qp_decode(p->join, n);
+        k = oomline_classify((struct span){p->join, n});
+    }
     /* the join becomes the held line: it may go on again on the next line */
     char *swap = p->held;
     size_t swap_cap = p->held_cap;

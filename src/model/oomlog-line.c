@@ -30,6 +30,7 @@ enum kind oomline_classify(struct span t)
     if (t.n < 4)
         return K_NONE;
     struct span m, r;
+    enum kind k;
     switch (t.p[0]) {
     case '[':
         if (starts(t, "[ pid ]") || starts(t, "[  pid  ]"))
@@ -44,7 +45,7 @@ enum kind oomline_classify(struct span t)
             if (i > d && i < t.n && t.p[i] == ']')
                 return K_ROW;
         }
-        return K_NONE;
+        break;
     case 'K':
         if (starts_word(t, "Killed process"))
             return K_KILLED;
@@ -53,11 +54,22 @@ enum kind oomline_classify(struct span t)
         if (starts(t, "Kernel panic - not syncing: ") &&
             (find(t, "Out of memory") || find(t, "deadlocked on memory")))
             return K_PANIC;
-        return K_NONE;
+        break;
     case 'O':
         if (starts(t, "Out of memory and no killable processes"))
             return K_NO_KILLABLE;
-        return oomline_msg_kind(t, &m, &r);
+        if ((k = oomline_msg_kind(t, &m, &r)) != K_NONE)
+            return k;
+        break;
+    case 'C':
+        if (starts(t, "CPU: ") && find(t, " PID: "))
+            return K_CPU;
+        break;
+    case 'P':
+        if ((starts(t, "Pid: ") && find(t, ", comm: ")) ||
+            (starts(t, "Process ") && find(t, " (pid: ")))
+            return K_CPU;
+        break;
     case 'M':
         if (starts(t, "Memory cgroup stats for "))
             return K_STATS_FOR;
@@ -65,9 +77,13 @@ enum kind oomline_classify(struct span t)
             return K_MEMINFO;
         if (starts(t, "Memory cgroup min protection "))
             return K_MIN_PROTECTION;
-        return oomline_msg_kind(t, &m, &r);
+        if ((k = oomline_msg_kind(t, &m, &r)) != K_NONE)
+            return k;
+        break;
     case 'N':
-        return oomline_msg_kind(t, &m, &r);
+        if ((k = oomline_msg_kind(t, &m, &r)) != K_NONE)
+            return k;
+        break;
     case 'T':
         if (starts(t, "Task in ") && find(t, " killed as a result of limit of "))
             return K_TASKIN;
@@ -75,7 +91,7 @@ enum kind oomline_classify(struct span t)
             return K_GROUP;
         if (starts(t, "Tasks state (memory values in pages)"))
             return K_TASKS_STATE;
-        return K_NONE;
+        break;
     case 'm':
         if (starts(t, "memory: usage ") || starts(t, "memory+swap: usage "))
             return K_COUNTER;

@@ -87,13 +87,6 @@ static struct oom_victim *add_victim(struct oom_event *e)
     return v;
 }
 
-/* Any part of dump_header()'s output is in the event: the report was printed (maybe cut). */
-static bool report_printed(const struct oom_event *e)
-{
-    return e->header || e->summary || e->meminfo || e->table || opt_has(e->mem.usage_kb) ||
-           e->oom_memcg || e->task_memcg || e->stats_memcg;
-}
-
 
 static void victim_from_kill(struct oom_victim *v, const struct kill *k,
                              const struct oomlog_line *l, uint64_t segment)
@@ -149,7 +142,7 @@ static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_l
                 return -ENOMEM;
         }
         touch(e, l);
-        if (l->kmsg_next && !report_printed(e))
+        if (l->kmsg_next && !oom_event_report_printed(e))
             e->rate_limited = true;
         e->selected_set = true;
         e->selected_pid = k->pid;
@@ -163,6 +156,9 @@ static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_l
     /* K_KILLED, K_EXITING */
     if (e && e->nvictims) {
         if (e->group_memcg) {
+            /* a member already dying is skipped by oom_kill_memcg_member(): not a kill */
+            if (k->kind == K_EXITING)
+                return 0;
             /* the oom.group kill: the victim itself may be logged a second time */
             for (size_t i = 0; i < e->nvictims; i++)
                 if (e->victims[i].pid == k->pid)
@@ -188,7 +184,7 @@ static int on_kill(struct oomlog *p, const struct kill *k, const struct oomlog_l
     if (!e && !(e = open_event(p, l)))
         return -ENOMEM;
     touch(e, l);
-    if (l->kmsg_next && !report_printed(e))
+    if (l->kmsg_next && !oom_event_report_printed(e))
         e->rate_limited = true;
     struct oom_victim *v = add_victim(e);
     if (!v)
@@ -273,7 +269,7 @@ static void on_suppressed(struct oomlog *p, uint64_t n)
     for (size_t i = p->nevents; n && i-- > p->source_first;) {
         struct oom_event *e = &p->events[i];
         const struct oom_victim *v = oom_event_primary(e);
-        if (report_printed(e) || (v && v->segment != p->segment))
+        if (oom_event_report_printed(e) || (v && v->segment != p->segment))
             break;
         if (!v && !e->selected_set)
             continue;
@@ -302,6 +298,9 @@ int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         e->invoker_oom_score_adj = h.adj;
         e->invoker_oom_adj = h.oom_adj;
         e->sysrq = h.order == -1;
+        /* CONFIG_PRINTK_CALLER: the task printing the header is the one that asked */
+        if (l->caller_tid > 0)
+            e->invoker_pid = l->caller_tid;
         return 0;
     }
     case K_KILLED:
@@ -498,6 +497,12 @@ int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         p->open = false;
         p->sysrq_meminfo = true;
         return 0;
+    case K_CPU:
+        if (e && e->state == ST_HEADER && oomlog_attachable(e, l)) {
+            oom_cpu_line(e, t);
+            touch(e, l);
+        }
+        return 0;
     case K_MIN_PROTECTION:
         if (e && oomlog_attachable(e, l)) {
             (void)key_u64(t, "min protection ", &e->min_protection_kb);
@@ -513,9 +518,7 @@ int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t,
         return 0;
     switch (e->state) {
     case ST_HEADER:
-        if (starts(t, "CPU: ") || starts(t, "Pid: "))
-            oom_cpu_line(e, t);
-        else if (find(t, " cpuset=") && !e->cpuset[0])
+        if (find(t, " cpuset=") && !e->cpuset[0])
             oom_cpuset_line(e, t);
         break;
     case ST_STATS:
@@ -596,6 +599,46 @@ static enum kind recognise(struct oomlog *p, struct oomlog_line *l, struct span 
     return kind;
 }
 
+/*
+ * A bare line after a held one: its continuation. When a mailer joined records on one line, only
+ * what stands before the next message continues it, and *t is moved to that message. Returns 1
+ * when the whole line was taken.
+ */
+static int continue_held(struct oomlog *p, const struct oomlog_line *line, struct span *t,
+                         enum kind kind)
+{
+    struct span held = {p->held, p->held_len};
+    bool marked = oomjoin_marked(held);
+    if (!(kind == K_NONE || p->held_kind == K_NONE || marked))
+        return 0;
+    struct span next = *t;
+    size_t at = 0;
+    if (kind == K_NONE && !marked) {
+        /* the next record's syslog tag, or the next message's words */
+        const char *k = find(*t, " kernel: ");
+        if (k)
+            at = (size_t)(k + 9 - t->p);
+        else if (oomline_find(*t, &at) == K_NONE)
+            at = 0;
+        if (at)
+            next = trim((struct span){t->p, k ? (size_t)(k - t->p) : at});
+    }
+    if (marked && held.p[held.n - 1] == '=' && t->p == line->text.p) {
+        /* quoted-printable: the continuation's first blank is text */
+        next.p -= line->lead;
+        next.n += line->lead;
+    }
+    bool joined;
+    int r = oomlog_try_join(p, next, kind, &joined);
+    if (r < 0 || !joined)
+        return r;
+    if (!at)
+        return 1;
+    t->p += at;
+    t->n -= at;
+    return 0;
+}
+
 int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
 {
     struct span t = trim(line->text);
@@ -604,13 +647,12 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
     if (r < 0)
         return r;
     enum kind kind = oomline_classify(t);
-    if (p->held_len && line->bare && t.n && kind == K_NONE) {
-        /* a continuation is a bare line that is not a message of its own */
-        bool joined;
-        if ((r = oomlog_try_join(p, t, &joined)) < 0)
-            return r;
-        if (joined)
-            return 0;
+    if (p->held_len && line->bare && t.n) {
+        struct span before = t;
+        if ((r = continue_held(p, line, &t, kind)) != 0)
+            return r < 0 ? r : 0;
+        if (t.p != before.p)
+            kind = oomline_classify(t);
     }
     /* a copy only for the lines whose prefix is looked into (copying each cost 5%) */
     struct oomlog_line copy;
@@ -623,7 +665,8 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
     }
     if ((r = oomlog_flush_held(p)) < 0)
         return r;
-    if (p->hold_lines && t.n && (kind != K_NONE || may_begin_message(t)))
+    if (p->hold_lines && t.n &&
+        (kind != K_NONE || may_begin_message(t) || oomjoin_marked(t)))
         return oomlog_hold(p, l, t, kind);
     return oomlog_process(p, l, t, kind);
 }
@@ -657,11 +700,13 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
             .seq = ll.kmsg_seq,
             .usec = ll.uptime_us,
             .text = ll.text,
+            .caller_tid = ll.caller_tid,
         };
         return oomlog_feed_kmsg(p, &rec);
     }
     p->kmsg_seq_known = false;
-    if (ll.source == LOGLINE_BARE && !p->grep_filter && memchr(ll.text.p, '|', ll.text.n) &&
+    /* the last command shown is the one whose output follows */
+    if (ll.source == LOGLINE_BARE && memchr(ll.text.p, '|', ll.text.n) &&
         logline_grep_command(ll.text, p->grep_pattern, sizeof(p->grep_pattern), &p->grep_icase))
         p->grep_filter = true;
     struct oomlog_line l = {
@@ -669,7 +714,11 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
         .uptime_us = ll.uptime_us,
         .text = ll.text,
         .bare = ll.source == LOGLINE_BARE,
+        .caller_tid = ll.caller_tid,
     };
+    while (l.lead < 8 && l.text.p - l.lead > line && (l.text.p[-1 - (int)l.lead] == ' ' ||
+                                                     l.text.p[-1 - (int)l.lead] == '\t'))
+        l.lead++;
     return oomlog_feed_line(p, &l);
 }
 
@@ -700,6 +749,7 @@ int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
             .uptime_us = rec->usec,
             .text = {s, (size_t)(le - s)},
             .kmsg_next = next,
+            .caller_tid = rec->caller_tid,
         };
         if (le > s || nl) {
             int r = oomlog_feed_line(p, &l);

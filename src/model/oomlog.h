@@ -209,6 +209,9 @@ struct oomlog_line {
     bool bare;          /* no prefix: may continue the line before it */
     bool kmsg_next;     /* a /dev/kmsg record that directly follows one fed before */
     bool rejoined;      /* joined from lines a terminal or mail client broke */
+    int64_t caller_tid; /* CONFIG_PRINTK_CALLER's "[T4242]" (the printing task), or -1 */
+    unsigned lead;      /* blanks before `text` in the line (a quoted-printable continuation's
+                         * first space is text) */
 };
 
 /* The shape of an opaque line prefix (oomlog-line.c). */
@@ -233,12 +236,14 @@ struct oomlog {
     char *join; /* scratch for joining */
     size_t join_cap;
     bool held_rejoined;
+    bool qp; /* a quoted-printable mail: "=3D" is '=' */
     struct oomline_prefix prefix; /* an opaque prefix learnt from an anchored line */
     char held_time[OOMLOG_TIME_MAX];
     size_t held_time_len;
     uint64_t held_uptime;
     int held_kind;
     bool held_kmsg_next;
+    int64_t held_caller_tid;
     uint64_t suppressed_pending;
     bool kmsg_seq_known;    /* a /dev/kmsg record was fed: kmsg_seq_next is meaningful */
     uint64_t kmsg_seq_next; /* the sequence number of the record that would follow it */
