@@ -605,7 +605,7 @@ static enum kind recognise(struct oomlog *p, struct oomlog_line *l, struct span 
  * when the whole line was taken.
  */
 static int continue_held(struct oomlog *p, const struct oomlog_line *line, struct span *t,
-                         enum kind kind)
+                         enum kind kind, struct span *time)
 {
     struct span held = {p->held, p->held_len};
     bool marked = oomjoin_marked(held);
@@ -634,6 +634,7 @@ static int continue_held(struct oomlog *p, const struct oomlog_line *line, struc
         return r;
     if (!at)
         return 1;
+    logline_prefix_time((struct span){t->p, at}, time);
     t->p += at;
     t->n -= at;
     return 0;
@@ -647,19 +648,26 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
     if (r < 0)
         return r;
     enum kind kind = oomline_classify(t);
-    if (p->held_len && line->bare && t.n) {
-        struct span before = t;
-        if ((r = continue_held(p, line, &t, kind)) != 0)
-            return r < 0 ? r : 0;
-        if (t.p != before.p)
-            kind = oomline_classify(t);
-    }
     /* a copy only for the lines whose prefix is looked into (copying each cost 5%) */
     struct oomlog_line copy;
     const struct oomlog_line *l = line;
+    if (p->held_len && line->bare && t.n) {
+        struct span before = t, time = {line->text.p, 0};
+        if ((r = continue_held(p, line, &t, kind, &time)) != 0)
+            return r < 0 ? r : 0;
+        if (t.p != before.p) {
+            /* a record of its own after the continuation */
+            copy = *line;
+            copy.time = time;
+            copy.bare = false;
+            l = &copy;
+            kind = oomline_classify(t);
+        }
+    }
     if (kind == K_HEADER || (kind == K_NONE && t.n && p->hold_lines &&
-                             (line->bare || odd_start(t)))) {
-        copy = *line;
+                             (l->bare || odd_start(t)))) {
+        if (l != &copy)
+            copy = *line;
         kind = recognise(p, &copy, &t, kind);
         l = &copy;
     }

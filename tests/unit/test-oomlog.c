@@ -752,6 +752,34 @@ static const struct shape shapes[] = {
      "[  512.000001] Out of memory: Killed process 4321 (java), UID 1000, total-vm:8412516kB, "
      "anon-rss:2148200kB, file-rss:0kB, shmem-rss:0kB",
      4321, "java", 8412516, 2148200, 0, 0, 1000, OPT_ABSENT_I64, 512000001, ""},
+    {"cut after the pid", "[  512.000001] Memory cgroup out of memory: Killed process 42", 42, "",
+     OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, OPT_ABSENT_I64, 512000001, "",
+     false, true},
+    {"quoted-printable soft breaks",
+     "Feb 12 08:21:50 h kernel: Out of memory: Killed process 42 (a b) tota=\n"
+     "l-vm:1000kB, anon-rss:800kB, file-rss:100kB, shmem-rss:4kB, UID:7 pgtables:40kB oom_score_=\n"
+     "adj:-5",
+     42, "a b", FULL, OPT_ABSENT, "Feb 12 08:21:50", true},
+    {"shell continuation",
+     "[  512.000001] Out of memory: Killed process 42 (a b) total-vm:1000kB, anon-rss:800kB, \\\n"
+     "    file-rss:100kB, shmem-rss:4kB, UID:7 pgtables:40kB oom_score_adj:-5",
+     42, "a b", FULL, 512000001, "", true},
+    {"pager's continuation arrow",
+     "[  512.000001] Out of memory: Killed process 42 (a b)\n"
+     "\xe2\x86\xaatotal-vm:1000kB, anon-rss:800kB, file-rss:100kB, shmem-rss:4kB, UID:7 "
+     "pgtables:40kB oom_score_adj:-5",
+     42, "a b", FULL, 512000001, "", true},
+    {"records a mailer joined",
+     "> Mar 16 21:40:40 h kernel: Out of memory: kill process 42\n"
+     "> (a b) score 3672 or a child Mar 16 21:40:40 h kernel: Killed\n"
+     "> process 42 (a b)",
+     42, "a b", OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT, OPT_ABSENT_I64, OPT_ABSENT_I64,
+     OPT_ABSENT, "Mar 16 21:40:40", true},
+    {"the message on the line before",
+     "Oct 14 10:22:40 h kernel: Memory cgroup out of memory:\n"
+     "Killed process 42 (a b) total-vm:1000kB, anon-rss:800kB, file-rss:100kB, shmem-rss:4kB, "
+     "UID:7 pgtables:40kB oom_score_adj:-5",
+     42, "a b", FULL, OPT_ABSENT, "Oct 14 10:22:40", true},
     {"fields in another order",
      "Killed process 42 (a b) UID:7 oom_score_adj:-5 shmem-rss:4kB file-rss:100kB "
      "anon-rss:800kB total-vm:1000kB pgtables:40kB",
@@ -785,6 +813,31 @@ static void kill_line_shapes(void **state)
         assert_int_equal(v->line_cut, f->cut);
         oomlog_release(&p);
     }
+}
+
+/* Who asked, from what the header's neighbours say: a printk caller id, s390's "Process" line,
+ * a CPU line broken after "Comm:" */
+static void invoker_pid_sources(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, "[ 9421.982946][T10521] memeater-10521 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), "
+             "order=0, oom_score_adj=0\n");
+    assert_int_equal(p.events[0].invoker_pid, 10521);
+    assert_string_equal(p.events[0].invoker_comm, "memeater-10521");
+    oomlog_release(&p);
+    feed(&p, "Mar 16 21:40:40 h kernel: basename invoked oom-killer: gfp_mask=0xd0, order=2, "
+             "oomkilladj=0\nMar 16 21:40:40 h kernel: Process basename (pid: 30555, task: "
+             "000000003dd08000, ksp: 000000003dc1f8a8)\n");
+    assert_int_equal(p.events[0].invoker_pid, 30555);
+    oomlog_release(&p);
+    feed(&p, "Oct 14 10:22:40 h kernel: Thread-3 invoked oom-killer: gfp_mask=0xd0, order=0, "
+             "oom_score_adj=0\nOct 14 10:22:40 h kernel: CPU: 0 PID: 2687 Comm:\n"
+             "\xe2\x86\xaaThread-3 Not tainted 3.10.0-327.el7.x86_64 #1\n");
+    assert_string_equal(p.events[0].invoker_comm, "Thread-3");
+    assert_int_equal(p.events[0].invoker_pid, 2687);
+    assert_string_equal(p.events[0].kernel_release, "3.10.0-327.el7.x86_64");
+    oomlog_release(&p);
 }
 
 /* A whole report behind a prefix nobody knows: learnt from its first anchored line, the
@@ -931,6 +984,7 @@ int main(void)
         cmocka_unit_test(rate_limited_reports),
         cmocka_unit_test(kill_line_shapes),
         cmocka_unit_test(opaque_prefix_report),
+        cmocka_unit_test(invoker_pid_sources),
         cmocka_unit_test(not_kills),
         cmocka_unit_test(group_and_reaper),
         cmocka_unit_test(min_protection),
