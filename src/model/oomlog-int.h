@@ -275,7 +275,17 @@ int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
 int oomlog_flush_held(struct oomlog *p);
 int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool *joined);
 
-/* oomlog.c */
+/* oomlog.c: the events */
 struct oom_event *oomlog_current(struct oomlog *p);
+/* Lines further apart than OOMLOG_GAP_US, or going back in time, are not one report. */
 bool oomlog_attachable(const struct oom_event *e, const struct oomlog_line *l);
+/* The line's stamps, into the event: its first time, its latest uptime. */
+void oomlog_touch(struct oom_event *e, const struct oomlog_line *l);
+/* A new event (the open one is closed); NULL when out of memory or events. */
+struct oom_event *oomlog_open_event(struct oomlog *p, const struct oomlog_line *l);
+/* The open event if this report line belongs to it, else a new (headerless) one. */
+struct oom_event *oomlog_event_for_body(struct oomlog *p, const struct oomlog_line *l);
+struct oom_victim *oomlog_add_victim(struct oom_event *e);
+
+/* oomlog-report.c: what one line of a known kind does to the events */
 int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);
