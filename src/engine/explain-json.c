@@ -144,13 +144,9 @@ static void json_victim(struct json *j, const struct oom_event *e, const struct 
     json_obj_end(j);
 }
 
-int explain_event_json(const struct oom_event *e, struct json *j)
+/* the task that asked (null without a header) */
+static void json_invoker(struct json *j, const struct oom_event *e)
 {
-    json_obj_begin(j);
-    json_opt_str(j, "time", e->time);
-    json_uptime(j, "uptime_s", e->uptime_us);
-    json_opt_str(j, "kernel_release", e->kernel_release);
-    json_kv_bool(j, "header", e->header);
     json_key(j, "invoker");
     if (e->header) {
         json_obj_begin(j);
@@ -176,15 +172,11 @@ int explain_event_json(const struct oom_event *e, struct json *j)
     } else {
         json_null(j);
     }
-    json_opt_str(j, "constraint", e->constraint);
-    json_kv_str(j, "scope", oom_scope_name(e->scope));
-    json_kv_bool(j, "scope_inherited", e->scope_inherited);
-    json_opt_str(j, "nodemask", e->nodemask);
-    json_opt_str(j, "cpuset", e->cpuset);
-    json_opt_str(j, "mems_allowed", e->mems_allowed);
-    json_kv_bool(j, "global_oom", e->global_oom);
-    json_kv_str(j, "oom_memcg", e->oom_memcg);
-    json_kv_str(j, "task_memcg", e->task_memcg);
+}
+
+/* the memcg section (null when the report has none) */
+static void json_memcg(struct json *j, const struct oom_event *e)
+{
     json_key(j, "memcg");
     bool memcg = opt_has(e->mem.usage_kb) || opt_has(e->mem.limit_kb) || e->stats_memcg;
     if (memcg) {
@@ -212,6 +204,11 @@ int explain_event_json(const struct oom_event *e, struct json *j)
     } else {
         json_null(j);
     }
+}
+
+/* the Mem-Info section of a machine-wide report */
+static void json_machine(struct json *j, const struct oom_event *e)
+{
     json_key(j, "machine");
     if (e->meminfo) {
         json_obj_begin(j);
@@ -236,6 +233,11 @@ int explain_event_json(const struct oom_event *e, struct json *j)
     } else {
         json_null(j);
     }
+}
+
+/* what the killer did: victims, the chosen task, group kills, the outcome, the task table */
+static void json_outcome(struct json *j, const struct oom_event *e)
+{
     json_key(j, "victims");
     json_arr_begin(j);
     for (size_t i = 0; i < e->nvictims; i++)
@@ -271,6 +273,28 @@ int explain_event_json(const struct oom_event *e, struct json *j)
     for (size_t i = 0; i < e->nrows; i++)
         json_task(j, &e->rows[i]);
     json_arr_end(j);
+}
+
+int explain_event_json(const struct oom_event *e, struct json *j)
+{
+    json_obj_begin(j);
+    json_opt_str(j, "time", e->time);
+    json_uptime(j, "uptime_s", e->uptime_us);
+    json_opt_str(j, "kernel_release", e->kernel_release);
+    json_kv_bool(j, "header", e->header);
+    json_invoker(j, e);
+    json_opt_str(j, "constraint", e->constraint);
+    json_kv_str(j, "scope", oom_scope_name(e->scope));
+    json_kv_bool(j, "scope_inherited", e->scope_inherited);
+    json_opt_str(j, "nodemask", e->nodemask);
+    json_opt_str(j, "cpuset", e->cpuset);
+    json_opt_str(j, "mems_allowed", e->mems_allowed);
+    json_kv_bool(j, "global_oom", e->global_oom);
+    json_kv_str(j, "oom_memcg", e->oom_memcg);
+    json_kv_str(j, "task_memcg", e->task_memcg);
+    json_memcg(j, e);
+    json_machine(j, e);
+    json_outcome(j, e);
     json_key(j, "identity");
     const char *cg = e->task_memcg ? e->task_memcg : e->oom_memcg;
     if (cg) {

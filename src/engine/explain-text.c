@@ -39,100 +39,112 @@ static const char *own_report_missing(const struct oom_event *e)
                            : "this kill's own report is not in the text: rate-limited or cut";
 }
 
-static void scope_text(struct out *o, const struct oom_event *e)
+/* A memory cgroup's limit: which cgroup, which knob, its usage, the victim's own cgroup, swap. */
+static void memcg_scope_text(struct out *o, const struct oom_event *e)
 {
-    char a[24], b[24], c[40];
-    label(o, "Limit");
-    switch (e->scope) {
-    case OOM_SCOPE_MEMCG: {
-        const char *path = e->oom_memcg ? e->oom_memcg : e->stats_memcg;
-        if (e->scope_inherited) {
-            put(o, "a memory cgroup, as in the report before it (%s)\n", own_report_missing(e));
-            break;
-        }
-        if (!path && e->rate_limited) {
-            put(o, "a memory cgroup (the kill line says so; the report that would name it was "
-                   "rate-limited)\n");
-            break;
-        }
-        put(o, "memory cgroup ");
-        put_text(o, path ? path : "(path not shown)");
-        bool memsw_hit = opt_has(e->memsw.usage_kb) && opt_has(e->memsw.limit_kb) &&
-                         !unlimited(e->memsw.limit_kb) && e->memsw.usage_kb >= e->memsw.limit_kb;
-        bool mem_hit = opt_has(e->mem.usage_kb) && opt_has(e->mem.limit_kb) &&
-                       e->mem.usage_kb + 64 >= e->mem.limit_kb;
-        if (memsw_hit && !mem_hit) {
-            put(o, " hit memory.memsw.limit_in_bytes %s (memory+swap %s",
-                kb_str(a, e->memsw.limit_kb), kb_str(b, e->memsw.usage_kb));
-            if (e->memsw.failcnt && opt_has(e->memsw.failcnt))
-                put(o, ", failcnt %" PRIu64, e->memsw.failcnt);
-            put(o, ")\n");
-        } else if (opt_has(e->mem.limit_kb)) {
-            const char *knob = is_v1(e)   ? "memory.limit_in_bytes"
-                               : is_v2(e) ? "memory.max"
-                                          : "its memory limit";
-            put(o, " hit %s %s", knob, kb_str(a, e->mem.limit_kb));
-            if (opt_has(e->mem.usage_kb))
-                put(o, " (usage %s", kb_str(b, e->mem.usage_kb));
-            if (opt_has(e->mem.failcnt))
-                put(o, "%sfailcnt %" PRIu64, opt_has(e->mem.usage_kb) ? ", " : " (",
-                    e->mem.failcnt);
-            if (opt_has(e->mem.usage_kb) || opt_has(e->mem.failcnt))
-                put(o, ")");
-            put(o, "\n");
-        } else {
-            put(o, " hit its limit (the usage lines are not in the text)\n");
-        }
-        if (e->task_memcg && e->oom_memcg && strcmp(e->task_memcg, e->oom_memcg) != 0) {
-            label(o, "");
-            put(o, "the limit is on an ancestor: the victim's own cgroup is ");
-            put_text(o, e->task_memcg);
-            put(o, "\n");
-        }
-        /* memory+swap reads 0 when swap accounting is off (swapaccount=0) */
-        bool memsw = opt_has(e->memsw.usage_kb) && opt_has(e->mem.usage_kb) &&
-                     e->memsw.usage_kb >= e->mem.usage_kb;
-        if (opt_has(e->swap.usage_kb) || memsw) {
-            label(o, "");
-            if (opt_has(e->swap.usage_kb))
-                counter_text(o, "swap", &e->swap);
-            else
-                counter_text(o, "memory+swap", &e->memsw);
-            if (opt_has(e->kmem.usage_kb)) {
-                put(o, "; ");
-                counter_text(o, "kmem", &e->kmem);
-            }
-            put(o, "\n");
-        }
-        break;
+    char a[24], b[24];
+    const char *path = e->oom_memcg ? e->oom_memcg : e->stats_memcg;
+    if (e->scope_inherited) {
+        put(o, "a memory cgroup, as in the report before it (%s)\n", own_report_missing(e));
+        return;
     }
-    case OOM_SCOPE_GLOBAL:
-        put(o, "the whole machine");
-        if (e->constraint[0])
-            put(o, " (%s)", e->constraint);
-        if (e->scope_inherited)
-            put(o, ", as in the report before it (%s)", own_report_missing(e));
-        if (opt_has(e->ram_pages) && opt_has(e->page_kb)) {
-            uint64_t ram =
-                e->ram_pages - (opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages
-                                    ? e->reserved_pages
-                                    : 0);
-            put(o, ": %s RAM", pages_str(c, e, ram));
-            if (opt_has(e->total_swap_kb)) {
-                if (e->total_swap_kb == 0)
-                    put(o, ", no swap");
-                else if (opt_has(e->free_swap_kb))
-                    put(o, ", swap %s free of %s", kb_str(a, e->free_swap_kb),
-                        kb_str(b, e->total_swap_kb));
-            }
-        } else if (opt_has(e->total_swap_kb)) {
-            if (e->total_swap_kb == 0)
-                put(o, ": no swap");
-            else if (opt_has(e->free_swap_kb))
-                put(o, ": swap %s free of %s", kb_str(a, e->free_swap_kb),
-                    kb_str(b, e->total_swap_kb));
+    if (!path && e->rate_limited) {
+        put(o, "a memory cgroup (the kill line says so; the report that would name it was "
+               "rate-limited)\n");
+        return;
+    }
+    put(o, "memory cgroup ");
+    put_text(o, path ? path : "(path not shown)");
+    bool memsw_hit = opt_has(e->memsw.usage_kb) && opt_has(e->memsw.limit_kb) &&
+                     !unlimited(e->memsw.limit_kb) && e->memsw.usage_kb >= e->memsw.limit_kb;
+    bool mem_hit = opt_has(e->mem.usage_kb) && opt_has(e->mem.limit_kb) &&
+                   e->mem.usage_kb + 64 >= e->mem.limit_kb;
+    if (memsw_hit && !mem_hit) {
+        put(o, " hit memory.memsw.limit_in_bytes %s (memory+swap %s",
+            kb_str(a, e->memsw.limit_kb), kb_str(b, e->memsw.usage_kb));
+        if (e->memsw.failcnt && opt_has(e->memsw.failcnt))
+            put(o, ", failcnt %" PRIu64, e->memsw.failcnt);
+        put(o, ")\n");
+    } else if (opt_has(e->mem.limit_kb)) {
+        const char *knob = is_v1(e)   ? "memory.limit_in_bytes"
+                           : is_v2(e) ? "memory.max"
+                                      : "its memory limit";
+        put(o, " hit %s %s", knob, kb_str(a, e->mem.limit_kb));
+        if (opt_has(e->mem.usage_kb))
+            put(o, " (usage %s", kb_str(b, e->mem.usage_kb));
+        if (opt_has(e->mem.failcnt))
+            put(o, "%sfailcnt %" PRIu64, opt_has(e->mem.usage_kb) ? ", " : " (",
+                e->mem.failcnt);
+        if (opt_has(e->mem.usage_kb) || opt_has(e->mem.failcnt))
+            put(o, ")");
+        put(o, "\n");
+    } else {
+        put(o, " hit its limit (the usage lines are not in the text)\n");
+    }
+    if (e->task_memcg && e->oom_memcg && strcmp(e->task_memcg, e->oom_memcg) != 0) {
+        label(o, "");
+        put(o, "the limit is on an ancestor: the victim's own cgroup is ");
+        put_text(o, e->task_memcg);
+        put(o, "\n");
+    }
+    /* memory+swap reads 0 when swap accounting is off (swapaccount=0) */
+    bool memsw = opt_has(e->memsw.usage_kb) && opt_has(e->mem.usage_kb) &&
+                 e->memsw.usage_kb >= e->mem.usage_kb;
+    if (opt_has(e->swap.usage_kb) || memsw) {
+        label(o, "");
+        if (opt_has(e->swap.usage_kb))
+            counter_text(o, "swap", &e->swap);
+        else
+            counter_text(o, "memory+swap", &e->memsw);
+        if (opt_has(e->kmem.usage_kb)) {
+            put(o, "; ");
+            counter_text(o, "kmem", &e->kmem);
         }
         put(o, "\n");
+    }
+}
+
+/* The whole machine: its RAM and swap as the report shows them. */
+static void global_scope_text(struct out *o, const struct oom_event *e)
+{
+    char a[24], b[24], c[40];
+    put(o, "the whole machine");
+    if (e->constraint[0])
+        put(o, " (%s)", e->constraint);
+    if (e->scope_inherited)
+        put(o, ", as in the report before it (%s)", own_report_missing(e));
+    if (opt_has(e->ram_pages) && opt_has(e->page_kb)) {
+        uint64_t ram =
+            e->ram_pages - (opt_has(e->reserved_pages) && e->reserved_pages <= e->ram_pages
+                                ? e->reserved_pages
+                                : 0);
+        put(o, ": %s RAM", pages_str(c, e, ram));
+        if (opt_has(e->total_swap_kb)) {
+            if (e->total_swap_kb == 0)
+                put(o, ", no swap");
+            else if (opt_has(e->free_swap_kb))
+                put(o, ", swap %s free of %s", kb_str(a, e->free_swap_kb),
+                    kb_str(b, e->total_swap_kb));
+        }
+    } else if (opt_has(e->total_swap_kb)) {
+        if (e->total_swap_kb == 0)
+            put(o, ": no swap");
+        else if (opt_has(e->free_swap_kb))
+            put(o, ": swap %s free of %s", kb_str(a, e->free_swap_kb),
+                kb_str(b, e->total_swap_kb));
+    }
+    put(o, "\n");
+}
+
+static void scope_text(struct out *o, const struct oom_event *e)
+{
+    label(o, "Limit");
+    switch (e->scope) {
+    case OOM_SCOPE_MEMCG:
+        memcg_scope_text(o, e);
+        break;
+    case OOM_SCOPE_GLOBAL:
+        global_scope_text(o, e);
         break;
     case OOM_SCOPE_CPUSET:
         put(o, "cpuset ");

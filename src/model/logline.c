@@ -681,9 +681,10 @@ static bool regex_meta(char c)
     return c && strchr("[]*^$\\+?(){}|", c) != NULL;
 }
 
-bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *icase)
+/* Where the last "| grep" of a pipeline starts, or NULL (not a pipe into grep, or something
+ * piped after it). */
+static const char *last_grep(struct span text)
 {
-    /* the last "| grep" of the pipeline, and nothing piped after it */
     const char *hit = NULL;
     struct span rest = text;
     for (;;) {
@@ -694,21 +695,32 @@ bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *ica
         rest = (struct span){h + 4, (size_t)(rest.p + rest.n - (h + 4))};
     }
     if (!hit)
-        return false;
+        return NULL;
     const char *b = hit;
     if (b > text.p && (b[-1] == 'e' || b[-1] == 'f' || b[-1] == 'z'))
         b--; /* egrep, fgrep, zgrep */
     while (b > text.p && is_blank(b[-1]))
         b--;
     if (b == text.p || b[-1] != '|')
-        return false;
+        return NULL;
     const char *p = hit + 4, *end = text.p + text.n;
     while (end > p && (is_blank(end[-1]) || end[-1] == '\r'))
         end--;
     if (end <= p || memchr(p, '|', (size_t)(end - p)))
-        return false;
+        return NULL;
     if (p < end && !is_blank(*p))
-        return false; /* egrep/fgrep are fine too, but "grepx" is not grep */
+        return NULL; /* egrep/fgrep are fine too, but "grepx" is not grep */
+    return hit;
+}
+
+bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *icase)
+{
+    const char *hit = last_grep(text);
+    if (!hit)
+        return false;
+    const char *p = hit + 4, *end = text.p + text.n;
+    while (end > p && (is_blank(end[-1]) || end[-1] == '\r'))
+        end--;
     *icase = false;
     const char *pat = NULL, *pat_end = NULL;
     bool next_is_pattern = false;

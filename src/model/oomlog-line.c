@@ -25,10 +25,9 @@ enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest)
     return K_NONE;
 }
 
-enum kind oomline_classify(struct span t)
+/* The messages that start with a capital letter or a bracket. */
+static enum kind classify_upper(struct span t)
 {
-    if (t.n < 4)
-        return K_NONE;
     struct span m, r;
     enum kind k;
     switch (t.p[0]) {
@@ -92,6 +91,16 @@ enum kind oomline_classify(struct span t)
         if (starts(t, "Tasks state (memory values in pages)"))
             return K_TASKS_STATE;
         break;
+    default:
+        break;
+    }
+    return K_NONE;
+}
+
+/* The messages that start with a small letter: memcg counters, the summary, the reaper. */
+static enum kind classify_lower(struct span t)
+{
+    switch (t.p[0]) {
     case 'm':
         if (starts(t, "memory: usage ") || starts(t, "memory+swap: usage "))
             return K_COUNTER;
@@ -131,6 +140,16 @@ enum kind oomline_classify(struct span t)
     default:
         break;
     }
+    return K_NONE;
+}
+
+enum kind oomline_classify(struct span t)
+{
+    if (t.n < 4)
+        return K_NONE;
+    enum kind k = t.p[0] >= 'a' ? classify_lower(t) : classify_upper(t);
+    if (k != K_NONE)
+        return k;
     /* the header starts with the comm (TASK_COMM_LEN - 1 bytes; garbled pastes a little more):
      * its words follow within the first bytes (oomline_find looks further, behind prefixes) */
     if (t.n > 20) {
