@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../base/cleanup.h"
 #include "../base/cursor.h"
 #include "../base/fileio.h"
 #include "../base/fmt.h"
@@ -767,11 +768,25 @@ int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_pla
     return 0;
 }
 
+static int by_path(const void *a, const void *b)
+{
+    return strcmp((*(const struct cgroup_memory *const *)a)->path,
+                  (*(const struct cgroup_memory *const *)b)->path);
+}
+
 int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s, int version,
                         long page_size, struct policy_plan *pl)
 {
+    /* by path, not in the directory order of the walk: the same tree plans the same way on
+     * every machine (a copied tree lists its directories in another order) */
+    _cleanup_free_ const struct cgroup_memory **order = calloc(s->n ? s->n : 1, sizeof(*order));
+    if (!order)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->n; i++)
+        order[i] = &s->v[i];
+    qsort(order, s->n, sizeof(*order), by_path);
     for (size_t i = 0; i < s->n; i++) {
-        const struct cgroup_memory *cg = &s->v[i];
+        const struct cgroup_memory *cg = order[i];
         if (strcmp(cg->path, "/") == 0)
             continue;
         bool group = false, high = false;

@@ -319,16 +319,18 @@ static void cgroup_plan(void **state)
                                         .high = 1000000 / 4096 * 4096, .max = CGROUP_UNLIMITED};
     struct policy_plan pl = {0};
     assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
+    /* in path order, whatever the order of the walk: the pod before its container */
     assert_int_equal(pl.n, 3);
-    assert_int_equal(pl.v[0].kind, CHANGE_OOM_GROUP);
-    assert_int_equal(pl.v[0].before, 1);
-    assert_int_equal(pl.v[0].after, 0);
-    assert_int_equal(pl.v[1].kind, CHANGE_MEMORY_HIGH);
-    assert_int_equal(pl.v[1].after, (int64_t)((1000u << 20) / 100 * 90 / 4096 * 4096));
-    assert_int_equal(pl.v[1].percent, 90);
-    assert_int_equal(pl.v[2].kind, CHANGE_MEMORY_HIGH); /* the pod: the second rule */
-    assert_string_equal(pl.v[2].cgroup, K8S_POD);
-    assert_int_equal(pl.v[2].after, 1000000 / 4096 * 4096);
+    assert_int_equal(pl.v[0].kind, CHANGE_MEMORY_HIGH); /* the pod: the second rule */
+    assert_string_equal(pl.v[0].cgroup, K8S_POD);
+    assert_int_equal(pl.v[0].after, 1000000 / 4096 * 4096);
+    assert_int_equal(pl.v[1].kind, CHANGE_OOM_GROUP);
+    assert_string_equal(pl.v[1].cgroup, K8S_CTR);
+    assert_int_equal(pl.v[1].before, 1);
+    assert_int_equal(pl.v[1].after, 0);
+    assert_int_equal(pl.v[2].kind, CHANGE_MEMORY_HIGH);
+    assert_int_equal(pl.v[2].after, (int64_t)((1000u << 20) / 100 * 90 / 4096 * 4096));
+    assert_int_equal(pl.v[2].percent, 90);
     assert_int_equal(pl.unchanged, 1);
     policy_plan_release(&pl);
     /* v1: neither file exists; each change says so instead of failing */
@@ -360,7 +362,7 @@ static void change_text_and_json(void **state)
                                         .high = CGROUP_UNLIMITED, .max = 256u << 20};
     s.v[s.n++] = (struct cgroup_memory){.path = strdup("/x"), .oom_group = 0,
                                         .high = 1u << 30, .max = 2u << 30};
-    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/b"), .oom_group = 0,
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/y"), .oom_group = 0,
                                         .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
     struct policy_plan pl = {0};
     assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
@@ -392,7 +394,7 @@ static void change_text_and_json(void **state)
     assert_non_null(strstr(buf_cstr(&b), "\"after\":null,\"percent_of_max\":50,\"max\":\"max\","));
     buf_reset(&b);
     assert_int_equal(policy_change_text(&cfg.policy, &pl.v[2], &b), 0);
-    assert_string_equal(buf_cstr(&b), "memory.high      /b: skipped: no memory.max to take a "
+    assert_string_equal(buf_cstr(&b), "memory.high      /y: skipped: no memory.max to take a "
                                       "percentage of  [rule cap]");
     policy_plan_release(&pl);
     cgroup_snapshot_release(&s);
