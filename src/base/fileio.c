@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -68,6 +70,50 @@ int read_stream_fd(int fd, struct buf *out)
         out->len += (size_t)n;
         out->data[out->len] = '\0';
     }
+}
+
+int read_regular_at(int dirfd, const char *path, struct buf *out)
+{
+    /* O_NONBLOCK: opening a FIFO for reading waits for a writer; regular files ignore it */
+    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (!S_ISREG(st.st_mode))
+        return -EINVAL;
+    if ((uint64_t)st.st_size > out->max)
+        return -EFBIG;
+    buf_reset(out);
+    int r = buf_reserve(out, (size_t)st.st_size);
+    if (r < 0)
+        return r;
+    for (;;) {
+        /* the file may grow while it is read: a byte past the cap says it is too large */
+        size_t room = out->cap - out->len - 1;
+        if (room == 0 && out->len < out->max) {
+            if ((r = buf_reserve(out, out->max - out->len < 4096 ? out->max - out->len : 4096)) < 0)
+                return r;
+            room = out->cap - out->len - 1;
+        }
+        char past;
+        ssize_t n = room ? read(fd, out->data + out->len, room) : read(fd, &past, 1);
+        if (n > 0 && !room)
+            return -EFBIG;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
+    }
+    out->data[out->len] = '\0';
+    return (int)out->len;
 }
 
 int read_small_at(int dirfd, const char *path, char *b, size_t cap)

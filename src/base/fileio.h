@@ -31,6 +31,14 @@ int read_virtual_fd(int fd, struct buf *out);
 /* Reads a regular file or a pipe to EOF (appending to `out`). Returns 0 or a negative errno. */
 int read_stream_fd(int fd, struct buf *out);
 
+/*
+ * Reads a file that must be a regular file (a config file, etc/passwd) into `out`, replacing its
+ * contents; NUL-terminated. A FIFO or a device is refused before any read (-EINVAL; a FIFO
+ * without a writer would block forever, /dev/zero never ends), a directory is -EISDIR, and a
+ * file larger than out->max is -EFBIG. Returns the length or a negative errno.
+ */
+int read_regular_at(int dirfd, const char *path, struct buf *out);
+
 /* Reads every event waiting on a non-blocking inotify fd and hands each to `fn`, until the fd has
  * none left. */
 struct inotify_event;

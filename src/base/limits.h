@@ -17,3 +17,7 @@
 #define CAP_OUTPUT (512 * MiB)
 /* A log file read into memory as a whole (explain reads streams incrementally instead). */
 #define CAP_INPUT_LINE (1 * MiB)
+/* A passwd file: directories synced into it reach tens of MiB (100,000 users is ~10 MiB). */
+#define CAP_PASSWD (64 * MiB)
+/* A config file: thousands of rules fit in 1 MiB; more is a mistake (or /dev/zero). */
+#define CAP_CONFIG (1 * MiB)

@@ -115,31 +115,29 @@ int cmd_agent(struct cli *c, int argc, char **argv)
     if ((rc = cli_no_more_operands(c, &a, 0)))
         goto out;
 
+    /* the root first: the rules' user names are those of its passwd file */
+    struct sysroot sr;
+    if ((rc = cli_open_root(c, &sr)) != 0)
+        goto out;
     struct agent_config cfg;
     struct buf err = BUF_INIT(4096);
-    if (agent_config_load(config, flags, nflags, &cfg, &err) < 0) {
+    if (agent_config_load(&sr, config, flags, nflags, &cfg, &err) < 0) {
         log_error("%s", buf_cstr(&err));
-        buf_release(&err);
         rc = EXIT_CONFIG;
-        goto out;
-    }
-    buf_release(&err);
-    if (check) {
+    } else if (check) {
         struct buf dump = BUF_INIT(1 << 20);
         (void)agent_config_dump(&cfg, &dump);
         printf("# configuration OK%s%s\n%s", config ? ": " : " (defaults and flags)",
                config ? config : "", buf_cstr(&dump));
         buf_release(&dump);
         agent_config_release(&cfg);
-        goto out;
-    }
-    struct sysroot sr;
-    if ((rc = cli_open_root(c, &sr)) == 0) {
+    } else {
         int r = agent_run(&sr, config, flags, nflags, &cfg);
         rc = r < 0 ? EXIT_FAIL : EXIT_OK;
-        sysroot_close(&sr);
+        agent_config_release(&cfg);
     }
-    agent_config_release(&cfg);
+    buf_release(&err);
+    sysroot_close(&sr);
 out:
     free(opts);
     free(flags);

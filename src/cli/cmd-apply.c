@@ -15,7 +15,6 @@
 #include "../model/cgroup.h"
 #include "../model/procs.h"
 #include "../model/sysroot.h"
-#include "../model/users.h"
 #include "cli.h"
 
 #define EXIT_CONFIG 78
@@ -134,26 +133,24 @@ int cmd_apply(struct cli *c, int argc, char **argv)
     if ((opt = cli_no_more_operands(c, &a, 0)))
         return opt;
 
+    /* the root first: the rules' user names are those of its passwd file */
+    struct sysroot sr;
+    if (cli_open_root(c, &sr))
+        return EXIT_FAIL;
     struct agent_config cfg;
     struct buf err = BUF_INIT(4096);
-    if (agent_config_load(config, NULL, 0, &cfg, &err) < 0) {
+    if (agent_config_load(&sr, config, NULL, 0, &cfg, &err) < 0) {
         log_error("%s", buf_cstr(&err));
         buf_release(&err);
+        sysroot_close(&sr);
         return EXIT_CONFIG;
     }
     buf_release(&err);
     const struct policy *p = &cfg.policy;
     int rc = EXIT_FAIL;
-    struct sysroot sr;
-    if (cli_open_root(c, &sr)) {
-        agent_config_release(&cfg);
-        return EXIT_FAIL;
-    }
     struct proc_table procs = {0};
     struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
     bool hier = false;
-    struct users users;
-    users_init(&users, &sr);
     struct policy_plan pl = {0};
     struct policy_eval e = {0};
     int r = 0;
@@ -164,7 +161,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
             log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-r));
             goto out;
         }
-        if ((r = policy_eval_init(&e, p, &sr, &procs, &users)) < 0 ||
+        if ((r = policy_eval_init(&e, p, &sr, &procs)) < 0 ||
             (r = policy_plan_procs(&e, NULL, &pl)) < 0)
             goto out;
     }
@@ -215,7 +212,6 @@ out:
     policy_plan_release(&pl);
     policy_eval_release(&e);
     proc_table_release(&procs);
-    users_release(&users);
     if (hier)
         cgroup_hier_close(&h);
     sysroot_close(&sr);

@@ -839,8 +839,11 @@ int cmd_ps(struct cli *c, int argc, char **argv)
     struct users users;
     users_init(&users, &sr);
     int64_t uid = -1;
-    if (o.user && users_parse(&users, o.user, &uid) < 0) {
-        r = cli_usage_error(c, "no such user '%s'", o.user);
+    if (o.user && (q = users_parse(&users, o.user, &uid)) < 0) {
+        if (q == -ERANGE)
+            r = cli_usage_error(c, "--user %s: not a uid (0..4294967294)", o.user);
+        else
+            r = cli_usage_error(c, "--user: no user '%s' in %s", o.user, users_file(&users));
         goto out_users;
     }
 

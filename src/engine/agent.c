@@ -17,6 +17,7 @@
 #include "../model/kver.h"
 #include "../model/oomlog.h"
 #include "../model/sysroot.h"
+#include "../model/users.h"
 #include "httpd.h"
 #include "loop.h"
 #include "metrics.h"
@@ -236,17 +237,24 @@ static int rule_line(const char *path, const char *name)
     return found;
 }
 
-int agent_config_load(const char *config_path, const struct agent_flag *flags, size_t nflags,
-                      struct agent_config *cfg, struct buf *err)
+int agent_config_load(const struct sysroot *sr, const char *config_path,
+                      const struct agent_flag *flags, size_t nflags, struct agent_config *cfg,
+                      struct buf *err)
 {
     agent_config_defaults(cfg);
     int r = 0;
     /* the rules are sections of their own: the schema hands them to the policy */
+    struct users users;
+    if (sr)
+        users_init(&users, sr);
+    struct policy_loader ld = {.p = &cfg->policy, .users = sr ? &users : NULL};
     struct config_schema with_rules = schema;
     with_rules.other_section = policy_config_section;
-    with_rules.ctx = &cfg->policy;
+    with_rules.ctx = &ld;
     if (config_path)
         r = config_load_file(&with_rules, cfg, config_path, err);
+    if (sr)
+        users_release(&users);
     if (r == 0) {
         size_t bad;
         struct buf msg = BUF_INIT(4096);
@@ -474,7 +482,7 @@ static int on_reload(struct loop *l, int signo, void *ctx)
     struct buf err = BUF_INIT(4096);
     if (!fresh)
         return 0;
-    if (agent_config_load(a->config_path, a->flags, a->nflags, fresh, &err) < 0) {
+    if (agent_config_load(a->sr, a->config_path, a->flags, a->nflags, fresh, &err) < 0) {
         log_error("reload: %s; keeping the running configuration", buf_cstr(&err));
         free(fresh);
         buf_release(&err);

@@ -65,6 +65,9 @@ struct agent_flag {
 };
 int agent_run(const struct sysroot *sr, const char *config_path, const struct agent_flag *flags,
               size_t nflags, struct agent_config *cfg);
-/* Loads file + flags into `cfg` (defaults first). Returns 0 or -EINVAL with the reason in err. */
-int agent_config_load(const char *config_path, const struct agent_flag *flags, size_t nflags,
-                      struct agent_config *cfg, struct buf *err);
+/* Loads file + flags into `cfg` (defaults first). User names in rules are resolved through the
+ * passwd file of `sr` (the root the rules act on; NULL: only uid numbers). Returns 0 or -EINVAL
+ * with the reason in err. */
+int agent_config_load(const struct sysroot *sr, const char *config_path,
+                      const struct agent_flag *flags, size_t nflags, struct agent_config *cfg,
+                      struct buf *err);

@@ -30,7 +30,6 @@
 #include "../model/procs.h"
 #include "../model/psi.h"
 #include "../model/sysroot.h"
-#include "../model/users.h"
 #include "../model/victims.h"
 #include "killer.h"
 #include "loop.h"
@@ -421,7 +420,6 @@ struct guard {
     struct kver kernel;
     struct cgroup_hier hier;
     bool hier_ok;
-    struct users users;
     struct loop_source *tick;
     uint64_t global_cooldown_until;
     struct gcg *cgs;
@@ -647,7 +645,7 @@ static int prepare(struct guard *g, const char *cgroup, struct prep *p)
     p->order = calloc(n ? n : 1, sizeof(*p->order));
     struct policy_eval ev;
     if (!p->verdicts || !p->cand || !p->order ||
-        policy_eval_init(&ev, g->policy, g->sr, &p->procs, &g->users) < 0) {
+        policy_eval_init(&ev, g->policy, g->sr, &p->procs) < 0) {
         r = -ENOMEM;
         goto fail;
     }
@@ -1262,7 +1260,6 @@ int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opt
     buf_init(&g->table, CAP_OUTPUT);
     buf_init(&g->line, CAP_OUTPUT);
     (void)kver_read(sr, &g->kernel);
-    users_init(&g->users, sr);
     g->hier_ok = cgroup_hier_open(sr, &g->hier) == 0;
     g->scratch = malloc(SCRATCH_LEN);
     if (!g->scratch) {
@@ -1308,7 +1305,6 @@ void guard_stop(struct guard *g)
     free(g->cgs);
     if (g->hier_ok)
         cgroup_hier_close(&g->hier);
-    users_release(&g->users);
     free(g->scratch);
     buf_release(&g->table);
     buf_release(&g->line);

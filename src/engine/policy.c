@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../base/cleanup.h"
 #include "../base/cursor.h"
 #include "../base/fileio.h"
 #include "../base/fmt.h"
@@ -92,6 +93,7 @@ static void rule_release(struct policy_rule *r)
     free(r->exe_src);
     free(r->cmdline_src);
     list_release(&r->uids);
+    free(r->uid_values);
     list_release(&r->cgroups);
     list_release(&r->pods);
     list_release(&r->containers);
@@ -181,8 +183,42 @@ static int parse_bool_word(const char *v, bool *ret)
     return -EINVAL;
 }
 
+/* The rule's uids as numbers: a name the root's passwd does not list is an error of its line. */
+static int resolve_uids(struct policy_rule *r, struct users *users, const char *key,
+                        struct buf *err)
+{
+    if (!(r->uid_values = calloc(r->uids.n, sizeof(*r->uid_values))))
+        return -ENOMEM;
+    for (size_t i = 0; i < r->uids.n; i++) {
+        const char *u = r->uids.v[i];
+        int rc = uid_parse(u, &r->uid_values[i]);
+        if (rc == -ERANGE) {
+            buf_printf(err, "%s: %s is not a uid (0..4294967294)", key, u);
+            return -EINVAL;
+        }
+        if (rc == 0)
+            continue;
+        if (!users) {
+            buf_printf(err, "%s: '%s': names need the root's passwd file; give the number", key,
+                       u);
+            return -EINVAL;
+        }
+        rc = users_parse(users, u, &r->uid_values[i]);
+        if (rc < 0 && users->load_error) {
+            buf_printf(err, "%s: no user '%s': cannot read %s (%s)", key, u, users_file(users),
+                       strerror(-users->load_error));
+            return -EINVAL;
+        }
+        if (rc < 0) {
+            buf_printf(err, "%s: no user '%s' in %s", key, u, users_file(users));
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int set_key(struct policy_rule *r, enum rule_key k, const char *key, const char *value,
-                   struct buf *err)
+                   struct users *users, struct buf *err)
 {
     int rc = 0;
     switch (k) {
@@ -196,7 +232,7 @@ static int set_key(struct policy_rule *r, enum rule_key k, const char *key, cons
         rc = list_parse(&r->uids, value);
         if (rc == 0 && r->uids.n == 0)
             goto empty;
-        return rc;
+        return rc < 0 ? rc : resolve_uids(r, users, key, err);
     case K_CGROUP:
         rc = list_parse(&r->cgroups, value);
         for (size_t i = 0; rc == 0 && i < r->cgroups.n; i++) {
@@ -331,7 +367,8 @@ empty:
 int policy_config_section(void *ctx, const char *section, const char *key, const char *value,
                           struct buf *err)
 {
-    struct policy *p = ctx;
+    struct policy_loader *ld = ctx;
+    struct policy *p = ld->p;
     if (strncmp(section, "rule", 4) != 0 ||
         (section[4] != ' ' && section[4] != '\t' && section[4] != '\0')) {
         buf_printf(err, "unknown section [%s]", section);
@@ -368,7 +405,7 @@ int policy_config_section(void *ctx, const char *section, const char *key, const
         buf_printf(err, "%s: given twice in [rule %s]", key, name);
         return -EINVAL;
     }
-    int rc = set_key(r, (enum rule_key)k, key, value, err);
+    int rc = set_key(r, (enum rule_key)k, key, value, ld->users, err);
     if (rc == 0)
         r->set_keys |= 1u << k;
     return rc;
@@ -527,8 +564,7 @@ bool policy_rule_matches_cgroup(const struct policy_rule *r, const char *path)
     return true;
 }
 
-bool policy_rule_matches_subject(const struct policy_rule *r, const struct policy_subject *s,
-                                 const int64_t *uids, size_t nuids)
+bool policy_rule_matches_subject(const struct policy_rule *r, const struct policy_subject *s)
 {
     if (r->has_comm && (!s->comm || regexec(&r->comm, s->comm, 0, NULL, 0) != 0))
         return false;
@@ -538,8 +574,8 @@ bool policy_rule_matches_subject(const struct policy_rule *r, const struct polic
         return false;
     if (r->uids.n) {
         bool any = false;
-        for (size_t i = 0; i < nuids && s->uid >= 0; i++)
-            any |= uids[i] == s->uid;
+        for (size_t i = 0; i < r->uids.n && s->uid >= 0; i++)
+            any |= r->uid_values[i] == s->uid;
         if (!any)
             return false;
     }
@@ -547,37 +583,16 @@ bool policy_rule_matches_subject(const struct policy_rule *r, const struct polic
 }
 
 int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct sysroot *sr,
-                     const struct proc_table *procs, struct users *users)
+                     const struct proc_table *procs)
 {
     *e = (struct policy_eval){.p = p, .sr = sr, .procs = procs};
     size_t n = procs ? procs->n : 0;
-    e->uids = calloc(p->n ? p->n : 1, sizeof(*e->uids));
-    e->nuids = calloc(p->n ? p->n : 1, sizeof(*e->nuids));
     e->exe = calloc(n ? n : 1, sizeof(*e->exe));
     e->exe_read = calloc(n ? n : 1, sizeof(*e->exe_read));
     e->cmdline = calloc(n ? n : 1, sizeof(*e->cmdline));
-    if (!e->uids || !e->nuids || !e->exe || !e->exe_read || !e->cmdline) {
+    if (!e->exe || !e->exe_read || !e->cmdline) {
         policy_eval_release(e);
         return -ENOMEM;
-    }
-    for (size_t i = 0; i < p->n; i++) {
-        const struct config_list *l = &p->v[i].uids;
-        if (!l->n)
-            continue;
-        if (!(e->uids[i] = calloc(l->n, sizeof(int64_t)))) {
-            policy_eval_release(e);
-            return -ENOMEM;
-        }
-        for (size_t k = 0; k < l->n; k++) {
-            int64_t uid;
-            char *end;
-            long long v = strtoll(l->v[k], &end, 10);
-            if (!*end && end != l->v[k] && v >= 0)
-                uid = v;
-            else if (!users || users_parse(users, l->v[k], &uid) < 0)
-                continue; /* no such user on this machine: matches no process */
-            e->uids[i][e->nuids[i]++] = uid;
-        }
     }
     return 0;
 }
@@ -585,17 +600,12 @@ int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct
 void policy_eval_release(struct policy_eval *e)
 {
     size_t n = e->procs ? e->procs->n : 0;
-    if (e->uids)
-        for (size_t i = 0; i < e->p->n; i++)
-            free(e->uids[i]);
     if (e->exe)
         for (size_t i = 0; i < n; i++)
             free(e->exe[i]);
     if (e->cmdline)
         for (size_t i = 0; i < n; i++)
             free(e->cmdline[i]);
-    free(e->uids);
-    free(e->nuids);
     free(e->exe);
     free(e->exe_read);
     free(e->cmdline);
@@ -643,7 +653,7 @@ static bool matches_proc(struct policy_eval *e, size_t ri, size_t i)
         .uid = p->uid,
         .cgroup = p->cgroup ? p->cgroup : p->cgroup_unified,
     };
-    return policy_rule_matches_subject(r, &s, e->uids[ri], e->nuids[ri]);
+    return policy_rule_matches_subject(r, &s);
 }
 
 static bool matches_or_ancestor(struct policy_eval *e, size_t ri, size_t i)
@@ -758,11 +768,25 @@ int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_pla
     return 0;
 }
 
+static int by_path(const void *a, const void *b)
+{
+    return strcmp((*(const struct cgroup_memory *const *)a)->path,
+                  (*(const struct cgroup_memory *const *)b)->path);
+}
+
 int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s, int version,
                         long page_size, struct policy_plan *pl)
 {
+    /* by path, not in the directory order of the walk: the same tree plans the same way on
+     * every machine (a copied tree lists its directories in another order) */
+    _cleanup_free_ const struct cgroup_memory **order = calloc(s->n ? s->n : 1, sizeof(*order));
+    if (!order)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->n; i++)
+        order[i] = &s->v[i];
+    qsort(order, s->n, sizeof(*order), by_path);
     for (size_t i = 0; i < s->n; i++) {
-        const struct cgroup_memory *cg = &s->v[i];
+        const struct cgroup_memory *cg = order[i];
         if (strcmp(cg->path, "/") == 0)
             continue;
         bool group = false, high = false;

@@ -63,6 +63,7 @@ struct policy_rule {
     regex_t comm, exe, cmdline;
     char *comm_src, *exe_src, *cmdline_src;
     struct config_list uids; /* as written: numbers or names */
+    int64_t *uid_values;     /* uids.n of them, names resolved when the file was read */
     struct config_list cgroups, pods, containers, units;
     unsigned qos_mask; /* 1 << enum qos_class */
     bool children;
@@ -84,10 +85,18 @@ struct policy {
 void policy_release(struct policy *p);
 
 /*
- * The config file's hook for sections it does not know (config_schema.other_section): takes
- * "rule NAME" sections, one key at a time. Errors start with the key, so that the loader's
- * "FILE:LINE: " prefix makes them "FILE:LINE: KEY: why".
+ * The config file's hook for sections it does not know (config_schema.other_section, with a
+ * struct policy_loader as ctx): takes "rule NAME" sections, one key at a time. Errors start with
+ * the key, so that the loader's "FILE:LINE: " prefix makes them "FILE:LINE: KEY: why".
+ *
+ * `uid = NAME` is resolved here, through the passwd file of the root the rules will act on
+ * (`users`): a name that file does not list is an error of this line, not a rule that silently
+ * matches no one. NULL users: only numbers are accepted.
  */
+struct policy_loader {
+    struct policy *p;
+    struct users *users;
+};
 int policy_config_section(void *ctx, const char *section, const char *key, const char *value,
                           struct buf *err);
 /* After loading: every rule has a matcher and an action, and cgroup actions only cgroup
@@ -113,10 +122,8 @@ struct policy_subject {
 
 /* Whether the rule's cgroup matchers (cgroup, qos, pod, container, unit) accept this path. */
 bool policy_rule_matches_cgroup(const struct policy_rule *r, const char *path);
-/* Whether the rule's process and cgroup matchers accept the subject. `uids` holds the rule's
- * uids resolved (count nuids; a name that resolves to nothing is left out). */
-bool policy_rule_matches_subject(const struct policy_rule *r, const struct policy_subject *s,
-                                 const int64_t *uids, size_t nuids);
+/* Whether the rule's process and cgroup matchers accept the subject. */
+bool policy_rule_matches_subject(const struct policy_rule *r, const struct policy_subject *s);
 
 /* What the rules say about one process; *_rule is the index of the rule, SIZE_MAX when none. */
 struct policy_verdict {
@@ -129,23 +136,20 @@ struct policy_verdict {
 };
 
 /*
- * Evaluating the rules over a snapshot. Built once per snapshot: resolves the rules' user names
- * (through `users`, i.e. the machine's passwd) and reads each process's exe link when a rule
- * needs it.
+ * Evaluating the rules over a snapshot. Built once per snapshot: reads each process's exe link
+ * when a rule needs it.
  */
 struct policy_eval {
     const struct policy *p;
     const struct sysroot *sr; /* for /proc/PID/exe; NULL: exe unknown */
     const struct proc_table *procs;
-    int64_t **uids; /* per rule */
-    size_t *nuids;
     char **exe; /* per process of `procs`, lazily; NULL entry: not read yet */
     bool *exe_read;
     char **cmdline; /* per process, joined; lazily */
 };
 
 int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct sysroot *sr,
-                     const struct proc_table *procs, struct users *users);
+                     const struct proc_table *procs);
 void policy_eval_release(struct policy_eval *e);
 /* The verdict for procs->v[i]. */
 void policy_eval_proc(struct policy_eval *e, size_t i, struct policy_verdict *ret);

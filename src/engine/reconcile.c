@@ -19,7 +19,6 @@
 #include "../model/cgroup.h"
 #include "../model/procs.h"
 #include "../model/sysroot.h"
-#include "../model/users.h"
 #include "loop.h"
 
 /* a process or cgroup whose write failed: reported once, not at every pass */
@@ -56,7 +55,6 @@ struct reconcile {
     struct reconcile_sink sink;
     struct cgroup_hier hier;
     bool hier_ok;
-    struct users users;
     struct loop_source *scan_timer, *recheck_timer;
     struct known *known; /* the processes of the previous scan, sorted by pid */
     size_t nknown;
@@ -214,7 +212,7 @@ static void full_pass(struct reconcile *r)
         if (procs_snapshot(r->sr, proc_fields(r), &t) == 0) {
             struct policy_eval e;
             struct policy_plan pl = {0};
-            if (policy_eval_init(&e, r->p, r->sr, &t, &r->users) == 0) {
+            if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
                 if (policy_plan_procs(&e, NULL, &pl) == 0)
                     apply_plan(r, &pl);
                 policy_eval_release(&e);
@@ -361,7 +359,7 @@ static void scan_pass(struct reconcile *r)
             free(newpids);
             struct policy_eval e;
             struct policy_plan pl = {0};
-            if (policy_eval_init(&e, r->p, r->sr, &t, &r->users) == 0) {
+            if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
                 if (policy_plan_procs(&e, only, &pl) == 0)
                     apply_plan(r, &pl);
                 policy_eval_release(&e);
@@ -484,7 +482,6 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     if (!r)
         return -ENOMEM;
     *r = (struct reconcile){.loop = l, .sr = sr, .o = o, .p = p, .sink = *sink, .ifd = -1};
-    users_init(&r->users, sr);
     r->hier_ok = cgroup_hier_open(sr, &r->hier) == 0;
     int q;
     if ((q = loop_add_timer(l, o->scan_interval_ms, true, on_scan, r, &r->scan_timer)) < 0 ||
@@ -535,7 +532,6 @@ void reconcile_stop(struct reconcile *r)
     free(r->known);
     if (r->hier_ok)
         cgroup_hier_close(&r->hier);
-    users_release(&r->users);
     free(r);
 }
 

@@ -1,12 +1,8 @@
 #include "users.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../base/buf.h"
 #include "../base/cursor.h"
@@ -21,109 +17,62 @@ void users_init(struct users *u, const struct sysroot *sr)
 
 void users_release(struct users *u)
 {
-    for (size_t i = 0; i < u->n; i++)
-        free(u->v[i].name);
-    free(u->v);
+    passwd_db_release(&u->db);
     *u = (struct users){0};
 }
 
-static int add(struct users *u, int64_t uid, const char *name, size_t len)
+int users_load(struct users *u)
 {
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 32;
-        struct user_entry *v = realloc(u->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        u->v = v;
-        u->cap = cap;
-    }
-    char *s = span_strdup((struct span){name, len});
-    if (!s)
-        return -ENOMEM;
-    u->v[u->n++] = (struct user_entry){.uid = uid, .name = s};
-    return 0;
-}
-
-/* name:passwd:uid:gid:gecos:home:shell */
-static void load_passwd(struct users *u)
-{
-    u->passwd_loaded = true;
-    struct buf b = BUF_INIT(16 * MiB);
-    int fd = openat(u->sr->root_fd, "etc/passwd", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    int r = read_stream_fd(fd, &b);
-    close(fd);
-    if (r < 0) {
-        buf_release(&b);
-        return;
-    }
-    struct cursor c = cursor_make(b.data, b.len);
-    while (!cursor_eof(&c)) {
-        struct cursor line = cursor_from_span(cursor_line(&c));
-        struct span name = cursor_until(&line, ':');
-        (void)cursor_until(&line, ':');
-        uint64_t uid;
-        if (name.n == 0 || cursor_u64(&line, &uid) < 0 || !cursor_skip_char(&line, ':'))
-            continue;
-        if (add(u, (int64_t)uid, name.p, name.n) < 0)
-            break;
-    }
+    if (u->loaded)
+        return u->load_error;
+    u->loaded = true;
+    struct buf b = BUF_INIT(CAP_PASSWD);
+    int r = read_regular_at(u->sr->root_fd, "etc/passwd", &b);
+    if (r >= 0)
+        r = passwd_parse(b.data, b.len, &u->db);
     buf_release(&b);
-}
-
-static const struct user_entry *find_uid(struct users *u, int64_t uid)
-{
-    for (size_t i = 0; i < u->n; i++)
-        if (u->v[i].uid == uid)
-            return &u->v[i];
-    return NULL;
+    u->load_error = r < 0 ? r : 0;
+    return u->load_error;
 }
 
 const char *users_name(struct users *u, int64_t uid)
 {
     if (uid < 0)
         return "?";
-    const struct user_entry *e = find_uid(u, uid);
-    if (e)
-        return e->name;
-    if (u->sr->live) {
-        struct passwd *pw = getpwuid((uid_t)uid);
-        if (pw && add(u, uid, pw->pw_name, strlen(pw->pw_name)) == 0)
-            return u->v[u->n - 1].name;
-    } else if (!u->passwd_loaded) {
-        load_passwd(u);
-        if ((e = find_uid(u, uid)))
-            return e->name;
-    }
+    (void)users_load(u);
+    const char *name = uid <= PASSWD_UID_MAX ? passwd_db_name(&u->db, (uint32_t)uid) : NULL;
+    if (name)
+        return name;
     snprintf(u->numbuf, sizeof(u->numbuf), "%lld", (long long)uid);
-    /* remember misses too, so a 5,000-process table asks NSS once per uid */
-    if (add(u, uid, u->numbuf, strlen(u->numbuf)) == 0)
-        return u->v[u->n - 1].name;
     return u->numbuf;
+}
+
+int uid_parse(const char *s, int64_t *ret)
+{
+    uint64_t v;
+    int r = parse_u64(s, &v);
+    if (r == -ERANGE || (r == 0 && v > PASSWD_UID_MAX))
+        return -ERANGE;
+    if (r < 0)
+        return -EINVAL;
+    *ret = (int64_t)v;
+    return 0;
 }
 
 int users_parse(struct users *u, const char *s, int64_t *ret)
 {
-    uint64_t v;
-    if (parse_u64(s, &v) == 0 && v <= UINT32_MAX) {
-        *ret = (int64_t)v;
-        return 0;
-    }
-    if (u->sr->live) {
-        struct passwd *pw = getpwnam(s);
-        if (pw) {
-            *ret = pw->pw_uid;
-            return 0;
-        }
+    int r = uid_parse(s, ret);
+    if (r != -EINVAL)
+        return r;
+    (void)users_load(u);
+    uint32_t uid;
+    if (passwd_db_uid(&u->db, s, &uid) < 0)
         return -ENOENT;
-    }
-    if (!u->passwd_loaded)
-        load_passwd(u);
-    for (size_t i = 0; i < u->n; i++)
-        if (strcmp(u->v[i].name, s) == 0) {
-            *ret = u->v[i].uid;
-            return 0;
-        }
-    return -ENOENT;
+    *ret = uid;
+    return 0;
+}
+
+const char *users_file(const struct users *u)
+{
+    return sysroot_path(u->sr, "/etc/passwd");
 }

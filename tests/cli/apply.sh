@@ -19,6 +19,7 @@ run_case apply-control-bytes "$BIN" apply --dry-run --config $AC/evil.conf --roo
 run_case apply-bad-value "$BIN" apply --dry-run --config $AC/bad-value.conf --root tests/fixtures/cg-v2
 run_case apply-bad-rule "$BIN" apply --dry-run --config $AC/bad-rule.conf --root tests/fixtures/cg-v2
 run_case apply-bad-key "$BIN" apply --dry-run --config $AC/bad-key.conf --root tests/fixtures/cg-v2
+run_case apply-unknown-user "$BIN" apply --dry-run --config $AC/unknown-user.conf --root tests/fixtures/cg-v2
 run_case apply-missing-config "$BIN" apply --dry-run --config $AC/nonexistent.conf --root tests/fixtures/cg-v2
 run_case apply-bad-flag "$BIN" apply --dry-run --frobnicate --config $AC/v2.conf
 run_case apply-stray-arg "$BIN" apply --config $AC/v2.conf now

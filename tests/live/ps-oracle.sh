@@ -96,15 +96,15 @@ else
     not_ok "growing process: model == kernel at every frozen size" "$samples samples;$wrong"
 fi
 
-# user names: the static binary resolves them through glibc's NSS like everything else on this
-# machine (getent is the oracle), for a process of another user
+# user names: read from the root's own etc/passwd, never through NSS; glibc's files backend
+# (getent -s files, which reads only /etc/passwd) is the oracle, for a process of another user
 if command -v setpriv >/dev/null; then
     setpriv --reuid=65534 --regid=65534 --clear-groups sleep 60 </dev/null >/dev/null 2>&1 &
     other=$!
     LIVE_PIDS+=("$other")
     for _ in $(seq 50); do [ "$(stat -c %u "/proc/$other" 2>/dev/null)" = 65534 ] && break; sleep 0.05; done
-    want=$(getent passwd 65534 | cut -d: -f1)
-    expect_eq "ps names the user of a uid-65534 process as getent does" "65534 ${want:-65534}" \
+    want=$(getent -s files passwd 65534 | cut -d: -f1)
+    expect_eq "ps names the user of a uid-65534 process as getent -s files does" "65534 ${want:-65534}" \
         "$("$BIN" ps --json | jq -r --argjson p "$other" '.processes[] | select(.pid == $p) | "\(.uid) \(.user)"')"
     kill "$other" 2>/dev/null
 else

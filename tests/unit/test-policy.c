@@ -22,9 +22,12 @@
 #include "model/procs.h"
 #include "model/sysroot.h"
 
-/* Loads an agent config from text; returns 0 or -EINVAL with the message in *err (static). */
+/* Loads an agent config from text, user names from the cg-v1 fixture's etc/passwd; returns 0
+ * or -EINVAL with the message in *err (static). */
 static int load(const char *text, struct agent_config *cfg, const char **err)
 {
+    struct sysroot sr;
+    assert_int_equal(sysroot_open(&sr, FIXTURES_DIR "/cg-v1", NULL), 0);
     static char msg[4096];
     char path[] = "/tmp/oomwarden-test-policy-XXXXXX";
     int fd = mkstemp(path);
@@ -32,7 +35,8 @@ static int load(const char *text, struct agent_config *cfg, const char **err)
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     struct buf b = BUF_INIT(4096);
-    int r = agent_config_load(path, NULL, 0, cfg, &b);
+    int r = agent_config_load(&sr, path, NULL, 0, cfg, &b);
+    sysroot_close(&sr);
     /* the message names the file: replace it with a fixed name */
     const char *m = buf_cstr(&b);
     size_t plen = strlen(path);
@@ -84,6 +88,8 @@ static void rules_parse(void **state)
     assert_int_equal(p->v[2].oom_group, 0);
     assert_true(p->v[3].has_comm && p->v[3].has_cmdline && p->v[3].children);
     assert_int_equal(p->v[3].uids.n, 2);
+    assert_int_equal(p->v[3].uid_values[0], 0);
+    assert_int_equal(p->v[3].uid_values[1], 105); /* postgres in the fixture's etc/passwd */
     assert_int_equal(p->v[3].kill_unit, KILL_UNIT_CGROUP);
     assert_int_equal(p->v[4].memory_high_percent, 90);
     assert_int_equal(p->v[5].memory_high, 512u << 20);
@@ -131,6 +137,16 @@ static void rule_errors_name_file_line_key(void **state)
         {"[rule nothing]\npod = *\n", "F:1: [rule nothing]: no action"},
         {"[rule mixed]\ncomm = ^java$\noom-group = 0\n",
          "F:1: [rule mixed]: oom-group and memory-high act on cgroups"},
+        /* a user name the root's passwd does not list, a uid that cannot be: errors of their
+         * line, not rules that silently match no one */
+        {"[rule a]\npod = *\n\nuid = 0, nosuchuser\nguard = avoid\n",
+         "F:4: uid: no user 'nosuchuser' in " FIXTURES_DIR "/cg-v1/etc/passwd"},
+        {"[rule a]\nuid = 4294967296\nguard = avoid\n",
+         "F:2: uid: 4294967296 is not a uid (0..4294967294)"},
+        {"[rule a]\nuid = 4294967295\nguard = avoid\n",
+         "F:2: uid: 4294967295 is not a uid (0..4294967294)"},
+        {"[rule a]\nuid = 99999999999999999999999\nguard = avoid\n",
+         "F:2: uid: 99999999999999999999999 is not a uid"},
         {"[guard]\nmemory-floor = lots\n", "memory-floor: 'lots' is not a size"},
         {"[guard]\npsi = some 2s 1s\n", "psi: 'some 2s 1s' is not a PSI trigger"},
     };
@@ -228,7 +244,7 @@ static void verdicts_and_plan(void **state)
     t.v[t.n++] = mkproc(50, 1, "java", K8S_CTR, -997, 0, "java -jar app.jar");
     t.v[t.n++] = mkproc(51, 50, "java", K8S_CTR, 900, 0, "java -jar worker.jar");
     struct policy_eval e;
-    assert_int_equal(policy_eval_init(&e, &cfg.policy, NULL, &t, NULL), 0);
+    assert_int_equal(policy_eval_init(&e, &cfg.policy, NULL, &t), 0);
     struct policy_verdict v;
     policy_eval_proc(&e, 0, &v);
     assert_int_equal(v.adj, -500);
@@ -303,16 +319,18 @@ static void cgroup_plan(void **state)
                                         .high = 1000000 / 4096 * 4096, .max = CGROUP_UNLIMITED};
     struct policy_plan pl = {0};
     assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
+    /* in path order, whatever the order of the walk: the pod before its container */
     assert_int_equal(pl.n, 3);
-    assert_int_equal(pl.v[0].kind, CHANGE_OOM_GROUP);
-    assert_int_equal(pl.v[0].before, 1);
-    assert_int_equal(pl.v[0].after, 0);
-    assert_int_equal(pl.v[1].kind, CHANGE_MEMORY_HIGH);
-    assert_int_equal(pl.v[1].after, (int64_t)((1000u << 20) / 100 * 90 / 4096 * 4096));
-    assert_int_equal(pl.v[1].percent, 90);
-    assert_int_equal(pl.v[2].kind, CHANGE_MEMORY_HIGH); /* the pod: the second rule */
-    assert_string_equal(pl.v[2].cgroup, K8S_POD);
-    assert_int_equal(pl.v[2].after, 1000000 / 4096 * 4096);
+    assert_int_equal(pl.v[0].kind, CHANGE_MEMORY_HIGH); /* the pod: the second rule */
+    assert_string_equal(pl.v[0].cgroup, K8S_POD);
+    assert_int_equal(pl.v[0].after, 1000000 / 4096 * 4096);
+    assert_int_equal(pl.v[1].kind, CHANGE_OOM_GROUP);
+    assert_string_equal(pl.v[1].cgroup, K8S_CTR);
+    assert_int_equal(pl.v[1].before, 1);
+    assert_int_equal(pl.v[1].after, 0);
+    assert_int_equal(pl.v[2].kind, CHANGE_MEMORY_HIGH);
+    assert_int_equal(pl.v[2].after, (int64_t)((1000u << 20) / 100 * 90 / 4096 * 4096));
+    assert_int_equal(pl.v[2].percent, 90);
     assert_int_equal(pl.unchanged, 1);
     policy_plan_release(&pl);
     /* v1: neither file exists; each change says so instead of failing */
@@ -344,7 +362,7 @@ static void change_text_and_json(void **state)
                                         .high = CGROUP_UNLIMITED, .max = 256u << 20};
     s.v[s.n++] = (struct cgroup_memory){.path = strdup("/x"), .oom_group = 0,
                                         .high = 1u << 30, .max = 2u << 30};
-    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/b"), .oom_group = 0,
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/y"), .oom_group = 0,
                                         .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
     struct policy_plan pl = {0};
     assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
@@ -376,7 +394,7 @@ static void change_text_and_json(void **state)
     assert_non_null(strstr(buf_cstr(&b), "\"after\":null,\"percent_of_max\":50,\"max\":\"max\","));
     buf_reset(&b);
     assert_int_equal(policy_change_text(&cfg.policy, &pl.v[2], &b), 0);
-    assert_string_equal(buf_cstr(&b), "memory.high      /b: skipped: no memory.max to take a "
+    assert_string_equal(buf_cstr(&b), "memory.high      /y: skipped: no memory.max to take a "
                                       "percentage of  [rule cap]");
     policy_plan_release(&pl);
     cgroup_snapshot_release(&s);
