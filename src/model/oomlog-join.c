@@ -145,7 +145,8 @@ int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
     p->held_caller_tid = l->caller_tid;
     p->held_rejoined = false;
     p->held_time_len = l->time.n < sizeof(p->held_time) ? l->time.n : sizeof(p->held_time) - 1;
-    memcpy(p->held_time, l->time.p, p->held_time_len);
+    if (p->held_time_len)
+        memcpy(p->held_time, l->time.p, p->held_time_len);
     p->held_uptime = l->uptime_us;
     return 0;
 }

@@ -282,7 +282,7 @@ enum kind oomline_find(struct span t, size_t *at)
         if (!anchor_first[(unsigned char)*q])
             continue;
         for (size_t i = 0; anchors[i]; i++) {
-            if (anchors[i][0] != *q || anchors[i][1] != q[1])
+            if (anchors[i][0] != *q || q + 1 >= end || anchors[i][1] != q[1])
                 continue;
             size_t n = strlen(anchors[i]);
             if ((size_t)(end - q) < n || memcmp(q, anchors[i], n) != 0)
