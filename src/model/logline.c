@@ -38,7 +38,8 @@ static size_t clock_len(const char *p, const char *end)
     return (size_t)(q - p);
 }
 
-/* "[ 5864.708440]": the seconds.fraction stamp of dmesg; returns its length or 0 */
+/* "[ 5864.708440]": the seconds.fraction stamp of dmesg; returns its length or 0 (one stamp per
+ * line of a big log: the loops test each byte once) */
 static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
 {
     const char *q = p;
@@ -47,27 +48,26 @@ static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
     q++;
     while (q < end && *q == ' ')
         q++;
-    uint64_t sec = 0, frac = 0;
-    int nd = 0, nf = 0;
-    while (q < end && is_digit(*q)) {
-        if (++nd > 11)
-            return 0;
-        sec = sec * 10 + (uint64_t)(*q++ - '0');
-    }
-    if (nd == 0 || q >= end || *q != '.')
-        return 0;
-    q++;
-    while (q < end && is_digit(*q)) {
-        if (++nf > 9)
-            return 0;
-        if (nf <= 6)
-            frac = frac * 10 + (uint64_t)(*q - '0');
+    const char *s = q;
+    uint64_t sec = 0;
+    unsigned d;
+    while (q < end && (d = (unsigned)(*q - '0')) < 10) {
+        sec = sec * 10 + d;
         q++;
     }
-    if (nf == 0 || q >= end || *q != ']')
+    if (q == s || q - s > 11 || q >= end || *q != '.')
         return 0;
-    for (int i = nf; i < 6; i++)
-        frac *= 10;
+    const char *f = ++q;
+    uint64_t frac = 0;
+    while (q < end && (d = (unsigned)(*q - '0')) < 10) {
+        frac = frac * 10 + d;
+        q++;
+    }
+    size_t nf = (size_t)(q - f);
+    if (nf == 0 || nf > 9 || q >= end || *q != ']')
+        return 0;
+    static const uint64_t scale[] = {1, 100000, 10000, 1000, 100, 10, 1, 10, 100, 1000};
+    frac = nf <= 6 ? frac * scale[nf] : frac / scale[nf];
     *us = sec * 1000000 + frac;
     return (size_t)(q + 1 - p);
 }
@@ -568,6 +568,8 @@ void logline_prefix_time(struct span prefix, struct span *time)
 static size_t continuation_mark(const char *p, const char *end)
 {
     static const char *const marks[] = {"\xe2\x86\xaa", "\xe2\x86\xb3", "\xe2\xa4\xb7"};
+    if (p >= end || (unsigned char)*p != 0xe2)
+        return 0;
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
         if (end - p >= 3 && memcmp(p, marks[i], 3) == 0)
             return 3 + (end - p > 3 && p[3] == ' ');

@@ -302,8 +302,8 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
         .bare = ll.source == LOGLINE_BARE,
         .caller_tid = ll.caller_tid,
     };
-    while (l.lead < 8 && l.text.p - l.lead > line && (l.text.p[-1 - (int)l.lead] == ' ' ||
-                                                     l.text.p[-1 - (int)l.lead] == '\t'))
+    while (l.bare && l.lead < 8 && l.text.p - l.lead > line &&
+           (l.text.p[-1 - (int)l.lead] == ' ' || l.text.p[-1 - (int)l.lead] == '\t'))
         l.lead++;
     return oomlog_feed_line(p, &l);
 }
