@@ -15,7 +15,16 @@
  *   ISO syslog, journalctl -o short-iso: "2022-07-13T11:45:20+0300 host kernel: text"
  *   journalctl -o short-monotonic: "[ 5864.708440] host kernel: text"
  *   raw /dev/kmsg records "6,1234,5864708440,-;text" (text still \xNN-escaped: `kmsg` is set)
- * Around them: mail quoting ("> ", "> > "), indentation, CRLF.
+ *   after a dmesg stamp: printk caller ids "[T4242]", "[  T42]", "[C1]" (also alone, without a
+ *                         stamp), Android/MediaTek tags "(1)[123:kworker/1:1]", "[1234:lmkd]"
+ *   a bare "kernel: " (a syslog line cut after its tag); dmesg -T whose '[' was lost
+ *   after a wall-clock stamp without a tag (netconsole receivers, "kern.warn" facility words):
+ *                         a dmesg stamp or " kernel: " within the next words
+ *   no known start at all: a dmesg stamp further on, after an opaque prefix (a netconsole
+ *                         receiver's address, grep -H's file name, a tool's columns); a
+ *                         wall-clock stamp in that prefix is still the line's time
+ * Around them: mail quoting ("> ", "> > ", ">  > "), indentation, CRLF, an editor's or pager's
+ * continuation arrow ("↪", "↳", "⤷": the line is bare, it continues the one before).
  *
  * A syslog/journal record whose tag is not "kernel" is userspace (node-problem-detector,
  * earlyoom, containerd, systemd quoting a kill line): source LOGLINE_USER, never kernel text.
