@@ -34,11 +34,13 @@ static const char usage[] =
     "      --skip ID[,ID]    do not run these checks (repeatable)\n"
     "      --critical NAMES  node-critical process names (comm; a trailing '*' matches a prefix),\n"
     "                        comma-separated; '+NAMES' adds to the default list\n"
-    "      --list            the checks and the default node-critical names\n" CLI_COMMON_HELP "\n"
+    "      --list            the checks and the default node-critical names\n"
+    "      --interval D      the pressure check reads the refault counters twice, D apart\n"
+    "                        (default 1s; 0: do not wait, no rate)\n" CLI_COMMON_HELP "\n"
     "Exit status: 0 nothing above info, 1 warnings, 2 critical findings, 3 the checks could\n"
     "not run, 64 a bad flag.\n";
 
-enum { OPT_ONLY = OPT_FIRST_COMMAND_OPTION, OPT_SKIP, OPT_CRITICAL, OPT_LIST };
+enum { OPT_ONLY = OPT_FIRST_COMMAND_OPTION, OPT_SKIP, OPT_CRITICAL, OPT_LIST, OPT_INTERVAL };
 
 struct doctor_cli {
     bool only_set, list;
@@ -46,6 +48,7 @@ struct doctor_cli {
     char *critical_text;   /* owned copy the patterns point into */
     const char **critical; /* NULL: the default */
     size_t ncritical;
+    uint64_t interval_ms;
 };
 
 static int parse_ids(const struct cli *c, const char *flag, const char *arg, bool *set)
@@ -99,6 +102,7 @@ static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv
         {"skip", 0, ARGS_VALUE, OPT_SKIP},
         {"critical", 0, ARGS_VALUE, OPT_CRITICAL},
         {"list", 0, ARGS_NO_VALUE, OPT_LIST},
+        {"interval", 0, ARGS_VALUE, OPT_INTERVAL},
         CLI_COMMON_OPTIONS,
     };
     struct args a;
@@ -121,6 +125,10 @@ static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv
             break;
         case OPT_LIST:
             o->list = true;
+            break;
+        case OPT_INTERVAL:
+            if ((r = cli_parse_interval(c, a.value, &o->interval_ms)))
+                return r;
             break;
         }
     }
@@ -271,7 +279,7 @@ static void render_text(const struct cli *c, const struct node *n, const struct 
 
 int cmd_doctor(struct cli *c, int argc, char **argv)
 {
-    struct doctor_cli o = {0};
+    struct doctor_cli o = {.interval_ms = 1000};
     int r = parse_args(c, &o, argc, argv);
     if (r) {
         r = r < 0 ? EXIT_OK : r;
@@ -309,6 +317,12 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
         log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-q));
         r = DOCTOR_EXIT_ERROR;
         goto out_root;
+    }
+    /* page-cache refaults per second: a second reading of the counters */
+    if (dopts.run[CHECK_PRESSURE] && (q = node_measure_refaults(&n, o.interval_ms)) < 0) {
+        log_error("doctor: %s", strerror(-q));
+        r = DOCTOR_EXIT_ERROR;
+        goto out_node;
     }
     struct doctor_report rep;
     if ((q = doctor_run(&n, &dopts, &rep)) < 0) {

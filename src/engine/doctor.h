@@ -27,7 +27,7 @@ enum doctor_check_id {
     CHECK_MEMORY_HIGH,  /* memory.max without memory.high on busy cgroups (v2) */
     CHECK_OOM_GROUP,    /* memory.oom.group = 1: one process's excess kills a whole cgroup */
     CHECK_PAGE_CACHE,   /* page cache dominating a cgroup at its limit */
-    CHECK_PRESSURE,     /* memory PSI: sick cgroups and node */
+    CHECK_PRESSURE,     /* memory PSI and page-cache thrashing (refaults): node and cgroups */
     CHECK_PSI_CGROUPS,  /* PSI unavailable; cgroup v1 / hybrid consequences */
     CHECK_SWAP,         /* swap and zram facts, the trade-off */
     CHECK_SYSCTL,       /* vm.panic_on_oom, oom_kill_allocating_task, overcommit */
@@ -91,12 +91,7 @@ void doctor_report_release(struct doctor_report *r);
 /* The worst severity found; -1 when there is no finding. */
 int doctor_worst(const struct doctor_report *r);
 
-/*
- * Memory PSI that is sick: tasks waited for memory a tenth of the last 10 s (some avg10 >= 10.00),
- * or every task stalled at once, now and over the last minute (full avg10 and avg60 above 0).
- */
 struct psi;
-bool doctor_psi_sick(const struct psi *p);
 /* The six averages as keys of the object being written ("some_avg10": 1.25, ..., percent), as
  * doctor's and status's JSON carry them. */
 void doctor_psi_averages_json(const struct psi *p, struct json *j);

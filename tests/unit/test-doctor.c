@@ -212,24 +212,6 @@ static void clean_machine_nothing_above_info(void **state)
 /* ---- thresholds and helpers --------------------------------------------------------------------
  */
 
-static void psi_sick_thresholds(void **state)
-{
-    (void)state;
-    struct psi p = {.some = {.present = true}, .full = {.present = true}};
-    assert_false(doctor_psi_sick(&p));
-    p.some.avg10 = 999; /* 9.99% */
-    assert_false(doctor_psi_sick(&p));
-    p.some.avg10 = 1000;
-    assert_true(doctor_psi_sick(&p));
-    p.some.avg10 = 0;
-    p.full.avg10 = 1; /* a blip now, nothing over the minute: not sustained */
-    assert_false(doctor_psi_sick(&p));
-    p.full.avg60 = 1;
-    assert_true(doctor_psi_sick(&p));
-    p.full.avg10 = 0; /* over the minute, but not now */
-    assert_false(doctor_psi_sick(&p));
-}
-
 static void critical_name_patterns(void **state)
 {
     (void)state;
@@ -382,7 +364,6 @@ int main(void)
         cmocka_unit_test(oom_group_containers),
         cmocka_unit_test(legacy_machine),
         cmocka_unit_test(clean_machine_nothing_above_info),
-        cmocka_unit_test(psi_sick_thresholds),
         cmocka_unit_test(critical_name_patterns),
         cmocka_unit_test(swaps_and_sysctls),
         cmocka_unit_test(domain_from_snapshot_matches),
