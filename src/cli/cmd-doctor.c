@@ -15,6 +15,7 @@
 #include "../base/table.h"
 #include "../engine/doctor.h"
 #include "../engine/node.h"
+#include "../model/critical.h"
 #include "../model/sysroot.h"
 #include "cli.h"
 
@@ -78,7 +79,7 @@ static int parse_critical(const struct cli *c, struct doctor_cli *o, const char 
     o->ncritical = 0;
     o->critical_text = strdup(add ? arg + 1 : arg);
     size_t ndef = 0;
-    while (doctor_default_critical[ndef])
+    while (critical_default_names[ndef])
         ndef++;
     size_t cap = strlen(arg) + 1 + (add ? ndef : 0);
     o->critical = calloc(cap, sizeof(*o->critical));
@@ -86,7 +87,7 @@ static int parse_critical(const struct cli *c, struct doctor_cli *o, const char 
         return EXIT_FAIL;
     if (add)
         for (size_t i = 0; i < ndef; i++)
-            o->critical[o->ncritical++] = doctor_default_critical[i];
+            o->critical[o->ncritical++] = critical_default_names[i];
     char *save = NULL;
     for (char *tok = strtok_r(o->critical_text, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
         o->critical[o->ncritical++] = tok;
@@ -143,8 +144,8 @@ static void list_checks(struct buf *out)
     for (int i = 0; i < CHECK_COUNT; i++)
         buf_printf(out, "  %-13s %s\n", doctor_checks[i].id, doctor_checks[i].summary);
     buf_puts(out, "\ndefault node-critical names (--critical):\n ");
-    for (size_t i = 0; doctor_default_critical[i]; i++)
-        buf_printf(out, " %s", doctor_default_critical[i]);
+    for (size_t i = 0; critical_default_names[i]; i++)
+        buf_printf(out, " %s", critical_default_names[i]);
     buf_putc(out, '\n');
 }
 

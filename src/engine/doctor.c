@@ -12,6 +12,7 @@
 #include "../base/opt.h"
 #include "../model/cgpath.h"
 #include "../model/cgroup.h"
+#include "../model/critical.h"
 #include "../model/identity.h"
 #include "../model/oomdomain.h"
 #include "../model/oomlog.h"
@@ -39,13 +40,6 @@ const struct doctor_check_info doctor_checks[CHECK_COUNT] = {
 
 /* The daemons a node does not survive losing: remote access, networking, name resolution, the
  * journal, D-Bus, the container runtime and kubelet, time. comm is cut to 15 bytes. */
-const char *const doctor_default_critical[] = {
-    "sshd",           "systemd-*", "dbus-daemon", "dbus-broker*",     "NetworkManager",
-    "wpa_supplicant", "dhclient",  "containerd",  "containerd-shim*", "crio",
-    "dockerd",        "kubelet",   "kube-proxy",  "chronyd",          "ntpd",
-    "rsyslogd",       NULL,
-};
-
 int doctor_check_find(const char *id)
 {
     for (int i = 0; i < CHECK_COUNT; i++)
@@ -57,21 +51,6 @@ int doctor_check_find(const char *id)
 const char *doctor_severity_name(enum doctor_severity s)
 {
     return s == DOCTOR_CRITICAL ? "critical" : s == DOCTOR_WARNING ? "warning" : "info";
-}
-
-bool doctor_name_matches(const char *const *patterns, size_t n, const char *comm)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *p = patterns[i];
-        size_t len = strlen(p);
-        if (len && p[len - 1] == '*') {
-            if (strncmp(comm, p, len - 1) == 0)
-                return true;
-        } else if (strcmp(comm, p) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 /* ---- building findings ------------------------------------------------------------------- */
@@ -250,19 +229,12 @@ static const char *proc_cgroup(const struct proc *p)
     return p->cgroup ? p->cgroup : p->cgroup_unified;
 }
 
-enum pclass { CLASS_OTHER, CLASS_CRITICAL, CLASS_WORKLOAD };
+enum pclass { CLASS_OTHER = PROC_CLASS_OTHER, CLASS_CRITICAL = PROC_CLASS_CRITICAL,
+              CLASS_WORKLOAD = PROC_CLASS_WORKLOAD };
 
 static const char *class_name(enum pclass c)
 {
-    return c == CLASS_CRITICAL ? "critical" : c == CLASS_WORKLOAD ? "workload" : "other";
-}
-
-/* A workload process: in a Kubernetes pod's cgroup (not CRI-O's conmon), or in a container. */
-static bool is_workload_identity(const struct identity *id)
-{
-    if (id->kind == WORKLOAD_KUBERNETES)
-        return id->pod_uid[0] && !id->conmon;
-    return id->kind == WORKLOAD_DOCKER;
+    return proc_class_name((enum proc_class)c);
 }
 
 static void proc_identity(const struct proc *p, struct identity *id)
@@ -274,13 +246,8 @@ static void proc_identity(const struct proc *p, struct identity *id)
 
 static enum pclass classify(const struct proc *p, const struct doctor_opts *o)
 {
-    struct identity id;
-    proc_identity(p, &id);
-    if (is_workload_identity(&id))
-        return CLASS_WORKLOAD;
-    if (doctor_name_matches(o->critical, o->ncritical, p->comm))
-        return CLASS_CRITICAL;
-    return CLASS_OTHER;
+    return (enum pclass)critical_classify(p->comm, p->cgroup, p->cgroup_unified, o->critical,
+                                          o->ncritical);
 }
 
 /* "pod 0a1b2c3d (guaranteed)", "docker container 34186d9bd077", "ssh.service", "" */
@@ -1974,9 +1941,9 @@ int doctor_run(const struct node *n, const struct doctor_opts *o, struct doctor_
     struct doctor_report r = {0};
     struct doctor_opts opts = *o;
     if (!opts.critical) {
-        opts.critical = doctor_default_critical;
+        opts.critical = critical_default_names;
         opts.ncritical = 0;
-        while (doctor_default_critical[opts.ncritical])
+        while (critical_default_names[opts.ncritical])
             opts.ncritical++;
     }
     bool procs = n->parts & NODE_READ_PROCS;

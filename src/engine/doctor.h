@@ -48,16 +48,8 @@ extern const struct doctor_check_info doctor_checks[CHECK_COUNT];
 int doctor_check_find(const char *id);
 const char *doctor_severity_name(enum doctor_severity s);
 
-/*
- * Node-critical process names: the kernel's comm (15 bytes at most, so "systemd-network" for
- * systemd-networkd), exact, or a prefix when the pattern ends in '*'. A process matching one is
- * node-critical unless it runs in a workload's cgroup (a Kubernetes pod, a container).
- */
-extern const char *const doctor_default_critical[];
-bool doctor_name_matches(const char *const *patterns, size_t n, const char *comm);
-
 struct doctor_opts {
-    const char *const *critical; /* patterns; NULL: doctor_default_critical */
+    const char *const *critical; /* node-critical patterns (model/critical.h); NULL: the default */
     size_t ncritical;
     bool run[CHECK_COUNT]; /* which checks run */
 };

@@ -11,6 +11,7 @@
 #include "base/opt.h"
 #include "engine/doctor.h"
 #include "engine/node.h"
+#include "model/critical.h"
 #include "model/oomdomain.h"
 #include "model/psi.h"
 #include "model/swaps.h"
@@ -216,15 +217,15 @@ static void critical_name_patterns(void **state)
 {
     (void)state;
     size_t n = 0;
-    while (doctor_default_critical[n])
+    while (critical_default_names[n])
         n++;
     /* comm is cut to 15 bytes: systemd-networkd is "systemd-network" */
-    assert_true(doctor_name_matches(doctor_default_critical, n, "systemd-network"));
-    assert_true(doctor_name_matches(doctor_default_critical, n, "sshd"));
-    assert_true(doctor_name_matches(doctor_default_critical, n, "containerd-shim"));
-    assert_false(doctor_name_matches(doctor_default_critical, n, "systemd")); /* user managers */
-    assert_false(doctor_name_matches(doctor_default_critical, n, "sshd-session"));
-    assert_false(doctor_name_matches(doctor_default_critical, n, "java"));
+    assert_true(critical_name_matches(critical_default_names, n, "systemd-network"));
+    assert_true(critical_name_matches(critical_default_names, n, "sshd"));
+    assert_true(critical_name_matches(critical_default_names, n, "containerd-shim"));
+    assert_false(critical_name_matches(critical_default_names, n, "systemd")); /* user managers */
+    assert_false(critical_name_matches(critical_default_names, n, "sshd-session"));
+    assert_false(critical_name_matches(critical_default_names, n, "java"));
     assert_int_equal(doctor_check_find("kill-order"), CHECK_KILL_ORDER);
     assert_int_equal(doctor_check_find("kernel-log"), CHECK_KERNEL_LOG);
     assert_int_equal(doctor_check_find("nope"), -1);
