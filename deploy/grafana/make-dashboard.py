@@ -20,9 +20,9 @@ def ts(id, title, x, y, w, h, targets, unit="bytes", stack=False, overrides=None
     }
 
 
-def unstacked(name, color):
-    """Limits are lines over the stack, not part of it."""
-    return {"matcher": {"id": "byName", "options": name},
+def unstacked(pattern, color):
+    """Limits are lines over the stack, not part of it (matched by legend: one per cgroup and node)."""
+    return {"matcher": {"id": "byRegexp", "options": pattern},
             "properties": [{"id": "custom.stacking", "value": {"mode": "none"}},
                            {"id": "custom.fillOpacity", "value": 0},
                            {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
@@ -51,23 +51,33 @@ panels = [
     {"id": 6, "type": "row", "title": "Cgroup $cgroup", "collapsed": False, "repeat": "cgroup",
      "gridPos": {"x": 0, "y": 14, "w": 24, "h": 1}, "panels": []},
     ts(7, "What fills $cgroup (charged memory against its limit)", 0, 15, 12, 9, [
-        (f'oomwarden_cgroup_memory_anon_bytes{{{csel}}}', "anon"),
-        (f'oomwarden_cgroup_memory_file_bytes{{{csel}}}', "file (page cache)"),
-        (f'oomwarden_cgroup_memory_slab_bytes{{{csel}}}', "slab"),
-        (f'oomwarden_cgroup_memory_kernel_stack_bytes{{{csel}}}', "kernel stack"),
-        (f'oomwarden_cgroup_memory_pagetables_bytes{{{csel}}}', "page tables"),
-        (f'oomwarden_cgroup_memory_sock_bytes{{{csel}}}', "sock"),
-        (f'oomwarden_cgroup_memory_max_bytes{{{csel}}}', "memory.max"),
-        (f'oomwarden_cgroup_memory_high_bytes{{{csel}}}', "memory.high")],
-        stack=True, overrides=[unstacked("memory.max", "red"), unstacked("memory.high", "orange")],
-        desc="Stacked: anon, page cache, slab, kernel stack, page tables, socket buffers - everything the cgroup is charged for, not just RSS. Dashed: the limits."),
+        (f'oomwarden_cgroup_memory_anon_bytes{{{csel}}}', "anon {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_file_bytes{{{csel}}}', "file (page cache) {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_slab_bytes{{{csel}}}', "slab {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_kernel_stack_bytes{{{csel}}}', "kernel stack {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_pagetables_bytes{{{csel}}}', "page tables {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_sock_bytes{{{csel}}}', "sock {{cgroup}} {{instance}}"),
+        # cgroup v1 has no slab/stack/page-table lines: its kernel memory is one number (kmem)
+        (f'oomwarden_cgroup_memory_kernel_bytes{{{csel}}} unless on (instance, cgroup) oomwarden_cgroup_memory_slab_bytes{{{csel}}}',
+         "kernel, v1 kmem {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_max_bytes{{{csel}}}', "memory.max {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_high_bytes{{{csel}}}', "memory.high {{cgroup}} {{instance}}")],
+        stack=True, overrides=[unstacked("/^memory\\.max /", "red"), unstacked("/^memory\\.high /", "orange")],
+        desc="Stacked: anon, page cache, slab, kernel stack, page tables, socket buffers (cgroup v1: kernel memory as one number, kmem) - everything the cgroup is charged for, not just RSS. Dashed: the limits."),
     ts(8, "Memory pressure of $cgroup", 12, 15, 6, 9, [
-        (f'rate(oomwarden_cgroup_pressure_memory_some_seconds_total{{{csel}}}[$__rate_interval])', "some"),
-        (f'rate(oomwarden_cgroup_pressure_memory_full_seconds_total{{{csel}}}[$__rate_interval])', "full")],
-        unit="percentunit"),
+        (f'rate(oomwarden_cgroup_pressure_memory_some_seconds_total{{{csel}}}[$__rate_interval])', "some {{cgroup}} {{instance}}"),
+        (f'rate(oomwarden_cgroup_pressure_memory_full_seconds_total{{{csel}}}[$__rate_interval])', "full {{cgroup}} {{instance}}")],
+        unit="percentunit", desc="Alert: full > 10% for 5m (docs/thresholds.md)."),
     ts(9, "Limit events of $cgroup", 18, 15, 6, 9, [
-        (f'increase(oomwarden_cgroup_memory_events_total{{{csel}}}[$__rate_interval])', "{{event}}")],
+        (f'increase(oomwarden_cgroup_memory_events_total{{{csel}}}[$__rate_interval])', "{{event}} {{cgroup}} {{instance}}")],
         unit="short"),
+    ts(10, "Usage and working set of $cgroup", 0, 24, 24, 8, [
+        (f'oomwarden_cgroup_memory_current_bytes{{{csel}}}', "usage {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_working_set_bytes{{{csel}}}', "working set {{cgroup}} {{instance}}"),
+        (f'oomwarden_cgroup_memory_max_bytes{{{csel}}}', "memory.max {{cgroup}} {{instance}}")],
+        overrides=[unstacked("/^memory\\.max /", "red")],
+        desc="Usage is what the limit is compared with. The working set (usage - inactive page cache) is kubelet's eviction number; "
+             "it counts active page cache, which reclaim can still take: `oomwarden cgroup PATH` says how far the cgroup can grow before an OOM kill."),
 ]
 dash = {
     "uid": "oomwarden", "title": "oomwarden: memory, pressure and OOM kills",

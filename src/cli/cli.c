@@ -9,6 +9,7 @@
 
 #include "../base/cursor.h"
 #include "../base/log.h"
+#include "../base/units.h"
 #include "../model/cgroup.h"
 #include "../model/sysroot.h"
 #include "errors.h"
@@ -120,6 +121,14 @@ int cli_parse_count(const struct cli *c, const char *flag, const char *arg, long
     if (parse_u64(arg, &v) < 0 || v == 0 || v > 100000000)
         return cli_usage_error(c, "%s needs a positive number, not '%s'", flag, arg);
     *ret = (long)v;
+    return 0;
+}
+
+int cli_parse_interval(const struct cli *c, const char *arg, uint64_t *ret_ms)
+{
+    if (parse_duration_ms(arg, ret_ms) < 0 || *ret_ms > 60000)
+        return cli_usage_error(c, "--interval takes a duration up to 60s (1s, 500ms, 0), not '%s'",
+                               arg);
     return 0;
 }
 

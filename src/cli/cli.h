@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../base/args.h"
 #include "../base/buf.h"
@@ -97,6 +98,9 @@ int cli_emit(struct buf *out);
 
 /* Parses a positive count ("--top 15"). */
 int cli_parse_count(const struct cli *c, const char *flag, const char *arg, long *ret);
+
+/* Parses --interval: a duration from 0 to 60 s, in milliseconds. */
+int cli_parse_interval(const struct cli *c, const char *arg, uint64_t *ret_ms);
 
 /* Cgroups, shared by `cgroup` and `ps --cgroup`. Each returns 0 or an exit code
  * after saying what was wrong. */

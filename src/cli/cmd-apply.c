@@ -3,10 +3,12 @@
  * after), then written one by one; a failure is reported for its item and the rest go on.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/caps.h"
 #include "../base/json.h"
 #include "../base/limits.h"
 #include "../base/log.h"
@@ -30,11 +32,16 @@ static const char usage[] =
     "\n"
     "  -c, --config FILE     the config file (default " DEFAULT_CONFIG ")\n"
     "  -n, --dry-run         print the changes, write nothing\n" CLI_COMMON_HELP "\n"
+    "A dry run checks what it can without writing: that each file is writable, and that\n"
+    "lowering an oom_score_adj below 0 has the CAP_SYS_RESOURCE it needs; those say\n"
+    "\"would fail\" with the reason.\n"
+    "\n"
     "Exit status: 0 every change made (or nothing to change; --dry-run: planned), 1 at least\n"
-    "one change failed (the others were made), 64 bad flag, 78 configuration error.\n";
+    "one change failed (the others were made; --dry-run: would fail), 64 bad flag,\n"
+    "78 configuration error.\n";
 
 struct counts {
-    size_t done, failed, skipped, vanished, planned;
+    size_t done, failed, skipped, vanished, planned, would_fail;
 };
 
 static void count(const struct policy_plan *pl, struct counts *n)
@@ -56,6 +63,9 @@ static void count(const struct policy_plan *pl, struct counts *n)
         case CHANGE_VANISHED:
             n->vanished++;
             break;
+        case CHANGE_WOULD_FAIL:
+            n->would_fail++;
+            break;
         }
     }
 }
@@ -74,8 +84,9 @@ static void render_text(const struct policy *p, const struct policy_plan *pl, bo
         buf_putc(o, '\n');
     }
     if (dry_run)
-        buf_printf(o, "%zu would change, %zu skipped, %zu already as the rules say\n", n.planned,
-                   n.skipped, pl->unchanged);
+        buf_printf(o, "%zu would change, %zu would fail, %zu skipped, %zu gone, %zu already as the "
+                      "rules say\n",
+                   n.planned, n.would_fail, n.skipped, n.vanished, pl->unchanged);
     else
         buf_printf(o, "%zu done, %zu failed, %zu skipped, %zu gone before the write, %zu already "
                       "as the rules say\n", n.done, n.failed, n.skipped, n.vanished,
@@ -104,6 +115,7 @@ static int render_json(const struct policy *p, const struct policy_plan *pl, boo
     json_kv_u64(&j, "failed", n.failed);
     json_kv_u64(&j, "skipped", n.skipped);
     json_kv_u64(&j, "vanished", n.vanished);
+    json_kv_u64(&j, "would_fail", n.would_fail);
     json_kv_u64(&j, "unchanged", pl->unchanged);
     json_obj_end(&j);
     json_obj_end(&j); /* the pretty writer ends the document with its newline */
@@ -186,10 +198,15 @@ int cmd_apply(struct cli *c, int argc, char **argv)
     if (p->n == 0)
         log_warn("%s has no [rule NAME] sections: nothing to apply", config);
     size_t failed = 0;
-    for (size_t i = 0; !dry_run && i < pl.n; i++) {
-        /* one failure does not stop the others: each item says how it went */
-        (void)policy_apply_change(&sr, &h, &pl.v[i]);
-        failed += pl.v[i].state == CHANGE_FAILED;
+    bool cap = caps_effective(CAP_SYS_RESOURCE);
+    for (size_t i = 0; i < pl.n; i++) {
+        /* one failure does not stop the others: each item says how it went; a dry run says what
+         * it can know would fail */
+        if (dry_run)
+            policy_check_change(&sr, &h, cap, &pl.v[i]);
+        else
+            (void)policy_apply_change(&sr, &h, &pl.v[i]);
+        failed += pl.v[i].state == CHANGE_FAILED || pl.v[i].state == CHANGE_WOULD_FAIL;
     }
     struct buf out = BUF_INIT(CAP_OUTPUT);
     int q = 0;

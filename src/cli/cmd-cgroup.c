@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../base/buf.h"
+#include "../base/clock.h"
 #include "../base/cursor.h"
 #include "../base/fmt.h"
 #include "../base/json.h"
@@ -18,11 +19,14 @@
 #include "../base/opt.h"
 #include "../base/table.h"
 #include "../model/cgobserve.h"
+#include "../model/cgoutlook.h"
 #include "../model/cgpath.h"
 #include "../model/cgroup.h"
 #include "../model/identity.h"
+#include "../model/meminfo.h"
 #include "../model/psi.h"
 #include "../model/sysroot.h"
+#include "../model/workingset.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -38,17 +42,22 @@ static const char usage[] =
     "  -s, --sort KEY        usage (default), headroom, psi, ooms\n"
     "  -t, --tree            the hierarchy, children under their parent\n"
     "  -n, --top N           only the first N rows\n"
-    "      --no-headers      omit the header line\n" CLI_COMMON_HELP;
+    "      --no-headers      omit the header line\n"
+    "      --interval D      with PATH: read memory.stat again after D to measure page-cache\n"
+    "                        refaults per second (default 1s; 0: do not wait, no rate)\n"
+    CLI_COMMON_HELP;
 
 enum sort_key { SORT_USAGE, SORT_HEADROOM, SORT_PSI, SORT_OOMS };
 
-enum { OPT_NO_HEADERS = OPT_FIRST_COMMAND_OPTION };
+enum { OPT_NO_HEADERS = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL };
 
 struct cg_opts {
     enum sort_key sort;
     bool tree, headers;
     long top;
     const char *path;
+    uint64_t interval_ms;
+    bool interval_set;
 };
 
 static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
@@ -58,6 +67,7 @@ static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
         {"tree", 't', ARGS_NO_VALUE, 't'},
         {"top", 'n', ARGS_VALUE, 'n'},
         {"no-headers", 0, ARGS_NO_VALUE, OPT_NO_HEADERS},
+        {"interval", 0, ARGS_VALUE, OPT_INTERVAL},
         CLI_COMMON_OPTIONS,
     };
     struct args a;
@@ -88,6 +98,11 @@ static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
         case OPT_NO_HEADERS:
             o->headers = false;
             break;
+        case OPT_INTERVAL:
+            if ((r = cli_parse_interval(c, a.value, &o->interval_ms)))
+                return r;
+            o->interval_set = true;
+            break;
         }
     }
     if (opt < 0)
@@ -101,6 +116,8 @@ static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
                                   "with a PATH");
     if (o->tree && o->top)
         return cli_usage_error(c, "--top cannot be combined with --tree");
+    if (!o->path && o->interval_set)
+        return cli_usage_error(c, "--interval measures one cgroup's refaults: it goes with a PATH");
     return 0;
 }
 
@@ -774,10 +791,16 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
     else
         line_size(out, "swapped out", s->swap, OPT_ABSENT, NULL);
     buf_putc(out, '\n');
-    line_size(out, "reclaimable", cgroup_reclaimable(cg), use,
-              "file LRUs + reclaimable slab: what reclaim can take without swap");
+    if (opt_has(s->active_file) && opt_has(s->inactive_file)) {
+        uint64_t lru, held, free_now;
+        cgroup_reclaim_split(s, &lru, &held, &free_now);
+        line_size(out, "reclaim can drop", free_now, use,
+                  "page cache, active and inactive, not mapped, dirty or under writeback");
+        line_size(out, "reclaim may drop", held + (opt_has(s->slab_reclaimable) ? s->slab_reclaimable : 0),
+                  use, "mapped or dirty page cache, reclaimable slab: when cold, written, shrunk");
+    }
     line_size(out, "working set", cgroup_working_set(cg), use,
-              "usage - inactive file, as kubelet computes it");
+              "usage - inactive file, as kubelet computes it (active cache counts as used)");
 
     /* events */
     const struct cgroup_events *e = &cg->events;
@@ -849,6 +872,32 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
     }
 }
 
+/*
+ * Page cache re-read after reclaim dropped it, per second: workingset_refault_file read again
+ * interval_ms after the cgroup was read at t0. The LRUs of the second reading are the cache.
+ */
+static void measure_refaults(const struct cgroup_hier *h, const struct cgroup_memory *cg,
+                             uint64_t t0, uint64_t interval_ms, struct workingset *ret)
+{
+    uint64_t cache = opt_has(cg->stat.active_file) && opt_has(cg->stat.inactive_file)
+                         ? cg->stat.active_file + cg->stat.inactive_file
+                         : OPT_ABSENT;
+    if (interval_ms == 0) {
+        workingset_assess(OPT_ABSENT, OPT_ABSENT, 0, h->page_size, cache, ret);
+        return;
+    }
+    clock_sleep_until_ms(t0 + interval_ms);
+    struct cgroup_memstat again;
+    uint64_t after = OPT_ABSENT;
+    if (cgroup_read_stat(h, cg->path, &again) == 0) {
+        after = again.workingset_refault_file;
+        if (opt_has(again.active_file) && opt_has(again.inactive_file))
+            cache = again.active_file + again.inactive_file;
+    }
+    double dt = (double)(clock_mono_ms() - t0) / 1000.0;
+    workingset_assess(cg->stat.workingset_refault_file, after, dt, h->page_size, cache, ret);
+}
+
 static int run_one(const struct cli *c, const struct cg_opts *o, const struct cgroup_hier *h,
                    struct buf *out)
 {
@@ -862,6 +911,7 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
         return r;
     }
     free(path);
+    uint64_t t0 = clock_mono_ms();
     (void)cgroup_psi_from_members(h, &cg);
     struct cgroup_snapshot anc = {0}, sub = {0};
     struct cgobserve obs = {0};
@@ -885,7 +935,20 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
         if (bd.from && strcmp(chain[i]->path, bd.from) == 0)
             break;
     }
-    if (cgobserve_make(&cg, &bd, group_top, &obs) < 0) {
+    /* what reclaim can take from the cgroup whose limit binds */
+    const struct cgroup_memory *binder = NULL;
+    for (size_t i = 0; bd.from && i < nchain; i++)
+        if (strcmp(chain[i]->path, bd.from) == 0)
+            binder = chain[i];
+    struct meminfo mi;
+    uint64_t swap_room = 0;
+    bool swap = binder && meminfo_read(h->sr, &mi) == 0 &&
+                cgroup_swap_room(binder, mi.swap_free, &swap_room);
+    struct cgroup_outlook ol;
+    cgroup_outlook_of(binder, &bd, swap, swap_room, &ol);
+    struct workingset ws;
+    measure_refaults(h, &cg, t0, o->interval_ms, &ws);
+    if (cgobserve_make(&cg, &bd, group_top, &ol, &ws, &obs) < 0) {
         r = EXIT_FAIL;
         goto out;
     }
@@ -910,6 +973,10 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
             json_obj_end(&j);
         }
         json_arr_end(&j);
+        json_key(&j, "outlook");
+        cgroup_outlook_json(&ol, &j);
+        json_key(&j, "refaults");
+        workingset_json(&ws, &j);
         json_key(&j, "observations");
         json_arr_begin(&j);
         for (size_t i = 0; i < obs.n; i++)
@@ -930,7 +997,7 @@ out:
 
 int cmd_cgroup(struct cli *c, int argc, char **argv)
 {
-    struct cg_opts o = {.headers = true};
+    struct cg_opts o = {.headers = true, .interval_ms = 1000};
     int r = parse_args(c, &o, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;

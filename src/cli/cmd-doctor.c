@@ -15,6 +15,7 @@
 #include "../base/table.h"
 #include "../engine/doctor.h"
 #include "../engine/node.h"
+#include "../model/critical.h"
 #include "../model/sysroot.h"
 #include "cli.h"
 
@@ -34,11 +35,13 @@ static const char usage[] =
     "      --skip ID[,ID]    do not run these checks (repeatable)\n"
     "      --critical NAMES  node-critical process names (comm; a trailing '*' matches a prefix),\n"
     "                        comma-separated; '+NAMES' adds to the default list\n"
-    "      --list            the checks and the default node-critical names\n" CLI_COMMON_HELP "\n"
+    "      --list            the checks and the default node-critical names\n"
+    "      --interval D      the pressure check reads the refault counters twice, D apart\n"
+    "                        (default 1s; 0: do not wait, no rate)\n" CLI_COMMON_HELP "\n"
     "Exit status: 0 nothing above info, 1 warnings, 2 critical findings, 3 the checks could\n"
     "not run, 64 a bad flag.\n";
 
-enum { OPT_ONLY = OPT_FIRST_COMMAND_OPTION, OPT_SKIP, OPT_CRITICAL, OPT_LIST };
+enum { OPT_ONLY = OPT_FIRST_COMMAND_OPTION, OPT_SKIP, OPT_CRITICAL, OPT_LIST, OPT_INTERVAL };
 
 struct doctor_cli {
     bool only_set, list;
@@ -46,6 +49,7 @@ struct doctor_cli {
     char *critical_text;   /* owned copy the patterns point into */
     const char **critical; /* NULL: the default */
     size_t ncritical;
+    uint64_t interval_ms;
 };
 
 static int parse_ids(const struct cli *c, const char *flag, const char *arg, bool *set)
@@ -75,7 +79,7 @@ static int parse_critical(const struct cli *c, struct doctor_cli *o, const char 
     o->ncritical = 0;
     o->critical_text = strdup(add ? arg + 1 : arg);
     size_t ndef = 0;
-    while (doctor_default_critical[ndef])
+    while (critical_default_names[ndef])
         ndef++;
     size_t cap = strlen(arg) + 1 + (add ? ndef : 0);
     o->critical = calloc(cap, sizeof(*o->critical));
@@ -83,7 +87,7 @@ static int parse_critical(const struct cli *c, struct doctor_cli *o, const char 
         return EXIT_FAIL;
     if (add)
         for (size_t i = 0; i < ndef; i++)
-            o->critical[o->ncritical++] = doctor_default_critical[i];
+            o->critical[o->ncritical++] = critical_default_names[i];
     char *save = NULL;
     for (char *tok = strtok_r(o->critical_text, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
         o->critical[o->ncritical++] = tok;
@@ -99,6 +103,7 @@ static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv
         {"skip", 0, ARGS_VALUE, OPT_SKIP},
         {"critical", 0, ARGS_VALUE, OPT_CRITICAL},
         {"list", 0, ARGS_NO_VALUE, OPT_LIST},
+        {"interval", 0, ARGS_VALUE, OPT_INTERVAL},
         CLI_COMMON_OPTIONS,
     };
     struct args a;
@@ -122,6 +127,10 @@ static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv
         case OPT_LIST:
             o->list = true;
             break;
+        case OPT_INTERVAL:
+            if ((r = cli_parse_interval(c, a.value, &o->interval_ms)))
+                return r;
+            break;
         }
     }
     if (opt < 0)
@@ -135,8 +144,8 @@ static void list_checks(struct buf *out)
     for (int i = 0; i < CHECK_COUNT; i++)
         buf_printf(out, "  %-13s %s\n", doctor_checks[i].id, doctor_checks[i].summary);
     buf_puts(out, "\ndefault node-critical names (--critical):\n ");
-    for (size_t i = 0; doctor_default_critical[i]; i++)
-        buf_printf(out, " %s", doctor_default_critical[i]);
+    for (size_t i = 0; critical_default_names[i]; i++)
+        buf_printf(out, " %s", critical_default_names[i]);
     buf_putc(out, '\n');
 }
 
@@ -271,7 +280,7 @@ static void render_text(const struct cli *c, const struct node *n, const struct 
 
 int cmd_doctor(struct cli *c, int argc, char **argv)
 {
-    struct doctor_cli o = {0};
+    struct doctor_cli o = {.interval_ms = 1000};
     int r = parse_args(c, &o, argc, argv);
     if (r) {
         r = r < 0 ? EXIT_OK : r;
@@ -309,6 +318,12 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
         log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-q));
         r = DOCTOR_EXIT_ERROR;
         goto out_root;
+    }
+    /* page-cache refaults per second: a second reading of the counters */
+    if (dopts.run[CHECK_PRESSURE] && (q = node_measure_refaults(&n, o.interval_ms)) < 0) {
+        log_error("doctor: %s", strerror(-q));
+        r = DOCTOR_EXIT_ERROR;
+        goto out_node;
     }
     struct doctor_report rep;
     if ((q = doctor_run(&n, &dopts, &rep)) < 0) {

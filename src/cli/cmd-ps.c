@@ -35,7 +35,7 @@ static const char usage[] =
     "memory now (highest badness first; 'never' for init, kernel threads and oom_score_adj -1000),\n"
     "with the memory the kernel counts: resident anon/file/shmem, swap and page tables.\n"
     "\n"
-    "  -t, --tree            the process hierarchy: [pid] comm: oom_score (oom_score_adj)\n"
+    "  -t, --tree            the process hierarchy: [pid] comm: oom_score (oom_score_adj, signed)\n"
     "  -x, --extended        with --tree: add the memory split and the command line\n"
     "  -k, --kernel          with --tree: include kernel threads\n"
     "  -n, --top N           only the first N processes\n"
@@ -494,7 +494,7 @@ static int render_tree(const struct cli *c, const struct ps_opts *o, const struc
             buf_puts(&line, style_ansi(STYLE_DIM));
         buf_printf(&line, "[%d] ", (int)p->pid);
         text_sanitize_into(&line, p->comm, strlen(p->comm));
-        buf_printf(&line, ": %ld (%d)", p->oom_score, p->oom_score_adj);
+        buf_printf(&line, ": %ld (%+d)", p->oom_score, p->oom_score_adj);
         if (o->extended) {
             char a[FMT_SIZE_LEN], f[FMT_SIZE_LEN], s[FMT_SIZE_LEN], w[FMT_SIZE_LEN];
             if (p->has_mm)

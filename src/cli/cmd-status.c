@@ -27,6 +27,7 @@
 #include "../model/identity.h"
 #include "../model/oomdomain.h"
 #include "../model/oomlog.h"
+#include "../model/psilevel.h"
 #include "../model/sysroot.h"
 #include "cli.h"
 
@@ -37,17 +38,24 @@ static const char usage[] =
     "(PSI), the cgroups nearest their limits and what fills them, who the OOM killer takes next\n"
     "(machine-wide, and in each of those cgroups), the OOM kills still in the kernel log, and\n"
     "the top three findings of `oomwarden doctor`. `oomwarden` without a command shows this.\n"
+    "Page-cache refaults per second need two readings: status waits --interval between them.\n"
     "\n"
-    "  -n, --top N           rows per section (default 3)\n" CLI_COMMON_HELP;
+    "  -n, --top N           rows per section (default 3)\n"
+    "      --interval D      between the two readings of the refault counters (default 1s;\n"
+    "                        0: do not wait, no rate)\n" CLI_COMMON_HELP;
 
 struct status_opts {
     long top;
+    uint64_t interval_ms;
 };
+
+enum { OPT_INTERVAL = OPT_FIRST_COMMAND_OPTION };
 
 static int parse_args(struct cli *c, struct status_opts *o, int argc, char **argv)
 {
     static const struct args_option opts[] = {
         {"top", 'n', ARGS_VALUE, 'n'},
+        {"interval", 0, ARGS_VALUE, OPT_INTERVAL},
         CLI_COMMON_OPTIONS,
     };
     struct args a;
@@ -57,6 +65,10 @@ static int parse_args(struct cli *c, struct status_opts *o, int argc, char **arg
         switch (opt) {
         case 'n':
             if ((r = cli_parse_count(c, "--top", a.value, &o->top)))
+                return r;
+            break;
+        case OPT_INTERVAL:
+            if ((r = cli_parse_interval(c, a.value, &o->interval_ms)))
                 return r;
             break;
         }
@@ -81,6 +93,7 @@ static unsigned pct(uint64_t part, uint64_t whole)
 
 struct cg_row {
     size_t idx;           /* in n->cgroups */
+    struct cgroup_outlook outlook;
     struct oomdomain dom; /* its own OOM; victims empty when it could not be ranked */
     const struct victim *next;
     size_t next_dom; /* index of `next` in dom.victims */
@@ -177,6 +190,7 @@ static int screen_build(const struct node *n, size_t top, struct screen *s)
     for (size_t k = 0; k < want; k++) {
         struct cg_row *row = &s->cg[s->ncg++];
         row->idx = lim[k];
+        node_outlook(n, lim[k], &row->outlook);
         int r = oomdomain_build_at(&n->hier, &n->cgroups, lim[k], &n->procs, &n->kernel, &n->mem,
                                    swappiness, &row->dom);
         if (r == -ENOMEM) {
@@ -288,6 +302,42 @@ static void psi_avgs(struct buf *b, const struct psi_line *l)
                l->avg300 % 100);
 }
 
+/* The machine's page cache read again after reclaim: whether its working set fits. */
+static void refaults_text(struct out *o, const struct workingset *w)
+{
+    char a[24], b[24], c[24], d[24];
+    buf_puts(o->b, "refaults  ");
+    if (!w->measured) {
+        buf_puts(o->b, "not measured (--interval 0)");
+        endl(o);
+        return;
+    }
+    if (w->level == THRASH_THRASHING) {
+        style(o, STYLE_BOLD_RED);
+        buf_puts(o->b, "thrashing");
+        unstyle(o);
+        buf_puts(o->b, ": the cache is being re-read as fast as it is dropped: the working set "
+                        "does not fit; ");
+    } else if (w->level == THRASH_REREADING) {
+        style(o, STYLE_YELLOW);
+        buf_puts(o->b, "re-reading");
+        unstyle(o);
+        buf_puts(o->b, ": ");
+    } else {
+        style(o, STYLE_GREEN);
+        buf_puts(o->b, "none");
+        unstyle(o);
+        buf_puts(o->b, ": ");
+    }
+    buf_printf(o->b, "%s/s of %s page cache read again after reclaim",
+               fmt_size_long(a, (uint64_t)w->bytes_per_s),
+               opt_has(w->cache) ? fmt_size_long(b, w->cache) : "?");
+    if (w->turnover_s >= 0 && w->level != THRASH_NONE)
+        buf_printf(o->b, ", all of it every %s", fmt_duration(c, w->turnover_s));
+    buf_printf(o->b, " (over %s)", fmt_duration(d, w->interval_s));
+    endl(o);
+}
+
 static void header_text(struct out *o, const struct node *n)
 {
     char a[24], b[24], c[24], d[24];
@@ -334,19 +384,25 @@ static void header_text(struct out *o, const struct node *n)
         endl(o);
     buf_puts(o->b, "pressure  ");
     if (n->psi_err == 0) {
-        bool sick = doctor_psi_sick(&n->psi);
+        enum psi_level l = psi_level_of(&n->psi);
         buf_puts(o->b, "some ");
         psi_avgs(o->b, &n->psi.some);
         buf_puts(o->b, "  full ");
         psi_avgs(o->b, &n->psi.full);
         buf_puts(o->b, " (% avg10 60 300): ");
-        style(o, sick ? STYLE_BOLD_RED : STYLE_GREEN);
-        buf_puts(o->b, sick ? "sick" : "healthy");
+        style(o, l >= PSI_SUSTAINED ? STYLE_BOLD_RED : l >= PSI_WAITING ? STYLE_YELLOW
+                                                                        : STYLE_GREEN);
+        buf_puts(o->b, psi_level_name(l));
         unstyle(o);
+        if (l == PSI_HEALTHY)
+            buf_puts(o->b, " (alert: full > 10% for 5 min)");
+        else
+            buf_printf(o->b, " (%s)", psi_level_rule(l));
     } else {
         buf_printf(o->b, "no memory PSI (%s)", strerror(-n->psi_err));
     }
     endl(o);
+    refaults_text(o, &n->refaults);
 }
 
 static void victim_words(const struct proc *p, char *out, size_t len)
@@ -368,11 +424,12 @@ static void victim_words(const struct proc *p, char *out, size_t len)
         cgpath_short(p->cgroup, 32, out, len);
 }
 
-enum { CG_NAME, CG_USE, CG_LIMIT, CG_ANON, CG_FILE, CG_NEXT, CG_NCOLS };
+enum { CG_NAME, CG_USE, CG_LIMIT, CG_ROOM, CG_ANON, CG_FILE, CG_NEXT, CG_NCOLS };
 static const struct table_column cg_cols[CG_NCOLS] = {
     [CG_NAME] = {"CGROUP", TABLE_LEFT},  [CG_USE] = {"USED", TABLE_RIGHT},
-    [CG_LIMIT] = {"LIMIT", TABLE_RIGHT}, [CG_ANON] = {"ANON", TABLE_RIGHT},
-    [CG_FILE] = {"FILE", TABLE_RIGHT},   [CG_NEXT] = {"NEXT VICTIM (+GROUP)", TABLE_LEFT},
+    [CG_LIMIT] = {"LIMIT", TABLE_RIGHT}, [CG_ROOM] = {"ROOM", TABLE_RIGHT},
+    [CG_ANON] = {"ANON", TABLE_RIGHT},   [CG_FILE] = {"FILE", TABLE_RIGHT},
+    [CG_NEXT] = {"NEXT VICTIM (+GROUP)", TABLE_LEFT},
 };
 
 enum { GV_RANK, GV_PID, GV_COMM, GV_MEM, GV_ADJ, GV_WHERE, GV_NCOLS };
@@ -441,6 +498,16 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
         else if (u >= 80)
             table_cell_style(&t, CG_USE, STYLE_YELLOW);
         table_cellf(&t, CG_LIMIT, "%s", fmt_size(a, cg->max));
+        /* growth before an OOM kill: headroom + what reclaim can take */
+        if (row->outlook.verdict >= OUTLOOK_ROOM) {
+            table_cellf(&t, CG_ROOM, "%s", fmt_size(a, row->outlook.room));
+            if (row->outlook.verdict == OUTLOOK_OOM_NEXT)
+                table_cell_style(&t, CG_ROOM, STYLE_BOLD_RED);
+            else if (row->outlook.verdict == OUTLOOK_TIGHT)
+                table_cell_style(&t, CG_ROOM, STYLE_YELLOW);
+        } else {
+            table_cellf(&t, CG_ROOM, "-");
+        }
         table_cellf(&t, CG_ANON, "%s", opt_has(cg->stat.anon) ? fmt_size(a, cg->stat.anon) : "-");
         table_cellf(&t, CG_FILE, "%s", opt_has(cg->stat.file) ? fmt_size(a, cg->stat.file) : "-");
         if (row->next) {
@@ -457,6 +524,26 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
     }
     table_out(o, &t);
     table_release(&t);
+    /* what the table cannot say in a cell */
+    for (size_t k = 0; k < s->ncg; k++) {
+        const struct cg_row *row = &s->cg[k];
+        const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
+        const struct workingset *w = n->cg_refaults ? &n->cg_refaults[row->idx] : NULL;
+        bool thrash = w && w->measured && w->level == THRASH_THRASHING;
+        if (row->outlook.verdict != OUTLOOK_OOM_NEXT && !thrash)
+            continue;
+        cgpath_short(cg->path, 30, name, sizeof(name));
+        buf_printf(o->b, "  %s: ", name);
+        if (row->outlook.verdict == OUTLOOK_OOM_NEXT)
+            buf_printf(o->b, "the next growth ends in an OOM kill (confidence %s)%s",
+                       outlook_confidence_name(row->outlook.confidence), thrash ? "; " : "");
+        if (thrash) {
+            char b[24], c[24];
+            buf_printf(o->b, "thrashing: %s/s of page cache read again, all of it every %s",
+                       fmt_size_long(b, (uint64_t)w->bytes_per_s), fmt_duration(c, w->turnover_s));
+        }
+        endl(o);
+    }
 }
 
 static void victims_text(struct out *o, const struct node *n, const struct screen *s)
@@ -575,9 +662,12 @@ static void findings_text(struct out *o, const struct doctor_report *rep, size_t
 
 static void json_psi_obj(struct json *j, const struct psi *p)
 {
+    enum psi_level l = psi_level_of(p);
     json_obj_begin(j);
     doctor_psi_averages_json(p, j);
-    json_kv_bool(j, "sick", doctor_psi_sick(p));
+    json_kv_str(j, "level", psi_level_name(l));
+    json_kv_str(j, "rule", psi_level_rule(l));
+    json_kv_bool(j, "sick", l >= PSI_STALLING);
     json_obj_end(j);
 }
 
@@ -625,6 +715,8 @@ static void render_json(const struct node *n, const struct screen *s,
         json_psi_obj(&j, &n->psi);
     else
         json_null(&j);
+    json_key(&j, "refaults");
+    workingset_json(&n->refaults, &j);
     json_key(&j, "cgroups");
     json_obj_begin(&j);
     json_kv_u64(&j, "limited", s->nlimited);
@@ -644,6 +736,13 @@ static void render_json(const struct node *n, const struct screen *s,
         json_kv_u64_opt(&j, "kernel", cgroup_kernel(cg));
         json_kv_u64_opt(&j, "working_set", cgroup_working_set(cg));
         json_kv_u64(&j, "totalpages", row->dom.totalpages);
+        json_key(&j, "outlook");
+        cgroup_outlook_json(&row->outlook, &j);
+        json_key(&j, "refaults");
+        if (n->cg_refaults)
+            workingset_json(&n->cg_refaults[row->idx], &j);
+        else
+            json_null(&j);
         json_key(&j, "next_victim");
         if (row->next)
             json_victim_obj(&j, row->next, row->with);
@@ -707,7 +806,7 @@ static void render_json(const struct node *n, const struct screen *s,
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-    struct status_opts o = {.top = 3};
+    struct status_opts o = {.top = 3, .interval_ms = 1000};
     int r = parse_args(c, &o, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
@@ -727,7 +826,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
     struct doctor_report rep = {0};
     struct screen s = {0};
     struct buf out = BUF_INIT(CAP_OUTPUT);
-    if ((q = doctor_run(&n, &dopts, &rep)) < 0 || (q = screen_build(&n, (size_t)o.top, &s)) < 0) {
+    if ((q = node_measure_refaults(&n, o.interval_ms)) < 0 || (q = doctor_run(&n, &dopts, &rep)) < 0 || (q = screen_build(&n, (size_t)o.top, &s)) < 0) {
         log_error("status: %s", strerror(-q));
         r = EXIT_FAIL;
         goto out;

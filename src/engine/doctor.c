@@ -12,9 +12,11 @@
 #include "../base/opt.h"
 #include "../model/cgpath.h"
 #include "../model/cgroup.h"
+#include "../model/critical.h"
 #include "../model/identity.h"
 #include "../model/oomdomain.h"
 #include "../model/oomlog.h"
+#include "../model/psilevel.h"
 #include "../model/sysroot.h"
 #include "explain.h"
 #include "node.h"
@@ -26,7 +28,7 @@ const struct doctor_check_info doctor_checks[CHECK_COUNT] = {
     [CHECK_MEMORY_HIGH] = {"memory-high", "memory.max without memory.high on busy cgroups (v2)"},
     [CHECK_OOM_GROUP] = {"oom-group", "memory.oom.group=1: one kill takes a whole cgroup (v2)"},
     [CHECK_PAGE_CACHE] = {"page-cache", "page cache fills a cgroup to its limit"},
-    [CHECK_PRESSURE] = {"pressure", "memory PSI: sick cgroups and node"},
+    [CHECK_PRESSURE] = {"pressure", "memory PSI and page-cache thrashing: node and cgroups"},
     [CHECK_PSI_CGROUPS] = {"psi-cgroups", "PSI unavailable; cgroup v1 and hybrid consequences"},
     [CHECK_SWAP] = {"swap", "swap, zram and zswap, and what they trade"},
     [CHECK_SYSCTL] = {"sysctl", "vm.panic_on_oom, vm.oom_kill_allocating_task, overcommit"},
@@ -38,13 +40,6 @@ const struct doctor_check_info doctor_checks[CHECK_COUNT] = {
 
 /* The daemons a node does not survive losing: remote access, networking, name resolution, the
  * journal, D-Bus, the container runtime and kubelet, time. comm is cut to 15 bytes. */
-const char *const doctor_default_critical[] = {
-    "sshd",           "systemd-*", "dbus-daemon", "dbus-broker*",     "NetworkManager",
-    "wpa_supplicant", "dhclient",  "containerd",  "containerd-shim*", "crio",
-    "dockerd",        "kubelet",   "kube-proxy",  "chronyd",          "ntpd",
-    "rsyslogd",       NULL,
-};
-
 int doctor_check_find(const char *id)
 {
     for (int i = 0; i < CHECK_COUNT; i++)
@@ -56,21 +51,6 @@ int doctor_check_find(const char *id)
 const char *doctor_severity_name(enum doctor_severity s)
 {
     return s == DOCTOR_CRITICAL ? "critical" : s == DOCTOR_WARNING ? "warning" : "info";
-}
-
-bool doctor_name_matches(const char *const *patterns, size_t n, const char *comm)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *p = patterns[i];
-        size_t len = strlen(p);
-        if (len && p[len - 1] == '*') {
-            if (strncmp(comm, p, len - 1) == 0)
-                return true;
-        } else if (strcmp(comm, p) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 /* ---- building findings ------------------------------------------------------------------- */
@@ -249,19 +229,12 @@ static const char *proc_cgroup(const struct proc *p)
     return p->cgroup ? p->cgroup : p->cgroup_unified;
 }
 
-enum pclass { CLASS_OTHER, CLASS_CRITICAL, CLASS_WORKLOAD };
+enum pclass { CLASS_OTHER = PROC_CLASS_OTHER, CLASS_CRITICAL = PROC_CLASS_CRITICAL,
+              CLASS_WORKLOAD = PROC_CLASS_WORKLOAD };
 
 static const char *class_name(enum pclass c)
 {
-    return c == CLASS_CRITICAL ? "critical" : c == CLASS_WORKLOAD ? "workload" : "other";
-}
-
-/* A workload process: in a Kubernetes pod's cgroup (not CRI-O's conmon), or in a container. */
-static bool is_workload_identity(const struct identity *id)
-{
-    if (id->kind == WORKLOAD_KUBERNETES)
-        return id->pod_uid[0] && !id->conmon;
-    return id->kind == WORKLOAD_DOCKER;
+    return proc_class_name((enum proc_class)c);
 }
 
 static void proc_identity(const struct proc *p, struct identity *id)
@@ -273,13 +246,8 @@ static void proc_identity(const struct proc *p, struct identity *id)
 
 static enum pclass classify(const struct proc *p, const struct doctor_opts *o)
 {
-    struct identity id;
-    proc_identity(p, &id);
-    if (is_workload_identity(&id))
-        return CLASS_WORKLOAD;
-    if (doctor_name_matches(o->critical, o->ncritical, p->comm))
-        return CLASS_CRITICAL;
-    return CLASS_OTHER;
+    return (enum pclass)critical_classify(p->comm, p->cgroup, p->cgroup_unified, o->critical,
+                                          o->ncritical);
 }
 
 /* "pod 0a1b2c3d (guaranteed)", "docker container 34186d9bd077", "ssh.service", "" */
@@ -944,10 +912,10 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
         if (pct(cg->current, cg->max) < 90 || pct(cg->stat.file, cg->current) < 50)
             continue;
         hit[nhit++] = i;
-        uint64_t ws = cgroup_working_set(cg);
-        uint64_t dirty = or0(cg->stat.file_dirty) + or0(cg->stat.file_writeback);
-        if ((opt_has(ws) && pct(ws, cg->max) >= 90) ||
-            pct(or0(cg->stat.shmem), cg->current) >= 25 || pct(dirty, cg->max) >= 10)
+        /* what reclaim can really take (active page cache too), not the working set */
+        struct cgroup_outlook ol;
+        node_outlook(n, i, &ol);
+        if (ol.verdict == OUTLOOK_TIGHT || ol.verdict == OUTLOOK_OOM_NEXT)
             sticky++;
     }
     if (nhit == 0) {
@@ -957,12 +925,12 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
     }
     struct fb b;
     fb_begin(&b, CHECK_PAGE_CACHE);
-    char a[24], c[24], d[24], e[24], f[24], g[24], h[24], i2[24];
+    char a[24], c[24], d[24], e[24], f[24], g[24], h[24], i2[24], j2[24];
     fb_title(&b, sticky ? DOCTOR_WARNING : DOCTOR_INFO,
              "page cache fills %zu cgroup%s to 90%% or more of %s limit%s", nhit,
              nhit == 1 ? "" : "s", nhit == 1 ? "its" : "their",
-             sticky ? ", and not all of it can be dropped quickly"
-                    : ": mostly inactive, the kernel reclaims it before it OOM-kills");
+             sticky ? ", and in some reclaim cannot make room"
+                    : ": the kernel reclaims it, active pages too, before it OOM-kills");
     fb_ev(&b, "page cache counts toward a cgroup's limit; at the limit the kernel reclaims "
               "inactive file pages first, active ones only after they turn inactive, dirty ones "
               "after writeback, and shmem/tmpfs not at all without swap");
@@ -973,14 +941,18 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
         const struct cgroup_memstat *st = &cg->stat;
         uint64_t ws = cgroup_working_set(cg);
         uint64_t dirty = or0(st->file_dirty) + or0(st->file_writeback);
+        struct cgroup_outlook ol;
+        node_outlook(n, hit[k], &ol);
         if (k < 6)
             fb_ev(&b,
                   "  %s: %s of %s (%u%%); page cache %s (%u%% of usage): inactive %s, active %s, "
-                  "shmem %s, dirty+writeback %s; working set %s (%u%% of the limit)",
+                  "shmem %s, dirty+writeback %s; reclaim can drop %s: room before an OOM kill "
+                  "%s (%s, confidence %s)",
                   cg->path, szl(a, cg->current), szl(c, cg->max), pct(cg->current, cg->max),
                   szl(d, st->file), pct(st->file, cg->current), szl(e, or0(st->inactive_file)),
                   szl(f, or0(st->active_file)), szl(g, or0(st->shmem)), szl(h, dirty),
-                  szl(i2, or0(ws)), pct(or0(ws), cg->max));
+                  szl(i2, ol.file_free), szl(j2, ol.room), outlook_verdict_name(ol.verdict),
+                  outlook_confidence_name(ol.confidence));
         json_obj_begin(&b.j);
         json_kv_str(&b.j, "path", cg->path);
         json_kv_u64(&b.j, "current", cg->current);
@@ -991,15 +963,26 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
         json_kv_u64_opt(&b.j, "shmem", st->shmem);
         json_kv_u64(&b.j, "dirty_writeback", dirty);
         json_kv_u64_opt(&b.j, "working_set", ws);
+        json_key(&b.j, "outlook");
+        cgroup_outlook_json(&ol, &b.j);
         json_obj_end(&b.j);
     }
     json_arr_end(&b.j);
     if (nhit > 6)
         fb_ev(&b, "  ... and %zu more", nhit - 6);
-    const struct cgroup_memory *first = &s->v[hit[0]];
-    if (n->hier.memory_version == 2)
-        fb_fix(&b, "reclaim now (5.19+): echo %" PRIu64 " > /sys/fs/cgroup%s/memory.reclaim",
-               first->stat.inactive_file ? or0(first->stat.inactive_file) : (uint64_t)1 << 26,
+    /* the example is the cgroup where reclaim has the most to take */
+    const struct cgroup_memory *first = NULL;
+    uint64_t most = 0;
+    for (size_t k = 0; k < nhit; k++) {
+        struct cgroup_outlook ol;
+        node_outlook(n, hit[k], &ol);
+        if (ol.file_free > most) {
+            most = ol.file_free;
+            first = &s->v[hit[k]];
+        }
+    }
+    if (n->hier.memory_version == 2 && first)
+        fb_fix(&b, "reclaim now (5.19+): echo %" PRIu64 " > /sys/fs/cgroup%s/memory.reclaim", most,
                first->path);
     fb_fix(&b, "drop the cache of files you name: oomwarden evict FILE... (POSIX_FADV_DONTNEED)");
     if (n->hier.memory_version == 2)
@@ -1012,24 +995,7 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
     return fb_commit(r, &b);
 }
 
-/* ---- 6. pressure --------------------------------------------------------------------------- */
-
-bool doctor_psi_sick(const struct psi *p)
-{
-    if (p->some.present && p->some.avg10 >= 1000)
-        return true;
-    return p->full.present && p->full.avg10 > 0 && p->full.avg60 > 0;
-}
-
-static void psi_words(char *out, size_t n, const struct psi *p)
-{
-    snprintf(out, n,
-             "some %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64
-             ", full %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64,
-             p->some.avg10 / 100, p->some.avg10 % 100, p->some.avg60 / 100, p->some.avg60 % 100,
-             p->some.avg300 / 100, p->some.avg300 % 100, p->full.avg10 / 100, p->full.avg10 % 100,
-             p->full.avg60 / 100, p->full.avg60 % 100, p->full.avg300 / 100, p->full.avg300 % 100);
-}
+/* ---- 6. pressure and thrashing ------------------------------------------------------------- */
 
 void doctor_psi_averages_json(const struct psi *p, struct json *j)
 {
@@ -1045,6 +1011,7 @@ static void json_psi(struct json *j, const struct psi *p)
 {
     json_obj_begin(j);
     doctor_psi_averages_json(p, j);
+    json_kv_str(j, "level", psi_level_name(psi_level_of(p)));
     json_obj_end(j);
 }
 
@@ -1061,36 +1028,109 @@ static bool own_psi(const struct cgroup_snapshot *s, size_t i)
     return true;
 }
 
+static const struct workingset *cg_refaults(const struct node *n, size_t i)
+{
+    return n->cg_refaults && n->cg_refaults[i].measured ? &n->cg_refaults[i] : NULL;
+}
+
+/* Thrashing in a cgroup that no descendant explains (memory.stat counts the subtree). */
+static bool own_thrash(const struct node *n, size_t i)
+{
+    const struct cgroup_snapshot *s = &n->cgroups;
+    const struct workingset *w = cg_refaults(n, i);
+    if (!w || w->level != THRASH_THRASHING || is_root(&s->v[i]))
+        return false;
+    for (size_t k = i + 1; k < s->n && s->v[k].depth > s->v[i].depth; k++)
+        if (cg_refaults(n, k) && cg_refaults(n, k)->level == THRASH_THRASHING)
+            return false;
+    return true;
+}
+
+/* How bad one place is: its PSI level, and refaults that say the working set does not fit. */
+static enum doctor_severity place_severity(enum psi_level l, bool has_psi,
+                                           const struct workingset *w, bool *finding)
+{
+    *finding = true;
+    if (l == PSI_SEVERE)
+        return DOCTOR_CRITICAL;
+    if (l == PSI_SUSTAINED)
+        return DOCTOR_WARNING;
+    bool thrash = w && w->level == THRASH_THRASHING;
+    /* thrashing that tasks wait on (or that nothing else can show: no PSI) */
+    if (thrash && (!has_psi || l >= PSI_WAITING))
+        return DOCTOR_WARNING;
+    if (thrash || l >= PSI_WAITING || (w && w->level == THRASH_REREADING))
+        return DOCTOR_INFO;
+    *finding = false;
+    return DOCTOR_INFO;
+}
+
+static void refault_words(const struct workingset *w, char *out, size_t n)
+{
+    char a[24], b[24], c[24], d[24];
+    if (!w || !w->measured) {
+        snprintf(out, n, "refaults not measured (--interval 0)");
+        return;
+    }
+    if (w->refaults == 0) {
+        snprintf(out, n, "no page cache read again after reclaim in %s",
+                 fmt_duration(d, w->interval_s));
+        return;
+    }
+    snprintf(out, n, "%s/s of page cache read again after reclaim, all %s of it every %s (over %s): %s",
+             szl(a, (uint64_t)w->bytes_per_s), opt_has(w->cache) ? szl(b, w->cache) : "?",
+             w->turnover_s >= 0 ? fmt_duration(c, w->turnover_s) : "?",
+             fmt_duration(d, w->interval_s), thrash_level_name(w->level));
+}
+
 static int check_pressure(const struct node *n, struct doctor_report *r)
 {
-    if (n->psi_err < 0)
+    bool node_psi = n->psi_err == 0;
+    const struct workingset *node_ws = n->refaults.measured ? &n->refaults : NULL;
+    if (!node_psi && !node_ws)
         return note(r, CHECK_PRESSURE, RESULT_SKIPPED,
-                    "no memory PSI on this kernel (see "
-                    "psi-cgroups)");
+                    "no memory PSI on this kernel (see psi-cgroups) and refaults not measured");
     const struct cgroup_snapshot *s = &n->cgroups;
-    bool node_sick = doctor_psi_sick(&n->psi);
-    size_t sick = 0, healthy = 0;
+    enum psi_level node_level = node_psi ? psi_level_of(&n->psi) : PSI_HEALTHY;
+    bool node_hit;
+    enum doctor_severity worst = place_severity(node_level, node_psi, node_ws, &node_hit);
+    size_t nhit = 0, healthy = 0;
     size_t *hit = calloc(s->n ? s->n : 1, sizeof(size_t));
     if (!hit)
         return -ENOMEM;
     for (size_t i = 0; have_cgroups(n) && i < s->n; i++) {
-        if (!own_psi(s, i))
+        bool mine = own_psi(s, i);
+        bool thrash = own_thrash(n, i);
+        if (!mine && !thrash)
             continue;
-        if (doctor_psi_sick(&s->v[i].psi))
-            hit[sick++] = i;
-        else
+        bool f;
+        enum doctor_severity sev =
+            place_severity(mine ? psi_level_of(&s->v[i].psi) : PSI_HEALTHY, mine,
+                           cg_refaults(n, i), &f);
+        if (!f) {
             healthy++;
+            continue;
+        }
+        hit[nhit++] = i;
+        if (!node_hit && nhit == 1)
+            worst = sev;
+        else if (sev > worst)
+            worst = sev;
     }
-    char w[160];
-    if (!node_sick && sick == 0) {
+    char w[160], rw[256];
+    if (!node_hit && nhit == 0) {
         free(hit);
-        psi_words(w, sizeof(w), &n->psi);
-        return note(r, CHECK_PRESSURE, RESULT_OK, "node healthy (%s) and %zu cgroups healthy", w,
-                    healthy);
+        refault_words(node_ws, rw, sizeof(rw));
+        if (node_psi)
+            return note(r, CHECK_PRESSURE, RESULT_OK,
+                        "node healthy (%s: %s) and %zu cgroups healthy; %s",
+                        psi_words(&n->psi, w, sizeof(w)), psi_level_rule(PSI_HEALTHY), healthy,
+                        rw);
+        return note(r, CHECK_PRESSURE, RESULT_OK, "no memory PSI; %s", rw);
     }
-    /* worst first */
-    for (size_t k = 0; k < sick; k++)
-        for (size_t m = k + 1; m < sick; m++) {
+    /* worst first: PSI full, then some */
+    for (size_t k = 0; k < nhit; k++)
+        for (size_t m = k + 1; m < nhit; m++) {
             const struct psi *x = &s->v[hit[k]].psi, *y = &s->v[hit[m]].psi;
             if (y->full.avg10 > x->full.avg10 ||
                 (y->full.avg10 == x->full.avg10 && y->some.avg10 > x->some.avg10)) {
@@ -1101,53 +1141,83 @@ static int check_pressure(const struct node *n, struct doctor_report *r)
         }
     struct fb b;
     fb_begin(&b, CHECK_PRESSURE);
-    bool thrash = n->psi.full.present && n->psi.full.avg10 >= 1000;
-    if (node_sick)
-        fb_title(&b, thrash ? DOCTOR_CRITICAL : DOCTOR_WARNING,
-                 "the machine is %s on memory (some avg10 %" PRIu64 ".%02" PRIu64
-                 "%%, full avg10 %" PRIu64 ".%02" PRIu64 "%%)%s",
-                 thrash ? "thrashing" : "stalling", n->psi.some.avg10 / 100,
-                 n->psi.some.avg10 % 100, n->psi.full.avg10 / 100, n->psi.full.avg10 % 100,
-                 sick ? "" : "");
+    bool node_thrash = node_ws && node_ws->level == THRASH_THRASHING;
+    if (node_hit && node_thrash)
+        fb_title(&b, worst,
+                 "the machine's page cache is being re-read as fast as it is dropped: the working "
+                 "set does not fit (memory pressure %s)",
+                 node_psi ? psi_level_name(node_level) : "unknown: no PSI");
+    else if (node_hit)
+        fb_title(&b, worst, "memory pressure on the machine is %s (%s)",
+                 psi_level_name(node_level), psi_level_rule(node_level));
     else
-        fb_title(&b, DOCTOR_WARNING, "%zu cgroup%s stall%s on memory (PSI)", sick,
-                 sick == 1 ? "" : "s", sick == 1 ? "s" : "");
-    fb_ev(&b, "sick: some avg10 >= 10%% (tasks waited for memory a tenth of the last 10 s), or "
-              "full above 0 in both avg10 and avg60 (every task stalled at once, lately and "
-              "more than a blip)");
-    psi_words(w, sizeof(w), &n->psi);
-    fb_ev(&b, "node (/proc/pressure/memory, %% avg10 avg60 avg300): %s: %s", w,
-          node_sick ? "sick" : "healthy");
-    for (size_t k = 0; k < sick && k < 6; k++) {
+        fb_title(&b, worst, "%zu cgroup%s on memory or re-read%s %s page cache", nhit,
+                 nhit == 1 ? " stalls" : "s stall", nhit == 1 ? "s" : "",
+                 nhit == 1 ? "its" : "their");
+    fb_ev(&b, "levels (PSI, %% of time): severe = %s; sustained = %s; stalling = %s; waiting = "
+              "%s; healthy below (some avg10 in low single digits is a healthy machine)",
+          psi_level_rule(PSI_SEVERE), psi_level_rule(PSI_SUSTAINED), psi_level_rule(PSI_STALLING),
+          psi_level_rule(PSI_WAITING));
+    fb_ev(&b, "thrashing = at least 1 MiB/s of page cache read again after reclaim dropped it, "
+              "enough to re-read all of it within 10 s (re-reading: 64 KiB/s, within 60 s)");
+    refault_words(node_ws, rw, sizeof(rw));
+    if (node_psi)
+        fb_ev(&b, "node (/proc/pressure/memory, %% avg10 avg60 avg300): %s: %s; %s",
+              psi_words(&n->psi, w, sizeof(w)), psi_level_name(node_level), rw);
+    else
+        fb_ev(&b, "node: no memory PSI; %s", rw);
+    for (size_t k = 0; k < nhit && k < 6; k++) {
         const struct cgroup_memory *cg = &s->v[hit[k]];
-        psi_words(w, sizeof(w), &cg->psi);
-        bool other = strcmp(cg->psi_path, cg->path) != 0;
-        fb_ev(&b, "  %s: %s%s%s%s", cg->path, w, other ? " (the v2 tree's " : "",
-              other ? cg->psi_path : "", other ? ")" : "");
+        refault_words(cg_refaults(n, hit[k]), rw, sizeof(rw));
+        if (own_psi(s, hit[k])) {
+            bool other = strcmp(cg->psi_path, cg->path) != 0;
+            fb_ev(&b, "  %s: %s%s%s%s: %s; %s", cg->path, psi_words(&cg->psi, w, sizeof(w)),
+                  other ? " (the v2 tree's " : "", other ? cg->psi_path : "", other ? ")" : "",
+                  psi_level_name(psi_level_of(&cg->psi)), rw);
+        } else {
+            fb_ev(&b, "  %s: %s", cg->path, rw);
+        }
     }
-    if (sick > 6)
-        fb_ev(&b, "  ... and %zu more", sick - 6);
+    if (nhit > 6)
+        fb_ev(&b, "  ... and %zu more", nhit - 6);
     if (have_cgroups(n))
-        fb_ev(&b, "%zu cgroup%s sick, %zu healthy (cgroups with pressure files of their own)", sick,
-              sick == 1 ? "" : "s", healthy);
-    fb_fix(&b, "see who stalls and why: oomwarden cgroup --sort psi; memory.stat "
-               "workingset_refault_file (page cache thrashing) and /proc/vmstat pswpin (swap-ins)");
+        fb_ev(&b, "%zu cgroup%s stalled or thrashing, %zu healthy", nhit, nhit == 1 ? "" : "s",
+              healthy);
+    if (node_thrash || nhit)
+        fb_fix(&b, "thrashing: give the cgroup (or the machine) room for its working set, or make "
+                   "it smaller (a reader that streams: posix_fadvise DONTNEED, O_DIRECT); "
+                   "oomwarden cgroup PATH shows what reclaim can take and what comes back");
+    fb_fix(&b, "see who stalls and why: oomwarden cgroup --sort psi; /proc/vmstat pswpin "
+               "(swap-ins)");
     fb_fix(&b, "give the stalled cgroup more memory, or throttle the one that takes it "
-               "(memory.high), or let a userspace killer act on pressure (systemd-oomd "
-               "ManagedOOMMemoryPressure=kill, oomd)");
+               "(memory.high), or let a userspace killer act on sustained pressure (systemd-oomd "
+               "ManagedOOMMemoryPressure=kill at 60%% for 30 s, oomd)");
     json_key(&b.j, "node");
-    json_psi(&b.j, &n->psi);
-    json_kv_bool(&b.j, "node_sick", node_sick);
-    json_kv_u64(&b.j, "sick_cgroups", sick);
+    if (node_psi)
+        json_psi(&b.j, &n->psi);
+    else
+        json_null(&b.j);
+    json_key(&b.j, "node_refaults");
+    workingset_json(&n->refaults, &b.j);
     json_kv_u64(&b.j, "healthy_cgroups", healthy);
-    json_key(&b.j, "sick");
+    json_key(&b.j, "cgroups");
     json_arr_begin(&b.j);
-    for (size_t k = 0; k < sick; k++) {
+    for (size_t k = 0; k < nhit; k++) {
+        const struct cgroup_memory *cg = &s->v[hit[k]];
         json_obj_begin(&b.j);
-        json_kv_str(&b.j, "path", s->v[hit[k]].path);
-        json_kv_str(&b.j, "psi_path", s->v[hit[k]].psi_path);
+        json_kv_str(&b.j, "path", cg->path);
+        bool mine = own_psi(s, hit[k]);
+        json_kv_str(&b.j, "psi_path", mine ? cg->psi_path : NULL);
         json_key(&b.j, "psi");
-        json_psi(&b.j, &s->v[hit[k]].psi);
+        if (mine)
+            json_psi(&b.j, &cg->psi);
+        else
+            json_null(&b.j);
+        json_key(&b.j, "refaults");
+        if (n->cg_refaults)
+            workingset_json(&n->cg_refaults[hit[k]], &b.j);
+        else
+            json_null(&b.j);
         json_obj_end(&b.j);
     }
     json_arr_end(&b.j);
@@ -1871,9 +1941,9 @@ int doctor_run(const struct node *n, const struct doctor_opts *o, struct doctor_
     struct doctor_report r = {0};
     struct doctor_opts opts = *o;
     if (!opts.critical) {
-        opts.critical = doctor_default_critical;
+        opts.critical = critical_default_names;
         opts.ncritical = 0;
-        while (doctor_default_critical[opts.ncritical])
+        while (critical_default_names[opts.ncritical])
             opts.ncritical++;
     }
     bool procs = n->parts & NODE_READ_PROCS;

@@ -27,7 +27,7 @@ enum doctor_check_id {
     CHECK_MEMORY_HIGH,  /* memory.max without memory.high on busy cgroups (v2) */
     CHECK_OOM_GROUP,    /* memory.oom.group = 1: one process's excess kills a whole cgroup */
     CHECK_PAGE_CACHE,   /* page cache dominating a cgroup at its limit */
-    CHECK_PRESSURE,     /* memory PSI: sick cgroups and node */
+    CHECK_PRESSURE,     /* memory PSI and page-cache thrashing (refaults): node and cgroups */
     CHECK_PSI_CGROUPS,  /* PSI unavailable; cgroup v1 / hybrid consequences */
     CHECK_SWAP,         /* swap and zram facts, the trade-off */
     CHECK_SYSCTL,       /* vm.panic_on_oom, oom_kill_allocating_task, overcommit */
@@ -48,16 +48,8 @@ extern const struct doctor_check_info doctor_checks[CHECK_COUNT];
 int doctor_check_find(const char *id);
 const char *doctor_severity_name(enum doctor_severity s);
 
-/*
- * Node-critical process names: the kernel's comm (15 bytes at most, so "systemd-network" for
- * systemd-networkd), exact, or a prefix when the pattern ends in '*'. A process matching one is
- * node-critical unless it runs in a workload's cgroup (a Kubernetes pod, a container).
- */
-extern const char *const doctor_default_critical[];
-bool doctor_name_matches(const char *const *patterns, size_t n, const char *comm);
-
 struct doctor_opts {
-    const char *const *critical; /* patterns; NULL: doctor_default_critical */
+    const char *const *critical; /* node-critical patterns (model/critical.h); NULL: the default */
     size_t ncritical;
     bool run[CHECK_COUNT]; /* which checks run */
 };
@@ -91,12 +83,7 @@ void doctor_report_release(struct doctor_report *r);
 /* The worst severity found; -1 when there is no finding. */
 int doctor_worst(const struct doctor_report *r);
 
-/*
- * Memory PSI that is sick: tasks waited for memory a tenth of the last 10 s (some avg10 >= 10.00),
- * or every task stalled at once, now and over the last minute (full avg10 and avg60 above 0).
- */
 struct psi;
-bool doctor_psi_sick(const struct psi *p);
 /* The six averages as keys of the object being written ("some_avg10": 1.25, ..., percent), as
  * doctor's and status's JSON carry them. */
 void doctor_psi_averages_json(const struct psi *p, struct json *j);

@@ -244,7 +244,8 @@ static bool unit_has_spared(const struct guard_candidate *c, size_t n, const cha
 int guard_pin_first(const struct sysroot *sr, struct guard_candidate *c, const size_t *order,
                     size_t ncand, pid_t self, struct kill_target *t, struct guard_kill *k)
 {
-    *k = (struct guard_kill){.chosen = SIZE_MAX};
+    *k = (struct guard_kill){.chosen = SIZE_MAX, .cg_usage_before = OPT_ABSENT,
+                             .cg_usage_after = OPT_ABSENT};
     t->pidfd = -1;
     /* pin first, choose second: the first candidate still alive as the process we ranked */
     for (size_t i = 0; i < ncand; i++) {
@@ -262,16 +263,62 @@ int guard_pin_first(const struct sysroot *sr, struct guard_candidate *c, const s
     return -ESRCH;
 }
 
+static int read_u64_at(int dirfd, const char *name, uint64_t *ret)
+{
+    char b[64];
+    int n = read_small_at(dirfd, name, b, sizeof(b));
+    if (n <= 0)
+        return n < 0 ? n : -EBADMSG;
+    if (strncmp(b, "max", 3) == 0) {
+        *ret = CGROUP_UNLIMITED;
+        return 0;
+    }
+    char *end;
+    *ret = strtoull(b, &end, 10);
+    return end == b ? -EBADMSG : 0;
+}
+
+/* memory.current / usage_in_bytes of an open cgroup directory, or OPT_ABSENT */
+static uint64_t usage_at(int dirfd, int version)
+{
+    uint64_t v;
+    if (dirfd < 0 || read_u64_at(dirfd, version == 2 ? "memory.current" : "memory.usage_in_bytes",
+                                 &v) < 0 || !cgroup_limit_set(v))
+        return OPT_ABSENT;
+    return v;
+}
+
+void guard_freed(const struct guard_kill *k, const struct proc *victim, uint64_t *bytes,
+                 const char **from)
+{
+    if (opt_has(k->cg_usage_before) && opt_has(k->cg_usage_after) &&
+        k->cg_usage_after < k->cg_usage_before) {
+        *bytes = k->cg_usage_before - k->cg_usage_after;
+        *from = "cgroup";
+        return;
+    }
+    *bytes = proc_rss(victim) + (opt_has(victim->swap) ? victim->swap : 0);
+    *from = "process";
+}
+
 int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
                       struct guard_candidate *c, size_t n, pid_t self, struct kill_target *t,
                       uint64_t timeout_ms, char *scratch, size_t scratch_len, struct guard_kill *k)
 {
     struct guard_candidate *g = &c[k->chosen];
     const char *cg = g->proc->cgroup ? g->proc->cgroup : g->proc->cgroup_unified;
+    /* what the kill gives back, on the victim's own memory cgroup (one small read before the
+     * signal: the machine's MemAvailable moves with every other process) */
+    int ufd = h && cg && strcmp(cg, "/") != 0 ? cgroup_open_dir(h, cg) : -1;
+    int version = h ? h->memory_version : 0;
+    k->cg_usage_before = usage_at(ufd, version);
+    k->cg_usage_after = OPT_ABSENT;
     k->signal_us = mono_us();
     int r = killer_signal(t, SIGKILL);
     if (r < 0) {
         k->error = r;
+        if (ufd >= 0)
+            close(ufd);
         return r;
     }
     k->signalled = 1;
@@ -292,6 +339,10 @@ int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
     }
     k->exited = killer_wait(t, (int)timeout_ms) == 1;
     k->exit_us = k->exited ? mono_us() : 0;
+    if (k->exited)
+        k->cg_usage_after = usage_at(ufd, version);
+    if (ufd >= 0)
+        close(ufd);
     return 0;
 }
 
@@ -679,15 +730,12 @@ static void fire(struct guard *g, struct prep *p, enum guard_reason reason, cons
             k->chosen = SIZE_MAX;
         }
     }
-    /* after the kill: what came back, and the log (allocation is fine from here on) */
+    /* after the kill: the machine now, and the log (allocation is fine from here on) */
     const struct meminfo *mb = &p->mi;
-    uint64_t freed_now = OPT_ABSENT, avail_after = OPT_ABSENT;
+    uint64_t avail_after = OPT_ABSENT;
     struct meminfo mi_after = {0};
-    if (!o->dry_run && k->signalled && meminfo_read(g->sr, &mi_after) == 0) {
+    if (!o->dry_run && k->signalled && meminfo_read(g->sr, &mi_after) == 0)
         avail_after = mi_after.mem_available;
-        freed_now = mi_after.mem_available > mb->mem_available
-                        ? mi_after.mem_available - mb->mem_available : 0;
-    }
     uint64_t now_ms = loop_now_ms();
     if (p->cgroup) {
         for (size_t i = 0; i < g->ncgs; i++)
@@ -745,7 +793,13 @@ static void fire(struct guard *g, struct prep *p, enum guard_reason reason, cons
             json_kv_i64(&j, "mrelease", k->mrelease);
             json_kv_u64(&j, "available_before", mb->mem_available);
             json_kv_u64_opt(&j, "available_after", avail_after);
-            json_kv_u64_opt(&j, "freed", freed_now);
+            uint64_t freed;
+            const char *from;
+            guard_freed(k, v->proc, &freed, &from);
+            json_kv_u64(&j, "freed", freed);
+            json_kv_str(&j, "freed_from", from);
+            json_kv_u64_opt(&j, "cgroup_usage_before", k->cg_usage_before);
+            json_kv_u64_opt(&j, "cgroup_usage_after", k->cg_usage_after);
         }
         buf_printf(&text, "guard: %s in %s (%s): %s pid %d %s (%s, rss %s, oom_score_adj %d, "
                           "badness %" PRId64 ", kernel's #%zu, guard's #%zu of %zu%s%s)",
@@ -764,12 +818,20 @@ static void fire(struct guard *g, struct prep *p, enum guard_reason reason, cons
                            k->cgroup_kill_file ? "cgroup.kill" : "each process of cgroup.procs",
                            k->signalled);
             if (k->exited) {
-                char fr[FMT_SIZE_LEN];
-                buf_printf(&text, "; trigger to signal %.1f ms, exit %.1f ms later; %s came back "
-                                  "(MemAvailable now %s)",
+                char fr[FMT_SIZE_LEN], u0[FMT_SIZE_LEN], u1[FMT_SIZE_LEN];
+                uint64_t freed;
+                const char *from;
+                guard_freed(k, v->proc, &freed, &from);
+                buf_printf(&text, "; trigger to signal %.1f ms, exit %.1f ms later; ",
                            (double)(k->signal_us - trigger_us) / 1000.0,
-                           (double)(k->exit_us - k->signal_us) / 1000.0,
-                           opt_has(freed_now) ? fmt_size(fr, freed_now) : "?",
+                           (double)(k->exit_us - k->signal_us) / 1000.0);
+                if (strcmp(from, "cgroup") == 0)
+                    buf_printf(&text, "%s came back to its cgroup (usage %s -> %s)",
+                               fmt_size(fr, freed), fmt_size(u0, k->cg_usage_before),
+                               fmt_size(u1, k->cg_usage_after));
+                else
+                    buf_printf(&text, "it held %s (resident + swap)", fmt_size(fr, freed));
+                buf_printf(&text, "; MemAvailable now %s",
                            opt_has(avail_after) ? fmt_size(rss, avail_after) : "?");
             } else if (!k->error) {
                 buf_printf(&text, "; still not gone after %" PRIu64 " ms", o->kill_timeout_ms);
@@ -889,21 +951,6 @@ static void refresh_cgroups(struct guard *g)
             gcg_close(&g->cgs[i]);
     }
     g->ncgs = k;
-}
-
-static int read_u64_at(int dirfd, const char *name, uint64_t *ret)
-{
-    char b[64];
-    int n = read_small_at(dirfd, name, b, sizeof(b));
-    if (n <= 0)
-        return n < 0 ? n : -EBADMSG;
-    if (strncmp(b, "max", 3) == 0) {
-        *ret = CGROUP_UNLIMITED;
-        return 0;
-    }
-    char *end;
-    *ret = strtoull(b, &end, 10);
-    return end == b ? -EBADMSG : 0;
 }
 
 /* inactive_file of a cgroup's memory.stat (v1: total_inactive_file, the subtree's), or

@@ -107,7 +107,20 @@ struct guard_kill {
     int mrelease;           /* process_mrelease() result: 0, or -errno */
     int error;              /* the signal failed: -errno */
     uint64_t signal_us, exit_us; /* CLOCK_MONOTONIC microseconds */
+    /* usage of the victim's memory cgroup just before the signal and once it exited; OPT_ABSENT
+     * when not read (the root cgroup, no memory controller there, no exit) */
+    uint64_t cg_usage_before, cg_usage_after;
 };
+
+/*
+ * What a kill gave back: the drop of the victim's memory cgroup's usage from just before the
+ * signal to its exit ("cgroup"), or, when that was not read or did not drop (others charged more
+ * meanwhile), what the victim held at the decision, resident + swap ("process"). Never a
+ * machine-wide MemAvailable difference: that moves with every other process, and said 232K came
+ * back for a 27 MiB kill. Pure.
+ */
+void guard_freed(const struct guard_kill *k, const struct proc *victim, uint64_t *bytes,
+                 const char **from);
 
 /*
  * Pins the candidates in order (pidfd, then the start time from the snapshot compared), takes

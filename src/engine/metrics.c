@@ -16,6 +16,7 @@
 #include "../base/opt.h"
 #include "../base/prom.h"
 #include "../model/cgroup.h"
+#include "../model/critical.h"
 #include "../model/identity.h"
 #include "../model/kver.h"
 #include "../model/meminfo.h"
@@ -146,7 +147,8 @@ bool metrics_cgroup_wanted(const struct metrics_config *cfg, const char *path, u
 
 enum {
     F_BUILD, F_UP, F_SCRAPE, F_MEM_TOTAL, F_MEM_AVAIL, F_SWAP_TOTAL, F_SWAP_FREE, F_NODE_SOME,
-    F_NODE_FULL, F_NODE_KILLS, F_KILLS, F_KILL_TS, F_VICTIM, F_VICTIM_SCORE, F_CG_INFO, F_CG_CURRENT,
+    F_NODE_FULL, F_NODE_KILLS, F_KILLS, F_KILL_TS, F_VICTIM, F_VICTIM_SCORE, F_VICTIM_CRITICAL,
+    F_CG_INFO, F_CG_CURRENT,
     F_CG_MAX, F_CG_HIGH, F_CG_ANON, F_CG_FILE, F_CG_FILE_INACTIVE, F_CG_SHMEM, F_CG_KERNEL,
     F_CG_SLAB, F_CG_STACK, F_CG_PAGETABLES, F_CG_SOCK, F_CG_WSET, F_CG_EVENTS, F_CG_SOME,
     F_CG_FULL, F_CG_OOM_GROUP, F_GUARD_KILLS, F_POLICY_CHANGES, F_POLICY_PASS, F_COUNT,
@@ -179,6 +181,9 @@ static const struct {
                   "The process a global OOM would kill now (the kernel's badness order)."},
     [F_VICTIM_SCORE] = {"oomwarden_next_victim_oom_score", PROM_GAUGE,
                         "/proc/PID/oom_score of the next global victim."},
+    [F_VICTIM_CRITICAL] = {"oomwarden_next_victim_node_critical", PROM_GAUGE,
+                           "1 when the next global victim is a node-critical daemon (sshd, "
+                           "systemd-*, the container runtime, the kubelet...) outside any workload."},
     [F_CG_INFO] = {"oomwarden_cgroup_info", PROM_GAUGE, "The workload behind a memory cgroup."},
     [F_CG_CURRENT] = {"oomwarden_cgroup_memory_current_bytes", PROM_GAUGE,
                       "Memory charged to the cgroup (memory.current, v1 usage_in_bytes)."},
@@ -323,6 +328,8 @@ static void collect_next_victim(struct collector *c, const struct metrics_ctx *m
                                      {"oom_score_adj", adj}};
             prom_sample_u64(&c->reg, c->fam[F_VICTIM], l, 4, 1);
             prom_sample_u64(&c->reg, c->fam[F_VICTIM_SCORE], NULL, 0, (uint64_t)p->oom_score);
+            bool critical = critical_classify(p->comm, cg, NULL, NULL, 0) == PROC_CLASS_CRITICAL;
+            prom_sample_u64(&c->reg, c->fam[F_VICTIM_CRITICAL], NULL, 0, critical);
             free(cg);
         }
         victim_list_release(&vl);

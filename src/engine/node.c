@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../base/buf.h"
+#include "../base/clock.h"
 #include "../base/cursor.h"
 #include "../base/fileio.h"
 #include "../base/log.h"
@@ -140,6 +141,7 @@ int node_read(const struct sysroot *sr, unsigned parts, struct node *ret)
         log_debug("cannot read the kernel version (%s); assuming a current kernel", strerror(-r));
     if ((r = meminfo_read(sr, &n.mem)) < 0)
         return r;
+    n.vmstat_ms = clock_mono_ms();
     n.vmstat_err = vmstat_read(sr, &n.vmstat);
     n.psi_err = psi_read_system(sr, &n.psi);
     sysctls_read(sr, &n.sysctl);
@@ -163,6 +165,7 @@ int node_read(const struct sysroot *sr, unsigned parts, struct node *ret)
     n.hier_err = cgroup_hier_open(sr, &n.hier);
     if (n.hier_err == 0 && n.hier.memory_version == 0)
         n.hier_err = -ENOMEDIUM;
+    n.cgroups_ms = clock_mono_ms();
     if (n.hier_err == 0 && (parts & NODE_READ_CGROUPS))
         n.cgroups_err = cgroup_snapshot_read(&n.hier, NULL, &n.cgroups);
     if ((r = map_procs(&n)) < 0)
@@ -183,6 +186,7 @@ void node_release(struct node *n)
     victim_list_release(&n->global);
     proc_table_release(&n->procs);
     free(n->proc_memcg);
+    free(n->cg_refaults);
     cgroup_snapshot_release(&n->cgroups);
     cgroup_hier_close(&n->hier);
     if (n->log) {
@@ -190,6 +194,54 @@ void node_release(struct node *n)
         free(n->log);
     }
     *n = (struct node){.hier = {.memory = {.fd = -1}, .unified = {.fd = -1}}};
+}
+
+static uint64_t lru_bytes(uint64_t active, uint64_t inactive)
+{
+    return opt_has(active) && opt_has(inactive) ? active + inactive : OPT_ABSENT;
+}
+
+int node_measure_refaults(struct node *n, uint64_t interval_ms)
+{
+    size_t ncg = n->cgroups_err == 0 ? n->cgroups.n : 0;
+    free(n->cg_refaults);
+    n->cg_refaults = calloc(ncg ? ncg : 1, sizeof(*n->cg_refaults));
+    if (!n->cg_refaults)
+        return -ENOMEM;
+    uint64_t cache = lru_bytes(n->mem.active_file, n->mem.inactive_file);
+    long ps = n->sr->page_size;
+    if (interval_ms == 0) {
+        workingset_assess(OPT_ABSENT, OPT_ABSENT, 0, ps, cache, &n->refaults);
+        for (size_t i = 0; i < ncg; i++)
+            workingset_assess(OPT_ABSENT, OPT_ABSENT, 0, ps,
+                              lru_bytes(n->cgroups.v[i].stat.active_file,
+                                        n->cgroups.v[i].stat.inactive_file),
+                              &n->cg_refaults[i]);
+        return 0;
+    }
+    /* the later of the two first readings sets the wake-up: both intervals are then long enough */
+    clock_sleep_until_ms((ncg ? n->cgroups_ms : n->vmstat_ms) + interval_ms);
+    struct vmstat vm;
+    uint64_t after = OPT_ABSENT;
+    if (n->vmstat_err == 0 && vmstat_read(n->sr, &vm) == 0)
+        after = vm.workingset_refault_file;
+    uint64_t now = clock_mono_ms();
+    workingset_assess(n->vmstat_err == 0 ? n->vmstat.workingset_refault_file : OPT_ABSENT, after,
+                      (double)(now - n->vmstat_ms) / 1000.0, ps, cache, &n->refaults);
+    for (size_t i = 0; i < ncg; i++) {
+        const struct cgroup_memory *cg = &n->cgroups.v[i];
+        struct cgroup_memstat st;
+        uint64_t again = OPT_ABSENT, lru = lru_bytes(cg->stat.active_file, cg->stat.inactive_file);
+        if (cgroup_read_stat(&n->hier, cg->path, &st) == 0) {
+            again = st.workingset_refault_file;
+            if (opt_has(lru_bytes(st.active_file, st.inactive_file)))
+                lru = lru_bytes(st.active_file, st.inactive_file);
+        }
+        workingset_assess(cg->stat.workingset_refault_file, again,
+                          (double)(clock_mono_ms() - n->cgroups_ms) / 1000.0, n->hier.page_size,
+                          lru, &n->cg_refaults[i]);
+    }
+    return 0;
 }
 
 size_t node_proc_index(const struct node *n, const struct proc *p)
@@ -203,6 +255,21 @@ const struct cgroup_memory *node_memcg_of(const struct node *n, const struct pro
         return NULL;
     size_t m = n->proc_memcg[node_proc_index(n, p)];
     return m == SIZE_MAX ? NULL : &n->cgroups.v[m];
+}
+
+void node_outlook(const struct node *n, size_t i, struct cgroup_outlook *ret)
+{
+    struct cgroup_binding bd;
+    node_binding(n, i, &bd);
+    const struct cgroup_memory *binder = NULL;
+    for (size_t p = i; bd.from && p != SIZE_MAX; p = n->cgroups.v[p].parent)
+        if (n->cgroups.v[p].path == bd.from)
+            binder = &n->cgroups.v[p];
+    uint64_t room = 0;
+    /* v2 memcg reclaim scans no anon at vm.swappiness 0 (get_scan_count(), Linux 6.1) */
+    bool swap = binder && !(binder->version == 2 && n->sysctl.swappiness == 0) &&
+                cgroup_swap_room(binder, n->mem.swap_free, &room);
+    cgroup_outlook_of(binder, &bd, swap, room, ret);
 }
 
 void node_binding(const struct node *n, size_t i, struct cgroup_binding *ret)

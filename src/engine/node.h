@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../model/cgoutlook.h"
 #include "../model/cgroup.h"
 #include "../model/kver.h"
 #include "../model/logsource.h"
@@ -20,6 +21,7 @@
 #include "../model/swaps.h"
 #include "../model/sysctl.h"
 #include "../model/victims.h"
+#include "../model/workingset.h"
 
 struct sysroot;
 struct oomlog;
@@ -38,6 +40,7 @@ struct node {
     struct meminfo mem; /* always read: node_read() fails without it */
     struct vmstat vmstat;
     int vmstat_err;
+    uint64_t vmstat_ms; /* clock_mono_ms() of that reading */
     struct psi psi; /* /proc/pressure/memory */
     int psi_err;    /* -ENOENT: no PSI (not built, or psi=0 on 7.2); -EOPNOTSUPP: psi=0 */
     struct sysctls sysctl;
@@ -53,6 +56,12 @@ struct node {
     int hier_err;                   /* -ENOMEDIUM: no memory controller */
     struct cgroup_snapshot cgroups; /* every memory cgroup, pre-order; empty when none */
     int cgroups_err;                /* -ENOMEDIUM also when not asked for */
+    uint64_t cgroups_ms;            /* clock_mono_ms() when the walk began */
+
+    /* page cache re-read after reclaim, over an interval (node_measure_refaults); measured
+     * false until then */
+    struct workingset refaults;     /* the machine: /proc/vmstat against meminfo's file LRUs */
+    struct workingset *cg_refaults; /* per cgroups.v[i], or NULL */
 
     struct oomlog *log; /* parsed and finished; NULL when not read */
     int log_err;        /* -EPERM/-EACCES: dmesg_restrict; -ENOENT: no /dev/kmsg */
@@ -73,6 +82,13 @@ struct node {
 int node_read(const struct sysroot *sr, unsigned parts, struct node *ret);
 void node_release(struct node *n);
 
+/*
+ * Reads the refault counters again once interval_ms have passed since the first reading
+ * (sleeping for the rest), machine-wide and for every cgroup read, and fills n->refaults and
+ * n->cg_refaults. interval_ms 0 leaves them unmeasured. Returns 0 or -ENOMEM.
+ */
+int node_measure_refaults(struct node *n, uint64_t interval_ms);
+
 /* The process's memory cgroup in n->cgroups, or NULL. `p` points into n->procs. */
 const struct cgroup_memory *node_memcg_of(const struct node *n, const struct proc *p);
 /* The index of `p` in n->procs. */
@@ -82,3 +98,7 @@ size_t node_proc_index(const struct node *n, const struct proc *p);
  * The limit that binds cgroup i (cgroup_binding_of() over its ancestors in the snapshot).
  */
 void node_binding(const struct node *n, size_t i, struct cgroup_binding *ret);
+
+/* What the next growth of cgroup i runs into (cgroup_outlook_of() on the cgroup whose limit
+ * binds it, with the machine's swap). */
+void node_outlook(const struct node *n, size_t i, struct cgroup_outlook *ret);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "../base/cleanup.h"
 #include "../base/cursor.h"
@@ -920,6 +923,43 @@ int policy_apply_change(const struct sysroot *sr, const struct cgroup_hier *h,
     return r < 0 ? r : 0;
 }
 
+void policy_check_change(const struct sysroot *sr, const struct cgroup_hier *h,
+                         bool cap_sys_resource, struct policy_change *c)
+{
+    if (c->state != CHANGE_PENDING)
+        return;
+    int dfd, r = 0;
+    const char *file;
+    char name[16];
+    bool procfs = false;
+    if (c->kind == CHANGE_ADJ) {
+        snprintf(name, sizeof(name), "%d", (int)c->pid);
+        dfd = openat(sr->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        file = "oom_score_adj";
+        struct statfs st;
+        procfs = dfd >= 0 && fstatfs(dfd, &st) == 0 && st.f_type == PROC_SUPER_MAGIC;
+    } else {
+        dfd = cgroup_open_dir(h, c->cgroup);
+        file = c->kind == CHANGE_OOM_GROUP ? "memory.oom.group" : "memory.high";
+    }
+    if (dfd < 0)
+        r = c->kind == CHANGE_ADJ ? -errno : dfd;
+    else if (faccessat(dfd, file, W_OK, AT_EACCESS) < 0)
+        r = -errno;
+    /* fs/proc/base.c __set_oom_adj(): below signal->oom_score_adj_min without CAP_SYS_RESOURCE
+     * is -EACCES; only a real procfs enforces it (a fixture tree's file is a plain file) */
+    else if (procfs && !cap_sys_resource && c->after < 0 && c->after < c->before)
+        r = -EACCES;
+    if (dfd >= 0)
+        close(dfd);
+    if (r == -ENOENT || r == -ESRCH) {
+        c->state = CHANGE_VANISHED;
+    } else if (r < 0) {
+        c->state = CHANGE_WOULD_FAIL;
+        c->error = r;
+    }
+}
+
 const char *policy_change_error_hint(const struct policy_change *c)
 {
     if (c->kind == CHANGE_ADJ && (c->error == -EACCES || c->error == -EPERM) && c->after < 0)
@@ -929,7 +969,10 @@ const char *policy_change_error_hint(const struct policy_change *c)
         c->after < c->before)
         return "lowering oom_score_adj below the value it was raised from needs "
                "CAP_SYS_RESOURCE";
-    if (c->error == -EACCES || c->error == -EPERM || c->error == -EROFS)
+    if (c->error == -EROFS)
+        return "the file system is mounted read-only (a container's /sys/fs/cgroup often is): "
+               "mount it read-write, or apply from the host";
+    if (c->error == -EACCES || c->error == -EPERM)
         return "not writable: root, or CAP_DAC_OVERRIDE, and a writable cgroup/proc mount";
     return NULL;
 }
@@ -966,6 +1009,8 @@ static const char *state_name(enum policy_change_state s)
         return "skipped";
     case CHANGE_VANISHED:
         return "vanished";
+    case CHANGE_WOULD_FAIL:
+        return "would_fail";
     }
     return "?";
 }
@@ -995,10 +1040,10 @@ int policy_change_text(const struct policy *p, const struct policy_change *c, st
             char m[FMT_SIZE_LEN];
             buf_printf(out, " (%u%% of memory.max %s)", c->percent, fmt_size(m, c->of_max));
         }
-        if (c->state == CHANGE_FAILED) {
+        if (c->state == CHANGE_FAILED || c->state == CHANGE_WOULD_FAIL) {
             const char *hint = policy_change_error_hint(c);
-            buf_printf(out, ": FAILED: %s%s%s", strerror(-c->error), hint ? ": " : "",
-                       hint ? hint : "");
+            buf_printf(out, ": %s: %s%s%s", c->state == CHANGE_FAILED ? "FAILED" : "would fail",
+                       strerror(-c->error), hint ? ": " : "", hint ? hint : "");
         } else if (c->state == CHANGE_VANISHED) {
             buf_puts(out, ": gone before the write");
         }
@@ -1041,7 +1086,7 @@ void policy_change_json(const struct policy *p, const struct policy_change *c, s
     json_kv_str(j, "state", state_name(c->state));
     if (c->state == CHANGE_SKIPPED)
         json_kv_str(j, "reason", c->skip_reason);
-    if (c->state == CHANGE_FAILED) {
+    if (c->state == CHANGE_FAILED || c->state == CHANGE_WOULD_FAIL) {
         json_kv_str(j, "error", strerror(-c->error));
         json_kv_str(j, "hint", policy_change_error_hint(c));
     }

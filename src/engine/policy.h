@@ -164,6 +164,7 @@ enum policy_change_state {
     CHANGE_FAILED,    /* the write failed: error */
     CHANGE_SKIPPED,   /* cannot apply here: skip_reason */
     CHANGE_VANISHED,  /* the process or cgroup went away before the write */
+    CHANGE_WOULD_FAIL, /* --dry-run: the write would fail (error), found before writing */
 };
 
 struct policy_change {
@@ -210,6 +211,17 @@ int policy_apply_change(const struct sysroot *sr, const struct cgroup_hier *h,
 
 /* Why a failure happened, in words for people (e.g. EACCES lowering oom_score_adj). Static. */
 const char *policy_change_error_hint(const struct policy_change *c);
+
+/*
+ * For a dry run: what can be known about a pending change without making it. The file must be
+ * writable (faccessat W_OK: a read-only mount, no permission), and on a real procfs lowering an
+ * oom_score_adj below 0 (and below its value) needs CAP_SYS_RESOURCE, which `cap_sys_resource`
+ * says this process has or not (the floor, oom_score_adj_min, is 0 unless a privileged writer
+ * set another, and /proc does not show it). Sets CHANGE_WOULD_FAIL with the errno the write would
+ * get, or CHANGE_VANISHED; leaves the others pending.
+ */
+void policy_check_change(const struct sysroot *sr, const struct cgroup_hier *h,
+                         bool cap_sys_resource, struct policy_change *c);
 
 /* One line for people: "oom_score_adj  pid 1010 java  -997 -> 900  [rule pods]". */
 int policy_change_text(const struct policy *p, const struct policy_change *c, struct buf *out);

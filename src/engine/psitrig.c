@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../base/buf.h"
+#include "../base/caps.h"
 #include "../base/cursor.h"
 #include "../base/fileio.h"
 #include "../base/units.h"
@@ -60,20 +61,7 @@ int psi_trigger_spec_parse(const char *s, struct psi_trigger_spec *ret)
 
 bool psi_trigger_unprivileged(void)
 {
-    struct buf b = BUF_INIT(1 << 16);
-    bool unpriv = true;
-    if (read_virtual_at(AT_FDCWD, "/proc/self/status", &b) > 0) {
-        const char *p = strstr(buf_cstr(&b), "\nCapEff:");
-        if (p) {
-            struct cursor c = cursor_make(p + 8, strlen(p + 8));
-            cursor_skip_blanks(&c);
-            uint64_t caps;
-            if (cursor_hex_u64(&c, &caps) == 0)
-                unpriv = !((caps >> CAP_SYS_RESOURCE_BIT) & 1);
-        }
-    }
-    buf_release(&b);
-    return unpriv;
+    return !caps_effective(CAP_SYS_RESOURCE_BIT);
 }
 
 void psi_trigger_spec_unprivileged(struct psi_trigger_spec *s)

@@ -9,7 +9,10 @@
 
 #include "../base/fmt.h"
 #include "../base/opt.h"
+#include "cgoutlook.h"
 #include "cgroup.h"
+#include "psilevel.h"
+#include "workingset.h"
 
 static int add(struct cgobserve *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -55,9 +58,10 @@ static int where(const struct cgroup_memory *cg, bool limited, struct cgobserve 
     int r = 0;
     if (has(use) && use > 0 && has(s->file) && s->file > 0 && pct(s->file, use) >= 10) {
         char tail[160] = "";
-        if (has(s->inactive_file))
-            snprintf(tail, sizeof(tail), "; %s of it is inactive and reclaimable",
-                     fmt_size_long(b, s->inactive_file));
+        if (has(s->inactive_file) && has(s->active_file))
+            snprintf(tail, sizeof(tail), "; %s inactive, %s active: reclaim takes both, inactive "
+                                         "first",
+                     fmt_size_long(b, s->inactive_file), fmt_size_long(c, s->active_file));
         r = add(o, "page cache is %u%% of usage (%s) and %s%s", pct(s->file, use),
                 fmt_size_long(a, s->file),
                 limited ? "counts toward the limit" : "is charged to this cgroup", tail);
@@ -75,8 +79,63 @@ static int where(const struct cgroup_memory *cg, bool limited, struct cgobserve 
     return r;
 }
 
+/* The confidence of an outlook, in words: what could make it wrong. */
+static void confidence_words(const struct cgroup_outlook *ol, char *out, size_t n)
+{
+    char a[24], b[24];
+    if (ol->confidence == CONFIDENCE_HIGH) {
+        snprintf(out, n, "confidence high");
+        return;
+    }
+    char why[192] = "";
+    size_t k = 0;
+    if (ol->unsure & (UNSURE_MAPPED | UNSURE_DIRTY | UNSURE_SLAB))
+        k += (size_t)snprintf(why + k, sizeof(why) - k,
+                              "%s of mapped or dirty page cache and reclaimable slab may go too",
+                              fmt_size_long(a, ol->maybe));
+    if (ol->unsure & UNSURE_SWAP)
+        snprintf(why + k, sizeof(why) - k, "%s%s of it is anon that must go to swap first",
+                 k ? "; " : "", fmt_size_long(b, ol->to_swap));
+    snprintf(out, n, "confidence %s: %s", outlook_confidence_name(ol->confidence), why);
+}
+
+/* What the next growth runs into, from what reclaim can really take. */
+static int outlook(const struct cgroup_memory *cg, const struct cgroup_binding *bd,
+                   const struct cgroup_outlook *ol, struct cgobserve *o)
+{
+    if (!ol || ol->verdict == OUTLOOK_UNKNOWN || ol->verdict == OUTLOOK_NO_LIMIT)
+        return 0;
+    char a[24], b[24], c[24], conf[256];
+    confidence_words(ol, conf, sizeof(conf));
+    bool self = strcmp(bd->from, cg->path) == 0;
+    const char *who = self ? "it" : bd->from;
+    const char *end = cg->oom_control.oom_kill_disable == 1 ? "a hang (oom_kill_disable)"
+                                                              : "an OOM kill";
+    char takes[192];
+    size_t k = 0;
+    if (ol->file_free)
+        k = (size_t)snprintf(takes, sizeof(takes),
+                             "%s of page cache reclaim can drop (active pages too; not mapped, "
+                             "dirty or under writeback)",
+                             fmt_size_long(b, ol->file_free));
+    else
+        k = (size_t)snprintf(takes, sizeof(takes),
+                             "no page cache reclaim can drop (none that is not mapped, dirty or "
+                             "under writeback)");
+    if (ol->to_swap && k < sizeof(takes))
+        snprintf(takes + k, sizeof(takes) - k, ", %s of anon to swap",
+                 fmt_size_long(c, ol->to_swap));
+    if (ol->verdict == OUTLOOK_OOM_NEXT)
+        return add(o, "%s%sthe next growth ends in %s: %s left under the limit, %s (%s)",
+                   self ? "" : bd->from, self ? "" : ": ", end, fmt_size_long(a, ol->headroom),
+                   takes, conf);
+    char d[24];
+    return add(o, "%s can grow by %s before the kernel OOM-kills: %s left under the limit, %s (%s)",
+               who, fmt_size_long(a, ol->room), fmt_size_long(d, ol->headroom), takes, conf);
+}
+
 static int limits(const struct cgroup_memory *cg, const struct cgroup_binding *bd,
-                  struct cgobserve *o)
+                  const struct cgroup_outlook *ol, struct cgobserve *o)
 {
     char a[24], b[24];
     int r = 0;
@@ -91,26 +150,11 @@ static int limits(const struct cgroup_memory *cg, const struct cgroup_binding *b
                 own ? "its own limit is not the tightest: " : "no limit of its own: ", bd->from,
                 maxname, fmt_size_long(a, bd->limit), fmt_size_long(b, bd->headroom));
     uint64_t use = cg->current;
-    if (r == 0 && self && has(use)) {
-        uint64_t lim = bd->limit;
-        uint64_t ws = cgroup_working_set(cg);
-        if (pct(use, lim) >= 90) {
-            r = add(o, "usage is %u%% of the limit: %s left", pct(use, lim),
-                    fmt_size_long(a, bd->headroom));
-            if (r == 0 && has(ws) && pct(ws, lim) >= 90)
-                r = add(o,
-                        "the working set alone is %u%% of the limit: reclaim cannot make much "
-                        "room, the next growth ends in %s",
-                        pct(ws, lim),
-                        cg->oom_control.oom_kill_disable == 1 ? "a hang (oom_kill_disable)"
-                                                              : "an OOM kill");
-            else if (r == 0 && has(ws))
-                r = add(o,
-                        "the working set is %u%% of the limit (%s): the rest is inactive page "
-                        "cache the kernel reclaims before it OOM-kills",
-                        pct(ws, lim), fmt_size_long(b, ws));
-        }
-    }
+    if (r == 0 && self && has(use) && pct(use, bd->limit) >= 90)
+        r = add(o, "usage is %u%% of the limit: %s left", pct(use, bd->limit),
+                fmt_size_long(a, bd->headroom));
+    if (r == 0)
+        r = outlook(cg, bd, ol, o);
     if (r == 0 && own) {
         if (cg->version == 2 && !cgroup_limit_set(cg->high))
             r = add(o, "memory.high is not set: there is no soft back-pressure before the hard "
@@ -160,24 +204,50 @@ static int events(const struct cgroup_memory *cg, struct cgobserve *o)
     return r;
 }
 
+/* Refaults against the page cache, with PSI: whether the working set fits. */
+static int refaults(const struct cgroup_memory *cg, const struct workingset *ws,
+                    const struct cgroup_outlook *ol, struct cgobserve *o)
+{
+    if (!ws || !ws->measured)
+        return 0;
+    char a[24], b[24], d[24], e[24], stall[96] = "";
+    if (cg->has_psi && cg->psi.some.present)
+        snprintf(stall, sizeof(stall), "; tasks waited for memory %llu.%02llu%% of the last 10 s "
+                                       "(PSI some avg10)",
+                 (unsigned long long)(cg->psi.some.avg10 / 100),
+                 (unsigned long long)(cg->psi.some.avg10 % 100));
+    const char *rate = fmt_size_long(a, (uint64_t)ws->bytes_per_s);
+    if (ws->level == THRASH_THRASHING)
+        return add(o,
+                   "the cache is being re-read as fast as it is dropped: the working set does not "
+                   "fit (%s/s of page cache read again after reclaim, all %s of it every %s; "
+                   "measured over %s)%s",
+                   rate, fmt_size_long(b, ws->cache), fmt_duration(d, ws->turnover_s),
+                   fmt_duration(e, ws->interval_s), stall);
+    if (ws->level == THRASH_REREADING)
+        return add(o,
+                   "page cache comes back after reclaim: %s/s read again, all %s of it every %s "
+                   "(measured over %s)%s",
+                   rate, fmt_size_long(b, ws->cache), fmt_duration(d, ws->turnover_s),
+                   fmt_duration(e, ws->interval_s), stall);
+    /* a quiet cache matters where the limit is near: the room above is real */
+    if (ol && (ol->verdict == OUTLOOK_TIGHT || ol->verdict == OUTLOOK_OOM_NEXT))
+        return add(o, "the page cache is not re-read after reclaim (%llu pages in %s): what "
+                      "reclaim drops is not in use",
+                   (unsigned long long)ws->refaults, fmt_duration(d, ws->interval_s));
+    return 0;
+}
+
 static int pressure(const struct cgroup_memory *cg, struct cgobserve *o)
 {
     if (!cg->has_psi)
         return 0;
-    const struct psi *p = &cg->psi;
-    int r = 0;
-    if (p->full.present && p->full.avg60 >= 100)
-        r = add(o,
-                "every task was stalled on memory %llu.%02llu%% of the last minute (full "
-                "avg60)%s",
-                (unsigned long long)(p->full.avg60 / 100),
-                (unsigned long long)(p->full.avg60 % 100),
-                p->full.avg60 >= 1000 ? ": it is thrashing" : "");
-    else if (p->some.present && p->some.avg60 >= 100)
-        r = add(o, "tasks waited for memory %llu.%02llu%% of the last minute (some avg60)",
-                (unsigned long long)(p->some.avg60 / 100),
-                (unsigned long long)(p->some.avg60 % 100));
-    return r;
+    enum psi_level l = psi_level_of(&cg->psi);
+    if (l == PSI_HEALTHY)
+        return 0;
+    char w[128];
+    return add(o, "memory pressure is %s (%% avg10 avg60 avg300: %s): %s", psi_level_name(l),
+               psi_words(&cg->psi, w, sizeof(w)), psi_level_rule(l));
 }
 
 /* memory.oom.group: who an OOM kill of one of its processes takes (mem_cgroup_get_oom_group()):
@@ -206,14 +276,17 @@ static int v1_root(const struct cgroup_memory *cg, struct cgobserve *o)
 }
 
 int cgobserve_make(const struct cgroup_memory *cg, const struct cgroup_binding *b,
-                   const char *group_top, struct cgobserve *ret)
+                   const char *group_top, const struct cgroup_outlook *ol,
+                   const struct workingset *ws, struct cgobserve *ret)
 {
     struct cgobserve o = {0};
     int r = where(cg, b->from != NULL, &o);
     if (r == 0)
         r = v1_root(cg, &o);
     if (r == 0)
-        r = limits(cg, b, &o);
+        r = limits(cg, b, ol, &o);
+    if (r == 0)
+        r = refaults(cg, ws, ol, &o);
     if (r == 0)
         r = events(cg, &o);
     if (r == 0)

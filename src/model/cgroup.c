@@ -849,6 +849,19 @@ int cgroup_read_events_at(const struct cgroup_hier *h, int dirfd, struct cgroup_
     return r < 0 ? (ERRNO_IS_GONE(-r) ? -ENOENT : r) : 0;
 }
 
+int cgroup_read_stat(const struct cgroup_hier *h, const char *path, struct cgroup_memstat *ret)
+{
+    _cleanup_close_ int fd = cgroup_open_dir(h, path);
+    if (fd < 0)
+        return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    int r = read_virtual_at(fd, "memory.stat", &b);
+    if (r >= 0)
+        (void)cgroup_memstat_parse(b.data, b.len, h->memory_version, h->page_size, ret);
+    buf_release(&b);
+    return r < 0 ? (ERRNO_IS_GONE(-r) ? -ENOENT : r) : 0;
+}
+
 int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret)
 {
     _cleanup_close_ int fd = cgroup_open_dir(h, path);

@@ -200,6 +200,9 @@ int cgroup_of_pid(const struct cgroup_hier *h, int pid, char **ret);
  */
 int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret);
 
+/* Only memory.stat, for a second reading (refault rates). -ENOENT when the cgroup is gone. */
+int cgroup_read_stat(const struct cgroup_hier *h, const char *path, struct cgroup_memstat *ret);
+
 /* Opens a cgroup's directory in the memory hierarchy (O_DIRECTORY). -ENOENT when it is not there. */
 int cgroup_open_dir(const struct cgroup_hier *h, const char *path);
 

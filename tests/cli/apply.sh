@@ -31,7 +31,7 @@ j=$(cd "$top" && "$BIN" apply --dry-run --json --config $AC/v2.conf --root tests
 check "apply --json: top level config, dry_run, changes, summary" jq -e '
   (keys == ["changes", "config", "dry_run", "summary"]) and .config == "tests/cli/apply/v2.conf"
   and .dry_run == true
-  and .summary == {planned: 11, done: 0, failed: 0, skipped: 2, vanished: 0, unchanged: 2}' <<<"$j"
+  and .summary == {planned: 11, done: 0, failed: 0, skipped: 2, vanished: 0, would_fail: 0, unchanged: 2}' <<<"$j"
 check "apply --json: every change has kind, rule, cgroup, before, after, state" jq -e '
   ([.changes[] | has("kind", "rule", "cgroup", "before", "after", "state")] | all)
   and ([.changes[] | .kind] | unique == ["memory.high", "memory.oom.group", "oom_score_adj"])
@@ -91,7 +91,22 @@ run_case apply-write-again "$BIN" apply --config $AC/write.conf --root "$tmp/roo
 j=$(cd "$top" && "$BIN" apply --json --config $AC/write.conf --root "$tmp/root")
 check "apply a third time, --json: nothing to do, all 10 as the rules say" jq -e '
   .dry_run == false and .changes == []
-  and .summary == {planned: 0, done: 0, failed: 0, skipped: 0, vanished: 0, unchanged: 10}' <<<"$j"
+  and .summary == {planned: 0, done: 0, failed: 0, skipped: 0, vanished: 0, would_fail: 0, unchanged: 10}' <<<"$j"
+# --dry-run checks writability: a read-only mount over system.slice (in a mount namespace of
+# its own) makes those cgroup changes "would fail", exit 1; the others stay planned. A fixture's
+# oom_score_adj is a plain file: no capability rule for it.
+cp -a "$FX/cg-v2" "$tmp/ro"
+if j=$(unshare -m sh -c 'mount --bind -o ro "$1/sys/fs/cgroup/system.slice" "$1/sys/fs/cgroup/system.slice" &&
+    cd "$2" && "$3" apply --dry-run --json --config "$4" --root "$1"' _ "$tmp/ro" "$top" "$BIN" "$AC/v2.conf" 2>/dev/null)
+    [ $? = 1 ] && [ -n "$j" ]; then
+    check "apply --dry-run on a read-only mount: those cgroup changes would fail (EROFS), the rest planned" jq -e '
+      ([.changes[] | select(.state == "would_fail") | .cgroup | startswith("/system.slice/")] | (length == 6 and all))
+      and ([.changes[] | select(.state == "would_fail") | .error] | unique == ["Read-only file system"])
+      and ([.changes[] | select(.kind == "oom_score_adj") | .state] | unique == ["planned"])
+      and .summary.would_fail == 6 and .summary.planned == 5' <<<"$j"
+else
+    skip "apply --dry-run on a read-only mount" "unshare -m with a read-only bind mount is not possible here"
+fi
 # --dry-run on a copy: not one byte changes
 cp -a "$FX/cg-v2" "$tmp/dry"
 (cd "$top" && "$BIN" apply --dry-run --config $AC/write.conf --root "$tmp/dry" >/dev/null)

@@ -3,17 +3,17 @@
 # the numbers asserted here; the goldens show the words.
 
 for t in k8s-node limits pagecache oomgroup legacy clean; do
-    run_case doctor-$t "$BIN" doctor --root tests/fixtures/dr-$t
-    run_case doctor-$t-json "$BIN" doctor --root tests/fixtures/dr-$t --json
-    run_case status-$t "$BIN" status --root tests/fixtures/dr-$t
+    run_case doctor-$t "$BIN" doctor $NW --root tests/fixtures/dr-$t
+    run_case doctor-$t-json "$BIN" doctor $NW --root tests/fixtures/dr-$t --json
+    run_case status-$t "$BIN" status $NW --root tests/fixtures/dr-$t
 done
-run_case status-k8s-node-json "$BIN" status --root tests/fixtures/dr-k8s-node --json
-run_case status-clean-json "$BIN" status --root tests/fixtures/dr-clean --json
-run_case status-top1 "$BIN" status --root tests/fixtures/dr-oomgroup --top 1
-run_case status-v1-docker "$BIN" status --root tests/fixtures/cg-v1
-run_case status-no-cgroups "$BIN" --root tests/fixtures/procs-basic status
+run_case status-k8s-node-json "$BIN" status $NW --root tests/fixtures/dr-k8s-node --json
+run_case status-clean-json "$BIN" status $NW --root tests/fixtures/dr-clean --json
+run_case status-top1 "$BIN" status $NW --root tests/fixtures/dr-oomgroup --top 1
+run_case status-v1-docker "$BIN" status $NW --root tests/fixtures/cg-v1
+run_case status-no-cgroups "$BIN" --root tests/fixtures/procs-basic status $NW
 run_case doctor-only "$BIN" doctor --root tests/fixtures/dr-k8s-node --only kill-order,limits
-run_case doctor-skip "$BIN" doctor --root tests/fixtures/dr-legacy --skip sysctl --skip adj,swap
+run_case doctor-skip "$BIN" doctor $NW --root tests/fixtures/dr-legacy --skip sysctl --skip adj,swap
 run_case doctor-critical-add "$BIN" doctor --root tests/fixtures/dr-k8s-node --only kill-order --critical +rngd,agetty
 run_case doctor-critical-replace "$BIN" doctor --root tests/fixtures/dr-k8s-node --only kill-order --critical 'kube*,containerd*'
 run_case doctor-list "$BIN" doctor --list
@@ -29,14 +29,14 @@ run_case status-bad-top "$BIN" status --top 0
 # exit codes: 0 nothing above info, 1 warnings, 2 critical
 exits=""
 for t in k8s-node limits pagecache oomgroup legacy clean; do
-    "$BIN" doctor --root "$FX/dr-$t" >/dev/null 2>&1
+    "$BIN" doctor $NW --root "$FX/dr-$t" >/dev/null 2>&1
     exits="$exits $t=$?"
 done
 expect_eq "doctor exit codes: critical 2, warnings 1, clean 0" \
     " k8s-node=2 limits=1 pagecache=1 oomgroup=1 legacy=2 clean=0" "$exits"
 
 # the evidence, from the JSON data (numbers worked out in gen-doctor.py)
-j=$("$BIN" doctor --root "$FX/dr-k8s-node" --json)
+j=$("$BIN" doctor $NW --root "$FX/dr-k8s-node" --json)
 check "node crash: kill-order is critical and names the six node-critical processes in kill order" \
     jq -e '.findings[0].id == "kill-order" and .findings[0].severity == "critical"
       and ([.findings[0].data.critical_before_workload[] | "\(.rank) \(.comm)"]
@@ -68,11 +68,11 @@ j=$("$BIN" doctor --root "$FX/dr-oomgroup" --json --only oom-group,recent-kills)
 check "oom.group containers: nginx x4 and php-fpm x5 die together; the log's group kill of 5" \
     jq -e '(.findings[] | select(.id == "oom-group") | [.data.groups[] | .die_together] == [4, 5])
       and (.findings[] | select(.id == "recent-kills") | .data.kills == 5 and .data.memcg == 1)' <<<"$j"
-j=$("$BIN" doctor --root "$FX/dr-clean" --json)
+j=$("$BIN" doctor $NW --root "$FX/dr-clean" --json)
 check "clean machine: nothing above info, exit code 0" \
     jq -e '([.findings[] | select(.severity != "info")] | length == 0) and .summary.exit_code == 0' <<<"$j"
 
-j=$("$BIN" status --root "$FX/dr-k8s-node" --json)
+j=$("$BIN" status $NW --root "$FX/dr-k8s-node" --json)
 check "status: the next machine-wide victims are sshd, systemd-network, rngd; the container at 95% would lose java" \
     jq -e '([.global_victims[].comm] == ["sshd", "systemd-network", "rngd"])
       and .cgroups.nearest_limit[0].next_victim.pid == 1010

@@ -39,3 +39,22 @@ check "evict --json with missing paths: each in files[].error and in errors" jq 
 # without --json nothing changes on stdout
 out=$("$BIN" cgroup --root tests/fixtures/cg-v2 /nope 2>/dev/null)
 expect_eq "without --json, an error writes nothing on stdout" "" "$out"
+
+# cgroup --json carries the observations the text shows, word for word, in the same order
+for args in "--root tests/fixtures/cg-v2 /system.slice/nginx.service" \
+    "--root tests/fixtures/cg-v1 /docker/34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4" \
+    "--root tests/fixtures/cg-v1 /frozen" "--root tests/fixtures/cg-hybrid pid:501" \
+    "--root tests/fixtures/cg-k8s-systemd $KCTR3"; do
+    # shellcheck disable=SC2086
+    text=$(cd "$top" && "$BIN" cgroup --interval 0 $args | sed -n '/^observations$/,$p' | sed -n 's/^  - //p')
+    # shellcheck disable=SC2086
+    json=$(cd "$top" && "$BIN" cgroup --interval 0 --json $args | jq -r '.observations[]')
+    if [ -n "$text" ] && [ "$text" = "$json" ]; then
+        ok "cgroup --json observations = the text's ($(wc -l <<<"$text") lines): ${args##* }"
+    else
+        not_ok "cgroup --json observations = the text's: ${args##* }" "text:
+$text
+json:
+$json"
+    fi
+done

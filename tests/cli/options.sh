@@ -18,7 +18,7 @@ run_case opt-ps-prefix "$BIN" ps $R --no-head --top 2
 run_case opt-ps-ambiguous "$BIN" ps $R --cg /system.slice
 run_case opt-status-missing-value "$BIN" status --root tests/fixtures/dr-clean --top
 run_case opt-evict-value-on-flag "$BIN" evict --dry-run=yes /nonexistent
-run_case opt-cgroup-path-first "$BIN" cgroup /system.slice/nginx.service --root tests/fixtures/cg-v2 --json
+run_case opt-cgroup-path-first "$BIN" cgroup /system.slice/nginx.service --root tests/fixtures/cg-v2 --json --interval=0
 run_case opt-reclaim-extra "$BIN" reclaim --dry-run / 1G extra
 run_case opt-lab-unknown-short "$BIN" lab run -q
 run_case opt-global-unknown "$BIN" --frob ps

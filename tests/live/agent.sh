@@ -65,6 +65,8 @@ expect_eq "next victim: the hog with oom_score_adj 1000, in its cgroup" \
     "comm=\"ow-agent-steady\",cgroup=\"$rel\",oom_score_adj=\"1000\"" "$(sed -E 's/^[^{]*\{(.*)\} 1$/\1/' <<<"$victim")"
 expect_eq "next victim's oom_score = /proc/PID/oom_score" "$(cat "/proc/$steady_pid/oom_score")" \
     "$(grep '^oomwarden_next_victim_oom_score ' <<<"$scrape" | awk '{print $2}')"
+expect_eq "next victim: not a node-critical daemon (a test hog in a scratch cgroup)" 0 \
+    "$(grep '^oomwarden_next_victim_node_critical ' <<<"$scrape" | awk '{print $2}')"
 before_node=$(grep '^oomwarden_node_oom_kills_total ' <<<"$scrape" | awk '{print $2}')
 expect_eq "node oom_kill counter = /proc/vmstat" "$(awk '$1=="oom_kill" {print $2}' /proc/vmstat)" "$before_node"
 
@@ -98,7 +100,7 @@ if command -v prometheus >/dev/null; then
     expect_eq "Prometheus scrapes the agent (up == 1)" 1 "$up"
     rules=$(curl -sf "$P/api/v1/rules" | jq -r '[.data.groups[].rules[] | select(.health=="ok") | .name] | sort | join(",")')
     expect_eq "the shipped alert rules are loaded and healthy" \
-        "OomwardenCgroupMemoryPressureFull,OomwardenCgroupNearLimitPageCache,OomwardenNodeMemoryPressureFull,OomwardenOOMKill" "$rules"
+        "OomwardenAgentAbsent,OomwardenAgentCannotReadProc,OomwardenAgentGone,OomwardenCgroupMemoryPressureFull,OomwardenCgroupNearLimitPageCache,OomwardenMachineWideOOMKill,OomwardenNextVictimNodeCritical,OomwardenNodeMemoryPressureFull,OomwardenOOMKill" "$rules"
 else
     skip "Prometheus server" "prometheus not installed"
 fi

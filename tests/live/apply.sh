@@ -77,7 +77,7 @@ expect_eq "dry run: nothing written" "$before" "$(adj "$A") $(adj "$PARENT") $(a
 if grep -qF "pid $A $T-a (" <<<"$out" && grep -q "pid $A $T-a (.*): 0 -> 300  \[rule one\]" <<<"$out" &&
     grep -q "pid $KID $T-kid (.*): 0 -> 250  \[rule parent-and-children\]" <<<"$out" &&
     grep -q "pid $INCG $T-cg ($CG_REL): 0 -> 150  \[rule by-cgroup\]" <<<"$out" &&
-    grep -q "^4 would change, 2 skipped, 0 already as the rules say" <<<"$out"; then
+    grep -q "^4 would change, 0 would fail, 2 skipped, 0 gone, 0 already as the rules say" <<<"$out"; then
     ok "dry run: each change as before -> after with its rule"
 else
     not_ok "dry run: each change as before -> after with its rule" "$out"
@@ -153,6 +153,25 @@ nocap=()
 if command -v setpriv >/dev/null; then
     nocap=(setpriv --bounding-set=-sys_resource --inh-caps=-sys_resource)
 fi
+# the dry run sees it coming: no CAP_SYS_RESOURCE to lower below 0 on a real /proc
+json=$("${nocap[@]}" "$BIN" apply --config "$fconf" --dry-run --json 2>/dev/null)
+rc=$?
+expect_eq "dry run: exit 1, a change would fail" 1 "$rc"
+expect_eq "dry run: the lowering would fail with the kernel's error and the reason" \
+    "would_fail Permission denied lowering oom_score_adj below the process's floor (oom_score_adj_min, 0 unless set at start) needs CAP_SYS_RESOURCE" \
+    "$(jq -r --argjson p "$NEG" '.changes[] | select(.pid == $p) | "\(.state) \(.error) \(.hint)"' <<<"$json")"
+expect_eq "dry run: the raise would change; summary 1 planned, 1 would fail" "planned 1 1" \
+    "$(state_of "$json" "$POS") $(jq -r '.summary | "\(.planned) \(.would_fail)"' <<<"$json")"
+expect_eq "dry run: nothing written" "0 0" "$(adj "$NEG") $(adj "$POS")"
+out=$("${nocap[@]}" "$BIN" apply --config "$fconf" --dry-run 2>&1)
+if grep -q "pid $NEG $T-neg (.*): 0 -> -100: would fail: Permission denied: lowering oom_score_adj below" <<<"$out" &&
+    grep -q "pid $POS $T-pos (.*): 0 -> 350  \[rule raise\]" <<<"$out" &&
+    grep -q "^1 would change, 1 would fail" <<<"$out"; then
+    ok "dry run text: \"would fail\" with the reason, the other \"would change\""
+else
+    not_ok "dry run text: \"would fail\" with the reason" "$out"
+fi
+# and the kernel agrees: the real run fails there, and only there
 json=$("${nocap[@]}" "$BIN" apply --config "$fconf" --json 2>"$LIVE_TMP/fail.err")
 rc=$?
 if [ "$NEG" -lt "$POS" ]; then

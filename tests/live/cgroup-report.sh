@@ -36,7 +36,7 @@ raw() {
 }
 for _ in 1 2 3 4 5 6 7 8 9 10; do
     before=$(raw)
-    json=$("$BIN" cgroup "$rel" --json)
+    json=$("$BIN" cgroup "$rel" --json --interval 0) # the same instant as the raw reads
     after=$(raw)
     [ "$before" = "$after" ] && break
     sleep 0.2

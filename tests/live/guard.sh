@@ -118,6 +118,11 @@ episode() {
     expect_eq "$name: guard_kill names the grower, reason cgroup_headroom, it exited" \
         "$pid $comm cgroup_headroom $rel true 1" \
         "$(jq -r '"\(.pid) \(.comm) \(.reason) \(.domain) \(.exited) \(.signalled)"' <<<"${EV:-null}")"
+    # what came back is the grower's, measured on its cgroup: not the machine's MemAvailable,
+    # which once said 232K came back for a 27 MiB kill
+    check "$name: freed = its cgroup's drop ($(jq -r '"\(.freed / 1048576 | floor) MiB of rss \(.rss / 1048576 | floor) MiB"' <<<"${EV:-null}" 2>/dev/null)), at least 3/4 of what it held" \
+        jq -en --argjson e "${EV:-null}" '$e.freed_from == "cgroup" and $e.freed >= 0.75 * $e.rss
+        and $e.freed == $e.cgroup_usage_before - $e.cgroup_usage_after'
     expect_eq "$name: one decision for the episode" 1 "$(grep -c . <<<"$evs")"
     expect_eq "$name: oomwarden_guard_kills_total{reason=\"cgroup_headroom\"} +1" $((k0 + 1)) "$(kills_metric)"
 }

@@ -11,6 +11,7 @@
 #include "base/opt.h"
 #include "engine/doctor.h"
 #include "engine/node.h"
+#include "model/critical.h"
 #include "model/oomdomain.h"
 #include "model/psi.h"
 #include "model/swaps.h"
@@ -212,37 +213,19 @@ static void clean_machine_nothing_above_info(void **state)
 /* ---- thresholds and helpers --------------------------------------------------------------------
  */
 
-static void psi_sick_thresholds(void **state)
-{
-    (void)state;
-    struct psi p = {.some = {.present = true}, .full = {.present = true}};
-    assert_false(doctor_psi_sick(&p));
-    p.some.avg10 = 999; /* 9.99% */
-    assert_false(doctor_psi_sick(&p));
-    p.some.avg10 = 1000;
-    assert_true(doctor_psi_sick(&p));
-    p.some.avg10 = 0;
-    p.full.avg10 = 1; /* a blip now, nothing over the minute: not sustained */
-    assert_false(doctor_psi_sick(&p));
-    p.full.avg60 = 1;
-    assert_true(doctor_psi_sick(&p));
-    p.full.avg10 = 0; /* over the minute, but not now */
-    assert_false(doctor_psi_sick(&p));
-}
-
 static void critical_name_patterns(void **state)
 {
     (void)state;
     size_t n = 0;
-    while (doctor_default_critical[n])
+    while (critical_default_names[n])
         n++;
     /* comm is cut to 15 bytes: systemd-networkd is "systemd-network" */
-    assert_true(doctor_name_matches(doctor_default_critical, n, "systemd-network"));
-    assert_true(doctor_name_matches(doctor_default_critical, n, "sshd"));
-    assert_true(doctor_name_matches(doctor_default_critical, n, "containerd-shim"));
-    assert_false(doctor_name_matches(doctor_default_critical, n, "systemd")); /* user managers */
-    assert_false(doctor_name_matches(doctor_default_critical, n, "sshd-session"));
-    assert_false(doctor_name_matches(doctor_default_critical, n, "java"));
+    assert_true(critical_name_matches(critical_default_names, n, "systemd-network"));
+    assert_true(critical_name_matches(critical_default_names, n, "sshd"));
+    assert_true(critical_name_matches(critical_default_names, n, "containerd-shim"));
+    assert_false(critical_name_matches(critical_default_names, n, "systemd")); /* user managers */
+    assert_false(critical_name_matches(critical_default_names, n, "sshd-session"));
+    assert_false(critical_name_matches(critical_default_names, n, "java"));
     assert_int_equal(doctor_check_find("kill-order"), CHECK_KILL_ORDER);
     assert_int_equal(doctor_check_find("kernel-log"), CHECK_KERNEL_LOG);
     assert_int_equal(doctor_check_find("nope"), -1);
@@ -382,7 +365,6 @@ int main(void)
         cmocka_unit_test(oom_group_containers),
         cmocka_unit_test(legacy_machine),
         cmocka_unit_test(clean_machine_nothing_above_info),
-        cmocka_unit_test(psi_sick_thresholds),
         cmocka_unit_test(critical_name_patterns),
         cmocka_unit_test(swaps_and_sysctls),
         cmocka_unit_test(domain_from_snapshot_matches),

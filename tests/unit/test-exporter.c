@@ -7,6 +7,9 @@
 
 #include "base/buf.h"
 #include "base/prom.h"
+#include "engine/metrics.h"
+#include "model/kver.h"
+#include "model/sysroot.h"
 
 static void exposition_groups_families_and_escapes(void **state)
 {
@@ -52,10 +55,45 @@ static void exposition_groups_families_and_escapes(void **state)
     assert_true(prom_valid_metric_name("a:b_c"));
 }
 
+/* The exposition of a fixture machine, only the node part. */
+static char *scrape(const char *root)
+{
+    struct sysroot sr;
+    const char *failed;
+    assert_int_equal(sysroot_open(&sr, root, &failed), 0);
+    struct kver k = {0};
+    (void)kver_read(&sr, &k);
+    struct metrics_config cfg = {.cgroup_depth = 0, .next_victim = true};
+    struct kill_counters kc;
+    kill_counters_init(&kc, 16);
+    struct metrics_ctx m = {.sr = &sr, .kernel = &k, .cfg = &cfg, .kills = &kc};
+    struct buf out = BUF_INIT(1 << 22);
+    assert_int_equal(metrics_collect(&m, &out), 0);
+    kill_counters_release(&kc);
+    sysroot_close(&sr);
+    return buf_detach(&out, NULL);
+}
+
+/* The next machine-wide victim is sshd on the Kubernetes node (pods at -997, daemons at 0), a
+ * pod's shell on the other machine (a workload, whatever its name). */
+static void next_victim_node_critical(void **state)
+{
+    (void)state;
+    char *s = scrape(FIXTURE("dr-k8s-node"));
+    assert_non_null(strstr(s, "\noomwarden_next_victim_info{comm=\"sshd\","));
+    assert_non_null(strstr(s, "\noomwarden_next_victim_node_critical 1\n"));
+    free(s);
+    s = scrape(FIXTURE("procs-basic"));
+    assert_non_null(strstr(s, "\noomwarden_next_victim_info{comm=\"sh\","));
+    assert_non_null(strstr(s, "\noomwarden_next_victim_node_critical 0\n"));
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exposition_groups_families_and_escapes),
+        cmocka_unit_test(next_victim_node_critical),
     };
     return cmocka_run_group_tests_name("exporter", tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/opt.h"
 #include "engine/guard.h"
 #include "engine/killer.h"
 #include "engine/policy.h"
@@ -492,8 +493,9 @@ static void rm_fake_tree(struct kids *k)
     if (!k->tmp[0])
         return;
     char path[128];
-    static const char *const files[] = {"grp/cgroup.procs", "grp/cgroup.kill"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const files[] = {"grp/cgroup.procs", "grp/cgroup.kill",
+                                        "grp/memory.current", "grp/memory.usage_in_bytes"};
+    for (size_t i = 0; i < 4; i++) {
         snprintf(path, sizeof(path), "%s/%s", k->tmp, files[i]);
         unlink(path);
     }
@@ -721,6 +723,7 @@ static void kills_the_first_unprotected(void **state)
     assert_false(gk.cgroup_kill_file);
     assert_int_equal(gk.error, 0);
     assert_true(gk.exited);
+    assert_true(gk.cg_usage_before == OPT_ABSENT && gk.cg_usage_after == OPT_ABSENT);
     assert_true(gk.signal_us > 0);
     assert_true(gk.exit_us >= gk.signal_us);
     /* 0: reaped now; -ESRCH/-EINVAL: the exit got there first; -ENOSYS: before 5.15 */
@@ -729,6 +732,34 @@ static void kills_the_first_unprotected(void **state)
     assert_true(died_of_sigkill(k, victim));
     assert_true(alive(big));
     assert_true(alive(other));
+}
+
+/* What a kill gave back: the victim's cgroup's drop, else what the victim held; never the
+ * machine's MemAvailable (it said 232K for a 27 MiB kill). */
+static void freed_is_the_victims(void **state)
+{
+    (void)state;
+    struct proc v = fake(4242, "victim", 0);
+    v.rss_anon = 27u << 20;
+    v.rss_file = 1u << 20;
+    v.rss_shmem = 0;
+    v.swap = 2u << 20;
+    struct guard_kill k = {.cg_usage_before = 100u << 20, .cg_usage_after = 73u << 20};
+    uint64_t freed;
+    const char *from;
+    guard_freed(&k, &v, &freed, &from);
+    assert_string_equal(from, "cgroup");
+    assert_int_equal(freed, 27u << 20);
+    /* others charged more meanwhile: the cgroup says nothing about this kill */
+    k.cg_usage_after = 101u << 20;
+    guard_freed(&k, &v, &freed, &from);
+    assert_string_equal(from, "process");
+    assert_int_equal(freed, proc_rss(&v) + (2u << 20));
+    /* the root, or no memory controller: what it held */
+    k.cg_usage_before = k.cg_usage_after = OPT_ABSENT;
+    guard_freed(&k, &v, &freed, &from);
+    assert_string_equal(from, "process");
+    assert_int_equal(freed, proc_rss(&v) + (2u << 20));
 }
 
 /* (e) itself and init are never pinned, even listed first as candidates. */
@@ -778,6 +809,8 @@ static void never_self_or_init(void **state)
 
 /* ---- kill-unit = cgroup, on a fake cgroup directory ----------------------------------------- */
 
+#define FAKE_USAGE 28311552 /* 27 MiB */
+
 /* A directory that stands for the memory hierarchy, with one cgroup "grp" listing `pids`. */
 static void fake_cgroup(struct kids *k, struct cgroup_hier *h, int version, const pid_t *pids,
                         size_t n)
@@ -797,6 +830,13 @@ static void fake_cgroup(struct kids *k, struct cgroup_hier *h, int version, cons
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
     close(fd);
+    /* the cgroup's usage, which the kill reads before the signal and after the exit */
+    snprintf(path, sizeof(path), "%s/grp/%s", k->tmp,
+             version == 2 ? "memory.current" : "memory.usage_in_bytes");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%d\n", FAKE_USAGE);
+    fclose(f);
     k->tmp_fd = open(k->tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
     assert_true(k->tmp_fd >= 0);
     *h = (struct cgroup_hier){.memory_version = version, .memory = {.fd = k->tmp_fd},
@@ -851,6 +891,9 @@ static void cgroup_unit_spares_protected(void **state, int version)
     assert_int_equal(cgroup_kill_written(k), 0);
     /* the victim through its pidfd, the newcomer through its own: each once */
     assert_int_equal(gk.signalled, 2);
+    /* the victim's cgroup's usage, read just before the signal and after the exit */
+    assert_int_equal(gk.cg_usage_before, FAKE_USAGE);
+    assert_int_equal(gk.cg_usage_after, FAKE_USAGE);
     assert_true(died_of_sigkill(k, victim));
     assert_true(died_of_sigkill(k, joined));
     assert_true(alive(prot));
@@ -920,6 +963,7 @@ int main(void)
         cmocka_unit_test(order_tiers_and_exclusions),
         cmocka_unit_test(order_excludes_even_when_ranked),
         cmocka_unit_test(table_rows_in_guard_order),
+        cmocka_unit_test(freed_is_the_victims),
         KIDS_TEST(pin_skips_exited),
         KIDS_TEST(zombie_leader_with_live_threads_is_killable),
         KIDS_TEST(pid_reuse_is_never_signalled),
