@@ -17,6 +17,7 @@
 #include "../base/limits.h"
 #include "../base/log.h"
 #include "../base/opt.h"
+#include "../engine/explain-report.h"
 #include "../engine/explain.h"
 #include "../model/kmsg.h"
 #include "../model/logsource.h"
@@ -155,9 +156,8 @@ static int parse_args(struct cli *c, struct explain_opts *o, int argc, char **ar
     return 0;
 }
 
-/* The kernel log of this machine (or of --root): a character device, or a saved copy. */
-static int read_kmsg(const struct cli *c, struct oomlog *log, struct logsource_stats *st,
-                     bool *live, char *path, size_t cap)
+/* <root>/dev/kmsg, the kernel log of this machine or of --root */
+static void kmsg_path(const struct cli *c, char *path, size_t cap)
 {
     const char *root = c->root;
     if (!root || !*root) {
@@ -165,6 +165,23 @@ static int read_kmsg(const struct cli *c, struct oomlog *log, struct logsource_s
         root = env && *env ? env : "/";
     }
     snprintf(path, cap, "%s%sdev/kmsg", root, root[strlen(root) - 1] == '/' ? "" : "/");
+}
+
+/* The kernel log is the live device (its records carry only uptimes, which --since turns into
+ * dates with this boot's clock), not a saved copy under a fixture --root. */
+static bool kmsg_is_device(const struct cli *c)
+{
+    char path[4096];
+    struct stat sb;
+    kmsg_path(c, path, sizeof(path));
+    return stat(path, &sb) == 0 && S_ISCHR(sb.st_mode);
+}
+
+/* The kernel log of this machine (or of --root): a character device, or a saved copy. */
+static int read_kmsg(const struct cli *c, struct oomlog *log, struct logsource_stats *st,
+                     bool *live, char *path, size_t cap)
+{
+    kmsg_path(c, path, cap);
     int r = logsource_feed_kernel_log(log, AT_FDCWD, path, st, live);
     if (r == -EPERM || r == -EACCES)
         log_error("cannot read %s: %s. kernel.dmesg_restrict=1 lets only processes with "
@@ -195,7 +212,7 @@ static bool event_wall(const struct oom_event *e, bool live, time_t now, double 
 }
 
 static bool wanted(const struct explain_opts *o, const struct oom_event *e, bool live, time_t now,
-                   double mono_now, size_t *undated)
+                   double mono_now)
 {
     switch (o->since) {
     case SINCE_NONE:
@@ -204,75 +221,93 @@ static bool wanted(const struct explain_opts *o, const struct oom_event *e, bool
         return opt_has(e->uptime_us) && e->uptime_us >= o->since_uptime_us;
     case SINCE_WALL: {
         time_t t;
-        if (!event_wall(e, live, now, mono_now, &t)) {
-            (*undated)++;
-            return false;
-        }
-        return t >= o->since_wall;
+        return event_wall(e, live, now, mono_now, &t) && t >= o->since_wall;
     }
     }
     return true;
 }
 
-/* The split in parentheses counts processes, like the total before it: an oom.group event kills
- * several in one memcg, and "5 processes killed (1 in memory cgroups)" reads as 4 elsewhere. */
-static void summary_line(const struct oom_event *ev, size_t n, const char *source, struct buf *out)
+/* --since, for the report's filter */
+struct since_ctx {
+    const struct explain_opts *o;
+    bool live;
+    time_t now;
+    double mono;
+};
+
+static bool since_wanted(void *ctx, const struct oom_event *e)
 {
-    size_t kills = 0, memcg = 0, global = 0, other = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        for (size_t v = 0; v < ev[i].nvictims; v++)
-            k += ev[i].victims[v].kind != OOM_VICTIM_EXITING;
-        kills += k;
-        if (ev[i].scope == OOM_SCOPE_MEMCG)
-            memcg += k;
-        else if (ev[i].scope == OOM_SCOPE_GLOBAL)
-            global += k;
-        else
-            other += k;
-    }
-    buf_printf(out, "%zu OOM event%s in %s: %zu process%s killed", n, n == 1 ? "" : "s", source,
-               kills, kills == 1 ? "" : "es");
-    const char *sep = " (";
-    if (memcg) {
-        buf_printf(out, "%s%zu in memory cgroups", sep, memcg);
-        sep = ", ";
-    }
-    if (global) {
-        buf_printf(out, "%s%zu machine-wide", sep, global);
-        sep = ", ";
-    }
-    if (other) {
-        buf_printf(out, "%s%zu other or unknown scope", sep, other);
-        sep = ", ";
-    }
-    buf_puts(out, *sep == ',' ? ").\n" : ".\n");
-    size_t limited = 0;
-    uint64_t suppressed = 0;
-    for (size_t i = 0; i < n; i++) {
-        limited += ev[i].rate_limited;
-        suppressed += ev[i].suppressed_reports;
-    }
-    if (suppressed)
-        buf_printf(out,
-                   "The kernel counted %" PRIu64 " suppressed report%s (\"callbacks suppressed\": "
-                   "it prints at most 10 OOM reports per 5 s).\n",
-                   suppressed, suppressed == 1 ? "" : "s");
-    if (limited)
-        buf_printf(out, "%zu of these kills printed only the kill line: the kernel rate-limited %s.\n",
-                   limited, limited == 1 ? "its report" : "their reports");
+    const struct since_ctx *s = ctx;
+    return wanted(s->o, e, s->live, s->now, s->mono);
 }
 
-/* Which of the events the text shows: --since keeps `matched` of them, --last the last `shown`. */
-static void showing_line(const struct explain_opts *o, size_t shown, size_t matched,
-                         struct buf *out)
+static bool since_undated(void *ctx, const struct oom_event *e)
 {
-    if (o->since != SINCE_NONE && shown < matched)
-        buf_printf(out, "Showing the last %zu of the %zu from --since on.\n", shown, matched);
-    else if (o->since != SINCE_NONE)
-        buf_printf(out, "Showing the %zu from --since on.\n", shown);
+    const struct since_ctx *s = ctx;
+    time_t t;
+    return s->o->since == SINCE_WALL && !event_wall(e, s->live, s->now, s->mono, &t);
+}
+
+/* The files named, in order, each a source of its own; "what was read" into `source`. */
+static bool read_files(const struct explain_opts *o, struct oomlog *log,
+                       struct logsource_stats *st, struct buf *source)
+{
+    bool errors = false;
+    for (int i = 0; i < o->nfiles; i++) {
+        const char *f = o->files[i];
+        int r = logsource_feed_path(log, AT_FDCWD, f, st);
+        int q = oomlog_end_source(log);
+        if (r == 0)
+            r = q;
+        if (r < 0) {
+            log_error("cannot read %s: %s", strcmp(f, "-") ? f : "standard input",
+                      r == -EINVAL  ? "corrupt compressed data"
+                      : r == -EPIPE ? "the compressed data ends before its end: the file was "
+                                      "cut (the events before the cut are shown)"
+                                    : strerror(-r));
+            errors = true;
+        }
+    }
+    if (o->nfiles == 1)
+        buf_puts(source, strcmp(o->files[0], "-") ? o->files[0] : "standard input");
     else
-        buf_printf(out, "Showing the last %zu.\n", shown);
+        buf_printf(source, "%d files", o->nfiles);
+    return errors;
+}
+
+/* Everything read and parsed into the report; true when an input could not be read. */
+static bool read_all(struct cli *c, const struct explain_opts *o, struct oomlog *log,
+                     struct logsource_stats *st, struct since_ctx *since, struct buf *source)
+{
+    bool errors = false;
+    if (o->nfiles == 0) {
+        char path[4096];
+        if (read_kmsg(c, log, st, &since->live, path, sizeof(path)) < 0)
+            errors = true;
+        if (since->live)
+            buf_printf(source, "the kernel log (%s)", path);
+        else
+            buf_printf(source, "%s (saved records)", path);
+    } else {
+        errors = read_files(o, log, st, source);
+    }
+    int r = oomlog_finish(log);
+    if (r < 0) {
+        if (r != -EIO)
+            log_error("cannot parse the log: %s", strerror(-r));
+        errors = true;
+    }
+    if (st->long_lines)
+        log_warn("%" PRIu64 " lines longer than %lu bytes were cut", st->long_lines,
+                 (unsigned long)CAP_INPUT_LINE);
+    return errors;
+}
+
+static int flush_out(struct buf *out)
+{
+    int r = cli_emit(out);
+    buf_reset(out);
+    return r;
 }
 
 int cmd_explain(struct cli *c, int argc, char **argv)
@@ -281,177 +316,54 @@ int cmd_explain(struct cli *c, int argc, char **argv)
     int r = parse_args(c, &o, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
-
-    struct oomlog *log = malloc(sizeof(*log));
-    if (!log)
-        return EXPLAIN_ERROR;
-    oomlog_init(log);
-    struct logsource_stats st = {0};
-    bool errors = false, live = false;
-    struct buf source = BUF_INIT(64 * 1024);
-    if (o.nfiles == 0) {
-        char path[4096];
-        if (read_kmsg(c, log, &st, &live, path, sizeof(path)) < 0)
-            errors = true;
-        if (live)
-            buf_printf(&source, "the kernel log (%s)", path);
-        else
-            buf_printf(&source, "%s (saved records)", path);
-    } else {
-        for (int i = 0; i < o.nfiles; i++) {
-            const char *f = o.files[i];
-            r = logsource_feed_path(log, AT_FDCWD, f, &st);
-            if (r == 0)
-                r = oomlog_end_source(log);
-            if (r < 0) {
-                log_error("cannot read %s: %s", strcmp(f, "-") ? f : "standard input",
-                          r == -EINVAL ? "corrupt compressed data" : strerror(-r));
-                errors = true;
-            }
-        }
-        if (o.nfiles == 1)
-            buf_puts(&source, strcmp(o.files[0], "-") ? o.files[0] : "standard input");
-        else
-            buf_printf(&source, "%d files", o.nfiles);
-    }
-    if ((r = oomlog_finish(log)) < 0) {
-        log_error("cannot parse the log: %s", strerror(-r));
-        errors = true;
-    }
-    if (st.long_lines)
-        log_warn("%" PRIu64 " lines longer than %lu bytes were cut", st.long_lines,
-                 (unsigned long)CAP_INPUT_LINE);
-
-    /* --since, then --last */
-    time_t now = time(NULL);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    double mono = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    size_t undated = 0, first = 0, n = 0;
-    struct oom_event *ev = log->events;
-    size_t *keep = calloc(log->nevents ? log->nevents : 1, sizeof(*keep));
-    if (!keep) {
-        oomlog_release(log);
+    struct since_ctx since = {.o = &o, .now = time(NULL)};
+    since.mono = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    since.live = o.nfiles == 0 && kmsg_is_device(c);
+    struct explain_style style = {
+        .color = !c->json && term_use_color(STDOUT_FILENO, c->color),
+        .boot_wall = since.live ? (double)since.now - since.mono : 0,
+    };
+    struct explain_report_opts ro = {
+        .json = c->json,
+        .last = (size_t)o.last,
+        .style = &style,
+        .wanted = o.since != SINCE_NONE ? since_wanted : NULL,
+        .undated = since_undated,
+        .ctx = &since,
+        .flush = flush_out,
+    };
+    struct explain_report *rep = explain_report_new(&ro);
+    struct oomlog *log = malloc(sizeof(*log));
+    if (!rep || !log) {
+        explain_report_free(rep);
         free(log);
-        buf_release(&source);
         return EXPLAIN_ERROR;
     }
-    for (size_t i = 0; i < log->nevents; i++)
-        if (wanted(&o, &ev[i], live, now, mono, &undated))
-            keep[n++] = i;
-    if (undated)
-        log_notice("%zu event%s without a date in the text left out by --since", undated,
-                   undated == 1 ? "" : "s");
-    if (o.last && (size_t)o.last < n)
-        first = n - (size_t)o.last;
-    /* the shown events, contiguous, for the cascade analysis */
-    struct oom_event *shown = malloc((n - first ? n - first : 1) * sizeof(*shown));
-    size_t ns = 0;
-    if (shown)
-        for (size_t i = first; i < n; i++)
-            shown[ns++] = ev[keep[i]];
-
-    struct buf out = BUF_INIT(CAP_OUTPUT);
-    struct cascade *cas = NULL;
-    size_t ncas = 0;
-    int q = shown ? explain_cascades(shown, ns, &cas, &ncas) : -ENOMEM;
-    if (q == 0 && c->json) {
-        struct json j;
-        json_init(&j, &out, true);
-        json_obj_begin(&j);
-        json_key(&j, "events");
-        json_arr_begin(&j);
-        for (size_t i = 0; i < ns && q == 0; i++) {
-            q = explain_event_json(&shown[i], &j);
-            /* stream: a 200 MB log makes tens of MB of JSON; the writer's state is in `j` */
-            if (q == 0 && out.len > 1024 * 1024) {
-                if (cli_emit(&out))
-                    q = -EIO; /* cli_emit said why */
-                buf_reset(&out);
-            }
-        }
-        json_arr_end(&j);
-        json_key(&j, "cascades");
-        json_arr_begin(&j);
-        for (size_t i = 0; i < ncas && q == 0; i++) {
-            struct buf t = BUF_INIT(64 * 1024);
-            q = explain_cascade_text(shown, &cas[i], &t);
-            json_obj_begin(&j);
-            json_kv_u64(&j, "first_event", cas[i].first);
-            json_kv_u64(&j, "last_event", cas[i].last);
-            json_kv_u64(&j, "kills", cas[i].kills);
-            json_key(&j, "seconds");
-            json_double(&j, (double)cas[i].span_us / 1e6, 6);
-            json_kv_u64(&j, "max_freed_kb", cas[i].max_freed_kb);
-            json_kv_u64(&j, "last_freed_kb", cas[i].last_freed_kb);
-            json_kv_u64(&j, "positive_oom_score_adj", cas[i].positive_adj);
-            if (t.len && t.data[t.len - 1] == '\n')
-                t.data[--t.len] = '\0';
-            json_kv_str(&j, "summary", buf_cstr(&t));
-            json_obj_end(&j);
-            buf_release(&t);
-        }
-        json_arr_end(&j);
-        json_key(&j, "input");
-        json_obj_begin(&j);
-        json_kv_str(&j, "source", buf_cstr(&source));
-        json_kv_u64(&j, "bytes", st.bytes);
-        json_kv_u64(&j, "lines", st.lines ? st.lines : st.records);
-        json_kv_u64(&j, "kernel_lines", log->kernel_lines);
-        json_kv_u64(&j, "userspace_lines", log->user_lines);
-        json_kv_u64(&j, "kmsg_records_lost", st.lost);
-        json_kv_u64(&j, "events_found", log->nevents);
-        json_kv_u64(&j, "suppressed_reports", log->suppressed_reports);
-        json_obj_end(&j);
-        json_obj_end(&j);
-        if (q == 0)
-            q = json_error(&j);
-    } else if (q == 0) {
-        struct explain_style style = {
-            .color = term_use_color(STDOUT_FILENO, c->color),
-            .boot_wall = live ? (double)now - mono : 0,
-        };
-        if (ns == 0 && !errors) {
-            buf_printf(&out, "No OOM-killer reports in %s", buf_cstr(&source));
-            if (log->nevents)
-                buf_printf(&out, " match (%zu found)", log->nevents);
-            buf_puts(&out, ".\n");
-        } else if (ns) {
-            /* the headline counts what the input holds; a subset says which */
-            summary_line(log->events, log->nevents, buf_cstr(&source), &out);
-            if (ns < log->nevents)
-                showing_line(&o, ns, n, &out);
-        }
-        for (size_t i = 0; i < ns && q == 0; i++) {
-            buf_putc(&out, '\n');
-            q = explain_event_text(&shown[i], first + i + 1, n, &style, &out);
-            if (q == 0 && out.len > 1024 * 1024) {
-                if (cli_emit(&out))
-                    q = -EIO; /* cli_emit said why */
-                buf_reset(&out);
-            }
-        }
-        for (size_t i = 0; i < ncas && q == 0; i++) {
-            buf_puts(&out, i ? "" : "\n");
-            buf_puts(&out, "Cascade: ");
-            q = explain_cascade_text(shown, &cas[i], &out);
-        }
-    }
-    int rc;
-    if (q < 0) {
-        if (q != -EIO)
-            log_error("cannot format the output: %s", strerror(-q));
-        rc = EXPLAIN_ERROR;
-    } else {
-        rc = cli_emit(&out) ? EXPLAIN_ERROR
-             : errors       ? EXPLAIN_ERROR
-             : ns           ? EXPLAIN_FOUND
-                            : EXPLAIN_NONE;
-    }
-    buf_release(&out);
-    free(cas);
-    free(shown);
-    free(keep);
+    oomlog_init(log);
+    oomlog_stream(log, explain_report_event, rep);
+    struct logsource_stats st = {0};
+    struct buf source = BUF_INIT(64 * 1024);
+    bool errors = read_all(c, &o, log, &st, &since, &source);
+    struct explain_input in = {
+        .source = buf_cstr(&source),
+        .bytes = st.bytes,
+        .lines = st.lines ? st.lines : st.records,
+        .kernel_lines = log->kernel_lines,
+        .user_lines = log->user_lines,
+        .kmsg_lost = st.lost,
+        .suppressed_reports = log->suppressed_reports,
+    };
+    struct explain_report_result res;
+    int q = explain_report_end(rep, &in, errors, &res);
+    if (res.undated)
+        log_notice("%zu event%s without a date in the text left out by --since", res.undated,
+                   res.undated == 1 ? "" : "s");
+    if (q < 0 && q != -EIO)
+        log_error("cannot format the output: %s", strerror(-q));
+    int rc = q < 0 || errors ? EXPLAIN_ERROR : res.shown ? EXPLAIN_FOUND : EXPLAIN_NONE;
+    explain_report_free(rep);
     oomlog_release(log);
     free(log);
     buf_release(&source);

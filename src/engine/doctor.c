@@ -1850,7 +1850,7 @@ static int check_recent_kills(const struct node *n, struct doctor_report *r)
     if (explain_cascades(log->events, log->nevents, &cas, &ncas) == 0) {
         for (size_t i = 0; i < ncas; i++) {
             struct buf t = BUF_INIT(64 * 1024);
-            if (explain_cascade_text(log->events, &cas[i], &t) == 0) {
+            if (explain_cascade_text(&cas[i], &t) == 0) {
                 if (t.len && t.data[t.len - 1] == '\n')
                     t.data[--t.len] = '\0';
                 fb_ev(&b, "cascade: %s", buf_cstr(&t));

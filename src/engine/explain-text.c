@@ -609,9 +609,10 @@ static void title_text(struct out *o, const struct oom_event *e, size_t index, s
     const struct oom_victim *v = oom_event_primary(e);
     /* index 0: a single event in a stream (watch), not numbered */
     if (v && v->kind != OOM_VICTIM_EXITING)
-        put(o, index ? "OOM kill %zu of %zu" : "OOM kill", index, total);
+        put(o, !index ? "OOM kill" : total ? "OOM kill %zu of %zu" : "OOM kill %zu", index, total);
     else
-        put(o, index ? "OOM %zu of %zu (no kill)" : "OOM (no kill)", index, total);
+        put(o, !index ? "OOM (no kill)" : total ? "OOM %zu of %zu (no kill)" : "OOM %zu (no kill)",
+            index, total);
     unstyle(o);
     if (e->time[0]) {
         put(o, ": ");

@@ -13,32 +13,72 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../model/oomlog.h"
+
 struct buf;
 struct json;
-struct oom_event;
 
 /* Consecutive kills of one OOM domain, each within EXPLAIN_CASCADE_GAP_US of the previous. */
 #define EXPLAIN_CASCADE_GAP_US (10ull * 1000000)
+#define EXPLAIN_CASCADE_NAMES 8
 
+/* A cascade holds what its words need, so the events themselves need not be kept (explain
+ * streams a big log through a cascade_tracker). */
 struct cascade {
-    size_t first, last;      /* event indices (inclusive) */
+    size_t first, last;      /* event numbers (inclusive), counted from 0 */
     size_t kills;            /* victims killed (an oom.group kill counts once per process) */
-    uint64_t span_us;        /* first kill to last kill, OPT_ABSENT without stamps */
+    uint64_t span_us;        /* first kill to last kill */
     uint64_t max_freed_kb;   /* largest anon+shmem resident of a victim, except the last */
     uint64_t last_freed_kb;  /* the last victim's */
     size_t positive_adj;     /* victims with oom_score_adj > 0 */
     int64_t min_invoker_adj; /* lowest oom_score_adj among the tasks that asked */
-    /* the event whose asking task holds the most memory (its task-table row): the one growing,
-     * not a bystander whose fork or page fault happened to find no memory; SIZE_MAX when no
-     * asker has a row */
-    size_t asker_event;
-    bool sizes_known; /* every kill line printed the victim's memory */
+    bool sizes_known;        /* every kill line printed the victim's memory */
+    enum oom_scope scope;    /* of the first event */
+    char oom_memcg[512];     /* the first event's, "" when not shown */
+    uint64_t domain_kb;      /* the memcg's limit or the machine's RAM, OPT_ABSENT */
+    char last_comm[OOMLOG_NAME_MAX];
+    /* the task asking for memory that holds the most of it (its task-table row): the one
+     * growing, not a bystander whose fork or page fault happened to find no memory */
+    bool asker;
+    char asker_comm[OOMLOG_NAME_MAX];
+    int64_t asker_pid, asker_adj;
+    uint64_t asker_kb;
+    /* victims that are node-critical daemons (doctor's list; not in a workload's cgroup) */
+    size_t critical_kills;
+    size_t ncritical;
+    char critical[EXPLAIN_CASCADE_NAMES][OOMLOG_NAME_MAX];
+    /* the largest task at a strongly negative oom_score_adj in the cascade's task tables:
+     * what a machine-wide OOM, which ranks processes and not cgroups, spared */
+    bool spared;
+    char spared_comm[OOMLOG_NAME_MAX];
+    int64_t spared_pid, spared_adj;
+    uint64_t spared_kb;
+    bool spared_killed;     /* it was killed in the end, after the others */
+    char spared_workload[160]; /* its cgroup's workload when a kill line of it says, else "" */
 };
+
+/* Finds cascades in a stream of events (fed in order, each once). */
+struct cascade_tracker {
+    struct cascade cur;
+    size_t nseen;     /* events fed */
+    size_t nrun;      /* events in the current run */
+    uint64_t prev_us; /* the last kill's uptime in the run */
+    struct cascade *done;
+    size_t ndone, cap;
+};
+
+void cascade_tracker_init(struct cascade_tracker *t);
+int cascade_tracker_add(struct cascade_tracker *t, const struct oom_event *e);
+/* Ends the open run; t->done[0..ndone) are the cascades found. */
+int cascade_tracker_end(struct cascade_tracker *t);
+void cascade_tracker_release(struct cascade_tracker *t);
 
 /* Finds the cascades among events[0..n). *ret is malloc'd (NULL when none). */
 int explain_cascades(const struct oom_event *events, size_t n, struct cascade **ret, size_t *nret);
 /* One or two sentences about a cascade. */
-int explain_cascade_text(const struct oom_event *events, const struct cascade *c, struct buf *out);
+int explain_cascade_text(const struct cascade *c, struct buf *out);
+/* The cascade as a JSON object (docs/json/explain.md) */
+int explain_cascade_json(const struct cascade *c, struct json *j);
 
 struct explain_style {
     bool color;

@@ -309,11 +309,8 @@ bool oom_event_reportable(const struct oom_event *e)
     return e->header || e->nvictims || e->selected_set || e->no_killable || e->panic[0];
 }
 
-bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b)
+bool oom_victim_duplicate(const struct oom_victim *x, const struct oom_victim *y)
 {
-    if (!a->nvictims || !b->nvictims)
-        return false;
-    const struct oom_victim *x = &a->victims[0], *y = &b->victims[0];
     if (x->pid != y->pid || strcmp(x->comm, y->comm) || x->total_vm_kb != y->total_vm_kb ||
         x->anon_rss_kb != y->anon_rss_kb || x->file_rss_kb != y->file_rss_kb)
         return false;
@@ -324,4 +321,11 @@ bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b)
     if (x->time[0] && y->time[0])
         return !strcmp(x->time, y->time);
     return true;
+}
+
+bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b)
+{
+    if (!a->nvictims || !b->nvictims)
+        return false;
+    return oom_victim_duplicate(&a->victims[0], &b->victims[0]);
 }

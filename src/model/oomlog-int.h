@@ -254,11 +254,12 @@ void oom_meminfo_line(struct oom_event *e, struct span t);
 
 /* oomlog-close.c */
 void oom_event_init(struct oom_event *e);
-void oom_event_release(struct oom_event *e);
 void oomlog_close_event(struct oomlog *p, struct oom_event *e);
 void oomlog_infer_reaped(struct oomlog *p, struct oom_event *e);
 bool oom_event_reportable(const struct oom_event *e);
 bool oom_event_duplicate(const struct oom_event *a, const struct oom_event *b);
+/* two victims are the same kill (pasted twice, or in two stamp forms) */
+bool oom_victim_duplicate(const struct oom_victim *x, const struct oom_victim *y);
 
 /* oomlog-join.c: a line held back in case the next bare line continues it */
 /*

@@ -265,7 +265,9 @@ static void note_elision(struct oomlog *p)
         e->elided = true;
 }
 
-int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
+static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec);
+
+static int feed_text(struct oomlog *p, const char *line, size_t len)
 {
     struct logline ll;
     p->lines++;
@@ -288,7 +290,7 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
             .text = ll.text,
             .caller_tid = ll.caller_tid,
         };
-        return oomlog_feed_kmsg(p, &rec);
+        return feed_kmsg(p, &rec);
     }
     p->kmsg_seq_known = false;
     /* the last command shown is the one whose output follows */
@@ -308,7 +310,7 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
     return oomlog_feed_line(p, &l);
 }
 
-int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
+static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
 {
     /* the records are the kernel's whole log: a kill line right after a record we read, with
      * nothing of its report before it, had its report rate-limited */
@@ -349,6 +351,24 @@ int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
     return 0;
 }
 
+/* streaming: the settled events out, now and then (each try walks the events kept) */
+static int drain_some(struct oomlog *p, int r)
+{
+    if (r < 0 || !p->emit || p->nevents < p->drain_at || p->nevents < 2 * OOMLOG_SETTLE_BEHIND)
+        return r;
+    return oomlog_drain(p, false);
+}
+
+int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
+{
+    return drain_some(p, feed_text(p, line, len));
+}
+
+int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
+{
+    return drain_some(p, feed_kmsg(p, rec));
+}
+
 int oomlog_end_source(struct oomlog *p)
 {
     int r = oomlog_flush_held(p);
@@ -373,6 +393,10 @@ int oomlog_end_source(struct oomlog *p)
 int oomlog_finish(struct oomlog *p)
 {
     int r = oomlog_end_source(p);
+    if (p->emit) {
+        int q = oomlog_drain(p, true);
+        return r < 0 ? r : q;
+    }
     size_t out = 0;
     for (size_t i = 0; i < p->nevents; i++) {
         struct oom_event *ev = &p->events[i];

@@ -60,6 +60,9 @@ struct kmsg_record;
     5 /* task-table rows kept per event: the largest, and the highest badness */
 #define OOMLOG_MAX_ROWS 200000 /* per event, while parsing (pid_max is 4M; tables are smaller) */
 #define OOMLOG_MAX_EVENTS 10000000
+#define OOMLOG_SETTLE_BEHIND 64 /* streaming: events kept after an event before it is handed over */
+#define OOMLOG_SETTLE_MAX 4096  /* ... and at most, whatever it waits for */
+#define OOMLOG_DUP_WINDOW 16    /* a kill pasted twice is looked for this many events back */
 
 enum oom_scope {
     OOM_SCOPE_UNKNOWN,
@@ -251,6 +254,13 @@ struct oomlog {
     uint64_t segment;   /* increments at every elision marker and every uptime jump back */
     uint64_t last_uptime;
     uint64_t *segment_max; /* largest kernel uptime seen in each segment */
+    /* streaming (oomlog_stream) */
+    int (*emit)(void *ctx, struct oom_event *e);
+    void *emit_ctx;
+    uint64_t handed_over; /* events handed to emit and gone from `events` */
+    size_t drain_at;      /* try again when this many events are kept */
+    struct oom_victim recent[OOMLOG_DUP_WINDOW]; /* the last kills handed over */
+    size_t nrecent, recent_next;
     size_t segment_cap;
     bool saw_reaper; /* an oom_reaper line anywhere: this kernel has the reaper */
     bool hold_lines; /* text input: a line may continue on the next one */
@@ -275,6 +285,19 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *l);
 int oomlog_end_source(struct oomlog *p);
 /* End of all input: ends the source, drops duplicate events and those with nothing to report. */
 int oomlog_finish(struct oomlog *p);
+
+/*
+ * Streaming: every event that can no longer change is handed to `emit` as soon as it settles, in
+ * input order, once (duplicates and events with nothing to report are dropped first); then it
+ * is gone from p->events. emit returns 1 when it keeps the event (its allocations are then its
+ * own, for oom_event_release()), 0 when done with it, or a negative errno, which the feeding
+ * function returns. Without a stream every event stays in p->events until oomlog_release().
+ */
+void oomlog_stream(struct oomlog *p, int (*emit)(void *ctx, struct oom_event *e), void *ctx);
+/* Hands over the settled events (all but the open one when `all`); oomlog_feed_* and
+ * oomlog_finish() call it. */
+int oomlog_drain(struct oomlog *p, bool all);
+void oom_event_release(struct oom_event *e);
 
 const char *oom_scope_name(enum oom_scope s);
 const char *oom_victim_kind_name(enum oom_victim_kind k);
