@@ -62,8 +62,34 @@ struct explain_opts {
     int nfiles;
 };
 
+/* "YYYY-MM-DD HH:MM:SS" names a moment that exists: mktime() would move "2024-02-30" to March
+ * and "25:61" to the next day without a word. Returns NULL or what is wrong, in `why`. */
+static const char *impossible_date(const char *s, char *why, size_t cap)
+{
+    static const char *const months[] = {"January", "February", "March",     "April",
+                                         "May",     "June",     "July",      "August",
+                                         "September", "October", "November", "December"};
+    int y, mo, d, h, mi, se;
+    if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6)
+        return NULL; /* not this form: logtime_parse decides */
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12) {
+        snprintf(why, cap, "there is no month %d", mo);
+        return why;
+    }
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int dim = days[mo - 1] + (mo == 2 && leap);
+    if (d < 1 || d > dim)
+        snprintf(why, cap, "%s %d has %d days", months[mo - 1], y, dim);
+    else if (h > 23 || mi > 59 || se > 60)
+        snprintf(why, cap, "%02d:%02d:%02d is not a time of day", h, mi, se);
+    else
+        return NULL;
+    return why;
+}
+
 /* "30s", "15m", "2h", "3d", "2024-05-19", "2024-05-19 18:14[:43]", "uptime:5864.7" */
-static int parse_since(const char *arg, time_t now, struct explain_opts *o)
+static int parse_since(const char *arg, time_t now, struct explain_opts *o, char *why, size_t cap)
 {
     if (strncmp(arg, "uptime:", 7) == 0) {
         struct cursor c = cursor_make(arg + 7, strlen(arg + 7));
@@ -116,6 +142,8 @@ static int parse_since(const char *arg, time_t now, struct explain_opts *o)
         snprintf(full, sizeof(full), "%s", arg);
     else
         return -EINVAL;
+    if (impossible_date(full, why, cap))
+        return -ERANGE;
     time_t t;
     if (full[0] < '0' || full[0] > '9' || !logtime_parse(full, now, &t))
         return -EINVAL;
@@ -140,13 +168,18 @@ static int parse_args(struct cli *c, struct explain_opts *o, int argc, char **ar
             if ((r = cli_parse_count(c, "--last", a.value, &o->last)))
                 return r;
             break;
-        case OPT_SINCE:
-            if (parse_since(a.value, time(NULL), o) < 0)
+        case OPT_SINCE: {
+            char why[80];
+            int q = parse_since(a.value, time(NULL), o, why, sizeof(why));
+            if (q == -ERANGE)
+                return cli_usage_error(c, "--since '%s' is not a date: %s", a.value, why);
+            if (q < 0)
                 return cli_usage_error(c,
                                        "--since takes 30s, 15m, 2h, 3d, YYYY-MM-DD[ HH:MM[:SS]] "
                                        "or uptime:SECONDS, not '%s'",
                                        a.value);
             break;
+        }
         }
     }
     if (opt < 0)
@@ -262,8 +295,8 @@ static bool read_files(const struct explain_opts *o, struct oomlog *log,
         if (r < 0) {
             log_error("cannot read %s: %s", strcmp(f, "-") ? f : "standard input",
                       r == -EINVAL  ? "corrupt compressed data"
-                      : r == -EPIPE ? "the compressed data ends before its end: the file was "
-                                      "cut (the events before the cut are shown)"
+                      : r == -EPIPE ? "the compressed data stops short: the file was cut, "
+                                      "and only the events before the cut are shown"
                                     : strerror(-r));
             errors = true;
         }

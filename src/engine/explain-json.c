@@ -98,6 +98,19 @@ static void json_badness(struct json *j, const struct oom_event *e, const struct
     json_obj_end(j);
 }
 
+static void json_impossible(struct json *j, const struct oom_impossible *list, size_t n)
+{
+    json_key(j, "impossible");
+    json_arr_begin(j);
+    for (size_t i = 0; i < n; i++) {
+        json_obj_begin(j);
+        json_kv_str(j, "field", list[i].field);
+        json_kv_i64(j, "value", list[i].value);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
+
 static void json_victim(struct json *j, const struct oom_event *e, const struct oom_victim *v)
 {
     json_obj_begin(j);
@@ -135,6 +148,7 @@ static void json_victim(struct json *j, const struct oom_event *e, const struct 
     json_kv_bool(j, "pgtables_printed_in_bytes", v->pgtables_were_bytes);
     json_kv_bool(j, "line_rejoined", v->line_rejoined);
     json_kv_bool(j, "line_cut", v->line_cut);
+    json_impossible(j, v->impossible, v->nimpossible);
     json_key(j, "task");
     if (v->has_row)
         json_task(j, &v->row);
@@ -258,6 +272,8 @@ static void json_outcome(struct json *j, const struct oom_event *e)
     json_opt_str(j, "panic", e->panic);
     json_kv_u64(j, "suppressed_reports", e->suppressed_reports);
     json_kv_bool(j, "rate_limited", e->rate_limited);
+    json_impossible(j, e->impossible, e->nimpossible);
+    json_kv_u64(j, "impossible_task_rows", e->impossible_rows);
     json_kv_bool(j, "elided", e->elided);
     json_kv_bool(j, "sysrq", e->sysrq);
     if (e->table) {

@@ -603,6 +603,47 @@ static void notes_text(struct out *o, const struct oom_event *e)
     }
 }
 
+static const char *range_of(const char *field)
+{
+    return !strcmp(field, "oom_score_adj") ? "-1000..1000"
+           : !strcmp(field, "oom_adj")     ? "-17..15"
+           : !strcmp(field, "uid")         ? "0..4294967294"
+           : !strcmp(field, "pid")         ? "1..4194304"
+           : !strcmp(field, "order")       ? "-1..20"
+                                           : "its range";
+}
+
+static void impossible_list(struct out *o, const char *where, const struct oom_impossible *list,
+                            size_t n, bool *first)
+{
+    for (size_t i = 0; i < n; i++) {
+        put(o, "%s%s %s %" PRId64 " (outside %s)", *first ? "" : "; ", where, list[i].field,
+            list[i].value, range_of(list[i].field));
+        *first = false;
+    }
+}
+
+/* Numbers no kernel prints: said as damage, not as facts (the fields are left out). */
+static void impossible_text(struct out *o, const struct oom_event *e)
+{
+    size_t nv = 0;
+    for (size_t i = 0; i < e->nvictims; i++)
+        nv += e->victims[i].nimpossible;
+    if (!nv && !e->nimpossible && !e->impossible_rows)
+        return;
+    label(o, "Damaged");
+    put(o, "values no kernel prints, so the text is damaged there and they are left out: ");
+    bool first = true;
+    impossible_list(o, "the header's", e->impossible, e->nimpossible, &first);
+    for (size_t i = 0; i < e->nvictims; i++)
+        impossible_list(o, "a kill line's", e->victims[i].impossible, e->victims[i].nimpossible,
+                        &first);
+    if (e->impossible_rows)
+        put(o, "%s%zu task-table row%s oom_score_adj (outside -1000..1000)", first ? "" : "; ",
+            e->impossible_rows, e->impossible_rows == 1 ? "'s" : "s'");
+    put(o, "\n");
+}
+
 static void title_text(struct out *o, const struct oom_event *e, size_t index, size_t total)
 {
     style(o, STYLE_BOLD);
@@ -669,5 +710,6 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
     table_text(&o, e);
     workload_text(&o, e);
     notes_text(&o, e);
+    impossible_text(&o, e);
     return o.err;
 }

@@ -114,6 +114,13 @@ int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st)
             n == 0)
             break;
     }
+    if (r == 0) {
+        /* zlib ends a stream cut short like a whole one, and says so only here */
+        int zerr;
+        (void)gzerror(gz, &zerr);
+        if (zerr == Z_BUF_ERROR)
+            r = -EPIPE;
+    }
     free(buf);
     gzclose(gz);
     return r;

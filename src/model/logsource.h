@@ -21,7 +21,7 @@ struct logsource_stats {
 };
 
 /* Reads a whole stream (fd is not closed) and feeds each line. Returns 0 or a negative errno
- * (-EINVAL: corrupt gzip data). */
+ * (-EINVAL: corrupt gzip data; -EPIPE: gzip data cut short, the lines before the cut were fed). */
 int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st);
 
 /* Opens `path` relative to dirfd ("-" is standard input) and feeds it. */

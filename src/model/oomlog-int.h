@@ -211,6 +211,13 @@ static inline const struct oom_task *find_row(const struct oom_event *e, int64_t
     return NULL;
 }
 
+/* The ranges no kernel prints outside of: a value beyond them is damage (oomlog-report.c). */
+#define OOM_SCORE_ADJ_MIN (-1000)
+#define OOM_SCORE_ADJ_MAX 1000
+#define OOM_ADJ_MIN (-17) /* the legacy oom_adj (<= 3.x) */
+#define OOM_ADJ_MAX 15
+#define PID_MAX_LIMIT 4194304 /* include/linux/threads.h, 64-bit */
+
 /* oomlog-line.c: what a line of kernel text is, from its first characters */
 enum kind oomline_classify(struct span t);
 /* "<msg>: rest" where msg is one of the OOM killer's messages */

@@ -9,6 +9,17 @@
 
 #include "oomlog-int.h"
 
+/* `*v` is within [lo, hi], or it is recorded as impossible and left absent. */
+static void check_range(int64_t *v, int64_t lo, int64_t hi, const char *field,
+                        struct oom_impossible *list, size_t *n)
+{
+    if (!opt_has_i64(*v) || (*v >= lo && *v <= hi))
+        return;
+    if (*n < OOMLOG_IMPOSSIBLE_MAX)
+        list[(*n)++] = (struct oom_impossible){field, *v};
+    *v = OPT_ABSENT_I64;
+}
+
 static int on_header(struct oomlog *p, const struct oomlog_line *l, struct span t)
 {
     struct header h;
@@ -26,6 +37,12 @@ static int on_header(struct oomlog *p, const struct oomlog_line *l, struct span 
     e->order = h.order;
     e->invoker_oom_score_adj = h.adj;
     e->invoker_oom_adj = h.oom_adj;
+    /* order -1 is SysRq-f; no allocation is larger than a 2^20-page block */
+    check_range(&e->order, -1, 20, "order", e->impossible, &e->nimpossible);
+    check_range(&e->invoker_oom_score_adj, OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX, "oom_score_adj",
+                e->impossible, &e->nimpossible);
+    check_range(&e->invoker_oom_adj, OOM_ADJ_MIN, OOM_ADJ_MAX, "oom_adj", e->impossible,
+                &e->nimpossible);
     e->sysrq = h.order == -1;
     /* CONFIG_PRINTK_CALLER: the task printing the header is the one that asked */
     if (l->caller_tid > 0)
@@ -46,6 +63,10 @@ static void victim_from_kill(struct oom_victim *v, const struct kill *k,
     v->pgtables_kb = k->pgtables;
     v->uid = k->uid;
     v->oom_score_adj = k->adj;
+    check_range(&v->oom_score_adj, OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX, "oom_score_adj",
+                v->impossible, &v->nimpossible);
+    check_range(&v->uid, 0, UINT32_MAX - 1, "uid", v->impossible, &v->nimpossible);
+    check_range(&v->pid, 1, PID_MAX_LIMIT, "pid", v->impossible, &v->nimpossible);
     v->uptime_us = l->uptime_us;
     v->line_rejoined = l->rejoined;
     v->line_cut = k->cut;
@@ -355,6 +376,11 @@ static int on_row(struct oomlog *p, const struct oomlog_line *l, struct span t)
     }
     if (oom_row_parse(target->columns, &target->ncolumns, &inferred, t, &r) < 0)
         return 0;
+    if (opt_has_i64(r.oom_score_adj) &&
+        (r.oom_score_adj < OOM_SCORE_ADJ_MIN || r.oom_score_adj > OOM_SCORE_ADJ_MAX)) {
+        r.oom_score_adj = OPT_ABSENT_I64;
+        target->impossible_rows++;
+    }
     if (inferred) {
         target->table = true;
         target->table_inferred = true;

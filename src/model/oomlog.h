@@ -95,6 +95,14 @@ struct oom_task {
     char name[OOMLOG_NAME_MAX];
 };
 
+/* A number the text shows that no kernel prints (oom_score_adj -1379): the text is damaged. The
+ * field is left absent and the value kept here, to be said as such, never as a fact. */
+#define OOMLOG_IMPOSSIBLE_MAX 4
+struct oom_impossible {
+    const char *field; /* "oom_score_adj", "uid", ... (static) */
+    int64_t value;
+};
+
 struct oom_victim {
     int64_t pid;
     char comm[OOMLOG_NAME_MAX];
@@ -107,6 +115,8 @@ struct oom_victim {
     /* the kill line as the text has it: joined from lines a terminal or mail client broke, or
      * cut off (the fields after the cut are absent) */
     bool line_rejoined, line_cut;
+    struct oom_impossible impossible[OOMLOG_IMPOSSIBLE_MAX];
+    size_t nimpossible;
     /* the reaper: 1 reaped, 0 not (unable to reap, or no reaper line where the text would
      * show one), -1 unknown */
     int reaped;
@@ -129,6 +139,9 @@ struct oom_event {
     char kernel_release[64]; /* from the dump_stack "CPU:"/"Pid:" line */
 
     bool header;
+    struct oom_impossible impossible[OOMLOG_IMPOSSIBLE_MAX]; /* the header's impossible values */
+    size_t nimpossible;
+    size_t impossible_rows; /* task-table rows with an impossible oom_score_adj (left absent) */
     char invoker_comm[OOMLOG_NAME_MAX];
     int64_t invoker_pid;
     bool gfp_mask_set;

@@ -145,3 +145,47 @@ for f in 057-live-6.18-memcg-v1-rate-limited-burst-kmsg 058-live-6.18-memcg-v1-r
          .events[-1].suppressed_reports == 4' <<<"$("$BIN" explain --json "$OOMLOG/$f.log")"
 done
 run_case explain-rate-limited "$BIN" explain --last 6 tests/fixtures/oomlog/058-live-6.18-memcg-v1-rate-limited-burst-dmesg.log
+
+# --- input limits (issue 21) ---------------------------------------------------------------------
+T=$(mktemp -d)
+# impossible values are said as damage, never as facts
+run_case explain-impossible-adj "$BIN" explain tests/fixtures/explain-input/impossible-oom-score-adj.log
+check "an impossible oom_score_adj is null, listed under impossible" jq -e '.events[0] |
+    .victims[0].oom_score_adj == null and .victims[0].impossible == [{"field": "oom_score_adj",
+    "value": -1379}] and .invoker.oom_score_adj == null' \
+    <<<"$("$BIN" explain --json tests/fixtures/explain-input/impossible-oom-score-adj.log)"
+# --since with a date that does not exist: 64, naming it (mktime would have moved it silently)
+run_case explain-since-feb-30 "$BIN" explain --since 2024-02-30 "$OOMLOG/030-vijayrod-aks-memcg-oom-group-kill-6-victims.log"
+run_case explain-since-bad-time "$BIN" explain --since "2024-05-19 25:61" "$OOMLOG/030-vijayrod-aks-memcg-oom-group-kill-6-victims.log"
+# a .gz cut short: the events before the cut, and exit 2 with the reason
+gzip -c "$OOMLOG/044-seed-amzn2023-6.1-global-cascade-sshd-daemons-snipped.log" >"$T/whole.gz"
+head -c $(($(stat -c %s "$T/whole.gz") * 2 / 3)) "$T/whole.gz" >"$T/cut.gz"
+out=$("$BIN" explain --json "$T/cut.gz" 2>"$T/cut.err")
+rc=$?
+expect_eq "a cut .gz exits 2" 2 "$rc"
+check "a cut .gz: the events before the cut, and the error says it was cut" bash -c \
+    'jq -e "(.events | length) > 0 and (.errors[0] | test(\"cut\"))" <<<"$1" >/dev/null &&
+     grep -q "the file was cut" "$2"' _ "$out" "$T/cut.err"
+# standard input with --last: the headline counts what the input holds, then says which are shown
+run_case explain-stdin-last bash -c '"$1" explain --last 1 - <"$2"' _ "$BIN" "$OOMLOG/044-seed-amzn2023-6.1-global-cascade-sshd-daemons-snipped.log"
+
+# streaming: a log of more events than the text keeps for its summary on top (256); the same
+# events as JSON; memory bounded by what is printed, not by the input (333,675 events took
+# 1.39 GB before, here 60,000 of them must fit in 64 MiB; --last 1 too)
+f=$OOMLOG/058-live-6.18-memcg-v1-rate-limited-burst-dmesg.log
+awk -v reps=4000 '{ l[NR] = $0 } END { for (r = 0; r < reps; r++) for (i = 1; i <= NR; i++) {
+    s = l[i]; if (match(s, /^\[ *[0-9]+\.[0-9]+\]/)) { t = substr(s, 2, RLENGTH - 2) + 0;
+    printf "[%12.6f]%s\n", t + r * 10.0, substr(s, RLENGTH + 1) } else print s } }' "$f" >"$T/big.log"
+"$BIN" explain "$T/big.log" >"$T/big.txt"
+check "a big log in text: every event, the summary last" bash -c '[ "$(grep -c "^OOM kill [0-9]*:" "$1")" = 60000 ] &&
+    tail -3 "$1" | grep -q "^60000 OOM events in"' _ "$T/big.txt"
+check "a big log in JSON: every event, numbered cascades" jq -e '(.events | length) == 60000 and
+    .input.events_found == 60000 and (.cascades | length) > 0' <<<"$("$BIN" explain --json "$T/big.log")"
+maxrss() { python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"; }
+for args in --json "--last 1" ""; do
+    kb=$(maxrss "$BIN" explain $args "$T/big.log")
+    check "explain ${args:-(text)} on 60,000 events in $((kb / 1024)) MiB (under 64)" test "$kb" -lt 65536
+done
+rm -rf "$T"
