@@ -275,14 +275,40 @@ static enum kind anchored(struct span t, const char *q, size_t i, const char **s
     return k;
 }
 
+/* The anchors that start with byte c (indices into anchors[], -1 ends the list): the scan of a
+ * line compares only these where c stands. */
+static const signed char *anchors_for(unsigned char c)
+{
+    static const signed char i_[] = {0, -1}, o_[] = {1, 6, 19, 20, 24, 25, -1},
+                             K_[] = {2, 3, 22, -1}, k_[] = {4, 16, -1}, O_[] = {5, 21, -1},
+                             M_[] = {7, 8, 9, -1}, T_[] = {10, 11, 12, -1}, m_[] = {13, 14, -1},
+                             s_[] = {15, 27, -1}, br_[] = {17, 18, -1}, S_[] = {23, 26, -1},
+                             none[] = {-1};
+    switch (c) {
+    case 'i': return i_;
+    case 'o': return o_;
+    case 'K': return K_;
+    case 'k': return k_;
+    case 'O': return O_;
+    case 'M': return M_;
+    case 'T': return T_;
+    case 'm': return m_;
+    case 's': return s_;
+    case '[': return br_;
+    case 'S': return S_;
+    default: return none;
+    }
+}
+
 enum kind oomline_find(struct span t, size_t *at)
 {
     const char *end = t.p + t.n;
-    for (const char *q = t.p; q < end; q++) {
+    for (const char *q = t.p; q + 1 < end; q++) {
         if (!anchor_first[(unsigned char)*q])
             continue;
-        for (size_t i = 0; anchors[i]; i++) {
-            if (anchors[i][0] != *q || q + 1 >= end || anchors[i][1] != q[1])
+        for (const signed char *ip = anchors_for((unsigned char)*q); *ip >= 0; ip++) {
+            size_t i = (size_t)*ip;
+            if (anchors[i][1] != q[1])
                 continue;
             size_t n = strlen(anchors[i]);
             if ((size_t)(end - q) < n || memcmp(q, anchors[i], n) != 0)
