@@ -41,7 +41,13 @@
  * broken by a terminal or a mail client is joined with the bare line after it when that makes
  * it parse further. Events with neither a header nor a kill (a SysRq Mem-Info dump) are dropped.
  *
- * Numbers the text does not show are OPT_ABSENT / OPT_ABSENT_I64 (null in JSON), never guessed.
+ * Numbers the text does not show are OPT_ABSENT / OPT_ABSENT_I64 (null in JSON), never guessed;
+ * numbers no kernel prints are left absent and listed as `impossible`.
+ *
+ * The parts: oomlog-line.c recognises the messages (anywhere in a line, behind prefixes),
+ * oomlog-fields.c and oomlog-table.c read their fields, oomlog-join.c rejoins broken lines,
+ * oomlog-report.c is the report state machine, oomlog-close.c completes an event, and
+ * oomlog-stream.c hands settled events over while a big log is still being read.
  */
 #pragma once
 

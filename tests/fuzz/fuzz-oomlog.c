@@ -15,6 +15,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* line by line, as explain feeds a file */
+static void feed(struct oomlog *p, const char *s, const char *end)
+{
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *le = nl ? nl : end;
+        if (oomlog_feed_text(p, s, (size_t)(le - s)) < 0)
+            break;
+        s = nl ? nl + 1 : end;
+    }
+    (void)oomlog_finish(p);
+}
+
 static int discard(struct buf *out)
 {
     buf_reset(out);
@@ -38,14 +51,7 @@ static void streamed(const char *s, const char *end)
     struct oomlog p;
     oomlog_init(&p);
     oomlog_stream(&p, explain_report_event, rep);
-    while (s < end) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl ? nl : end;
-        if (oomlog_feed_text(&p, s, (size_t)(le - s)) < 0)
-            break;
-        s = nl ? nl + 1 : end;
-    }
-    (void)oomlog_finish(&p);
+    feed(&p, s, end);
     struct explain_input in = {.source = "fuzz"};
     struct explain_report_result res;
     (void)explain_report_end(rep, &in, false, &res);
@@ -59,14 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct oomlog p;
     oomlog_init(&p);
     const char *s = (const char *)data, *end = s + size;
-    while (s < end) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl ? nl : end;
-        if (oomlog_feed_text(&p, s, (size_t)(le - s)) < 0)
-            break;
-        s = nl ? nl + 1 : end;
-    }
-    (void)oomlog_finish(&p);
+    feed(&p, s, end);
     struct buf out = BUF_INIT(64 * 1024 * 1024);
     struct explain_style st = {.color = true};
     for (size_t i = 0; i < p.nevents; i++) {
