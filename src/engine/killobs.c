@@ -268,19 +268,13 @@ static struct killobs_cg *deepest_pending(struct killobs *k, const char *under)
     return best;
 }
 
+/* The kills the event reports. (6.1 logs and counts an oom.group victim a second time when
+ * the group kill comes to it; the parser keeps it once, and the extra movement goes stale.) */
 static size_t kills_in(const struct oom_event *e)
 {
     size_t n = 0;
-    for (size_t i = 0; i < e->nvictims; i++) {
-        const struct oom_victim *v = &e->victims[i];
-        if (v->kind == OOM_VICTIM_EXITING)
-            continue;
-        /* an oom.group kill may log its first victim twice (counted once by the kernel) */
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = e->victims[j].pid == v->pid && e->victims[j].kind != OOM_VICTIM_EXITING;
-        n += !dup;
-    }
+    for (size_t i = 0; i < e->nvictims; i++)
+        n += e->victims[i].kind != OOM_VICTIM_EXITING;
     return n;
 }
 
