@@ -387,11 +387,15 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
     if (r->end == LAB_END_KILLED) {
         buf_printf(o, "  where:    usage %s = %.1f%% of %s %s", (size_str(a, s->usage_at_kill), a),
                    s->pct_of_limit, limit_name(r->version), (size_str(b, r->max), b));
-        if (s->usage_from_report)
+        if (s->usage_source == LABSUM_USAGE_REPORT)
             buf_printf(o,
                        " (the kernel's report: usage %" PRIu64 "kB, limit %" PRIu64
                        "kB, failcnt %" PRIu64 ")",
                        r->event->mem.usage_kb, r->event->mem.limit_kb, r->event->mem.failcnt);
+        else if (s->usage_source == LABSUM_USAGE_PEAK)
+            buf_printf(o, " (%s: the cgroup's high-water mark, where the OOM came; the kernel's "
+                          "report has no usage line)",
+                       r->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes");
         buf_putc(o, '\n');
         if (s->last_before_t >= 0)
             buf_printf(o, "            last sample %.2fs before: %s\n",
@@ -399,6 +403,11 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
         if (!r->kill_t_from_log)
             buf_puts(o, "            (the time is when the eater's exit was seen: no kernel "
                         "log stamp)\n");
+        if (r->observed.source != OOM_OBSERVED_NONE) {
+            buf_puts(o, "  cgroup:   ");
+            oom_observed_text(&r->observed, r->event && r->event->rate_limited, o);
+            buf_putc(o, '\n');
+        }
     } else if (r->series.n) {
         buf_printf(o, "  usage:    peaked at %s = %.1f%% of %s %s\n",
                    (size_str(a, s->peak_sampled), a),
@@ -658,9 +667,10 @@ static int render_json(const struct lab_result *r, bool ok, struct buf *out)
     json_obj_begin(&j);
     json_kv_u64(&j, "usage_at_kill", killed ? s->usage_at_kill : 0);
     json_kv_str(&j, "usage_source",
-                !killed                ? NULL
-                : s->usage_from_report ? "kernel_report"
-                                       : "last_sample");
+                !killed                                    ? NULL
+                : s->usage_source == LABSUM_USAGE_REPORT ? "kernel_report"
+                : s->usage_source == LABSUM_USAGE_PEAK   ? "peak"
+                                                           : "last_sample");
     json_kv_double(&j, "percent_of_limit", killed ? s->pct_of_limit : 0, 2);
     json_kv_u64(&j, "last_sample_before", s->last_before);
     json_seconds(&j, "last_sample_before_seconds", s->last_before_t,
@@ -690,6 +700,8 @@ static int render_json(const struct lab_result *r, bool ok, struct buf *out)
     } else {
         json_null(&j);
     }
+    json_key(&j, "observed");
+    oom_observed_json(&r->observed, r->event && r->event->rate_limited, &j);
     json_kv_str(&j, "kernel_log_error", r->kmsg ? NULL : r->kmsg_error);
     json_kv_bool(&j, "cleanup_failed", r->cleanup_failed);
     json_obj_end(&j);

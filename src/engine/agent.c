@@ -14,11 +14,14 @@
 #include "../base/json.h"
 #include "../base/limits.h"
 #include "../base/log.h"
+#include "../base/opt.h"
+#include "../model/cgroup.h"
 #include "../model/kver.h"
 #include "../model/oomlog.h"
 #include "../model/sysroot.h"
 #include "../model/users.h"
 #include "httpd.h"
+#include "killobs.h"
 #include "loop.h"
 #include "metrics.h"
 #include "oomfollow.h"
@@ -318,6 +321,11 @@ struct agent {
     struct loop *loop;
     struct guard *guard;
     struct reconcile *reconcile;
+    /* the kill follower's cgroups and their oom_kill counters, to place the kills whose
+     * report the kernel rate-limited (hier_ok: the hierarchy could be opened) */
+    struct cgroup_hier hier;
+    bool hier_open, hier_ok;
+    struct killobs obs;
 };
 
 #define SCRAPE_COALESCE_MS 1000
@@ -381,13 +389,12 @@ static void on_http(void *ctx, const char *path, struct httpd_response *resp)
     }
 }
 
-static void on_oom_event(void *ctx, const struct oom_event *e)
+/* The follower's line on stdout for one kill. */
+static void log_oom_event(const struct agent *a, const struct oom_event *e,
+                          const struct oom_observed *obs)
 {
-    struct agent *a = ctx;
-    kill_counters_add(&a->kills, e);
-    if (!a->cfg->log_events)
-        return;
     const struct oom_victim *v = oom_event_primary(e);
+    const char *cgroup = e->task_memcg ? e->task_memcg : obs->cgroup;
     if (strcmp(a->cfg->event_format, "json") == 0) {
         struct buf b = BUF_INIT(CAP_OUTPUT);
         struct json j;
@@ -401,16 +408,43 @@ static void on_oom_event(void *ctx, const struct oom_event *e)
         }
         json_kv_str(&j, "task_memcg", e->task_memcg);
         json_kv_str(&j, "oom_memcg", e->oom_memcg);
+        json_kv_bool(&j, "rate_limited", e->rate_limited);
+        json_key(&j, "observed");
+        oom_observed_json(obs, e->rate_limited, &j);
         json_obj_end(&j);
         printf("%s\n", buf_cstr(&b));
         buf_release(&b);
     } else {
-        printf("oom_kill %s: %s%s (pid %lld)%s%s\n", oom_scope_name(e->scope),
+        struct buf b = BUF_INIT(CAP_OUTPUT);
+        if (obs->source != OOM_OBSERVED_NONE) {
+            buf_puts(&b, "; observed ");
+            oom_observed_text(obs, e->rate_limited, &b);
+        }
+        printf("oom_kill %s: %s%s (pid %lld)%s%s%s\n", oom_scope_name(e->scope),
                v ? "killed " : "no victim", v ? v->comm : "", v ? (long long)v->pid : -1LL,
-               e->task_memcg ? " in " : "", e->task_memcg ? e->task_memcg : "");
+               cgroup ? " in " : "", cgroup ? cgroup : "", buf_cstr(&b));
+        buf_release(&b);
     }
     fflush(stdout);
 }
+
+static void on_oom_event(void *ctx, const struct oom_event *e)
+{
+    struct agent *a = ctx;
+    struct oom_observed obs = {.oom_kill_before = OPT_ABSENT, .oom_kill_after = OPT_ABSENT,
+                               .limit = OPT_ABSENT};
+    if (a->hier_ok) {
+        /* every cgroup's counter, now that the report has settled: this kill has moved one */
+        (void)killobs_walk(&a->obs, &a->hier, loop_now_ms());
+        if (killobs_match(&a->obs, e, loop_now_ms(), &obs) == 1)
+            (void)oom_observed_read_limit(&a->hier, &obs);
+    }
+    kill_counters_add(&a->kills, e, obs.cgroup);
+    if (a->cfg->log_events)
+        log_oom_event(a, e, &obs);
+    oom_observed_release(&obs);
+}
+
 
 /* One event on stdout: the JSON object or the text, as event-format says. */
 static void on_event(void *ctx, const char *json, const char *text)
@@ -561,6 +595,14 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
                strncmp(cfg->listen, "127.", 4) == 0 ? " (loopback only)" : "");
 
     struct oomfollow *follow = NULL;
+    if (cfg->kmsg && cgroup_hier_open(sr, &a.hier) == 0) {
+        a.hier_open = true;
+        a.hier_ok = a.hier.memory_version != 0;
+        killobs_init(&a.obs, a.hier.memory_version);
+        /* the baseline: kills before we followed the log are not ours to place */
+        if (a.hier_ok && killobs_walk(&a.obs, &a.hier, loop_now_ms()) < 0)
+            a.hier_ok = false;
+    }
     if (cfg->kmsg) {
         struct oomfollow_callbacks cb = {.event = on_oom_event, .lost = on_lost, .ctx = &a};
         int q = oomfollow_start(l, sr, false, &cb, &follow);
@@ -586,6 +628,9 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
     pthread_rwlock_unlock(&a.cfg_lock);
     oomfollow_stop(follow);
     httpd_stop(h);
+    killobs_release(&a.obs);
+    if (a.hier_open)
+        cgroup_hier_close(&a.hier);
 out_loop:
     loop_free(l);
 out:

@@ -175,6 +175,10 @@ static int on_kmsg(struct loop *l, int fd, uint32_t events, void *ctx)
             if (rec.facility != KMSG_FACILITY_KERN && span_find(rec.text, x->marker)) {
                 x->r->marker_seen = true;
                 x->marker_usec = rec.usec;
+                /* the parser sees the marker too: a kill line right after it, or after a
+                 * record read since, with no report before it, was rate-limited (its own
+                 * evidence: the log read without a gap) */
+                (void)oomlog_feed_kmsg(x->r->log, &rec);
             }
             continue;
         }
@@ -466,6 +470,13 @@ static void read_final(struct lab_ctx *x)
     }
     buf_release(&b);
     (void)cgroup_read_events_at(x->h, x->cg.dirfd, &r->ev_after);
+    /* what the lab itself knows of a kill in its cgroup, should the kernel's report not say */
+    r->observed.version = r->version;
+    r->observed.oom_kill_before = r->ev_before.oom_kill;
+    r->observed.oom_kill_after = r->ev_after.oom_kill;
+    r->observed.cgroup = strdup(r->cgroup);
+    if (r->observed.cgroup)
+        (void)oom_observed_read_limit(x->h, &r->observed);
 }
 
 static void find_event(struct lab_ctx *x)
@@ -528,11 +539,17 @@ static void conclude(struct lab_ctx *x)
             r->end = LAB_END_DIED;
     }
 summary:;
+    /* the kernel's text names the cgroup: nothing to add of our own */
+    if (r->end == LAB_END_KILLED && r->observed.cgroup &&
+        !(r->event && oom_event_names_cgroup(r->event)))
+        r->observed.source = OOM_OBSERVED_LAB_CGROUP;
+    else
+        oom_observed_release(&r->observed);
     uint64_t report_usage = OPT_ABSENT;
     if (r->event && opt_has(r->event->mem.usage_kb))
         report_usage = r->event->mem.usage_kb * 1024;
     labsum_compute(r->series.v, r->series.n, r->max, r->high,
-                   r->end == LAB_END_KILLED ? r->kill_t : -1, report_usage, &r->sum);
+                   r->end == LAB_END_KILLED ? r->kill_t : -1, report_usage, r->peak, &r->sum);
 }
 
 int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct kver *k,
@@ -547,6 +564,8 @@ int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct 
         .killed = SIZE_MAX,
         .kill_t = -1,
         .peak = OPT_ABSENT,
+        .observed = {.oom_kill_before = OPT_ABSENT, .oom_kill_after = OPT_ABSENT,
+                     .limit = OPT_ABSENT},
     };
     memset(&ret->ev_before, 0xff, sizeof(ret->ev_before));
     memset(&ret->ev_after, 0xff, sizeof(ret->ev_after));
@@ -667,6 +686,7 @@ out:
 void lab_result_release(struct lab_result *r)
 {
     lab_series_release(&r->series);
+    oom_observed_release(&r->observed);
     if (r->log) {
         oomlog_release(r->log);
         free(r->log);

@@ -24,6 +24,7 @@
 
 #include "../model/cgroup.h"
 #include "eater.h"
+#include "killobs.h"
 #include "labsum.h"
 #include "scratch.h"
 
@@ -131,6 +132,10 @@ struct lab_result {
 
     struct cgroup_events ev_before, ev_after;
     uint64_t peak; /* memory.peak (v2 5.19+) / max_usage_in_bytes; OPT_ABSENT */
+    /* A kill whose kernel report does not name the cgroup (rate-limited: the kill line only):
+     * the lab's own cgroup, its oom_kill counter and the limit read there. Source
+     * OOM_OBSERVED_NONE when the report names them, or without a kill. */
+    struct oom_observed observed;
     struct lab_summary sum;
 
     char stale[4][SCRATCH_NAME_MAX + 2];

@@ -60,7 +60,7 @@ static double crossing(const struct lab_sample *from, const struct lab_sample *t
 }
 
 void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64_t high,
-                    double kill_t, uint64_t report_usage, struct lab_summary *ret)
+                    double kill_t, uint64_t report_usage, uint64_t peak, struct lab_summary *ret)
 {
     struct lab_summary s = {
         .killed = kill_t >= 0,
@@ -129,11 +129,15 @@ void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64
         s.has_rate_warning = s.rate_cross_t >= 0;
         s.rate_warning_s = s.has_rate_warning ? kill_t - s.rate_cross_t : 0;
     }
-    if (opt_has(report_usage)) {
+    if (s.killed && opt_has(report_usage)) {
         s.usage_at_kill = report_usage;
-        s.usage_from_report = true;
+        s.usage_source = LABSUM_USAGE_REPORT;
+    } else if (s.killed && opt_has(peak)) {
+        s.usage_at_kill = peak;
+        s.usage_source = LABSUM_USAGE_PEAK;
     } else {
         s.usage_at_kill = s.killed ? s.last_before : s.peak_sampled;
+        s.usage_source = LABSUM_USAGE_SAMPLE;
     }
     s.pct_of_limit = limit ? 100.0 * (double)s.usage_at_kill / (double)limit : 0;
 

@@ -37,6 +37,15 @@ struct lab_series {
 int lab_series_add(struct lab_series *s, const struct lab_sample *x);
 void lab_series_release(struct lab_series *s);
 
+/* Where the usage at the kill comes from, the best first. */
+enum labsum_usage_source {
+    LABSUM_USAGE_REPORT, /* the kernel's report: its "memory: usage" line */
+    LABSUM_USAGE_PEAK,   /* the cgroup's high-water mark (memory.peak, v1 max_usage_in_bytes):
+                            an OOM kill happens at the limit, so the peak is where it came. For
+                            a kill whose report the kernel rate-limited (no usage line) */
+    LABSUM_USAGE_SAMPLE, /* the last sample before the kill (without a kill: the highest) */
+};
+
 struct lab_summary {
     bool killed;
     double kill_t;        /* seconds; valid when killed */
@@ -44,8 +53,8 @@ struct lab_summary {
     uint64_t limit, high; /* bytes; high 0 when not set */
 
     /* where it died */
-    uint64_t usage_at_kill; /* the kernel report's usage line, else the last sample before */
-    bool usage_from_report;
+    uint64_t usage_at_kill; /* as usage_source says */
+    enum labsum_usage_source usage_source;
     double pct_of_limit;
     uint64_t last_before; /* the last sample before the kill */
     double last_before_t;
@@ -74,10 +83,11 @@ struct lab_summary {
 
 /*
  * Computes the summary. `kill_t` < 0: no kill. `report_usage` (bytes) is the memcg usage the
- * kernel's OOM report printed, OPT_ABSENT when there is none.
+ * kernel's OOM report printed, OPT_ABSENT when there is none; `peak` the cgroup's high-water
+ * mark read after the kill, OPT_ABSENT when the kernel has none.
  */
 void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64_t high,
-                    double kill_t, uint64_t report_usage, struct lab_summary *ret);
+                    double kill_t, uint64_t report_usage, uint64_t peak, struct lab_summary *ret);
 
 /*
  * The memory.high throttle of mem_cgroup_handle_over_high() (as read in 6.1's mm/memcontrol.c,

@@ -99,14 +99,16 @@ static void count(struct kill_counters *k, const struct kill_series *key)
     k->n++;
 }
 
-void kill_counters_add(struct kill_counters *k, const struct oom_event *e)
+void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const char *cgroup)
 {
     struct kill_series key = {0};
+    if (e->task_memcg)
+        cgroup = e->task_memcg;
     copy(key.scope, sizeof(key.scope), oom_scope_name(e->scope));
-    copy(key.cgroup, sizeof(key.cgroup), e->task_memcg);
-    if (e->task_memcg) {
+    copy(key.cgroup, sizeof(key.cgroup), cgroup);
+    if (cgroup) {
         struct identity id;
-        identity_from_cgroup(e->task_memcg, &id);
+        identity_from_cgroup(cgroup, &id);
         copy(key.pod_uid, sizeof(key.pod_uid), id.pod_uid);
         snprintf(key.container, sizeof(key.container), "%.12s", id.container_id);
     }

@@ -37,8 +37,9 @@ struct kill_counters {
 
 void kill_counters_init(struct kill_counters *k, size_t max_series);
 void kill_counters_release(struct kill_counters *k);
-/* Counts each process the event's report says was killed. */
-void kill_counters_add(struct kill_counters *k, const struct oom_event *e);
+/* Counts each process the event's report says was killed. `cgroup`: the victim's cgroup when
+ * the report does not name it (a rate-limited report; the agent's own observation), or NULL. */
+void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const char *cgroup);
 
 struct metrics_config {
     unsigned cgroup_depth;          /* cgroups up to this many levels below the root */

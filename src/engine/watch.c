@@ -28,6 +28,7 @@
 #include "../model/oomlog.h"
 #include "explain.h"
 #include "hooks.h"
+#include "killobs.h"
 #include "loop.h"
 #include "oomfollow.h"
 
@@ -76,6 +77,7 @@ struct watch {
     struct alert_track *sys_tracks;
     struct hooks *hooks;
     struct oomfollow *follow;
+    struct killobs obs; /* the cgroups' oom_kill counters, for kills the kernel did not place */
     uint64_t nevents;
     bool stdout_gone;
     bool color;
@@ -218,6 +220,7 @@ static void report_events(struct watch *w, struct wcg *cg, bool force)
     }
     if (w->hier.memory_version == 1)
         now.oom = cg->v1_ooms;
+    (void)killobs_reading(&w->obs, cg->path, now.oom_kill, loop_now_ms());
     bool killed = false, any = false;
     for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
         uint64_t a = cgroup_event_value(&cg->reported, i), b = cgroup_event_value(&now, i);
@@ -472,6 +475,7 @@ static int add_cgroup(struct watch *w, const char *path)
     (void)cgroup_read_events_at(&w->hier, dirfd, &cg->reported);
     if (w->hier.memory_version == 1)
         cg->reported.oom = 0;
+    (void)killobs_reading(&w->obs, path, cg->reported.oom_kill, loop_now_ms());
     cg->reported_ms = 0;
     if (w->cap == w->ncgs) {
         size_t cap = w->cap ? w->cap * 2 : 64;
@@ -537,6 +541,7 @@ static void remove_cgroup(struct watch *w, struct wcg *cg)
     if (cg->dead)
         return;
     cg->dead = true;
+    killobs_forget(&w->obs, cg->path);
     if (cg->wd_dir >= 0)
         (void)inotify_rm_watch(w->ifd, cg->wd_dir);
     if (cg->wd_events >= 0)
@@ -618,9 +623,30 @@ static void ev_i64(struct wevent *e, const char *env, int64_t v)
     ev_env(e, env, s);
 }
 
+/* Where the kill was, by the cgroups' own counters, for a report that does not say: every
+ * watched cgroup's oom_kill is read now (the kernel moves it right after the kill line, so it
+ * has moved by the time the report has settled), then the movement is matched with the kill. */
+static void observe_kill(struct watch *w, const struct oom_event *oe, struct oom_observed *ret)
+{
+    for (size_t i = 0; i < w->ncgs; i++) {
+        struct wcg *cg = w->cgs[i];
+        struct cgroup_events now;
+        if (!cg->dead && cgroup_read_events_at(&w->hier, cg->dirfd, &now) == 0)
+            (void)killobs_reading(&w->obs, cg->path, now.oom_kill, loop_now_ms());
+    }
+    if (killobs_match(&w->obs, oe, loop_now_ms(), ret) == 1)
+        (void)oom_observed_read_limit(&w->hier, ret);
+}
+
 static void on_oom_event(void *ctx, const struct oom_event *oe)
 {
     struct watch *w = ctx;
+    struct oom_observed obs = {.oom_kill_before = OPT_ABSENT, .oom_kill_after = OPT_ABSENT,
+                               .limit = OPT_ABSENT};
+    if (w->o->memory_events && w->hier.memory_version)
+        observe_kill(w, oe, &obs);
+    /* the victim's cgroup: the kernel's, else ours */
+    const char *cgroup = oe->task_memcg ? oe->task_memcg : obs.cgroup;
     struct wevent e;
     ev_begin(&e, "oom_kill");
     const struct oom_victim *v = oom_event_primary(oe);
@@ -632,10 +658,14 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
         ev_str(&e, "comm", "COMM", v->comm);
     }
     ev_str(&e, "oom_memcg", "OOM_CGROUP", oe->oom_memcg);
-    ev_str(&e, "task_memcg", "CGROUP", oe->task_memcg);
-    if (oe->task_memcg) {
+    json_kv_str(&e.j, "task_memcg", oe->task_memcg);
+    ev_env(&e, "CGROUP", cgroup);
+    ev_env(&e, "CGROUP_SOURCE", oe->task_memcg ? "kernel" : cgroup ? "observed" : NULL);
+    json_key(&e.j, "observed");
+    oom_observed_json(&obs, oe->rate_limited, &e.j);
+    if (cgroup) {
         struct identity id;
-        identity_from_cgroup(oe->task_memcg, &id);
+        identity_from_cgroup(cgroup, &id);
         if (id.pod_uid[0])
             ev_env(&e, "POD_UID", id.pod_uid);
         if (id.container_id[0])
@@ -652,8 +682,12 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
                    oe->nvictims > 1 ? " and others" : "");
     else
         buf_printf(&e.text, "%s: OOM killer ran (no victim in the report)", scope);
-    if (oe->task_memcg)
-        buf_printf(&e.text, " in %s", oe->task_memcg);
+    if (cgroup)
+        buf_printf(&e.text, " in %s%s", cgroup, oe->task_memcg ? "" : " (observed)");
+    if (obs.source != OOM_OBSERVED_NONE) {
+        buf_puts(&e.text, "\n    Observed ");
+        oom_observed_text(&obs, oe->rate_limited, &e.text);
+    }
     struct buf block = BUF_INIT(CAP_OUTPUT);
     struct explain_style style = {.color = w->color, .boot_wall = oomfollow_boot_wall()};
     if (explain_event_text(oe, 0, 1, &style, &block) == 0 && block.len) {
@@ -674,6 +708,7 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
     }
     buf_release(&block);
     ev_emit(w, &e);
+    oom_observed_release(&obs);
 }
 
 static void on_kmsg_lost(void *ctx, uint64_t records)
@@ -736,6 +771,7 @@ int watch_run(const struct sysroot *sr, const struct watch_opts *o)
         log_error("cannot find the cgroup hierarchies: %s", strerror(-r));
         goto out;
     }
+    killobs_init(&w.obs, w.hier.memory_version);
     (void)loop_add_signal(w.loop, SIGTERM, on_stop, &w);
     (void)loop_add_signal(w.loop, SIGINT, on_stop, &w);
     signal(SIGPIPE, SIG_IGN);
@@ -800,6 +836,7 @@ out:
     if (w.ifd >= 0)
         close(w.ifd);
     cgroup_hier_close(&w.hier);
+    killobs_release(&w.obs);
     loop_free(w.loop);
     return r;
 }

@@ -1095,9 +1095,16 @@ static int list_children(int dirfd, struct child **ret, size_t *ret_n)
     return 0;
 }
 
-/* The light read of cgroup_snapshot_read_limits(): path, inode and the limit. */
+/* What a walk reads of each cgroup. */
+enum walk_read {
+    WALK_FULL,   /* everything: read_at() */
+    WALK_LIMITS, /* path, inode and the limit */
+    WALK_EVENTS, /* and the event counters */
+};
+
+/* The light read of cgroup_snapshot_read_limits() and _read_events(). */
 static int read_limit_at(const struct cgroup_hier *h, int dirfd, const char *path, struct buf *b,
-                         struct cgroup_memory *cg)
+                         enum walk_read what, struct cgroup_memory *cg)
 {
     int v = h->memory_version;
     memory_init(cg, v);
@@ -1108,15 +1115,18 @@ static int read_limit_at(const struct cgroup_hier *h, int dirfd, const char *pat
         return -ENOMEM;
     (void)read_number(dirfd, v == 2 ? "memory.max" : "memory.limit_in_bytes", b, v, h->page_size,
                       true, &cg->max);
+    if (what == WALK_EVENTS)
+        (void)cgroup_read_events_at(h, dirfd, &cg->events);
     return 0;
 }
 
 static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t parent,
-                unsigned depth, unsigned max_depth, bool limits_only, struct buf *b,
+                unsigned depth, unsigned max_depth, enum walk_read what, struct buf *b,
                 struct cgroup_snapshot *s)
 {
     struct cgroup_memory cg;
-    int r = limits_only ? read_limit_at(h, dirfd, path, b, &cg) : read_at(h, dirfd, path, b, &cg);
+    int r = what != WALK_FULL ? read_limit_at(h, dirfd, path, b, what, &cg)
+                              : read_at(h, dirfd, path, b, &cg);
     if (r < 0) {
         cgroup_memory_release(&cg);
         /* gone, or (v2) no memory controller here and so none below; one we may not read
@@ -1153,7 +1163,7 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
         buf_reset(&child_path);
         r = buf_printf(&child_path, "%s/%s", strcmp(path, "/") == 0 ? "" : path, kids[i].name);
         if (r == 0)
-            r = walk(h, fd, child_path.data, self, depth + 1, max_depth, limits_only, b, s);
+            r = walk(h, fd, child_path.data, self, depth + 1, max_depth, what, b, s);
         close(fd);
     }
     buf_release(&child_path);
@@ -1169,7 +1179,7 @@ int cgroup_snapshot_read(const struct cgroup_hier *h, const char *top, struct cg
 }
 
 static int snapshot(const struct cgroup_hier *h, const char *top, unsigned max_depth,
-                    bool limits_only, struct cgroup_snapshot *ret)
+                    enum walk_read what, struct cgroup_snapshot *ret)
 {
     if (max_depth > CGROUP_WALK_MAX_DEPTH)
         max_depth = CGROUP_WALK_MAX_DEPTH;
@@ -1179,7 +1189,7 @@ static int snapshot(const struct cgroup_hier *h, const char *top, unsigned max_d
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
     struct cgroup_snapshot s = {0};
     struct buf b = BUF_INIT(CAP_KERNEL_FILE);
-    int r = walk(h, fd, start, SIZE_MAX, 0, max_depth, limits_only, &b, &s);
+    int r = walk(h, fd, start, SIZE_MAX, 0, max_depth, what, &b, &s);
     close(fd);
     buf_release(&b);
     if (r == 0 && s.n == 0)
@@ -1201,13 +1211,19 @@ static int snapshot(const struct cgroup_hier *h, const char *top, unsigned max_d
 int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, unsigned max_depth,
                                struct cgroup_snapshot *ret)
 {
-    return snapshot(h, top, max_depth, false, ret);
+    return snapshot(h, top, max_depth, WALK_FULL, ret);
 }
 
 int cgroup_snapshot_read_limits(const struct cgroup_hier *h, const char *top, unsigned max_depth,
                                 struct cgroup_snapshot *ret)
 {
-    return snapshot(h, top, max_depth, true, ret);
+    return snapshot(h, top, max_depth, WALK_LIMITS, ret);
+}
+
+int cgroup_snapshot_read_events(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                                struct cgroup_snapshot *ret)
+{
+    return snapshot(h, top, max_depth, WALK_EVENTS, ret);
 }
 
 static bool path_is_under(const char *path, const char *prefix)

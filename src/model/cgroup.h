@@ -251,6 +251,10 @@ int cgroup_snapshot_read_depth(const struct cgroup_hier *h, const char *top, uns
  * cgroup (some 20 files each) would cost more than the look. */
 int cgroup_snapshot_read_limits(const struct cgroup_hier *h, const char *top, unsigned max_depth,
                                 struct cgroup_snapshot *ret);
+/* The same plus the event counters (as cgroup_read_events_at()): for the agent, which reads
+ * every cgroup's oom_kill when the kernel reports a kill without saying where. */
+int cgroup_snapshot_read_events(const struct cgroup_hier *h, const char *top, unsigned max_depth,
+                                struct cgroup_snapshot *ret);
 void cgroup_snapshot_release(struct cgroup_snapshot *s);
 /*
  * A deep copy of the subtree of s->v[top]: in pre-order that is s->v[top] and the entries after

@@ -85,9 +85,10 @@ static void summary_of_a_recorded_mixed_run(void **state)
     assert_true(rec.s.v[0].full_rate < 0); /* no previous sample */
 
     struct lab_summary s;
-    labsum_compute(rec.s.v, rec.s.n, rec.limit, rec.high, rec.kill_t, rec.report_usage, &s);
+    labsum_compute(rec.s.v, rec.s.n, rec.limit, rec.high, rec.kill_t, rec.report_usage,
+                   66 << 20, &s);
     assert_true(s.killed);
-    assert_true(s.usage_from_report);
+    assert_int_equal(s.usage_source, LABSUM_USAGE_REPORT);
     assert_int_equal(s.usage_at_kill, 67108864);
     assert_true(fabs(s.pct_of_limit - 100.0) < 1e-9);
     /* the last sample before 14.243 s is the one at 14.0 s; the 14.273 one comes after */
@@ -128,15 +129,25 @@ static void time_above_high(void **state)
     struct lab_sample after = at(4.3, 1);
     assert_int_equal(lab_series_add(&s, &after), 0);
     struct lab_summary sum;
-    labsum_compute(s.v, s.n, 48ull << 20, 25ull << 20, 4.2, OPT_ABSENT, &sum);
+    labsum_compute(s.v, s.n, 48ull << 20, 25ull << 20, 4.2, OPT_ABSENT, OPT_ABSENT, &sum);
     assert_true(fabs(sum.high_first_t - 2.5) < 1e-9);
     assert_true(fabs(sum.throttled_s - 1.7) < 1e-9);
     assert_true(fabs(sum.growth_below - 10.0 * (1 << 20)) < 1e-3);
     /* above: from 25 MiB at 2.5 s to 40 MiB at 4.0 s */
     assert_true(fabs(sum.growth_above - 10.0 * (1 << 20)) < 1e-3);
-    /* no report: the usage at the kill is the last sample before it */
-    assert_false(sum.usage_from_report);
+    /* no report, no peak counter: the usage at the kill is the last sample before it */
+    assert_int_equal(sum.usage_source, LABSUM_USAGE_SAMPLE);
     assert_int_equal(sum.usage_at_kill, 40ull << 20);
+    /* no report (rate-limited), but the cgroup's peak: that is where the OOM came */
+    struct lab_summary rl;
+    labsum_compute(s.v, s.n, 48ull << 20, 25ull << 20, 4.2, OPT_ABSENT, 48ull << 20, &rl);
+    assert_int_equal(rl.usage_source, LABSUM_USAGE_PEAK);
+    assert_int_equal(rl.usage_at_kill, 48ull << 20);
+    assert_true(fabs(rl.pct_of_limit - 100.0) < 1e-9);
+    /* no kill: the highest sample, whatever the peak counter says */
+    labsum_compute(s.v, s.n, 48ull << 20, 25ull << 20, -1, OPT_ABSENT, 48ull << 20, &rl);
+    assert_int_equal(rl.usage_source, LABSUM_USAGE_SAMPLE);
+    assert_int_equal(rl.usage_at_kill, 40ull << 20);
     assert_false(sum.has_warning);
     lab_series_release(&s);
 
@@ -147,7 +158,7 @@ static void time_above_high(void **state)
         struct lab_sample x = at(i, mib[i]);
         assert_int_equal(lab_series_add(&d, &x), 0);
     }
-    labsum_compute(d.v, d.n, 48ull << 20, 25ull << 20, -1, OPT_ABSENT, &sum);
+    labsum_compute(d.v, d.n, 48ull << 20, 25ull << 20, -1, OPT_ABSENT, OPT_ABSENT, &sum);
     assert_false(sum.killed);
     /* up at 0.5, down at 2.5, up at 3.5, to the end at 4 */
     assert_true(fabs(sum.throttled_s - 2.5) < 1e-9);
