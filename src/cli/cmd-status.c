@@ -303,12 +303,21 @@ static void psi_avgs(struct buf *b, const struct psi_line *l)
 }
 
 /* The machine's page cache read again after reclaim: whether its working set fits. */
-static void refaults_text(struct out *o, const struct workingset *w)
+static void refaults_text(struct out *o, const struct node *n)
 {
+    const struct workingset *w = &n->refaults;
     char a[24], b[24], c[24], d[24];
     buf_puts(o->b, "refaults  ");
     if (!w->measured) {
         buf_puts(o->b, "not measured (--interval 0)");
+        endl(o);
+        return;
+    }
+    if (n->refaults_from_limits) {
+        buf_printf(o->b, "%s/s of page cache read again after reclaim, in cgroups at their limits "
+                         "(the machine has %u%% of RAM available; over %s)",
+                   fmt_size_long(a, (uint64_t)w->bytes_per_s),
+                   pct(n->mem.mem_available, n->mem.mem_total), fmt_duration(d, w->interval_s));
         endl(o);
         return;
     }
@@ -402,7 +411,7 @@ static void header_text(struct out *o, const struct node *n)
         buf_printf(o->b, "no memory PSI (%s)", strerror(-n->psi_err));
     }
     endl(o);
-    refaults_text(o, &n->refaults);
+    refaults_text(o, n);
 }
 
 static void victim_words(const struct proc *p, char *out, size_t len)
@@ -717,6 +726,7 @@ static void render_json(const struct node *n, const struct screen *s,
         json_null(&j);
     json_key(&j, "refaults");
     workingset_json(&n->refaults, &j);
+    json_kv_bool(&j, "refaults_from_limits", n->refaults_from_limits);
     json_key(&j, "cgroups");
     json_obj_begin(&j);
     json_kv_u64(&j, "limited", s->nlimited);

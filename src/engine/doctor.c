@@ -1065,9 +1065,16 @@ static enum doctor_severity place_severity(enum psi_level l, bool has_psi,
     return DOCTOR_INFO;
 }
 
-static void refault_words(const struct workingset *w, char *out, size_t n)
+/* `from_limits`: the machine's refaults while it has RAM to spare (node.h) */
+static void refault_words(const struct workingset *w, bool from_limits, char *out, size_t n)
 {
     char a[24], b[24], c[24], d[24];
+    if (w && w->measured && from_limits) {
+        snprintf(out, n, "%s/s of page cache read again after reclaim, in cgroups at their limits "
+                         "(the machine has RAM to spare; over %s)",
+                 szl(a, (uint64_t)w->bytes_per_s), fmt_duration(d, w->interval_s));
+        return;
+    }
     if (!w || !w->measured) {
         snprintf(out, n, "refaults not measured (--interval 0)");
         return;
@@ -1120,7 +1127,7 @@ static int check_pressure(const struct node *n, struct doctor_report *r)
     char w[160], rw[256];
     if (!node_hit && nhit == 0) {
         free(hit);
-        refault_words(node_ws, rw, sizeof(rw));
+        refault_words(node_ws, n->refaults_from_limits, rw, sizeof(rw));
         if (node_psi)
             return note(r, CHECK_PRESSURE, RESULT_OK,
                         "node healthy (%s: %s) and %zu cgroups healthy; %s",
@@ -1150,17 +1157,32 @@ static int check_pressure(const struct node *n, struct doctor_report *r)
     else if (node_hit)
         fb_title(&b, worst, "memory pressure on the machine is %s (%s)",
                  psi_level_name(node_level), psi_level_rule(node_level));
-    else
-        fb_title(&b, worst, "%zu cgroup%s on memory or re-read%s %s page cache", nhit,
-                 nhit == 1 ? " stalls" : "s stall", nhit == 1 ? "s" : "",
-                 nhit == 1 ? "its" : "their");
+    else {
+        size_t nthrash = 0, first = SIZE_MAX;
+        for (size_t k = 0; k < nhit; k++) {
+            const struct workingset *t = cg_refaults(n, hit[k]);
+            if (t && t->level == THRASH_THRASHING) {
+                nthrash++;
+                if (first == SIZE_MAX)
+                    first = hit[k];
+            }
+        }
+        if (nthrash)
+            fb_title(&b, worst,
+                     "%s%s: the cache is being re-read as fast as it is dropped: the working set "
+                     "does not fit%s",
+                     s->v[first].path, nthrash > 1 ? " and others" : "",
+                     nhit > nthrash ? "; other cgroups stall on memory" : "");
+        else
+            fb_title(&b, worst, "%zu cgroup%s on memory", nhit, nhit == 1 ? " stalls" : "s stall");
+    }
     fb_ev(&b, "levels (PSI, %% of time): severe = %s; sustained = %s; stalling = %s; waiting = "
               "%s; healthy below (some avg10 in low single digits is a healthy machine)",
           psi_level_rule(PSI_SEVERE), psi_level_rule(PSI_SUSTAINED), psi_level_rule(PSI_STALLING),
           psi_level_rule(PSI_WAITING));
     fb_ev(&b, "thrashing = at least 1 MiB/s of page cache read again after reclaim dropped it, "
               "enough to re-read all of it within 10 s (re-reading: 64 KiB/s, within 60 s)");
-    refault_words(node_ws, rw, sizeof(rw));
+    refault_words(node_ws, n->refaults_from_limits, rw, sizeof(rw));
     if (node_psi)
         fb_ev(&b, "node (/proc/pressure/memory, %% avg10 avg60 avg300): %s: %s; %s",
               psi_words(&n->psi, w, sizeof(w)), psi_level_name(node_level), rw);
@@ -1168,7 +1190,7 @@ static int check_pressure(const struct node *n, struct doctor_report *r)
         fb_ev(&b, "node: no memory PSI; %s", rw);
     for (size_t k = 0; k < nhit && k < 6; k++) {
         const struct cgroup_memory *cg = &s->v[hit[k]];
-        refault_words(cg_refaults(n, hit[k]), rw, sizeof(rw));
+        refault_words(cg_refaults(n, hit[k]), false, rw, sizeof(rw));
         if (own_psi(s, hit[k])) {
             bool other = strcmp(cg->psi_path, cg->path) != 0;
             fb_ev(&b, "  %s: %s%s%s%s: %s; %s", cg->path, psi_words(&cg->psi, w, sizeof(w)),

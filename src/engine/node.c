@@ -228,6 +228,14 @@ int node_measure_refaults(struct node *n, uint64_t interval_ms)
     uint64_t now = clock_mono_ms();
     workingset_assess(n->vmstat_err == 0 ? n->vmstat.workingset_refault_file : OPT_ABSENT, after,
                       (double)(now - n->vmstat_ms) / 1000.0, ps, cache, &n->refaults);
+    /* /proc/vmstat counts every refault, a memcg's at its limit too. The machine itself reclaims
+     * only when free memory falls under the zone watermarks (kswapd, then direct reclaim); with a
+     * tenth of RAM available it is not short, and its refaults are the cgroups' */
+    if (n->refaults.measured && opt_has(n->mem.mem_available) && opt_has(n->mem.mem_total) &&
+        n->mem.mem_available * 10 >= n->mem.mem_total && n->refaults.refaults > 0) {
+        n->refaults_from_limits = true;
+        n->refaults.level = THRASH_NONE;
+    }
     for (size_t i = 0; i < ncg; i++) {
         const struct cgroup_memory *cg = &n->cgroups.v[i];
         struct cgroup_memstat st;

@@ -61,6 +61,9 @@ struct node {
     /* page cache re-read after reclaim, over an interval (node_measure_refaults); measured
      * false until then */
     struct workingset refaults;     /* the machine: /proc/vmstat against meminfo's file LRUs */
+    bool refaults_from_limits;      /* the machine has room (MemAvailable >= 10% of RAM): its
+                                       refaults come from cgroups at their limits, and its level
+                                       is none */
     struct workingset *cg_refaults; /* per cgroups.v[i], or NULL */
 
     struct oomlog *log; /* parsed and finished; NULL when not read */

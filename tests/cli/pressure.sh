@@ -56,3 +56,14 @@ check "psi cgroup-sustained: the cgroup is named with its level, the node is hea
     ($d.findings[0].data.cgroups | map({path, level: .psi.level})) == [{path: "/system.slice/app.service", level: "sustained"}]
     and $d.findings[0].data.node.level == "healthy" and $d.findings[0].severity == "warning"'
 rm -rf "$PSI_TMP"
+
+# the second reading: a fixture's counters do not move, so a measured rate is 0, "none"
+j=$("$BIN" cgroup --root "$FX/cg-v2" /system.slice/nginx.service --interval 100ms --json)
+check "cgroup --interval 100ms: two readings at least 100 ms apart, no refaults, none" jq -en --argjson d "$j" '
+    $d.refaults.measured and $d.refaults.interval_s >= 0.1 and $d.refaults.refaults == 0
+    and $d.refaults.level == "none" and $d.refaults.cache == 314572800'
+j=$("$BIN" cgroup --root "$FX/cg-v2" /system.slice/nginx.service --interval 0 --json)
+check "cgroup --interval 0: not measured, said so" jq -en --argjson d "$j" '
+    ($d.refaults.measured | not) and $d.refaults.level == null'
+run_case interval-list "$BIN" cgroup --root tests/fixtures/cg-v2 --interval 1s
+run_case interval-too-long "$BIN" status --root tests/fixtures/dr-clean --interval 2m
