@@ -324,17 +324,24 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
                             struct doctor_report *r)
 {
     const struct victim_list *vl = &n->global;
-    size_t eligible = 0, first_workload = SIZE_MAX, ncrit = 0;
+    size_t eligible = 0, first_workload = SIZE_MAX, holder = SIZE_MAX, ncrit = 0;
     for (size_t i = 0; i < vl->n && vl->v[i].rank; i++) {
         eligible++;
         enum pclass c = classify(vl->v[i].proc, o);
         if (c == CLASS_WORKLOAD && first_workload == SIZE_MAX)
             first_workload = i;
+        /* the workload process holding the most memory: the likely cause of a machine-wide
+         * OOM, and what the kernel has to reach before the kills stop. A small workload process
+         * ranked first (a BestEffort sidecar at 1000) changes nothing for the daemons ranked
+         * between it and the -997 pod that holds the memory. */
+        if (c == CLASS_WORKLOAD && (holder == SIZE_MAX || proc_mem(vl->v[i].proc) >
+                                                              proc_mem(vl->v[holder].proc)))
+            holder = i;
         if (c == CLASS_CRITICAL)
             ncrit++;
     }
     size_t before = 0;
-    size_t limit = first_workload == SIZE_MAX ? eligible : first_workload;
+    size_t limit = holder == SIZE_MAX ? eligible : holder;
     for (size_t i = 0; i < limit; i++)
         before += classify(vl->v[i].proc, o) == CLASS_CRITICAL;
     /* no workload: only the very first victims matter */
@@ -343,10 +350,11 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         top_crit += classify(vl->v[i].proc, o) == CLASS_CRITICAL;
     if (eligible == 0)
         return note(r, CHECK_KILL_ORDER, RESULT_OK, "no process the kernel could kill");
-    if (first_workload != SIZE_MAX && before == 0)
+    if (holder != SIZE_MAX && before == 0)
         return note(r, CHECK_KILL_ORDER, RESULT_OK,
-                    "the first victim of a machine-wide OOM is a workload process (%s, pid %d)",
-                    vl->v[first_workload].proc->comm, (int)vl->v[first_workload].proc->pid);
+                    "no node-critical process ranks before the workload process holding the most "
+                    "memory (%s, pid %d, #%zu)",
+                    vl->v[holder].proc->comm, (int)vl->v[holder].proc->pid, vl->v[holder].rank);
     if (first_workload == SIZE_MAX && top_crit == 0)
         return note(r, CHECK_KILL_ORDER, RESULT_OK,
                     "no workload processes; no node-critical process among the first 3 victims "
@@ -357,12 +365,18 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
     fb_begin(&b, CHECK_KILL_ORDER);
     char a[24], s1[FMT_SIZE_LEN], w[IDENTITY_NAME_MAX + 32];
     uint64_t weight = vl->totalpages / 1000;
-    if (first_workload != SIZE_MAX) {
+    if (holder != SIZE_MAX && holder == first_workload) {
         const struct proc *fw = vl->v[first_workload].proc;
         fb_title(&b, DOCTOR_CRITICAL,
                  "a machine-wide OOM kills %zu node-critical process%s before the first workload "
                  "process (%s, #%zu)",
                  before, before == 1 ? "" : "es", fw->comm, vl->v[first_workload].rank);
+    } else if (holder != SIZE_MAX) {
+        const struct proc *h = vl->v[holder].proc;
+        fb_title(&b, DOCTOR_CRITICAL,
+                 "a machine-wide OOM kills %zu node-critical process%s before the workload "
+                 "process holding the most memory (%s, #%zu)",
+                 before, before == 1 ? "" : "es", h->comm, vl->v[holder].rank);
     } else {
         fb_title(&b, DOCTOR_WARNING,
                  "a machine-wide OOM kills node-critical processes first (%zu of the first %zu "
@@ -391,12 +405,13 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
               w[0] ? ", " : "", w);
     }
     if (limit + 1 > show && limit > show)
-        fb_ev(&b, "  ... %zu more before the first workload process", limit - show);
-    if (first_workload != SIZE_MAX) {
+        fb_ev(&b, "  ... %zu more before the %s workload process", limit - show,
+              holder == first_workload ? "first" : "largest");
+    if (holder != SIZE_MAX) {
         /* the names, in order, and why the workload comes so late */
         struct buf names = BUF_INIT(64 * 1024);
         uint64_t freed = 0;
-        for (size_t i = 0; i < first_workload; i++) {
+        for (size_t i = 0; i < holder; i++) {
             const struct proc *p = vl->v[i].proc;
             if (classify(p, o) != CLASS_CRITICAL)
                 continue;
@@ -404,10 +419,10 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
             freed += proc_mem(p);
         }
         fb_ev(&b,
-              "node-critical before the first workload: %s; killing them all frees only %s, so "
+              "node-critical before the %s workload: %s; killing them all frees only %s, so "
               "while a workload keeps growing the kernel kills them one by one, as in the "
               "node-crash incidents",
-              buf_cstr(&names), szl(a, freed));
+              holder == first_workload ? "first" : "largest", buf_cstr(&names), szl(a, freed));
         buf_release(&names);
         const struct proc *fw = vl->v[first_workload].proc;
         struct identity id;
@@ -416,6 +431,17 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         fb_ev(&b, "the first workload process is #%zu: %s (pid %d, %s, oom_score_adj %d%s%s)",
               vl->v[first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_mem(fw)),
               fw->oom_score_adj, w[0] ? ", " : "", w);
+        if (holder != first_workload) {
+            fw = vl->v[holder].proc;
+            proc_identity(fw, &id);
+            workload_words(&id, w, sizeof(w));
+            fb_ev(&b,
+                  "the workload process holding the most memory is #%zu: %s (pid %d, %s, "
+                  "oom_score_adj %d%s%s); while it keeps growing, every process ranked before "
+                  "it dies first",
+                  vl->v[holder].rank, fw->comm, (int)fw->pid, sz(s1, proc_mem(fw)),
+                  fw->oom_score_adj, w[0] ? ", " : "", w);
+        }
         const struct proc *big = NULL;
         for (size_t i = 0; i < vl->n; i++)
             if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
@@ -436,10 +462,10 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
            "give the node daemons an oom_score_adj below the workloads': a drop-in per unit, "
            "`systemctl edit ssh.service` -> [Service] OOMScoreAdjust=-999 (and the same for "
            "systemd-networkd, systemd-resolved...)%s",
-           first_workload != SIZE_MAX ? "; kubelet and containerd run at -999 by default" : "");
+           holder != SIZE_MAX ? "; kubelet and containerd run at -999 by default" : "");
     fb_fix(&b, "now, for running processes: echo -999 > /proc/PID/oom_score_adj (lowering it needs "
                "CAP_SYS_RESOURCE)");
-    if (first_workload != SIZE_MAX)
+    if (holder != SIZE_MAX)
         fb_fix(&b, "Kubernetes: reserve memory for the system so that kubepods gets a memory.max "
                    "below RAM and pods hit that limit (a cgroup OOM among pods) before the machine "
                    "runs out: kubelet systemReserved/kubeReserved memory with "
@@ -457,6 +483,12 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         json_victim(&b.j, &vl->v[first_workload], CLASS_WORKLOAD);
     else
         json_null(&b.j);
+    json_key(&b.j, "largest_workload");
+    if (holder != SIZE_MAX)
+        json_victim(&b.j, &vl->v[holder], CLASS_WORKLOAD);
+    else
+        json_null(&b.j);
+    /* before the largest workload process (the first one when it is also the largest) */
     json_key(&b.j, "critical_before_workload");
     json_arr_begin(&b.j);
     for (size_t i = 0; i < limit; i++)

@@ -96,6 +96,36 @@ static void node_crash_kill_order(void **state)
     fx_close(&f);
 }
 
+static void small_workload_first_still_critical(void **state)
+{
+    (void)state;
+    /* A 2 MiB BestEffort sidecar at 1000 ranks first; behind it the daemons still die one by one
+     * before the -997 pod that holds the memory (the kernel did exactly that on the node image,
+     * tests/vm/node/scenarios/node-global-oom). Looking only at the first victim missed it. */
+    struct fx f;
+    fx_open(&f, FIXTURE("dr-k8s-smallfirst"), NULL, 0);
+    const struct finding *k = find(&f, CHECK_KILL_ORDER);
+    assert_non_null(k);
+    assert_int_equal(k->severity, DOCTOR_CRITICAL);
+    assert_non_null(strstr(k->title, "kills 6 node-critical processes before the workload "
+                                     "process holding the most memory (java, #10)"));
+    assert_true(evidence_has(k, "sshd (#2), systemd-network (#3), systemd-resolve (#5), "
+                                "systemd-homed (#6), chronyd (#7), systemd-journal (#9)"));
+    assert_true(evidence_has(k, "the first workload process is #1: log-shipper (pid 1040"));
+    assert_true(evidence_has(k, "the workload process holding the most memory is #10: java"));
+    assert_non_null(strstr(k->data, "\"first_workload\":{\"rank\":1,\"pid\":1040,"));
+    assert_non_null(strstr(k->data, "\"largest_workload\":{\"rank\":10,\"pid\":1010,"));
+    assert_non_null(strstr(k->data, "\"critical_before_workload\":[{\"rank\":2,\"pid\":380,"));
+    fx_close(&f);
+    /* the same node without the sidecar: the first workload is the largest, as before */
+    fx_open(&f, FIXTURE("dr-k8s-node"), NULL, 0);
+    k = find(&f, CHECK_KILL_ORDER);
+    assert_non_null(k);
+    assert_non_null(strstr(k->title, "before the first workload process (java, #9)"));
+    assert_non_null(strstr(k->data, "\"largest_workload\":{\"rank\":9,\"pid\":1010,"));
+    fx_close(&f);
+}
+
 static void critical_list_is_configurable(void **state)
 {
     (void)state;
@@ -359,6 +389,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(node_crash_kill_order),
+        cmocka_unit_test(small_workload_first_still_critical),
         cmocka_unit_test(critical_list_is_configurable),
         cmocka_unit_test(limits_over_ram),
         cmocka_unit_test(page_cache_at_the_limit),
