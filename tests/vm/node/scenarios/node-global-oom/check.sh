@@ -35,8 +35,15 @@ check_scenario() {
     predicted="$predicted $store $(jq -r --argjson s "$store" '.processes[] | select(.pid == $s) | .comm' "$b")"
     expect_eq "$SCN: the kernel's cascade == ps's rank order before the growth (badness >= 0, alive at the first OOM), then the -997 pod" \
         "$predicted" "$(xargs <<<"$known")"
-    expect_eq "$SCN: journald (-250), dbus (-900) and containerd (-999) outlived the pod" \
-        "active 0 active 0 active 0" "$(fact unit_after_systemd-journald) $(fact unit_after_dbus) $(fact unit_after_containerd)"
+    # journald (-250), dbus (-900), containerd (-999): ranked before the pod while it was small,
+    # never the kernel's victims once it had grown. (A slow squeeze can still cost journald its
+    # watchdog: systemd restarts it; that is not an OOM kill.)
+    local spared=""
+    for comm in systemd-journal dbus-daemon containerd; do
+        grep -q " $comm\$" <<<"$kills" && spared="$spared $comm"
+    done
+    expect_eq "$SCN: the kernel killed none of journald (-250), dbus (-900), containerd (-999)" "" "${spared# }"
+    echo "# $SCN: after the cascade (state, systemd restarts): journald $(fact unit_after_systemd-journald), dbus $(fact unit_after_dbus), containerd $(fact unit_after_containerd), sshd $(fact unit_after_ssh)"
     expect_eq "$SCN: the first kill is the tiny BestEffort pod (1000), the last the -997 pod" \
         "$tiny ... $store" "$(head -1 <<<"$kills" | cut -d' ' -f1) ... $(tail -1 <<<"$kills" | cut -d' ' -f1)"
     local bad=""
