@@ -601,9 +601,14 @@ static int check_limits(const struct node *n, struct doctor_report *r)
             }
     }
     uint64_t committed = commit[0];
-    size_t nested = 0;
-    for (size_t i = 0; i < s->n; i++)
+    size_t nested = 0, over = SIZE_MAX;
+    for (size_t i = 0; i < s->n; i++) {
         nested += has_limit(&s->v[i]) && kids_limits[i] > s->v[i].max;
+        /* a top-most limit whose children's limits add up beyond RAM (+ swap) */
+        if (has_limit(&s->v[i]) && !under[i] && kids_limits[i] > cap &&
+            (over == SIZE_MAX || kids_limits[i] > kids_limits[over]))
+            over = i;
+    }
 
     int ret;
     char a[24], b2[24], c2[24], d[24];
@@ -626,6 +631,16 @@ static int check_limits(const struct node *n, struct doctor_report *r)
                  "the limited cgroups at their limits plus what the others use now need %s, more "
                  "than RAM%s (%s): a machine-wide OOM can come first",
                  szl(a, committed), swap ? " + swap" : "", szl(b2, cap));
+    } else if (over != SIZE_MAX && sum >= ram / 100 * 95) {
+        /* kubepods at 95%+ of RAM (little or nothing reserved) with pod limits beyond RAM: the
+         * pods can take all but what is left, and a machine-wide OOM among the daemons comes
+         * as soon as those need more (the seed incident's node had kubepods at 100%) */
+        sev = DOCTOR_WARNING;
+        fb_title(&b, sev,
+                 "the limits under %s add up to %s, more than RAM%s (%s), and the top-most limits "
+                 "take %u%% of RAM: %s is all the node's own daemons and the kernel have left",
+                 s->v[over].path, szl(a, kids_limits[over]), swap ? " + swap" : "", szl(b2, cap),
+                 pct(sum, ram), szl(c2, ram > sum ? ram - sum : 0));
     } else if (sum > ram) {
         sev = DOCTOR_INFO;
         fb_title(&b, sev,

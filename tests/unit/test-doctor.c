@@ -171,6 +171,22 @@ static void limits_over_ram(void **state)
     fx_close(&f);
 }
 
+static void limits_beyond_ram_under_a_full_parent(void **state)
+{
+    (void)state;
+    /* the pods' 202 GiB under kubepods.slice at 184 GiB of 192: no top-level overcommit, but 8
+     * GiB is all the node's own daemons have: a warning (it was information) */
+    struct fx f;
+    fx_open(&f, FIXTURE("dr-limits-reserved"), NULL, 0);
+    const struct finding *l = find(&f, CHECK_LIMITS);
+    assert_non_null(l);
+    assert_int_equal(l->severity, DOCTOR_WARNING);
+    assert_non_null(strstr(l->title, "the limits under /kubepods.slice add up to 202 GiB, more "
+                                     "than RAM (192 GiB), and the top-most limits take 96% of "
+                                     "RAM: 8.0 GiB is all"));
+    fx_close(&f);
+}
+
 static void page_cache_at_the_limit(void **state)
 {
     (void)state;
@@ -400,6 +416,7 @@ int main(void)
         cmocka_unit_test(small_workload_first_still_critical),
         cmocka_unit_test(critical_list_is_configurable),
         cmocka_unit_test(limits_over_ram),
+        cmocka_unit_test(limits_beyond_ram_under_a_full_parent),
         cmocka_unit_test(page_cache_at_the_limit),
         cmocka_unit_test(oom_group_containers),
         cmocka_unit_test(legacy_machine),

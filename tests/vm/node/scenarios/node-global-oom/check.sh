@@ -79,6 +79,9 @@ check_scenario() {
             "critical 2" "$(jq -r '[.findings[] | select(.id == "kill-order") | .severity][0]' "$OUT/doctor-before.json") $(fact doctor_exit)"
         expect_eq "$SCN: doctor's node-critical processes before the memory's holder == the kernel's kills of them, in order" \
             "$crit_kernel" "$crit_doctor"
+        # kubepods.slice at all of RAM, as the seed's node had it: a warning
+        expect_eq "$SCN: doctor's limits finding is a warning (kubepods.slice limited to all of RAM)" \
+            warning "$(jq -r '[.findings[] | select(.id == "limits") | .severity][0]' "$OUT/doctor-before.json")"
     fi
 
     # explain names each kill with its unit or pod/container, from /dev/kmsg and from journalctl -k
