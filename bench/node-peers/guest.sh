@@ -2,7 +2,6 @@
 # incident with one contender watching: a Guaranteed pod (-997, limit 95% of the node) grows at
 # 48 MiB/s until something dies. Recorded: the main pid of each daemon before, who is gone after,
 # the kernel's kills, the seconds from the start of the growth to the pod's death.
-MiB=1048576
 DAEMONS="ssh systemd-networkd systemd-resolved systemd-logind serial-getty@ttyS0 getty@tty1 systemd-journald dbus containerd"
 kube_setup || fail "kube_setup"
 for u in $DAEMONS; do fact "pid_$u" "$(systemctl show -P MainPID "$u")"; done
@@ -24,17 +23,14 @@ systemd-oomd)
     ;;
 *) fail "no contender '$CONTENDER'" ;;
 esac
-cap=$(mem_capacity)
-lim=$((cap * 95 / 100 / MiB * MiB))
-pod_run store prod guaranteed "$lim" "$lim" db /bin/hog --name ow-store --anon 32 --ready /tmp/ready --go /tmp/go --grow 48
-pod_wait_file "$POD_CID" /tmp/ready 60 || fail "the pod did not start"
+pod_run_seed
 fact pod_pid "$POD_PID"
 # after the agent's first policy pass (it sets pod processes to 900 within scan-interval)
 sleep 3
 fact pod_adj_before "$(cat "/proc/$POD_PID/oom_score_adj")"
 fact oom_kill_before "$(vmstat_oom_kill)"
 t0=$(up)
-touch "$NODE_STATE/rootfs/$POD_CID/tmp/go"
+pod_go "$POD_CID"
 wait_gone "$POD_PID" 240 || log "the pod is alive after 240 s"
 fact seconds "$(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')"
 sleep 3

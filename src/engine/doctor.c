@@ -340,15 +340,24 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         if (c == CLASS_CRITICAL)
             ncrit++;
     }
-    /* The holder's badness rises as it grows. By the time a machine-wide OOM comes it has taken
-     * at most what is available now (MemAvailable + free swap), so a process ranked before it
-     * now dies before it for sure only if its badness beats the holder's at that size. On the
-     * node image (6.1) the kernel killed every adj-0 daemon before the growing -997 pod, and
+    /* The holder's badness rises as it grows. By the time a machine-wide OOM comes it can have
+     * taken everything but what cannot be reclaimed or swapped: anon (beyond free swap), shmem,
+     * unreclaimable slab, kernel stacks, page tables. So a process ranked before it now dies
+     * before it for sure only if its badness beats the holder's at that size. On the node
+     * image (6.1) the kernel killed every adj-0 daemon before the growing -997 pod, and
      * journald (-250), dbus (-900) and containerd (-999), ranked before the small pod at the
-     * start, after it; so did the seed incident's node (corpus 044). */
+     * start, after it; so did the seed incident's node (corpus 044). MemAvailable is too small
+     * a bound: the pod grew by 742 MiB with 638 MiB available, reclaim took the rest. */
     int64_t holder_grown = 0;
     if (holder != SIZE_MAX) {
-        uint64_t room = (or0(n->mem.mem_available) + or0(n->mem.swap_free)) / n->sr->page_size;
+        const struct meminfo *m = &n->mem;
+        uint64_t pinned = or0(m->anon_pages) + or0(m->shmem) + or0(m->sunreclaim) +
+                          or0(m->kernel_stack) + or0(m->page_tables);
+        if (!opt_has(m->anon_pages)) /* a meminfo without the breakdown: the processes' memory */
+            for (size_t i = 0; i < vl->n; i++)
+                pinned += proc_mem(vl->v[i].proc);
+        uint64_t total = or0(m->mem_total) + or0(m->swap_free);
+        uint64_t room = (total > pinned ? total - pinned : 0) / n->sr->page_size;
         holder_grown = vl->v[holder].badness + (int64_t)room;
     }
     size_t before = 0, maybe = 0;
@@ -368,9 +377,10 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         return note(r, CHECK_KILL_ORDER, RESULT_OK, "no process the kernel could kill");
     if (holder != SIZE_MAX && before == 0)
         return note(r, CHECK_KILL_ORDER, RESULT_OK,
-                    "no node-critical process ranks before the workload process holding the most "
-                    "memory (%s, pid %d, #%zu)",
-                    vl->v[holder].proc->comm, (int)vl->v[holder].proc->pid, vl->v[holder].rank);
+                    "no node-critical process dies before the workload process holding the most "
+                    "memory (%s, pid %d, #%zu)%s",
+                    vl->v[holder].proc->comm, (int)vl->v[holder].proc->pid, vl->v[holder].rank,
+                    maybe ? " once it has grown; some rank before it while it is small" : "");
     if (first_workload == SIZE_MAX && top_crit == 0)
         return note(r, CHECK_KILL_ORDER, RESULT_OK,
                     "no workload processes; no node-critical process among the first 3 victims "
@@ -447,8 +457,9 @@ static int check_kill_order(const struct node *n, const struct doctor_opts *o,
         buf_release(&names);
         if (later.len)
             fb_ev(&b,
-                  "ranked before it now, but not once it has grown by what is available "
-                  "(MemAvailable + free swap: its badness then %" PRId64 " pages): %s",
+                  "ranked before it now, but not once it has grown into what reclaim can free "
+                  "(RAM + free swap - anon, shmem, unreclaimable slab, kernel stacks, page "
+                  "tables: its badness then %" PRId64 " pages): %s",
                   holder_grown, buf_cstr(&later));
         buf_release(&later);
         const struct proc *fw = vl->v[first_workload].proc;

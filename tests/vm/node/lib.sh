@@ -240,7 +240,7 @@ node_scenario_disk() {
 # with that kernel and cgroup mode and the scenario in STAGE (node_scenario_disk); the guest's
 # out/ lands in OUT with console.log beside it. Sets NODE_SECONDS, NODE_GUEST_RC and, when the
 # boot itself went wrong, NODE_FAILURE (panic, hang, no multi-user.target, scenario timeout).
-NODE_QEMU_PID=""
+# The qemu in progress is VM_QEMU_PID, for tests/vm/lib/vm.sh's vm_kill_qemu (the callers' traps).
 NODE_SECONDS=""
 NODE_GUEST_RC=""
 node_boot() {
@@ -273,10 +273,10 @@ node_boot() {
     else
         timeout --kill-after=5 "$timeout_s" "${qemu[@]}" -serial "file:$out/console.log" \
             </dev/null >"$out/qemu.log" 2>&1 &
-        NODE_QEMU_PID=$!
-        wait "$NODE_QEMU_PID"
+        VM_QEMU_PID=$!
+        wait "$VM_QEMU_PID"
         rc=$?
-        NODE_QEMU_PID=""
+        VM_QEMU_PID=""
     fi
     NODE_SECONDS=$(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }')
     # the guest's results, read from the disk image without mounting it
@@ -308,14 +308,4 @@ node_boot() {
         NODE_FAILURE="scenario timed out inside the node after $(cat "$stage/timeout")s (scenario.log)"
     fi
     [ -z "$NODE_FAILURE" ]
-}
-
-node_kill_qemu() {
-    if [ -n "$NODE_QEMU_PID" ]; then
-        kill -TERM "$NODE_QEMU_PID" 2>/dev/null
-        sleep 0.5
-        kill -KILL "$NODE_QEMU_PID" 2>/dev/null
-        wait "$NODE_QEMU_PID" 2>/dev/null
-        NODE_QEMU_PID=""
-    fi
 }

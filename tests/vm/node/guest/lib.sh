@@ -165,6 +165,18 @@ pod_run() {
     echo "$pod $ns $POD_UID $qos $ctr_name $POD_CID $POD_PID $POD_CGROUP $POD_ADJ" >>"$OUT/pods.txt"
 }
 
+# pod_run_seed: the seed incident's pod: Guaranteed (-997), limit 95% of the node (within node
+# allocatable, so a scheduler admits it), one hog holding 32 MiB that grows at 48 MiB/s from
+# pod_go on until something dies. Waits until it is ready; sets what pod_run sets.
+pod_run_seed() {
+    local lim=$(($(mem_capacity) * 95 / 100 / 1048576 * 1048576))
+    pod_run store prod guaranteed "$lim" "$lim" db /bin/hog --name ow-store --anon 32 --ready /tmp/ready --go /tmp/go --grow 48
+    pod_wait_file "$POD_CID" /tmp/ready 60 || fail "the seed's pod did not start"
+}
+
+# pod_go CID: lets a hog started with --go /tmp/go in that container go on
+pod_go() { touch "$NODE_STATE/rootfs/$1/tmp/go"; }
+
 # pid_memcg PID: the process's memory cgroup path ("/kubepods.slice/..."), v1 or v2
 pid_memcg() {
     if [ "$NODE_CGROUP" = v2 ]; then

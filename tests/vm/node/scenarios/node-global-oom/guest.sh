@@ -14,11 +14,8 @@ kube_setup || fail "kube_setup"
 pod_run tiny default besteffort 0 0 sidecar /bin/hog --name ow-tiny --anon 1 --ready /tmp/ready
 pod_wait_file "$POD_CID" /tmp/ready 60 || fail "tiny not ready"
 fact tiny_pid "$POD_PID"
-cap=$(mem_capacity)
-lim=$((cap * 95 / 100 / MiB * MiB))
-pod_run store prod guaranteed "$lim" "$lim" db /bin/hog --name ow-store --anon 32 --ready /tmp/ready --go /tmp/go --grow 48
+pod_run_seed
 store=$POD_CID
-pod_wait_file "$store" /tmp/ready 60 || fail "store not ready"
 fact store_pid "$POD_PID"
 fact store_cgroup "$POD_CGROUP"
 fact oom_kill_before "$(vmstat_oom_kill)"
@@ -33,9 +30,9 @@ oomwarden doctor --color=never >"$OUT/doctor-before.txt" 2>&1
 for p in $(jq -r '.processes[] | select(.eligible) | .pid' "$OUT/ps-before.json"); do
     echo "$p $(ps -o unit= -p "$p" 2>/dev/null)"
 done >"$OUT/units-before.txt"
-log "the Guaranteed pod grows ($((lim / MiB)) MiB limit, $((cap / MiB)) MiB node)"
+log "the Guaranteed pod grows ($(($(mem_capacity) / MiB)) MiB node)"
 t0=$(up)
-touch "$NODE_STATE/rootfs/$store/tmp/go"
+pod_go "$store"
 wait_gone "$POD_PID" 300 || fail "the pod is still alive after 300 s"
 fact cascade_seconds "$(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')"
 sleep 3

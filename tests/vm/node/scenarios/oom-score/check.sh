@@ -10,9 +10,8 @@ check_scenario() {
         f=$OUT/ps-$i.json
         json_ok "$SCN: ps --json snapshot $i is JSON" "$f" || continue
         scored=$(jq '[.processes[] | select(.oom_score_model != null)] | length' "$f")
-        unscored=$(jq -r '.processes[] | select(.oom_score_model == null and (.kernel_thread | not) and .state != "Z") | "\(.pid) \(.comm)"' "$f")
-        wrong=$(jq -r '.processes[] | select(.oom_score_model != null and .oom_score_model != .oom_score)
-            | "\(.pid) \(.comm) kernel=\(.oom_score) model=\(.oom_score_model) badness=\(.badness) rss=\(.rss) pgtables=\(.pgtables) adj=\(.oom_score_adj)"' "$f")
+        unscored=$(ps_unscored "$f")
+        wrong=$(ps_model_wrong "$f")
         expect_eq "$SCN: snapshot $i: every user process is scored" "" "$unscored"
         expect_eq "$SCN: snapshot $i: oom_score_model == /proc/PID/oom_score for all $scored processes" "" "$wrong"
     done
