@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/cursor.h"
-#include "../base/log.h"
-#include "../base/units.h"
-#include "../model/cgroup.h"
-#include "../model/sysroot.h"
+#include "base/cursor.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "model/cgroup/cgroup.h"
+#include "model/sysroot.h"
 #include "errors.h"
 
 void cli_args_init_n(struct cli *c, struct args *a, int argc, char **argv,

@@ -4,9 +4,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../base/args.h"
-#include "../base/buf.h"
-#include "../base/term.h"
+#include "base/args.h"
+#include "base/buf.h"
+#include "base/term.h"
 
 /* Exit codes (documented in docs/oomwarden.1.md). */
 #define EXIT_OK 0

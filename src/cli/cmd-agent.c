@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/log.h"
-#include "../engine/agent.h"
-#include "../model/sysroot.h"
+#include "base/log.h"
+#include "engine/agent.h"
+#include "model/sysroot.h"
 #include "cli.h"
 
 #define EXIT_CONFIG 78 /* sysexits EX_CONFIG */

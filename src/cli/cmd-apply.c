@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/caps.h"
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../base/log.h"
-#include "../engine/agent.h"
-#include "../engine/policy.h"
-#include "../model/cgroup.h"
-#include "../model/procs.h"
-#include "../model/sysroot.h"
+#include "base/sys/caps.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "engine/agent.h"
+#include "engine/act/policy.h"
+#include "model/cgroup/cgroup.h"
+#include "model/proc/procs.h"
+#include "model/sysroot.h"
 #include "cli.h"
 
 #define EXIT_CONFIG 78

@@ -8,15 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/buf.h"
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../base/log.h"
-#include "../base/table.h"
-#include "../engine/doctor.h"
-#include "../engine/node.h"
-#include "../model/critical.h"
-#include "../model/sysroot.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/table.h"
+#include "engine/doctor/doctor.h"
+#include "model/node.h"
+#include "model/critical.h"
+#include "model/sysroot.h"
 #include "cli.h"
 
 /* doctor's exit codes: scripts and CI branch on them */

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/fmt.h"
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../base/log.h"
-#include "../base/table.h"
-#include "../engine/evict.h"
+#include "base/fmt.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/table.h"
+#include "engine/act/evict.h"
 #include "cli.h"
 
 static const char usage[] =

@@ -11,19 +11,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../base/buf.h"
-#include "../base/fmt.h"
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../base/log.h"
-#include "../base/opt.h"
-#include "../base/units.h"
-#include "../engine/explain.h"
-#include "../engine/lab.h"
-#include "../engine/labplot.h"
-#include "../model/kver.h"
-#include "../model/oomlog.h"
-#include "../model/sysroot.h"
+#include "base/buf.h"
+#include "base/fmt.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/opt.h"
+#include "base/units.h"
+#include "engine/explain.h"
+#include "engine/lab/lab.h"
+#include "engine/lab/labplot.h"
+#include "model/kver.h"
+#include "model/oomlog.h"
+#include "model/sysroot.h"
 #include "cli.h"
 
 static const char usage[] =

@@ -8,16 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/fmt.h"
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../base/log.h"
-#include "../base/opt.h"
-#include "../base/units.h"
-#include "../engine/reclaim.h"
-#include "../model/cgroup.h"
-#include "../model/kver.h"
-#include "../model/sysroot.h"
+#include "base/fmt.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/opt.h"
+#include "base/units.h"
+#include "engine/act/reclaim.h"
+#include "model/cgroup/cgroup.h"
+#include "model/kver.h"
+#include "model/sysroot.h"
 #include "cli.h"
 
 static const char usage[] =

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/log.h"
-#include "../base/units.h"
-#include "../engine/watch.h"
-#include "../model/sysroot.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "engine/report/watch.h"
+#include "model/sysroot.h"
 #include "cli.h"
 
 static const char usage[] =

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/buf.h"
-#include "../base/json.h"
-#include "../base/log.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
 #include "cli.h"
 
 /* A daemon can log errors for days: keep the first few, count the rest. */

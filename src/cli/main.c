@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../base/log.h"
+#include "base/log.h"
 #include "cli.h"
 #include "errors.h"
 

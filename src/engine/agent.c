@@ -11,21 +11,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../base/log.h"
-#include "../base/opt.h"
-#include "../model/cgroup.h"
-#include "../model/kver.h"
-#include "../model/oomlog.h"
-#include "../model/sysroot.h"
-#include "../model/users.h"
-#include "httpd.h"
-#include "killobs.h"
-#include "loop.h"
-#include "metrics.h"
-#include "oomfollow.h"
-#include "psitrig.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/opt.h"
+#include "model/cgroup/cgroup.h"
+#include "model/kver.h"
+#include "model/oomlog.h"
+#include "model/sysroot.h"
+#include "model/proc/users.h"
+#include "engine/runtime/httpd.h"
+#include "model/log/killobs.h"
+#include "engine/runtime/loop.h"
+#include "engine/report/metrics.h"
+#include "engine/report/oomfollow.h"
+#include "engine/runtime/psitrig.h"
 
 #define OPT(sec, key, type, member, min, max, help)                                                \
     {sec, key, type, offsetof(struct agent_config, member), min, max, help}

@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../base/buf.h"
-#include "../base/config.h"
-#include "guard.h"
-#include "policy.h"
-#include "reconcile.h"
+#include "base/buf.h"
+#include "base/config.h"
+#include "engine/act/guard.h"
+#include "engine/act/policy.h"
+#include "engine/act/reconcile.h"
 
 struct sysroot;
 

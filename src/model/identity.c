@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../base/buf.h"
-#include "../base/json.h"
+#include "base/buf.h"
+#include "base/json.h"
 
 static bool is_hex_run(const char *s, size_t n)
 {

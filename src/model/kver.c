@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../base/buf.h"
-#include "../base/cursor.h"
-#include "../base/fileio.h"
+#include "base/buf.h"
+#include "base/cursor.h"
+#include "base/sys/fileio.h"
 #include "sysroot.h"
 
 int kver_parse(const char *s, struct kver *ret)

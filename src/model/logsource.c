@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../base/limits.h"
+#include "base/limits.h"
 #include "kmsg.h"
 #include "oomlog.h"
 

@@ -4,11 +4,11 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "../base/buf.h"
-#include "../base/fileio.h"
-#include "../base/keyed.h"
-#include "../base/limits.h"
-#include "../base/opt.h"
+#include "base/buf.h"
+#include "base/sys/fileio.h"
+#include "base/keyed.h"
+#include "base/limits.h"
+#include "base/opt.h"
 #include "sysroot.h"
 
 #define MI(key, member) KEYED_FIELD(struct meminfo, key, member, 1024)

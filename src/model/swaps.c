@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/buf.h"
-#include "../base/cursor.h"
-#include "../base/fileio.h"
-#include "../base/opt.h"
+#include "base/buf.h"
+#include "base/cursor.h"
+#include "base/sys/fileio.h"
+#include "base/opt.h"
 #include "sysroot.h"
 
 static void copy_span(char *dst, size_t cap, struct span s)

@@ -4,10 +4,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../base/buf.h"
-#include "../base/cursor.h"
-#include "../base/fileio.h"
-#include "../base/opt.h"
+#include "base/buf.h"
+#include "base/cursor.h"
+#include "base/sys/fileio.h"
+#include "base/opt.h"
 #include "sysroot.h"
 
 static int read_number(const struct sysroot *sr, const char *name, bool sign, int64_t *ret_i,

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/buf.h"
-#include "../base/cursor.h"
-#include "../base/fileio.h"
+#include "base/buf.h"
+#include "base/cursor.h"
+#include "base/sys/fileio.h"
 
 static char failed_path[4096];
 

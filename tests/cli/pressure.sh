@@ -1,4 +1,4 @@
-# PSI levels on thresholds users know (src/model/psilevel.h, docs/thresholds.md), below, at and
+# PSI levels on thresholds users know (src/model/pressure/psilevel.h, docs/thresholds.md), below, at and
 # above each: doctor's pressure check, its exit code, and status's pressure line. Copies of the
 # clean machine (dr-clean) with another /proc/pressure/memory, made here. Sourced by
 # tests/cli/run.

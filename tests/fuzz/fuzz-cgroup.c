@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "model/cgroup.h"
-#include "model/psi.h"
+#include "model/cgroup/cgroup.h"
+#include "model/pressure/psi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 
 #include "base/opt.h"
 #include "model/meminfo.h"
-#include "model/procs.h"
+#include "model/proc/procs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,12 +3,12 @@
 
 #include <stdlib.h>
 
-#include "model/badness.h"
+#include "model/proc/badness.h"
 #include "model/kver.h"
 #include "model/meminfo.h"
-#include "model/procs.h"
+#include "model/proc/procs.h"
 #include "model/sysroot.h"
-#include "model/victims.h"
+#include "model/proc/victims.h"
 
 static struct kver kv(const char *s)
 {

@@ -8,7 +8,7 @@
 
 #include "base/buf.h"
 #include "base/cursor.h"
-#include "base/fileio.h"
+#include "base/sys/fileio.h"
 #include "base/fmt.h"
 #include "base/json.h"
 #include "base/keyed.h"

@@ -11,11 +11,11 @@
 
 #include "base/opt.h"
 #include "model/cgpath.h"
-#include "model/cgroup.h"
+#include "model/cgroup/cgroup.h"
 #include "model/identity.h"
-#include "model/oomdomain.h"
-#include "model/procs.h"
-#include "model/psi.h"
+#include "model/proc/oomdomain.h"
+#include "model/proc/procs.h"
+#include "model/pressure/psi.h"
 #include "model/sysroot.h"
 
 #define V1_MAX_4K 9223372036854771712ull

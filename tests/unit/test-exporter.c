@@ -7,7 +7,7 @@
 
 #include "base/buf.h"
 #include "base/prom.h"
-#include "engine/metrics.h"
+#include "engine/report/metrics.h"
 #include "model/kver.h"
 #include "model/sysroot.h"
 

@@ -22,13 +22,13 @@
 
 #include "base/buf.h"
 #include "base/opt.h"
-#include "engine/guard.h"
-#include "engine/killer.h"
-#include "engine/policy.h"
-#include "model/cgroup.h"
-#include "model/procs.h"
+#include "engine/act/guard.h"
+#include "engine/act/killer.h"
+#include "engine/act/policy.h"
+#include "model/cgroup/cgroup.h"
+#include "model/proc/procs.h"
 #include "model/sysroot.h"
-#include "model/victims.h"
+#include "model/proc/victims.h"
 
 #define MAXKIDS 8
 #define MAXROWS 16

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "engine/httpd.h"
-#include "engine/httpreq.h"
-#include "engine/loop.h"
+#include "engine/runtime/httpd.h"
+#include "engine/runtime/httpreq.h"
+#include "engine/runtime/loop.h"
 
 /* ---- the parser ---- */
 

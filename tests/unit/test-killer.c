@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/killer.h"
+#include "engine/act/killer.h"
 #include "model/sysroot.h"
 
 static struct sysroot sr;

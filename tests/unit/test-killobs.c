@@ -12,7 +12,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/opt.h"
-#include "engine/killobs.h"
+#include "model/log/killobs.h"
 #include "model/oomlog.h"
 #include "testlib.h"
 

@@ -12,9 +12,9 @@
 
 #include "base/buf.h"
 #include "base/opt.h"
-#include "engine/labplot.h"
-#include "engine/labsum.h"
-#include "engine/scratch.h"
+#include "engine/lab/labplot.h"
+#include "engine/lab/labsum.h"
+#include "engine/lab/scratch.h"
 #include "testlib.h"
 
 struct recorded {

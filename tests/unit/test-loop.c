@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "engine/hooks.h"
-#include "engine/loop.h"
-#include "engine/psitrig.h"
+#include "engine/runtime/hooks.h"
+#include "engine/runtime/loop.h"
+#include "engine/runtime/psitrig.h"
 
 struct state {
     int reads, ticks, signals, oneshots;

@@ -16,10 +16,10 @@
 #include "base/json.h"
 #include "base/opt.h"
 #include "engine/agent.h"
-#include "engine/policy.h"
-#include "model/cgroup.h"
+#include "engine/act/policy.h"
+#include "model/cgroup/cgroup.h"
 #include "model/identity.h"
-#include "model/procs.h"
+#include "model/proc/procs.h"
 #include "model/sysroot.h"
 
 /* Loads an agent config from text, user names from the cg-v1 fixture's etc/passwd; returns 0

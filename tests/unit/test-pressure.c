@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "base/opt.h"
-#include "model/cgobserve.h"
-#include "model/cgoutlook.h"
-#include "model/cgroup.h"
-#include "model/psilevel.h"
-#include "model/workingset.h"
+#include "model/cgroup/cgobserve.h"
+#include "model/cgroup/cgoutlook.h"
+#include "model/cgroup/cgroup.h"
+#include "model/pressure/psilevel.h"
+#include "model/pressure/workingset.h"
 
 #define MiB (1024ull * 1024ull)
 

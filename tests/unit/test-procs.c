@@ -9,7 +9,7 @@
 
 #include "base/buf.h"
 #include "base/opt.h"
-#include "model/procs.h"
+#include "model/proc/procs.h"
 #include "model/sysroot.h"
 
 static void stat_comm_with_parens_and_spaces(void **state)

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "base/fileio.h"
-#include "model/passwd.h"
+#include "base/sys/fileio.h"
+#include "model/proc/passwd.h"
 #include "model/sysroot.h"
-#include "model/users.h"
+#include "model/proc/users.h"
 
 static void parse(const char *text, struct passwd_db *db)
 {

@@ -99,3 +99,16 @@ ps_vs_rows() {
         [ "$got" = "$pts" ] || printf '%s(%s): ps %s, kernel row %s; ' "$name" "$pid" "$got" "$pts"
     done
 }
+
+# ps_unscored PS_JSON: user processes ps gave no computed oom_score ("PID COMM" lines; a zombie
+# has none to give)
+ps_unscored() {
+    jq -r '.processes[] | select(.oom_score_model == null and (.kernel_thread | not) and .state != "Z") | "\(.pid) \(.comm)"' "$1"
+}
+
+# ps_model_wrong PS_JSON: processes whose computed oom_score differs from the kernel's, one line
+# each with what went into it
+ps_model_wrong() {
+    jq -r '.processes[] | select(.oom_score_model != null and .oom_score_model != .oom_score)
+        | "\(.pid) \(.comm) kernel=\(.oom_score) model=\(.oom_score_model) badness=\(.badness) rss=\(.rss) pgtables=\(.pgtables) adj=\(.oom_score_adj)"' "$1"
+}

@@ -25,9 +25,8 @@ check_scenario() {
         f=$OUT/ps-$i.json
         local scored unscored wrong
         scored=$(jq '[.processes[] | select(.oom_score_model != null)] | length' "$f")
-        unscored=$(jq -r '.processes[] | select(.oom_score_model == null and (.kernel_thread | not) and .state != "Z") | "\(.pid) \(.comm)"' "$f")
-        wrong=$(jq -r '.processes[] | select(.oom_score_model != null and .oom_score_model != .oom_score)
-            | "\(.pid) \(.comm) kernel=\(.oom_score) model=\(.oom_score_model) badness=\(.badness) rss=\(.rss) pgtables=\(.pgtables) adj=\(.oom_score_adj)"' "$f")
+        unscored=$(ps_unscored "$f")
+        wrong=$(ps_model_wrong "$f")
         expect_eq "$n: snapshot $i: every user process is scored" "" "$unscored"
         expect_eq "$n: snapshot $i: oom_score_model == kernel oom_score for all $scored processes" "" "$wrong"
     done

@@ -1,0 +1,548 @@
+#include "reconcile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/sys/fileio.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "model/cgpath.h"
+#include "model/cgroup/cgroup.h"
+#include "model/proc/procs.h"
+#include "model/sysroot.h"
+#include "engine/runtime/loop.h"
+
+/* a process or cgroup whose write failed: reported once, not at every pass */
+struct failed {
+    pid_t pid;
+    uint64_t start_time;
+    char *cgroup;
+    int64_t after;
+    bool seen; /* still there at the latest full pass */
+};
+
+/*
+ * A process seen by a scan. Young ones are matched again at every scan: a new process usually
+ * moves to its cgroup and execs its program in its first moments (runc init becomes the
+ * container's entrypoint under the same PID; a shell moves itself and execs), after a scan may
+ * already have seen it as what it was before.
+ */
+struct known {
+    pid_t pid;
+    uint64_t first_ms;
+};
+#define YOUNG_MS 5000
+
+struct rwatch {
+    int wd;
+    char *path;
+};
+
+struct reconcile {
+    struct loop *loop;
+    const struct sysroot *sr;
+    const struct reconcile_opts *o;
+    const struct policy *p;
+    struct reconcile_sink sink;
+    struct cgroup_hier hier;
+    bool hier_ok;
+    struct loop_source *scan_timer, *recheck_timer;
+    struct known *known; /* the processes of the previous scan, sorted by pid */
+    size_t nknown;
+    uint64_t last_pid;   /* /proc/loadavg's at the previous scan; 0 unknown */
+    uint64_t young_until_ms; /* a process of the previous scan is young until then */
+    struct failed *failed;
+    size_t nfailed;
+    int ifd;
+    struct rwatch *watches;
+    size_t nwatches;
+    struct reconcile_stats stats;
+};
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct failed *failed_find(struct reconcile *r, const struct policy_change *c)
+{
+    for (size_t i = 0; i < r->nfailed; i++) {
+        struct failed *f = &r->failed[i];
+        if (c->kind == CHANGE_ADJ ? (f->pid == c->pid && f->start_time == c->start_time)
+                                  : (f->cgroup && c->cgroup && !strcmp(f->cgroup, c->cgroup)))
+            return f;
+    }
+    return NULL;
+}
+
+static void failed_add(struct reconcile *r, const struct policy_change *c)
+{
+    struct failed *v = realloc(r->failed, (r->nfailed + 1) * sizeof(*v));
+    if (!v)
+        return;
+    r->failed = v;
+    r->failed[r->nfailed++] = (struct failed){
+        .pid = c->kind == CHANGE_ADJ ? c->pid : 0, .start_time = c->start_time,
+        .cgroup = c->kind != CHANGE_ADJ && c->cgroup ? strdup(c->cgroup) : NULL,
+        .after = c->after, .seen = true};
+}
+
+static void emit_change(struct reconcile *r, const struct policy_change *c)
+{
+    struct buf text = BUF_INIT(CAP_OUTPUT), json = BUF_INIT(CAP_OUTPUT);
+    buf_puts(&text, "policy: ");
+    (void)policy_change_text(r->p, c, &text);
+    struct json j;
+    json_init(&j, &json, false);
+    json_obj_begin(&j);
+    json_kv_str(&j, "event", "policy_change");
+    json_key(&j, "change");
+    policy_change_json(r->p, c, &j);
+    json_obj_end(&j);
+    if (r->sink.event)
+        r->sink.event(r->sink.ctx, buf_cstr(&json), buf_cstr(&text));
+    buf_release(&text);
+    buf_release(&json);
+}
+
+static void apply_plan(struct reconcile *r, struct policy_plan *pl)
+{
+    for (size_t i = 0; i < pl->n; i++) {
+        struct policy_change *c = &pl->v[i];
+        struct failed *f = failed_find(r, c);
+        if (f && f->after == c->after) {
+            f->seen = true;
+            continue; /* reported already; retried only when the wanted value changes */
+        }
+        if (c->state == CHANGE_SKIPPED) {
+            failed_add(r, c); /* report a skip once too */
+            emit_change(r, c);
+            continue;
+        }
+        if (r->o->dry_run) {
+            failed_add(r, c); /* dry run: each planned change is reported once, like a skip */
+            emit_change(r, c);
+            continue;
+        }
+        (void)policy_apply_change(r->sr, &r->hier, c);
+        if (c->state == CHANGE_VANISHED)
+            continue;
+        if (c->state == CHANGE_FAILED) {
+            __atomic_add_fetch(&r->stats.failed, 1, __ATOMIC_RELAXED);
+            failed_add(r, c);
+        } else if (c->state == CHANGE_DONE) {
+            __atomic_add_fetch(&r->stats.done, 1, __ATOMIC_RELAXED);
+        }
+        emit_change(r, c);
+    }
+}
+
+static int cmp_pid_t(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_known(const void *a, const void *b)
+{
+    const struct known *x = a, *y = b;
+    return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+    const struct proc *x = a, *y = b;
+    return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static const struct known *known_find(const struct reconcile *r, pid_t pid)
+{
+    size_t lo = 0, hi = r->nknown;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->known[mid].pid == pid)
+            return &r->known[mid];
+        if (r->known[mid].pid < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static unsigned proc_fields(const struct reconcile *r)
+{
+    return PROC_READ_STAT | PROC_READ_OOM | PROC_READ_CGROUP | policy_proc_fields(r->p);
+}
+
+/* After a full pass: everything read is known, and old enough not to be looked at again
+ * before the next full pass. */
+static void set_known(struct reconcile *r, const struct proc_table *t)
+{
+    struct known *v = malloc((t->n ? t->n : 1) * sizeof(*v));
+    if (!v)
+        return;
+    uint64_t now = loop_now_ms();
+    for (size_t i = 0; i < t->n; i++)
+        v[i] = (struct known){t->v[i].pid, now > YOUNG_MS ? now - YOUNG_MS : 0};
+    free(r->known);
+    r->known = v;
+    r->nknown = t->n;
+}
+
+/* Everything, again: processes, cgroups, and the failures that are no longer there forgotten. */
+static void full_pass(struct reconcile *r)
+{
+    uint64_t t0 = mono_us();
+    for (size_t i = 0; i < r->nfailed; i++)
+        r->failed[i].seen = false;
+    if (policy_has_process_actions(r->p)) {
+        struct proc_table t;
+        if (procs_snapshot(r->sr, proc_fields(r), &t) == 0) {
+            struct policy_eval e;
+            struct policy_plan pl = {0};
+            if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
+                if (policy_plan_procs(&e, NULL, &pl) == 0)
+                    apply_plan(r, &pl);
+                policy_eval_release(&e);
+            }
+            policy_plan_release(&pl);
+            set_known(r, &t);
+            proc_table_release(&t);
+        }
+    }
+    if (r->hier_ok && r->hier.memory_version && policy_has_cgroup_actions(r->p)) {
+        struct cgroup_snapshot s;
+        if (cgroup_snapshot_read(&r->hier, "/", &s) == 0) {
+            struct policy_plan pl = {0};
+            if (policy_plan_cgroups(r->p, &s, r->hier.memory_version, r->hier.page_size, &pl) == 0)
+                apply_plan(r, &pl);
+            policy_plan_release(&pl);
+            cgroup_snapshot_release(&s);
+        }
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < r->nfailed; i++) {
+        if (r->failed[i].seen)
+            r->failed[k++] = r->failed[i];
+        else
+            free(r->failed[i].cgroup);
+    }
+    r->nfailed = k;
+    r->stats.rechecks++;
+    r->stats.last_recheck_us = mono_us() - t0;
+}
+
+static bool parse_pid(const char *s, pid_t *ret)
+{
+    long v = 0;
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 1 << 22)
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    *ret = (pid_t)v;
+    return v > 0;
+}
+
+/* New PIDs since the last scan: read those (and, for `children` rules, their ancestors). */
+static void scan_pass(struct reconcile *r)
+{
+    uint64_t t0 = mono_us();
+    /* nothing was created since the last scan (the last PID handed out is the same) and nothing
+     * seen is young enough to be matched again: the readdir of /proc, most of a scan's cost,
+     * would find nothing new */
+    uint64_t last_pid = 0;
+    if (procs_last_pid(r->sr, &last_pid) < 0)
+        last_pid = 0;
+    if (last_pid && last_pid == r->last_pid && loop_now_ms() >= r->young_until_ms) {
+        r->stats.scans++;
+        r->stats.last_scan_us = mono_us() - t0;
+        return;
+    }
+
+    int dfd = openat(r->sr->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return;
+    }
+    struct known *now = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t now_ms = loop_now_ms();
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        pid_t pid;
+        if (!parse_pid(de->d_name, &pid))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            struct known *v = realloc(now, cap * sizeof(*v));
+            if (!v)
+                break;
+            now = v;
+        }
+        const struct known *k = known_find(r, pid);
+        now[n++] = (struct known){pid, k ? k->first_ms : now_ms};
+        if (now[n - 1].first_ms + YOUNG_MS > r->young_until_ms)
+            r->young_until_ms = now[n - 1].first_ms + YOUNG_MS;
+    }
+    closedir(d);
+    qsort(now, n, sizeof(*now), cmp_known);
+    struct proc_table t = {.fields = proc_fields(r)};
+    struct buf scratch = BUF_INIT(CAP_KERNEL_FILE);
+    bool any_children = false;
+    for (size_t i = 0; i < r->p->n; i++)
+        any_children |= r->p->v[i].children;
+    bool *only = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (now_ms - now[i].first_ms >= YOUNG_MS)
+            continue;
+        if (t.n == t.cap) {
+            size_t c = t.cap ? t.cap * 2 : 64;
+            struct proc *v = realloc(t.v, c * sizeof(*v));
+            if (!v)
+                break;
+            t.v = v;
+            t.cap = c;
+        }
+        if (procs_read_one(r->sr, now[i].pid, t.fields, &scratch, &t.v[t.n]) == 0)
+            t.n++;
+    }
+    size_t nnew = t.n;
+    r->stats.new_processes += nnew;
+    /* ancestors, for rules that match children: read, matched, but not changed themselves */
+    for (size_t i = 0; any_children && i < t.n && t.n < 4096; i++) {
+        pid_t pp = t.v[i].ppid;
+        bool have = pp <= 0;
+        for (size_t k = 0; k < t.n && !have; k++)
+            have = t.v[k].pid == pp;
+        if (have)
+            continue;
+        if (t.n == t.cap) {
+            size_t c = t.cap * 2;
+            struct proc *v = realloc(t.v, c * sizeof(*v));
+            if (!v)
+                break;
+            t.v = v;
+            t.cap = c;
+        }
+        if (procs_read_one(r->sr, pp, t.fields, &scratch, &t.v[t.n]) == 0)
+            t.n++;
+    }
+    buf_release(&scratch);
+    if (nnew && policy_has_process_actions(r->p) && (only = calloc(t.n, sizeof(*only)))) {
+        /* sorted by pid for proc_table_find; `only` marks the new ones (not their ancestors) */
+        pid_t *newpids = malloc(nnew * sizeof(*newpids));
+        if (newpids) {
+            for (size_t i = 0; i < nnew; i++)
+                newpids[i] = t.v[i].pid;
+            qsort(newpids, nnew, sizeof(*newpids), cmp_pid_t);
+            qsort(t.v, t.n, sizeof(*t.v), cmp_proc);
+            for (size_t i = 0; i < t.n; i++)
+                only[i] = bsearch(&t.v[i].pid, newpids, nnew, sizeof(pid_t), cmp_pid_t) != NULL;
+            free(newpids);
+            struct policy_eval e;
+            struct policy_plan pl = {0};
+            if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
+                if (policy_plan_procs(&e, only, &pl) == 0)
+                    apply_plan(r, &pl);
+                policy_eval_release(&e);
+            }
+            policy_plan_release(&pl);
+        }
+    }
+    free(only);
+    proc_table_release(&t);
+    free(r->known);
+    r->known = now;
+    r->nknown = n;
+    r->last_pid = last_pid;
+    r->stats.scans++;
+    r->stats.last_scan_us = mono_us() - t0;
+}
+
+/* ---- new cgroups ---------------------------------------------------------------------------- */
+
+static void watch_tree(struct reconcile *r, const char *top);
+
+static void plan_cgroup_tree(struct reconcile *r, const char *top)
+{
+    struct cgroup_snapshot s;
+    if (cgroup_snapshot_read(&r->hier, top, &s) < 0)
+        return;
+    struct policy_plan pl = {0};
+    if (policy_plan_cgroups(r->p, &s, r->hier.memory_version, r->hier.page_size, &pl) == 0)
+        apply_plan(r, &pl);
+    policy_plan_release(&pl);
+    cgroup_snapshot_release(&s);
+}
+
+static void add_watch(struct reconcile *r, const char *path)
+{
+    for (size_t i = 0; i < r->nwatches; i++)
+        if (strcmp(r->watches[i].path, path) == 0)
+            return;
+    int dfd = cgroup_open_dir(&r->hier, path);
+    if (dfd < 0)
+        return;
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
+    int wd = inotify_add_watch(r->ifd, p, IN_CREATE | IN_ONLYDIR | IN_DELETE_SELF);
+    close(dfd);
+    if (wd < 0)
+        return;
+    struct rwatch *v = realloc(r->watches, (r->nwatches + 1) * sizeof(*v));
+    if (!v)
+        return;
+    r->watches = v;
+    r->watches[r->nwatches++] = (struct rwatch){.wd = wd, .path = strdup(path)};
+}
+
+static void watch_tree(struct reconcile *r, const char *top)
+{
+    struct cgroup_snapshot s;
+    if (cgroup_snapshot_read_limits(&r->hier, top, 32, &s) < 0)
+        return;
+    for (size_t i = 0; i < s.n; i++)
+        add_watch(r, s.v[i].path);
+    cgroup_snapshot_release(&s);
+}
+
+static void on_cgroup_event(void *ctx, const struct inotify_event *ie)
+{
+    struct reconcile *r = ctx;
+    if (ie->mask & IN_Q_OVERFLOW) {
+        watch_tree(r, "/");
+        plan_cgroup_tree(r, "/");
+        return;
+    }
+    for (size_t i = 0; i < r->nwatches; i++) {
+        if (r->watches[i].wd != ie->wd)
+            continue;
+        if ((ie->mask & IN_CREATE) && (ie->mask & IN_ISDIR) && ie->len) {
+            char *child = cgpath_child(r->watches[i].path, ie->name);
+            if (child) {
+                watch_tree(r, child);
+                plan_cgroup_tree(r, child);
+                free(child);
+            }
+        } else if (ie->mask & (IN_DELETE_SELF | IN_IGNORED)) {
+            free(r->watches[i].path);
+            r->watches[i] = r->watches[--r->nwatches];
+        }
+        return;
+    }
+}
+
+static int on_inotify(struct loop *l, int fd, uint32_t events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    inotify_drain(fd, on_cgroup_event, ctx);
+    return 0;
+}
+
+static int on_scan(struct loop *l, void *ctx)
+{
+    (void)l;
+    struct reconcile *r = ctx;
+    if (policy_has_process_actions(r->p))
+        scan_pass(r);
+    return 0;
+}
+
+static int on_recheck(struct loop *l, void *ctx)
+{
+    (void)l;
+    full_pass(ctx);
+    return 0;
+}
+
+int reconcile_start(struct loop *l, const struct sysroot *sr, const struct reconcile_opts *o,
+                    const struct policy *p, const struct reconcile_sink *sink,
+                    struct reconcile **ret)
+{
+    struct reconcile *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    *r = (struct reconcile){.loop = l, .sr = sr, .o = o, .p = p, .sink = *sink, .ifd = -1};
+    r->hier_ok = cgroup_hier_open(sr, &r->hier) == 0;
+    int q;
+    if ((q = loop_add_timer(l, o->scan_interval_ms, true, on_scan, r, &r->scan_timer)) < 0 ||
+        (q = loop_add_timer(l, o->recheck_interval_ms, true, on_recheck, r, &r->recheck_timer)) <
+            0) {
+        reconcile_stop(r);
+        return q;
+    }
+    if (r->hier_ok && r->hier.memory_version) {
+        r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (r->ifd >= 0 && loop_add_fd(l, r->ifd, EPOLLIN, on_inotify, r, NULL) == 0)
+            watch_tree(r, "/");
+    }
+    full_pass(r);
+    *ret = r;
+    return 0;
+}
+
+void reconcile_reconfigure(struct reconcile *r, const struct reconcile_opts *o,
+                           const struct policy *p)
+{
+    r->o = o;
+    r->p = p;
+    for (size_t i = 0; i < r->nfailed; i++)
+        free(r->failed[i].cgroup);
+    r->nfailed = 0;
+    loop_timer_arm(r->scan_timer, o->scan_interval_ms);
+    loop_timer_arm(r->recheck_timer, o->recheck_interval_ms);
+    full_pass(r);
+}
+
+void reconcile_stop(struct reconcile *r)
+{
+    if (!r)
+        return;
+    if (r->scan_timer)
+        loop_remove(r->loop, r->scan_timer);
+    if (r->recheck_timer)
+        loop_remove(r->loop, r->recheck_timer);
+    if (r->ifd >= 0)
+        close(r->ifd);
+    for (size_t i = 0; i < r->nwatches; i++)
+        free(r->watches[i].path);
+    free(r->watches);
+    for (size_t i = 0; i < r->nfailed; i++)
+        free(r->failed[i].cgroup);
+    free(r->failed);
+    free(r->known);
+    if (r->hier_ok)
+        cgroup_hier_close(&r->hier);
+    free(r);
+}
+
+void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *ret)
+{
+    /* read by the HTTP thread while the loop thread counts */
+    ret->done = __atomic_load_n(&r->stats.done, __ATOMIC_RELAXED);
+    ret->failed = __atomic_load_n(&r->stats.failed, __ATOMIC_RELAXED);
+    ret->scans = __atomic_load_n(&r->stats.scans, __ATOMIC_RELAXED);
+    ret->rechecks = __atomic_load_n(&r->stats.rechecks, __ATOMIC_RELAXED);
+    ret->new_processes = __atomic_load_n(&r->stats.new_processes, __ATOMIC_RELAXED);
+    ret->last_scan_us = __atomic_load_n(&r->stats.last_scan_us, __ATOMIC_RELAXED);
+    ret->last_recheck_us = __atomic_load_n(&r->stats.last_recheck_us, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,67 @@
+/*
+ * The agent's Prometheus metrics (docs/metrics.md), collected at scrape time from the model:
+ * nothing is cached, so a scrape is never stale. The only state is the count of OOM kills read
+ * from the kernel log since the agent started, kept by the event loop and read under a lock.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/config.h"
+
+struct sysroot;
+struct kver;
+struct oom_event;
+
+struct kill_series {
+    char scope[16];
+    char cgroup[256];
+    char pod_uid[40];
+    char container[16]; /* the first 12 hex digits, as docker and crictl show them */
+    char comm[64];
+    uint64_t count;
+    double last; /* wall-clock time of the latest kill, seconds since the epoch */
+};
+
+/* OOM kills seen, by label set; bounded: past `max_series` label sets, kills are counted in one
+ * series whose labels say "other" (a counter must never disappear, so nothing is evicted). */
+struct kill_counters {
+    pthread_mutex_t lock;
+    struct kill_series *v;
+    size_t n, cap, max_series;
+};
+
+void kill_counters_init(struct kill_counters *k, size_t max_series);
+void kill_counters_release(struct kill_counters *k);
+/* Counts each process the event's report says was killed. `cgroup`: the victim's cgroup when
+ * the report does not name it (a rate-limited report; the agent's own observation), or NULL. */
+void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const char *cgroup);
+
+struct metrics_config {
+    unsigned cgroup_depth;          /* cgroups up to this many levels below the root */
+    const struct config_list *include; /* globs; empty: all */
+    const struct config_list *exclude; /* globs */
+    bool next_victim;               /* the process snapshot for the next global victim */
+};
+
+struct guard;
+struct reconcile;
+
+struct metrics_ctx {
+    const struct sysroot *sr;
+    const struct kver *kernel;
+    const struct metrics_config *cfg;
+    struct kill_counters *kills;
+    const struct guard *guard;         /* NULL when the guard is off */
+    const struct reconcile *reconcile; /* NULL when the policy is not applied */
+};
+
+/* Renders the exposition (text format 0.0.4) into `out`. Returns 0 or a negative errno. */
+int metrics_collect(const struct metrics_ctx *m, struct buf *out);
+
+/* Whether the exporter takes this cgroup (depth, include and exclude globs). */
+bool metrics_cgroup_wanted(const struct metrics_config *cfg, const char *path, unsigned depth);

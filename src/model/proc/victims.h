@@ -1,0 +1,78 @@
+/*
+ * "Who dies next": the processes of an OOM domain in the order the kernel's OOM killer would
+ * kill them, with each one's badness and the oom_score the model derives from it.
+ *
+ * The order is the kernel's repeated choice (highest badness, ties by task-list order), which is
+ * also the cascade order when each kill frees too little, as in the node-crash incidents.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "badness.h"
+#include "model/kver.h"
+
+struct proc;
+struct proc_table;
+struct meminfo;
+
+struct victim {
+    const struct proc *proc;
+    bool scored;    /* the snapshot had what the formula needs (status + oom files) */
+    bool eligible;  /* the kernel would consider it */
+    int64_t badness;           /* pages (or per-mille on 2.6.36-3.4); valid when eligible */
+    uint64_t oom_score_model;  /* what /proc/PID/oom_score should say, for the *global* domain */
+    size_t rank;               /* 1-based kill order in this domain; 0 = never */
+};
+
+struct victim_list {
+    struct victim *v; /* kill order: eligible first, then the rest by pid */
+    size_t n;
+    uint64_t totalpages;        /* the domain's size in pages */
+    uint64_t global_totalpages; /* RAM + swap, what oom_score is relative to */
+    enum badness_algo algo;
+    bool later_wins_ties;
+    enum rss_source rss_source;
+    const char *rss_source_reason; /* static text: why this source */
+};
+
+/* What victims_rank() needs besides the processes. */
+struct victim_params {
+    const struct kver *kernel;
+    long page_size;
+    uint64_t totalpages;        /* the OOM domain */
+    uint64_t global_totalpages; /* RAM + swap */
+    /* Optional, per process: its position in the kernel's scan, which breaks ties between equal
+     * points. NULL: the global task list (start time, then pid). A memcg OOM scans cgroup by
+     * cgroup instead (mem_cgroup_scan_tasks(): the memcg subtree in pre-order). */
+    const uint64_t *scan_order;
+};
+
+/* totalram_pages() + total_swap_pages, from /proc/meminfo. */
+uint64_t victims_global_totalpages(const struct meminfo *mi, long page_size);
+
+/*
+ * Which RSS reading the kernel scores with (see enum rss_source). It depends on a backport, so it
+ * is decided by the processes whose two readings predict different oom_score values: the
+ * kernel's own /proc/PID/oom_score says which one it used (a property of the kernel, like a
+ * feature probe; each process is then scored from its own counters). Without such a process,
+ * by version: the exact sums from 6.19 on. *ret_reason gets a static explanation.
+ */
+enum rss_source victims_detect_rss_source(const struct proc *const *procs, size_t n,
+                                          const struct victim_params *vp, const char **ret_reason);
+
+/*
+ * Ranks `procs` (pointers into a snapshot taken with STAT|STATUS|OOM, optionally SMAPS) for an
+ * OOM domain of vp->totalpages pages: the global size for a machine-wide OOM, a memcg's limit
+ * (+ swap) for a memcg OOM. Returns 0 or -ENOMEM.
+ */
+int victims_rank(const struct proc *const *procs, size_t n, const struct victim_params *vp,
+                 struct victim_list *ret);
+
+/* Every process of the snapshot, global domain. */
+int victims_rank_global(const struct proc_table *t, const struct kver *k, const struct meminfo *mi,
+                        long page_size, struct victim_list *ret);
+
+void victim_list_release(struct victim_list *l);
