@@ -147,9 +147,10 @@ node_image() {
             flock -u "$_node_lock"
         fi
     else
-        dir=$(ls -td "$NODE_CACHE"/image-*/ 2>/dev/null | head -1)
-        dir=${dir%/}
-        [ -n "$dir" ] && [ -f "$dir/manifest" ] || {
+        # the newest complete one (a build in progress or cut short has no manifest)
+        dir=$(ls -t "$NODE_CACHE"/image-*/manifest 2>/dev/null | head -1)
+        dir=${dir%/manifest}
+        [ -n "$dir" ] || {
             NODE_FAILURE="$NODE_FAILURE; no node image built before in $NODE_CACHE"
             return 1
         }
