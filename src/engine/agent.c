@@ -348,6 +348,31 @@ static const char landing[] =
     "<ul><li><a href=\"/metrics\">/metrics</a> (Prometheus text format 0.0.4)</li>\n"
     "<li><a href=\"/healthz\">/healthz</a></li></ul>\n</body></html>\n";
 
+/* The guard's and the reconciler's counters as the exporter reports them. */
+static void agent_counters(const struct agent *a, struct metrics_labelled kills[GUARD_REASON_COUNT],
+                           struct metrics_agent *ret)
+{
+    *ret = (struct metrics_agent){0};
+    if (a->guard) {
+        for (int r = 0; r < GUARD_REASON_COUNT; r++)
+            kills[r] = (struct metrics_labelled){guard_reason_name((enum guard_reason)r),
+                                                 guard_kills(a->guard, (enum guard_reason)r)};
+        ret->guard_kills = kills;
+        ret->n_guard_kills = GUARD_REASON_COUNT;
+    }
+    if (a->reconcile) {
+        struct reconcile_stats st;
+        reconcile_get_stats(a->reconcile, &st);
+        ret->policy_applied = true;
+        ret->policy_done = st.done;
+        ret->policy_failed = st.failed;
+        ret->scans = st.scans;
+        ret->rechecks = st.rechecks;
+        ret->last_scan_us = st.last_scan_us;
+        ret->last_recheck_us = st.last_recheck_us;
+    }
+}
+
 static void on_http(void *ctx, const char *path, struct httpd_response *resp)
 {
     struct agent *a = ctx;
@@ -356,9 +381,11 @@ static void on_http(void *ctx, const char *path, struct httpd_response *resp)
         uint64_t now = loop_now_ms();
         int r = 0;
         if (!a->last_ms || now - a->last_ms >= SCRAPE_COALESCE_MS) {
+            struct metrics_labelled guard_kills[GUARD_REASON_COUNT];
+            struct metrics_agent counters;
+            agent_counters(a, guard_kills, &counters);
             struct metrics_ctx m = {.sr = a->sr, .kernel = &a->kernel, .cfg = &a->mcfg,
-                                    .kills = &a->kills, .guard = a->guard,
-                                    .reconcile = a->reconcile};
+                                    .kills = &a->kills, .agent = &counters};
             buf_reset(&a->last);
             r = metrics_collect(&m, &a->last);
             a->last_ms = r == 0 ? loop_now_ms() : 0;

@@ -56,7 +56,7 @@ static void exposition_groups_families_and_escapes(void **state)
 }
 
 /* The exposition of a fixture machine, only the node part. */
-static char *scrape(const char *root)
+static char *scrape_with(const char *root, const struct metrics_agent *agent)
 {
     struct sysroot sr;
     const char *failed;
@@ -66,12 +66,17 @@ static char *scrape(const char *root)
     struct metrics_config cfg = {.cgroup_depth = 0, .next_victim = true};
     struct kill_counters kc;
     kill_counters_init(&kc, 16);
-    struct metrics_ctx m = {.sr = &sr, .kernel = &k, .cfg = &cfg, .kills = &kc};
+    struct metrics_ctx m = {.sr = &sr, .kernel = &k, .cfg = &cfg, .kills = &kc, .agent = agent};
     struct buf out = BUF_INIT(1 << 22);
     assert_int_equal(metrics_collect(&m, &out), 0);
     kill_counters_release(&kc);
     sysroot_close(&sr);
     return buf_detach(&out, NULL);
+}
+
+static char *scrape(const char *root)
+{
+    return scrape_with(root, NULL);
 }
 
 /* The next machine-wide victim is sshd on the Kubernetes node (pods at -997, daemons at 0), a
@@ -89,11 +94,41 @@ static void next_victim_node_critical(void **state)
     free(s);
 }
 
+/* The guard's and the reconciler's counters come from the agent: every trigger's count (0 too)
+ * while the guard is on, the policy's changes while it is applied, a pass's duration only once
+ * a pass of that kind has run; none of these families without the agent's counters. */
+static void agent_counters_exposed(void **state)
+{
+    (void)state;
+    char *s = scrape(FIXTURE("procs-basic"));
+    assert_null(strstr(s, "\noomwarden_guard_kills_total{"));
+    assert_null(strstr(s, "\noomwarden_policy_changes_total{"));
+    free(s);
+    struct metrics_labelled kills[] = {{"memory_floor", 2}, {"psi", 0}};
+    struct metrics_agent a = {.guard_kills = kills, .n_guard_kills = 2, .policy_applied = true,
+                              .policy_done = 5, .policy_failed = 1, .scans = 3,
+                              .last_scan_us = 1500};
+    s = scrape_with(FIXTURE("procs-basic"), &a);
+    assert_non_null(strstr(s, "\noomwarden_guard_kills_total{reason=\"memory_floor\"} 2\n"));
+    assert_non_null(strstr(s, "\noomwarden_guard_kills_total{reason=\"psi\"} 0\n"));
+    assert_non_null(strstr(s, "\noomwarden_policy_changes_total{result=\"done\"} 5\n"));
+    assert_non_null(strstr(s, "\noomwarden_policy_changes_total{result=\"failed\"} 1\n"));
+    assert_non_null(strstr(s, "\noomwarden_policy_pass_duration_seconds{pass=\"scan\"} 0.0015\n"));
+    assert_null(strstr(s, "{pass=\"recheck\"}"));
+    free(s);
+    a = (struct metrics_agent){.guard_kills = kills, .n_guard_kills = 2};
+    s = scrape_with(FIXTURE("procs-basic"), &a);
+    assert_non_null(strstr(s, "\noomwarden_guard_kills_total{reason=\"memory_floor\"} 2\n"));
+    assert_null(strstr(s, "\noomwarden_policy_changes_total{"));
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exposition_groups_families_and_escapes),
         cmocka_unit_test(next_victim_node_critical),
+        cmocka_unit_test(agent_counters_exposed),
     };
     return cmocka_run_group_tests_name("exporter", tests, NULL, NULL);
 }

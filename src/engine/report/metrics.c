@@ -1,7 +1,5 @@
 #include "metrics.h"
 
-#include "engine/act/guard.h"
-#include "engine/act/reconcile.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -406,26 +404,23 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void collect_agent(struct collector *c, const struct metrics_ctx *m)
+static void collect_agent(struct collector *c, const struct metrics_agent *a)
 {
-    if (m->guard) {
-        for (int r = 0; r < GUARD_REASON_COUNT; r++) {
-            struct prom_label l[] = {{"reason", guard_reason_name((enum guard_reason)r)}};
-            prom_sample_u64(&c->reg, c->fam[F_GUARD_KILLS], l, 1,
-                            guard_kills(m->guard, (enum guard_reason)r));
-        }
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->n_guard_kills; i++) {
+        struct prom_label l[] = {{"reason", a->guard_kills[i].label}};
+        prom_sample_u64(&c->reg, c->fam[F_GUARD_KILLS], l, 1, a->guard_kills[i].value);
     }
-    if (m->reconcile) {
-        struct reconcile_stats st;
-        reconcile_get_stats(m->reconcile, &st);
+    if (a->policy_applied) {
         struct prom_label d[] = {{"result", "done"}}, f[] = {{"result", "failed"}};
-        prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], d, 1, st.done);
-        prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], f, 1, st.failed);
+        prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], d, 1, a->policy_done);
+        prom_sample_u64(&c->reg, c->fam[F_POLICY_CHANGES], f, 1, a->policy_failed);
         struct prom_label sc[] = {{"pass", "scan"}}, rc[] = {{"pass", "recheck"}};
-        if (st.scans)
-            prom_sample_double(&c->reg, c->fam[F_POLICY_PASS], sc, 1, st.last_scan_us / 1e6);
-        if (st.rechecks)
-            prom_sample_double(&c->reg, c->fam[F_POLICY_PASS], rc, 1, st.last_recheck_us / 1e6);
+        if (a->scans)
+            prom_sample_double(&c->reg, c->fam[F_POLICY_PASS], sc, 1, a->last_scan_us / 1e6);
+        if (a->rechecks)
+            prom_sample_double(&c->reg, c->fam[F_POLICY_PASS], rc, 1, a->last_recheck_us / 1e6);
     }
 }
 
@@ -445,7 +440,7 @@ int metrics_collect(const struct metrics_ctx *m, struct buf *out)
     if (up) {
         collect_node(&c, m);
         collect_kills(&c, m->kills);
-        collect_agent(&c, m);
+        collect_agent(&c, m->agent);
         if (m->cfg->next_victim)
             collect_next_victim(&c, m);
         collect_cgroups(&c, m);

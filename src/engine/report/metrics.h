@@ -48,16 +48,29 @@ struct metrics_config {
     bool next_victim;               /* the process snapshot for the next global victim */
 };
 
-struct guard;
-struct reconcile;
+/* A counter with one label value (the guard's kills by trigger). */
+struct metrics_labelled {
+    const char *label;
+    uint64_t value;
+};
+
+/* The agent's own counters, read by the agent from the guard and the policy reconciler at
+ * scrape time: the exporter reports them and needs to know nothing about either. */
+struct metrics_agent {
+    const struct metrics_labelled *guard_kills; /* by trigger; NULL when the guard is off */
+    size_t n_guard_kills;
+    bool policy_applied; /* the policy is applied: the counts below are meaningful */
+    uint64_t policy_done, policy_failed;
+    uint64_t scans, rechecks;               /* reconciliation passes of each kind so far */
+    uint64_t last_scan_us, last_recheck_us; /* how long the latest of each took */
+};
 
 struct metrics_ctx {
     const struct sysroot *sr;
     const struct kver *kernel;
     const struct metrics_config *cfg;
     struct kill_counters *kills;
-    const struct guard *guard;         /* NULL when the guard is off */
-    const struct reconcile *reconcile; /* NULL when the policy is not applied */
+    const struct metrics_agent *agent; /* NULL: neither the guard nor the policy runs */
 };
 
 /* Renders the exposition (text format 0.0.4) into `out`. Returns 0 or a negative errno. */
