@@ -33,10 +33,13 @@ bench: deps build
 install: build
 	meson install -C $(BUILD) --no-rebuild
 
-deb: deps
+# the packaging tools (debhelper, pandoc, lintian, umoci, skopeo) are in the test list
+deb:
+	@scripts/install-deps --test
 	@scripts/deb
 
-image: deps build
+image: build
+	@scripts/install-deps --test
 	@scripts/image
 
 clean:
