@@ -121,3 +121,10 @@ char *fmt_duration(char out[24], double s)
         snprintf(out, 24, "%dd%dh", (int)(s / 86400), ((int)s % 86400) / 3600);
     return out;
 }
+
+unsigned fmt_percent(uint64_t part, uint64_t whole)
+{
+    if (!whole)
+        return 0;
+    return (unsigned)((long double)part * 100.0L / (long double)whole + 0.5L);
+}

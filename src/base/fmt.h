@@ -13,5 +13,7 @@
 char *fmt_size(char out[FMT_SIZE_LEN], uint64_t bytes);
 /* Like fmt_size but with a unit suffix everywhere ("4.0 KiB", "1.9 GiB") for prose. */
 char *fmt_size_long(char out[24], uint64_t bytes);
+/* part as a whole percentage of whole, rounded half up; 0 when whole is 0. */
+unsigned fmt_percent(uint64_t part, uint64_t whole);
 /* Seconds as "850ms", "4.2s", "3m10s", "2h05m", "3d4h". */
 char *fmt_duration(char out[24], double seconds);

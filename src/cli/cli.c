@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "base/cursor.h"
+#include "base/fmt.h"
 #include "base/log.h"
+#include "base/opt.h"
+#include "base/table.h"
 #include "base/units.h"
 #include "model/cgroup/cgroup.h"
 #include "model/sysroot.h"
@@ -206,4 +209,20 @@ int cli_read_named_cgroup(const struct cgroup_hier *h, const char *path, struct 
     else
         log_error("cannot read the cgroup %s: %s", dir, strerror(-r));
     return EXIT_FAIL;
+}
+
+const char *cli_size_or(char out[FMT_SIZE_LEN], uint64_t v, const char *none)
+{
+    if (!opt_has(v))
+        return none;
+    if (!cgroup_limit_set(v))
+        return "max";
+    return fmt_size(out, v);
+}
+
+int cli_size_cell(struct table *t, size_t col, uint64_t v)
+{
+    char s[FMT_SIZE_LEN];
+    const char *txt = cli_size_or(s, v, "-");
+    return table_cell_text(t, col, txt, strlen(txt));
 }

@@ -6,6 +6,7 @@
 
 #include "base/args.h"
 #include "base/buf.h"
+#include "base/fmt.h"
 #include "base/term.h"
 
 /* Exit codes (documented in docs/oomwarden.1.md). */
@@ -14,6 +15,7 @@
 #define EXIT_USAGE 64 /* sysexits EX_USAGE: a bad flag or argument */
 
 struct sysroot;
+struct table;
 
 struct cli {
     const char *cmd; /* the subcommand, for messages */
@@ -115,6 +117,12 @@ int cli_resolve_cgroup(const struct cli *c, const struct cgroup_hier *h, const c
 int cli_read_named_cgroup(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret);
 
 /* Subcommands */
+/* A size for a table or a sentence: `none` when absent (opt.h), "max" for a limit that is not
+ * set (CGROUP_UNLIMITED), else fmt_size's "1.9G". */
+const char *cli_size_or(char out[FMT_SIZE_LEN], uint64_t v, const char *none);
+/* cli_size_or(..., "-") as a table cell. */
+int cli_size_cell(struct table *t, size_t col, uint64_t v);
+
 int cmd_ps(struct cli *c, int argc, char **argv);
 int cmd_evict(struct cli *c, int argc, char **argv);
 int cmd_cgroup(struct cli *c, int argc, char **argv);

@@ -286,15 +286,6 @@ static void json_header(struct json *j, const struct cgroup_hier *h, const struc
 
 /* ---- text helpers ---------------------------------------------------------------------------- */
 
-static const char *size_or(char out[FMT_SIZE_LEN], uint64_t v, const char *none)
-{
-    if (!opt_has(v))
-        return none;
-    if (!cgroup_limit_set(v))
-        return "max";
-    return fmt_size(out, v);
-}
-
 static void psi_text(struct buf *out, const struct psi_line *l)
 {
     buf_printf(out,
@@ -385,12 +376,6 @@ static const struct table_column list_columns[NCOLS] = {
     [COL_PROCS] = {"PROCS", TABLE_RIGHT},   [COL_WORKLOAD] = {"WORKLOAD", TABLE_LEFT},
 };
 
-static void size_cell(struct table *t, size_t col, uint64_t v)
-{
-    char s[FMT_SIZE_LEN];
-    table_cellf(t, col, "%s", size_or(s, v, "-"));
-}
-
 /* Long container and session IDs cut to 12 hex digits, as docker and crictl show them. */
 static void abbrev_ids(struct buf *out, const char *s)
 {
@@ -433,7 +418,7 @@ static void list_row(struct table *t, const struct row *rw, size_t depth, bool t
         table_cell_text(t, COL_CGROUP, buf_cstr(&name), name.len);
         buf_release(&name);
     }
-    size_cell(t, COL_USAGE, cg->current);
+    cli_size_cell(t, COL_USAGE, cg->current);
     char s[FMT_SIZE_LEN];
     if (cgroup_limit_set(cg->max))
         table_cellf(t, COL_LIMIT, "%s", fmt_size(s, cg->max));
@@ -447,10 +432,10 @@ static void list_row(struct table *t, const struct row *rw, size_t depth, bool t
     } else {
         table_cellf(t, COL_HEADROOM, "-");
     }
-    size_cell(t, COL_ANON, cg->stat.anon);
-    size_cell(t, COL_FILE, cg->stat.file);
-    size_cell(t, COL_KERNEL, cgroup_kernel(cg));
-    size_cell(t, COL_WSET, cgroup_working_set(cg));
+    cli_size_cell(t, COL_ANON, cg->stat.anon);
+    cli_size_cell(t, COL_FILE, cg->stat.file);
+    cli_size_cell(t, COL_KERNEL, cgroup_kernel(cg));
+    cli_size_cell(t, COL_WSET, cgroup_working_set(cg));
     if (opt_has(cg->events.oom_kill)) {
         table_cellf(t, COL_OOMS, "%" PRIu64, cg->events.oom_kill);
         if (cg->events.oom_kill > 0)
@@ -728,12 +713,12 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
 
     /* limits */
     buf_puts(out, "\nlimits\n");
-    buf_printf(out, "  %-22s %8s", "usage", size_or(a, use, "-"));
+    buf_printf(out, "  %-22s %8s", "usage", cli_size_or(a, use, "-"));
     if (opt_has(cg->peak))
         buf_printf(out, "  (peak %s)", fmt_size(b, cg->peak));
     buf_putc(out, '\n');
     buf_printf(out, "  %-22s %8s\n", v2 ? "memory.max" : "limit_in_bytes",
-               size_or(a, cg->max, "-"));
+               cli_size_or(a, cg->max, "-"));
     if (bd->from && strcmp(bd->from, cg->path) == 0) {
         buf_printf(out, "  %-22s %8s  %u%% of the limit used\n", "headroom",
                    fmt_size(a, bd->headroom),
@@ -744,17 +729,17 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
         buf_printf(out, "'s limit of %s binds it\n", fmt_size(b, bd->limit));
     }
     if (v2) {
-        buf_printf(out, "  %-22s %8s\n", "memory.high", size_or(a, cg->high, "-"));
-        buf_printf(out, "  %-22s %8s\n", "memory.low", size_or(a, cg->low, "-"));
-        buf_printf(out, "  %-22s %8s\n", "memory.min", size_or(a, cg->min, "-"));
+        buf_printf(out, "  %-22s %8s\n", "memory.high", cli_size_or(a, cg->high, "-"));
+        buf_printf(out, "  %-22s %8s\n", "memory.low", cli_size_or(a, cg->low, "-"));
+        buf_printf(out, "  %-22s %8s\n", "memory.min", cli_size_or(a, cg->min, "-"));
         if (opt_has(cg->swap_current) || opt_has(cg->swap_max))
             buf_printf(out, "  %-22s %8s  of memory.swap.max %s\n", "swap",
-                       size_or(a, cg->swap_current, "-"), size_or(b, cg->swap_max, "-"));
+                       cli_size_or(a, cg->swap_current, "-"), cli_size_or(b, cg->swap_max, "-"));
     } else {
-        buf_printf(out, "  %-22s %8s\n", "soft_limit_in_bytes", size_or(a, cg->soft_limit, "-"));
+        buf_printf(out, "  %-22s %8s\n", "soft_limit_in_bytes", cli_size_or(a, cg->soft_limit, "-"));
         if (opt_has(cg->memsw_current) || opt_has(cg->memsw_max))
             buf_printf(out, "  %-22s %8s  of memsw.limit_in_bytes %s\n", "memory+swap",
-                       size_or(a, cg->memsw_current, "-"), size_or(b, cg->memsw_max, "-"));
+                       cli_size_or(a, cg->memsw_current, "-"), cli_size_or(b, cg->memsw_max, "-"));
         if (opt_has(cg->swappiness))
             buf_printf(out, "  %-22s %8" PRIu64 "\n", "swappiness", cg->swappiness);
     }

@@ -227,13 +227,6 @@ static int cmp_pid(const void *a, const void *b)
     return (x->p->pid > y->p->pid) - (x->p->pid < y->p->pid);
 }
 
-static void size_cell(struct table *t, size_t col, uint64_t v)
-{
-    char s[FMT_SIZE_LEN];
-    const char *txt = opt_has(v) ? fmt_size(s, v) : "-";
-    table_cell_text(t, col, txt, strlen(txt));
-}
-
 enum {
     COL_RANK,
     COL_PID,
@@ -332,11 +325,11 @@ static int render_ranked(const struct cli *c, const struct ps_opts *o, struct us
         table_cell_i64(&t, COL_PPID, p->ppid);
         const char *user = users_name(users, p->uid);
         table_cell_text(&t, COL_USER, user, strlen(user));
-        size_cell(&t, COL_ANON, p->rss_anon);
-        size_cell(&t, COL_FILE, p->rss_file);
-        size_cell(&t, COL_SHMEM, p->rss_shmem);
-        size_cell(&t, COL_SWAP, p->swap);
-        size_cell(&t, COL_PTE, p->pgtables);
+        cli_size_cell(&t, COL_ANON, p->rss_anon);
+        cli_size_cell(&t, COL_FILE, p->rss_file);
+        cli_size_cell(&t, COL_SHMEM, p->rss_shmem);
+        cli_size_cell(&t, COL_SWAP, p->swap);
+        cli_size_cell(&t, COL_PTE, p->pgtables);
         if (!d) {
             table_cellf(&t, COL_SCORE, "%ld", p->oom_score);
         } else if (v->eligible) {

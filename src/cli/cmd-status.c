@@ -83,10 +83,6 @@ static uint64_t or0(uint64_t v)
     return opt_has(v) ? v : 0;
 }
 
-static unsigned pct(uint64_t part, uint64_t whole)
-{
-    return whole ? (unsigned)((long double)part * 100.0L / (long double)whole + 0.5L) : 0;
-}
 
 /* ---- what the screen shows, computed once for text and JSON ------------------------------------
  */
@@ -174,7 +170,7 @@ static int screen_build(const struct node *n, size_t top, struct screen *s)
         if (cg->parent == SIZE_MAX || !cgroup_limit_set(cg->max) || !opt_has(cg->current))
             continue;
         s->nlimited++;
-        s->near += pct(cg->current, cg->max) >= 80;
+        s->near += fmt_percent(cg->current, cg->max) >= 80;
         if (!explained_by_child(n, i))
             lim[nl++] = i;
     }
@@ -317,7 +313,7 @@ static void refaults_text(struct out *o, const struct node *n)
         buf_printf(o->b, "%s/s of page cache read again after reclaim, in cgroups at their limits "
                          "(the machine has %u%% of RAM available; over %s)",
                    fmt_size_long(a, (uint64_t)w->bytes_per_s),
-                   pct(n->mem.mem_available, n->mem.mem_total), fmt_duration(d, w->interval_s));
+                   fmt_percent(n->mem.mem_available, n->mem.mem_total), fmt_duration(d, w->interval_s));
         endl(o);
         return;
     }
@@ -364,11 +360,11 @@ static void header_text(struct out *o, const struct node *n)
     endl(o);
     uint64_t ram = or0(m->mem_total), avail = or0(m->mem_available);
     buf_printf(o->b, "memory    RAM %s, available %s (%u%%)", fmt_size_long(a, ram),
-               fmt_size_long(b, avail), pct(avail, ram));
+               fmt_size_long(b, avail), fmt_percent(avail, ram));
     uint64_t st = or0(m->swap_total), sf = or0(m->swap_free);
     if (st)
         buf_printf(o->b, ", swap %s (%u%% used)", fmt_size_long(c, st),
-                   pct(st > sf ? st - sf : 0, st));
+                   fmt_percent(st > sf ? st - sf : 0, st));
     else
         buf_puts(o->b, ", no swap");
     endl(o);
@@ -500,7 +496,7 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
         table_add_row(&t);
         cgpath_short(cg->path, 30, name, sizeof(name));
         table_cell_text(&t, CG_NAME, name, strlen(name));
-        unsigned u = pct(cg->current, cg->max);
+        unsigned u = fmt_percent(cg->current, cg->max);
         table_cellf(&t, CG_USE, "%u%%", u);
         if (u >= 90)
             table_cell_style(&t, CG_USE, STYLE_BOLD_RED);
@@ -691,7 +687,7 @@ static void json_victim_obj(struct json *j, const struct victim *v, size_t with)
     json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
     json_kv_i64(j, "badness", v->badness);
     json_kv_u64(j, "memory", proc_rss(p) + or0(p->swap));
-    json_kv_str(j, "cgroup", p->cgroup ? p->cgroup : p->cgroup_unified);
+    json_kv_str(j, "cgroup", proc_cgroup_path(p));
     victim_words(p, w, sizeof(w));
     json_kv_str(j, "workload", w[0] ? w : NULL);
     json_kv_u64(j, "oom_group_others", with);

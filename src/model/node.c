@@ -76,10 +76,7 @@ static int map_procs(struct node *n)
     qsort(sorted, s->n, sizeof(*sorted), cmp_path);
     for (size_t i = 0; i < n->procs.n; i++) {
         const struct proc *p = &n->procs.v[i];
-        /* v1 and hybrid: the memory controller's line; v2: the unified path, whose memcg is the
-         * deepest cgroup above it that has the controller */
-        const char *path =
-            n->hier.memory_version == 1 ? (p->cgroup_is_v1 ? p->cgroup : NULL) : p->cgroup_unified;
+        const char *path = proc_memcg_path(p, n->hier.memory_version);
         n->proc_memcg[i] = path && s->n ? find_memcg(s, sorted, path, &tmp) : SIZE_MAX;
     }
     buf_release(&tmp);

@@ -230,7 +230,7 @@ static bool unit_has_spared(const struct guard_candidate *c, size_t n, const cha
 {
     size_t len = strlen(cgroup);
     for (size_t i = 0; i < n; i++) {
-        const char *pc = c[i].proc->cgroup ? c[i].proc->cgroup : c[i].proc->cgroup_unified;
+        const char *pc = proc_cgroup_path(c[i].proc);
         if (!pc || strncmp(pc, cgroup, len) != 0 || (pc[len] && pc[len] != '/' && len > 1))
             continue;
         if (c[i].proc->pid == self || c[i].proc->pid == 1 ||
@@ -306,7 +306,7 @@ int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
                       uint64_t timeout_ms, char *scratch, size_t scratch_len, struct guard_kill *k)
 {
     struct guard_candidate *g = &c[k->chosen];
-    const char *cg = g->proc->cgroup ? g->proc->cgroup : g->proc->cgroup_unified;
+    const char *cg = proc_cgroup_path(g->proc);
     /* what the kill gives back, on the victim's own memory cgroup (one small read before the
      * signal: the machine's MemAvailable moves with every other process) */
     int ufd = h && cg && strcmp(cg, "/") != 0 ? cgroup_open_dir(h, cg) : -1;
@@ -387,7 +387,7 @@ int guard_table_text(const struct policy *p, const struct guard_candidate *c, co
                      p->v[g->verdict.weight_rule].name);
         else
             snprintf(w, sizeof(w), "%s", guard_weight_name(g->verdict.weight));
-        const char *cg = g->proc->cgroup ? g->proc->cgroup : g->proc->cgroup_unified;
+        const char *cg = proc_cgroup_path(g->proc);
         (void)page_size;
         /* anyone can name a process: no control bytes into the log (or a terminal) */
         char comm[16];
@@ -769,7 +769,7 @@ static void fire(struct guard *g, struct prep *p, enum guard_reason reason, cons
                    guard_reason_name(reason), dname, why, p->ncand, k->vanished);
     } else {
         const struct guard_candidate *v = &p->cand[k->chosen];
-        const char *vcg = v->proc->cgroup ? v->proc->cgroup : v->proc->cgroup_unified;
+        const char *vcg = proc_cgroup_path(v->proc);
         char rss[FMT_SIZE_LEN];
         fmt_size(rss, proc_rss(v->proc));
         json_kv_i64(&j, "pid", v->proc->pid);

@@ -654,7 +654,7 @@ static bool matches_proc(struct policy_eval *e, size_t ri, size_t i)
         .exe = r->has_exe ? exe_of(e, i) : NULL,
         .cmdline = r->has_cmdline ? cmdline_of(e, i) : NULL,
         .uid = p->uid,
-        .cgroup = p->cgroup ? p->cgroup : p->cgroup_unified,
+        .cgroup = proc_cgroup_path(p),
     };
     return policy_rule_matches_subject(r, &s);
 }
@@ -759,7 +759,7 @@ int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_pla
         c->pid = p->pid;
         c->start_time = p->start_time;
         snprintf(c->comm, sizeof(c->comm), "%s", p->comm);
-        const char *cg = p->cgroup ? p->cgroup : p->cgroup_unified;
+        const char *cg = proc_cgroup_path(p);
         if (cg && !(c->cgroup = strdup(cg)))
             return -ENOMEM;
         c->before = p->oom_score_adj;

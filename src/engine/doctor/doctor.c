@@ -194,12 +194,6 @@ static int note(struct doctor_report *r, enum doctor_check_id c, enum doctor_res
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
-static unsigned pct(uint64_t part, uint64_t whole)
-{
-    if (!whole)
-        return 0;
-    return (unsigned)((long double)part * 100.0L / (long double)whole + 0.5L);
-}
 
 static uint64_t or0(uint64_t v)
 {
@@ -222,11 +216,6 @@ static const char *szl(char out[24], uint64_t v)
 static uint64_t proc_mem(const struct proc *p)
 {
     return (p->has_mm ? proc_rss(p) : 0) + or0(p->swap);
-}
-
-static const char *proc_cgroup(const struct proc *p)
-{
-    return p->cgroup ? p->cgroup : p->cgroup_unified;
 }
 
 enum pclass { CLASS_OTHER = PROC_CLASS_OTHER, CLASS_CRITICAL = PROC_CLASS_CRITICAL,
@@ -314,7 +303,7 @@ static void json_victim(struct json *j, const struct victim *v, enum pclass c)
     json_kv_i64(j, "badness", v->badness);
     json_kv_u64(j, "memory", proc_mem(p));
     json_kv_str(j, "class", class_name(c));
-    json_kv_str(j, "cgroup", proc_cgroup(p));
+    json_kv_str(j, "cgroup", proc_cgroup_path(p));
     json_obj_end(j);
 }
 
@@ -651,7 +640,7 @@ static int check_limits(const struct node *n, struct doctor_report *r)
                  "the limits under %s add up to %s, more than RAM%s (%s), and the top-most limits "
                  "take %u%% of RAM: %s is all the node's own daemons and the kernel have left",
                  s->v[over].path, szl(a, kids_limits[over]), swap ? " + swap" : "", szl(b2, cap),
-                 pct(sum, ram), szl(c2, ram > sum ? ram - sum : 0));
+                 fmt_percent(sum, ram), szl(c2, ram > sum ? ram - sum : 0));
     } else if (sum > ram) {
         sev = DOCTOR_INFO;
         fb_title(&b, sev,
@@ -669,7 +658,7 @@ static int check_limits(const struct node *n, struct doctor_report *r)
         ret = note(r, CHECK_LIMITS, RESULT_OK,
                    "%zu limited cgroup%s; the top-most limits add up to %s, %u%% of RAM%s (%s); "
                    "at their limits with the other cgroups as they are now: %s",
-                   nlimited, nlimited == 1 ? "" : "s", szl(a, sum), pct(sum, cap),
+                   nlimited, nlimited == 1 ? "" : "s", szl(a, sum), fmt_percent(sum, cap),
                    swap ? " + swap" : "", szl(b2, cap), szl(c2, committed));
         goto out;
     }
@@ -680,7 +669,7 @@ static int check_limits(const struct node *n, struct doctor_report *r)
     fb_ev(&b,
           "top-most limits: %s in all (%u%% of RAM%s); with the unlimited cgroups at what they "
           "use now: %s",
-          szl(a, sum), pct(sum, swap ? cap : ram), swap ? " + swap" : "", szl(b2, committed));
+          szl(a, sum), fmt_percent(sum, swap ? cap : ram), swap ? " + swap" : "", szl(b2, committed));
     /* the largest top-most limits */
     for (size_t k = 0; k < ntop && k < 6; k++) {
         size_t best = k;
@@ -693,7 +682,7 @@ static int check_limits(const struct node *n, struct doctor_report *r)
         const struct cgroup_memory *cg = &s->v[top[k]];
         fb_ev(&b, "  %s %s (%u%% of RAM), using %s: %s",
               n->hier.memory_version == 2 ? "memory.max" : "limit_in_bytes", szl(a, cg->max),
-              pct(cg->max, ram), szl(b2, or0(cg->current)), cg->path);
+              fmt_percent(cg->max, ram), szl(b2, or0(cg->current)), cg->path);
     }
     if (ntop > 6)
         fb_ev(&b, "  ... and %zu more", ntop - 6);
@@ -777,7 +766,7 @@ static int check_memory_high(const struct node *n, struct doctor_report *r)
             withhigh++;
             continue;
         }
-        bool busy = pct(or0(cg->current), cg->max) >= 50 || or0(cg->events.max) > 0 ||
+        bool busy = fmt_percent(or0(cg->current), cg->max) >= 50 || or0(cg->events.max) > 0 ||
                     or0(cg->events.oom_kill) > 0;
         if (busy)
             hit[nhit++] = i;
@@ -822,7 +811,7 @@ static int check_memory_high(const struct node *n, struct doctor_report *r)
         const struct cgroup_memory *cg = &s->v[hit[k]];
         fb_ev(&b,
               "  %s: %s of memory.max %s (%u%%), memory.events max %" PRIu64 " oom_kill %" PRIu64,
-              cg->path, szl(a, or0(cg->current)), szl(c, cg->max), pct(or0(cg->current), cg->max),
+              cg->path, szl(a, or0(cg->current)), szl(c, cg->max), fmt_percent(or0(cg->current), cg->max),
               or0(cg->events.max), or0(cg->events.oom_kill));
     }
     if (nhit > 6)
@@ -1000,7 +989,7 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
         const struct cgroup_memory *cg = &s->v[i];
         if (!has_limit(cg) || !opt_has(cg->current) || !opt_has(cg->stat.file))
             continue;
-        if (pct(cg->current, cg->max) < 90 || pct(cg->stat.file, cg->current) < 50)
+        if (fmt_percent(cg->current, cg->max) < 90 || fmt_percent(cg->stat.file, cg->current) < 50)
             continue;
         hit[nhit++] = i;
         /* what reclaim can really take (active page cache too), not the working set */
@@ -1039,8 +1028,8 @@ static int check_page_cache(const struct node *n, struct doctor_report *r)
                   "  %s: %s of %s (%u%%); page cache %s (%u%% of usage): inactive %s, active %s, "
                   "shmem %s, dirty+writeback %s; reclaim can drop %s: room before an OOM kill "
                   "%s (%s, confidence %s)",
-                  cg->path, szl(a, cg->current), szl(c, cg->max), pct(cg->current, cg->max),
-                  szl(d, st->file), pct(st->file, cg->current), szl(e, or0(st->inactive_file)),
+                  cg->path, szl(a, cg->current), szl(c, cg->max), fmt_percent(cg->current, cg->max),
+                  szl(d, st->file), fmt_percent(st->file, cg->current), szl(e, or0(st->inactive_file)),
                   szl(f, or0(st->active_file)), szl(g, or0(st->shmem)), szl(h, dirty),
                   szl(i2, ol.file_free), szl(j2, ol.room), outlook_verdict_name(ol.verdict),
                   outlook_confidence_name(ol.confidence));
@@ -1480,9 +1469,9 @@ static int check_swap(const struct node *n, struct doctor_report *r)
                    "systemd's zram-generator) if slow is better than killed here; systemd-oomd "
                    "and oomd act best with swap");
     } else {
-        bool full = pct(used, total) >= 90;
+        bool full = fmt_percent(used, total) >= 90;
         fb_title(&b, full ? DOCTOR_WARNING : DOCTOR_INFO, "swap %s, %u%% used%s: %s", szl(a, total),
-                 pct(used, total), nzram ? " (zram)" : "",
+                 fmt_percent(used, total), nzram ? " (zram)" : "",
                  full ? "nearly full, the OOM killer is next"
                       : "memory pressure turns into slowness before it turns into kills");
         char sw[24] = "?";
@@ -1579,7 +1568,7 @@ static int check_sysctl(const struct node *n, struct doctor_report *r)
     }
     if (opt_has(k->overcommit_memory) && k->overcommit_memory == 2) {
         uint64_t lim = or0(n->mem.commit_limit), as = or0(n->mem.committed_as);
-        bool tight = lim && pct(as, lim) >= 90;
+        bool tight = lim && fmt_percent(as, lim) >= 90;
         if (tight && sev < DOCTOR_WARNING) {
             sev = DOCTOR_WARNING;
             title = "vm.overcommit_memory=2 and the commit limit is nearly reached: allocations "
@@ -1594,7 +1583,7 @@ static int check_sysctl(const struct node *n, struct doctor_report *r)
               szl(a, lim),
               opt_has(k->overcommit_kbytes) && k->overcommit_kbytes ? "vm.overcommit_kbytes"
                                                                     : "vm.overcommit_ratio %",
-              szl(c, as), pct(as, lim));
+              szl(c, as), fmt_percent(as, lim));
         if (opt_has(k->overcommit_ratio) &&
             !(opt_has(k->overcommit_kbytes) && k->overcommit_kbytes))
             fb_ev(&b, "vm.overcommit_ratio=%" PRIu64 "%%", k->overcommit_ratio);
@@ -1826,7 +1815,7 @@ static int check_adj(const struct node *n, struct doctor_report *r)
         proc_identity(hogs[i], &id);
         workload_words(&id, w, sizeof(w));
         fb_ev(&b, "  %s (pid %d): %s (%u%% of RAM), oom_score_adj -1000%s%s", hogs[i]->comm,
-              (int)hogs[i]->pid, sz(c, proc_mem(hogs[i])), pct(proc_mem(hogs[i]), ram),
+              (int)hogs[i]->pid, sz(c, proc_mem(hogs[i])), fmt_percent(proc_mem(hogs[i]), ram),
               w[0] ? ", " : "", w);
     }
     if (nh)

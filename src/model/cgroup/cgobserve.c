@@ -31,13 +31,6 @@ static int add(struct cgobserve *o, const char *fmt, ...)
     return 0;
 }
 
-static unsigned pct(uint64_t part, uint64_t whole)
-{
-    if (!whole)
-        return 0;
-    long double p = (long double)part * 100.0L / (long double)whole;
-    return (unsigned)(p + 0.5L);
-}
 
 static const char *plural(uint64_t n, const char *one, const char *many)
 {
@@ -56,26 +49,26 @@ static int where(const struct cgroup_memory *cg, bool limited, struct cgobserve 
     uint64_t use = cg->current;
     char a[24], b[24], c[24];
     int r = 0;
-    if (has(use) && use > 0 && has(s->file) && s->file > 0 && pct(s->file, use) >= 10) {
+    if (has(use) && use > 0 && has(s->file) && s->file > 0 && fmt_percent(s->file, use) >= 10) {
         char tail[160] = "";
         if (has(s->inactive_file) && has(s->active_file))
             snprintf(tail, sizeof(tail), "; %s inactive, %s active: reclaim takes both, inactive "
                                          "first",
                      fmt_size_long(b, s->inactive_file), fmt_size_long(c, s->active_file));
-        r = add(o, "page cache is %u%% of usage (%s) and %s%s", pct(s->file, use),
+        r = add(o, "page cache is %u%% of usage (%s) and %s%s", fmt_percent(s->file, use),
                 fmt_size_long(a, s->file),
                 limited ? "counts toward the limit" : "is charged to this cgroup", tail);
-        if (r == 0 && has(s->shmem) && s->shmem > 0 && pct(s->shmem, s->file) >= 5)
+        if (r == 0 && has(s->shmem) && s->shmem > 0 && fmt_percent(s->shmem, s->file) >= 5)
             r = add(o,
                     "%s of the page cache is shmem/tmpfs, which reclaim cannot drop without swap",
                     fmt_size_long(c, s->shmem));
     }
     uint64_t kernel = cgroup_kernel(cg);
-    if (r == 0 && has(use) && use > 0 && has(kernel) && pct(kernel, use) >= 25)
+    if (r == 0 && has(use) && use > 0 && has(kernel) && fmt_percent(kernel, use) >= 25)
         r = add(o,
                 "kernel memory (slab, stacks, page tables...) is %u%% of usage (%s): "
                 "process RSS does not show it",
-                pct(kernel, use), fmt_size_long(a, kernel));
+                fmt_percent(kernel, use), fmt_size_long(a, kernel));
     return r;
 }
 
@@ -150,8 +143,8 @@ static int limits(const struct cgroup_memory *cg, const struct cgroup_binding *b
                 own ? "its own limit is not the tightest: " : "no limit of its own: ", bd->from,
                 maxname, fmt_size_long(a, bd->limit), fmt_size_long(b, bd->headroom));
     uint64_t use = cg->current;
-    if (r == 0 && self && has(use) && pct(use, bd->limit) >= 90)
-        r = add(o, "usage is %u%% of the limit: %s left", pct(use, bd->limit),
+    if (r == 0 && self && has(use) && fmt_percent(use, bd->limit) >= 90)
+        r = add(o, "usage is %u%% of the limit: %s left", fmt_percent(use, bd->limit),
                 fmt_size_long(a, bd->headroom));
     if (r == 0)
         r = outlook(cg, bd, ol, o);

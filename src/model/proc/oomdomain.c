@@ -108,13 +108,6 @@ uint64_t oomdomain_vm_swappiness(const struct sysroot *sr)
     return v;
 }
 
-static const char *proc_memcg_path(const struct proc *p, int version)
-{
-    /* v1/hybrid: the memory controller's line; v2: the unified path (the memcg is the deepest
-     * memory cgroup above it, which the snapshot lookup finds) */
-    return version == 1 ? (p->cgroup_is_v1 ? p->cgroup : NULL) : p->cgroup_unified;
-}
-
 struct scan_ctx {
     const struct proc *const *procs;
     const size_t *memcg;

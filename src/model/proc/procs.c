@@ -63,6 +63,16 @@ const struct proc *proc_table_find(const struct proc_table *t, pid_t pid)
     return NULL;
 }
 
+const char *proc_cgroup_path(const struct proc *p)
+{
+    return p->cgroup ? p->cgroup : p->cgroup_unified;
+}
+
+const char *proc_memcg_path(const struct proc *p, int memory_version)
+{
+    return memory_version == 1 ? (p->cgroup_is_v1 ? p->cgroup : NULL) : p->cgroup_unified;
+}
+
 uint64_t proc_rss(const struct proc *p)
 {
     if (opt_has(p->rss_anon) && opt_has(p->rss_file) && opt_has(p->rss_shmem))

@@ -115,5 +115,12 @@ int proc_cgroup_parse(const char *buf, size_t len, char **ret_memory_path, char 
 
 /* Writes the command line for display: args joined by spaces, or "[comm]" for kernel threads. */
 int proc_format_command(const struct proc *p, struct buf *out);
+/* The cgroup to name a process by: its memory cgroup, else its unified (v2) path; NULL when
+ * /proc/PID/cgroup gave neither. */
+const char *proc_cgroup_path(const struct proc *p);
+/* The path to look the process's memory cgroup up by, on a hierarchy whose memory controller is
+ * version `memory_version`: v1 and hybrid, the memory controller's line (NULL when it has none);
+ * v2, the unified path, whose memcg is the deepest cgroup above it that has the controller. */
+const char *proc_memcg_path(const struct proc *p, int memory_version);
 /* Total resident memory in bytes: anon+file+shmem, or VmRSS on kernels without the split. */
 uint64_t proc_rss(const struct proc *p);
