@@ -1,0 +1,467 @@
+#include "doctor-int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- 1. kill order ------------------------------------------------------------------------ */
+
+int check_kill_order(const struct node *n, const struct doctor_opts *o,
+                            struct doctor_report *r)
+{
+    const struct victim_list *vl = &n->global;
+    size_t eligible = 0, first_workload = SIZE_MAX, holder = SIZE_MAX, ncrit = 0;
+    for (size_t i = 0; i < vl->n && vl->v[i].rank; i++) {
+        eligible++;
+        enum pclass c = classify(vl->v[i].proc, o);
+        if (c == CLASS_WORKLOAD && first_workload == SIZE_MAX)
+            first_workload = i;
+        /* the workload process holding the most memory: the likely cause of a machine-wide
+         * OOM, and what the kernel has to reach before the kills stop. A small workload process
+         * ranked first (a BestEffort sidecar at 1000) changes nothing for the daemons ranked
+         * between it and the -997 pod that holds the memory. */
+        if (c == CLASS_WORKLOAD && (holder == SIZE_MAX || proc_mem(vl->v[i].proc) >
+                                                              proc_mem(vl->v[holder].proc)))
+            holder = i;
+        if (c == CLASS_CRITICAL)
+            ncrit++;
+    }
+    /* The holder's badness rises as it grows. By the time a machine-wide OOM comes it can have
+     * taken everything but what cannot be reclaimed or swapped: anon (beyond free swap), shmem,
+     * unreclaimable slab, kernel stacks, page tables. So a process ranked before it now dies
+     * before it for sure only if its badness beats the holder's at that size. On the node
+     * image (6.1) the kernel killed every adj-0 daemon before the growing -997 pod, and
+     * journald (-250), dbus (-900) and containerd (-999), ranked before the small pod at the
+     * start, after it; so did the seed incident's node (corpus 044). MemAvailable is too small
+     * a bound: the pod grew by 742 MiB with 638 MiB available, reclaim took the rest. */
+    int64_t holder_grown = 0;
+    if (holder != SIZE_MAX) {
+        const struct meminfo *m = &n->mem;
+        uint64_t pinned = or0(m->anon_pages) + or0(m->shmem) + or0(m->sunreclaim) +
+                          or0(m->kernel_stack) + or0(m->page_tables);
+        if (!opt_has(m->anon_pages)) /* a meminfo without the breakdown: the processes' memory */
+            for (size_t i = 0; i < vl->n; i++)
+                pinned += proc_mem(vl->v[i].proc);
+        uint64_t total = or0(m->mem_total) + or0(m->swap_free);
+        uint64_t room = (total > pinned ? total - pinned : 0) / n->sr->page_size;
+        holder_grown = vl->v[holder].badness + (int64_t)room;
+    }
+    size_t before = 0, maybe = 0;
+    size_t limit = holder == SIZE_MAX ? eligible : holder;
+    for (size_t i = 0; i < limit; i++)
+        if (classify(vl->v[i].proc, o) == CLASS_CRITICAL) {
+            if (holder == SIZE_MAX || vl->v[i].badness > holder_grown)
+                before++;
+            else
+                maybe++;
+        }
+    /* no workload: only the very first victims matter */
+    size_t top_crit = 0;
+    for (size_t i = 0; i < eligible && i < 3; i++)
+        top_crit += classify(vl->v[i].proc, o) == CLASS_CRITICAL;
+    if (eligible == 0)
+        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK, "no process the kernel could kill");
+    if (holder != SIZE_MAX && before == 0)
+        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK,
+                    "no node-critical process dies before the workload process holding the most "
+                    "memory (%s, pid %d, #%zu)%s",
+                    vl->v[holder].proc->comm, (int)vl->v[holder].proc->pid, vl->v[holder].rank,
+                    maybe ? " once it has grown; some rank before it while it is small" : "");
+    if (first_workload == SIZE_MAX && top_crit == 0)
+        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK,
+                    "no workload processes; no node-critical process among the first 3 victims "
+                    "(%zu node-critical processes in all)",
+                    ncrit);
+
+    struct fb b;
+    fb_begin(&b, CHECK_KILL_ORDER);
+    char a[24], s1[FMT_SIZE_LEN], w[IDENTITY_NAME_MAX + 32];
+    uint64_t weight = vl->totalpages / 1000;
+    if (holder != SIZE_MAX && holder == first_workload) {
+        const struct proc *fw = vl->v[first_workload].proc;
+        fb_title(&b, DOCTOR_CRITICAL,
+                 "a machine-wide OOM kills %zu node-critical process%s before the first workload "
+                 "process (%s, #%zu)",
+                 before, before == 1 ? "" : "es", fw->comm, vl->v[first_workload].rank);
+    } else if (holder != SIZE_MAX) {
+        const struct proc *h = vl->v[holder].proc;
+        fb_title(&b, DOCTOR_CRITICAL,
+                 "a machine-wide OOM kills %zu node-critical process%s before the workload "
+                 "process holding the most memory (%s, #%zu)",
+                 before, before == 1 ? "" : "es", h->comm, vl->v[holder].rank);
+    } else {
+        fb_title(&b, DOCTOR_WARNING,
+                 "a machine-wide OOM kills node-critical processes first (%zu of the first %zu "
+                 "victims)",
+                 top_crit, eligible < 3 ? eligible : (size_t)3);
+    }
+    fb_ev(&b,
+          "kill order of a machine-wide OOM now (oom_badness(): resident + swap + page-table "
+          "pages, plus oom_score_adj x %" PRIu64 " pages = (RAM + swap) / 1000, one point = %s):",
+          weight, szl(a, weight * (uint64_t)n->sr->page_size));
+    size_t show = limit + 1 < 8 ? limit + 1 : 8;
+    if (show < 3)
+        show = 3;
+    for (size_t i = 0; i < eligible && i < show; i++) {
+        const struct victim *v = &vl->v[i];
+        const struct proc *p = v->proc;
+        enum pclass c = classify(p, o);
+        struct identity id;
+        proc_identity(p, &id);
+        doctor_workload_words(&id, w, sizeof(w));
+        fb_ev(&b, "  #%zu %s (pid %d) %s, oom_score_adj %d, badness %" PRId64 " pages: %s%s%s",
+              v->rank, p->comm, (int)p->pid, sz(s1, proc_mem(p)), p->oom_score_adj, v->badness,
+              c == CLASS_CRITICAL   ? "node-critical"
+              : c == CLASS_WORKLOAD ? "workload"
+                                    : "other",
+              w[0] ? ", " : "", w);
+    }
+    if (limit + 1 > show && limit > show)
+        fb_ev(&b, "  ... %zu more before the %s workload process", limit - show,
+              holder == first_workload ? "first" : "largest");
+    if (holder != SIZE_MAX) {
+        /* the names, in order, and why the workload comes so late */
+        struct buf names = BUF_INIT(64 * 1024);
+        uint64_t freed = 0;
+        struct buf later = BUF_INIT(64 * 1024);
+        for (size_t i = 0; i < holder; i++) {
+            const struct proc *p = vl->v[i].proc;
+            if (classify(p, o) != CLASS_CRITICAL)
+                continue;
+            if (vl->v[i].badness <= holder_grown) {
+                buf_printf(&later, "%s%s (#%zu)", later.len ? ", " : "", p->comm, vl->v[i].rank);
+                continue;
+            }
+            buf_printf(&names, "%s%s (#%zu)", names.len ? ", " : "", p->comm, vl->v[i].rank);
+            freed += proc_mem(p);
+        }
+        fb_ev(&b,
+              "node-critical before the %s workload: %s; killing them all frees only %s, so "
+              "while a workload keeps growing the kernel kills them one by one, as in the "
+              "node-crash incidents",
+              holder == first_workload ? "first" : "largest", buf_cstr(&names), szl(a, freed));
+        buf_release(&names);
+        if (later.len)
+            fb_ev(&b,
+                  "ranked before it now, but not once it has grown into what reclaim can free "
+                  "(RAM + free swap - anon, shmem, unreclaimable slab, kernel stacks, page "
+                  "tables: its badness then %" PRId64 " pages): %s",
+                  holder_grown, buf_cstr(&later));
+        buf_release(&later);
+        const struct proc *fw = vl->v[first_workload].proc;
+        struct identity id;
+        proc_identity(fw, &id);
+        doctor_workload_words(&id, w, sizeof(w));
+        fb_ev(&b, "the first workload process is #%zu: %s (pid %d, %s, oom_score_adj %d%s%s)",
+              vl->v[first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_mem(fw)),
+              fw->oom_score_adj, w[0] ? ", " : "", w);
+        if (holder != first_workload) {
+            fw = vl->v[holder].proc;
+            proc_identity(fw, &id);
+            doctor_workload_words(&id, w, sizeof(w));
+            fb_ev(&b,
+                  "the workload process holding the most memory is #%zu: %s (pid %d, %s, "
+                  "oom_score_adj %d%s%s); while it keeps growing, every process ranked before "
+                  "it dies first",
+                  vl->v[holder].rank, fw->comm, (int)fw->pid, sz(s1, proc_mem(fw)),
+                  fw->oom_score_adj, w[0] ? ", " : "", w);
+        }
+        const struct proc *big = NULL;
+        for (size_t i = 0; i < vl->n; i++)
+            if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
+                (!big || proc_mem(vl->v[i].proc) > proc_mem(big)))
+                big = vl->v[i].proc;
+        uint64_t minus = (uint64_t)(fw->oom_score_adj < 0 ? -fw->oom_score_adj : 0) * weight *
+                         (uint64_t)n->sr->page_size;
+        if (fw->oom_score_adj < 0 && big)
+            fb_ev(&b,
+                  "its oom_score_adj %d subtracts %d x %" PRIu64 " pages = %s from its badness "
+                  "(Kubernetes gives Guaranteed pods -997)%s%s (pid %d, %s)",
+                  fw->oom_score_adj, -fw->oom_score_adj, weight, szl(a, minus),
+                  minus > proc_mem(big) ? ": more than the largest node-critical process holds, "
+                                        : "; the largest node-critical process is ",
+                  big->comm, (int)big->pid, sz(s1, proc_mem(big)));
+    }
+    fb_fix(&b,
+           "give the node daemons an oom_score_adj below the workloads': a drop-in per unit, "
+           "`systemctl edit ssh.service` -> [Service] OOMScoreAdjust=-999 (and the same for "
+           "systemd-networkd, systemd-resolved...)%s",
+           holder != SIZE_MAX ? "; kubelet and containerd run at -999 by default" : "");
+    fb_fix(&b, "now, for running processes: echo -999 > /proc/PID/oom_score_adj (lowering it needs "
+               "CAP_SYS_RESOURCE)");
+    if (holder != SIZE_MAX)
+        fb_fix(&b, "Kubernetes: reserve memory for the system so that kubepods gets a memory.max "
+                   "below RAM and pods hit that limit (a cgroup OOM among pods) before the machine "
+                   "runs out: kubelet systemReserved/kubeReserved memory with "
+                   "enforceNodeAllocatable: [pods], and evictionHard memory.available");
+
+    json_kv_u64(&b.j, "totalpages", vl->totalpages);
+    json_kv_u64(&b.j, "adj_weight_pages", weight);
+    json_key(&b.j, "first_victims");
+    json_arr_begin(&b.j);
+    for (size_t i = 0; i < eligible && i < 10; i++)
+        doctor_victim_json(&b.j, &vl->v[i], classify(vl->v[i].proc, o));
+    json_arr_end(&b.j);
+    json_key(&b.j, "first_workload");
+    if (first_workload != SIZE_MAX)
+        doctor_victim_json(&b.j, &vl->v[first_workload], CLASS_WORKLOAD);
+    else
+        json_null(&b.j);
+    json_key(&b.j, "largest_workload");
+    if (holder != SIZE_MAX)
+        doctor_victim_json(&b.j, &vl->v[holder], CLASS_WORKLOAD);
+    else
+        json_null(&b.j);
+    /* before the largest workload process (the first one when it is also the largest) */
+    json_key(&b.j, "critical_before_workload");
+    json_arr_begin(&b.j);
+    for (size_t i = 0; i < limit; i++)
+        if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
+            (holder == SIZE_MAX || vl->v[i].badness > holder_grown))
+            doctor_victim_json(&b.j, &vl->v[i], CLASS_CRITICAL);
+    json_arr_end(&b.j);
+    if (holder != SIZE_MAX)
+        json_kv_i64(&b.j, "largest_workload_grown_badness", holder_grown);
+    else
+        json_kv_null(&b.j, "largest_workload_grown_badness");
+    json_kv_u64(&b.j, "critical_before_workload_now", before + maybe);
+    json_kv_u64(&b.j, "critical_total", ncrit);
+    return fb_commit(r, &b);
+}
+
+
+/* ---- 10. userspace OOM daemons -------------------------------------------------------------- */
+
+/* argv[i] of a process, or NULL */
+static const char *arg(const struct proc *p, int i)
+{
+    const char *s = p->cmdline, *end = p->cmdline ? p->cmdline + p->cmdline_len : NULL;
+    for (int k = 0; s && s < end; k++) {
+        if (k == i)
+            return s;
+        const char *z = memchr(s, '\0', (size_t)(end - s));
+        if (!z)
+            return NULL;
+        s = z + 1;
+    }
+    return NULL;
+}
+
+static bool arg_is(const struct proc *p, int i, const char *base)
+{
+    const char *a = arg(p, i);
+    if (!a)
+        return false;
+    const char *end = p->cmdline + p->cmdline_len;
+    size_t n = strnlen(a, (size_t)(end - a));
+    const char *slash = memrchr(a, '/', n);
+    const char *b = slash ? slash + 1 : a;
+    size_t bn = n - (size_t)(b - a);
+    return bn == strlen(base) && memcmp(b, base, bn) == 0;
+}
+
+/* Which userspace OOM daemon this process is, or NULL. */
+static const char *oom_daemon(const struct proc *p)
+{
+    static const char *const names[] = {"earlyoom", "systemd-oomd", "oomd", "nohang"};
+    if (p->kernel_thread)
+        return NULL;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(p->comm, names[i]) == 0)
+            return names[i];
+    /* nohang is a Python script: "python3 /usr/sbin/nohang --config ..." */
+    if ((strncmp(p->comm, "python", 6) == 0) && arg_is(p, 1, "nohang"))
+        return "nohang";
+    if (strcmp(p->comm, "oomwarden") == 0) {
+        /* "oomwarden [global options] agent ..." */
+        for (int i = 1; i < 8 && arg(p, i); i++)
+            if (strcmp(arg(p, i), "agent") == 0)
+                return "oomwarden agent";
+    }
+    return NULL;
+}
+
+int check_oom_daemon(const struct node *n, struct doctor_report *r)
+{
+    const struct proc *found[8];
+    const char *what[8];
+    size_t nf = 0;
+    const struct proc *kubelet = NULL;
+    for (size_t i = 0; i < n->procs.n; i++) {
+        const struct proc *p = &n->procs.v[i];
+        const char *d = oom_daemon(p);
+        if (d && nf < 8) {
+            found[nf] = p;
+            what[nf++] = d;
+        }
+        if (!kubelet && strcmp(p->comm, "kubelet") == 0)
+            kubelet = p;
+    }
+    struct fb b;
+    fb_begin(&b, CHECK_OOM_DAEMON);
+    bool caveat = false;
+    if (nf == 0) {
+        fb_title(&b, DOCTOR_WARNING,
+                 "no userspace OOM daemon: nothing acts before the kernel's OOM killer, which "
+                 "fires only when reclaim has failed");
+        fb_ev(&b,
+              "looked for earlyoom, systemd-oomd, oomd, nohang and oomwarden agent among %zu "
+              "processes: none runs",
+              n->procs.n);
+        fb_ev(&b, "the kernel kills only when an allocation cannot be satisfied at all; before "
+                  "that a machine can thrash for minutes (PSI shows it) with every process slow");
+        if (kubelet)
+            fb_ev(&b,
+                  "kubelet (pid %d) runs: its eviction (evictionHard memory.available) acts on "
+                  "pods only, at its housekeeping interval, and protects no system process",
+                  (int)kubelet->pid);
+        fb_fix(&b,
+               "systemd: systemctl enable --now systemd-oomd, with ManagedOOMMemoryPressure=kill "
+               "(and ManagedOOMSwap=kill) on the slices to watch; it needs cgroup v2 and PSI");
+        fb_fix(&b, "or earlyoom (apt install earlyoom): acts on MemAvailable and SwapFree, knows "
+                   "no cgroups");
+    } else {
+        struct buf names = BUF_INIT(4096);
+        for (size_t i = 0; i < nf; i++)
+            buf_printf(&names, "%s%s (pid %d)", i ? ", " : "", what[i], (int)found[i]->pid);
+        for (size_t i = 0; i < nf; i++) {
+            if (strcmp(what[i], "systemd-oomd") == 0 && n->hier.memory_version != 2) {
+                fb_ev(&b, "systemd-oomd runs but this machine's memory controller is cgroup v1: "
+                          "it needs the unified hierarchy and acts on nothing here");
+                caveat = true;
+            }
+            if ((strcmp(what[i], "systemd-oomd") == 0 || strcmp(what[i], "oomd") == 0) &&
+                n->psi_err < 0) {
+                fb_ev(&b, "%s runs but there is no PSI: its pressure rules cannot fire", what[i]);
+                caveat = true;
+            }
+            if (strcmp(what[i], "earlyoom") == 0)
+                fb_ev(&b, "earlyoom watches the machine's MemAvailable and SwapFree only: a "
+                          "cgroup at its own limit is left to the kernel");
+        }
+        fb_title(&b, caveat ? DOCTOR_WARNING : DOCTOR_INFO, "userspace OOM daemon%s: %s%s",
+                 nf == 1 ? "" : "s", buf_cstr(&names),
+                 caveat ? ", but it cannot act on this machine" : "");
+        buf_release(&names);
+        if (caveat)
+            fb_fix(&b, "switch to cgroup v2 with PSI on (see psi-cgroups), or use earlyoom");
+        if (!caveat && b.f.nevidence == 0) {
+            fb_discard(&b);
+            return doctor_note(r, CHECK_OOM_DAEMON, RESULT_OK, "%s runs", what[0]);
+        }
+    }
+    json_key(&b.j, "daemons");
+    json_arr_begin(&b.j);
+    for (size_t i = 0; i < nf; i++) {
+        json_obj_begin(&b.j);
+        json_kv_str(&b.j, "name", what[i]);
+        json_kv_i64(&b.j, "pid", found[i]->pid);
+        json_obj_end(&b.j);
+    }
+    json_arr_end(&b.j);
+    return fb_commit(r, &b);
+}
+
+/* ---- 11. oom_score_adj extremes -------------------------------------------------------------- */
+
+int check_adj(const struct node *n, struct doctor_report *r)
+{
+    uint64_t ram = or0(n->mem.mem_total);
+    uint64_t big = ram / 20 > 16 * 1024 * 1024 ? ram / 20 : 16 * 1024 * 1024;
+    const struct proc *hogs[16];
+    size_t nh = 0;
+    uint64_t hog_sum = 0;
+    for (size_t i = 0; i < n->procs.n; i++) {
+        const struct proc *p = &n->procs.v[i];
+        if (p->kernel_thread || p->pid == 1 || !p->has_mm || p->oom_score_adj != -1000 ||
+            proc_mem(p) < big)
+            continue;
+        if (nh < 16)
+            hogs[nh++] = p;
+        hog_sum += proc_mem(p);
+    }
+    /* tiny processes at positive adj among the first victims, ahead of a much bigger one */
+    const struct victim_list *vl = &n->global;
+    const struct victim *tiny[5];
+    size_t nt = 0;
+    uint64_t largest = 0;
+    const struct victim *largest_v = NULL;
+    for (size_t i = 0; i < vl->n && vl->v[i].rank; i++)
+        if (proc_mem(vl->v[i].proc) > largest) {
+            largest = proc_mem(vl->v[i].proc);
+            largest_v = &vl->v[i];
+        }
+    for (size_t i = 0; i < vl->n && vl->v[i].rank && i < 5; i++) {
+        const struct proc *p = vl->v[i].proc;
+        if (p->oom_score_adj > 0 && proc_mem(p) < 64ull * 1024 * 1024 &&
+            proc_mem(p) * 8 < largest && largest_v && largest_v->rank > vl->v[i].rank)
+            tiny[nt++] = &vl->v[i];
+    }
+    if (nh == 0 && nt == 0)
+        return doctor_note(r, CHECK_ADJ, RESULT_OK,
+                    "no process of %s or more at -1000; no tiny process at a positive "
+                    "oom_score_adj among the first 5 victims",
+                    fmt_size_long((char[24]){0}, big));
+    struct fb b;
+    fb_begin(&b, CHECK_ADJ);
+    char a[24], c[FMT_SIZE_LEN];
+    if (nh)
+        fb_title(&b, DOCTOR_WARNING, "%zu process%s of %s at oom_score_adj -1000 (never killed)%s",
+                 nh, nh == 1 ? "" : "es", szl(a, hog_sum),
+                 nt ? "; tiny processes with a positive adj are the first victims" : "");
+    else
+        fb_title(&b, DOCTOR_WARNING,
+                 "%zu tiny process%s with a positive oom_score_adj %s among the first victims: "
+                 "each kill frees almost nothing",
+                 nt, nt == 1 ? "" : "es", nt == 1 ? "is" : "are");
+    for (size_t i = 0; i < nh; i++) {
+        char w[IDENTITY_NAME_MAX + 32];
+        struct identity id;
+        proc_identity(hogs[i], &id);
+        doctor_workload_words(&id, w, sizeof(w));
+        fb_ev(&b, "  %s (pid %d): %s (%u%% of RAM), oom_score_adj -1000%s%s", hogs[i]->comm,
+              (int)hogs[i]->pid, sz(c, proc_mem(hogs[i])), fmt_percent(proc_mem(hogs[i]), ram),
+              w[0] ? ", " : "", w);
+    }
+    if (nh)
+        fb_ev(&b, "-1000 makes the kernel skip a process: if it grows, every other process is "
+                  "killed first, and then \"Out of memory and no killable processes\" (a "
+                  "machine-wide OOM then panics: \"System is deadlocked on memory\")");
+    for (size_t i = 0; i < nt; i++) {
+        const struct proc *p = tiny[i]->proc;
+        fb_ev(&b, "  #%zu %s (pid %d): %s, oom_score_adj %d adds %" PRId64 " pages to its badness",
+              tiny[i]->rank, p->comm, (int)p->pid, sz(c, proc_mem(p)), p->oom_score_adj,
+              (int64_t)p->oom_score_adj * (int64_t)(vl->totalpages / 1000));
+    }
+    if (nt)
+        fb_ev(&b,
+              "the largest process, %s (pid %d, %s), is #%zu: the kills before it free "
+              "little each, so the killer fires again and again (a cascade)",
+              largest_v->proc->comm, (int)largest_v->proc->pid, szl(a, largest), largest_v->rank);
+    if (nh)
+        fb_fix(&b, "-999 keeps a process last without making it unkillable: echo -999 > "
+                   "/proc/PID/oom_score_adj, systemd OOMScoreAdjust=-999; or give it a memory "
+                   "limit of its own");
+    if (nt)
+        fb_fix(&b, "leave small helpers at oom_score_adj 0 (systemd: OOMScoreAdjust=0); "
+                   "Kubernetes sets it from the QoS class: BestEffort 1000, Burstable 2-999 by "
+                   "memory request");
+    json_key(&b.j, "unkillable");
+    json_arr_begin(&b.j);
+    for (size_t i = 0; i < nh; i++) {
+        json_obj_begin(&b.j);
+        json_kv_i64(&b.j, "pid", hogs[i]->pid);
+        json_kv_str(&b.j, "comm", hogs[i]->comm);
+        json_kv_u64(&b.j, "memory", proc_mem(hogs[i]));
+        json_obj_end(&b.j);
+    }
+    json_arr_end(&b.j);
+    json_key(&b.j, "tiny_first");
+    json_arr_begin(&b.j);
+    for (size_t i = 0; i < nt; i++)
+        doctor_victim_json(&b.j, tiny[i], CLASS_OTHER);
+    json_arr_end(&b.j);
+    return fb_commit(r, &b);
+}

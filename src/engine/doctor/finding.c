@@ -1,0 +1,183 @@
+#include "doctor-int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- building findings ------------------------------------------------------------------- */
+
+
+void fb_begin(struct fb *b, enum doctor_check_id check)
+{
+    *b = (struct fb){.f = {.check = check}, .data = BUF_INIT(1024 * 1024)};
+    json_init(&b->j, &b->data, false);
+    json_obj_begin(&b->j);
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+void fb_title(struct fb *b, enum doctor_severity s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    free(b->f.title);
+    b->f.title = vfmt(fmt, ap);
+    va_end(ap);
+    b->f.severity = s;
+    if (!b->f.title)
+        b->err = -ENOMEM;
+}
+
+static void push_line(struct fb *b, char ***v, size_t *n, size_t *cap, char *s)
+{
+    if (!s) {
+        b->err = -ENOMEM;
+        return;
+    }
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        char **nv = realloc(*v, nc * sizeof(*nv));
+        if (!nv) {
+            free(s);
+            b->err = -ENOMEM;
+            return;
+        }
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = s;
+}
+
+void fb_ev(struct fb *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vfmt(fmt, ap);
+    va_end(ap);
+    push_line(b, &b->f.evidence, &b->f.nevidence, &b->cap_e, s);
+}
+
+void fb_fix(struct fb *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vfmt(fmt, ap);
+    va_end(ap);
+    push_line(b, &b->f.fix, &b->f.nfix, &b->cap_f, s);
+}
+
+void finding_release(struct finding *f)
+{
+    free(f->title);
+    for (size_t i = 0; i < f->nevidence; i++)
+        free(f->evidence[i]);
+    free(f->evidence);
+    for (size_t i = 0; i < f->nfix; i++)
+        free(f->fix[i]);
+    free(f->fix);
+    free(f->data);
+    *f = (struct finding){0};
+}
+
+void fb_discard(struct fb *b)
+{
+    finding_release(&b->f);
+    buf_release(&b->data);
+}
+
+int fb_commit(struct doctor_report *r, struct fb *b)
+{
+    json_obj_end(&b->j);
+    if (!b->err)
+        b->err = json_error(&b->j);
+    if (!b->err && !b->f.title)
+        b->err = -EINVAL;
+    if (b->err) {
+        int e = b->err;
+        fb_discard(b);
+        return e;
+    }
+    b->f.data = buf_detach(&b->data, NULL);
+    struct finding *v = realloc(r->v, (r->n + 1) * sizeof(*v));
+    if (!v) {
+        fb_discard(b);
+        return -ENOMEM;
+    }
+    r->v = v;
+    r->v[r->n++] = b->f;
+    r->result[b->f.check] = RESULT_FINDING;
+    r->count[b->f.severity]++;
+    b->f = (struct finding){0};
+    return 0;
+}
+
+int doctor_note(struct doctor_report *r, enum doctor_check_id c, enum doctor_result res,
+                const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vfmt(fmt, ap);
+    va_end(ap);
+    if (!s)
+        return -ENOMEM;
+    free(r->note[c]);
+    r->note[c] = s;
+    r->result[c] = res;
+    return 0;
+}
+
+/* ---- words ------------------------------------------------------------------------------- */
+
+void doctor_workload_words(const struct identity *id, char *out, size_t n)
+{
+    out[0] = '\0';
+    switch (id->kind) {
+    case WORKLOAD_KUBERNETES:
+        if (id->pod_uid[0])
+            snprintf(out, n, "pod %.8s%s%s%s", id->pod_uid, qos_class_name(id->qos) ? " (" : "",
+                     qos_class_name(id->qos) ? qos_class_name(id->qos) : "",
+                     qos_class_name(id->qos) ? ")" : "");
+        else
+            snprintf(out, n, "kubepods");
+        break;
+    case WORKLOAD_DOCKER:
+        snprintf(out, n, "docker container %.12s", id->container_id);
+        break;
+    case WORKLOAD_SYSTEMD:
+        snprintf(out, n, "%s", id->systemd_unit[0] ? id->systemd_unit : id->systemd_slice);
+        break;
+    case WORKLOAD_NONE:
+    default:
+        break;
+    }
+}
+
+void doctor_cgroup_words(const char *path, char *out, size_t n)
+{
+    struct identity id;
+    identity_from_cgroup(path, &id);
+    doctor_workload_words(&id, out, n);
+    if (!out[0])
+        cgpath_short(path, 48, out, n);
+}
+
+void doctor_victim_json(struct json *j, const struct victim *v, enum pclass c)
+{
+    const struct proc *p = v->proc;
+    json_obj_begin(j);
+    json_kv_u64(j, "rank", v->rank);
+    json_kv_i64(j, "pid", p->pid);
+    json_kv_str(j, "comm", p->comm);
+    json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
+    json_kv_i64(j, "badness", v->badness);
+    json_kv_u64(j, "memory", proc_mem(p));
+    json_kv_str(j, "class", class_name(c));
+    json_kv_str(j, "cgroup", proc_cgroup_path(p));
+    json_obj_end(j);
+}
