@@ -273,30 +273,6 @@ static size_t col_of(const struct oomdomain *d, size_t col)
     return !d && col > COL_KILLS ? col - 1 : col;
 }
 
-/* How many processes die when victim i does: itself, or its oom.group cgroup's members. */
-static size_t kill_unit(const struct oomdomain *d, size_t i, size_t *members, size_t cap)
-{
-    size_t g = d->group[i], n = 0;
-    if (g == SIZE_MAX) {
-        if (cap)
-            members[0] = i;
-        return 1;
-    }
-    const char *gpath = d->cgroups.v[g].path;
-    for (size_t j = 0; j < d->victims.n; j++) {
-        const struct proc *p = d->victims.v[j].proc;
-        /* oom_kill_memcg_member(): every member but oom_score_adj -1000 and global init */
-        if (j != i && (p->oom_score_adj == -1000 || p->pid == 1))
-            continue;
-        if (!oomdomain_in(d, j, gpath))
-            continue;
-        if (n < cap)
-            members[n] = j;
-        n++;
-    }
-    return n;
-}
-
 static int render_ranked(const struct cli *c, const struct ps_opts *o, struct users *users,
                          const struct oomdomain *d, const struct row *rows, size_t n,
                          struct buf *out)
@@ -342,7 +318,7 @@ static int render_ranked(const struct cli *c, const struct ps_opts *o, struct us
         }
         table_cellf(&t, COL_ADJ, "%d", p->oom_score_adj);
         if (d && v->eligible) {
-            size_t k = kill_unit(d, rows[i].dom, NULL, 0);
+            size_t k = oomdomain_kill_unit(d, rows[i].dom, NULL, 0);
             table_cellf(&t, COL_KILLS, "%zu", k);
             if (k > 1)
                 table_cell_style(&t, COL_KILLS, STYLE_BOLD_RED);
@@ -545,14 +521,14 @@ static void json_kill_unit(struct json *j, const struct oomdomain *d, size_t i)
         json_null(j);
         return;
     }
-    size_t n = kill_unit(d, i, NULL, 0);
+    size_t n = oomdomain_kill_unit(d, i, NULL, 0);
     size_t *m = calloc(n ? n : 1, sizeof(size_t));
     json_obj_begin(j);
     json_kv_str(j, "cgroup", d->cgroups.v[d->group[i]].path);
     json_key(j, "pids");
     json_arr_begin(j);
     if (m) {
-        kill_unit(d, i, m, n);
+        oomdomain_kill_unit(d, i, m, n);
         for (size_t k = 0; k < n; k++)
             json_i64(j, d->victims.v[m[k]].proc->pid);
     }
@@ -785,10 +761,10 @@ static void render_domain(const struct cli *c, const struct oomdomain *d, struct
         buf_puts(out, " (outside the cgroup you named)");
     buf_putc(out, '\n');
     if (d->group[first] != SIZE_MAX) {
-        size_t n = kill_unit(d, first, NULL, 0);
+        size_t n = oomdomain_kill_unit(d, first, NULL, 0);
         size_t *m = calloc(n ? n : 1, sizeof(size_t));
         if (m)
-            kill_unit(d, first, m, n);
+            oomdomain_kill_unit(d, first, m, n);
         buf_puts(out, "  memory.oom.group is set on ");
         const char *g = d->cgroups.v[d->group[first]].path;
         text_sanitize_into(out, g, strlen(g));

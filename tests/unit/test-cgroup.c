@@ -316,6 +316,47 @@ static void oom_group_highest_up_to_the_domain(void **state)
     assert_int_equal(oomdomain_group_of(&s, 3, 1), 2);
 }
 
+/* The kill unit of an oom.group victim is what the kernel kills: its group's processes but
+ * those at -1000, init, and one that has no mm left (an exiting process: __oom_kill_process()
+ * says "already exiting. Skip"). ps once listed such a process among the pids a kill takes. */
+static void oom_group_kill_unit_skips_exiting_members(void **state)
+{
+    (void)state;
+    struct cgroup_memory v[2] = {mk("/pod", 1000, 0, SIZE_MAX), mk("/pod/ctr", 0, 0, 0)};
+    v[1].oom_group = 1;
+    struct proc p[6] = {
+        {.pid = 10, .has_mm = true, .cgroup_unified = "/pod/ctr"},       /* the victim */
+        {.pid = 11, .has_mm = false, .cgroup_unified = "/pod/ctr"},      /* exiting: no mm */
+        {.pid = 12, .has_mm = true, .oom_score_adj = -1000, .cgroup_unified = "/pod/ctr/x"},
+        {.pid = 13, .has_mm = true, .cgroup_unified = "/pod"},           /* outside the group */
+        {.pid = 14, .has_mm = true, .cgroup_unified = "/pod/ctr/x"},     /* below it: killed */
+        {.pid = 15, .has_mm = true, .cgroup_unified = "/pod/ctrl"},      /* a sibling, not below */
+    };
+    struct victim vv[6];
+    size_t memcg[6], group[6];
+    for (size_t i = 0; i < 6; i++) {
+        vv[i] = (struct victim){.proc = &p[i], .eligible = p[i].has_mm, .rank = i + 1};
+        memcg[i] = p[i].pid == 13 ? 0 : 1;
+        group[i] = p[i].pid == 13 || p[i].pid == 15 ? SIZE_MAX : 1;
+    }
+    struct oomdomain d = {.version = 2, .cgroups = {.v = v, .n = 2}, .victims = {.v = vv, .n = 6},
+                          .memcg = memcg, .group = group};
+    size_t m[6];
+    assert_int_equal(oomdomain_kill_unit(&d, 0, m, 6), 2);
+    assert_int_equal(m[0], 0);
+    assert_int_equal(m[1], 4);
+    assert_false(oomdomain_group_kills(&p[1]));
+    assert_false(oomdomain_group_kills(&p[2]));
+    assert_true(oomdomain_group_kills(&p[4]));
+    struct proc init = {.pid = 1, .has_mm = true}, kthread = {.pid = 2, .kernel_thread = true};
+    assert_false(oomdomain_group_kills(&init));
+    assert_false(oomdomain_group_kills(&kthread));
+    /* a victim outside any group dies alone; counting without room writes nothing */
+    assert_int_equal(oomdomain_kill_unit(&d, 3, m, 6), 1);
+    assert_int_equal(m[0], 3);
+    assert_int_equal(oomdomain_kill_unit(&d, 0, NULL, 0), 2);
+}
+
 /* ---- fixture trees --------------------------------------------------------------------------- */
 
 struct opened {
@@ -749,6 +790,7 @@ int main(void)
         cmocka_unit_test(memcg_totalpages_like_mem_cgroup_get_max),
         cmocka_unit_test(pick_domain_and_binding),
         cmocka_unit_test(oom_group_highest_up_to_the_domain),
+        cmocka_unit_test(oom_group_kill_unit_skips_exiting_members),
         cmocka_unit_test(layouts_from_mountinfo),
         cmocka_unit_test(walk_v2_preorder_and_counts),
         cmocka_unit_test(v1_and_hybrid_reads),

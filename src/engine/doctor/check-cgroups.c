@@ -333,8 +333,7 @@ static size_t members(const struct node *n, size_t i, const struct proc **out, s
         if (k < cap)
             out[k] = pr;
         k++;
-        /* oom_kill_memcg_member(): every member but -1000 and global init */
-        if (pr->oom_score_adj != -1000 && pr->pid != 1 && pr->has_mm)
+        if (oomdomain_group_kills(pr))
             (*killable)++;
     }
     return k;

@@ -331,3 +331,28 @@ bool oomdomain_in(const struct oomdomain *d, size_t i, const char *path)
         return true;
     return strncmp(own, path, n) == 0 && (own[n] == '\0' || own[n] == '/');
 }
+
+bool oomdomain_group_kills(const struct proc *p)
+{
+    return p->oom_score_adj != -1000 && p->pid != 1 && p->has_mm && !p->kernel_thread;
+}
+
+size_t oomdomain_kill_unit(const struct oomdomain *d, size_t i, size_t *members, size_t cap)
+{
+    size_t g = d->group[i], n = 0;
+    if (g == SIZE_MAX) {
+        if (cap)
+            members[0] = i;
+        return 1;
+    }
+    const char *gpath = d->cgroups.v[g].path;
+    for (size_t j = 0; j < d->victims.n; j++) {
+        if (j != i &&
+            (!oomdomain_group_kills(d->victims.v[j].proc) || !oomdomain_in(d, j, gpath)))
+            continue;
+        if (n < cap)
+            members[n] = j;
+        n++;
+    }
+    return n;
+}

@@ -106,3 +106,19 @@ void oomdomain_release(struct oomdomain *d);
 
 /* Whether the victim at victims.v[i] is in the cgroup `path` or below it. */
 bool oomdomain_in(const struct oomdomain *d, size_t i, const char *path);
+
+/*
+ * Whether an OOM that kills a memory.oom.group cgroup kills `p`, one of its processes: after the
+ * victim, mem_cgroup_scan_tasks() hands every process of the group's subtree to
+ * oom_kill_memcg_member(), which spares oom_score_adj -1000 and global init, and
+ * __oom_kill_process() then skips a process that has no mm left (find_lock_task_mm() fails:
+ * "OOM victim ... is already exiting. Skip killing the task"). mm/oom_kill.c, 4.19+.
+ */
+bool oomdomain_group_kills(const struct proc *p);
+
+/*
+ * What dies when victims.v[i] does: i itself, and when it dies with an oom.group cgroup
+ * (group[i]), every other process of that cgroup's subtree that oomdomain_group_kills().
+ * Writes up to `cap` victim indexes to `members`, in kill order; returns how many there are.
+ */
+size_t oomdomain_kill_unit(const struct oomdomain *d, size_t i, size_t *members, size_t cap);
