@@ -141,21 +141,6 @@ static void json_kv_bool_opt(struct json *j, const char *k, uint64_t v)
         json_kv_null(j, k);
 }
 
-static void json_psi_line(struct json *j, const char *k, const struct psi_line *l)
-{
-    json_key(j, k);
-    if (!l->present) {
-        json_null(j);
-        return;
-    }
-    json_obj_begin(j);
-    json_kv_double(j, "avg10", (double)l->avg10 / 100.0, 2);
-    json_kv_double(j, "avg60", (double)l->avg60 / 100.0, 2);
-    json_kv_double(j, "avg300", (double)l->avg300 / 100.0, 2);
-    json_kv_u64(j, "total_us", l->total);
-    json_obj_end(j);
-}
-
 static void json_psi(struct json *j, const char *k, const struct psi *p, const char *source)
 {
     json_key(j, k);
@@ -166,8 +151,7 @@ static void json_psi(struct json *j, const char *k, const struct psi *p, const c
     json_obj_begin(j);
     if (source)
         json_kv_str(j, "source", source);
-    json_psi_line(j, "some", &p->some);
-    json_psi_line(j, "full", &p->full);
+    psi_json_fields(p, j);
     json_obj_end(j);
 }
 

@@ -308,7 +308,7 @@ static void text_sample(const struct lab_result *r, const struct lab_sample *s, 
     if (r->high)
         u64_col(o, 6, s->ev.high);
     if (s->has_psi) {
-        buf_printf(o, " %7.2f %7.2f", (double)s->some10 / 100, (double)s->full10 / 100);
+        buf_printf(o, " %7.2f %7.2f", (double)s->psi.some.avg10 / 100, (double)s->psi.full.avg10 / 100);
         if (s->some_rate >= 0)
             buf_printf(o, " %6.1f%% %6.1f%%", s->some_rate, s->full_rate);
         else
@@ -630,8 +630,7 @@ static int render_json(const struct lab_result *r, bool ok, struct buf *out)
             for (int k = 0; k < 2; k++) {
                 json_key(&j, names[k]);
                 json_obj_begin(&j);
-                json_kv_double(&j, "avg10", (double)(k ? s->full10 : s->some10) / 100, 2);
-                json_kv_u64(&j, "total", k ? s->full_total : s->some_total);
+                psi_line_json_fields(k ? &s->psi.full : &s->psi.some, &j);
                 double rate = k ? s->full_rate : s->some_rate;
                 json_seconds(&j, "rate", rate, rate >= 0);
                 json_obj_end(&j);

@@ -669,7 +669,7 @@ static void json_psi_obj(struct json *j, const struct psi *p)
 {
     enum psi_level l = psi_level_of(p);
     json_obj_begin(j);
-    doctor_psi_averages_json(p, j);
+    psi_json_fields(p, j);
     json_kv_str(j, "level", psi_level_name(l));
     json_kv_str(j, "rule", psi_level_rule(l));
     json_kv_bool(j, "sick", l >= PSI_STALLING);

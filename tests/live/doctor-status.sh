@@ -105,8 +105,8 @@ else
     not_ok "status mem_available" "status $av, /proc/meminfo $mi_avail"
 fi
 # PSI: the averages move every 2 s; status's must be one of the two readings around it
-for f in some_avg10 full_avg10 some_avg60; do
-    kind=${f%%_*} key=${f#*_}
+for f in some.avg10 full.avg10 some.avg60; do
+    kind=${f%%.*} key=${f#*.}
     b=$(awk -v k="$kind" -v f="$key" '$1 == k { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == f) print a[2] } }' <<<"$psi_before")
     a=$(awk -v k="$kind" -v f="$key" '$1 == k { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == f) print a[2] } }' <<<"$psi_after")
     got=$(jq -r ".psi.$f" <<<"$s")

@@ -62,10 +62,10 @@ static void load(const char *path, struct recorded *ret)
                                       .oom_group_kill = OPT_ABSENT};
         x.has_psi = strcmp(w[6], "-") != 0;
         if (x.has_psi) {
-            x.some10 = field(w[6]);
-            x.full10 = field(w[7]);
-            x.some_total = field(w[8]);
-            x.full_total = field(w[9]);
+            x.psi.some.avg10 = field(w[6]);
+            x.psi.full.avg10 = field(w[7]);
+            x.psi.some.total = field(w[8]);
+            x.psi.full.total = field(w[9]);
         }
         assert_int_equal(lab_series_add(&ret->s, &x), 0);
     }

@@ -8,20 +8,10 @@
 
 /* ---- 6. pressure and thrashing ------------------------------------------------------------- */
 
-void doctor_psi_averages_json(const struct psi *p, struct json *j)
-{
-    json_kv_double(j, "some_avg10", (double)p->some.avg10 / 100.0, 2);
-    json_kv_double(j, "some_avg60", (double)p->some.avg60 / 100.0, 2);
-    json_kv_double(j, "some_avg300", (double)p->some.avg300 / 100.0, 2);
-    json_kv_double(j, "full_avg10", (double)p->full.avg10 / 100.0, 2);
-    json_kv_double(j, "full_avg60", (double)p->full.avg60 / 100.0, 2);
-    json_kv_double(j, "full_avg300", (double)p->full.avg300 / 100.0, 2);
-}
-
 static void json_psi(struct json *j, const struct psi *p)
 {
     json_obj_begin(j);
-    doctor_psi_averages_json(p, j);
+    psi_json_fields(p, j);
     json_kv_str(j, "level", psi_level_name(psi_level_of(p)));
     json_obj_end(j);
 }

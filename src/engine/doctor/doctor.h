@@ -83,10 +83,5 @@ void doctor_report_release(struct doctor_report *r);
 /* The worst severity found; -1 when there is no finding. */
 int doctor_worst(const struct doctor_report *r);
 
-struct psi;
-/* The six averages as keys of the object being written ("some_avg10": 1.25, ..., percent), as
- * doctor's and status's JSON carry them. */
-void doctor_psi_averages_json(const struct psi *p, struct json *j);
-
 /* One finding as a JSON object (docs/json/doctor.md). */
 void doctor_finding_json(const struct finding *f, struct json *j);

@@ -114,10 +114,7 @@ static int take_sample(struct lab_ctx *x, double t)
         if (psi_read_at(x->cg.psi_dirfd, "memory.pressure", &p) == 0 && p.some.present &&
             p.full.present) {
             s.has_psi = true;
-            s.some10 = p.some.avg10;
-            s.full10 = p.full.avg10;
-            s.some_total = p.some.total;
-            s.full_total = p.full.total;
+            s.psi = p;
         }
     }
     if ((r = lab_series_add(&x->r->series, &s)) < 0)

@@ -152,11 +152,11 @@ static double mem_mib(const struct lab_sample *s)
 }
 static double some10(const struct lab_sample *s)
 {
-    return s->has_psi ? (double)s->some10 / 100 : -1;
+    return s->has_psi ? (double)s->psi.some.avg10 / 100 : -1;
 }
 static double full10(const struct lab_sample *s)
 {
-    return s->has_psi ? (double)s->full10 / 100 : -1;
+    return s->has_psi ? (double)s->psi.full.avg10 / 100 : -1;
 }
 static double full_rate(const struct lab_sample *s)
 {

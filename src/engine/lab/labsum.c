@@ -21,9 +21,9 @@ int lab_series_add(struct lab_series *s, const struct lab_sample *x)
     if (s->n && y.has_psi && s->v[s->n - 1].has_psi) {
         const struct lab_sample *p = &s->v[s->n - 1];
         double dt = (y.t - p->t) * 1e6;
-        if (dt > 0 && y.some_total >= p->some_total && y.full_total >= p->full_total) {
-            y.some_rate = 100.0 * (double)(y.some_total - p->some_total) / dt;
-            y.full_rate = 100.0 * (double)(y.full_total - p->full_total) / dt;
+        if (dt > 0 && y.psi.some.total >= p->psi.some.total && y.psi.full.total >= p->psi.full.total) {
+            y.some_rate = 100.0 * (double)(y.psi.some.total - p->psi.some.total) / dt;
+            y.full_rate = 100.0 * (double)(y.psi.full.total - p->psi.full.total) / dt;
             /* the totals come from per-CPU clocks read at slightly different moments */
             if (y.some_rate > 100)
                 y.some_rate = 100;
@@ -98,16 +98,16 @@ void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64
     for (size_t i = 0; i < upto; i++) {
         const struct lab_sample *x = &v[i];
         if (x->has_psi) {
-            if (x->full10 >= LAB_PSI_WARN_CENTI && s.full_cross_t < 0)
+            if (x->psi.full.avg10 >= LAB_PSI_WARN_CENTI && s.full_cross_t < 0)
                 s.full_cross_t = x->t;
-            if (x->some10 >= LAB_PSI_WARN_CENTI && s.some_cross_t < 0)
+            if (x->psi.some.avg10 >= LAB_PSI_WARN_CENTI && s.some_cross_t < 0)
                 s.some_cross_t = x->t;
             if (x->full_rate >= LAB_PSI_WARN_CENTI / 100.0 && s.rate_cross_t < 0)
                 s.rate_cross_t = x->t;
-            if (x->some10 > s.peak_some10)
-                s.peak_some10 = x->some10;
-            if (x->full10 > s.peak_full10)
-                s.peak_full10 = x->full10;
+            if (x->psi.some.avg10 > s.peak_some10)
+                s.peak_some10 = x->psi.some.avg10;
+            if (x->psi.full.avg10 > s.peak_full10)
+                s.peak_full10 = x->psi.full.avg10;
             if (x->full_rate > s.peak_full_rate)
                 s.peak_full_rate = x->full_rate;
         }
@@ -115,7 +115,7 @@ void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64
     /* avg10 lags: a crossing in the samples just after the kill is still worth telling */
     if (s.killed && s.full_cross_t < 0)
         for (size_t i = upto; i < n; i++)
-            if (v[i].has_psi && v[i].full10 >= LAB_PSI_WARN_CENTI) {
+            if (v[i].has_psi && v[i].psi.full.avg10 >= LAB_PSI_WARN_CENTI) {
                 s.full_cross_t = v[i].t;
                 break;
             }

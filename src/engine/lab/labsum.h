@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "model/cgroup/cgroup.h"
+#include "model/pressure/psi.h"
 
 /* The line a person would act on: PSI `full` avg10 at or above 10%. */
 #define LAB_PSI_WARN_CENTI 1000
@@ -22,9 +23,8 @@ struct lab_sample {
     double t;                /* seconds since the eater was let go (negative: before) */
     uint64_t current;        /* bytes */
     struct cgroup_events ev; /* OPT_ABSENT fields where the version has none */
-    bool has_psi;
-    uint64_t some10, full10;         /* hundredths of a percent */
-    uint64_t some_total, full_total; /* microseconds */
+    bool has_psi;                    /* psi holds both lines of the cgroup's memory.pressure */
+    struct psi psi;
     double some_rate, full_rate;     /* percent of the interval since the previous sample; -1 */
 };
 

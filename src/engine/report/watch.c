@@ -186,21 +186,7 @@ static void json_psi(struct json *j, const char *key, const struct psi *p)
 {
     json_key(j, key);
     json_obj_begin(j);
-    const struct psi_line *lines[] = {&p->some, &p->full};
-    const char *names[] = {"some", "full"};
-    for (int i = 0; i < 2; i++) {
-        json_key(j, names[i]);
-        if (!lines[i]->present) {
-            json_null(j);
-            continue;
-        }
-        json_obj_begin(j);
-        json_kv_double(j, "avg10", (double)lines[i]->avg10 / 100.0, 2);
-        json_kv_double(j, "avg60", (double)lines[i]->avg60 / 100.0, 2);
-        json_kv_double(j, "avg300", (double)lines[i]->avg300 / 100.0, 2);
-        json_kv_u64(j, "total_us", lines[i]->total);
-        json_obj_end(j);
-    }
+    psi_json_fields(p, j);
     json_obj_end(j);
 }
 

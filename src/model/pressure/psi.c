@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
 #include "model/sysroot.h"
@@ -74,4 +75,28 @@ int psi_read_at(int dirfd, const char *path, struct psi *ret)
 int psi_read_system(const struct sysroot *sr, struct psi *ret)
 {
     return psi_read_at(sr->proc_fd, "pressure/memory", ret);
+}
+
+void psi_line_json_fields(const struct psi_line *l, struct json *j)
+{
+    json_kv_double(j, "avg10", (double)l->avg10 / 100.0, 2);
+    json_kv_double(j, "avg60", (double)l->avg60 / 100.0, 2);
+    json_kv_double(j, "avg300", (double)l->avg300 / 100.0, 2);
+    json_kv_u64(j, "total_us", l->total);
+}
+
+void psi_json_fields(const struct psi *p, struct json *j)
+{
+    const struct psi_line *lines[] = {&p->some, &p->full};
+    const char *names[] = {"some", "full"};
+    for (int i = 0; i < 2; i++) {
+        json_key(j, names[i]);
+        if (!lines[i]->present) {
+            json_null(j);
+            continue;
+        }
+        json_obj_begin(j);
+        psi_line_json_fields(lines[i], j);
+        json_obj_end(j);
+    }
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct json;
 struct sysroot;
 
 struct psi_line {
@@ -35,3 +36,13 @@ int psi_read_at(int dirfd, const char *path, struct psi *ret);
 
 /* The machine's memory pressure: <root>/proc/pressure/memory. */
 int psi_read_system(const struct sysroot *sr, struct psi *ret);
+
+/*
+ * PSI in JSON, one shape in every output (docs/json/cgroup.md, "PSI"): the members "some" and
+ * "full" of the object being written, each {"avg10", "avg60", "avg300"} (percent, two decimals)
+ * and "total_us" (cumulative stall, µs), or null when the file has no such line.
+ */
+void psi_json_fields(const struct psi *p, struct json *j);
+/* One line's members (avg10, avg60, avg300, total_us) into the object being written, for an
+ * output that adds its own member to a line (the lab's rate). */
+void psi_line_json_fields(const struct psi_line *l, struct json *j);
