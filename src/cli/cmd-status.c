@@ -413,9 +413,7 @@ static void header_text(struct out *o, const struct node *n)
 static void victim_words(const struct proc *p, char *out, size_t len)
 {
     struct identity id;
-    identity_from_cgroup(p->cgroup ? p->cgroup : "", &id);
-    if (id.kind == WORKLOAD_NONE && p->cgroup_unified)
-        identity_from_cgroup(p->cgroup_unified, &id);
+    identity_from_proc_cgroups(p->cgroup, p->cgroup_unified, &id);
     out[0] = '\0';
     if (id.kind == WORKLOAD_KUBERNETES && id.pod_uid[0])
         snprintf(out, len, "pod %.8s%s%s%s", id.pod_uid, qos_class_name(id.qos) ? " (" : "",
@@ -575,7 +573,7 @@ static void victims_text(struct out *o, const struct node *n, const struct scree
             table_cell_style(&t, GV_RANK, STYLE_BOLD_RED);
         table_cellf(&t, GV_PID, "%d", (int)p->pid);
         table_cell_text(&t, GV_COMM, p->comm, strlen(p->comm));
-        table_cellf(&t, GV_MEM, "%s", fmt_size(a, proc_rss(p) + or0(p->swap)));
+        table_cellf(&t, GV_MEM, "%s", fmt_size(a, proc_rss_swap(p)));
         table_cellf(&t, GV_ADJ, "%d", p->oom_score_adj);
         victim_words(p, w, sizeof(w));
         struct buf where = BUF_INIT(4096);
@@ -681,13 +679,7 @@ static void json_victim_obj(struct json *j, const struct victim *v, size_t with)
     const struct proc *p = v->proc;
     char w[IDENTITY_NAME_MAX + 64];
     json_obj_begin(j);
-    json_kv_u64(j, "rank", v->rank);
-    json_kv_i64(j, "pid", p->pid);
-    json_kv_str(j, "comm", p->comm);
-    json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
-    json_kv_i64(j, "badness", v->badness);
-    json_kv_u64(j, "memory", proc_rss(p) + or0(p->swap));
-    json_kv_str(j, "cgroup", proc_cgroup_path(p));
+    victim_json_fields(v, j);
     victim_words(p, w, sizeof(w));
     json_kv_str(j, "workload", w[0] ? w : NULL);
     json_kv_u64(j, "oom_group_others", with);

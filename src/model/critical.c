@@ -37,9 +37,7 @@ enum proc_class critical_classify(const char *comm, const char *cgroup, const ch
                                   const char *const *patterns, size_t n)
 {
     struct identity id;
-    identity_from_cgroup(cgroup ? cgroup : "", &id);
-    if (id.kind == WORKLOAD_NONE && cgroup_unified)
-        identity_from_cgroup(cgroup_unified, &id);
+    identity_from_proc_cgroups(cgroup, cgroup_unified, &id);
     if (critical_is_workload(&id))
         return PROC_CLASS_WORKLOAD;
     if (!patterns) {

@@ -278,3 +278,11 @@ void identity_to_json(const struct identity *id, struct json *j)
     json_kv_bool(j, "conmon", id->conmon);
     json_obj_end(j);
 }
+
+void identity_from_proc_cgroups(const char *memory_path, const char *unified_path,
+                                struct identity *ret)
+{
+    identity_from_cgroup(memory_path ? memory_path : "", ret);
+    if (ret->kind == WORKLOAD_NONE && unified_path)
+        identity_from_cgroup(unified_path, ret);
+}

@@ -39,6 +39,11 @@ struct identity {
  * an unknown layout gives WORKLOAD_NONE (or SYSTEMD when only slices/units are recognised). */
 void identity_from_cgroup(const char *path, struct identity *ret);
 
+/* A process's workload, from the paths in its /proc/PID/cgroup: the memory controller's (v1) or
+ * the only (v2) one, else the unified path of a hybrid system. Either may be NULL. */
+void identity_from_proc_cgroups(const char *memory_path, const char *unified_path,
+                                struct identity *ret);
+
 const char *identity_kind_name(enum workload_kind k);
 const char *qos_class_name(enum qos_class q); /* "guaranteed", "burstable", "besteffort", NULL */
 

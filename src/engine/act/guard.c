@@ -297,7 +297,7 @@ void guard_freed(const struct guard_kill *k, const struct proc *victim, uint64_t
         *from = "cgroup";
         return;
     }
-    *bytes = proc_rss(victim) + (opt_has(victim->swap) ? victim->swap : 0);
+    *bytes = proc_rss_swap(victim);
     *from = "process";
 }
 

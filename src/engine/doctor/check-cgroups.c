@@ -396,7 +396,7 @@ int check_oom_group(const struct node *n, struct doctor_report *r)
                        nm == 1 ? "" : "es", kill, kill == 1 ? "s" : "");
             for (size_t q = 0; q < nm && q < 5; q++)
                 buf_printf(&line, "%s %s %d (%s)", q ? "," : ":", m[q]->comm, (int)m[q]->pid,
-                           sz(a, proc_mem(m[q])));
+                           sz(a, proc_rss_swap(m[q])));
             if (nm > 5)
                 buf_printf(&line, ", ...");
             if (opt_has(cg->events.oom_group_kill) && cg->events.oom_group_kill)

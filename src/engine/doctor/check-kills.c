@@ -22,8 +22,8 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
          * OOM, and what the kernel has to reach before the kills stop. A small workload process
          * ranked first (a BestEffort sidecar at 1000) changes nothing for the daemons ranked
          * between it and the -997 pod that holds the memory. */
-        if (c == CLASS_WORKLOAD && (holder == SIZE_MAX || proc_mem(vl->v[i].proc) >
-                                                              proc_mem(vl->v[holder].proc)))
+        if (c == CLASS_WORKLOAD && (holder == SIZE_MAX || proc_rss_swap(vl->v[i].proc) >
+                                                              proc_rss_swap(vl->v[holder].proc)))
             holder = i;
         if (c == CLASS_CRITICAL)
             ncrit++;
@@ -43,7 +43,7 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
                           or0(m->kernel_stack) + or0(m->page_tables);
         if (!opt_has(m->anon_pages)) /* a meminfo without the breakdown: the processes' memory */
             for (size_t i = 0; i < vl->n; i++)
-                pinned += proc_mem(vl->v[i].proc);
+                pinned += proc_rss_swap(vl->v[i].proc);
         uint64_t total = or0(m->mem_total) + or0(m->swap_free);
         uint64_t room = (total > pinned ? total - pinned : 0) / n->sr->page_size;
         holder_grown = vl->v[holder].badness + (int64_t)room;
@@ -112,7 +112,7 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
         proc_identity(p, &id);
         doctor_workload_words(&id, w, sizeof(w));
         fb_ev(&b, "  #%zu %s (pid %d) %s, oom_score_adj %d, badness %" PRId64 " pages: %s%s%s",
-              v->rank, p->comm, (int)p->pid, sz(s1, proc_mem(p)), p->oom_score_adj, v->badness,
+              v->rank, p->comm, (int)p->pid, sz(s1, proc_rss_swap(p)), p->oom_score_adj, v->badness,
               c == CLASS_CRITICAL   ? "node-critical"
               : c == CLASS_WORKLOAD ? "workload"
                                     : "other",
@@ -135,7 +135,7 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
                 continue;
             }
             buf_printf(&names, "%s%s (#%zu)", names.len ? ", " : "", p->comm, vl->v[i].rank);
-            freed += proc_mem(p);
+            freed += proc_rss_swap(p);
         }
         fb_ev(&b,
               "node-critical before the %s workload: %s; killing them all frees only %s, so "
@@ -155,7 +155,7 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
         proc_identity(fw, &id);
         doctor_workload_words(&id, w, sizeof(w));
         fb_ev(&b, "the first workload process is #%zu: %s (pid %d, %s, oom_score_adj %d%s%s)",
-              vl->v[first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_mem(fw)),
+              vl->v[first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_rss_swap(fw)),
               fw->oom_score_adj, w[0] ? ", " : "", w);
         if (holder != first_workload) {
             fw = vl->v[holder].proc;
@@ -165,13 +165,13 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
                   "the workload process holding the most memory is #%zu: %s (pid %d, %s, "
                   "oom_score_adj %d%s%s); while it keeps growing, every process ranked before "
                   "it dies first",
-                  vl->v[holder].rank, fw->comm, (int)fw->pid, sz(s1, proc_mem(fw)),
+                  vl->v[holder].rank, fw->comm, (int)fw->pid, sz(s1, proc_rss_swap(fw)),
                   fw->oom_score_adj, w[0] ? ", " : "", w);
         }
         const struct proc *big = NULL;
         for (size_t i = 0; i < vl->n; i++)
             if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
-                (!big || proc_mem(vl->v[i].proc) > proc_mem(big)))
+                (!big || proc_rss_swap(vl->v[i].proc) > proc_rss_swap(big)))
                 big = vl->v[i].proc;
         uint64_t minus = (uint64_t)(fw->oom_score_adj < 0 ? -fw->oom_score_adj : 0) * weight *
                          (uint64_t)n->sr->page_size;
@@ -180,9 +180,9 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
                   "its oom_score_adj %d subtracts %d x %" PRIu64 " pages = %s from its badness "
                   "(Kubernetes gives Guaranteed pods -997)%s%s (pid %d, %s)",
                   fw->oom_score_adj, -fw->oom_score_adj, weight, szl(a, minus),
-                  minus > proc_mem(big) ? ": more than the largest node-critical process holds, "
+                  minus > proc_rss_swap(big) ? ": more than the largest node-critical process holds, "
                                         : "; the largest node-critical process is ",
-                  big->comm, (int)big->pid, sz(s1, proc_mem(big)));
+                  big->comm, (int)big->pid, sz(s1, proc_rss_swap(big)));
     }
     fb_fix(&b,
            "give the node daemons an oom_score_adj below the workloads': a drop-in per unit, "
@@ -376,11 +376,11 @@ int check_adj(const struct node *n, struct doctor_report *r)
     for (size_t i = 0; i < n->procs.n; i++) {
         const struct proc *p = &n->procs.v[i];
         if (p->kernel_thread || p->pid == 1 || !p->has_mm || p->oom_score_adj != -1000 ||
-            proc_mem(p) < big)
+            proc_rss_swap(p) < big)
             continue;
         if (nh < 16)
             hogs[nh++] = p;
-        hog_sum += proc_mem(p);
+        hog_sum += proc_rss_swap(p);
     }
     /* tiny processes at positive adj among the first victims, ahead of a much bigger one */
     const struct victim_list *vl = &n->global;
@@ -389,14 +389,14 @@ int check_adj(const struct node *n, struct doctor_report *r)
     uint64_t largest = 0;
     const struct victim *largest_v = NULL;
     for (size_t i = 0; i < vl->n && vl->v[i].rank; i++)
-        if (proc_mem(vl->v[i].proc) > largest) {
-            largest = proc_mem(vl->v[i].proc);
+        if (proc_rss_swap(vl->v[i].proc) > largest) {
+            largest = proc_rss_swap(vl->v[i].proc);
             largest_v = &vl->v[i];
         }
     for (size_t i = 0; i < vl->n && vl->v[i].rank && i < 5; i++) {
         const struct proc *p = vl->v[i].proc;
-        if (p->oom_score_adj > 0 && proc_mem(p) < 64ull * 1024 * 1024 &&
-            proc_mem(p) * 8 < largest && largest_v && largest_v->rank > vl->v[i].rank)
+        if (p->oom_score_adj > 0 && proc_rss_swap(p) < 64ull * 1024 * 1024 &&
+            proc_rss_swap(p) * 8 < largest && largest_v && largest_v->rank > vl->v[i].rank)
             tiny[nt++] = &vl->v[i];
     }
     if (nh == 0 && nt == 0)
@@ -422,7 +422,7 @@ int check_adj(const struct node *n, struct doctor_report *r)
         proc_identity(hogs[i], &id);
         doctor_workload_words(&id, w, sizeof(w));
         fb_ev(&b, "  %s (pid %d): %s (%u%% of RAM), oom_score_adj -1000%s%s", hogs[i]->comm,
-              (int)hogs[i]->pid, sz(c, proc_mem(hogs[i])), fmt_percent(proc_mem(hogs[i]), ram),
+              (int)hogs[i]->pid, sz(c, proc_rss_swap(hogs[i])), fmt_percent(proc_rss_swap(hogs[i]), ram),
               w[0] ? ", " : "", w);
     }
     if (nh)
@@ -432,7 +432,7 @@ int check_adj(const struct node *n, struct doctor_report *r)
     for (size_t i = 0; i < nt; i++) {
         const struct proc *p = tiny[i]->proc;
         fb_ev(&b, "  #%zu %s (pid %d): %s, oom_score_adj %d adds %" PRId64 " pages to its badness",
-              tiny[i]->rank, p->comm, (int)p->pid, sz(c, proc_mem(p)), p->oom_score_adj,
+              tiny[i]->rank, p->comm, (int)p->pid, sz(c, proc_rss_swap(p)), p->oom_score_adj,
               (int64_t)p->oom_score_adj * (int64_t)(vl->totalpages / 1000));
     }
     if (nt)
@@ -454,7 +454,7 @@ int check_adj(const struct node *n, struct doctor_report *r)
         json_obj_begin(&b.j);
         json_kv_i64(&b.j, "pid", hogs[i]->pid);
         json_kv_str(&b.j, "comm", hogs[i]->comm);
-        json_kv_u64(&b.j, "memory", proc_mem(hogs[i]));
+        json_kv_u64(&b.j, "memory", proc_rss_swap(hogs[i]));
         json_obj_end(&b.j);
     }
     json_arr_end(&b.j);

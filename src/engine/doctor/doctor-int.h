@@ -81,12 +81,6 @@ static inline const char *szl(char out[24], uint64_t v)
     return fmt_size_long(out, v);
 }
 
-/* Resident memory + swap: what a kill gives back. */
-static inline uint64_t proc_mem(const struct proc *p)
-{
-    return (p->has_mm ? proc_rss(p) : 0) + or0(p->swap);
-}
-
 static inline const char *class_name(enum pclass c)
 {
     return proc_class_name((enum proc_class)c);
@@ -94,9 +88,7 @@ static inline const char *class_name(enum pclass c)
 
 static inline void proc_identity(const struct proc *p, struct identity *id)
 {
-    identity_from_cgroup(p->cgroup ? p->cgroup : "", id);
-    if (id->kind == WORKLOAD_NONE && p->cgroup_unified)
-        identity_from_cgroup(p->cgroup_unified, id);
+    identity_from_proc_cgroups(p->cgroup, p->cgroup_unified, id);
 }
 
 static inline enum pclass classify(const struct proc *p, const struct doctor_opts *o)

@@ -169,15 +169,8 @@ void doctor_cgroup_words(const char *path, char *out, size_t n)
 
 void doctor_victim_json(struct json *j, const struct victim *v, enum pclass c)
 {
-    const struct proc *p = v->proc;
     json_obj_begin(j);
-    json_kv_u64(j, "rank", v->rank);
-    json_kv_i64(j, "pid", p->pid);
-    json_kv_str(j, "comm", p->comm);
-    json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
-    json_kv_i64(j, "badness", v->badness);
-    json_kv_u64(j, "memory", proc_mem(p));
+    victim_json_fields(v, j);
     json_kv_str(j, "class", class_name(c));
-    json_kv_str(j, "cgroup", proc_cgroup_path(p));
     json_obj_end(j);
 }

@@ -73,6 +73,11 @@ const char *proc_memcg_path(const struct proc *p, int memory_version)
     return memory_version == 1 ? (p->cgroup_is_v1 ? p->cgroup : NULL) : p->cgroup_unified;
 }
 
+uint64_t proc_rss_swap(const struct proc *p)
+{
+    return (p->has_mm ? proc_rss(p) : 0) + (opt_has(p->swap) ? p->swap : 0);
+}
+
 uint64_t proc_rss(const struct proc *p)
 {
     if (opt_has(p->rss_anon) && opt_has(p->rss_file) && opt_has(p->rss_shmem))

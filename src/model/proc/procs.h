@@ -122,5 +122,7 @@ const char *proc_cgroup_path(const struct proc *p);
  * version `memory_version`: v1 and hybrid, the memory controller's line (NULL when it has none);
  * v2, the unified path, whose memcg is the deepest cgroup above it that has the controller. */
 const char *proc_memcg_path(const struct proc *p, int memory_version);
+/* What killing the process gives back: resident memory (none once it has no mm) + swap. */
+uint64_t proc_rss_swap(const struct proc *p);
 /* Total resident memory in bytes: anon+file+shmem, or VmRSS on kernels without the split. */
 uint64_t proc_rss(const struct proc *p);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/json.h"
 #include "base/opt.h"
 #include "model/meminfo.h"
 #include "procs.h"
@@ -152,4 +153,16 @@ void victim_list_release(struct victim_list *l)
 {
     free(l->v);
     *l = (struct victim_list){0};
+}
+
+void victim_json_fields(const struct victim *v, struct json *j)
+{
+    const struct proc *p = v->proc;
+    json_kv_u64(j, "rank", v->rank);
+    json_kv_i64(j, "pid", p->pid);
+    json_kv_str(j, "comm", p->comm);
+    json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
+    json_kv_i64(j, "badness", v->badness);
+    json_kv_u64(j, "memory", proc_rss_swap(p));
+    json_kv_str(j, "cgroup", proc_cgroup_path(p));
 }

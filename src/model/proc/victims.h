@@ -76,3 +76,9 @@ int victims_rank_global(const struct proc_table *t, const struct kver *k, const 
                         long page_size, struct victim_list *ret);
 
 void victim_list_release(struct victim_list *l);
+
+struct json;
+/* A victim in JSON, the members every output shares, into the object being written: "rank",
+ * "pid", "comm", "oom_score_adj", "badness" (pages), "memory" (resident + swap, bytes: what the
+ * kill gives back) and "cgroup" (proc_cgroup_path). */
+void victim_json_fields(const struct victim *v, struct json *j);
