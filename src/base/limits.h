@@ -21,3 +21,6 @@
 #define CAP_PASSWD (64 * MiB)
 /* A config file: thousands of rules fit in 1 MiB; more is a mistake (or /dev/zero). */
 #define CAP_CONFIG (1 * MiB)
+/* The names of a node's pods and containers (model/workload/podnames): at most ~400 bytes each;
+ * 64 MiB is 150,000 of them. */
+#define CAP_POD_NAMES (64 * MiB)

@@ -36,9 +36,14 @@ static void copy(char *dst, size_t dstlen, const char *s, size_t n)
     dst[n] = '\0';
 }
 
-/* A pod UID: 36 characters of hex and '-' (cgroupfs) or '_' (systemd escaping). */
+/* A pod UID: 36 characters of hex and '-' (cgroupfs) or '_' (systemd escaping), or a static
+ * pod's 32 hex digits. */
 static bool take_pod_uid(const char *s, size_t n, struct identity *id)
 {
+    if (n == 32 && is_hex_run(s, n)) {
+        copy(id->pod_uid, sizeof(id->pod_uid), s, n);
+        return true;
+    }
     if (n != 36)
         return false;
     char uid[37];
@@ -231,21 +236,33 @@ const char *qos_class_name(enum qos_class q)
     }
 }
 
+/* " (containerd 9192cb33411f)" with a name, " 9192cb33411f (containerd)" without */
+static int describe_container(const struct identity *id, struct buf *out)
+{
+    const char *what = id->conmon ? "conmon of container" : "container";
+    const char *rt = id->container_runtime;
+    if (id->container_name[0])
+        return buf_printf(out, " %s %s (%s%s%.12s)", what, id->container_name, rt, *rt ? " " : "",
+                          id->container_id);
+    return buf_printf(out, " %s %.12s%s%s%s", what, id->container_id, *rt ? " (" : "", rt,
+                      *rt ? ")" : "");
+}
+
 int identity_describe(const struct identity *id, struct buf *out)
 {
     int r = 0;
     switch (id->kind) {
     case WORKLOAD_KUBERNETES:
-        if (id->pod_uid[0])
+        if (id->pod_name[0])
+            r = buf_printf(out, "pod %s/%s", id->pod_namespace, id->pod_name);
+        else if (id->pod_uid[0])
             r = buf_printf(out, "pod %s", id->pod_uid);
         else
             r = buf_puts(out, "kubepods");
         if (r == 0 && qos_class_name(id->qos))
             r = buf_printf(out, " (%s)", qos_class_name(id->qos));
         if (r == 0 && id->container_id[0])
-            r = buf_printf(out, " %s %.12s%s%s%s", id->conmon ? "conmon of container" : "container",
-                           id->container_id, id->container_runtime[0] ? " (" : "",
-                           id->container_runtime, id->container_runtime[0] ? ")" : "");
+            r = describe_container(id, out);
         break;
     case WORKLOAD_DOCKER:
         r = buf_printf(out, "docker container %.12s", id->container_id);
@@ -265,16 +282,44 @@ int identity_describe(const struct identity *id, struct buf *out)
     return r;
 }
 
+bool identity_short_name(const struct identity *id, size_t width, char *out, size_t outlen)
+{
+    if (outlen)
+        out[0] = '\0';
+    if (id->kind != WORKLOAD_KUBERNETES || !id->pod_name[0] || outlen == 0)
+        return false;
+    char tmp[sizeof(id->pod_namespace) + sizeof(id->pod_name) + sizeof(id->container_name) + 2];
+    bool container = id->container_name[0] && !id->conmon;
+    int len = snprintf(tmp, sizeof(tmp), "%s/%s%s%s", id->pod_namespace, id->pod_name,
+                       container ? "/" : "", container ? id->container_name : "");
+    if (len < 0)
+        return false;
+    /* the names are ASCII (kubelog.h): bytes are columns */
+    if (width > 1 && (size_t)len > width)
+        snprintf(out, outlen, "…%s", tmp + (size_t)len - (width - 1));
+    else
+        snprintf(out, outlen, "%s", tmp);
+    return true;
+}
+
+static const char *or_null(const char *s)
+{
+    return s[0] ? s : NULL;
+}
+
 void identity_to_json(const struct identity *id, struct json *j)
 {
     json_obj_begin(j);
     json_kv_str(j, "kind", identity_kind_name(id->kind));
-    json_kv_str(j, "systemd_slice", id->systemd_slice[0] ? id->systemd_slice : NULL);
-    json_kv_str(j, "systemd_unit", id->systemd_unit[0] ? id->systemd_unit : NULL);
-    json_kv_str(j, "pod_uid", id->pod_uid[0] ? id->pod_uid : NULL);
+    json_kv_str(j, "systemd_slice", or_null(id->systemd_slice));
+    json_kv_str(j, "systemd_unit", or_null(id->systemd_unit));
+    json_kv_str(j, "namespace", or_null(id->pod_namespace));
+    json_kv_str(j, "pod", or_null(id->pod_name));
+    json_kv_str(j, "pod_uid", or_null(id->pod_uid));
     json_kv_str(j, "qos_class", qos_class_name(id->qos));
-    json_kv_str(j, "container_id", id->container_id[0] ? id->container_id : NULL);
-    json_kv_str(j, "container_runtime", id->container_runtime[0] ? id->container_runtime : NULL);
+    json_kv_str(j, "container", or_null(id->container_name));
+    json_kv_str(j, "container_id", or_null(id->container_id));
+    json_kv_str(j, "container_runtime", or_null(id->container_runtime));
     json_kv_bool(j, "conmon", id->conmon);
     json_obj_end(j);
 }

@@ -10,10 +10,16 @@
  *   cgroupfs:       /kubepods/burstable/pod<uid>/<id> | crio-<id>; Guaranteed: /kubepods/pod<uid>/<id>
  *   raw containerd: .../kubepods-burstable-pod<uid_>.slice:cri-containerd:<id>
  *   plain Docker:   /docker/<id>, /system.slice/docker-<id>.scope
+ * A pod UID is a UUID, or for a static pod 32 hex digits (the md5 of its manifest:
+ * pkg/kubelet/config/common.go applyDefaults). The names (namespace, pod, container) are not in
+ * the path: model/workload/podnames.h fills them from the kubelet's log layout.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "model/workload/kubelog.h"
 
 struct json;
 struct buf;
@@ -28,11 +34,15 @@ struct identity {
     enum workload_kind kind;
     char systemd_slice[IDENTITY_NAME_MAX]; /* innermost .slice, "" if none */
     char systemd_unit[IDENTITY_NAME_MAX];  /* innermost .service, .scope, ...; "" if none */
-    char pod_uid[40];                      /* canonical form with '-', "" if none */
+    char pod_uid[40];                      /* canonical form with '-' (or 32 hex), "" if none */
     enum qos_class qos;                    /* QOS_NONE unless under a kubepods hierarchy */
     char container_id[72];                 /* 64 hex digits (or as given), "" if none */
     char container_runtime[16];            /* "containerd", "crio", "docker", "" */
     bool conmon;                           /* CRI-O's monitor process cgroup, not the container */
+    /* Kubernetes names, "" when unknown (podnames_name()) */
+    char pod_namespace[KUBE_NAMESPACE_MAX + 1];
+    char pod_name[KUBE_POD_NAME_MAX + 1];
+    char container_name[KUBE_CONTAINER_MAX + 1];
 };
 
 /* Fills `ret` from a cgroup path (v1 or v2, relative to the hierarchy root). Never fails:
@@ -47,9 +57,15 @@ void identity_from_proc_cgroups(const char *memory_path, const char *unified_pat
 const char *identity_kind_name(enum workload_kind k);
 const char *qos_class_name(enum qos_class q); /* "guaranteed", "burstable", "besteffort", NULL */
 
-/* One line for people: "pod 0a1b2c3d-… (burstable) container 9192cb33411f (containerd)",
+/* One line for people: "pod 0a1b2c3d-… (burstable) container 9192cb33411f (containerd)", with
+ * names "pod shop/api-7b8c6 (burstable) container app (containerd 9192cb33411f)";
  * "unit ssh.service (system.slice)", "docker container 34186d9bd077". Empty when nothing known. */
 int identity_describe(const struct identity *id, struct buf *out);
+
+/* For a narrow column: "namespace/pod/container", or "namespace/pod" for the pod's own cgroup
+ * and a container whose name is unknown (its sandbox, conmon). False, writing "", when the pod's
+ * name is not known. Cut to `width` bytes with a leading "…" (the container's end kept). */
+bool identity_short_name(const struct identity *id, size_t width, char *out, size_t outlen);
 
 /* The JSON object every command uses for identity (writes a value: call after json_key()). */
 void identity_to_json(const struct identity *id, struct json *j);

@@ -97,6 +97,18 @@ static void kubernetes_cgroupfs_and_raw(void **state)
          WORKLOAD_KUBERNETES, "kubepods-burstable-pod0a1b2c3d_4e5f_6789_abcd_ef0123456789.slice",
          NULL, "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "burstable", CID, "containerd", false,
          "pod 0a1b2c3d-4e5f-6789-abcd-ef0123456789 (burstable) container 9192cb33411f (containerd)"},
+        /* a static pod: its UID is the md5 of its manifest, 32 hex digits, in both drivers */
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4b.slice/cri-containerd-" CID ".scope",
+         WORKLOAD_KUBERNETES, "kubepods-burstable-pod5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4b.slice",
+         "cri-containerd-" CID ".scope", "5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4b", "burstable", CID,
+         "containerd", false,
+         "pod 5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4b (burstable) container 9192cb33411f (containerd)"},
+        {"/kubepods/burstable/pod5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4b/" CID, WORKLOAD_KUBERNETES, NULL,
+         NULL, "5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4b", "burstable", CID, NULL, false,
+         "pod 5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4b (burstable) container 9192cb33411f"},
+        /* neither a UUID nor 32 hex digits: not a pod UID */
+        {"/kubepods/burstable/pod5f3b9c0e2a1d4e6f8a7b9c0d1e2f3a4/" CID, WORKLOAD_KUBERNETES, NULL,
+         NULL, NULL, "burstable", CID, NULL, false, "kubepods (burstable) container 9192cb33411f"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check(&cases[i]);
@@ -145,9 +157,10 @@ static void json_shape(void **state)
     assert_int_equal(json_error(&j), 0);
     assert_string_equal(buf_cstr(&b),
                         "{\"kind\":\"kubernetes\",\"systemd_slice\":null,\"systemd_unit\":null,"
+                        "\"namespace\":null,\"pod\":null,"
                         "\"pod_uid\":\"0a1b2c3d-4e5f-6789-abcd-ef0123456789\",\"qos_class\":"
-                        "\"burstable\",\"container_id\":\"" CID "\",\"container_runtime\":\"crio\","
-                        "\"conmon\":false}");
+                        "\"burstable\",\"container\":null,\"container_id\":\"" CID "\","
+                        "\"container_runtime\":\"crio\",\"conmon\":false}");
     buf_release(&b);
 }
 
