@@ -89,7 +89,12 @@ check_scenario() {
 ps_vs_rows_of() {
     local T pid pts name got
     T=$(jq .totalpages "$1")
-    row_points "$T" | while read -r pid pts name; do
+    # the task table's rows, read from their ends: 6.8 added rss_anon, rss_file and rss_shmem
+    # after rss; pgtables_bytes, swapents, oom_score_adj and the name stay last
+    sed -n 's/^\[ *[0-9.]*\] \[ *\([0-9]*\)\] \(.*\)$/\1 \2/p' "$OUT/kernel.log" |
+        awk -v t="$T" 'NF >= 9 && $(NF - 1) != -1000 && $(NF - 1) ~ /^-?[0-9]+$/ {
+            print $1, $5 + int($(NF - 3) / 4096) + $(NF - 2) + $(NF - 1) * int(t / 1000), $NF }' |
+        while read -r pid pts name; do
         [ "$pid" = "$2" ] && continue
         grep -qw "$pid" <<<"$3" || continue
         got=$(jq --argjson p "$pid" '.processes[] | select(.pid == $p) | .badness' "$1")
