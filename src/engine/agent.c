@@ -17,6 +17,7 @@
 #include "base/opt.h"
 #include "model/cgroup/cgroup.h"
 #include "model/kver.h"
+#include "model/meminfo.h"
 #include "model/oomlog.h"
 #include "model/sysroot.h"
 #include "model/proc/users.h"
@@ -45,9 +46,9 @@ static const struct config_option options[] = {
         "object per line)"),
     OPT("exporter", "cgroup-depth", CONFIG_UINT, cgroup_depth, 0, 64,
         "export memory cgroups up to this many levels below the root"),
-    OPT("exporter", "include", CONFIG_LIST, include, 0, 0,
+    OPT("exporter", "include", CONFIG_GLOBS, include, 0, 0,
         "cgroup path globs to export (default: all); the root is always exported"),
-    OPT("exporter", "exclude", CONFIG_LIST, exclude, 0, 0, "cgroup path globs not to export"),
+    OPT("exporter", "exclude", CONFIG_GLOBS, exclude, 0, 0, "cgroup path globs not to export"),
     OPT("exporter", "next-victim", CONFIG_BOOL, next_victim, 0, 0,
         "export the next global OOM victim (reads every process per scrape)"),
     OPT("exporter", "max-kill-series", CONFIG_UINT, max_kill_series, 8, 100000,
@@ -76,7 +77,7 @@ static const struct config_option options[] = {
         "checks never come more often than this"),
     OPT("guard", "max-interval", CONFIG_DURATION, max_interval, 100, 60000,
         "checks never come less often than this"),
-    OPT("guard", "cgroups", CONFIG_LIST, guard_cgroups, 0, 0,
+    OPT("guard", "cgroups", CONFIG_GLOBS, guard_cgroups, 0, 0,
         "limited cgroups (globs) watched for headroom; empty: every cgroup with a limit"),
     OPT("guard", "headroom", CONFIG_STRING, headroom, 0, 0,
         "a cgroup whose working set (usage minus inactive page cache) is this close to its limit "
@@ -87,7 +88,7 @@ static const struct config_option options[] = {
     OPT("guard", "psi", CONFIG_STRING, psi, 0, 0,
         "PSI trigger on the node and psi-cgroups ('some 150ms 1s', 'full 10% 2s'; empty: none); "
         "it wakes the checks at once"),
-    OPT("guard", "psi-cgroups", CONFIG_LIST, psi_cgroups, 0, 0,
+    OPT("guard", "psi-cgroups", CONFIG_GLOBS, psi_cgroups, 0, 0,
         "cgroups (globs) that get the PSI trigger too"),
     OPT("guard", "psi-kill-after", CONFIG_DURATION, psi_kill_after, 0, 3600000,
         "kill in the domain when its PSI trigger keeps firing this long (0: never on PSI alone)"),
@@ -100,7 +101,9 @@ static const struct config_option options[] = {
 };
 
 static const struct config_schema schema = {options, sizeof(options) / sizeof(options[0]), NULL,
-                                            NULL};
+                                            NULL, NULL};
+_Static_assert(sizeof(options) / sizeof(options[0]) <= AGENT_MAX_OPTIONS,
+               "agent_config.line has a place for each option");
 
 const struct config_schema *agent_schema(void)
 {
@@ -152,10 +155,24 @@ int agent_config_dump(const struct agent_config *c, struct buf *out)
     return r;
 }
 
-static int amount(const char *key, const char *v, struct guard_amount *ret, struct buf *err)
+/* Where the option `key` came from, as the start of a message about it: "FILE:LINE: KEY",
+ * "--KEY" for a flag, "KEY" for its default. */
+static void blame(const struct agent_config *c, const char *key, struct buf *err)
+{
+    const struct config_option *o = config_find_flag(&schema, key);
+    int line = o ? c->line[o - options] : 0;
+    if (line > 0)
+        buf_printf(err, "%s:%d: %s", c->path, line, key);
+    else
+        buf_printf(err, "%s%s", line < 0 ? "--" : "", key);
+}
+
+static int amount(const struct agent_config *c, const char *key, const char *v,
+                  struct guard_amount *ret, struct buf *err)
 {
     if (!v || guard_amount_parse(v, ret) < 0) {
-        buf_printf(err, "%s: '%s' is not a size (256M) or a percentage (5%%)", key, v ? v : "");
+        blame(c, key, err);
+        buf_printf(err, ": '%s' is not a size (256M) or a percentage (5%%)", v ? v : "");
         return -EINVAL;
     }
     return 0;
@@ -166,14 +183,15 @@ int agent_config_validate(struct agent_config *c, struct buf *err)
     struct sockaddr_storage ss;
     unsigned len;
     if (!c->listen || httpd_parse_listen(c->listen, &ss, &len) < 0) {
-        buf_printf(err, "listen: '%s' is not ADDRESS:PORT (127.0.0.1:10090, [::1]:10090, "
-                        ":10090)", c->listen ? c->listen : "");
+        blame(c, "listen", err);
+        buf_printf(err, ": '%s' is not ADDRESS:PORT (127.0.0.1:10090, [::1]:10090, :10090)",
+                   c->listen ? c->listen : "");
         return -EINVAL;
     }
     if (!c->event_format ||
         (strcmp(c->event_format, "text") != 0 && strcmp(c->event_format, "json") != 0)) {
-        buf_printf(err, "event-format: '%s' is not text or json",
-                   c->event_format ? c->event_format : "");
+        blame(c, "event-format", err);
+        buf_printf(err, ": '%s' is not text or json", c->event_format ? c->event_format : "");
         return -EINVAL;
     }
     struct guard_opts *g = &c->gopts;
@@ -185,24 +203,36 @@ int agent_config_validate(struct agent_config *c, struct buf *err)
         .cooldown_ms = c->cooldown, .kill_timeout_ms = c->kill_timeout,
         .table_rows = (unsigned)c->table_rows,
     };
-    if (amount("memory-floor", c->memory_floor, &g->memory_floor, err) < 0 ||
-        amount("swap-floor", c->swap_floor, &g->swap_floor, err) < 0 ||
-        amount("headroom", c->headroom, &g->headroom, err) < 0)
+    if (amount(c, "memory-floor", c->memory_floor, &g->memory_floor, err) < 0 ||
+        amount(c, "swap-floor", c->swap_floor, &g->swap_floor, err) < 0 ||
+        amount(c, "headroom", c->headroom, &g->headroom, err) < 0)
         return -EINVAL;
+    if (g->memory_floor.percent >= 100) {
+        /* MemAvailable never reaches MemTotal: the floor would always be crossed */
+        blame(c, "memory-floor", err);
+        buf_printf(err, ": %s can never be met (MemAvailable is always below MemTotal): the guard "
+                        "would kill every eligible process, %s", c->memory_floor,
+                   c->cooldown ? "one per cooldown" : "one after another (cooldown = 0)");
+        return -EINVAL;
+    }
     if (c->min_interval > c->max_interval) {
-        buf_printf(err, "min-interval: %" PRIu64 "ms is above max-interval (%" PRIu64 "ms)",
-                   c->min_interval, c->max_interval);
+        /* max-interval is at least 100ms and min-interval's default 10ms: min was given */
+        blame(c, "min-interval", err);
+        buf_printf(err, ": %" PRIu64 "ms is above max-interval (%" PRIu64 "ms)", c->min_interval,
+                   c->max_interval);
         return -EINVAL;
     }
     if (c->psi && *c->psi) {
         if (psi_trigger_spec_parse(c->psi, &g->psi) < 0) {
-            buf_printf(err, "psi: '%s' is not a PSI trigger (some|full STALL WINDOW: "
+            blame(c, "psi", err);
+            buf_printf(err, ": '%s' is not a PSI trigger (some|full STALL WINDOW: "
                             "'some 150ms 1s', 'full 10%% 2s'; window up to 10s)", c->psi);
             return -EINVAL;
         }
         g->has_psi = true;
     } else if (c->psi_kill_after) {
-        buf_puts(err, "psi-kill-after: needs a psi trigger");
+        blame(c, "psi-kill-after", err);
+        buf_puts(err, ": needs a psi trigger");
         return -EINVAL;
     }
     c->ropts = (struct reconcile_opts){.scan_interval_ms = c->scan_interval,
@@ -211,40 +241,40 @@ int agent_config_validate(struct agent_config *c, struct buf *err)
     return 0;
 }
 
-/* The line of "[rule NAME]" in the file, for messages about a whole rule (0: not found). */
-static int rule_line(const char *path, const char *name)
+/* A memory-floor given as a size must be below the machine's memory, for the same reason as a
+ * floor of 100%. */
+static int floor_fits(const struct sysroot *sr, const struct agent_config *c, struct buf *err)
 {
-    FILE *f = path ? fopen(path, "re") : NULL;
-    if (!f)
+    struct meminfo mi;
+    const struct guard_amount *f = &c->gopts.memory_floor;
+    if (!c->guard || f->percent || !f->bytes || meminfo_read(sr, &mi) < 0 || !mi.mem_total ||
+        f->bytes < mi.mem_total)
         return 0;
-    char line[1024];
-    int n = 0, found = 0;
-    while (!found && fgets(line, sizeof(line), f)) {
-        n++;
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p != '[' || strncmp(p + 1, "rule", 4) != 0)
-            continue;
-        p += 5;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        size_t len = strlen(name);
-        char *q = p + len;
-        while (*q == ' ' || *q == '\t')
-            q++;
-        if (strncmp(p, name, len) == 0 && *q == ']')
-            found = n;
-    }
-    fclose(f);
-    return found;
+    blame(c, "memory-floor", err);
+    buf_printf(err, ": %s is not below this machine's MemTotal (%" PRIu64 " MiB): the guard "
+                    "would kill every eligible process", c->memory_floor, mi.mem_total >> 20);
+    return -EINVAL;
 }
 
 int agent_config_load(const struct sysroot *sr, const char *config_path,
                       const struct agent_flag *flags, size_t nflags, struct agent_config *cfg,
                       struct buf *err)
 {
+    struct buf text = BUF_INIT(CAP_CONFIG);
+    int r = config_path ? config_read_file(config_path, &text, err) : 0;
+    if (r == 0)
+        r = agent_config_parse(sr, config_path, config_path ? buf_cstr(&text) : NULL, text.len,
+                               flags, nflags, cfg, err);
+    buf_release(&text);
+    return r < 0 ? -EINVAL : 0;
+}
+
+int agent_config_parse(const struct sysroot *sr, const char *config_path, const char *text,
+                       size_t len, const struct agent_flag *flags, size_t nflags,
+                       struct agent_config *cfg, struct buf *err)
+{
     agent_config_defaults(cfg);
+    cfg->path = config_path;
     int r = 0;
     /* the rules are sections of their own: the schema hands them to the policy */
     struct users users;
@@ -254,19 +284,16 @@ int agent_config_load(const struct sysroot *sr, const char *config_path,
     struct config_schema with_rules = schema;
     with_rules.other_section = policy_config_section;
     with_rules.ctx = &ld;
-    if (config_path)
-        r = config_load_file(&with_rules, cfg, config_path, err);
+    with_rules.lines = cfg->line;
+    if (text)
+        r = config_load_text(&with_rules, cfg, text, len, config_path, err);
     if (sr)
         users_release(&users);
     if (r == 0) {
         size_t bad;
         struct buf msg = BUF_INIT(4096);
         if (policy_validate(&cfg->policy, &bad, &msg) < 0) {
-            int line = rule_line(config_path, cfg->policy.v[bad].name);
-            if (line)
-                buf_printf(err, "%s:%d: %s", config_path, line, buf_cstr(&msg));
-            else
-                buf_printf(err, "%s: %s", config_path ? config_path : "", buf_cstr(&msg));
+            buf_printf(err, "%s:%d: %s", config_path, cfg->policy.v[bad].line, buf_cstr(&msg));
             r = -EINVAL;
         }
         buf_release(&msg);
@@ -274,7 +301,7 @@ int agent_config_load(const struct sysroot *sr, const char *config_path,
     /* flags after the file: the command line wins; a list flag replaces the file's list */
     for (size_t i = 0; i < nflags && r == 0; i++) {
         const struct config_option *o = config_find_flag(&schema, flags[i].key);
-        if (o && o->type == CONFIG_LIST) {
+        if (o && (o->type == CONFIG_LIST || o->type == CONFIG_GLOBS)) {
             struct config_list *l = (struct config_list *)((char *)cfg + o->offset);
             bool first = true;
             for (size_t k = 0; k < i; k++)
@@ -290,10 +317,14 @@ int agent_config_load(const struct sysroot *sr, const char *config_path,
         r = config_set(&schema, cfg, flags[i].section, flags[i].key, flags[i].value, &msg);
         if (r < 0)
             buf_printf(err, "--%s", buf_cstr(&msg)); /* the message starts with the key */
+        else if (o)
+            cfg->line[o - options] = -1;
         buf_release(&msg);
     }
     if (r == 0)
         r = agent_config_validate(cfg, err);
+    if (r == 0 && sr)
+        r = floor_fits(sr, cfg, err);
     if (r < 0) {
         agent_config_release(cfg);
         return -EINVAL;

@@ -20,6 +20,8 @@ struct sysroot;
  * registry is full since 2023), below the kubelet's 10250-10259 and the NodePort range. */
 #define AGENT_DEFAULT_PORT 10090
 
+#define AGENT_MAX_OPTIONS 48
+
 struct agent_config {
     char *listen;
     uint64_t max_connections;
@@ -43,6 +45,10 @@ struct agent_config {
     /* derived by agent_config_validate() */
     struct guard_opts gopts;
     struct reconcile_opts ropts;
+    /* where each option of agent_schema() came from, for messages about values that only fail
+     * together: its line in `path`, 0 the default, -1 a flag */
+    const char *path;
+    int line[AGENT_MAX_OPTIONS];
 };
 
 /* The option table (docs: `oomwarden agent --help`, deploy/oomwarden.conf). */
@@ -71,3 +77,8 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
 int agent_config_load(const struct sysroot *sr, const char *config_path,
                       const struct agent_flag *flags, size_t nflags, struct agent_config *cfg,
                       struct buf *err);
+/* The same over the text of a config file (len bytes), named `name` in messages; `sr` may be
+ * NULL (then only uid numbers), `text` NULL (no file). */
+int agent_config_parse(const struct sysroot *sr, const char *name, const char *text, size_t len,
+                       const struct agent_flag *flags, size_t nflags, struct agent_config *cfg,
+                       struct buf *err);

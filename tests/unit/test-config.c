@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -56,10 +57,11 @@ struct cfg {
     int rules;
 };
 
-static int on_rule(void *ctx, const char *section, const char *key, const char *value,
-                   struct buf *err)
+static int on_rule(void *ctx, const char *section, int section_line, const char *key,
+                   const char *value, struct buf *err)
 {
     struct cfg *c = ctx;
+    (void)section_line;
     if (strncmp(section, "rule ", 5) != 0) {
         buf_printf(err, "unknown section [%s]", section);
         return -ENOENT;
@@ -77,7 +79,7 @@ static const struct config_option opts[] = {
     {"agent", "listen", CONFIG_STRING, offsetof(struct cfg, listen), 0, 0, "address:port"},
     {"agent", "guard", CONFIG_BOOL, offsetof(struct cfg, guard), 0, 0, "kill before the kernel"},
     {"exporter", "cgroup-depth", CONFIG_UINT, offsetof(struct cfg, depth), 1, 32, NULL},
-    {"exporter", "include", CONFIG_LIST, offsetof(struct cfg, include), 0, 0, NULL},
+    {"exporter", "include", CONFIG_GLOBS, offsetof(struct cfg, include), 0, 0, NULL},
     {"guard", "interval", CONFIG_DURATION, offsetof(struct cfg, interval), 100, 60000, NULL},
     {"guard", "mem-floor", CONFIG_SIZE, offsetof(struct cfg, floor), 0, UINT64_MAX, NULL},
 };
@@ -89,10 +91,10 @@ static void loads_and_reports_file_line_key(void **state)
     struct config_schema s = {opts, sizeof(opts) / sizeof(opts[0]), on_rule, &c};
     struct buf err = BUF_INIT(4096);
     const char *text = "; comment\n[agent]\nlisten = 127.0.0.1:10090\nguard = yes\n\n"
-                       "[exporter]\ncgroup-depth = 4\ninclude = /kubepods*, /system.slice/*\n"
-                       "include = /user.slice\n[guard]\ninterval = 250ms\nmem-floor = 256M\n"
+                       "[exporter]\ncgroup-depth = 4\ninclude = /kubepods*, /system.slice/*, "
+                       "/user.slice\n[guard]\ninterval = 250ms\nmem-floor = 256M\n"
                        "[rule protect-sshd]\nmatch = comm=sshd\n";
-    assert_int_equal(config_load_string(&s, &c, text, "test.conf", &err), 0);
+    assert_int_equal(config_load_text(&s, &c, text, strlen(text), "test.conf", &err), 0);
     assert_string_equal(c.listen, "127.0.0.1:10090");
     assert_true(c.guard);
     assert_int_equal(c.depth, 4);
@@ -122,10 +124,34 @@ static void loads_and_reports_file_line_key(void **state)
         {"[agent]\nthis line has no equals sign\n", "test.conf:2: syntax error"},
         {"listen = 1\n", "test.conf:1: 'listen' is outside any [section]"},
         {"[rule x]\nkill = yes\n", "test.conf:2: rule 'x': unknown key 'kill'"},
+        /* a key or a section given twice: an error with both lines, not the last one winning */
+        {"[agent]\nlisten = a\nguard = yes\nlisten = b\n",
+         "test.conf:4: listen: given twice in [agent] (lines 2 and 4)"},
+        {"[exporter]\ninclude = /a\ninclude = /b\n",
+         "test.conf:3: include: given twice in [exporter] (lines 2 and 3)"},
+        {"[agent]\nlisten = a\n[guard]\ninterval = 1s\n\n[agent]\nguard = no\n",
+         "test.conf:6: [agent] given twice (lines 1 and 6): one section each"},
+        {"[rule x]\nmatch = a\n[rule y]\nmatch = b\n[rule x]\nmatch = c\n",
+         "test.conf:5: [rule x] given twice (lines 1 and 5)"},
+        {"\xef\xbb\xbf[agent]\nlisten = a\n[agent]\nguard = no\n",
+         "test.conf:3: [agent] given twice (lines 1 and 3)"},
+        {"[agent\nlisten = a\n", "test.conf:1: a section header without its ']'"},
+        /* inih keeps 49 characters of a section name: a longer one would be another name */
+        {"[rule aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeee]\nmatch = x\n",
+         "test.conf:1: a section name of 55 characters: libinih keeps 49"},
+        /* globs that can match no cgroup path */
+        {"[exporter]\ninclude = /a, [\n",
+         "test.conf:2: include: '[': not a cgroup path glob (they start with '/'"},
+        {"[exporter]\ninclude = /kubepods[\n",
+         "test.conf:2: include: '/kubepods[': an unclosed '[' (a literal '[' is written [[])"},
+        {"[exporter]\ninclude = /a\\\n",
+         "test.conf:2: include: '/a\\': a trailing backslash"},
+        {"[exporter]\ninclude = kubepods*\n", "test.conf:2: include: 'kubepods*': not a cgroup"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         buf_reset(&err);
-        assert_int_not_equal(config_load_string(&s, &c, bad[i].text, "test.conf", &err), 0);
+        assert_int_not_equal(
+            config_load_text(&s, &c, bad[i].text, strlen(bad[i].text), "test.conf", &err), 0);
         if (strncmp(buf_cstr(&err), bad[i].msg, strlen(bad[i].msg)) != 0)
             fail_msg("got '%s', want '%s...'", buf_cstr(&err), bad[i].msg);
     }
@@ -143,6 +169,115 @@ static void loads_and_reports_file_line_key(void **state)
     config_release(&s, &c);
     assert_null(c.listen);
     assert_int_equal(c.include.n, 0);
+    buf_release(&err);
+}
+
+static const struct config_option one_string[] = {
+    {"agent", "listen", CONFIG_STRING, offsetof(struct cfg, listen), 0, 0, NULL},
+    {"agent", "guard", CONFIG_BOOL, offsetof(struct cfg, guard), 0, 0, NULL},
+    {"exporter", "cgroup-depth", CONFIG_UINT, offsetof(struct cfg, depth), 0, 100, NULL},
+    {"exporter", "include", CONFIG_GLOBS, offsetof(struct cfg, include), 0, 0, NULL},
+};
+
+/* Debian's libinih cut lines at 200 bytes and read the rest as a line of its own: a long value
+ * was silently truncated, and its tail could parse as another key. Every length loads whole. */
+static void lines_are_never_cut(void **state)
+{
+    (void)state;
+    static const size_t lengths[] = {1,    150,  189,  190,  195,  196,  197,  198,  199,
+                                     200,  201,  202,  203,  250,  398,  399,  400,  401,
+                                     402,  4093, 4094, 4095, 4096, 4097, 65536, 500000};
+    struct buf text = BUF_INIT(1 << 20), err = BUF_INIT(4096);
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+        for (int crlf = 0; crlf < 2; crlf++) {
+            size_t n = lengths[i];
+            buf_reset(&text);
+            buf_puts(&text, "[agent]\nlisten = ");
+            for (size_t k = 0; k < n; k++) /* the tail of a cut line parsed as a key once */
+                buf_putc(&text, k + 12 == n ? ' ' : k + 11 == n ? '=' : 'a' + (char)(k % 26));
+            buf_puts(&text, crlf ? "\r\nguard = yes\r\n" : "\nguard = yes\n");
+            struct cfg c = {0};
+            struct config_schema s = {one_string, 4, NULL, NULL, NULL};
+            buf_reset(&err);
+            if (config_load_text(&s, &c, text.data, text.len, "t.conf", &err) != 0)
+                fail_msg("%zu bytes: %s", n, buf_cstr(&err));
+            assert_non_null(c.listen);
+            if (strlen(c.listen) != n)
+                fail_msg("a value of %zu bytes came back as %zu", n, strlen(c.listen));
+            assert_true(c.guard);
+            config_release(&s, &c);
+        }
+    }
+    buf_release(&text);
+    buf_release(&err);
+}
+
+/* What inih reads differently from what the file says is an error, or read as written. */
+static void lines_as_written(void **state)
+{
+    (void)state;
+    int lines[4] = {0};
+    struct cfg c = {0};
+    struct config_schema s = {one_string, 4, NULL, NULL, lines};
+    struct buf err = BUF_INIT(4096);
+    /* an indented key is a key, not the continuation of the value above */
+    const char *text = "[exporter]\ninclude = /a\n   cgroup-depth = 7\n\n[agent]\n  listen = x\n";
+    assert_int_equal(config_load_text(&s, &c, text, strlen(text), "t.conf", &err), 0);
+    assert_int_equal(c.include.n, 1);
+    assert_string_equal(c.include.v[0], "/a");
+    assert_int_equal(c.depth, 7);
+    assert_string_equal(c.listen, "x");
+    /* each option's line, for messages about values that only fail together */
+    assert_int_equal(lines[0], 6);
+    assert_int_equal(lines[1], 0);
+    assert_int_equal(lines[2], 3);
+    assert_int_equal(lines[3], 2);
+    config_release(&s, &c);
+    /* a NUL ends a line for inih: the rest of the file would be read short */
+    static const char nul[] = "[agent]\nguard = yes\nlisten = a\0b\n";
+    buf_reset(&err);
+    assert_int_equal(config_load_text(&s, &c, nul, sizeof(nul) - 1, "t.conf", &err), -EINVAL);
+    assert_string_equal(buf_cstr(&err), "t.conf:3: a NUL byte (is this a binary file?)");
+    config_release(&s, &c);
+    buf_release(&err);
+}
+
+/* Only a regular file is read, and not a large one: a directory read as empty and FIFOs or
+ * /dev/zero hung --check-config. */
+static void config_files_only(void **state)
+{
+    (void)state;
+    struct cfg c = {0};
+    struct config_schema s = {one_string, 4, NULL, NULL, NULL};
+    struct buf err = BUF_INIT(4096);
+    assert_int_equal(config_load_file(&s, &c, "/tmp", &err), -EISDIR);
+    assert_string_equal(buf_cstr(&err), "/tmp: a directory, not a config file");
+    buf_reset(&err);
+    assert_int_equal(config_load_file(&s, &c, "/dev/zero", &err), -EINVAL);
+    assert_string_equal(buf_cstr(&err), "/dev/zero: not a regular file (a FIFO, a device or a "
+                                        "socket is not read)");
+    char dir[] = "/tmp/oomwarden-test-config-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    buf_reset(&err);
+    assert_int_equal(config_load_file(&s, &c, path, &err), -EINVAL); /* without waiting */
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/big.conf", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("[agent]\n", f);
+    for (int i = 0; i < 40000; i++)
+        fputs("# a comment line, thirty bytes\n", f);
+    fclose(f);
+    buf_reset(&err);
+    assert_int_equal(config_load_file(&s, &c, path, &err), -EFBIG);
+    char want[128];
+    snprintf(want, sizeof(want), "%s: larger than 1024 KiB, the limit for a config file", path);
+    assert_string_equal(buf_cstr(&err), want);
+    unlink(path);
+    rmdir(dir);
     buf_release(&err);
 }
 
@@ -164,6 +299,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sizes_and_durations),
         cmocka_unit_test(loads_and_reports_file_line_key),
+        cmocka_unit_test(lines_are_never_cut),
+        cmocka_unit_test(lines_as_written),
+        cmocka_unit_test(config_files_only),
         cmocka_unit_test(agent_flags_are_unique),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

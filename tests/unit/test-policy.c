@@ -127,9 +127,20 @@ static void rule_errors_name_file_line_key(void **state)
          "F:2: qos: 'gold' is not a QoS class (guaranteed, burstable, besteffort)"},
         {"[rule a]\npod = *\nguard = maybe\n",
          "F:3: guard: 'maybe' is not protect, avoid, prefer or normal"},
-        {"[rule a]\ncgroup = system.slice\n", "F:2: cgroup: 'system.slice' is not a cgroup path"},
+        {"[rule a]\ncgroup = system.slice\n", "F:2: cgroup: 'system.slice': not a cgroup path"},
+        {"[rule a]\npod = abc[\nguard = avoid\n", "F:2: pod: 'abc[': an unclosed '['"},
         {"[rule a]\npod = *\nfrobnicate = 1\n", "F:3: frobnicate: unknown key in [rule a]"},
-        {"[rule a]\npod = *\npod = x\n", "F:3: pod: given twice in [rule a]"},
+        {"[rule a]\npod = *\npod = x\n", "F:3: pod: given twice in [rule a] (lines 2 and 3)"},
+        {"[rule a]\npod = *\nguard = avoid\n[rule b]\npod = x\nguard = avoid\n[rule a]\nunit = x\n",
+         "F:7: [rule a] given twice (lines 1 and 7)"},
+        /* the issue's line: a cmdline regex past inih's 200 bytes, whose cut tail "= b" once
+         * made a syntax error and a tail without '=' a silently shorter regex; now it is whole
+         * and still valid, or the error names what is wrong with it */
+        {"[rule a]\ncmdline = ^/usr/bin/java .*-Dapp=(orders|billing|shipping|inventory|"
+         "catalog|search|recommendations|notifications|payments|refunds|accounts|sessions|"
+         "gateway|reporting|analytics|scheduler|exports|imports)-service( |$).*-Xmx[0-9]+[gG]"
+         " (\n",
+         "F:2: cmdline: '^/usr/bin/java"},
         {"[rules]\npod = *\n", "F:2: unknown section [rules]"},
         {"[rule]\npod = *\n", "F:2: [rule]: a rule needs a name"},
         {"[guard]\nenabled = yes\n\n[rule lonely]\nguard = protect\n",
@@ -147,8 +158,28 @@ static void rule_errors_name_file_line_key(void **state)
          "F:2: uid: 4294967295 is not a uid (0..4294967294)"},
         {"[rule a]\nuid = 99999999999999999999999\nguard = avoid\n",
          "F:2: uid: 99999999999999999999999 is not a uid"},
-        {"[guard]\nmemory-floor = lots\n", "memory-floor: 'lots' is not a size"},
-        {"[guard]\npsi = some 2s 1s\n", "psi: 'some 2s 1s' is not a PSI trigger"},
+        /* values that parse but cannot work: FILE:LINE of the key too */
+        {"[guard]\nmemory-floor = lots\n", "F:2: memory-floor: 'lots' is not a size"},
+        {"[guard]\npsi = some 2s 1s\n", "F:2: psi: 'some 2s 1s' is not a PSI trigger"},
+        {"[agent]\nkmsg = no\nlisten = 127.0.0.1\n", "F:3: listen: '127.0.0.1' is not ADDRESS:PORT"},
+        {"[agent]\nevent-format = yaml\n", "F:2: event-format: 'yaml' is not text or json"},
+        {"[guard]\nmin-interval = 2s\nmax-interval = 1s\n",
+         "F:2: min-interval: 2000ms is above max-interval (1000ms)"},
+        {"[guard]\nenabled = yes\nmax-interval = 5ms\n",
+         "F:3: max-interval: 5ms is out of range (100..60000)"},
+        {"[guard]\nenabled = yes\n\nmax-interval = 100ms\nmin-interval = 1s\n",
+         "F:5: min-interval: 1000ms is above max-interval (100ms)"},
+        {"[guard]\nmax-interval = 100ms\nmin-interval = 101ms\n",
+         "F:3: min-interval: 101ms is above max-interval (100ms)"},
+        {"[guard]\npsi =\npsi-kill-after = 5s\n", "F:3: psi-kill-after: needs a psi trigger"},
+        {"[guard]\nenabled = yes\nmemory-floor = 100%\ncooldown = 0\n",
+         "F:3: memory-floor: 100% can never be met (MemAvailable is always below MemTotal): the "
+         "guard would kill every eligible process, one after another (cooldown = 0)"},
+        {"[guard]\nmemory-floor = 100%\n",
+         "F:2: memory-floor: 100% can never be met (MemAvailable is always below MemTotal): the "
+         "guard would kill every eligible process, one per cooldown"},
+        {"[guard]\ncgroups = [\n", "F:2: cgroups: '[': not a cgroup path glob"},
+        {"[guard]\npsi-cgroups = /kubepods/[abc\n", "F:2: psi-cgroups: '/kubepods/[abc': an unclosed '['"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct agent_config cfg;
@@ -159,6 +190,29 @@ static void rule_errors_name_file_line_key(void **state)
         if (r != -EINVAL || strncmp(err, cases[i].want, strlen(cases[i].want)) != 0)
             fail_msg("case %zu: got %d \"%s\", want \"%s...\"", i, r, err, cases[i].want);
     }
+}
+
+/* A regex longer than inih's old 200-byte line comes back whole, with what follows it. */
+static void long_lines_whole(void **state)
+{
+    (void)state;
+    char re[1200];
+    size_t n = 0;
+    n += (size_t)snprintf(re + n, sizeof(re) - n, "^/usr/bin/java .*-Dapp=(");
+    for (int i = 0; n < 1000; i++)
+        n += (size_t)snprintf(re + n, sizeof(re) - n, "%ssvc%d", i ? "|" : "", i);
+    snprintf(re + n, sizeof(re) - n, ")-service( |$)");
+    char text[1400];
+    snprintf(text, sizeof(text), "[rule long]\ncmdline = %s\noom-score-adj = 900\n", re);
+    struct agent_config cfg;
+    const char *err;
+    if (load(text, &cfg, &err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(cfg.policy.n, 1);
+    assert_string_equal(cfg.policy.v[0].cmdline_src, re);
+    assert_int_equal(cfg.policy.v[0].adj, 900);
+    assert_int_equal(cfg.policy.v[0].line, 1);
+    agent_config_release(&cfg);
 }
 
 static const char *K8S_POD = "/kubepods.slice/kubepods-burstable.slice/"
@@ -458,6 +512,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rules_parse),
         cmocka_unit_test(rule_errors_name_file_line_key),
+        cmocka_unit_test(long_lines_whole),
         cmocka_unit_test(cgroup_matchers),
         cmocka_unit_test(verdicts_and_plan),
         cmocka_unit_test(cgroup_plan),

@@ -17,6 +17,7 @@
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
 #include "base/fmt.h"
+#include "base/glob.h"
 #include "base/json.h"
 #include "base/opt.h"
 #include "base/table.h"
@@ -111,7 +112,7 @@ void policy_release(struct policy *p)
     *p = (struct policy){0};
 }
 
-static struct policy_rule *rule_get(struct policy *p, const char *name)
+static struct policy_rule *rule_get(struct policy *p, const char *name, int line)
 {
     for (size_t i = 0; i < p->n; i++)
         if (strcmp(p->v[i].name, name) == 0)
@@ -121,7 +122,7 @@ static struct policy_rule *rule_get(struct policy *p, const char *name)
         return NULL;
     p->v = v;
     struct policy_rule *r = &p->v[p->n];
-    *r = (struct policy_rule){.adj = POLICY_ADJ_UNSET, .oom_group = -1,
+    *r = (struct policy_rule){.line = line, .adj = POLICY_ADJ_UNSET, .oom_group = -1,
                               .memory_high = OPT_ABSENT};
     if (!(r->name = strdup(name)))
         return NULL;
@@ -149,6 +150,25 @@ static int list_parse(struct config_list *l, const char *value)
         q = e ? e + 1 : q + n;
     }
     return 0;
+}
+
+/* A list of globs: cgroup paths (starting with '/' or '*'), or names; each well formed. */
+static int glob_list(struct config_list *l, bool paths, const char *key, const char *value,
+                     struct buf *err)
+{
+    int rc = list_parse(l, value);
+    for (size_t i = 0; rc == 0 && i < l->n; i++) {
+        const char *why = paths ? config_glob_problem(l->v[i]) : glob_problem(l->v[i]);
+        if (why) {
+            buf_printf(err, "%s: '%s': %s", key, l->v[i], why);
+            return -EINVAL;
+        }
+    }
+    if (rc == 0 && l->n == 0) {
+        buf_printf(err, "%s: empty list; leave the key out instead", key);
+        return -EINVAL;
+    }
+    return rc;
 }
 
 static int set_regex(regex_t *re, bool *has, char **src, const char *key, const char *value,
@@ -237,32 +257,13 @@ static int set_key(struct policy_rule *r, enum rule_key k, const char *key, cons
             goto empty;
         return rc < 0 ? rc : resolve_uids(r, users, key, err);
     case K_CGROUP:
-        rc = list_parse(&r->cgroups, value);
-        for (size_t i = 0; rc == 0 && i < r->cgroups.n; i++) {
-            if (r->cgroups.v[i][0] != '/' && r->cgroups.v[i][0] != '*') {
-                buf_printf(err, "%s: '%s' is not a cgroup path glob (they start with '/': "
-                                "/system.slice/*)", key, r->cgroups.v[i]);
-                return -EINVAL;
-            }
-        }
-        if (rc == 0 && r->cgroups.n == 0)
-            goto empty;
-        return rc;
+        return glob_list(&r->cgroups, true, key, value, err);
     case K_POD:
-        rc = list_parse(&r->pods, value);
-        if (rc == 0 && r->pods.n == 0)
-            goto empty;
-        return rc;
+        return glob_list(&r->pods, false, key, value, err);
     case K_CONTAINER:
-        rc = list_parse(&r->containers, value);
-        if (rc == 0 && r->containers.n == 0)
-            goto empty;
-        return rc;
+        return glob_list(&r->containers, false, key, value, err);
     case K_UNIT:
-        rc = list_parse(&r->units, value);
-        if (rc == 0 && r->units.n == 0)
-            goto empty;
-        return rc;
+        return glob_list(&r->units, false, key, value, err);
     case K_QOS: {
         struct config_list l = {0};
         rc = list_parse(&l, value);
@@ -367,8 +368,8 @@ empty:
     return -EINVAL;
 }
 
-int policy_config_section(void *ctx, const char *section, const char *key, const char *value,
-                          struct buf *err)
+int policy_config_section(void *ctx, const char *section, int section_line, const char *key,
+                          const char *value, struct buf *err)
 {
     struct policy_loader *ld = ctx;
     struct policy *p = ld->p;
@@ -401,13 +402,10 @@ int policy_config_section(void *ctx, const char *section, const char *key, const
                         "memory-high, guard, kill-unit)", key, name);
         return -ENOENT;
     }
-    struct policy_rule *r = rule_get(p, name);
+    /* the loader refuses a section or a key given twice */
+    struct policy_rule *r = rule_get(p, name, section_line);
     if (!r)
         return -ENOMEM;
-    if (r->set_keys & (1u << k)) {
-        buf_printf(err, "%s: given twice in [rule %s]", key, name);
-        return -EINVAL;
-    }
     int rc = set_key(r, (enum rule_key)k, key, value, ld->users, err);
     if (rc == 0)
         r->set_keys |= 1u << k;

@@ -58,6 +58,7 @@ const char *kill_unit_name(enum kill_unit u);
 
 struct policy_rule {
     char *name;
+    int line; /* of its [rule NAME] in the config file */
     /* matchers; a regex is compiled when has_* */
     bool has_comm, has_exe, has_cmdline;
     regex_t comm, exe, cmdline;
@@ -74,7 +75,7 @@ struct policy_rule {
     unsigned memory_high_percent; /* 1..100 of memory.max; 0 when absolute */
     enum guard_weight weight;
     enum kill_unit kill_unit;
-    unsigned set_keys; /* which keys were given (a key given twice is an error) */
+    unsigned set_keys; /* which keys were given */
 };
 
 struct policy {
@@ -97,8 +98,8 @@ struct policy_loader {
     struct policy *p;
     struct users *users;
 };
-int policy_config_section(void *ctx, const char *section, const char *key, const char *value,
-                          struct buf *err);
+int policy_config_section(void *ctx, const char *section, int section_line, const char *key,
+                          const char *value, struct buf *err);
 /* After loading: every rule has a matcher and an action, and cgroup actions only cgroup
  * matchers. Returns -EINVAL with "[rule NAME]: why" in err; *ret_rule gets the rule's index. */
 int policy_validate(const struct policy *p, size_t *ret_rule, struct buf *err);
