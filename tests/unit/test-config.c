@@ -2,6 +2,8 @@
 #include "testlib.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "base/ere.h"
 #include "engine/agent.h"
 #include "base/units.h"
 
@@ -281,6 +284,50 @@ static void config_files_only(void **state)
     buf_release(&err);
 }
 
+/* The regex cost estimate follows what regcomp() allocates: within a bound per estimated node
+ * for patterns of every shape, and stacked repetitions (which double regcomp's tree each) above
+ * the limit long before they cost memory. */
+static void regex_cost_follows_regcomp(void **state)
+{
+    (void)state;
+    assert_int_equal(ere_cost("abc"), 3);
+    assert_int_equal(ere_cost("a+"), 3);
+    assert_int_equal(ere_cost("a*"), 2);
+    assert_int_equal(ere_cost("(a|b)"), 4);
+    assert_int_equal(ere_cost("[]a-z[:alpha:]]x"), 2);
+    assert_true(ere_cost("a{100}") >= 100);
+    assert_true(ere_cost("(a{100}){100}") >= 10000);
+    assert_true(ere_cost("a++++++++++++++++++++") > 1000000);
+    assert_true(ere_cost("((((((((((a{9}){9}){9}){9}){9}){9}){9}){9}){9}){9})") >= 3486784401u);
+    assert_true(ere_cost("(") >= 1);   /* not a regex: regcomp says why */
+    assert_true(ere_cost("a{") >= 1);
+    assert_true(ere_cost("\\") >= 1);
+#ifndef __SANITIZE_ADDRESS__ /* mallinfo2 does not see ASan's allocator */
+    static const char *const shapes[] = {
+        "^(Xorg|Xwayland|gnome-shell|kwin_wayland|sway|pipewire)$",
+        "a{1000}",
+        "(ab|cd){300}",
+        "(a{30}){30}",
+        "a++++++++++",
+        "((x|y)+z?){50}[0-9]{20}",
+        "^/usr/bin/java .*-Dapp=(orders|billing|shipping)-service( |$).*",
+        "(a{10}){10}{10}",
+    };
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        struct mallinfo2 before = mallinfo2();
+        regex_t re;
+        assert_int_equal(regcomp(&re, shapes[i], REG_EXTENDED | REG_NOSUB), 0);
+        struct mallinfo2 after = mallinfo2();
+        size_t used = after.uordblks + after.hblkhd - before.uordblks - before.hblkhd;
+        uint64_t cost = ere_cost(shapes[i]);
+        if (used > 64 * 1024 + cost * 512) /* 70 to 260 bytes a node seen with glibc 2.36 */
+            fail_msg("'%s': %zu bytes for an estimate of %llu nodes", shapes[i], used,
+                     (unsigned long long)cost);
+        regfree(&re);
+    }
+#endif
+}
+
 /* Every option of the agent is also a flag --KEY: two sections with one key would make the flag
  * set the first and leave the second unreachable ([guard] dry-run once did that). */
 static void agent_flags_are_unique(void **state)
@@ -302,6 +349,7 @@ int main(void)
         cmocka_unit_test(lines_are_never_cut),
         cmocka_unit_test(lines_as_written),
         cmocka_unit_test(config_files_only),
+        cmocka_unit_test(regex_cost_follows_regcomp),
         cmocka_unit_test(agent_flags_are_unique),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

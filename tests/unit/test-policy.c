@@ -118,6 +118,10 @@ static void rule_errors_name_file_line_key(void **state)
         const char *text, *want;
     } cases[] = {
         {"[rule a]\ncomm = (\n", "F:2: comm: '(' is not a POSIX extended regex"},
+        /* regcomp() would build this into gigabytes (found by fuzz-config) */
+        {"[rule a]\ncomm = ^x+++++++++++++++++++++\noom-score-adj = 1\n",
+         "F:2: comm: '^x+++++++++++++++++++++' would compile to about 4194304 states (the "
+         "limit is 10000)"},
         {"[rule a]\ncgroup = /x\noom-score-adj = 1001\n",
          "F:3: oom-score-adj: '1001' is not a whole number from -1000 to 1000"},
         {"[rule a]\npod = *\noom-group = 2\n", "F:3: oom-group: '2' is not 0 or 1"},

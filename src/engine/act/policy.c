@@ -15,6 +15,7 @@
 
 #include "base/cleanup.h"
 #include "base/cursor.h"
+#include "base/ere.h"
 #include "base/sys/fileio.h"
 #include "base/fmt.h"
 #include "base/glob.h"
@@ -54,6 +55,8 @@ const char *policy_change_kind_name(enum policy_change_kind k)
     return k == CHANGE_ADJ ? "oom_score_adj" : k == CHANGE_OOM_GROUP ? "memory.oom.group"
                                                                      : "memory.high";
 }
+
+#define POLICY_REGEX_MAX_COST 10000u
 
 /* ---- the rules as configured -------------------------------------------------------------- */
 
@@ -176,6 +179,14 @@ static int set_regex(regex_t *re, bool *has, char **src, const char *key, const 
 {
     if (!*value) {
         buf_printf(err, "%s: an empty regex matches everything; leave the key out instead", key);
+        return -EINVAL;
+    }
+    /* 70 to 260 bytes a node (glibc 2.36): 10,000 is about 2 MiB, more than a matcher needs */
+    uint64_t cost = ere_cost(value);
+    if (cost > POLICY_REGEX_MAX_COST) {
+        buf_printf(err, "%s: '%.60s%s' would compile to about %" PRIu64 " states (the limit is "
+                        "%u): nested or stacked repetitions (a{100}{100}, a+++) multiply",
+                   key, value, strlen(value) > 60 ? "..." : "", cost, POLICY_REGEX_MAX_COST);
         return -EINVAL;
     }
     int rc = regcomp(re, value, REG_EXTENDED | REG_NOSUB);
