@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -357,7 +360,17 @@ struct agent {
     struct cgroup_hier hier;
     bool hier_open, hier_ok;
     struct killobs obs;
+    /* /healthz asks the main loop (guard, policy, kernel log) for a sign of life through this
+     * eventfd, and fails when an answer is overdue, not when the HTTP side is busy. ping_ms:
+     * when the question still unanswered was asked, 0 when none is. An idle agent is not woken
+     * up for this: only a probe asks. */
+    int ping_fd;
+    _Atomic uint64_t ping_ms;
 };
+
+/* The main loop may block for a kill (up to kill-timeout) or a scan of a large /proc: it is
+ * stuck only when an answer is later than this beyond kill-timeout. */
+#define STUCK_AFTER_MS 30000
 
 #define SCRAPE_COALESCE_MS 1000
 
@@ -433,10 +446,26 @@ static void on_http(void *ctx, const char *path, struct httpd_response *resp)
         resp->status = 200;
         resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     } else if (strcmp(path, "/healthz") == 0) {
-        /* healthy when the machine it watches is readable */
-        bool ok = faccessat(a->sr->proc_fd, "meminfo", R_OK, 0) == 0;
-        resp->status = ok ? 200 : 503;
-        buf_puts(&resp->body, ok ? "ok\n" : "cannot read /proc\n");
+        /* healthy when the main loop runs and the machine it watches is readable */
+        pthread_rwlock_rdlock(&a->cfg_lock);
+        uint64_t stuck_after = a->cfg->kill_timeout + STUCK_AFTER_MS;
+        pthread_rwlock_unlock(&a->cfg_lock);
+        uint64_t now = loop_now_ms(), asked = 0;
+        /* ask, unless a question is still open; its answer clears ping_ms */
+        if (atomic_compare_exchange_strong(&a->ping_ms, &asked, now)) {
+            uint64_t one = 1;
+            (void)!write(a->ping_fd, &one, sizeof(one));
+        }
+        resp->status = 503;
+        if (asked && now - asked > stuck_after)
+            buf_printf(&resp->body, "the main loop (guard, policy, kernel log) has not answered "
+                                    "for %" PRIu64 " s\n", (now - asked) / 1000);
+        else if (faccessat(a->sr->proc_fd, "meminfo", R_OK, 0) != 0)
+            buf_puts(&resp->body, "cannot read /proc\n");
+        else {
+            resp->status = 200;
+            buf_puts(&resp->body, "ok\n");
+        }
     } else if (strcmp(path, "/") == 0) {
         resp->status = 200;
         resp->content_type = "text/html; charset=utf-8";
@@ -557,6 +586,17 @@ static void on_lost(void *ctx, uint64_t n)
              (unsigned long long)n);
 }
 
+static int on_ping(struct loop *l, int fd, uint32_t events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct agent *a = ctx;
+    uint64_t n;
+    (void)!read(fd, &n, sizeof(n));
+    a->ping_ms = 0;
+    return 0;
+}
+
 static int on_stop(struct loop *l, int signo, void *ctx)
 {
     (void)ctx;
@@ -622,7 +662,7 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
               size_t nflags, struct agent_config *cfg)
 {
     struct agent a = {.sr = sr, .cfg = cfg, .config_path = config_path, .flags = flags,
-                      .nflags = nflags};
+                      .nflags = nflags, .ping_fd = -1};
     buf_init(&a.last, CAP_OUTPUT);
     (void)kver_read(sr, &a.kernel);
     pthread_rwlock_init(&a.cfg_lock, NULL);
@@ -638,6 +678,12 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
     (void)loop_add_signal(l, SIGTERM, on_stop, &a);
     (void)loop_add_signal(l, SIGINT, on_stop, &a);
     (void)loop_add_signal(l, SIGHUP, on_reload, &a);
+    a.ping_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    r = a.ping_fd < 0 ? -errno : loop_add_fd(l, a.ping_fd, EPOLLIN, on_ping, &a, NULL);
+    if (r < 0) {
+        log_error("cannot set up the liveness check: %s", strerror(-r));
+        goto out_loop;
+    }
 
     /* the HTTP thread blocks every signal, so they all arrive at this loop */
     int herr = 0;
@@ -691,6 +737,8 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
         cgroup_hier_close(&a.hier);
 out_loop:
     loop_free(l);
+    if (a.ping_fd >= 0)
+        close(a.ping_fd);
 out:
     kill_counters_release(&a.kills);
     pthread_rwlock_destroy(&a.cfg_lock);

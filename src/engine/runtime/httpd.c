@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -33,16 +34,29 @@
  * close: closing with unread bytes makes the kernel send a reset, which can destroy the response
  * before the client read it. */
 #define LINGER_MS 2000
-/* accept() failed for lack of descriptors: try again after this long */
+/* accept() failed for lack of descriptors, or a newcomer was refused: accept again after this
+ * long. Meanwhile new connections wait in the listen backlog; a refused client that reconnects
+ * at once is thus refused at most once per pause instead of in a loop as fast as both can go. */
 #define ACCEPT_RETRY_MS 100
+/* An answer the client has not taken a byte of for this long is stalled: its slot may go to a
+ * newcomer when the slots run out. */
+#define STALL_MS 1000
 
 enum conn_state { CONN_READING, CONN_WRITING, CONN_LINGERING };
+
+/* A client address (IPv4, or IPv6; a v4-mapped address counts as its IPv4 one). */
+struct peer {
+    uint8_t a[16];
+};
 
 struct conn {
     struct httpd *h;
     int fd;
     struct loop_source *src;
     struct conn *prev, *next;
+    struct peer peer;
+    uint64_t since_ms; /* accepted, or its last answer sent: how long it has been waiting */
+    uint64_t progress_ms; /* the last byte the client took of an answer */
     enum conn_state state;
     bool close_after;
     bool eof; /* the client has shut down its side: answer what it sent, then close */
@@ -64,6 +78,13 @@ struct httpd {
     bool accepting;
     uint64_t accept_retry_ms; /* 0 unless accept() is paused for lack of descriptors */
     unsigned max_conns, nconns;
+    /* connections per client address: open addressing, 2 * max_conns slots, count 0 = free */
+    struct peer_count {
+        struct peer peer;
+        unsigned n;
+    } *peers;
+    size_t npeer_slots;
+    unsigned npeers; /* addresses with a connection */
     uint64_t timeout_ms;
     struct conn *conns;
     httpd_handler handler;
@@ -152,6 +173,106 @@ static void set_accepting(struct httpd *h, bool on)
         h->accepting = on;
 }
 
+/* ---- who holds the slots ---- */
+
+static struct peer peer_of(const struct sockaddr_storage *sa)
+{
+    struct peer p = {0};
+    if (sa->ss_family == AF_INET) {
+        /* as the v4-mapped IPv6 address: one key for a client on either socket family */
+        p.a[10] = p.a[11] = 0xff;
+        memcpy(&p.a[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa->ss_family == AF_INET6) {
+        memcpy(p.a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+    return p;
+}
+
+static size_t peer_hash(const struct peer *p, size_t nslots)
+{
+    uint64_t x = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < sizeof(p->a); i++)
+        x = (x ^ p->a[i]) * 1099511628211ull;
+    return (size_t)x & (nslots - 1);
+}
+
+/* The slot of an address: its own, or the free slot it would take (the table never fills: it
+ * has twice as many slots as there can be connections). */
+static struct peer_count *peer_count(struct httpd *h, const struct peer *p)
+{
+    size_t i = peer_hash(p, h->npeer_slots);
+    while (h->peers[i].n && memcmp(&h->peers[i].peer, p, sizeof(*p)) != 0)
+        i = (i + 1) & (h->npeer_slots - 1);
+    return &h->peers[i];
+}
+
+/* Removes an address whose count fell to 0, moving later entries of its probe run back. */
+static void peer_forget(struct httpd *h, const struct peer *p)
+{
+    size_t mask = h->npeer_slots - 1, i = (size_t)(peer_count(h, p) - h->peers);
+    h->npeers--;
+    for (size_t j = (i + 1) & mask; h->peers[j].n; j = (j + 1) & mask) {
+        size_t home = peer_hash(&h->peers[j].peer, h->npeer_slots);
+        /* the entry at j may move to the hole at i when its home is not between them */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            h->peers[i] = h->peers[j];
+            i = j;
+        }
+    }
+    h->peers[i] = (struct peer_count){0};
+}
+
+/* Whether a new connection has already sent a whole request head (or a bad one). */
+static bool sent_request(int fd)
+{
+    char peek[HTTP_HEAD_MAX];
+    ssize_t n = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+    struct http_request req;
+    return n > 0 && http_request_parse(peek, (size_t)n, &req) != HTTP_REQ_INCOMPLETE;
+}
+
+/*
+ * All slots are taken and a client from `p` connects: whose slot does it get? Each address has a
+ * fair share: the slots divided among the addresses connected, the newcomer's included.
+ *
+ * A newcomer within its share takes the slot of a connection that waits for a request, or is
+ * part-way through one, or is stalled reading its answer: first those of an address past its
+ * share, then the others; within each, one waiting for a request (an idle keep-alive, or a
+ * client that connected and said nothing) before one in the middle of one; the oldest first.
+ *
+ * A newcomer past its share that has already sent its request (`active`) takes such a slot
+ * from its own address only: a scrape gets in past idle or slow clients of its own address
+ * too. Any other newcomer past its share gets nothing (NULL: refused): idle clients of one
+ * address never take slots from each other, and flooding addresses never take turns at
+ * evicting each other.
+ */
+static struct conn *pick_victim(struct httpd *h, const struct peer *p, bool active, uint64_t now)
+{
+    struct peer_count *mine = peer_count(h, p);
+    unsigned addrs = h->npeers + (mine->n ? 0 : 1);
+    unsigned share = h->max_conns / addrs ? h->max_conns / addrs : 1;
+    bool within = mine->n + 1 <= share;
+    if (!within && !active)
+        return NULL;
+    struct conn *best = NULL;
+    int best_rank = 0;
+    for (struct conn *c = h->conns; c; c = c->next) {
+        bool idle = c->state == CONN_LINGERING || (c->state == CONN_READING && c->in_len == 0);
+        bool slow = c->state == CONN_READING ||
+                    (c->state == CONN_WRITING && now - c->progress_ms >= STALL_MS);
+        if (!idle && !slow)
+            continue; /* an answer on its way */
+        if (!within && memcmp(&c->peer, p, sizeof(*p)) != 0)
+            continue;
+        int rank = (peer_count(h, &c->peer)->n > share ? 0 : 2) + (idle ? 0 : 1);
+        if (!best || rank < best_rank || (rank == best_rank && c->since_ms < best->since_ms)) {
+            best = c;
+            best_rank = rank;
+        }
+    }
+    return best;
+}
+
 static void conn_close(struct conn *c)
 {
     struct httpd *h = c->h;
@@ -170,6 +291,9 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     buf_release(&c->body);
+    peer_count(h, &c->peer)->n--;
+    if (peer_count(h, &c->peer)->n == 0)
+        peer_forget(h, &c->peer);
     free(c);
     h->nconns--;
     if (!h->accept_retry_ms)
@@ -212,6 +336,7 @@ static void queue_response(struct conn *c, unsigned status, const char *type, st
     if (head_only)
         buf_reset(&c->body);
     c->sent = 0;
+    c->progress_ms = loop_now_ms();
     c->state = CONN_WRITING;
 }
 
@@ -273,8 +398,10 @@ static bool flush(struct conn *c)
             return false;
         }
         c->sent += (size_t)k;
+        c->progress_ms = loop_now_ms();
     }
     buf_release(&c->body);
+    c->since_ms = loop_now_ms();
     if (c->close_after) {
         shutdown(c->fd, SHUT_WR);
         c->state = CONN_LINGERING;
@@ -358,13 +485,27 @@ static int on_conn(struct loop *l, int fd, uint32_t events, void *ctx)
     return 0;
 }
 
+/* Closes a connection that gets no slot: a reset, so that nothing lingers on either side. */
+static void refuse(int fd)
+{
+    struct linger abort_now = {.l_onoff = 1, .l_linger = 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
+    close(fd);
+}
+
+/* Connections are always accepted, also when every slot is taken: left in the listen backlog, a
+ * scrape or a liveness probe waited behind every idle client ahead of it (200 idle clients that
+ * reconnect made 3 of 10 scrapes time out); accepted, it takes the slot pick_victim() says. */
 static int on_accept(struct loop *l, int fd, uint32_t events, void *ctx)
 {
     (void)l;
     (void)events;
     struct httpd *h = ctx;
-    while (h->nconns < h->max_conns) {
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    bool refused = false;
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof(sa);
+        int cfd = accept4(fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* the connection stays in the backlog; level-triggered epoll would report it
@@ -374,6 +515,17 @@ static int on_accept(struct loop *l, int fd, uint32_t events, void *ctx)
             }
             break; /* EAGAIN, or a connection that died in the backlog (ECONNABORTED...) */
         }
+        struct peer p = peer_of(&sa);
+        uint64_t now = loop_now_ms();
+        if (h->nconns >= h->max_conns) {
+            struct conn *victim = pick_victim(h, &p, sent_request(cfd), now);
+            if (!victim) {
+                refuse(cfd);
+                refused = true;
+                continue;
+            }
+            conn_close(victim);
+        }
         struct conn *c = calloc(1, sizeof(*c));
         if (!c || loop_add_fd(h->loop, cfd, EPOLLIN, on_conn, c, &c->src) < 0) {
             free(c);
@@ -382,17 +534,30 @@ static int on_accept(struct loop *l, int fd, uint32_t events, void *ctx)
         }
         c->h = h;
         c->fd = cfd;
+        c->peer = p;
+        c->since_ms = now;
         c->state = CONN_READING;
-        c->deadline_ms = loop_now_ms() + h->timeout_ms; /* the whole request within it */
+        c->deadline_ms = now + h->timeout_ms; /* the whole request within it */
         buf_init(&c->body, 0);
         c->next = h->conns;
         if (h->conns)
             h->conns->prev = c;
         h->conns = c;
         h->nconns++;
+        struct peer_count *pc = peer_count(h, &p);
+        if (pc->n++ == 0) {
+            pc->peer = p;
+            h->npeers++;
+        }
+        /* what it sent already is read now, so that the next newcomer of this drain does not
+         * take its slot for an idle one */
+        if (fill(c))
+            serve(c);
     }
-    if (h->nconns >= h->max_conns)
+    if (refused && !h->accept_retry_ms) {
         set_accepting(h, false);
+        h->accept_retry_ms = loop_now_ms() + ACCEPT_RETRY_MS;
+    }
     rearm(h);
     return 0;
 }
@@ -411,8 +576,7 @@ static int on_deadline(struct loop *l, void *ctx)
     }
     if (h->accept_retry_ms && h->accept_retry_ms <= now) {
         h->accept_retry_ms = 0;
-        if (h->nconns < h->max_conns)
-            set_accepting(h, true);
+        set_accepting(h, true);
     }
     rearm(h);
     return 0;
@@ -443,16 +607,25 @@ static void free_server(struct httpd *h)
         close(h->listen_fd);
     if (h->stop_fd >= 0)
         close(h->stop_fd);
+    free(h->peers);
     free(h);
 }
 
-static int open_listener(const struct sockaddr_storage *addr, unsigned addrlen, uint16_t *port)
+static int open_listener(const struct sockaddr_storage *addr, unsigned addrlen,
+                         unsigned timeout_seconds, uint16_t *port)
 {
     int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int one = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* A connection reaches accept() once its request has arrived (HTTP clients speak first);
+     * one that says nothing is held by the kernel for about this long, retransmitting its
+     * SYN-ACK, before it is handed over anyway. So a connection accepted has almost always
+     * sent its request already (pick_victim() can tell a scrape from an idle client), and
+     * clients that connect and wait never hold a slot for that time. */
+    int defer = (int)timeout_seconds;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
     if (bind(fd, (const struct sockaddr *)addr, addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
         int e = -errno;
         close(fd);
@@ -484,9 +657,17 @@ struct httpd *httpd_start(const char *listen, unsigned max_connections, unsigned
     h->handler = handler;
     h->ctx = ctx;
     h->max_conns = max_connections ? max_connections : 1;
+    for (h->npeer_slots = 2; h->npeer_slots < 2 * (size_t)h->max_conns;)
+        h->npeer_slots *= 2;
+    h->peers = calloc(h->npeer_slots, sizeof(*h->peers));
+    if (!h->peers) {
+        *ret_err = -ENOMEM;
+        free(h);
+        return NULL;
+    }
     h->timeout_ms = (uint64_t)(timeout_seconds ? timeout_seconds : 1) * 1000;
     h->stop_fd = -1;
-    h->listen_fd = open_listener(&addr, addrlen, &h->port);
+    h->listen_fd = open_listener(&addr, addrlen, timeout_seconds ? timeout_seconds : 1, &h->port);
     if (h->listen_fd < 0) {
         *ret_err = h->listen_fd;
         free_server(h);

@@ -7,7 +7,9 @@
  * the agent has to cost no more than earlyoom (bench/agent). The subset served is small and
  * strict: the request head is parsed on its own (httpreq.h), fuzzed, and every limit a client
  * could abuse (head size, time to send it, time to read the answer, connection count) is
- * enforced and tested (tests/unit/test-http.c, tests/live/agent.sh).
+ * enforced and tested (tests/unit/test-http.c, tests/live/agent.sh). The connection slots are
+ * shared fairly among client addresses, idle and slow connections giving theirs up first, so
+ * that no client's load keeps a scrape or a liveness probe out (pick_victim() in httpd.c).
  */
 #pragma once
 
@@ -33,7 +35,8 @@ int httpd_parse_listen(const char *s, struct sockaddr_storage *ret, unsigned *re
 /*
  * Starts listening. Returns NULL and sets *ret_err (negative errno, e.g. -EADDRINUSE) on failure.
  * `max_connections` bounds concurrent connections; idle connections close after
- * `timeout_seconds`.
+ * `timeout_seconds`, and the kernel holds a connection that has sent nothing for about as long
+ * before handing it over (TCP_DEFER_ACCEPT).
  */
 struct httpd *httpd_start(const char *listen, unsigned max_connections, unsigned timeout_seconds,
                           httpd_handler handler, void *ctx, int *ret_err);
