@@ -62,6 +62,46 @@ static bool json_anywhere(int argc, char **argv)
 
 static int run(struct cli *c, int argc, char **argv);
 
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* The command the global options are given to (the first operand), or "". */
+static const char *command_ahead(int argc, char **argv, const struct args_option *opts, size_t n)
+{
+    struct args a;
+    args_init(&a, argc, argv, opts, n, ARGS_KEEP_ARGV | ARGS_STOP_AT_OPERAND);
+    int r;
+    while ((r = args_next(&a)) != 0)
+        ;
+    const struct command *cmd = a.noperands ? find_command(a.operands[0]) : NULL;
+    return cmd ? cmd->name : "";
+}
+
+/* `oomwarden help [COMMAND]`: the command list, or that command's --help. */
+static int help(struct cli *c, int argc, char **argv)
+{
+    c->cmd = "help";
+    if (argc == 1 || (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))) {
+        print_usage(stdout);
+        return EXIT_OK;
+    }
+    const struct command *cmd = find_command(argv[1]);
+    if (argv[1][0] == '-' && strcmp(argv[1], "-") != 0)
+        return cli_usage_error(c, "unknown option '%s'", argv[1]);
+    if (!cmd)
+        return cli_usage_error(c, "no command '%s' (the commands: oomwarden help)", argv[1]);
+    if (argc > 2)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[2]);
+    c->cmd = cmd->name;
+    char *args[] = {argv[1], (char *)"--help", NULL};
+    return cmd->run(c, 2, args);
+}
+
 int main(int argc, char **argv)
 {
     struct cli c = {.color = COLOR_AUTO, .cmd = ""};
@@ -74,8 +114,8 @@ static int run(struct cli *c, int argc, char **argv)
     /* global options before the command: --root, --color, --verbose, --help, --version */
     static const struct args_option opts[] = {
         {"root", 0, ARGS_VALUE, OPT_ROOT},
-        {"color", 0, ARGS_VALUE, OPT_COLOR},
-        {"colour", 0, ARGS_VALUE, OPT_COLOR},
+        {"color", 0, ARGS_VALUE, 'C'},
+        {"colour", 0, ARGS_VALUE, 'C'},
         {"verbose", 'v', ARGS_NO_VALUE, OPT_VERBOSE},
         {"help", 'h', ARGS_NO_VALUE, 'h'},
         {"version", 'V', ARGS_NO_VALUE, 'V'},
@@ -91,6 +131,15 @@ static int run(struct cli *c, int argc, char **argv)
         case 'V':
             printf("oomwarden %s\n", OOMWARDEN_VERSION);
             return EXIT_OK;
+        case 'C':
+            /* a bad value is an error of the command it was given to: `oomwarden --color
+             * sometimes ps` says "oomwarden ps: ..." and points to `oomwarden ps --help` */
+            if (color_when_parse(a.value, &c->color) < 0) {
+                c->cmd = command_ahead(argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
+                return cli_usage_error(c, "%s must be auto, always or never, not '%s'", a.spelled,
+                                       a.value);
+            }
+            break;
         }
     }
     if (opt < 0)
@@ -106,16 +155,14 @@ static int run(struct cli *c, int argc, char **argv)
         defaults[cargc] = NULL;
         cargv = defaults;
     }
-    if (strcmp(cargv[0], "help") == 0) {
-        print_usage(stdout);
-        return EXIT_OK;
+    if (strcmp(cargv[0], "help") == 0)
+        return help(c, cargc, cargv);
+    const struct command *cmd = find_command(cargv[0]);
+    if (cmd) {
+        c->cmd = cmd->name;
+        return cmd->run(c, cargc, cargv);
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(cargv[0], commands[i].name) == 0) {
-            c->cmd = commands[i].name;
-            return commands[i].run(c, cargc, cargv);
-        }
-    }
+    c->cmd = "";
     c->json = json_anywhere(argc, argv);
     fprintf(stderr, "oomwarden: unknown command '%s'\n", cargv[0]);
     print_usage(stderr);
