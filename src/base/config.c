@@ -58,17 +58,38 @@ static int parse_bool(const char *v, bool *ret)
     return -EINVAL;
 }
 
-static int list_add(struct config_list *l, const char *item, size_t n)
+int config_list_parse(struct config_list *l, const char *key, const char *value, struct buf *err)
 {
-    char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-    if (!v)
-        return -ENOMEM;
-    l->v = v;
-    l->v[l->n] = span_strdup((struct span){item, n});
-    if (!l->v[l->n])
-        return -ENOMEM;
-    l->n++;
+    const char *q = value;
+    while (*q) {
+        const char *e = strchr(q, ',');
+        size_t n = e ? (size_t)(e - q) : strlen(q);
+        struct span it = span_trim((struct span){q, n});
+        q = e ? e + 1 : q + n;
+        if (!it.n)
+            continue;
+        if (it.p[0] == ';') {
+            /* --check-config writes lists back as "a, b": "a, ;b" would end in a comment */
+            buf_printf(err, "%s: '%.*s': an item cannot start with ';'", key, (int)it.n, it.p);
+            return -EINVAL;
+        }
+        char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        if (!(l->v[l->n] = span_strdup(it)))
+            return -ENOMEM;
+        l->n++;
+    }
     return 0;
+}
+
+void config_list_release(struct config_list *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        free(l->v[k]);
+    free(l->v);
+    *l = (struct config_list){0};
 }
 
 int config_set(const struct config_schema *s, void *out, const char *section, const char *key,
@@ -118,20 +139,15 @@ int config_set(const struct config_schema *s, void *out, const char *section, co
     case CONFIG_LIST:
     case CONFIG_GLOBS: {
         struct config_list *l = p;
-        const char *q = value;
-        while (*q) {
-            const char *e = strchr(q, ',');
-            size_t n = e ? (size_t)(e - q) : strlen(q);
-            struct span it = span_trim((struct span){q, n});
-            if (it.n && (r = list_add(l, it.p, it.n)) < 0)
-                return r;
-            const char *why = it.n && o->type == CONFIG_GLOBS ? config_glob_problem(l->v[l->n - 1])
-                                                             : NULL;
+        size_t first = l->n;
+        if ((r = config_list_parse(l, key, value, err)) < 0)
+            return r;
+        for (size_t i = first; o->type == CONFIG_GLOBS && i < l->n; i++) {
+            const char *why = config_glob_problem(l->v[i]);
             if (why) {
-                buf_printf(err, "%s: '%s': %s", key, l->v[l->n - 1], why);
+                buf_printf(err, "%s: '%s': %s", key, l->v[i], why);
                 return -EINVAL;
             }
-            q = e ? e + 1 : q + n;
         }
         return 0;
     }
@@ -391,11 +407,7 @@ void config_release(const struct config_schema *s, void *out)
             free(*(char **)p);
             *(char **)p = NULL;
         } else if (s->opts[i].type == CONFIG_LIST || s->opts[i].type == CONFIG_GLOBS) {
-            struct config_list *l = p;
-            for (size_t k = 0; k < l->n; k++)
-                free(l->v[k]);
-            free(l->v);
-            *l = (struct config_list){0};
+            config_list_release(p);
         }
     }
 }

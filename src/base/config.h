@@ -61,6 +61,12 @@ struct config_schema {
                  * for messages about values that only fail together */
 };
 
+/* Adds the comma-separated items of `value` to l (trimmed; empty ones skipped). An item cannot
+ * start with ';': written back as "a, ;b" it would start a comment. Returns 0, -ENOMEM, or
+ * -EINVAL with "KEY: why" in err. */
+int config_list_parse(struct config_list *l, const char *key, const char *value, struct buf *err);
+void config_list_release(struct config_list *l);
+
 /* Whether a cgroup path glob can match a cgroup path: NULL, or why not (static text). */
 const char *config_glob_problem(const char *glob);
 

@@ -2,11 +2,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #define CAP UINT32_MAX
 
+/* Groups nested deeper than this count as the cap: the estimate recurses per group, and so does
+ * regcomp(); a regex that deep is refused rather than walked. */
+#define MAX_DEPTH 256
+
 struct ere {
     const char *p;
+    unsigned depth;
 };
 
 static uint64_t add(uint64_t a, uint64_t b)
@@ -60,7 +66,12 @@ static uint64_t atom(struct ere *e)
     switch (*e->p) {
     case '(': {
         e->p++;
+        if (++e->depth > MAX_DEPTH) {
+            e->p += strlen(e->p); /* the rest is not read */
+            return CAP;
+        }
         uint64_t c = alternation(e);
+        e->depth--;
         if (*e->p == ')')
             e->p++;
         return add(c, 1);

@@ -11,5 +11,6 @@
 #include <stdint.h>
 
 /* Roughly the number of tree nodes regcomp() builds for `re` (REG_EXTENDED), capped at
- * UINT32_MAX. The text need not be a valid regex: regcomp() says what is wrong with it. */
+ * UINT32_MAX; groups nested more than 256 deep count as the cap. The text need not be a valid
+ * regex: regcomp() says what is wrong with it. */
 uint64_t ere_cost(const char *re);

@@ -310,11 +310,8 @@ int agent_config_parse(const struct sysroot *sr, const char *config_path, const 
             for (size_t k = 0; k < i; k++)
                 if (strcmp(flags[k].key, flags[i].key) == 0)
                     first = false;
-            if (first) {
-                for (size_t k = 0; k < l->n; k++)
-                    free(l->v[k]);
-                l->n = 0;
-            }
+            if (first)
+                config_list_release(l);
         }
         struct buf msg = BUF_INIT(1024);
         r = config_set(&schema, cfg, flags[i].section, flags[i].key, flags[i].value, &msg);

@@ -299,6 +299,10 @@ static void regex_cost_follows_regcomp(void **state)
     assert_true(ere_cost("(a{100}){100}") >= 10000);
     assert_true(ere_cost("a++++++++++++++++++++") > 1000000);
     assert_true(ere_cost("((((((((((a{9}){9}){9}){9}){9}){9}){9}){9}){9}){9})") >= 3486784401u);
+    char deep[100001];
+    memset(deep, '(', sizeof(deep) - 1); /* fuzz-config overflowed the stack with this */
+    deep[sizeof(deep) - 1] = '\0';
+    assert_int_equal(ere_cost(deep), UINT32_MAX);
     assert_true(ere_cost("(") >= 1);   /* not a regex: regcomp says why */
     assert_true(ere_cost("a{") >= 1);
     assert_true(ere_cost("\\") >= 1);

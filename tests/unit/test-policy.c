@@ -133,6 +133,9 @@ static void rule_errors_name_file_line_key(void **state)
          "F:3: guard: 'maybe' is not protect, avoid, prefer or normal"},
         {"[rule a]\ncgroup = system.slice\n", "F:2: cgroup: 'system.slice': not a cgroup path"},
         {"[rule a]\npod = abc[\nguard = avoid\n", "F:2: pod: 'abc[': an unclosed '['"},
+        /* "*, ;x" as --check-config would write it back is "*" and a comment (fuzz-config) */
+        {"[rule a]\ncontainer = *,;x\nguard = avoid\n",
+         "F:2: container: ';x': an item cannot start with ';'"},
         {"[rule a]\npod = *\nfrobnicate = 1\n", "F:3: frobnicate: unknown key in [rule a]"},
         {"[rule a]\npod = *\npod = x\n", "F:3: pod: given twice in [rule a] (lines 2 and 3)"},
         {"[rule a]\npod = *\nguard = avoid\n[rule b]\npod = x\nguard = avoid\n[rule a]\nunit = x\n",

@@ -79,14 +79,6 @@ static const char *const key_names[K_COUNT] = {
 #define PROCESS_ACTIONS ((1u << K_ADJ) | (1u << K_GUARD) | (1u << K_KILL_UNIT))
 #define CGROUP_ACTIONS ((1u << K_OOM_GROUP) | (1u << K_MEMORY_HIGH))
 
-static void list_release(struct config_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    *l = (struct config_list){0};
-}
-
 static void rule_release(struct policy_rule *r)
 {
     free(r->name);
@@ -99,12 +91,12 @@ static void rule_release(struct policy_rule *r)
     free(r->comm_src);
     free(r->exe_src);
     free(r->cmdline_src);
-    list_release(&r->uids);
+    config_list_release(&r->uids);
     free(r->uid_values);
-    list_release(&r->cgroups);
-    list_release(&r->pods);
-    list_release(&r->containers);
-    list_release(&r->units);
+    config_list_release(&r->cgroups);
+    config_list_release(&r->pods);
+    config_list_release(&r->containers);
+    config_list_release(&r->units);
 }
 
 void policy_release(struct policy *p)
@@ -133,33 +125,11 @@ static struct policy_rule *rule_get(struct policy *p, const char *name, int line
     return r;
 }
 
-/* Comma-separated items, trimmed, into a list. */
-static int list_parse(struct config_list *l, const char *value)
-{
-    const char *q = value;
-    while (*q) {
-        const char *e = strchr(q, ',');
-        size_t n = e ? (size_t)(e - q) : strlen(q);
-        struct span it = span_trim((struct span){q, n});
-        if (it.n) {
-            char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-            if (!v)
-                return -ENOMEM;
-            l->v = v;
-            if (!(l->v[l->n] = span_strdup(it)))
-                return -ENOMEM;
-            l->n++;
-        }
-        q = e ? e + 1 : q + n;
-    }
-    return 0;
-}
-
 /* A list of globs: cgroup paths (starting with '/' or '*'), or names; each well formed. */
 static int glob_list(struct config_list *l, bool paths, const char *key, const char *value,
                      struct buf *err)
 {
-    int rc = list_parse(l, value);
+    int rc = config_list_parse(l, key, value, err);
     for (size_t i = 0; rc == 0 && i < l->n; i++) {
         const char *why = paths ? config_glob_problem(l->v[i]) : glob_problem(l->v[i]);
         if (why) {
@@ -185,7 +155,8 @@ static int set_regex(regex_t *re, bool *has, char **src, const char *key, const 
     uint64_t cost = ere_cost(value);
     if (cost > POLICY_REGEX_MAX_COST) {
         buf_printf(err, "%s: '%.60s%s' would compile to about %" PRIu64 " states (the limit is "
-                        "%u): nested or stacked repetitions (a{100}{100}, a+++) multiply",
+                        "%u): nested or stacked repetitions (a{100}{100}, a+++) multiply, and "
+                        "groups nest at most 256 deep",
                    key, value, strlen(value) > 60 ? "..." : "", cost, POLICY_REGEX_MAX_COST);
         return -EINVAL;
     }
@@ -263,7 +234,7 @@ static int set_key(struct policy_rule *r, enum rule_key k, const char *key, cons
     case K_CMDLINE:
         return set_regex(&r->cmdline, &r->has_cmdline, &r->cmdline_src, key, value, err);
     case K_UID:
-        rc = list_parse(&r->uids, value);
+        rc = config_list_parse(&r->uids, key, value, err);
         if (rc == 0 && r->uids.n == 0)
             goto empty;
         return rc < 0 ? rc : resolve_uids(r, users, key, err);
@@ -277,7 +248,7 @@ static int set_key(struct policy_rule *r, enum rule_key k, const char *key, cons
         return glob_list(&r->units, false, key, value, err);
     case K_QOS: {
         struct config_list l = {0};
-        rc = list_parse(&l, value);
+        rc = config_list_parse(&l, key, value, err);
         for (size_t i = 0; rc == 0 && i < l.n; i++) {
             enum qos_class q = QOS_NONE;
             for (int c = QOS_GUARANTEED; c <= QOS_BESTEFFORT; c++)
@@ -291,10 +262,10 @@ static int set_key(struct policy_rule *r, enum rule_key k, const char *key, cons
             r->qos_mask |= 1u << q;
         }
         if (rc == 0 && l.n == 0) {
-            list_release(&l);
+            config_list_release(&l);
             goto empty;
         }
-        list_release(&l);
+        config_list_release(&l);
         return rc;
     }
     case K_CHILDREN:
