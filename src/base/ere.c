@@ -13,6 +13,7 @@
 struct ere {
     const char *p;
     unsigned depth;
+    bool stacked; /* a repetition of a repetition: "a++", "a*{2}" */
 };
 
 static uint64_t add(uint64_t a, uint64_t b)
@@ -92,7 +93,9 @@ static uint64_t atom(struct ere *e)
 static uint64_t piece(struct ere *e)
 {
     uint64_t c = atom(e);
-    for (;;) {
+    for (int reps = 0;; reps++) {
+        if (reps == 2)
+            e->stacked = true;
         if (*e->p == '*' || *e->p == '?') {
             e->p++;
             c = add(c, 1);
@@ -135,7 +138,7 @@ static uint64_t alternation(struct ere *e)
     return c;
 }
 
-uint64_t ere_cost(const char *re)
+uint64_t ere_cost(const char *re, bool *ret_stacked)
 {
     struct ere e = {re};
     uint64_t c = 0;
@@ -144,5 +147,7 @@ uint64_t ere_cost(const char *re)
         if (*e.p == ')')
             e.p++;
     }
+    if (ret_stacked)
+        *ret_stacked = e.stacked;
     return c;
 }

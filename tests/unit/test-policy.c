@@ -120,7 +120,12 @@ static void rule_errors_name_file_line_key(void **state)
         {"[rule a]\ncomm = (\n", "F:2: comm: '(' is not a POSIX extended regex"},
         /* regcomp() would build this into gigabytes (found by fuzz-config) */
         {"[rule a]\ncomm = ^x+++++++++++++++++++++\noom-score-adj = 1\n",
-         "F:2: comm: '^x+++++++++++++++++++++' would compile to about 4194304 states (the "
+         "F:2: comm: '^x+++++++++++++++++++++' repeats a repetition"},
+        {"[rule a]\ncmdline = ^java .*?-jar\noom-score-adj = 1\n",
+         "F:2: cmdline: '^java .*?-jar' repeats a repetition ('a++', '.*?', 'a{2}*'): POSIX "
+         "leaves that undefined (there is no lazy '*?')"},
+        {"[rule a]\ncomm = ((((x{9}){9}){9}){9}){9}\noom-score-adj = 1\n",
+         "F:2: comm: '((((x{9}){9}){9}){9}){9}' would compile to about 73810 states (the "
          "limit is 10000)"},
         {"[rule a]\ncgroup = /x\noom-score-adj = 1001\n",
          "F:3: oom-score-adj: '1001' is not a whole number from -1000 to 1000"},

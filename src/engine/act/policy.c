@@ -152,11 +152,19 @@ static int set_regex(regex_t *re, bool *has, char **src, const char *key, const 
         return -EINVAL;
     }
     /* 70 to 260 bytes a node (glibc 2.36): 10,000 is about 2 MiB, more than a matcher needs */
-    uint64_t cost = ere_cost(value);
+    bool stacked;
+    uint64_t cost = ere_cost(value, &stacked);
+    if (stacked) {
+        buf_printf(err, "%s: '%.60s%s' repeats a repetition ('a++', '.*?', 'a{2}*'): POSIX "
+                        "leaves that undefined (there is no lazy '*?'), and regcomp() can take "
+                        "seconds and gigabytes over it; use one operator, or a group: (a+)+",
+                   key, value, strlen(value) > 60 ? "..." : "");
+        return -EINVAL;
+    }
     if (cost > POLICY_REGEX_MAX_COST) {
         buf_printf(err, "%s: '%.60s%s' would compile to about %" PRIu64 " states (the limit is "
-                        "%u): nested or stacked repetitions (a{100}{100}, a+++) multiply, and "
-                        "groups nest at most 256 deep",
+                        "%u): nested repetitions multiply ((a{100}){100}), and groups nest at "
+                        "most 256 deep",
                    key, value, strlen(value) > 60 ? "..." : "", cost, POLICY_REGEX_MAX_COST);
         return -EINVAL;
     }
