@@ -312,6 +312,12 @@ static int on_ini(void *user, const char *section, const char *name, const char 
         fail(c, c->line, "out of memory");
         return 0;
     }
+    if (value[0] == ';') {
+        /* "key =;x" is the value ";x", but "key = ;x", as --check-config writes it back, is a
+         * comment: no value may start with ';' */
+        fail(c, c->line, "%s: a value cannot start with ';'", name);
+        return 0;
+    }
     struct buf why = BUF_INIT(4096);
     const struct config_option *o = find(c->s, section, name);
     int r;

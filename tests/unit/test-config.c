@@ -150,6 +150,8 @@ static void loads_and_reports_file_line_key(void **state)
         {"[exporter]\ninclude = /a\\\n",
          "test.conf:2: include: '/a\\': a trailing backslash"},
         {"[exporter]\ninclude = kubepods*\n", "test.conf:2: include: 'kubepods*': not a cgroup"},
+        /* ";x" after "=" with no space is a value; written back as "key = ;x", a comment */
+        {"[agent]\nlisten =;x\n", "test.conf:2: listen: a value cannot start with ';'"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         buf_reset(&err);
