@@ -187,6 +187,9 @@ static void rule_errors_name_file_line_key(void **state)
         {"[guard]\nenabled = yes\nmemory-floor = 100%\ncooldown = 0\n",
          "F:3: memory-floor: 100% can never be met (MemAvailable is always below MemTotal): the "
          "guard would kill every eligible process, one after another (cooldown = 0)"},
+        /* as a size: not below MemTotal of the root (cg-v1: 4 GiB) */
+        {"[guard]\nenabled = yes\nmemory-floor = 4G\n",
+         "F:3: memory-floor: 4G is not below this machine's MemTotal (4096 MiB)"},
         {"[guard]\nmemory-floor = 100%\n",
          "F:2: memory-floor: 100% can never be met (MemAvailable is always below MemTotal): the "
          "guard would kill every eligible process, one per cooldown"},
