@@ -26,6 +26,7 @@
 #include "model/meminfo.h"
 #include "model/pressure/psi.h"
 #include "model/sysroot.h"
+#include "model/workload/podnames.h"
 #include "model/pressure/workingset.h"
 #include "cli.h"
 
@@ -213,8 +214,8 @@ static void json_stat(struct json *j, const struct cgroup_memstat *s)
     json_obj_end(j);
 }
 
-static void json_cgroup(struct json *j, const struct cgroup_memory *cg,
-                        const struct cgroup_binding *b, long depth)
+static void json_cgroup(struct json *j, const struct podnames *names,
+                        const struct cgroup_memory *cg, const struct cgroup_binding *b, long depth)
 {
     json_obj_begin(j);
     json_kv_str(j, "path", cg->path);
@@ -222,7 +223,7 @@ static void json_cgroup(struct json *j, const struct cgroup_memory *cg,
     if (depth >= 0)
         json_kv_i64(j, "depth", depth);
     struct identity id;
-    identity_from_cgroup(cg->path, &id);
+    podnames_identity(names, cg->path, &id);
     json_key(j, "identity");
     identity_to_json(&id, j);
     json_kv_u64_opt(j, "processes", cg->nprocs);
@@ -383,7 +384,8 @@ static void abbrev_ids(struct buf *out, const char *s)
     }
 }
 
-static void list_row(struct table *t, const struct row *rw, size_t depth, bool tree)
+static void list_row(struct table *t, const struct podnames *names, const struct row *rw,
+                     size_t depth, bool tree)
 {
     const struct cgroup_memory *cg = rw->cg;
     table_add_row(t);
@@ -437,7 +439,7 @@ static void list_row(struct table *t, const struct row *rw, size_t depth, bool t
     else
         table_cellf(t, COL_PROCS, "-");
     struct identity id;
-    identity_from_cgroup(cg->path, &id);
+    podnames_identity(names, cg->path, &id);
     struct buf w = BUF_INIT(1024);
     identity_describe(&id, &w);
     table_cell_text(t, COL_WORKLOAD, buf_cstr(&w), w.len);
@@ -511,7 +513,7 @@ out:
 }
 
 static int run_list(const struct cli *c, const struct cg_opts *o, const struct cgroup_hier *h,
-                    struct buf *out)
+                    const struct podnames *names, struct buf *out)
 {
     struct cgroup_snapshot s;
     int r = cgroup_snapshot_read(h, NULL, &s);
@@ -561,7 +563,7 @@ static int run_list(const struct cli *c, const struct cg_opts *o, const struct c
         json_arr_begin(&j);
         for (size_t k = 0; k < n; k++) {
             const struct row *rw = &rows[order[k]];
-            json_cgroup(&j, rw->cg, &rw->b, o->tree ? (long)depth[k] : -1);
+            json_cgroup(&j, names, rw->cg, &rw->b, o->tree ? (long)depth[k] : -1);
         }
         json_arr_end(&j);
         json_obj_end(&j);
@@ -570,7 +572,7 @@ static int run_list(const struct cli *c, const struct cg_opts *o, const struct c
         struct table t;
         table_init(&t, list_columns, NCOLS);
         for (size_t k = 0; k < n; k++)
-            list_row(&t, &rows[order[k]], depth[k], o->tree);
+            list_row(&t, names, &rows[order[k]], depth[k], o->tree);
         struct table_render_opts ro = {
             .color = term_use_color(STDOUT_FILENO, c->color),
             .header = o->headers,
@@ -663,7 +665,8 @@ static void line_size(struct buf *out, const char *label, uint64_t v, uint64_t o
 }
 
 static void report_text(const struct cli *c, const struct cgroup_hier *h,
-                        const struct cgroup_memory *cg, const struct cgroup_binding *bd,
+                        const struct podnames *names, const struct cgroup_memory *cg,
+                        const struct cgroup_binding *bd,
                         const struct psi *sys, const struct cgobserve *obs, struct buf *out)
 {
     bool color = term_use_color(STDOUT_FILENO, c->color);
@@ -682,7 +685,7 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
     buf_printf(out, "  (memory controller v%d, %s layout)\n", cg->version,
                cgroup_layout_name(h->layout));
     struct identity id;
-    identity_from_cgroup(cg->path, &id);
+    podnames_identity(names, cg->path, &id);
     struct buf w = BUF_INIT(1024);
     identity_describe(&id, &w);
     if (w.len) {
@@ -868,7 +871,7 @@ static void measure_refaults(const struct cgroup_hier *h, const struct cgroup_me
 }
 
 static int run_one(const struct cli *c, const struct cg_opts *o, const struct cgroup_hier *h,
-                   struct buf *out)
+                   const struct podnames *names, struct buf *out)
 {
     char *path = NULL;
     int r = cli_resolve_cgroup(c, h, o->path, &path);
@@ -929,7 +932,7 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
         json_obj_begin(&j);
         json_header(&j, h, have_sys ? &sys : NULL);
         json_key(&j, "cgroup");
-        json_cgroup(&j, &cg, &bd, -1);
+        json_cgroup(&j, names, &cg, &bd, -1);
         json_key(&j, "ancestors");
         json_arr_begin(&j);
         for (size_t i = 0; i < anc.n; i++) {
@@ -954,7 +957,7 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
         json_obj_end(&j);
         r = json_error(&j) < 0 ? EXIT_FAIL : 0;
     } else {
-        report_text(c, h, &cg, &bd, have_sys ? &sys : NULL, &obs, out);
+        report_text(c, h, names, &cg, &bd, have_sys ? &sys : NULL, &obs, out);
     }
 out:
     cgobserve_release(&obs);
@@ -978,11 +981,18 @@ int cmd_cgroup(struct cli *c, int argc, char **argv)
         sysroot_close(&sr);
         return r;
     }
+    struct podnames names;
+    if (podnames_read(&sr, &names) < 0) {
+        cgroup_hier_close(&h);
+        sysroot_close(&sr);
+        return log_error_errno(EXIT_FAIL, "out of memory reading the pods' names");
+    }
     struct buf out = BUF_INIT(CAP_OUTPUT);
-    r = o.path ? run_one(c, &o, &h, &out) : run_list(c, &o, &h, &out);
+    r = o.path ? run_one(c, &o, &h, &names, &out) : run_list(c, &o, &h, &names, &out);
     if (r == 0)
         r = cli_emit(&out);
     buf_release(&out);
+    podnames_release(&names);
     cgroup_hier_close(&h);
     sysroot_close(&sr);
     return r;

@@ -23,6 +23,8 @@
 #include "../model/logsource.h"
 #include "../model/logtime.h"
 #include "../model/oomlog.h"
+#include "../model/sysroot.h"
+#include "../model/workload/podnames.h"
 #include "cli.h"
 
 /* explain's own exit codes (the contract): events found, none, trouble reading */
@@ -354,9 +356,19 @@ int cmd_explain(struct cli *c, int argc, char **argv)
     struct since_ctx since = {.o = &o, .now = time(NULL)};
     since.mono = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     since.live = o.nfiles == 0 && kmsg_is_device(c);
+    /* the pods still on this node (or under --root) name their kills; a pod deleted since is
+     * named only in the agent's events, which named it when it saw the kill */
+    struct podnames names = PODNAMES_INIT;
+    struct sysroot sr;
+    if (sysroot_open(&sr, c->root, NULL) == 0) {
+        if (podnames_read(&sr, &names) < 0)
+            log_debug("out of memory reading the pods' names; they stay unnamed");
+        sysroot_close(&sr);
+    }
     struct explain_style style = {
         .color = !c->json && term_use_color(STDOUT_FILENO, c->color),
         .boot_wall = since.live ? (double)since.now - since.mono : 0,
+        .names = &names,
     };
     struct explain_report_opts ro = {
         .json = c->json,
@@ -372,6 +384,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
     if (!rep || !log) {
         explain_report_free(rep);
         free(log);
+        podnames_release(&names);
         return EXPLAIN_ERROR;
     }
     oomlog_init(log);
@@ -400,5 +413,6 @@ int cmd_explain(struct cli *c, int argc, char **argv)
     oomlog_release(log);
     free(log);
     buf_release(&source);
+    podnames_release(&names);
     return rc;
 }

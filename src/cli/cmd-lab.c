@@ -693,7 +693,7 @@ static int render_json(const struct lab_result *r, bool ok, struct buf *out)
 
     json_key(&j, "report");
     if (r->event) {
-        int q = explain_event_json(r->event, &j);
+        int q = explain_event_json(r->event, NULL, &j);
         if (q < 0)
             return q;
     } else {

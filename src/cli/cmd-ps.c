@@ -23,7 +23,9 @@
 #include "model/meminfo.h"
 #include "model/proc/oomdomain.h"
 #include "model/proc/procs.h"
+#include "model/identity.h"
 #include "model/sysroot.h"
+#include "model/workload/podnames.h"
 #include "model/proc/users.h"
 #include "model/proc/victims.h"
 #include "cli.h"
@@ -274,8 +276,8 @@ static size_t col_of(const struct oomdomain *d, size_t col)
 }
 
 static int render_ranked(const struct cli *c, const struct ps_opts *o, struct users *users,
-                         const struct oomdomain *d, const struct row *rows, size_t n,
-                         struct buf *out)
+                         const struct podnames *names, const struct oomdomain *d,
+                         const struct row *rows, size_t n, struct buf *out)
 {
     struct table t;
     if (d)
@@ -330,7 +332,7 @@ static int render_ranked(const struct cli *c, const struct ps_opts *o, struct us
         else if (p->oom_score_adj < 0)
             table_cell_style(&t, COL_ADJ, STYLE_CYAN);
         char cg[128];
-        cgpath_short(p->cgroup, 36, cg, sizeof(cg));
+        podnames_cgroup_short(names, p->cgroup, 36, cg, sizeof(cg));
         table_cell_text(&t, col_of(d, COL_CGROUP), cg, strlen(cg));
         buf_reset(&cmd);
         proc_format_command(p, &cmd);
@@ -537,8 +539,8 @@ static void json_kill_unit(struct json *j, const struct oomdomain *d, size_t i)
     free(m);
 }
 
-static void json_process(struct json *j, struct users *users, const struct oomdomain *d,
-                         const struct row *row, long depth)
+static void json_process(struct json *j, struct users *users, const struct podnames *names,
+                         const struct oomdomain *d, const struct row *row, long depth)
 {
     const struct proc *p = row->p;
     const struct victim *v = row->v;
@@ -583,6 +585,9 @@ static void json_process(struct json *j, struct users *users, const struct oomdo
         json_kv_null(j, "rank");
     json_kv_str(j, "cgroup", p->cgroup);
     json_kv_str(j, "cgroup_unified", p->cgroup_unified);
+    struct identity id;
+    podnames_identity_proc(names, p->cgroup, p->cgroup_unified, &id);
+    identity_names_json_fields(&id, j);
     if (d) {
         json_key(j, "kill_unit");
         json_kill_unit(j, d, row->dom);
@@ -643,8 +648,8 @@ static void json_domain(struct json *j, const struct oomdomain *d)
 
 static int render_json(const struct ps_opts *o, const struct sysroot *sr, const struct kver *k,
                        const struct meminfo *mi, const struct victim_list *vl, struct users *users,
-                       const struct oomdomain *d, const struct row *rows, size_t n,
-                       struct buf *out)
+                       const struct podnames *names, const struct oomdomain *d,
+                       const struct row *rows, size_t n, struct buf *out)
 {
     uint64_t err = badness_counter_error_pages(k, sysroot_ncpus(sr));
     struct json j;
@@ -673,11 +678,11 @@ static int render_json(const struct ps_opts *o, const struct sysroot *sr, const 
         if (r < 0)
             return r;
         for (size_t i = 0; i < t.n; i++)
-            json_process(&j, users, d, &rows[t.order[i]], (long)t.depth[i]);
+            json_process(&j, users, names, d, &rows[t.order[i]], (long)t.depth[i]);
         tree_release(&t);
     } else {
         for (size_t i = 0; i < n; i++)
-            json_process(&j, users, d, &rows[i], -1);
+            json_process(&j, users, names, d, &rows[i], -1);
     }
     json_arr_end(&j);
     json_obj_end(&j);
@@ -899,16 +904,22 @@ int cmd_ps(struct cli *c, int argc, char **argv)
     if (o.top && (size_t)o.top < n)
         n = (size_t)o.top;
 
+    /* the pods' and containers' names, for the CGROUP column and the JSON */
+    struct podnames names = PODNAMES_INIT;
+    if ((c->json || !o.tree) && (q = podnames_read(&sr, &names)) < 0) {
+        r = log_error_errno(EXIT_FAIL, "out of memory reading the pods' names");
+        goto out_table;
+    }
     struct buf out = BUF_INIT(CAP_OUTPUT);
     if (c->json)
-        q = render_json(&o, &sr, &k, &mi, d ? &d->victims : &vl, &users, d, rows, n, &out);
+        q = render_json(&o, &sr, &k, &mi, d ? &d->victims : &vl, &users, &names, d, rows, n, &out);
     else if (o.tree)
         q = render_tree(c, &o, rows, n, &out);
     else
     {
         if (d && o.headers)
             render_domain(c, d, &out);
-        q = render_ranked(c, &o, &users, d, rows, n, &out);
+        q = render_ranked(c, &o, &users, &names, d, rows, n, &out);
     }
     if (q < 0)
         r = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
@@ -919,6 +930,7 @@ int cmd_ps(struct cli *c, int argc, char **argv)
         r = EXIT_FAIL;
     }
     buf_release(&out);
+    podnames_release(&names);
 out_table:
     oomdomain_release(&dom);
     cgroup_hier_close(&h);

@@ -29,6 +29,7 @@
 #include "model/oomlog.h"
 #include "model/pressure/psilevel.h"
 #include "model/sysroot.h"
+#include "model/workload/podnames.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -410,20 +411,12 @@ static void header_text(struct out *o, const struct node *n)
     refaults_text(o, n);
 }
 
-static void victim_words(const struct proc *p, char *out, size_t len)
+static void victim_words(const struct node *n, const struct proc *p, char *out, size_t len)
 {
     struct identity id;
-    identity_from_proc_cgroups(p->cgroup, p->cgroup_unified, &id);
-    out[0] = '\0';
-    if (id.kind == WORKLOAD_KUBERNETES && id.pod_uid[0])
-        snprintf(out, len, "pod %.8s%s%s%s", id.pod_uid, qos_class_name(id.qos) ? " (" : "",
-                 qos_class_name(id.qos) ? qos_class_name(id.qos) : "",
-                 qos_class_name(id.qos) ? ")" : "");
-    else if (id.kind == WORKLOAD_DOCKER)
-        snprintf(out, len, "docker %.12s", id.container_id);
-    else if (id.systemd_unit[0])
-        snprintf(out, len, "%s", id.systemd_unit);
-    else if (p->cgroup)
+    podnames_identity_proc(&n->names, p->cgroup, p->cgroup_unified, &id);
+    identity_brief(&id, out, len);
+    if (!out[0] && p->cgroup)
         cgpath_short(p->cgroup, 32, out, len);
 }
 
@@ -492,7 +485,7 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
         const struct cg_row *row = &s->cg[k];
         const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
         table_add_row(&t);
-        cgpath_short(cg->path, 30, name, sizeof(name));
+        podnames_cgroup_short(&n->names, cg->path, 30, name, sizeof(name));
         table_cell_text(&t, CG_NAME, name, strlen(name));
         unsigned u = fmt_percent(cg->current, cg->max);
         table_cellf(&t, CG_USE, "%u%%", u);
@@ -535,7 +528,7 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
         bool thrash = w && w->measured && w->level == THRASH_THRASHING;
         if (row->outlook.verdict != OUTLOOK_OOM_NEXT && !thrash)
             continue;
-        cgpath_short(cg->path, 30, name, sizeof(name));
+        podnames_cgroup_short(&n->names, cg->path, 30, name, sizeof(name));
         buf_printf(o->b, "  %s: ", name);
         if (row->outlook.verdict == OUTLOOK_OOM_NEXT)
             buf_printf(o->b, "the next growth ends in an OOM kill (confidence %s)%s",
@@ -563,7 +556,7 @@ static void victims_text(struct out *o, const struct node *n, const struct scree
     endl(o);
     struct table t;
     table_init(&t, gv_cols, GV_NCOLS);
-    char a[FMT_SIZE_LEN], w[IDENTITY_NAME_MAX + 64];
+    char a[FMT_SIZE_LEN], w[IDENTITY_BRIEF_MAX + 32];
     for (size_t k = 0; k < s->ngv; k++) {
         const struct victim *v = s->gv[k].v;
         const struct proc *p = v->proc;
@@ -575,7 +568,7 @@ static void victims_text(struct out *o, const struct node *n, const struct scree
         table_cell_text(&t, GV_COMM, p->comm, strlen(p->comm));
         table_cellf(&t, GV_MEM, "%s", fmt_size(a, proc_rss_swap(p)));
         table_cellf(&t, GV_ADJ, "%d", p->oom_score_adj);
-        victim_words(p, w, sizeof(w));
+        victim_words(n, p, w, sizeof(w));
         struct buf where = BUF_INIT(4096);
         buf_puts(&where, w);
         if (s->gv[k].with)
@@ -626,7 +619,7 @@ static void kills_text(struct out *o, const struct node *n, const struct screen 
                        fmt_duration(a, (double)(n->now_us - e->uptime_us) / 1e6));
         else if (e->time[0])
             buf_printf(o->b, "%s  ", e->time);
-        explain_event_line(e, true, o->b);
+        explain_event_line(e, &n->names, true, o->b);
         endl(o);
     }
 }
@@ -674,13 +667,17 @@ static void json_psi_obj(struct json *j, const struct psi *p)
     json_obj_end(j);
 }
 
-static void json_victim_obj(struct json *j, const struct victim *v, size_t with)
+static void json_victim_obj(struct json *j, const struct node *n, const struct victim *v,
+                            size_t with)
 {
     const struct proc *p = v->proc;
-    char w[IDENTITY_NAME_MAX + 64];
+    char w[IDENTITY_BRIEF_MAX + 32];
     json_obj_begin(j);
     victim_json_fields(v, j);
-    victim_words(p, w, sizeof(w));
+    struct identity id;
+    podnames_identity_proc(&n->names, p->cgroup, p->cgroup_unified, &id);
+    identity_names_json_fields(&id, j);
+    victim_words(n, p, w, sizeof(w));
     json_kv_str(j, "workload", w[0] ? w : NULL);
     json_kv_u64(j, "oom_group_others", with);
     json_obj_end(j);
@@ -726,6 +723,9 @@ static void render_json(const struct node *n, const struct screen *s,
         const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
         json_obj_begin(&j);
         json_kv_str(&j, "path", cg->path);
+        struct identity id;
+        podnames_identity(&n->names, cg->path, &id);
+        identity_names_json_fields(&id, &j);
         json_kv_u64_opt(&j, "current", cg->current);
         json_kv_u64(&j, "max", cg->max);
         json_kv_u64_opt(&j, "anon", cg->stat.anon);
@@ -743,7 +743,7 @@ static void render_json(const struct node *n, const struct screen *s,
             json_null(&j);
         json_key(&j, "next_victim");
         if (row->next)
-            json_victim_obj(&j, row->next, row->with);
+            json_victim_obj(&j, n, row->next, row->with);
         else
             json_null(&j);
         json_obj_end(&j);
@@ -753,7 +753,7 @@ static void render_json(const struct node *n, const struct screen *s,
     json_key(&j, "global_victims");
     json_arr_begin(&j);
     for (size_t k = 0; k < s->ngv; k++)
-        json_victim_obj(&j, s->gv[k].v, s->gv[k].with);
+        json_victim_obj(&j, n, s->gv[k].v, s->gv[k].with);
     json_arr_end(&j);
     json_key(&j, "recent_kills");
     json_obj_begin(&j);
@@ -773,7 +773,7 @@ static void render_json(const struct node *n, const struct screen *s,
         const struct oom_event *e = &n->log->events[i];
         const struct oom_victim *v = oom_event_primary(e);
         struct buf line = BUF_INIT(64 * 1024);
-        explain_event_line(e, false, &line);
+        explain_event_line(e, &n->names, false, &line);
         json_obj_begin(&j);
         json_kv_str(&j, "scope", oom_scope_name(e->scope));
         if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)

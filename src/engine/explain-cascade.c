@@ -17,6 +17,7 @@
 #include "../model/identity.h"
 #include "../model/kver.h"
 #include "../model/oomlog.h"
+#include "../model/workload/podnames.h"
 #include "explain-int.h"
 
 /* The next event continues the run when it is of the same OOM domain: a report cut down to its
@@ -98,7 +99,8 @@ static void note_critical(struct cascade *c, const struct oom_event *e)
 
 /* The largest task at oom_score_adj -500 or lower in the event's table, and whether the event
  * killed it. */
-static void note_spared(struct cascade *c, const struct oom_event *e)
+static void note_spared(struct cascade *c, const struct oom_event *e,
+                        const struct podnames *names)
 {
     for (size_t i = 0; i < e->nrows; i++) {
         const struct oom_task *r = &e->rows[i];
@@ -124,7 +126,7 @@ static void note_spared(struct cascade *c, const struct oom_event *e)
         struct buf d = BUF_INIT(1024);
         struct identity id;
         if (e->task_memcg) {
-            identity_from_cgroup(e->task_memcg, &id);
+            podnames_identity(names, e->task_memcg, &id);
             if (identity_describe(&id, &d) == 0 && d.len)
                 snprintf(c->spared_workload, sizeof(c->spared_workload), "%s", buf_cstr(&d));
         }
@@ -132,7 +134,8 @@ static void note_spared(struct cascade *c, const struct oom_event *e)
     }
 }
 
-static void add_to_run(struct cascade *c, const struct oom_event *e, const struct oom_victim *w,
+static void add_to_run(struct cascade *c, const struct podnames *names, const struct oom_event *e,
+                       const struct oom_victim *w,
                        uint64_t prev_freed, bool first)
 {
     c->kills += 1;
@@ -164,7 +167,7 @@ static void add_to_run(struct cascade *c, const struct oom_event *e, const struc
         c->asker_kb = e->invoker_row.rss * e->page_kb;
     }
     note_critical(c, e);
-    note_spared(c, e);
+    note_spared(c, e, names);
 }
 
 static int close_run(struct cascade_tracker *t)
@@ -183,9 +186,10 @@ static int close_run(struct cascade_tracker *t)
     return 0;
 }
 
-void cascade_tracker_init(struct cascade_tracker *t)
+void cascade_tracker_init(struct cascade_tracker *t, const struct podnames *names)
 {
     memset(t, 0, sizeof(*t));
+    t->names = names;
 }
 
 int cascade_tracker_add(struct cascade_tracker *t, const struct oom_event *e)
@@ -197,7 +201,7 @@ int cascade_tracker_add(struct cascade_tracker *t, const struct oom_event *e)
         t->nrun = 0;
     } else if (t->nrun && w->uptime_us >= t->prev_us &&
                w->uptime_us - t->prev_us <= EXPLAIN_CASCADE_GAP_US && same_domain(&t->cur, e)) {
-        add_to_run(&t->cur, e, w, t->cur.last_freed_kb, false);
+        add_to_run(&t->cur, t->names, e, w, t->cur.last_freed_kb, false);
         t->cur.last = t->nseen;
         t->cur.span_us += w->uptime_us - t->prev_us;
         t->prev_us = w->uptime_us;
@@ -205,7 +209,7 @@ int cascade_tracker_add(struct cascade_tracker *t, const struct oom_event *e)
     } else {
         r = close_run(t);
         start_run(t, e, w->uptime_us);
-        add_to_run(&t->cur, e, w, 0, true);
+        add_to_run(&t->cur, t->names, e, w, 0, true);
         t->nrun = 1;
     }
     t->nseen++;
@@ -225,10 +229,11 @@ void cascade_tracker_release(struct cascade_tracker *t)
     memset(t, 0, sizeof(*t));
 }
 
-int explain_cascades(const struct oom_event *ev, size_t n, struct cascade **ret, size_t *nret)
+int explain_cascades(const struct oom_event *ev, size_t n, const struct podnames *names,
+                     struct cascade **ret, size_t *nret)
 {
     struct cascade_tracker t;
-    cascade_tracker_init(&t);
+    cascade_tracker_init(&t, names);
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++)
         r = cascade_tracker_add(&t, &ev[i]);

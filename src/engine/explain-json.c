@@ -16,6 +16,7 @@
 #include "../model/identity.h"
 #include "../model/kver.h"
 #include "../model/oomlog.h"
+#include "../model/workload/podnames.h"
 #include "explain-int.h"
 
 static void json_opt_str(struct json *j, const char *k, const char *v)
@@ -291,7 +292,7 @@ static void json_outcome(struct json *j, const struct oom_event *e)
     json_arr_end(j);
 }
 
-int explain_event_json(const struct oom_event *e, struct json *j)
+int explain_event_json(const struct oom_event *e, const struct podnames *names, struct json *j)
 {
     json_obj_begin(j);
     json_opt_str(j, "time", e->time);
@@ -315,13 +316,13 @@ int explain_event_json(const struct oom_event *e, struct json *j)
     const char *cg = e->task_memcg ? e->task_memcg : e->oom_memcg;
     if (cg) {
         struct identity id;
-        identity_from_cgroup(cg, &id);
+        podnames_identity(names, cg, &id);
         identity_to_json(&id, j);
     } else {
         json_null(j);
     }
     struct buf text = BUF_INIT(CAP_OUTPUT);
-    struct explain_style plain = {.color = false};
+    struct explain_style plain = {.color = false, .names = names};
     int r = explain_event_text(e, 1, 1, &plain, &text);
     if (r < 0) {
         buf_release(&text);

@@ -63,7 +63,7 @@ static int write_event(struct explain_report *r, const struct oom_event *e, size
 {
     int q;
     if (r->o.json) {
-        q = explain_event_json(e, &r->j);
+        q = explain_event_json(e, r->o.style ? r->o.style->names : NULL, &r->j);
     } else {
         buf_putc(&r->out, '\n');
         q = explain_event_text(e, index, r->streaming ? 0 : r->matched, r->o.style, &r->out);
@@ -133,7 +133,7 @@ struct explain_report *explain_report_new(const struct explain_report_opts *o)
     }
     r->o = *o;
     r->out = (struct buf)BUF_INIT(CAP_OUTPUT);
-    cascade_tracker_init(&r->cas);
+    cascade_tracker_init(&r->cas, o->style ? o->style->names : NULL);
     if (o->json) {
         json_init(&r->j, &r->out, true);
         json_obj_begin(&r->j);

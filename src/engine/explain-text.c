@@ -16,6 +16,7 @@
 #include "../model/identity.h"
 #include "../model/kver.h"
 #include "../model/oomlog.h"
+#include "../model/workload/podnames.h"
 #include "explain-int.h"
 
 static void counter_text(struct out *o, const char *what, const struct oom_counter *c)
@@ -504,13 +505,13 @@ static void shared_text(struct out *o, const struct oom_event *e)
         n == 1 ? "" : "es");
 }
 
-static void workload_text(struct out *o, const struct oom_event *e)
+static void workload_text(struct out *o, const struct oom_event *e, const struct podnames *names)
 {
     const char *cg = e->task_memcg ? e->task_memcg : e->oom_memcg;
     if (!cg)
         return;
     struct identity id;
-    identity_from_cgroup(cg, &id);
+    podnames_identity(names, cg, &id);
     struct buf d = BUF_INIT(1024);
     if (identity_describe(&id, &d) == 0 && d.len) {
         label(o, "Workload");
@@ -708,7 +709,7 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
     cgroup_text(&o, e);
     machine_text(&o, e);
     table_text(&o, e);
-    workload_text(&o, e);
+    workload_text(&o, e, st->names);
     notes_text(&o, e);
     impossible_text(&o, e);
     return o.err;

@@ -18,6 +18,7 @@
 #include "../model/identity.h"
 #include "../model/kver.h"
 #include "../model/oomlog.h"
+#include "../model/workload/podnames.h"
 #include "explain-int.h"
 
 bool unlimited(uint64_t kb)
@@ -199,18 +200,26 @@ void put_int(struct out *o, int64_t v)
     put(o, "%s", res);
 }
 
-static void put_path(struct out *o, const char *path, bool short_paths)
+static void put_path(struct out *o, const char *path, const struct podnames *names,
+                     bool short_paths)
 {
-    char s[128];
+    char s[IDENTITY_BRIEF_MAX];
     if (short_paths) {
-        cgpath_short(path, 40, s, sizeof(s));
+        podnames_cgroup_short(names, path, 40, s, sizeof(s));
         put_text(o, s);
-    } else {
-        put_text(o, path);
+        return;
+    }
+    put_text(o, path);
+    struct identity id;
+    podnames_identity(names, path, &id);
+    if (id.pod_name[0]) {
+        identity_brief(&id, s, sizeof(s));
+        put(o, " (%s)", s);
     }
 }
 
-int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *b)
+int explain_event_line(const struct oom_event *e, const struct podnames *names, bool short_paths,
+                       struct buf *b)
 {
     struct out o = {.b = b};
     char a[24];
@@ -222,7 +231,7 @@ int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *
         const char *path = e->oom_memcg ? e->oom_memcg : e->stats_memcg;
         put(&o, "memory cgroup ");
         if (path)
-            put_path(&o, path, short_paths);
+            put_path(&o, path, names, short_paths);
         else
             put(&o, "(path not in the report)");
         break;
@@ -271,7 +280,7 @@ int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *
         put(&o, ", and %zu more by memory.oom.group", group);
     if (e->task_memcg && e->scope == OOM_SCOPE_GLOBAL) {
         put(&o, " in ");
-        put_path(&o, e->task_memcg, short_paths);
+        put_path(&o, e->task_memcg, names, short_paths);
     }
     return o.err;
 }

@@ -17,6 +17,7 @@
 
 struct buf;
 struct json;
+struct podnames;
 
 /* Consecutive kills of one OOM domain, each within EXPLAIN_CASCADE_GAP_US of the previous. */
 #define EXPLAIN_CASCADE_GAP_US (10ull * 1000000)
@@ -54,11 +55,12 @@ struct cascade {
     int64_t spared_pid, spared_adj;
     uint64_t spared_kb;
     bool spared_killed;     /* it was killed in the end, after the others */
-    char spared_workload[160]; /* its cgroup's workload when a kill line of it says, else "" */
+    char spared_workload[512]; /* its cgroup's workload when a kill line of it says, else "" */
 };
 
 /* Finds cascades in a stream of events (fed in order, each once). */
 struct cascade_tracker {
+    const struct podnames *names; /* to name the spared workload's pod; NULL: none */
     struct cascade cur;
     size_t nseen;     /* events fed */
     size_t nrun;      /* events in the current run */
@@ -67,14 +69,15 @@ struct cascade_tracker {
     size_t ndone, cap;
 };
 
-void cascade_tracker_init(struct cascade_tracker *t);
+void cascade_tracker_init(struct cascade_tracker *t, const struct podnames *names);
 int cascade_tracker_add(struct cascade_tracker *t, const struct oom_event *e);
 /* Ends the open run; t->done[0..ndone) are the cascades found. */
 int cascade_tracker_end(struct cascade_tracker *t);
 void cascade_tracker_release(struct cascade_tracker *t);
 
 /* Finds the cascades among events[0..n). *ret is malloc'd (NULL when none). */
-int explain_cascades(const struct oom_event *events, size_t n, struct cascade **ret, size_t *nret);
+int explain_cascades(const struct oom_event *events, size_t n, const struct podnames *names,
+                     struct cascade **ret, size_t *nret);
 /* One or two sentences about a cascade. */
 int explain_cascade_text(const struct cascade *c, struct buf *out);
 /* The cascade as a JSON object (docs/json/explain.md) */
@@ -85,6 +88,9 @@ struct explain_style {
     /* this machine's boot time, to give /dev/kmsg events (which carry only an uptime) an
      * approximate wall-clock time; 0 when the events come from elsewhere */
     double boot_wall;
+    /* the pods' and containers' names (model/workload/podnames.h) as they are now: a workload
+     * still there is named; NULL or an empty table names none */
+    const struct podnames *names;
 };
 
 /* The block of text for one event (several lines, each ending in '\n'). `index`/`total` number
@@ -96,10 +102,13 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
  * The event in one line, for lists (status, doctor): where ("machine-wide", "memory cgroup
  * /path", ...), who died with what memory and oom_score_adj, and how many died with it through
  * memory.oom.group. No time (the caller knows how it wants it) and no newline. `short_paths`
- * shortens cgroup paths to their last component (cgpath_short()) and oom_score_adj to "adj",
- * for one screen.
+ * shortens cgroup paths to their last component (cgpath_short()), or a named pod's
+ * "namespace/pod/container", and oom_score_adj to "adj", for one screen; without it a named
+ * pod follows its path in parentheses. `names` may be NULL.
  */
-int explain_event_line(const struct oom_event *e, bool short_paths, struct buf *out);
+int explain_event_line(const struct oom_event *e, const struct podnames *names, bool short_paths,
+                       struct buf *out);
 
-/* The event as a JSON object (docs/json/explain.md), its "explanation" the plain text. */
-int explain_event_json(const struct oom_event *e, struct json *j);
+/* The event as a JSON object (docs/json/explain.md), its "explanation" the plain text;
+ * `names` (may be NULL) names its identity. */
+int explain_event_json(const struct oom_event *e, const struct podnames *names, struct json *j);

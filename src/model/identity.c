@@ -282,6 +282,35 @@ int identity_describe(const struct identity *id, struct buf *out)
     return r;
 }
 
+void identity_brief(const struct identity *id, char *out, size_t n)
+{
+    const char *q = qos_class_name(id->qos);
+    out[0] = '\0';
+    switch (id->kind) {
+    case WORKLOAD_KUBERNETES:
+        if (id->pod_name[0])
+            snprintf(out, n, "pod %s/%s%s%s%s%s%s", id->pod_namespace, id->pod_name,
+                     q ? " (" : "", q ? q : "", q ? ")" : "",
+                     id->container_name[0] && !id->conmon ? " container " : "",
+                     id->conmon ? "" : id->container_name);
+        else if (id->pod_uid[0])
+            snprintf(out, n, "pod %.8s%s%s%s", id->pod_uid, q ? " (" : "", q ? q : "",
+                     q ? ")" : "");
+        else
+            snprintf(out, n, "kubepods");
+        break;
+    case WORKLOAD_DOCKER:
+        snprintf(out, n, "docker container %.12s", id->container_id);
+        break;
+    case WORKLOAD_SYSTEMD:
+        snprintf(out, n, "%s", id->systemd_unit[0] ? id->systemd_unit : id->systemd_slice);
+        break;
+    case WORKLOAD_NONE:
+    default:
+        break;
+    }
+}
+
 bool identity_short_name(const struct identity *id, size_t width, char *out, size_t outlen)
 {
     if (outlen)
@@ -305,6 +334,14 @@ bool identity_short_name(const struct identity *id, size_t width, char *out, siz
 static const char *or_null(const char *s)
 {
     return s[0] ? s : NULL;
+}
+
+void identity_names_json_fields(const struct identity *id, struct json *j)
+{
+    json_kv_str(j, "namespace", or_null(id->pod_namespace));
+    json_kv_str(j, "pod", or_null(id->pod_name));
+    /* conmon's cgroup is named after its container, but is not the container */
+    json_kv_str(j, "container", id->conmon ? NULL : or_null(id->container_name));
 }
 
 void identity_to_json(const struct identity *id, struct json *j)

@@ -29,6 +29,8 @@ enum workload_kind { WORKLOAD_NONE, WORKLOAD_SYSTEMD, WORKLOAD_KUBERNETES, WORKL
 enum qos_class { QOS_NONE, QOS_GUARANTEED, QOS_BURSTABLE, QOS_BESTEFFORT };
 
 #define IDENTITY_NAME_MAX 256
+/* identity_brief()'s longest: "pod " + namespace/pod + " (besteffort) container " + name */
+#define IDENTITY_BRIEF_MAX (KUBE_NAMESPACE_MAX + KUBE_POD_NAME_MAX + KUBE_CONTAINER_MAX + 48)
 
 struct identity {
     enum workload_kind kind;
@@ -62,10 +64,19 @@ const char *qos_class_name(enum qos_class q); /* "guaranteed", "burstable", "bes
  * "unit ssh.service (system.slice)", "docker container 34186d9bd077". Empty when nothing known. */
 int identity_describe(const struct identity *id, struct buf *out);
 
+/* A few words for a sentence or a cell: "pod shop/api-7b8c6 (burstable) container app" (without
+ * the names "pod 0a1b2c3d (burstable)"), "kubepods", "docker container 34186d9bd077", the systemd unit
+ * (or slice); "" when nothing is known. */
+void identity_brief(const struct identity *id, char *out, size_t n);
+
 /* For a narrow column: "namespace/pod/container", or "namespace/pod" for the pod's own cgroup
  * and a container whose name is unknown (its sandbox, conmon). False, writing "", when the pod's
  * name is not known. Cut to `width` bytes with a leading "…" (the container's end kept). */
 bool identity_short_name(const struct identity *id, size_t width, char *out, size_t outlen);
+
+/* "namespace", "pod", "container": the names beside an object that carries the cgroup path
+ * (a process, a victim); null when unknown. Writes keys: call inside an object. */
+void identity_names_json_fields(const struct identity *id, struct json *j);
 
 /* The JSON object every command uses for identity (writes a value: call after json_key()). */
 void identity_to_json(const struct identity *id, struct json *j);

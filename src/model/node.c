@@ -132,6 +132,7 @@ int node_read(const struct sysroot *sr, unsigned parts, struct node *ret)
         .cgroups_err = -ENOMEDIUM,
         .log_err = -ENODATA,
         .now_us = OPT_ABSENT,
+        .names = PODNAMES_INIT,
     };
     int r = kver_read(sr, &n.kernel);
     if (r < 0)
@@ -167,6 +168,8 @@ int node_read(const struct sysroot *sr, unsigned parts, struct node *ret)
         n.cgroups_err = cgroup_snapshot_read(&n.hier, NULL, &n.cgroups);
     if ((r = map_procs(&n)) < 0)
         goto fail;
+    if ((parts & (NODE_READ_PROCS | NODE_READ_CGROUPS)) && (r = podnames_read(sr, &n.names)) < 0)
+        goto fail;
     if (parts & NODE_READ_KMSG)
         read_log(&n);
     *ret = n;
@@ -186,6 +189,7 @@ void node_release(struct node *n)
     free(n->cg_refaults);
     cgroup_snapshot_release(&n->cgroups);
     cgroup_hier_close(&n->hier);
+    podnames_release(&n->names);
     if (n->log) {
         oomlog_release(n->log);
         free(n->log);

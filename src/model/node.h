@@ -22,6 +22,7 @@
 #include "sysctl.h"
 #include "model/proc/victims.h"
 #include "model/pressure/workingset.h"
+#include "model/workload/podnames.h"
 
 struct sysroot;
 struct oomlog;
@@ -65,6 +66,10 @@ struct node {
                                        refaults come from cgroups at their limits, and its level
                                        is none */
     struct workingset *cg_refaults; /* per cgroups.v[i], or NULL */
+
+    /* the names of the pods and containers (the kubelet's log layout), read with the processes
+     * or the cgroups; empty on a node without it */
+    struct podnames names;
 
     struct oomlog *log; /* parsed and finished; NULL when not read */
     int log_err;        /* -EPERM/-EACCES: dmesg_restrict; -ENOENT: no /dev/kmsg */

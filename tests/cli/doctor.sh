@@ -46,7 +46,8 @@ check "node crash: kill-order is critical and names the five node-critical proce
 check "node crash: the first workload is the -997 java at #9 with badness 1500176 - 997 x 2097" \
     jq -e '.findings[0].data.first_workload == {rank: 9, pid: 1010, comm: "java",
       oom_score_adj: -997, badness: -590533, memory: 6144655360, class: "workload",
-      cgroup: "/kubepods.slice/kubepods-pod3f2504e0_4f89_41d3_9a0c_0305e82c3301.slice/cri-containerd-a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1.scope"}
+      cgroup: "/kubepods.slice/kubepods-pod3f2504e0_4f89_41d3_9a0c_0305e82c3301.slice/cri-containerd-a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1.scope",
+      namespace: null, pod: null, container: null}
       and .findings[0].data.adj_weight_pages == 2097' <<<"$j"
 check "node crash: the seed cascade in the log is a critical recent-kills finding, 13 machine-wide" \
     jq -e '[.findings[] | select(.id == "recent-kills")][0] | .severity == "critical"

@@ -72,11 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)explain_event_text(&p.events[i], i + 1, p.nevents, &st, &out);
         struct json j;
         json_init(&j, &out, false);
-        (void)explain_event_json(&p.events[i], &j);
+        (void)explain_event_json(&p.events[i], NULL, &j);
     }
     struct cascade *c;
     size_t nc;
-    if (explain_cascades(p.events, p.nevents, &c, &nc) == 0) {
+    if (explain_cascades(p.events, p.nevents, NULL, &c, &nc) == 0) {
         for (size_t i = 0; i < nc; i++)
             (void)explain_cascade_text(&c[i], &out);
         free(c);

@@ -390,8 +390,8 @@ int check_oom_group(const struct node *n, struct doctor_report *r)
         size_t kill, nm = members(n, tops[k], m, 5, &kill);
         if (shown < 6 && (kill >= 2 || !multi)) {
             struct buf line = BUF_INIT(64 * 1024);
-            char w[IDENTITY_NAME_MAX + 32];
-            doctor_cgroup_words(cg->path, w, sizeof(w));
+            char w[IDENTITY_BRIEF_MAX];
+            doctor_cgroup_words(n, cg->path, w, sizeof(w));
             buf_printf(&line, "  %s (%s): %zu process%s, %zu die%s together", cg->path, w, nm,
                        nm == 1 ? "" : "es", kill, kill == 1 ? "s" : "");
             for (size_t q = 0; q < nm && q < 5; q++)

@@ -184,7 +184,7 @@ int check_recent_kills(const struct node *n, struct doctor_report *r)
             buf_printf(&line, "  %s: ", e->time);
         else
             buf_puts(&line, "  ");
-        explain_event_line(e, false, &line);
+        explain_event_line(e, &n->names, false, &line);
         fb_ev(&b, "%s", buf_cstr(&line));
         buf_release(&line);
         const struct oom_victim *v = oom_event_primary(e);
@@ -205,7 +205,7 @@ int check_recent_kills(const struct node *n, struct doctor_report *r)
     json_arr_end(&b.j);
     struct cascade *cas = NULL;
     size_t ncas = 0;
-    if (explain_cascades(log->events, log->nevents, &cas, &ncas) == 0) {
+    if (explain_cascades(log->events, log->nevents, &n->names, &cas, &ncas) == 0) {
         for (size_t i = 0; i < ncas; i++) {
             struct buf t = BUF_INIT(64 * 1024);
             if (explain_cascade_text(&cas[i], &t) == 0) {

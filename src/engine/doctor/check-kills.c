@@ -77,7 +77,7 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
 
     struct fb b;
     fb_begin(&b, CHECK_KILL_ORDER);
-    char a[24], s1[FMT_SIZE_LEN], w[IDENTITY_NAME_MAX + 32];
+    char a[24], s1[FMT_SIZE_LEN], w[IDENTITY_BRIEF_MAX];
     uint64_t weight = vl->totalpages / 1000;
     if (holder != SIZE_MAX && holder == first_workload) {
         const struct proc *fw = vl->v[first_workload].proc;
@@ -109,8 +109,8 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
         const struct proc *p = v->proc;
         enum pclass c = classify(p, o);
         struct identity id;
-        proc_identity(p, &id);
-        doctor_workload_words(&id, w, sizeof(w));
+        proc_identity(n, p, &id);
+        identity_brief(&id, w, sizeof(w));
         fb_ev(&b, "  #%zu %s (pid %d) %s, oom_score_adj %d, badness %" PRId64 " pages: %s%s%s",
               v->rank, p->comm, (int)p->pid, sz(s1, proc_rss_swap(p)), p->oom_score_adj, v->badness,
               c == CLASS_CRITICAL   ? "node-critical"
@@ -152,15 +152,15 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
         buf_release(&later);
         const struct proc *fw = vl->v[first_workload].proc;
         struct identity id;
-        proc_identity(fw, &id);
-        doctor_workload_words(&id, w, sizeof(w));
+        proc_identity(n, fw, &id);
+        identity_brief(&id, w, sizeof(w));
         fb_ev(&b, "the first workload process is #%zu: %s (pid %d, %s, oom_score_adj %d%s%s)",
               vl->v[first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_rss_swap(fw)),
               fw->oom_score_adj, w[0] ? ", " : "", w);
         if (holder != first_workload) {
             fw = vl->v[holder].proc;
-            proc_identity(fw, &id);
-            doctor_workload_words(&id, w, sizeof(w));
+            proc_identity(n, fw, &id);
+            identity_brief(&id, w, sizeof(w));
             fb_ev(&b,
                   "the workload process holding the most memory is #%zu: %s (pid %d, %s, "
                   "oom_score_adj %d%s%s); while it keeps growing, every process ranked before "
@@ -202,16 +202,16 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
     json_key(&b.j, "first_victims");
     json_arr_begin(&b.j);
     for (size_t i = 0; i < eligible && i < 10; i++)
-        doctor_victim_json(&b.j, &vl->v[i], classify(vl->v[i].proc, o));
+        doctor_victim_json(&b.j, n, &vl->v[i], classify(vl->v[i].proc, o));
     json_arr_end(&b.j);
     json_key(&b.j, "first_workload");
     if (first_workload != SIZE_MAX)
-        doctor_victim_json(&b.j, &vl->v[first_workload], CLASS_WORKLOAD);
+        doctor_victim_json(&b.j, n, &vl->v[first_workload], CLASS_WORKLOAD);
     else
         json_null(&b.j);
     json_key(&b.j, "largest_workload");
     if (holder != SIZE_MAX)
-        doctor_victim_json(&b.j, &vl->v[holder], CLASS_WORKLOAD);
+        doctor_victim_json(&b.j, n, &vl->v[holder], CLASS_WORKLOAD);
     else
         json_null(&b.j);
     /* before the largest workload process (the first one when it is also the largest) */
@@ -220,7 +220,7 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
     for (size_t i = 0; i < limit; i++)
         if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
             (holder == SIZE_MAX || vl->v[i].badness > holder_grown))
-            doctor_victim_json(&b.j, &vl->v[i], CLASS_CRITICAL);
+            doctor_victim_json(&b.j, n, &vl->v[i], CLASS_CRITICAL);
     json_arr_end(&b.j);
     if (holder != SIZE_MAX)
         json_kv_i64(&b.j, "largest_workload_grown_badness", holder_grown);
@@ -417,10 +417,10 @@ int check_adj(const struct node *n, struct doctor_report *r)
                  "each kill frees almost nothing",
                  nt, nt == 1 ? "" : "es", nt == 1 ? "is" : "are");
     for (size_t i = 0; i < nh; i++) {
-        char w[IDENTITY_NAME_MAX + 32];
+        char w[IDENTITY_BRIEF_MAX];
         struct identity id;
-        proc_identity(hogs[i], &id);
-        doctor_workload_words(&id, w, sizeof(w));
+        proc_identity(n, hogs[i], &id);
+        identity_brief(&id, w, sizeof(w));
         fb_ev(&b, "  %s (pid %d): %s (%u%% of RAM), oom_score_adj -1000%s%s", hogs[i]->comm,
               (int)hogs[i]->pid, sz(c, proc_rss_swap(hogs[i])), fmt_percent(proc_rss_swap(hogs[i]), ram),
               w[0] ? ", " : "", w);
@@ -461,7 +461,7 @@ int check_adj(const struct node *n, struct doctor_report *r)
     json_key(&b.j, "tiny_first");
     json_arr_begin(&b.j);
     for (size_t i = 0; i < nt; i++)
-        doctor_victim_json(&b.j, tiny[i], CLASS_OTHER);
+        doctor_victim_json(&b.j, n, tiny[i], CLASS_OTHER);
     json_arr_end(&b.j);
     return fb_commit(r, &b);
 }

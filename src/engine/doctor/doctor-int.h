@@ -23,6 +23,7 @@
 #include "model/pressure/psilevel.h"
 #include "model/proc/oomdomain.h"
 #include "model/sysroot.h"
+#include "model/workload/podnames.h"
 
 /* ---- building a finding: title, evidence lines, fixes and its "data" object ---------------- */
 
@@ -51,16 +52,16 @@ int doctor_note(struct doctor_report *r, enum doctor_check_id c, enum doctor_res
 
 /* ---- words --------------------------------------------------------------------------------- */
 
-/* "pod 0a1b2c3d (guaranteed)", "docker container 34186d9bd077", "ssh.service", "" */
-void doctor_workload_words(const struct identity *id, char *out, size_t n);
-/* The workload a cgroup path belongs to, else the path shortened to 48 columns. */
-void doctor_cgroup_words(const char *path, char *out, size_t n);
+/* The workload a cgroup path belongs to (identity_brief(), named from the node's pods), else
+ * the path shortened to 48 columns. */
+void doctor_cgroup_words(const struct node *node, const char *path, char *out, size_t n);
 
 enum pclass { CLASS_OTHER = PROC_CLASS_OTHER, CLASS_CRITICAL = PROC_CLASS_CRITICAL,
               CLASS_WORKLOAD = PROC_CLASS_WORKLOAD };
 
 /* One victim as the findings' data carry it (rank, pid, comm, adj, badness, memory, class). */
-void doctor_victim_json(struct json *j, const struct victim *v, enum pclass c);
+void doctor_victim_json(struct json *j, const struct node *n, const struct victim *v,
+                        enum pclass c);
 
 /* ---- small readings -------------------------------------------------------------------------- */
 
@@ -86,9 +87,9 @@ static inline const char *class_name(enum pclass c)
     return proc_class_name((enum proc_class)c);
 }
 
-static inline void proc_identity(const struct proc *p, struct identity *id)
+static inline void proc_identity(const struct node *n, const struct proc *p, struct identity *id)
 {
-    identity_from_proc_cgroups(p->cgroup, p->cgroup_unified, id);
+    podnames_identity_proc(&n->names, p->cgroup, p->cgroup_unified, id);
 }
 
 static inline enum pclass classify(const struct proc *p, const struct doctor_opts *o)

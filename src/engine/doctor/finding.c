@@ -134,43 +134,23 @@ int doctor_note(struct doctor_report *r, enum doctor_check_id c, enum doctor_res
 
 /* ---- words ------------------------------------------------------------------------------- */
 
-void doctor_workload_words(const struct identity *id, char *out, size_t n)
-{
-    out[0] = '\0';
-    switch (id->kind) {
-    case WORKLOAD_KUBERNETES:
-        if (id->pod_uid[0])
-            snprintf(out, n, "pod %.8s%s%s%s", id->pod_uid, qos_class_name(id->qos) ? " (" : "",
-                     qos_class_name(id->qos) ? qos_class_name(id->qos) : "",
-                     qos_class_name(id->qos) ? ")" : "");
-        else
-            snprintf(out, n, "kubepods");
-        break;
-    case WORKLOAD_DOCKER:
-        snprintf(out, n, "docker container %.12s", id->container_id);
-        break;
-    case WORKLOAD_SYSTEMD:
-        snprintf(out, n, "%s", id->systemd_unit[0] ? id->systemd_unit : id->systemd_slice);
-        break;
-    case WORKLOAD_NONE:
-    default:
-        break;
-    }
-}
-
-void doctor_cgroup_words(const char *path, char *out, size_t n)
+void doctor_cgroup_words(const struct node *node, const char *path, char *out, size_t n)
 {
     struct identity id;
-    identity_from_cgroup(path, &id);
-    doctor_workload_words(&id, out, n);
+    podnames_identity(&node->names, path, &id);
+    identity_brief(&id, out, n);
     if (!out[0])
         cgpath_short(path, 48, out, n);
 }
 
-void doctor_victim_json(struct json *j, const struct victim *v, enum pclass c)
+void doctor_victim_json(struct json *j, const struct node *n, const struct victim *v,
+                        enum pclass c)
 {
     json_obj_begin(j);
     victim_json_fields(v, j);
+    struct identity id;
+    proc_identity(n, v->proc, &id);
+    identity_names_json_fields(&id, j);
     json_kv_str(j, "class", class_name(c));
     json_obj_end(j);
 }

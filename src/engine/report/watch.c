@@ -26,6 +26,7 @@
 #include "model/sysroot.h"
 #include "model/identity.h"
 #include "model/oomlog.h"
+#include "model/workload/podnames.h"
 #include "engine/explain.h"
 #include "engine/runtime/hooks.h"
 #include "model/log/killobs.h"
@@ -78,6 +79,7 @@ struct watch {
     struct hooks *hooks;
     struct oomfollow *follow;
     struct killobs obs; /* the cgroups' oom_kill counters, for kills the kernel did not place */
+    struct podnames names; /* the pods' names, read again when the kubelet's layout changes */
     uint64_t nevents;
     bool stdout_gone;
     bool color;
@@ -140,6 +142,30 @@ static void ev_str(struct wevent *e, const char *key, const char *env, const cha
     json_kv_str(&e->j, key, val);
     if (env)
         ev_env(e, env, val);
+}
+
+/* The cgroup's pod and container by name (JSON, environment), with the table brought up to date
+ * first: a pod is named while the kubelet keeps its layout, so at the event, not later. Returns
+ * the identity for the text. */
+static void ev_names(struct watch *w, struct wevent *e, const char *cgroup, struct identity *ret)
+{
+    if (podnames_refresh(w->sr, &w->names) < 0)
+        log_debug("out of memory reading the pods' names");
+    podnames_identity(&w->names, cgroup ? cgroup : "", ret);
+    identity_names_json_fields(ret, &e->j);
+    ev_env(e, "POD_NAMESPACE", ret->pod_namespace[0] ? ret->pod_namespace : NULL);
+    ev_env(e, "POD_NAME", ret->pod_name[0] ? ret->pod_name : NULL);
+    ev_env(e, "CONTAINER_NAME", ret->container_name[0] ? ret->container_name : NULL);
+}
+
+/* " (pod shop/api-7b8c6 (burstable) container app)" after a cgroup path, when it is named */
+static void text_names(struct wevent *e, const struct identity *id)
+{
+    if (!id->pod_name[0])
+        return;
+    char s[IDENTITY_BRIEF_MAX];
+    identity_brief(id, s, sizeof(s));
+    buf_printf(&e->text, " (%s)", s);
 }
 
 static void ev_u64(struct wevent *e, const char *key, const char *env, uint64_t v)
@@ -230,7 +256,11 @@ static void report_events(struct watch *w, struct wcg *cg, bool force)
     struct wevent e;
     ev_begin(&e, "memory_events");
     ev_str(&e, "cgroup", "CGROUP", cg->path);
-    buf_printf(&e.text, "%s:", cg->path);
+    struct identity id;
+    ev_names(w, &e, cg->path, &id);
+    buf_printf(&e.text, "%s", cg->path);
+    text_names(&e, &id);
+    buf_putc(&e.text, ':');
     json_key(&e.j, "changes");
     json_obj_begin(&e.j);
     for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
@@ -649,9 +679,9 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
     ev_env(&e, "CGROUP_SOURCE", oe->task_memcg ? "kernel" : cgroup ? "observed" : NULL);
     json_key(&e.j, "observed");
     oom_observed_json(&obs, oe->rate_limited, &e.j);
+    struct identity id;
+    ev_names(w, &e, cgroup, &id);
     if (cgroup) {
-        struct identity id;
-        identity_from_cgroup(cgroup, &id);
         if (id.pod_uid[0])
             ev_env(&e, "POD_UID", id.pod_uid);
         if (id.container_id[0])
@@ -661,21 +691,24 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
     }
     ev_u64(&e, "victims", "VICTIMS", oe->nvictims);
     json_key(&e.j, "report");
-    (void)explain_event_json(oe, &e.j);
+    (void)explain_event_json(oe, &w->names, &e.j);
     /* text: the same block `explain` prints, under one event line */
     if (v)
         buf_printf(&e.text, "%s: killed %s (pid %" PRId64 ")%s", scope, v->comm, v->pid,
                    oe->nvictims > 1 ? " and others" : "");
     else
         buf_printf(&e.text, "%s: OOM killer ran (no victim in the report)", scope);
-    if (cgroup)
+    if (cgroup) {
         buf_printf(&e.text, " in %s%s", cgroup, oe->task_memcg ? "" : " (observed)");
+        text_names(&e, &id);
+    }
     if (obs.source != OOM_OBSERVED_NONE) {
         buf_puts(&e.text, "\n    Observed ");
         oom_observed_text(&obs, oe->rate_limited, &e.text);
     }
     struct buf block = BUF_INIT(CAP_OUTPUT);
-    struct explain_style style = {.color = w->color, .boot_wall = oomfollow_boot_wall()};
+    struct explain_style style = {
+        .color = w->color, .boot_wall = oomfollow_boot_wall(), .names = &w->names};
     if (explain_event_text(oe, 0, 1, &style, &block) == 0 && block.len) {
         buf_putc(&e.text, '\n');
         /* indent the block under the event line; drop its final newline (ev_emit adds one) */
@@ -748,7 +781,7 @@ static int system_triggers(struct watch *w)
 
 int watch_run(const struct sysroot *sr, const struct watch_opts *o)
 {
-    struct watch w = {.sr = sr, .o = o, .ifd = -1, .color = o->color};
+    struct watch w = {.sr = sr, .o = o, .ifd = -1, .color = o->color, .names = PODNAMES_INIT};
     int r = loop_new(&w.loop);
     if (r < 0)
         return r;
@@ -823,6 +856,7 @@ out:
         close(w.ifd);
     cgroup_hier_close(&w.hier);
     killobs_release(&w.obs);
+    podnames_release(&w.names);
     loop_free(w.loop);
     return r;
 }

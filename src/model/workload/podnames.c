@@ -12,6 +12,7 @@
 
 #include "base/limits.h"
 #include "kubelog.h"
+#include "model/cgpath.h"
 #include "model/identity.h"
 #include "model/sysroot.h"
 
@@ -358,4 +359,26 @@ void podnames_name(const struct podnames *pn, struct identity *id)
         set(id->pod_namespace, sizeof(id->pod_namespace), c.namespace);
         set(id->pod_name, sizeof(id->pod_name), c.pod);
     }
+}
+
+void podnames_identity(const struct podnames *pn, const char *path, struct identity *ret)
+{
+    identity_from_cgroup(path, ret);
+    podnames_name(pn, ret);
+}
+
+void podnames_identity_proc(const struct podnames *pn, const char *memory_path,
+                            const char *unified_path, struct identity *ret)
+{
+    identity_from_proc_cgroups(memory_path, unified_path, ret);
+    podnames_name(pn, ret);
+}
+
+void podnames_cgroup_short(const struct podnames *pn, const char *path, size_t width, char *out,
+                           size_t outlen)
+{
+    struct identity id;
+    podnames_identity(pn, path ? path : "", &id);
+    if (!identity_short_name(&id, width, out, outlen))
+        cgpath_short(path, width, out, outlen);
 }

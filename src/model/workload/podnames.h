@@ -78,3 +78,12 @@ bool podnames_container(const struct podnames *pn, const char *id, struct podnam
 /* Fills the names of a Kubernetes identity (namespace, pod_name, container_name) from the
  * table; `pn` may be NULL. Leaves what the table does not know empty. */
 void podnames_name(const struct podnames *pn, struct identity *id);
+/* identity_from_cgroup(), then named (`pn` may be NULL). */
+void podnames_identity(const struct podnames *pn, const char *path, struct identity *ret);
+/* For a narrow column: "namespace/pod/container" when the path's workload is named
+ * (identity_short_name()), else cgpath_short(). */
+void podnames_cgroup_short(const struct podnames *pn, const char *path, size_t width, char *out,
+                           size_t outlen);
+/* identity_from_proc_cgroups(), then named (`pn` may be NULL). */
+void podnames_identity_proc(const struct podnames *pn, const char *memory_path,
+                            const char *unified_path, struct identity *ret);

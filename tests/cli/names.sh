@@ -1,0 +1,48 @@
+# Kubernetes names (sourced by tests/cli/run): the kubelet's log layout in tests/fixtures/
+# cg-k8s-names and cg-k8s-cgroupfs-names (gen-cgroups.py: cg-k8s-systemd and cg-k8s-cgroupfs with
+# /var/log/pods and /var/log/containers) names namespace/pod/container in ps, status, cgroup,
+# doctor and explain; the same trees without the layout say what they said before (their own
+# goldens, and the JSON compared here).
+KN="--root tests/fixtures/cg-k8s-names"
+KCN="--root tests/fixtures/cg-k8s-cgroupfs-names"
+KNLOG=tests/fixtures/explain-input/k8s-names-memcg.log
+run_case names-ps "$BIN" ps $KN
+run_case names-ps-json "$BIN" ps $KN --json
+run_case names-ps-cgroup "$BIN" ps $KN --cgroup /kubepods.slice
+run_case names-ps-cgroupfs "$BIN" ps $KCN --cgroup /kubepods
+run_case names-status "$BIN" status $NW $KN
+run_case names-status-json "$BIN" status $NW $KN --json
+run_case names-cgroup "$BIN" cgroup $KN
+run_case names-cgroup-json "$BIN" cgroup $KN --json
+run_case names-cgroup-container "$BIN" cgroup $KN $NW "$KCTR1"
+run_case names-cgroup-cgroupfs "$BIN" cgroup $KCN
+run_case names-doctor "$BIN" doctor $NW $KN --only kill-order,oom-group
+run_case names-explain "$BIN" explain $KN "$KNLOG"
+run_case names-explain-json "$BIN" explain $KN "$KNLOG" --json
+run_case names-explain-other-pod "$BIN" explain $KN tests/fixtures/oomlog/030-vijayrod-aks-memcg-oom-group-kill-6-victims.log
+
+# JSON with the layout = JSON without it, but for the names
+strip='walk(if type == "object" then del(.namespace, .pod, .container) else . end)'
+for cmd in "ps" "ps --cgroup /kubepods.slice" "cgroup" "status $NW" "doctor $NW"; do
+    a=$(cd "$top" && "$BIN" $cmd --root tests/fixtures/cg-k8s-systemd --json | jq -S "$strip")
+    b=$(cd "$top" && "$BIN" $cmd $KN --json | jq -S "$strip")
+    # the workload words and the explanations name the pods: compared without them
+    words='walk(if type == "object" then del(.workload, .title, .evidence, .note) else . end)'
+    expect_eq "$cmd --json: the same with the layout, but for the names" \
+        "$(jq -S "$words" <<<"$a")" "$(jq -S "$words" <<<"$b")"
+done
+j=$(cd "$top" && "$BIN" ps $KN --json)
+check "ps --json: every process in a pod named; containers by their links, the sandbox, conmon and the cut link's too" jq -e '
+  def p($pid): .processes[] | select(.pid == $pid) | [.namespace, .pod, .container];
+  p(1010) == ["shop", "api-7b8c6d9f4-x2k9p", "app"]
+  and p(1000) == ["shop", "api-7b8c6d9f4-x2k9p", null]
+  and p(1021) == ["batch", "report-28391-abcde", "worker"]
+  and p(1020) == ["batch", "report-28391-abcde", null]
+  and p(1030) == ["db", "postgres-0", "postgres"]
+  and (p(1040) | .[0] == "web" and (.[1] | startswith("frontend-") and length > 200) and .[2] == "httpd")
+  and p(200) == [null, null, null]' <<<"$j"
+j=$(cd "$top" && "$BIN" cgroup $KCN --json)
+check "cgroupfs driver: pods and containers named by UID and bare container ID" jq -e '
+  [.cgroups[] | select(.identity.container != null) | [.identity.namespace, .identity.pod, .identity.container]]
+  | sort == [["batch", "report-28391-abcde", "worker"], ["edge", "nginx-6d4cf56db6-qp2lx", "nginx"],
+             ["shop", "api-7b8c6d9f4-x2k9p", "app"]]' <<<"$j"
