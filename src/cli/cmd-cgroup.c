@@ -255,6 +255,7 @@ static void json_cgroup(struct json *j, const struct podnames *names,
     json_kv_bool_opt(j, "under_oom", cg->oom_control.under_oom);
     json_kv_bool_opt(j, "oom_group", cg->oom_group);
     json_kv_u64_opt(j, "swappiness", cg->swappiness);
+    json_kv_bool_opt(j, "use_hierarchy", cg->use_hierarchy);
     json_psi(j, "psi", cg->has_psi ? &cg->psi : NULL, cg->psi_path);
     json_obj_end(j);
 }
@@ -729,6 +730,10 @@ static void report_text(const struct cli *c, const struct cgroup_hier *h,
                        cli_size_or(a, cg->memsw_current, "-"), cli_size_or(b, cg->memsw_max, "-"));
         if (opt_has(cg->swappiness))
             buf_printf(out, "  %-22s %8" PRIu64 "\n", "swappiness", cg->swappiness);
+        if (cg->use_hierarchy == 0)
+            buf_printf(out, "  %-22s %8s  (its limit and OOM cover its own tasks, not its "
+                            "children's)\n",
+                       "use_hierarchy", "0");
     }
     if (show_bar) {
         buf_putc(out, '\n');

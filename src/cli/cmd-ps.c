@@ -621,7 +621,9 @@ static void json_domain(struct json *j, const struct oomdomain *d)
     json_kv_str(j, "cgroup", d->path);
     json_kv_str(j, "oom_cgroup", d->oom_cgroup);
     json_kv_str(j, "reason", why_name(d->why));
-    json_kv_str(j, "tighter_ancestor", d->tighter);
+    json_limit(j, "own_limit", d->own_limit);
+    json_kv_u64_opt(j, "own_usage", d->own_usage);
+    json_kv_bool(j, "own_tasks_only", d->own_tasks_only);
     json_kv_i64(j, "memory_version", d->version);
     json_limit(j, "limit", d->limit);
     json_limit(j, d->version == 1 ? "memsw_limit" : "swap_limit",
@@ -733,21 +735,26 @@ static void render_domain(const struct cli *c, const struct oomdomain *d, struct
     if (d->why == OOMDOMAIN_ANCESTOR) {
         buf_puts(out, "  ");
         text_sanitize_into(out, d->path, strlen(d->path));
-        buf_puts(out, " has no limit of its own; this ancestor's is the first to run out, and the "
-                      "kernel then chooses among all of its processes");
+        if (cgroup_limit_set(d->own_limit) && opt_has(d->own_limit))
+            buf_printf(out, " has %s left under its own limit (%s); this ancestor has less and "
+                            "runs out first (its usage includes its children's and its own)",
+                       fmt_size_long(a, opt_has(d->own_usage) && d->own_limit > d->own_usage
+                                            ? d->own_limit - d->own_usage
+                                            : 0),
+                       fmt_size_long(b, d->own_limit));
+        else
+            buf_puts(out, " has no limit of its own; this ancestor's is the first to run out");
+        buf_puts(out, ", and the kernel then chooses among all of its processes");
         if (outside)
             buf_printf(out, " (%zu of them outside it)", outside);
         buf_putc(out, '\n');
-    } else if (d->tighter) {
-        buf_puts(out, "  but ");
-        text_sanitize_into(out, d->tighter, strlen(d->tighter));
-        buf_printf(out, " has less room left (%s): its OOM would come first, choosing among all "
-                        "of its processes (ps --cgroup on it shows that ranking)\n",
-                   fmt_size_long(a, d->tighter_headroom));
     } else if (d->why == OOMDOMAIN_MACHINE) {
         buf_puts(out, "  no memory limit on it or above: only a machine-wide OOM kills its "
                       "processes; the ranks are the global ones\n");
     }
+    if (d->own_tasks_only)
+        buf_puts(out, "  memory.use_hierarchy is 0 there: the kernel chooses among its own "
+                      "processes only, not its children's\n");
     buf_printf(out, "  %zu %s in the domain, %zu the kernel may choose\n", d->victims.n,
                d->victims.n == 1 ? "process" : "processes", eligible);
     if (first == SIZE_MAX) {

@@ -131,18 +131,22 @@ static size_t group_others(const struct node *n, size_t g, const struct proc *se
     return k;
 }
 
-/* A descendant with the same limit holding nearly all of the usage (a Kubernetes pod and its one
- * container): the row would say the same twice. */
-static bool explained_by_child(const struct node *n, size_t i)
+/* The limited cgroups whose OOM some process meets first: the binding limit (the least room on
+ * the way up, cgroup_binding_of()) of a cgroup that holds processes. A Kubernetes pod slice at
+ * its one container's limit also holds the scope's own kernel memory and the pause container,
+ * so it is the one the kernel reports the OOM in and the scope's row would say nothing true; a
+ * parent whose children all run out first has no OOM of its own to show. */
+static bool *oom_domains(const struct node *n)
 {
-    const struct cgroup_memory *cg = &n->cgroups.v[i];
-    for (size_t c = i + 1; c < n->cgroups.n && n->cgroups.v[c].depth > cg->depth; c++) {
-        const struct cgroup_memory *k = &n->cgroups.v[c];
-        if (k->max == cg->max && opt_has(k->current) &&
-            (long double)k->current >= 0.9L * (long double)or0(cg->current))
-            return true;
+    bool *meets = calloc(n->cgroups.n ? n->cgroups.n : 1, sizeof(bool));
+    for (size_t i = 0; meets && i < n->cgroups.n; i++) {
+        if (!opt_has(n->cgroups.v[i].nprocs) || n->cgroups.v[i].nprocs == 0)
+            continue;
+        size_t b = node_binder(n, i);
+        if (b != SIZE_MAX)
+            meets[b] = true;
     }
-    return false;
+    return meets;
 }
 
 static const struct node *g_sort_node; /* qsort has no context argument */
@@ -163,8 +167,12 @@ static int screen_build(const struct node *n, size_t top, struct screen *s)
     *s = (struct screen){0};
     /* the cgroups nearest their own limits */
     size_t *lim = calloc(n->cgroups.n ? n->cgroups.n : 1, sizeof(size_t));
-    if (!lim)
+    bool *meets = oom_domains(n);
+    if (!lim || !meets) {
+        free(lim);
+        free(meets);
         return -ENOMEM;
+    }
     size_t nl = 0;
     for (size_t i = 0; i < n->cgroups.n; i++) {
         const struct cgroup_memory *cg = &n->cgroups.v[i];
@@ -172,9 +180,10 @@ static int screen_build(const struct node *n, size_t top, struct screen *s)
             continue;
         s->nlimited++;
         s->near += fmt_percent(cg->current, cg->max) >= 80;
-        if (!explained_by_child(n, i))
+        if (meets[i])
             lim[nl++] = i;
     }
+    free(meets);
     g_sort_node = n;
     qsort(lim, nl, sizeof(*lim), cmp_fill);
     size_t want = nl < top ? nl : top;

@@ -266,14 +266,22 @@ const struct cgroup_memory *node_memcg_of(const struct node *n, const struct pro
     return m == SIZE_MAX ? NULL : &n->cgroups.v[m];
 }
 
+size_t node_binder(const struct node *n, size_t i)
+{
+    struct cgroup_binding bd;
+    node_binding(n, i, &bd);
+    for (size_t p = i; bd.from && p != SIZE_MAX; p = n->cgroups.v[p].parent)
+        if (n->cgroups.v[p].path == bd.from)
+            return p;
+    return SIZE_MAX;
+}
+
 void node_outlook(const struct node *n, size_t i, struct cgroup_outlook *ret)
 {
     struct cgroup_binding bd;
     node_binding(n, i, &bd);
-    const struct cgroup_memory *binder = NULL;
-    for (size_t p = i; bd.from && p != SIZE_MAX; p = n->cgroups.v[p].parent)
-        if (n->cgroups.v[p].path == bd.from)
-            binder = &n->cgroups.v[p];
+    size_t b = node_binder(n, i);
+    const struct cgroup_memory *binder = b == SIZE_MAX ? NULL : &n->cgroups.v[b];
     uint64_t room = 0;
     /* v2 memcg reclaim scans no anon at vm.swappiness 0 (get_scan_count(), Linux 6.1) */
     bool swap = binder && !(binder->version == 2 && n->sysctl.swappiness == 0) &&

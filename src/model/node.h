@@ -106,6 +106,8 @@ size_t node_proc_index(const struct node *n, const struct proc *p);
  * The limit that binds cgroup i (cgroup_binding_of() over its ancestors in the snapshot).
  */
 void node_binding(const struct node *n, size_t i, struct cgroup_binding *ret);
+/* The index of that cgroup in the snapshot; SIZE_MAX when nothing limits cgroup i. */
+size_t node_binder(const struct node *n, size_t i);
 
 /* What the next growth of cgroup i runs into (cgroup_outlook_of() on the cgroup whose limit
  * binds it, with the machine's swap). */

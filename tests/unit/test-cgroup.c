@@ -260,22 +260,50 @@ static struct cgroup_memory mk(const char *path, uint64_t max, uint64_t current,
 static void pick_domain_and_binding(void **state)
 {
     (void)state;
-    struct cgroup_memory anc[3] = {
+    struct cgroup_memory c[4] = {
         mk("/", OPT_ABSENT, OPT_ABSENT, SIZE_MAX), mk("/a", 1000, 900, 0), /* 100 left */
-        mk("/a/b", 2000, 1950, 1), /* 50 left: fails first */
+        mk("/a/b", 2000, 1950, 1),                                         /* 50 left */
+        mk("/a/b/c", CGROUP_UNLIMITED, 10, 2),
     };
-    struct cgroup_snapshot s = {.v = anc, .n = 3};
-    struct cgroup_memory self = mk("/a/b/c", CGROUP_UNLIMITED, 10, 2);
-    bool own, global;
-    assert_int_equal(oomdomain_pick(&self, &s, &own, &global), 2);
-    assert_false(own || global);
-    self.max = 5000;
-    assert_int_equal(oomdomain_pick(&self, &s, &own, &global), SIZE_MAX);
-    assert_true(own);
-    anc[1].max = anc[2].max = CGROUP_UNLIMITED;
-    self.max = CGROUP_UNLIMITED;
-    assert_int_equal(oomdomain_pick(&self, &s, &own, &global), SIZE_MAX);
-    assert_true(global);
+    const struct cgroup_memory *ch[] = {&c[0], &c[1], &c[2], &c[3]};
+    /* no limit of its own: the limited ancestor with the least headroom fails first */
+    assert_int_equal(oomdomain_pick(ch, 4), 2);
+    /* a limit of its own with more room left than /a/b: /a/b still runs out first */
+    c[3].max = 5000;
+    assert_int_equal(oomdomain_pick(ch, 4), 2);
+    /* with less room left than any ancestor, its own */
+    c[3].max = 40;
+    assert_int_equal(oomdomain_pick(ch, 4), 3);
+    /* equal limits, as the kubelet writes a pod slice and its one container: the parent's
+     * usage holds the child's and more, so the parent fails first */
+    c[2].max = c[3].max = 2000;
+    c[3].current = 1900;
+    assert_int_equal(oomdomain_pick(ch, 4), 2);
+    /* equal headroom: page_counter_try_charge() fails at the first counter on the way up */
+    c[3].current = 1950;
+    assert_int_equal(oomdomain_pick(ch, 4), 3);
+    c[1].max = c[2].max = c[3].max = CGROUP_UNLIMITED;
+    assert_int_equal(oomdomain_pick(ch, 4), SIZE_MAX);
+
+    /* v1 before 5.11: below a parent with memory.use_hierarchy 0 the charges stop; its limit
+     * and everything above it never see them */
+    struct cgroup_memory v[3] = {mk("/", OPT_ABSENT, OPT_ABSENT, SIZE_MAX),
+                                 mk("/legacy", 1000, 990, 0), mk("/legacy/job", 4000, 500, 1)};
+    for (size_t i = 0; i < 3; i++)
+        v[i].version = 1, v[i].use_hierarchy = 1;
+    const struct cgroup_memory *vc[] = {&v[0], &v[1], &v[2]};
+    assert_int_equal(oomdomain_pick(vc, 3), 1);
+    v[1].use_hierarchy = 0;
+    assert_int_equal(oomdomain_pick(vc, 3), 2);
+    v[2].max = CGROUP_UNLIMITED;
+    assert_int_equal(oomdomain_pick(vc, 3), SIZE_MAX); /* a global OOM */
+    v[1].use_hierarchy = OPT_ABSENT; /* a tree without the file: hierarchical */
+    assert_int_equal(oomdomain_pick(vc, 3), 1);
+    /* a memsw-only limit counts on v1 */
+    v[1].max = CGROUP_UNLIMITED;
+    v[1].memsw_max = 2000;
+    v[1].memsw_current = 1500;
+    assert_int_equal(oomdomain_pick(vc, 3), 1);
 
     /* the binding limit: least headroom, nearest on a tie */
     struct cgroup_memory c0 = mk("/", OPT_ABSENT, OPT_ABSENT, SIZE_MAX),
@@ -297,6 +325,18 @@ static void pick_domain_and_binding(void **state)
     assert_null(b.from);
     assert_int_equal(b.limit, CGROUP_UNLIMITED);
     assert_int_equal(b.headroom, OPT_ABSENT);
+    /* v1: not through a parent with memory.use_hierarchy 0 */
+    c1.max = 1000;
+    c1.version = c2.version = 1;
+    c1.use_hierarchy = 0;
+    cgroup_binding_of(chain, 3, &b);
+    assert_null(b.from);
+    c2.max = 2000;
+    cgroup_binding_of(chain, 3, &b);
+    assert_string_equal(b.from, "/p/c");
+    c1.use_hierarchy = 1;
+    cgroup_binding_of(chain, 3, &b);
+    assert_string_equal(b.from, "/p");
 }
 
 static void oom_group_highest_up_to_the_domain(void **state)
@@ -648,9 +688,12 @@ static void walk_skips_vanished_cgroups(void **state)
     open_tree(dir, &o);
     struct cgroup_snapshot s;
     assert_int_equal(cgroup_snapshot_read(&o.h, NULL, &s), 0);
-    assert_int_equal(s.n, 8);
-    for (size_t i = 0; i < s.n; i++)
+    assert_int_equal(s.n, 10);
+    for (size_t i = 0; i < s.n; i++) {
         assert_string_not_equal(s.v[i].path, "/docker/gone");
+        /* v1 memory.use_hierarchy, read per cgroup: the fixture's /legacy has 0 */
+        assert_int_equal(s.v[i].use_hierarchy, strcmp(s.v[i].path, "/legacy") == 0 ? 0 : 1);
+    }
     cgroup_snapshot_release(&s);
     struct cgroup_memory cg;
     assert_int_equal(cgroup_read(&o.h, "/docker/gone", &cg), -ENOENT);

@@ -32,7 +32,9 @@ int check_limits(const struct node *n, struct doctor_report *r)
     size_t ntop = 0, nlimited = 0, at_ram = 0;
     for (size_t i = 0; i < s->n; i++) {
         size_t p = s->v[i].parent;
-        under[i] = p != SIZE_MAX && (has_limit(&s->v[p]) || under[p]);
+        /* v1 memory.use_hierarchy 0 (until 5.10): the parent's limit never sees its charges */
+        under[i] = p != SIZE_MAX && cgroup_charges_reach(&s->v[p]) &&
+                   (has_limit(&s->v[p]) || under[p]);
         if (!has_limit(&s->v[i]))
             continue;
         nlimited++;
@@ -56,7 +58,12 @@ int check_limits(const struct node *n, struct doctor_report *r)
                 kids_now += or0(s->v[c].current);
                 kids_commit += commit[c];
             }
-        if (has_limit(cg)) {
+        if (!cgroup_charges_reach(cg)) {
+            /* v1 memory.use_hierarchy 0: its usage and limit are its own tasks'; the children
+             * count apart */
+            commit[i] = (has_limit(cg) ? (cg->max < cap ? cg->max : cap) : or0(cg->current)) +
+                        kids_commit;
+        } else if (has_limit(cg)) {
             commit[i] = cg->max < cap ? cg->max : cap;
         } else {
             uint64_t own = or0(cg->current) > kids_now ? or0(cg->current) - kids_now : 0;
@@ -65,11 +72,15 @@ int check_limits(const struct node *n, struct doctor_report *r)
         /* the limits of the top-most limited descendants, for nested overcommit */
         for (size_t c = i + 1; c < s->n && s->v[c].depth > cg->depth; c++)
             if (has_limit(&s->v[c])) {
-                /* only those with no limited cgroup between them and i */
+                /* only those with no limited cgroup between them and i, and whose charges
+                 * reach i */
                 bool direct = true;
-                for (size_t a = s->v[c].parent; a != i && a != SIZE_MAX; a = s->v[a].parent)
-                    if (has_limit(&s->v[a]))
+                for (size_t a = s->v[c].parent; a != SIZE_MAX; a = s->v[a].parent) {
+                    if (!cgroup_charges_reach(&s->v[a]) || (a != i && has_limit(&s->v[a])))
                         direct = false;
+                    if (a == i)
+                        break;
+                }
                 if (direct)
                     kids_limits[i] += s->v[c].max < cap ? s->v[c].max : cap;
             }

@@ -536,6 +536,8 @@ void cgroup_binding_of(const struct cgroup_memory *const *chain, size_t n,
     /* from the cgroup up, so that equal headroom goes to the nearest */
     for (size_t i = n; i-- > 0;) {
         const struct cgroup_memory *cg = chain[i];
+        if (i + 1 < n && !cgroup_charges_reach(cg))
+            break;
         if (!cgroup_limit_set(cg->max))
             continue;
         uint64_t use = opt_has(cg->current) ? cg->current : 0;
@@ -553,7 +555,7 @@ static void memory_init(struct cgroup_memory *cg, int version)
     cg->current = cg->peak = cg->max = cg->high = cg->low = cg->min = OPT_ABSENT;
     cg->swap_current = cg->swap_max = cg->swap_high = cg->swap_peak = OPT_ABSENT;
     cg->memsw_current = cg->memsw_max = cg->kmem_current = cg->soft_limit = OPT_ABSENT;
-    cg->swappiness = cg->oom_group = OPT_ABSENT;
+    cg->swappiness = cg->oom_group = cg->use_hierarchy = OPT_ABSENT;
     memset(&cg->oom_control, 0xff, sizeof(cg->oom_control));
     memset(&cg->events, 0xff, sizeof(cg->events));
     memset(&cg->events_local, 0xff, sizeof(cg->events_local));
@@ -712,6 +714,7 @@ static int read_at(const struct cgroup_hier *h, int dirfd, const char *path, str
         (void)read_number(dirfd, "memory.memsw.limit_in_bytes", b, v, ps, true, &cg->memsw_max);
         (void)read_number(dirfd, "memory.kmem.usage_in_bytes", b, v, ps, false, &cg->kmem_current);
         (void)read_number(dirfd, "memory.swappiness", b, v, ps, false, &cg->swappiness);
+        (void)read_number(dirfd, "memory.use_hierarchy", b, v, ps, false, &cg->use_hierarchy);
         (void)read_number(dirfd, "memory.failcnt", b, v, ps, false, &cg->events.max);
         if (read_virtual_at(dirfd, "memory.oom_control", b) >= 0)
             (void)cgroup_oom_control_parse(b->data, b->len, &cg->oom_control);
@@ -1115,6 +1118,9 @@ static int read_limit_at(const struct cgroup_hier *h, int dirfd, const char *pat
         return -ENOMEM;
     (void)read_number(dirfd, v == 2 ? "memory.max" : "memory.limit_in_bytes", b, v, h->page_size,
                       true, &cg->max);
+    if (v == 1)
+        (void)read_number(dirfd, "memory.use_hierarchy", b, v, h->page_size, false,
+                          &cg->use_hierarchy);
     if (what == WALK_EVENTS)
         (void)cgroup_read_events_at(h, dirfd, &cg->events);
     return 0;

@@ -144,6 +144,7 @@ struct cgroup_memory {
     uint64_t soft_limit;                                   /* v1 soft_limit_in_bytes */
     uint64_t swappiness; /* v1 memory.swappiness (what the kernel uses for this memcg); v2:
                             absent, vm.swappiness applies */
+    uint64_t use_hierarchy; /* v1 memory.use_hierarchy 0/1 (reads 1 from 5.11 on); v2: absent */
     uint64_t oom_group;  /* v2 memory.oom.group 0/1 */
     struct cgroup_oom_control oom_control; /* v1 */
     struct cgroup_memstat stat;
@@ -160,9 +161,21 @@ struct cgroup_memory {
 void cgroup_memory_release(struct cgroup_memory *cg);
 
 /*
- * The limit that binds a cgroup: of it and its ancestors that set memory.max (limit_in_bytes),
- * the one with the least headroom, since that page counter fails first whoever else charges it.
- * `chain` runs from the top down to the cgroup itself.
+ * Whether what a child of `parent` charges also counts against `parent`'s page counters. Always on
+ * v2. On v1 only below a parent with memory.use_hierarchy 1: mem_cgroup_css_alloc() links a new
+ * memcg's counters to its parent's only then (until 5.10; 5.11 made every hierarchy hierarchical
+ * and the file reads 1). Without it the parent's limit and OOM cover its own tasks only.
+ */
+static inline bool cgroup_charges_reach(const struct cgroup_memory *parent)
+{
+    return !(parent->version == 1 && parent->use_hierarchy == 0);
+}
+
+/*
+ * The limit that binds a cgroup: of it and its ancestors that set memory.max (limit_in_bytes)
+ * and that its charges reach (cgroup_charges_reach), the one with the least headroom, since that
+ * page counter fails first whoever else charges it. `chain` runs from the top down to the cgroup
+ * itself.
  */
 struct cgroup_binding {
     uint64_t limit;    /* that cgroup's limit; CGROUP_UNLIMITED when nothing limits the chain */

@@ -61,25 +61,19 @@ static uint64_t headroom(const struct cgroup_memory *cg)
     return lim > use ? lim - use : 0;
 }
 
-size_t oomdomain_pick(const struct cgroup_memory *self, const struct cgroup_snapshot *anc,
-                      bool *ret_self, bool *ret_global)
+size_t oomdomain_pick(const struct cgroup_memory *const *chain, size_t n)
 {
-    *ret_self = *ret_global = false;
-    if (limited(self)) {
-        *ret_self = true;
-        return SIZE_MAX;
-    }
     size_t best = SIZE_MAX;
     /* nearest first, so equal headroom goes to the nearest */
-    for (size_t i = anc->n; i-- > 0;) {
-        const struct cgroup_memory *a = &anc->v[i];
+    for (size_t i = n; i-- > 0;) {
+        const struct cgroup_memory *a = chain[i];
+        if (i + 1 < n && !cgroup_charges_reach(a))
+            break;
         if (!limited(a))
             continue;
-        if (best == SIZE_MAX || headroom(a) < headroom(&anc->v[best]))
+        if (best == SIZE_MAX || headroom(a) < headroom(chain[best]))
             best = i;
     }
-    if (best == SIZE_MAX)
-        *ret_global = true;
     return best;
 }
 
@@ -142,6 +136,7 @@ static int domain_rank(const struct cgroup_hier *h, const struct cgroup_memory *
         d->swap_limit = dom->swap_max;
         d->usage = dom->current;
         d->swappiness = h->memory_version == 1 ? dom->swappiness : vm_swappiness;
+        d->own_tasks_only = !cgroup_charges_reach(dom);
         d->totalpages =
             oomdomain_memcg_totalpages(h->memory_version, dom->max, dom->memsw_max, dom->swap_max,
                                        d->swappiness, total_swap, ps, &d->swap_pages);
@@ -168,7 +163,7 @@ static int domain_rank(const struct cgroup_hier *h, const struct cgroup_memory *
         const struct proc *p = &procs->v[i];
         const char *cg = proc_memcg_path(p, h->memory_version);
         size_t m = cg ? cgroup_snapshot_find_under(&d->cgroups, cg) : SIZE_MAX;
-        if (dom && m == SIZE_MAX)
+        if (dom && (m == SIZE_MAX || (d->own_tasks_only && m != 0)))
             continue; /* outside the memcg: mem_cgroup_scan_tasks() never sees it */
         cand[nc] = p;
         memcg[nc] = m;
@@ -225,26 +220,19 @@ int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct 
         return r;
     if ((r = cgroup_read_ancestors(h, path, &anc)) < 0)
         goto out;
-    bool own, global;
-    size_t pick = oomdomain_pick(&self, &anc, &own, &global);
-    const struct cgroup_memory *dom = own ? &self : global ? NULL : &anc.v[pick];
-    if (own) {
-        const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
-        size_t n = 0;
-        for (size_t i = 0; i < anc.n && n < CGROUP_WALK_MAX_DEPTH; i++)
-            chain[n++] = &anc.v[i];
-        chain[n++] = &self;
-        struct cgroup_binding b;
-        cgroup_binding_of(chain, n, &b);
-        if (b.from && strcmp(b.from, self.path) != 0) {
-            if (!(d.tighter = strdup(b.from))) {
-                r = -ENOMEM;
-                goto out;
-            }
-            d.tighter_headroom = b.headroom;
-        }
-    }
-    d.why = own ? OOMDOMAIN_OWN_LIMIT : global ? OOMDOMAIN_MACHINE : OOMDOMAIN_ANCESTOR;
+    const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
+    size_t n = 0;
+    for (size_t i = anc.n > CGROUP_WALK_MAX_DEPTH ? anc.n - CGROUP_WALK_MAX_DEPTH : 0; i < anc.n;
+         i++)
+        chain[n++] = &anc.v[i];
+    chain[n++] = &self;
+    size_t pick = oomdomain_pick(chain, n);
+    const struct cgroup_memory *dom = pick == SIZE_MAX ? NULL : chain[pick];
+    d.why = pick == SIZE_MAX   ? OOMDOMAIN_MACHINE
+            : pick == n - 1    ? OOMDOMAIN_OWN_LIMIT
+                               : OOMDOMAIN_ANCESTOR;
+    d.own_limit = self.max;
+    d.own_usage = self.current;
     d.path = strdup(path);
     if (!d.path) {
         r = -ENOMEM;
@@ -273,23 +261,11 @@ int oomdomain_build_at(const struct cgroup_hier *h, const struct cgroup_snapshot
         return -EINVAL;
     struct oomdomain d = {.version = h->memory_version,
                           .page_size = h->page_size,
-                          .why = OOMDOMAIN_OWN_LIMIT};
-    const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
-    size_t n = 0;
-    for (size_t i = idx; i != SIZE_MAX && n < CGROUP_WALK_MAX_DEPTH + 1; i = all->v[i].parent)
-        n++;
-    size_t k2 = n;
-    for (size_t i = idx; i != SIZE_MAX && k2 > 0; i = all->v[i].parent)
-        chain[--k2] = &all->v[i];
-    struct cgroup_binding b;
-    cgroup_binding_of(chain, n, &b);
+                          .why = OOMDOMAIN_OWN_LIMIT,
+                          .own_limit = all->v[idx].max,
+                          .own_usage = all->v[idx].current};
     int r = 0;
-    if (b.from && strcmp(b.from, all->v[idx].path) != 0) {
-        if (!(d.tighter = strdup(b.from)))
-            r = -ENOMEM;
-        d.tighter_headroom = b.headroom;
-    }
-    if (r == 0 && !(d.path = strdup(all->v[idx].path)))
+    if (!(d.path = strdup(all->v[idx].path)))
         r = -ENOMEM;
     if (r == 0)
         r = cgroup_snapshot_copy_subtree(all, idx, &d.cgroups);
@@ -307,7 +283,6 @@ void oomdomain_release(struct oomdomain *d)
 {
     free(d->path);
     free(d->oom_cgroup);
-    free(d->tighter);
     free(d->memcg);
     free(d->group);
     cgroup_snapshot_release(&d->cgroups);

@@ -30,14 +30,17 @@ uint64_t oomdomain_memcg_totalpages(int version, uint64_t max, uint64_t memsw_ma
                                     uint64_t *ret_swap_pages);
 
 /*
- * Which memcg OOMs when the processes of `self` allocate: `self` when it has a memory limit
- * (v1: or a memsw limit); else the limited ancestor with the least headroom (the first page
- * counter to fail, whoever else uses it); SIZE_MAX and *ret_global when nothing above limits it.
- * `anc` holds the ancestors, root first. Returns the index in `anc`, or SIZE_MAX for `self`
- * (*ret_self set) or for the machine.
+ * Which memcg OOMs when the processes of the last cgroup of `chain` (root first) allocate: of it
+ * and the ancestors its charges reach (cgroup_charges_reach), the limited one (v1: or memsw-
+ * limited) with the least headroom, whoever else uses it. try_charge_memcg() charges the page
+ * counters from the cgroup up, page_counter_try_charge() stops at the first one over its limit,
+ * and the memcg of that counter is the one that reclaims and OOMs ("oom_memcg=" in the report).
+ * So with equal limits a parent fails first, since its usage includes its children's and its own
+ * (a Kubernetes pod slice at its one container's limit also holds the container scope's own
+ * kernel structures, charged to the parent); equal headroom goes to the nearest. Returns the
+ * index in `chain`, or SIZE_MAX when nothing limits it (a global OOM).
  */
-size_t oomdomain_pick(const struct cgroup_memory *self, const struct cgroup_snapshot *anc,
-                      bool *ret_self, bool *ret_global);
+size_t oomdomain_pick(const struct cgroup_memory *const *chain, size_t n);
 
 /*
  * mem_cgroup_get_oom_group() (4.19+, v2 only): from the victim's memcg up to and including the
@@ -55,9 +58,9 @@ struct kver;
 struct meminfo;
 
 enum oomdomain_why {
-    OOMDOMAIN_OWN_LIMIT, /* the named cgroup has a limit: the OOM is its own */
-    OOMDOMAIN_ANCESTOR,  /* it has none: the limited ancestor with the least headroom OOMs */
-    OOMDOMAIN_MACHINE,   /* nothing above limits it: a global OOM */
+    OOMDOMAIN_OWN_LIMIT, /* the named cgroup's own limit is the first to run out */
+    OOMDOMAIN_ANCESTOR,  /* an ancestor's limit runs out first (the named cgroup may have one) */
+    OOMDOMAIN_MACHINE,   /* nothing limits it on the way up: a global OOM */
 };
 
 /* Who an OOM "in" a cgroup would kill, in the kernel's order. */
@@ -65,9 +68,11 @@ struct oomdomain {
     enum oomdomain_why why;
     char *path;       /* the cgroup asked about */
     char *oom_cgroup; /* the memcg that OOMs; NULL for a global OOM */
-    char *tighter;    /* OWN_LIMIT: an ancestor with less headroom, whose OOM would come first
-                         (and choose among all its processes); NULL when none */
-    uint64_t tighter_headroom;
+    uint64_t own_limit, own_usage; /* of `path` (memory limit, CGROUP_UNLIMITED when it has none;
+                                      OPT_ABSENT when not read): ANCESTOR says why its own limit
+                                      is not the one that runs out */
+    bool own_tasks_only; /* v1: oom_cgroup has memory.use_hierarchy 0, so its OOM chooses among
+                            its own tasks, not its subtree's */
     int version;
     uint64_t limit, memsw_limit, swap_limit; /* of oom_cgroup (bytes / CGROUP_UNLIMITED) */
     uint64_t usage;                          /* of oom_cgroup */
@@ -85,7 +90,9 @@ struct oomdomain {
 
 /*
  * Builds the domain for `path` (a memory cgroup, already normalised): reads it and its ancestors,
- * picks the OOMing memcg (oomdomain_pick), walks that memcg's subtree, and ranks the processes of
+ * picks the OOMing memcg (oomdomain_pick), walks that memcg's subtree (only the memcg itself
+ * when it is a v1 memcg with memory.use_hierarchy 0: mem_cgroup_iter() does not descend there),
+ * and ranks the processes of
  * `procs` (a snapshot read with STAT|STATUS|OOM|CGROUP) that belong to it, with the memcg's
  * totalpages and the memcg scan order for ties: cgroups in pre-order (siblings by creation),
  * then start time, then pid. `vm_swappiness` is used on v2. Returns 0, -ENOENT when `path` is
@@ -97,7 +104,8 @@ int oomdomain_build(const struct cgroup_hier *h, const char *path, const struct 
 /*
  * The same for a limited cgroup `all->v[idx]` of a snapshot already taken (every memory cgroup,
  * `all` from cgroup_snapshot_read()): its own OOM, ranked without reading the cgroups again, so
- * a view can rank many domains from one walk. -EINVAL when that cgroup has no limit.
+ * a view can rank many domains from one walk. Whether that OOM is the one its processes meet
+ * first is the caller's question (cgroup_binding_of()). -EINVAL when that cgroup has no limit.
  */
 int oomdomain_build_at(const struct cgroup_hier *h, const struct cgroup_snapshot *all, size_t idx,
                        const struct proc_table *procs, const struct kver *k,
