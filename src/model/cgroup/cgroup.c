@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -1040,9 +1041,27 @@ static int cmp_child(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Children of a directory, in creation order (kernfs inode numbers grow). */
+/* The kernel's own cgroup filesystems (v1's cgroup and cgroup2; linux/magic.h). */
+#define CGROUP_FS_MAGIC 0x27e0ebU
+#define CGROUP2_FS_MAGIC 0x63677270U
+
+/* Whether inode numbers under this directory tell creation order: kernfs hands them out in
+ * increasing order, so on a real hierarchy they give the order in which the kernel walks
+ * children (css_next_descendant_pre(), used by the OOM killer's task scan). A copied or
+ * generated tree on a disk filesystem gets inodes from its allocator (ext4's Orlov spreads
+ * directories), so there the order would depend on the checkout: names sort instead. */
+static bool inodes_tell_creation_order(int dirfd)
+{
+    struct statfs fs;
+    if (fstatfs(dirfd, &fs) < 0)
+        return false;
+    return (unsigned long)fs.f_type == CGROUP_FS_MAGIC || (unsigned long)fs.f_type == CGROUP2_FS_MAGIC;
+}
+
+/* Children of a directory, in creation order on a real hierarchy, else by name. */
 static int list_children(int dirfd, struct child **ret, size_t *ret_n)
 {
+    bool by_inode = inodes_tell_creation_order(dirfd);
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -1076,7 +1095,7 @@ static int list_children(int dirfd, struct child **ret, size_t *ret_n)
             }
             v = nv;
         }
-        v[n].ino = de->d_ino;
+        v[n].ino = by_inode ? de->d_ino : 0;
         v[n].name = strdup(de->d_name);
         if (!v[n].name) {
             r = -ENOMEM;
