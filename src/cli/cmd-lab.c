@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/sys/clock.h"
 #include "base/fmt.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -491,9 +492,7 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
     if (r->event) {
         buf_puts(o, "\nthe kernel's report, explained:\n");
         struct explain_style st = {.color = false};
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        st.boot_wall = (double)time(NULL) - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+        st.boot_wall = clock_boot_wall();
         struct buf t = BUF_INIT(1 << 20);
         int q = explain_event_text(r->event, 1, 1, &st, &t);
         if (q < 0) {

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/sys/clock.h"
@@ -113,10 +112,8 @@ static void read_log(struct node *n)
     if (n->log_err == 0 && r < 0)
         n->log_err = r;
     if (n->log_live) {
-        struct timespec mono;
-        clock_gettime(CLOCK_MONOTONIC, &mono);
-        n->now_us = (uint64_t)mono.tv_sec * 1000000 + (uint64_t)mono.tv_nsec / 1000;
-        n->boot_wall = (double)time(NULL) - (double)mono.tv_sec - (double)mono.tv_nsec / 1e9;
+        n->now_us = clock_mono_us();
+        n->boot_wall = clock_boot_wall();
     } else {
         n->now_us = uptime_us(n->sr);
     }

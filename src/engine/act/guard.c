@@ -23,6 +23,7 @@
 #include "base/opt.h"
 #include "base/table.h"
 #include "base/units.h"
+#include "base/sys/clock.h"
 #include "model/cgroup/cgroup.h"
 #include "model/kver.h"
 #include "model/meminfo.h"
@@ -71,13 +72,6 @@ int guard_amount_parse(const char *s, struct guard_amount *ret)
 uint64_t guard_amount_of(const struct guard_amount *a, uint64_t total)
 {
     return a->percent ? percent_of(total, a->percent) : a->bytes;
-}
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* ---- choice ---------------------------------------------------------------------------------- */
@@ -313,7 +307,7 @@ int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
     int version = h ? h->memory_version : 0;
     k->cg_usage_before = usage_at(ufd, version);
     k->cg_usage_after = OPT_ABSENT;
-    k->signal_us = mono_us();
+    k->signal_us = clock_mono_us();
     int r = killer_signal(t, SIGKILL);
     if (r < 0) {
         k->error = r;
@@ -338,7 +332,7 @@ int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
         }
     }
     k->exited = killer_wait(t, (int)timeout_ms) == 1;
-    k->exit_us = k->exited ? mono_us() : 0;
+    k->exit_us = k->exited ? clock_mono_us() : 0;
     if (k->exited)
         k->cg_usage_after = usage_at(ufd, version);
     if (ufd >= 0)
@@ -646,7 +640,7 @@ static int snapshot_cgroup(struct guard *g, const char *cgroup, unsigned fields,
 static int prepare(struct guard *g, const char *cgroup, struct prep *p)
 {
     *p = (struct prep){.t = {.pidfd = -1}, .k = {.chosen = SIZE_MAX}};
-    uint64_t t0 = mono_us();
+    uint64_t t0 = clock_mono_us();
     if (cgroup && !(p->cgroup = strdup(cgroup)))
         return -ENOMEM;
     unsigned fields = PROC_READ_STAT | PROC_READ_STATUS | PROC_READ_OOM | PROC_READ_CGROUP |
@@ -704,7 +698,7 @@ static int prepare(struct guard *g, const char *cgroup, struct prep *p)
         policy_eval_proc(&ev, (size_t)(p->vl->v[i].proc - p->procs.v), &p->verdicts[i]);
     policy_eval_release(&ev);
     p->ncand = guard_order(p->vl, p->verdicts, g->pid, p->cand, p->order);
-    p->ranked_us = mono_us();
+    p->ranked_us = clock_mono_us();
     size_t tries = p->n < PIN_TRIES ? p->n : PIN_TRIES;
     (void)guard_pin_first(g->sr, p->cand, p->order, tries, g->pid, &p->t, &p->k);
     p->valid = true;
@@ -1091,12 +1085,12 @@ static uint64_t check_cgroup(struct guard *g, struct gcg *c, uint64_t now_ms, ui
         gcg_disarm(c);
     } else if (!c->armed || t_us - c->armed->prepared_us >= refresh) {
         gcg_disarm(c);
-        uint64_t t0 = mono_us();
+        uint64_t t0 = clock_mono_us();
         if ((c->armed = malloc(sizeof(*c->armed))) && prepare(g, c->path, c->armed) < 0) {
             free(c->armed);
             c->armed = NULL;
         }
-        c->armed_cost_us = mono_us() - t0;
+        c->armed_cost_us = clock_mono_us() - t0;
     }
     uint64_t left = max > wset + room ? max - wset - room : 0;
     return o->fill_rate ? left * 1000 / o->fill_rate : o->max_interval_ms;
@@ -1111,7 +1105,7 @@ static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
 static void check_all(struct guard *g)
 {
     const struct guard_opts *o = g->o;
-    uint64_t t_us = mono_us();
+    uint64_t t_us = clock_mono_us();
     uint64_t now_ms = loop_now_ms();
     uint64_t next = o->max_interval_ms;
     struct meminfo mi;
@@ -1150,9 +1144,9 @@ static void check_all(struct guard *g)
                     prep_release(&g->armed);
             } else if (!g->armed.valid || t_us - g->armed.prepared_us >= refresh) {
                 prep_release(&g->armed);
-                uint64_t t0 = mono_us();
+                uint64_t t0 = clock_mono_us();
                 (void)prepare(g, NULL, &g->armed);
-                g->armed_cost_us = mono_us() - t0;
+                g->armed_cost_us = clock_mono_us() - t0;
             }
         }
     }
@@ -1204,7 +1198,7 @@ static int on_psi(struct loop *l, int fd, uint32_t events, void *ctx)
         snprintf(why, sizeof(why), "memory %s stall over %" PRIu64 " ms per %" PRIu64
                  " ms window for %" PRIu64 " ms", g->o->psi.full ? "full" : "some",
                  g->o->psi.stall_us / 1000, window_ms, now - t->first_ms);
-        decide(g, GUARD_REASON_PSI, t->cgroup, why, mono_us());
+        decide(g, GUARD_REASON_PSI, t->cgroup, why, clock_mono_us());
         t->first_ms = 0;
         *cool = loop_now_ms() + g->o->cooldown_ms;
     }

@@ -10,13 +10,7 @@
 
 #include "base/cleanup.h"
 #include "base/sys/fileio.h"
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "base/sys/clock.h"
 
 int reclaim_cgroup(const struct cgroup_hier *h, const char *path, uint64_t bytes, bool dry_run,
                    struct reclaim_result *ret)
@@ -33,9 +27,9 @@ int reclaim_cgroup(const struct cgroup_hier *h, const char *path, uint64_t bytes
     if (!dry_run) {
         char v[32];
         snprintf(v, sizeof(v), "%" PRIu64, bytes);
-        double t = mono_s();
+        double t = clock_mono_s();
         ret->write_error = write_string_at(fd, "memory.reclaim", v);
-        ret->seconds = mono_s() - t;
+        ret->seconds = clock_mono_s() - t;
     }
     r = cgroup_read(h, path, &ret->after);
     if (r < 0) {

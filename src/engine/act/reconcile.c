@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "base/sys/clock.h"
 #include "model/cgpath.h"
 #include "model/cgroup/cgroup.h"
 #include "model/proc/procs.h"
@@ -67,13 +68,6 @@ struct reconcile {
     size_t nwatches;
     struct reconcile_stats stats;
 };
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static struct failed *failed_find(struct reconcile *r, const struct policy_change *c)
 {
@@ -204,7 +198,7 @@ static void set_known(struct reconcile *r, const struct proc_table *t)
 /* Everything, again: processes, cgroups, and the failures that are no longer there forgotten. */
 static void full_pass(struct reconcile *r)
 {
-    uint64_t t0 = mono_us();
+    uint64_t t0 = clock_mono_us();
     for (size_t i = 0; i < r->nfailed; i++)
         r->failed[i].seen = false;
     if (policy_has_process_actions(r->p)) {
@@ -241,7 +235,7 @@ static void full_pass(struct reconcile *r)
     }
     r->nfailed = k;
     r->stats.rechecks++;
-    r->stats.last_recheck_us = mono_us() - t0;
+    r->stats.last_recheck_us = clock_mono_us() - t0;
 }
 
 static bool parse_pid(const char *s, pid_t *ret)
@@ -261,7 +255,7 @@ static bool parse_pid(const char *s, pid_t *ret)
 /* New PIDs since the last scan: read those (and, for `children` rules, their ancestors). */
 static void scan_pass(struct reconcile *r)
 {
-    uint64_t t0 = mono_us();
+    uint64_t t0 = clock_mono_us();
     /* nothing was created since the last scan (the last PID handed out is the same) and nothing
      * seen is young enough to be matched again: the readdir of /proc, most of a scan's cost,
      * would find nothing new */
@@ -270,7 +264,7 @@ static void scan_pass(struct reconcile *r)
         last_pid = 0;
     if (last_pid && last_pid == r->last_pid && loop_now_ms() >= r->young_until_ms) {
         r->stats.scans++;
-        r->stats.last_scan_us = mono_us() - t0;
+        r->stats.last_scan_us = clock_mono_us() - t0;
         return;
     }
 
@@ -374,7 +368,7 @@ static void scan_pass(struct reconcile *r)
     r->nknown = n;
     r->last_pid = last_pid;
     r->stats.scans++;
-    r->stats.last_scan_us = mono_us() - t0;
+    r->stats.last_scan_us = clock_mono_us() - t0;
 }
 
 /* ---- new cgroups ---------------------------------------------------------------------------- */

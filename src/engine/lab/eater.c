@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/sys/fileio.h"
+#include "base/sys/clock.h"
 #include "scratch.h"
 
 #ifndef TMPFS_MAGIC
@@ -76,13 +77,6 @@ struct hello {
 };
 
 /* ---- the child --------------------------------------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void nap(double s)
 {
@@ -196,10 +190,10 @@ child_main(const struct eater_spec *sp, const struct scratch_cgroup *cg, int soc
     if (chunk > 4 * 1024 * 1024)
         chunk = 4 * 1024 * 1024;
     chunk -= chunk % (uint64_t)page;
-    double t0 = now_s();
+    double t0 = clock_mono_s();
     uint64_t grown = 0, pos = 0;
     for (;;) {
-        double el = now_s() - t0;
+        double el = clock_mono_s() - t0;
         uint64_t due = (uint64_t)((double)sp->rate * el);
         if (sp->kind == EATER_FILE) {
             /* the read range grows at the rate, up to the file */

@@ -19,6 +19,7 @@
 #include "base/sys/fileio.h"
 #include "base/limits.h"
 #include "base/opt.h"
+#include "base/sys/clock.h"
 #include "model/proc/badness.h"
 #include "model/kmsg.h"
 #include "model/kver.h"
@@ -65,13 +66,6 @@ struct lab_ctx {
     bool ending; /* an eater died: waiting for its report */
     int err;
 };
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fail(struct lab_result *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -127,7 +121,7 @@ static int take_sample(struct lab_ctx *x, double t)
 static int on_tick(struct loop *l, void *ctx)
 {
     struct lab_ctx *x = ctx;
-    int r = take_sample(x, mono_s() - x->t0);
+    int r = take_sample(x, clock_mono_s() - x->t0);
     if (r < 0) {
         x->err = fail(x->r, r, "cannot read the cgroup %s", x->r->cgroup);
         loop_quit(l, r);
@@ -240,7 +234,7 @@ static void reap(struct lab_ctx *x)
         if (p != e->pid)
             continue;
         e->exited = true;
-        e->exit_t = x->going ? mono_s() - x->t0 : 0;
+        e->exit_t = x->going ? clock_mono_s() - x->t0 : 0;
         if (WIFSIGNALED(st))
             e->exit_signal = WTERMSIG(st);
         else
@@ -266,7 +260,7 @@ static int on_signal(struct loop *l, int signo, void *ctx)
         if (died && !x->ending) {
             x->ending = true;
             /* right after the exit: the victim's memory is uncharged by now */
-            (void)take_sample(x, mono_s() - x->t0);
+            (void)take_sample(x, clock_mono_s() - x->t0);
             if (x->kr) {
                 on_kmsg(l, x->kr->fd, EPOLLIN, x);
                 if (x->ending && loop_add_timer(l, LAB_REPORT_WAIT_MS, false, on_report_timeout, x,
@@ -642,7 +636,7 @@ int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct 
     ret->ev_before = ret->series.v[0].ev;
     if (x.kr)
         write_marker(&x, sr);
-    x.t0 = mono_s();
+    x.t0 = clock_mono_s();
     x.going = true;
     for (size_t i = 0; i < ret->neaters; i++)
         if ((r = eater_go(&x.eaters[i])) < 0) {

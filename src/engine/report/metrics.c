@@ -13,6 +13,7 @@
 #include "base/limits.h"
 #include "base/opt.h"
 #include "base/prom.h"
+#include "base/sys/clock.h"
 #include "model/cgroup/cgroup.h"
 #include "model/critical.h"
 #include "model/identity.h"
@@ -397,13 +398,6 @@ static void collect_cgroups(struct collector *c, const struct metrics_ctx *m)
     cgroup_hier_close(&h);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void collect_agent(struct collector *c, const struct metrics_agent *a)
 {
     if (!a)
@@ -426,7 +420,7 @@ static void collect_agent(struct collector *c, const struct metrics_agent *a)
 
 int metrics_collect(const struct metrics_ctx *m, struct buf *out)
 {
-    double t0 = now_s();
+    double t0 = clock_mono_s();
     struct collector c;
     prom_init(&c.reg);
     for (int i = 0; i < F_COUNT; i++)
@@ -447,7 +441,7 @@ int metrics_collect(const struct metrics_ctx *m, struct buf *out)
     } else {
         collect_kills(&c, m->kills);
     }
-    prom_sample_double(&c.reg, c.fam[F_SCRAPE], NULL, 0, now_s() - t0);
+    prom_sample_double(&c.reg, c.fam[F_SCRAPE], NULL, 0, clock_mono_s() - t0);
     int r = prom_render(&c.reg, out);
     prom_release(&c.reg);
     return r;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "model/kmsg.h"
@@ -20,15 +19,6 @@ struct oomfollow {
     struct oomfollow_callbacks cb;
     uint64_t lost_reported;
 };
-
-double oomfollow_boot_wall(void)
-{
-    struct timespec rt, mono;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    return (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 -
-           ((double)mono.tv_sec + (double)mono.tv_nsec / 1e9);
-}
 
 /* Hands over every event the parser holds, then starts afresh. */
 static void flush(struct oomfollow *f)

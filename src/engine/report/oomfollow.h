@@ -35,5 +35,3 @@ struct oomfollow_callbacks {
 int oomfollow_start(struct loop *l, const struct sysroot *sr, bool from_start,
                     const struct oomfollow_callbacks *cb, struct oomfollow **ret);
 void oomfollow_stop(struct oomfollow *f);
-/* Boot time as wall clock seconds, to give kmsg events an approximate time of day. */
-double oomfollow_boot_wall(void);

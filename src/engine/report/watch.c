@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/sys/clock.h"
 #include "base/sys/fileio.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -708,7 +709,7 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
     }
     struct buf block = BUF_INIT(CAP_OUTPUT);
     struct explain_style style = {
-        .color = w->color, .boot_wall = oomfollow_boot_wall(), .names = &w->names};
+        .color = w->color, .boot_wall = clock_boot_wall(), .names = &w->names};
     if (explain_event_text(oe, 0, 1, &style, &block) == 0 && block.len) {
         buf_putc(&e.text, '\n');
         /* indent the block under the event line; drop its final newline (ev_emit adds one) */
