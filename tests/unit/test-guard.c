@@ -947,6 +947,82 @@ static int group_setup(void **state)
     return sysroot_open(&sr, "/", NULL);
 }
 
+/* ---- the headroom trigger's look at a cgroup ------------------------------------------------ */
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *const look_files[] = {"memory.usage_in_bytes", "memory.limit_in_bytes",
+                                         "memory.failcnt", "memory.stat", "memory.current",
+                                         "memory.max", "memory.events"};
+
+static void look_tree_remove(const char *dir)
+{
+    char path[256];
+    for (size_t i = 0; i < sizeof(look_files) / sizeof(look_files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, look_files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/*
+ * The limit the guard watches is the model's reading of the limit file: on v1 a cgroup nobody
+ * limited holds PAGE_COUNTER_MAX pages in bytes (9223372036854771712 with 4 KiB pages), which
+ * is no limit; on v2 "max". A number read as it stands counted it as a 8 EiB limit and watched
+ * the cgroup for headroom. The working set is usage minus the subtree's inactive file cache
+ * once usage is within twice the headroom.
+ */
+static void look_reads_limits_as_the_model(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/oomwarden-test-look-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    struct cgroup_hier h = {.memory_version = 1, .memory = {.fd = fd}, .unified = {.fd = -1},
+                            .page_size = 4096, .sr = &sr};
+    struct guard_amount room = {.percent = 10};
+    struct guard_look l;
+    write_file(dir, "memory.usage_in_bytes", "62914560\n");
+    write_file(dir, "memory.limit_in_bytes", "9223372036854771712\n");
+    write_file(dir, "memory.failcnt", "3\n");
+    write_file(dir, "memory.stat", "inactive_file 4096\ntotal_inactive_file 8388608\n");
+    assert_int_equal(guard_look_at(&h, fd, -1, &room, &l), -ENODATA);
+    write_file(dir, "memory.limit_in_bytes", "67108864\n");
+    assert_int_equal(guard_look_at(&h, fd, -1, &room, &l), 0);
+    assert_int_equal(l.usage, 62914560);
+    assert_int_equal(l.limit, 67108864);
+    assert_int_equal(l.room, 6710886);
+    assert_int_equal(l.wset, 62914560 - 8388608);
+    assert_int_equal(l.failcnt, 3);
+    assert_int_equal(l.stall_us, OPT_ABSENT);
+    /* far from the limit: memory.stat is not read, the working set is usage */
+    write_file(dir, "memory.usage_in_bytes", "1048576\n");
+    assert_int_equal(guard_look_at(&h, fd, -1, &room, &l), 0);
+    assert_int_equal(l.wset, 1048576);
+    h.memory_version = 2;
+    write_file(dir, "memory.current", "1048576\n");
+    write_file(dir, "memory.max", "max\n");
+    write_file(dir, "memory.events", "low 0\nhigh 0\nmax 7\noom 0\noom_kill 0\n");
+    assert_int_equal(guard_look_at(&h, fd, -1, &room, &l), -ENODATA);
+    write_file(dir, "memory.max", "2097152\n");
+    assert_int_equal(guard_look_at(&h, fd, -1, &room, &l), 0);
+    assert_int_equal(l.limit, 2097152);
+    assert_int_equal(l.failcnt, 7);
+    write_file(dir, "memory.max", "lots\n");
+    assert_int_equal(guard_look_at(&h, fd, -1, &room, &l), -EBADMSG);
+    close(fd);
+    look_tree_remove(dir);
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -964,6 +1040,7 @@ int main(void)
         cmocka_unit_test(order_excludes_even_when_ranked),
         cmocka_unit_test(table_rows_in_guard_order),
         cmocka_unit_test(freed_is_the_victims),
+        cmocka_unit_test(look_reads_limits_as_the_model),
         KIDS_TEST(pin_skips_exited),
         KIDS_TEST(zombie_leader_with_live_threads_is_killable),
         KIDS_TEST(pid_reuse_is_never_signalled),

@@ -147,6 +147,22 @@ int guard_kill_pinned(const struct sysroot *sr, const struct cgroup_hier *h,
 int guard_table_text(const struct policy *p, const struct guard_candidate *c, const size_t *order,
                      size_t n, size_t rows, long page_size, struct buf *out);
 
+/*
+ * One look at a cgroup the guard watches for headroom: usage and its limit, the headroom that
+ * limit gives (guard_amount_of()), the working set (usage minus inactive page cache, read from
+ * memory.stat only when usage is within twice the headroom of the limit; else usage), the
+ * cumulative `some` memory stall (µs; OPT_ABSENT without PSI for it) and the limit-hit counter
+ * (v2 memory.events max, v1 memory.failcnt; OPT_ABSENT when unread).
+ */
+struct guard_look {
+    uint64_t usage, limit, room, wset, stall_us, failcnt;
+};
+/* Reads one look from an open cgroup directory (`psi_dirfd`: the directory of its
+ * memory.pressure, or -1). Returns 0; -ENODATA when the cgroup has no limit now (v2 "max", v1
+ * PAGE_COUNTER_MAX pages, as cgroup_read_limit_at() reads them); or a read's negative errno. */
+int guard_look_at(const struct cgroup_hier *h, int dirfd, int psi_dirfd,
+                  const struct guard_amount *headroom, struct guard_look *ret);
+
 /* ---- the running guard (agent) --------------------------------------------------------------- */
 
 struct guard;

@@ -853,6 +853,27 @@ int cgroup_read_events_at(const struct cgroup_hier *h, int dirfd, struct cgroup_
     return r < 0 ? (ERRNO_IS_GONE(-r) ? -ENOENT : r) : 0;
 }
 
+int cgroup_read_usage_at(const struct cgroup_hier *h, int dirfd, uint64_t *ret)
+{
+    char b[32];
+    int n = read_small_at(dirfd, h->memory_version == 2 ? "memory.current" : "memory.usage_in_bytes",
+                          b, sizeof(b));
+    if (n < 0)
+        return n;
+    struct cursor c = cursor_make(b, (size_t)n);
+    return cursor_u64(&c, ret) < 0 ? -EBADMSG : 0;
+}
+
+int cgroup_read_limit_at(const struct cgroup_hier *h, int dirfd, uint64_t *ret)
+{
+    char b[32];
+    int n = read_small_at(dirfd, h->memory_version == 2 ? "memory.max" : "memory.limit_in_bytes",
+                          b, sizeof(b));
+    if (n < 0)
+        return n;
+    return cgroup_limit_parse(b, (size_t)n, h->memory_version, h->page_size, ret);
+}
+
 int cgroup_read_stat(const struct cgroup_hier *h, const char *path, struct cgroup_memstat *ret)
 {
     _cleanup_close_ int fd = cgroup_open_dir(h, path);

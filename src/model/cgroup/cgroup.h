@@ -244,6 +244,13 @@ int cgroup_open_pressure_dir(const struct cgroup_hier *h, const char *path);
  * (as `max`) and memory.oom_control's oom_kill. Cheap enough to run on every notification. */
 int cgroup_read_events_at(const struct cgroup_hier *h, int dirfd, struct cgroup_events *ret);
 
+/* Usage (v2 memory.current, v1 memory.usage_in_bytes) and the limit (memory.max,
+ * memory.limit_in_bytes, as cgroup_limit_parse() reads it: CGROUP_UNLIMITED when none) of an
+ * open cgroup directory, read into the stack: for the guard, which looks every few ms and on the
+ * kill path. Return 0 or a negative errno (-EBADMSG: not a number). */
+int cgroup_read_usage_at(const struct cgroup_hier *h, int dirfd, uint64_t *ret);
+int cgroup_read_limit_at(const struct cgroup_hier *h, int dirfd, uint64_t *ret);
+
 /* Every memory cgroup at or below `top` ("/" for all), pre-order, siblings in creation order. */
 struct cgroup_snapshot {
     struct cgroup_memory *v;

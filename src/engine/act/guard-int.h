@@ -1,0 +1,130 @@
+/*
+ * The running guard's insides, private to engine/act/: guard.c runs it (the timer, the PSI
+ * triggers, the memory floor, prepare and fire), guard-headroom.c watches limited cgroups,
+ * guard-event.c writes what a decision did. Choosing (guard-choose.c) and killing
+ * (guard-kill.c) are pure or I/O-only pieces with their API in guard.h.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "guard.h"
+#include "killer.h"
+#include "base/buf.h"
+#include "base/limits.h"
+#include "model/cgroup/cgroup.h"
+#include "model/kver.h"
+#include "model/meminfo.h"
+#include "model/proc/oomdomain.h"
+#include "model/proc/procs.h"
+#include "model/proc/victims.h"
+
+#define HEAP_RESERVE (4 * MiB)
+#define SCRATCH_LEN (256 * 1024)
+#define PIN_TRIES 16
+#define CGROUP_REFRESH_MS 2000
+/* armed when the floor is this close in time at the assumed fill rate; the armed decision is
+ * made again this often (or at twice its own cost, whichever is longer) */
+#define ARM_HORIZON_MS 250
+#define ARM_REFRESH_MS 250
+#define FILL_SAMPLES 32
+
+/* A decision made and its victim pinned, not yet carried out. */
+struct prep {
+    bool valid;
+    char *cgroup; /* NULL: the node */
+    struct proc_table procs;
+    struct victim_list global, sub;
+    struct oomdomain dom;
+    bool have_dom;
+    const struct victim_list *vl;
+    struct policy_verdict *verdicts;
+    struct guard_candidate *cand;
+    size_t *order, n, ncand;
+    struct kill_target t;
+    struct guard_kill k;
+    struct meminfo mi;
+    uint64_t prepared_us, ranked_us;
+};
+
+struct gcg {
+    char *path;
+    int dirfd, psi_dirfd;
+    uint64_t last_stall_us, last_failcnt, last_ms;
+    /* the working set at the latest checks (a ring), for its recent growth rate */
+    struct { uint64_t ms, wset; } hist[FILL_SAMPLES];
+    unsigned nhist;
+    struct prep *armed;     /* decided ahead while the working set is near the line; NULL */
+    uint64_t armed_cost_us;
+    bool primed;
+    uint64_t cooldown_until;
+    bool present;
+};
+
+struct gtrig {
+    struct guard *g;
+    int fd;
+    struct loop_source *src;
+    char *cgroup; /* NULL: the node */
+    uint64_t first_ms, last_ms;
+};
+
+struct guard {
+    struct loop *loop;
+    const struct sysroot *sr;
+    const struct guard_opts *o;
+    const struct policy *policy;
+    struct guard_event_sink sink;
+    struct kver kernel;
+    struct cgroup_hier hier;
+    bool hier_ok;
+    struct loop_source *tick;
+    uint64_t global_cooldown_until;
+    struct gcg *cgs;
+    size_t ncgs;
+    uint64_t cgs_refreshed_ms;
+    struct gtrig *trig;
+    size_t ntrig, trig_cap;
+    uint64_t kills[GUARD_REASON_COUNT];
+    struct guard_self self;
+    pid_t pid;
+    /* near the memory floor the machine-wide decision is made ahead and its victim pinned, so
+     * that crossing the floor costs one pidfd_send_signal(), not a read of every process */
+    struct prep armed;
+    uint64_t armed_cost_us;
+    char *scratch; /* cgroup.procs on the kill path */
+    struct buf table, line;
+};
+
+/* guard.c */
+void guard_prep_release(struct prep *p);
+/* Snapshot, rank, order, pin. Returns 0 (p->k.chosen SIZE_MAX when nothing could be pinned) or
+ * a negative errno. */
+int guard_prepare(struct guard *g, const char *cgroup, struct prep *p);
+/* Carries out a prepared decision: kill (unless dry-run), confirm, cooldown, log. Releases p. */
+void guard_fire(struct guard *g, struct prep *p, enum guard_reason reason, const char *why,
+                uint64_t trigger_us);
+/* One decision in a domain, from scratch. */
+void guard_decide(struct guard *g, enum guard_reason reason, const char *cgroup, const char *why,
+                  uint64_t trigger_us);
+/* Whether an armed decision is fresh enough to fire as it is. */
+bool guard_armed_fresh(const struct prep *p, uint64_t cost_us, uint64_t t_us);
+/* How often an armed decision is made again: ARM_REFRESH_MS, or twice what it costs. */
+uint64_t guard_arm_refresh_us(uint64_t cost_us);
+
+/* guard-headroom.c: the limited cgroups watched for headroom */
+/* An empty list takes everything; else the first glob that matches. */
+bool guard_glob_any(const struct config_list *l, const char *s);
+/* The cgroups with a limit now, as the options select them (new ones opened, gone ones closed). */
+void guard_cgroups_refresh(struct guard *g);
+void guard_cgroup_close(struct gcg *c);
+/* Headroom check of one cgroup; returns the ms until it could need a look again. */
+uint64_t guard_cgroup_check(struct guard *g, struct gcg *c, uint64_t now_ms, uint64_t t_us);
+
+/* guard-event.c: what a decision did, as one JSON object and as text (with the table) */
+void guard_event_write(const struct guard *g, const struct prep *p, enum guard_reason reason,
+                       const char *why, uint64_t trigger_us, uint64_t avail_after,
+                       struct buf *json, struct buf *text);
