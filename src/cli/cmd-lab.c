@@ -19,11 +19,11 @@
 #include "base/log.h"
 #include "base/opt.h"
 #include "base/units.h"
-#include "engine/explain.h"
+#include "engine/report/explain/explain.h"
 #include "engine/lab/lab.h"
 #include "engine/lab/labplot.h"
 #include "model/kver.h"
-#include "model/oomlog.h"
+#include "model/log/oomlog.h"
 #include "model/sysroot.h"
 #include "cli.h"
 

@@ -21,7 +21,7 @@
 #include "model/cgroup/cgroup.h"
 #include "model/kver.h"
 #include "model/meminfo.h"
-#include "model/oomlog.h"
+#include "model/log/oomlog.h"
 #include "model/sysroot.h"
 #include "model/proc/users.h"
 #include "engine/runtime/httpd.h"

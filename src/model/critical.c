@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "identity.h"
+#include "model/workload/identity.h"
 
 const char *const critical_default_names[] = {
     "sshd",           "systemd-*", "dbus-daemon", "dbus-broker*",     "NetworkManager",

@@ -10,7 +10,7 @@
 #include "base/sys/fileio.h"
 #include "base/log.h"
 #include "base/opt.h"
-#include "oomlog.h"
+#include "model/log/oomlog.h"
 #include "sysroot.h"
 
 static const struct cgroup_snapshot *g_sorted_snap; /* qsort has no context argument */

@@ -14,7 +14,7 @@
 #include "model/cgroup/cgoutlook.h"
 #include "model/cgroup/cgroup.h"
 #include "kver.h"
-#include "logsource.h"
+#include "model/log/logsource.h"
 #include "meminfo.h"
 #include "model/proc/procs.h"
 #include "model/pressure/psi.h"

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "base/limits.h"
-#include "model/kmsg.h"
-#include "model/oomlog.h"
+#include "model/log/kmsg.h"
+#include "model/log/oomlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/oomlog-int.h"
+#include "model/log/oomlog-int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,9 +9,9 @@
 
 #include "base/buf.h"
 #include "base/json.h"
-#include "engine/explain-report.h"
-#include "engine/explain.h"
-#include "model/oomlog.h"
+#include "engine/report/explain/explain-report.h"
+#include "engine/report/explain/explain.h"
+#include "model/log/oomlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

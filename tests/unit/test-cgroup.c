@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "base/opt.h"
-#include "model/cgpath.h"
+#include "model/cgroup/cgpath.h"
 #include "model/cgroup/cgroup.h"
-#include "model/identity.h"
+#include "model/workload/identity.h"
 #include "model/proc/oomdomain.h"
 #include "model/proc/procs.h"
 #include "model/pressure/psi.h"

@@ -3,7 +3,7 @@
 
 #include "base/buf.h"
 #include "base/json.h"
-#include "model/identity.h"
+#include "model/workload/identity.h"
 
 #define CID "9192cb33411ff69d015a3577db136757f5b145064a1703efea3d0e12e8a64987"
 

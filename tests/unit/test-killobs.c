@@ -13,7 +13,7 @@
 #include "base/json.h"
 #include "base/opt.h"
 #include "model/log/killobs.h"
-#include "model/oomlog.h"
+#include "model/log/oomlog.h"
 #include "testlib.h"
 
 /* 6.1's lines of a memcg OOM with its report (header, summary, kill line) */

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "base/opt.h"
-#include "model/kmsg.h"
-#include "model/logline.h"
-#include "model/logtime.h"
-#include "model/oomlog.h"
+#include "model/log/kmsg.h"
+#include "model/log/logline.h"
+#include "model/log/logtime.h"
+#include "model/log/oomlog.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* /dev/kmsg */

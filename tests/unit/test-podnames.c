@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "model/identity.h"
+#include "model/workload/identity.h"
 #include "model/sysroot.h"
 #include "model/workload/kubelog.h"
 #include "model/workload/podnames.h"

@@ -18,7 +18,7 @@
 #include "engine/agent.h"
 #include "engine/act/policy.h"
 #include "model/cgroup/cgroup.h"
-#include "model/identity.h"
+#include "model/workload/identity.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
 

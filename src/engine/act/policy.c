@@ -24,7 +24,7 @@
 #include "base/table.h"
 #include "base/units.h"
 #include "model/cgroup/cgroup.h"
-#include "model/identity.h"
+#include "model/workload/identity.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
 #include "model/proc/users.h"

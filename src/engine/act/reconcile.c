@@ -16,7 +16,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/sys/clock.h"
-#include "model/cgpath.h"
+#include "model/cgroup/cgpath.h"
 #include "model/cgroup/cgroup.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"

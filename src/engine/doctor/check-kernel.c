@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/explain.h"
+#include "engine/report/explain/explain.h"
 
 /* ---- 9. sysctl ----------------------------------------------------------------------------- */
 

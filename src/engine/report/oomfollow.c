@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model/kmsg.h"
-#include "model/oomlog.h"
+#include "model/log/kmsg.h"
+#include "model/log/oomlog.h"
 #include "model/sysroot.h"
 #include "engine/runtime/loop.h"
 

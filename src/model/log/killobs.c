@@ -10,7 +10,7 @@
 #include "base/json.h"
 #include "base/opt.h"
 #include "model/cgroup/cgroup.h"
-#include "model/oomlog.h"
+#include "oomlog.h"
 
 void oom_observed_release(struct oom_observed *o)
 {

@@ -12,8 +12,8 @@
 
 #include "base/limits.h"
 #include "kubelog.h"
-#include "model/cgpath.h"
-#include "model/identity.h"
+#include "model/cgroup/cgpath.h"
+#include "identity.h"
 #include "model/sysroot.h"
 
 #define PODS_DIR "var/log/pods"

@@ -8,17 +8,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "../base/buf.h"
-#include "../base/fmt.h"
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../base/opt.h"
-#include "../base/table.h"
-#include "../model/cgpath.h"
-#include "../model/identity.h"
-#include "../model/kver.h"
-#include "../model/oomlog.h"
-#include "../model/workload/podnames.h"
+#include "base/buf.h"
+#include "base/fmt.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/opt.h"
+#include "base/table.h"
+#include "model/cgroup/cgpath.h"
+#include "model/workload/identity.h"
+#include "model/kver.h"
+#include "model/log/oomlog.h"
+#include "model/workload/podnames.h"
 #include "explain-int.h"
 
 bool unlimited(uint64_t kb)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/limits.h"
+#include "base/limits.h"
 #include "oomlog-int.h"
 
 static int line_score(struct span t, enum kind kind)

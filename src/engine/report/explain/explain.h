@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../model/oomlog.h"
+#include "model/log/oomlog.h"
 
 struct buf;
 struct json;

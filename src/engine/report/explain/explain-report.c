@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/buf.h"
-#include "../base/json.h"
-#include "../base/limits.h"
-#include "../model/oomlog.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "model/log/oomlog.h"
 #include "explain.h"
 
 #define FLUSH_AT (1024 * 1024)

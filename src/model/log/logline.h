@@ -38,7 +38,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../base/cursor.h"
+#include "base/cursor.h"
 
 enum logline_source {
     LOGLINE_BARE,   /* no prefix */

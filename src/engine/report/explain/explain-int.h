@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../base/table.h"
+#include "base/table.h"
 #include "explain.h"
 
 struct buf;

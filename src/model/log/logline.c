@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "../base/opt.h"
+#include "base/opt.h"
 #include "kmsg.h"
 
 static bool is_digit(int c)

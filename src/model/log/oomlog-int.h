@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/cursor.h"
-#include "../base/opt.h"
+#include "base/cursor.h"
+#include "base/opt.h"
 #include "oomlog.h"
 
 /* Parse states of an open event: which section of dump_header() the lines belong to. */

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../base/cursor.h"
-#include "../base/limits.h"
+#include "base/cursor.h"
+#include "base/limits.h"
 
 /* LOG_KERN is facility 0; anything else was written to /dev/kmsg by userspace (systemd, echo). */
 #define KMSG_FACILITY_KERN 0
