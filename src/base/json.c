@@ -21,7 +21,16 @@ static void put(struct json *j, const char *s, size_t n)
 {
     if (j->err)
         return;
-    int r = buf_append(j->out, s, n);
+    struct buf *b = j->out;
+    if (b->cap - b->len > n) {
+        /* room already there (cap never passes max + 1): explain writes megabytes of small
+         * pieces */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    int r = buf_append(b, s, n);
     if (r < 0)
         j->err = r;
 }
@@ -149,6 +158,28 @@ size_t utf8_valid_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* How many bytes from p on need no escaping: printable ASCII other than '"' and '\\' (eight at a
+ * time while there are eight) */
+static size_t plain_run(const unsigned char *p, const unsigned char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const unsigned char *q = p;
+    while (end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, sizeof(x));
+        uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+        /* nonzero when a byte is < 0x20 or >= 0x80, or is '"' or '\\' (exact as a whole) */
+        uint64_t special = ((x - ones * 0x20) & ~x) | x | ((quote - ones) & ~quote) |
+                           ((bslash - ones) & ~bslash);
+        if (special & highs)
+            break;
+        q += 8;
+    }
+    while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+        q++;
+    return (size_t)(q - p);
+}
+
 int json_escape_into(struct buf *out, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -157,8 +188,7 @@ int json_escape_into(struct buf *out, const char *s, size_t n)
     while (p < end && r == 0) {
         /* copy the longest run that needs no escaping in one go */
         const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
+        p += plain_run(p, end);
         if (p > run)
             r = buf_append(out, run, (size_t)(p - run));
         if (p >= end || r < 0)

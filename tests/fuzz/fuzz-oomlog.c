@@ -15,6 +15,36 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Every event as JSON, in one buffer (to compare two readings of one input). */
+static void events_json(const struct oomlog *p, struct buf *out)
+{
+    for (size_t i = 0; i < p->nevents; i++) {
+        struct json j;
+        json_init(&j, out, false);
+        (void)explain_event_json(&p->events[i], NULL, &j);
+    }
+}
+
+/* oomlog_feed_lines (explain's path for files: lines found and mostly read in one pass) must read
+ * the input exactly as oomlog_feed_text line by line does */
+static void same_as_blocks(const struct oomlog *lines, const char *s, const char *end)
+{
+    struct oomlog p;
+    oomlog_init(&p);
+    uint64_t n;
+    (void)oomlog_feed_lines(&p, s, (size_t)(end - s), &n);
+    (void)oomlog_finish(&p);
+    struct buf a = BUF_INIT(64 * 1024 * 1024), b = BUF_INIT(64 * 1024 * 1024);
+    events_json(lines, &a);
+    events_json(&p, &b);
+    if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len)) || lines->lines != p.lines ||
+        lines->kernel_lines != p.kernel_lines || lines->user_lines != p.user_lines)
+        abort();
+    buf_release(&a);
+    buf_release(&b);
+    oomlog_release(&p);
+}
+
 /* line by line, as explain feeds a file */
 static void feed(struct oomlog *p, const char *s, const char *end)
 {
@@ -66,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     oomlog_init(&p);
     const char *s = (const char *)data, *end = s + size;
     feed(&p, s, end);
+    same_as_blocks(&p, s, end);
     struct buf out = BUF_INIT(64 * 1024 * 1024);
     struct explain_style st = {.color = true};
     for (size_t i = 0; i < p.nevents; i++) {

@@ -4,6 +4,7 @@
 
 #include "base/opt.h"
 #include "kmsg.h"
+#include "logscan.h"
 
 static bool is_digit(int c)
 {
@@ -38,16 +39,65 @@ static size_t clock_len(const char *p, const char *end)
     return (size_t)(q - p);
 }
 
-/* "[ 5864.708440]": the seconds.fraction stamp of dmesg; returns its length or 0 (one stamp per
- * line of a big log: the loops test each byte once) */
+/* How many of the eight bytes, from the first, are decimal digits. */
+static inline unsigned digits8(uint64_t v)
+{
+    /* a byte is a digit when its high nibble is 3 and its low one at most 9 (no byte carries
+     * into the next: 0x0f + 0x06 stays in its byte) */
+    uint64_t bad = ((v & 0xf0f0f0f0f0f0f0f0ull) ^ 0x3030303030303030ull) |
+                   (((v & 0x0f0f0f0f0f0f0f0full) + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull);
+    return bad ? (unsigned)__builtin_ctzll(bad) / 8 : 8;
+}
+
+/* The value of the first n (1..8) bytes, all digits. */
+static inline uint64_t value8(uint64_t v, unsigned n)
+{
+    /* only the first n bytes are digits: no borrow reaches them from the bytes after */
+    v -= 0x3030303030303030ull;
+    if (n < 8)
+        v <<= 8 * (8 - n); /* the digits last, zeros before them: 8 digits with leading zeros */
+    v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffull;
+    v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffull;
+    return (v * 10000 + (v >> 32)) & 0xffffffffull;
+}
+
+static const uint64_t frac_scale[] = {1, 100000, 10000, 1000, 100, 10, 1, 10, 100, 1000};
+
+/* "[ 5864.708440]": the seconds.fraction stamp of dmesg; returns its length or 0 */
 static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
 {
-    const char *q = p;
-    if (q >= end || *q != '[')
+    if (p >= end || *p != '[')
         return 0;
-    q++;
+    const char *q = p + 1;
+    if (end - q >= 8) {
+        /* dmesg pads the seconds to five places: the spaces counted at once, not one by one
+         * (a loop whose length varies from line to line is a branch mispredicted on most) */
+        uint64_t x = logscan_load8(q) ^ (LOGSCAN_ONES * ' ');
+        q += x ? (unsigned)__builtin_ctzll(x) / 8 : 8;
+    }
     while (q < end && *q == ' ')
         q++;
+    if (end - q >= 16) {
+        /* one stamp on each line of a big log: up to 7 digits on either side of the point are
+         * read 8 bytes at a time */
+        uint64_t v = logscan_load8(q);
+        unsigned ns = digits8(v);
+        if (ns == 0)
+            return 0;
+        if (ns < 8 && q[ns] == '.') {
+            const char *f = q + ns + 1;
+            uint64_t w = logscan_load8(f);
+            unsigned nf = digits8(w);
+            if (nf < 8) {
+                if (nf == 0 || f[nf] != ']')
+                    return 0;
+                uint64_t frac = value8(w, nf);
+                frac = nf <= 6 ? frac * frac_scale[nf] : frac / frac_scale[nf];
+                *us = value8(v, ns) * 1000000 + frac;
+                return (size_t)(f + nf + 1 - p);
+            }
+        }
+    }
     const char *s = q;
     uint64_t sec = 0;
     unsigned d;
@@ -66,8 +116,7 @@ static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
     size_t nf = (size_t)(q - f);
     if (nf == 0 || nf > 9 || q >= end || *q != ']')
         return 0;
-    static const uint64_t scale[] = {1, 100000, 10000, 1000, 100, 10, 1, 10, 100, 1000};
-    frac = nf <= 6 ? frac * scale[nf] : frac / scale[nf];
+    frac = nf <= 6 ? frac * frac_scale[nf] : frac / frac_scale[nf];
     *us = sec * 1000000 + frac;
     return (size_t)(q + 1 - p);
 }
@@ -96,24 +145,32 @@ static size_t caller_stamp(const char *p, const char *end, int64_t *tid)
     return (size_t)(q + 1 - p);
 }
 
+/* What a dmesg -T bracket [from, close) must hold: a clock time HH:MM:SS (hours may have one
+ * digit) and a space, and no '['. One pass: a clock is recognised at its first ':'. */
+static bool human_bracket(const char *from, const char *close)
+{
+    bool clock = false, space = false;
+    for (const char *q = from; q < close; q++) {
+        char c = *q;
+        if (c == ' ')
+            space = true;
+        else if (c == '[')
+            return false;
+        else if (c == ':' && !clock && q > from && is_digit(q[-1]) && close - q >= 6 &&
+                 is_digit(q[1]) && is_digit(q[2]) && q[3] == ':' && is_digit(q[4]) &&
+                 is_digit(q[5]))
+            clock = true;
+    }
+    return clock && space;
+}
+
 /* dmesg -T: "[Thu May 14 23:17:24 2020]" in whatever locale; the bracket holds a clock time */
 static size_t human_stamp(const char *p, const char *end, struct span *time)
 {
     if (p >= end || *p != '[')
         return 0;
     const char *close = memchr(p, ']', (size_t)(end - p) < 80 ? (size_t)(end - p) : 80);
-    if (!close || close - p < 10)
-        return 0;
-    bool clock = false, space = false;
-    for (const char *q = p + 1; q < close; q++) {
-        if (*q == '[')
-            return 0;
-        if (*q == ' ')
-            space = true;
-        if (!clock && clock_len(q, close) >= 7)
-            clock = true;
-    }
-    if (!clock || !space)
+    if (!close || close - p < 10 || !human_bracket(p + 1, close))
         return 0;
     struct span s = span_trim((struct span){p + 1, (size_t)(close - p - 1)});
     *time = s;
@@ -383,17 +440,8 @@ static size_t stamp_and_tags(const char *p, const char *end, uint64_t *us, int64
 static size_t human_stamp_unbracketed(const char *p, const char *end, struct span *time)
 {
     const char *close = memchr(p, ']', (size_t)(end - p) < 48 ? (size_t)(end - p) : 48);
-    if (!close || close - p < 10 || close + 1 >= end || close[1] != ' ')
-        return 0;
-    bool clock = false, space = false;
-    for (const char *q = p; q < close; q++) {
-        if (*q == '[')
-            return 0;
-        space |= *q == ' ';
-        if (!clock && clock_len(q, close) >= 7)
-            clock = true;
-    }
-    if (!clock || !space || !is_alpha(*p))
+    if (!close || close - p < 10 || close + 1 >= end || close[1] != ' ' || !is_alpha(*p) ||
+        !human_bracket(p, close))
         return 0;
     *time = span_trim((struct span){p, (size_t)(close - p)});
     return (size_t)(close + 2 - p);
@@ -438,6 +486,18 @@ static size_t wall_prefix(const char *p, const char *end, struct logline *r)
         }
     }
     return (size_t)(q - p);
+}
+
+/* journalctl -o short-monotonic: "[ 12.3] host kernel: text": past the host and the tag when
+ * the first word is followed by " kernel: " */
+static const char *after_monotonic_host(const char *p, const char *end)
+{
+    const char *e1 = logscan_byte(p, end - p < 256 ? end : p + 256, ' ');
+    /* " kernel: " as a number and a byte: a memcmp call costs more than every other test here */
+    static const char word[8] = {' ', 'k', 'e', 'r', 'n', 'e', 'l', ':'};
+    if (e1 && end - e1 > 8 && logscan_load8(e1) == logscan_load8(word) && e1[8] == ' ')
+        return e1 + 9;
+    return p;
 }
 
 static bool dmesg_stamp(const char **pp, const char *end, struct logline *r);
@@ -501,10 +561,7 @@ static bool dmesg_stamp(const char **pp, const char *end, struct logline *r)
         r->uptime_us = us;
         p += n;
         r->source = LOGLINE_KERNEL;
-        /* journalctl -o short-monotonic: "[ 12.3] host kernel: text" */
-        const char *e1 = memchr(p, ' ', (size_t)(end - p) < 256 ? (size_t)(end - p) : 256);
-        if (e1 && end - e1 > 8 && memcmp(e1, " kernel: ", 9) == 0)
-            p = e1 + 9;
+        p = after_monotonic_host(p, end);
     } else if ((n = human_stamp(p, end, &r->time)) != 0) {
         p += n;
         if (p < end && *p == ' ')
@@ -632,6 +689,78 @@ static bool kmsg_line(struct logline_ctx *ctx, const char *p, const char *end, b
     return false;
 }
 
+/* The text after the prefix, and what the line says about the next ones. */
+static void finish(struct logline_ctx *ctx, struct logline *r, const char *p, const char *end,
+                   bool prefixed, bool indented)
+{
+    r->text = (struct span){p, (size_t)(end - p)};
+    if (prefixed && r->source == LOGLINE_KERNEL && r->text.n <= 64 && r->text.n &&
+        !is_alpha(r->text.p[0]) && is_elision(span_trim(r->text)))
+        r->elision = true; /* "[ 12.5] ..." (markers that are words come bare) */
+    if (prefixed) {
+        if (r->source == LOGLINE_BARE)
+            r->source = LOGLINE_KERNEL;
+        ctx->last = r->source;
+    } else if (indented && ctx->last == LOGLINE_USER) {
+        /* a continuation line of a userspace record (journalctl indents them) */
+        r->source = LOGLINE_USER;
+    }
+}
+
+/* The commonest line, "[ 5864.708440] text" from its first byte: what the general path in
+ * logline_parse makes of it, without trying the other forms first (false: not this form). */
+static bool dmesg_line(struct logline_ctx *ctx, const char *p, const char *end, struct logline *r)
+{
+    uint64_t us;
+    size_t n = stamp_and_tags(p, end, &us, &r->caller_tid);
+    if (!n)
+        return false;
+    ctx->last_kmsg = false;
+    r->uptime_us = us;
+    r->source = LOGLINE_KERNEL;
+    finish(ctx, r, after_monotonic_host(p + n, end), end, true, false);
+    return true;
+}
+
+bool logline_plain(const char *line, size_t len, struct logline_plain *r)
+{
+    const char *p = line, *end = line + len;
+    if (!len || *p != '[')
+        return false;
+    while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    const char *t;
+    size_t n = uptime_stamp(p, end, &r->uptime_us);
+    if (n) {
+        /* no vendor tag: a space, then the message (as vendor_tags sees it) */
+        t = p + n;
+        if (end - t < 2 || t[0] != ' ' || t[1] == ' ' || t[1] == '[' || t[1] == '(')
+            return false;
+        t++;
+        if (after_monotonic_host(t, end) != t)
+            return false;
+        r->time = (struct span){line, 0};
+    } else {
+        r->uptime_us = OPT_ABSENT;
+        if (!(n = human_stamp(p, end, &r->time)))
+            return false;
+        t = p + n;
+        if (t < end && *t == ' ')
+            t++;
+    }
+    /* a message that starts with a letter, maybe indented (a record's continuation line):
+     * nothing else to look into but an elision marker (finish) */
+    const char *u = t;
+    while (u < end && is_blank(*u))
+        u++;
+    if (u >= end || !is_alpha(*u))
+        return false;
+    r->text = (struct span){t, (size_t)(end - t)};
+    if (u > t && r->text.n <= 64 && is_elision(span_trim(r->text)))
+        return false;
+    return true;
+}
+
 void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct logline *r)
 {
     const char *p = line, *end = line + len;
@@ -640,11 +769,18 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
     /* field by field: a compound literal compiles to a `rep stos` that cost a third of this
      * function on a big log */
     r->source = LOGLINE_BARE;
-    r->time = r->text = r->program = (struct span){line, 0};
+    /* from one value: `a = b = c` stores c and loads it back whole before the store is done,
+     * a stall on every line */
+    const struct span none = {line, 0};
+    r->time = none;
+    r->text = none;
+    r->program = none;
     r->uptime_us = OPT_ABSENT;
     r->kmsg = r->elision = false;
     r->kmsg_seq = 0;
     r->caller_tid = -1;
+    if (p < end && *p == '[' && dmesg_line(ctx, p, end, r))
+        return;
     bool indented;
     p = skip_quoting(p, end, &indented);
     p += continuation_mark(p, end);
@@ -664,18 +800,7 @@ void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct
     bool prefixed = known_prefix(&p, end, r);
     if (!prefixed && !indented)
         prefixed = opaque_prefix(&p, end, r);
-    r->text = (struct span){p, (size_t)(end - p)};
-    if (prefixed && r->source == LOGLINE_KERNEL && r->text.n <= 64 && r->text.n &&
-        !is_alpha(r->text.p[0]) && is_elision(span_trim(r->text)))
-        r->elision = true; /* "[ 12.5] ..." (markers that are words come bare) */
-    if (prefixed) {
-        if (r->source == LOGLINE_BARE)
-            r->source = LOGLINE_KERNEL;
-        ctx->last = r->source;
-    } else if (indented && ctx->last == LOGLINE_USER) {
-        /* a continuation line of a userspace record (journalctl indents them) */
-        r->source = LOGLINE_USER;
-    }
+    finish(ctx, r, p, end, prefixed, indented);
 }
 
 static bool regex_meta(char c)

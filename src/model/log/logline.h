@@ -67,6 +67,21 @@ struct logline_ctx {
 /* Parses one line (without its '\n'; a trailing '\r' is ignored). Never fails. */
 void logline_parse(struct logline_ctx *ctx, const char *line, size_t len, struct logline *ret);
 
+/* The commonest line, "[ 5864.708440] text" or dmesg -T's "[Thu May 14 23:17:24 2020] text",
+ * with a text that starts with a letter (after blanks, which it keeps). */
+struct logline_plain {
+    struct span time; /* dmesg -T's, or empty */
+    uint64_t uptime_us;
+    struct span text;
+};
+
+/*
+ * Returns true when `line` is such a line, with what logline_parse would make of it (a kernel
+ * line: no caller id, no program, no elision); the caller then sets ctx->last to LOGLINE_KERNEL
+ * and ctx->last_kmsg to false as logline_parse would. False: logline_parse decides.
+ */
+bool logline_plain(const char *line, size_t len, struct logline_plain *ret);
+
 /* The first wall-clock stamp (syslog, ISO) that starts a word of an opaque prefix, if any. */
 void logline_prefix_time(struct span prefix, struct span *time);
 

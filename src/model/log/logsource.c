@@ -14,26 +14,27 @@
 
 #define CHUNK (1024 * 1024)
 
-/* Splits `buf[0..len)` into lines and feeds the complete ones; returns how many bytes of an
- * unfinished last line remain at the end (a line longer than the cap is cut and its rest
- * skipped: *skipping). */
+/* Feeds the complete lines of `buf[0..len)`; returns how many bytes of an unfinished last line
+ * remain at the end (a line longer than the cap is cut and its rest skipped: *skipping). */
 static int feed_lines(struct oomlog *p, char *buf, size_t len, bool last, bool *skipping,
                       struct logsource_stats *st, size_t *ret_left)
 {
     const char *s = buf, *end = buf + len;
-    for (;;) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        if (!nl)
-            break;
-        if (*skipping)
+    const char *last_nl = len ? memrchr(buf, '\n', len) : NULL;
+    if (last_nl) {
+        if (*skipping) {
+            /* the rest of a line cut at the cap */
+            s = (const char *)memchr(s, '\n', (size_t)(end - s)) + 1;
             *skipping = false;
-        else {
-            st->lines++;
-            int r = oomlog_feed_text(p, s, (size_t)(nl - s));
+        }
+        if (s <= last_nl) {
+            uint64_t n = 0;
+            int r = oomlog_feed_lines(p, s, (size_t)(last_nl + 1 - s), &n);
+            st->lines += n;
             if (r < 0)
                 return r;
         }
-        s = nl + 1;
+        s = last_nl + 1;
     }
     size_t left = (size_t)(end - s);
     if (left >= CAP_INPUT_LINE || (last && left)) {

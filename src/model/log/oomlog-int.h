@@ -220,6 +220,9 @@ static inline const struct oom_task *find_row(const struct oom_event *e, int64_t
 
 /* oomlog-line.c: what a line of kernel text is, from its first characters */
 enum kind oomline_classify(struct span t);
+/* The same, but for the header ("<comm> invoked oom-killer:"), which only a line with a '-' in
+ * it can be. */
+enum kind oomline_classify_start(struct span t);
 /* "<msg>: rest" where msg is one of the OOM killer's messages */
 enum kind oomline_msg_kind(struct span t, struct span *msg, struct span *rest);
 /*

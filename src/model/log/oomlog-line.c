@@ -143,12 +143,21 @@ static enum kind classify_lower(struct span t)
     return K_NONE;
 }
 
+enum kind oomline_classify_start(struct span t)
+{
+    /* the first bytes the messages above start with: most lines start with another */
+    static const bool first[256] = {['['] = 1, ['K'] = 1, ['O'] = 1, ['C'] = 1, ['P'] = 1,
+                                    ['M'] = 1, ['N'] = 1, ['T'] = 1, ['m'] = 1, ['s'] = 1,
+                                    ['k'] = 1, ['o'] = 1};
+    if (t.n < 4 || !first[(unsigned char)t.p[0]])
+        return K_NONE;
+    return t.p[0] >= 'a' ? classify_lower(t) : classify_upper(t);
+}
+
 enum kind oomline_classify(struct span t)
 {
-    if (t.n < 4)
-        return K_NONE;
-    enum kind k = t.p[0] >= 'a' ? classify_lower(t) : classify_upper(t);
-    if (k != K_NONE)
+    enum kind k = oomline_classify_start(t);
+    if (k != K_NONE || t.n < 4)
         return k;
     /* the header starts with the comm (TASK_COMM_LEN - 1 bytes; garbled pastes a little more):
      * its words follow within the first bytes (oomline_find looks further, behind prefixes) */

@@ -1,5 +1,8 @@
 
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,28 +91,37 @@ struct oom_victim *oomlog_add_victim(struct oom_event *e)
 }
 
 
-static int segment_note(struct oomlog *p, uint64_t uptime)
+static int segment_grow(struct oomlog *p, uint64_t uptime);
+
+static inline int segment_note(struct oomlog *p, uint64_t uptime)
 {
     if (!opt_has(uptime))
         return 0;
     if (opt_has(p->last_uptime) && uptime + SEC_US < p->last_uptime)
         p->segment++; /* back in time: another boot, or logs pasted out of order */
     p->last_uptime = uptime;
-    if (p->segment >= p->segment_cap) {
-        size_t cap = p->segment_cap ? p->segment_cap * 2 : 16;
-        while (cap <= p->segment)
-            cap *= 2;
-        uint64_t *n = realloc(p->segment_max, cap * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        for (size_t i = p->segment_cap; i < cap; i++)
-            n[i] = OPT_ABSENT;
-        p->segment_max = n;
-        p->segment_cap = cap;
-    }
+    if (p->segment >= p->segment_cap)
+        return segment_grow(p, uptime);
     uint64_t *m = &p->segment_max[p->segment];
     if (!opt_has(*m) || uptime > *m)
         *m = uptime;
+    return 0;
+}
+
+/* the largest uptime of each segment, in an array that grows with them */
+static int segment_grow(struct oomlog *p, uint64_t uptime)
+{
+    size_t cap = p->segment_cap ? p->segment_cap * 2 : 16;
+    while (cap <= p->segment)
+        cap *= 2;
+    uint64_t *n = realloc(p->segment_max, cap * sizeof(*n));
+    if (!n)
+        return -ENOMEM;
+    for (size_t i = p->segment_cap; i < cap; i++)
+        n[i] = OPT_ABSENT;
+    p->segment_max = n;
+    p->segment_cap = cap;
+    p->segment_max[p->segment] = uptime;
     return 0;
 }
 
@@ -119,7 +131,9 @@ static int segment_note(struct oomlog *p, uint64_t uptime)
  * only these keeps the other lines from being copied. */
 static bool may_begin_message(struct span t)
 {
-    return t.n <= 36 || (t.n < 64 && strchr("KOMNTmsSko[", t.p[0]) && oomline_may_begin(t));
+    static const bool first[256] = {['K'] = 1, ['O'] = 1, ['M'] = 1, ['N'] = 1, ['T'] = 1, ['m'] = 1,
+                                    ['s'] = 1, ['S'] = 1, ['k'] = 1, ['o'] = 1, ['['] = 1};
+    return t.n <= 36 || (t.n < 64 && first[(unsigned char)t.p[0]] && oomline_may_begin(t));
 }
 
 /* A line that starts with something else than a word or a task-table row: a vendor tag after
@@ -128,6 +142,44 @@ static bool odd_start(struct span t)
 {
     unsigned char c = (unsigned char)t.p[0];
     return !((c | 32) >= 'a' && (c | 32) <= 'z') && c != '[';
+}
+
+/* A report line that nothing would give to the open event: it ran out of time (OOMLOG_GAP_US)
+ * or the line goes back in it */
+static bool unattached(const struct oom_event *e, uint64_t uptime)
+{
+    struct oomlog_line at = {.uptime_us = uptime};
+    return !oomlog_attachable(e, &at);
+}
+
+/*
+ * Most lines of a big log: not a message, after no message held back, and nothing below would
+ * look into them or give them (or the line held back) to an event: none is open, its kill is
+ * known (then only more kill and reaper lines belong to it), or the lines are too far from it in
+ * time. Returns 1 when the line (and the held one) has nothing to give, 2 when it is to be held
+ * (a short line: the next may continue it), 0 when the whole path has to decide.
+ */
+static int quiet(struct oomlog *p, const struct oomlog_line *l, struct span t)
+{
+    if (l->bare || (p->held_len && p->held_kind != K_NONE))
+        return 0;
+    bool hold = false;
+    if (t.n && p->hold_lines) {
+        if (odd_start(t) || oomjoin_marked(t))
+            return 0;
+        if (t.n <= 36)
+            hold = true;
+        else if (may_begin_message(t))
+            return 0;
+    }
+    const struct oom_event *e = oomlog_current(p);
+    if (e && e->state != ST_KILLED &&
+        ((!hold && t.n && !unattached(e, l->uptime_us)) ||
+         (p->held_len && !unattached(e, p->held_uptime))))
+        return 0;
+    /* a held line that was not a message has nothing to give either */
+    p->held_len = 0;
+    return hold ? 2 : 1;
 }
 
 /* The opaque prefix before a message: learnt (a bare line's), its time taken, then dropped. */
@@ -225,7 +277,10 @@ int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *line)
     int r = segment_note(p, line->uptime_us);
     if (r < 0)
         return r;
-    enum kind kind = oomline_classify(t);
+    enum kind kind = line->dashless ? oomline_classify_start(t) : oomline_classify(t);
+    int q = kind == K_NONE ? quiet(p, line, t) : 0;
+    if (q)
+        return q == 2 ? oomlog_hold(p, line, t, K_NONE) : 0;
     /* a copy only for the lines whose prefix is looked into (copying each cost 5%) */
     struct oomlog_line copy;
     const struct oomlog_line *l = line;
@@ -267,7 +322,7 @@ static void note_elision(struct oomlog *p)
 
 static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec);
 
-static int feed_text(struct oomlog *p, const char *line, size_t len)
+static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashless)
 {
     struct logline ll;
     p->lines++;
@@ -298,12 +353,17 @@ static int feed_text(struct oomlog *p, const char *line, size_t len)
         logline_grep_command(ll.text, p->grep_pattern, sizeof(p->grep_pattern), &p->grep_icase))
         p->grep_filter = true;
     struct oomlog_line l = {
-        .time = ll.time,
         .uptime_us = ll.uptime_us,
-        .text = ll.text,
         .bare = ll.source == LOGLINE_BARE,
         .caller_tid = ll.caller_tid,
+        .dashless = dashless,
     };
+    /* word by word: logline_parse has just stored them so, and a load of both halves at once
+     * would wait for those stores to land (a stall on every line) */
+    l.time.p = ll.time.p;
+    l.time.n = ll.time.n;
+    l.text.p = ll.text.p;
+    l.text.n = ll.text.n;
     while (l.bare && l.lead < 8 && l.text.p - l.lead > line &&
            (l.text.p[-1 - (int)l.lead] == ' ' || l.text.p[-1 - (int)l.lead] == '\t'))
         l.lead++;
@@ -361,7 +421,98 @@ static int drain_some(struct oomlog *p, int r)
 
 int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
 {
-    return drain_some(p, feed_text(p, line, len));
+    return drain_some(p, feed_text(p, line, len, false));
+}
+
+/* The end of the line at p (its '\n', or end), and whether a '-' stands in it: sixteen bytes at
+ * a time where the machine has the instructions (a call to memchr per line costs more than the
+ * scan) */
+static const char *line_end(const char *p, const char *end, bool *dash)
+{
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n'), minus = _mm_set1_epi8('-');
+    int dashes = 0;
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        int d = _mm_movemask_epi8(_mm_cmpeq_epi8(v, minus));
+        if (m) {
+            unsigned at = (unsigned)__builtin_ctz((unsigned)m);
+            *dash = dashes || (d & (int)((1u << at) - 1));
+            return p + at;
+        }
+        dashes |= d;
+        p += 16;
+    }
+    const char *q = p;
+    while (q < end && *q != '\n')
+        q++;
+    *dash = dashes || memchr(p, '-', (size_t)(q - p));
+    return q;
+#else
+    const char *q = memchr(p, '\n', (size_t)(end - p));
+    if (!q)
+        q = end;
+    *dash = memchr(p, '-', (size_t)(q - p)) != NULL;
+    return q;
+#endif
+}
+
+/*
+ * A plain kernel line (logline_plain) that is no message and gives nothing to anything: what
+ * feed_text and oomlog_feed_line would do with it, without their general steps. Returns 1 when
+ * the line is read, 0 when the whole path has to read it (nothing was changed), or a negative
+ * errno.
+ */
+static int skim(struct oomlog *p, const char *line, size_t len, bool dash)
+{
+    struct logline_plain pl;
+    if (!logline_plain(line, len, &pl))
+        return 0;
+    struct span t = trim(pl.text);
+    if ((dash ? oomline_classify(t) : oomline_classify_start(t)) != K_NONE)
+        return 0;
+    struct oomlog_line l = {
+        .time = pl.time,
+        .uptime_us = pl.uptime_us,
+        .text = pl.text,
+        .caller_tid = -1,
+        .dashless = !dash,
+    };
+    /* (as feed_text sets it for every kernel line, before quiet() looks at it) */
+    p->hold_lines = true;
+    int q = quiet(p, &l, t);
+    if (!q)
+        return 0;
+    p->lines++;
+    p->kernel_lines++;
+    p->ctx.last = LOGLINE_KERNEL;
+    p->ctx.last_kmsg = false;
+    p->kmsg_seq_known = false;
+    int r = segment_note(p, pl.uptime_us);
+    if (r == 0 && q == 2)
+        r = oomlog_hold(p, &l, t, K_NONE);
+    return r < 0 ? r : 1;
+}
+
+int oomlog_feed_lines(struct oomlog *p, const char *buf, size_t len, uint64_t *ret_lines)
+{
+    const char *s = buf, *end = buf + len;
+    uint64_t n = 0;
+    int r = 0;
+    while (s < end) {
+        bool dash;
+        const char *le = line_end(s, end, &dash);
+        n++;
+        r = skim(p, s, (size_t)(le - s), dash);
+        if (r == 0)
+            r = drain_some(p, feed_text(p, s, (size_t)(le - s), !dash));
+        if (r < 0)
+            break;
+        s = le < end ? le + 1 : end;
+    }
+    *ret_lines = n;
+    return r;
 }
 
 int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)

@@ -234,6 +234,8 @@ struct oomlog_line {
     int64_t caller_tid; /* CONFIG_PRINTK_CALLER's "[T4242]" (the printing task), or -1 */
     unsigned lead;      /* blanks before `text` in the line (a quoted-printable continuation's
                          * first space is text) */
+    bool dashless;      /* the line has no '-': it is no header (oomlog_feed_lines knows it from
+                         * its scan for the line's end) */
 };
 
 /* The shape of an opaque line prefix (oomlog-line.c). */
@@ -295,6 +297,9 @@ void oomlog_release(struct oomlog *p);
 
 /* One line of a log file or paste, without its newline. Returns 0 or -ENOMEM/-EFBIG. */
 int oomlog_feed_text(struct oomlog *p, const char *line, size_t len);
+/* Every line of buf[0..len) (each ending in '\n', or at the end), as oomlog_feed_text would feed
+ * them one by one, only faster. *ret_lines counts the lines fed. */
+int oomlog_feed_lines(struct oomlog *p, const char *buf, size_t len, uint64_t *ret_lines);
 /* One /dev/kmsg record: userspace records are skipped, the text is unescaped and split. */
 int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec);
 /* One line of kernel text with its stamps (the core the two above use). */

@@ -145,7 +145,14 @@ void put(struct out *o, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int r = buf_vprintf(o->b, fmt, ap);
+    int r;
+    /* words alone and "%s" are most of what is written: no printf for them */
+    if (fmt[0] == '%' && fmt[1] == 's' && !fmt[2])
+        r = buf_puts(o->b, va_arg(ap, const char *));
+    else if (!strchr(fmt, '%'))
+        r = buf_puts(o->b, fmt);
+    else
+        r = buf_vprintf(o->b, fmt, ap);
     va_end(ap);
     if (r < 0 && !o->err)
         o->err = r;
