@@ -239,51 +239,64 @@ enum {
     COL_SHMEM,
     COL_SWAP,
     COL_PTE,
-    COL_SCORE,
+    COL_SCORE,   /* the global view: /proc/PID/oom_score as the kernel prints it now */
+    COL_BADNESS, /* oom_badness() when the domain's OOM comes, as memory (pages x page size) */
     COL_ADJ,
-    COL_KILLS, /* --cgroup only */
+    COL_KILLS, /* --cgroup: who dies with the victim through memory.oom.group */
     COL_CGROUP,
     COL_COMMAND,
     NCOLS,
 };
 
-/* the global view has no KILLS column: later columns move down one */
-static const struct table_column ranked_columns[NCOLS - 1] = {
-    [COL_RANK] = {"#", TABLE_RIGHT},         [COL_PID] = {"PID", TABLE_RIGHT},
-    [COL_PPID] = {"PPID", TABLE_RIGHT},      [COL_USER] = {"USER", TABLE_LEFT},
-    [COL_ANON] = {"ANON", TABLE_RIGHT},      [COL_FILE] = {"FILE", TABLE_RIGHT},
-    [COL_SHMEM] = {"SHMEM", TABLE_RIGHT},    [COL_SWAP] = {"SWAP", TABLE_RIGHT},
-    [COL_PTE] = {"PTE", TABLE_RIGHT},        [COL_SCORE] = {"OOM_SCORE", TABLE_RIGHT},
-    [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT}, [COL_KILLS] = {"CGROUP", TABLE_LEFT},
-    [COL_CGROUP] = {"COMMAND", TABLE_LEFT},
+static const struct table_column all_columns[NCOLS] = {
+    [COL_RANK] = {"#", TABLE_RIGHT},          [COL_PID] = {"PID", TABLE_RIGHT},
+    [COL_PPID] = {"PPID", TABLE_RIGHT},       [COL_USER] = {"USER", TABLE_LEFT},
+    [COL_ANON] = {"ANON", TABLE_RIGHT},       [COL_FILE] = {"FILE", TABLE_RIGHT},
+    [COL_SHMEM] = {"SHMEM", TABLE_RIGHT},     [COL_SWAP] = {"SWAP", TABLE_RIGHT},
+    [COL_PTE] = {"PTE", TABLE_RIGHT},         [COL_SCORE] = {"OOM_SCORE", TABLE_RIGHT},
+    [COL_BADNESS] = {"BADNESS", TABLE_RIGHT}, [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT},
+    [COL_KILLS] = {"KILLS", TABLE_RIGHT},     [COL_CGROUP] = {"CGROUP", TABLE_LEFT},
+    [COL_COMMAND] = {"COMMAND", TABLE_LEFT},
 };
 
-/* --cgroup: BADNESS is oom_badness() for that memcg's OOM, as memory (pages x page size);
- * KILLS counts who dies with the victim through memory.oom.group */
-static const struct table_column memcg_columns[NCOLS] = {
-    [COL_RANK] = {"#", TABLE_RIGHT},         [COL_PID] = {"PID", TABLE_RIGHT},
-    [COL_PPID] = {"PPID", TABLE_RIGHT},      [COL_USER] = {"USER", TABLE_LEFT},
-    [COL_ANON] = {"ANON", TABLE_RIGHT},      [COL_FILE] = {"FILE", TABLE_RIGHT},
-    [COL_SHMEM] = {"SHMEM", TABLE_RIGHT},    [COL_SWAP] = {"SWAP", TABLE_RIGHT},
-    [COL_PTE] = {"PTE", TABLE_RIGHT},        [COL_SCORE] = {"BADNESS", TABLE_RIGHT},
-    [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT}, [COL_KILLS] = {"KILLS", TABLE_RIGHT},
-    [COL_CGROUP] = {"CGROUP", TABLE_LEFT},   [COL_COMMAND] = {"COMMAND", TABLE_LEFT},
+/* The columns of a view, and where each one is in it (SIZE_MAX: not shown). */
+struct cols {
+    struct table_column v[NCOLS];
+    size_t at[NCOLS];
 };
 
-static size_t col_of(const struct oomdomain *d, size_t col)
+static void cols_for(const struct oomdomain *d, struct cols *c)
 {
-    return !d && col > COL_KILLS ? col - 1 : col;
+    size_t n = 0;
+    for (size_t i = 0; i < NCOLS; i++) {
+        c->at[i] = SIZE_MAX;
+        if ((i == COL_SCORE && d) || (i == COL_KILLS && !d))
+            continue;
+        c->at[i] = n;
+        c->v[n++] = all_columns[i];
+    }
+}
+
+/* The global ranking's one line above the table: what it is ranked by. */
+static void render_global_note(const struct victim_list *vl, long page_size, struct buf *out)
+{
+    char a[FMT_SIZE_LEN];
+    buf_printf(out,
+               "ranked by BADNESS: oom_badness() when a machine-wide OOM comes, assuming reclaim "
+               "has taken every file page but mlocked ones by then (anon + shmem + swap + page "
+               "tables + oom_score_adj x %s); OOM_SCORE: /proc/PID/oom_score now, file pages "
+               "included\n",
+               fmt_size(a, vl->totalpages / 1000 * (uint64_t)page_size));
 }
 
 static int render_ranked(const struct cli *c, const struct ps_opts *o, struct users *users,
-                         const struct podnames *names, const struct oomdomain *d,
+                         const struct podnames *names, const struct oomdomain *d, long page_size,
                          const struct row *rows, size_t n, struct buf *out)
 {
+    struct cols cs;
+    cols_for(d, &cs);
     struct table t;
-    if (d)
-        table_init(&t, memcg_columns, NCOLS);
-    else
-        table_init(&t, ranked_columns, NCOLS - 1);
+    table_init(&t, cs.v, NCOLS - 1);
     struct buf cmd = BUF_INIT(CAP_CMDLINE + 64);
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
@@ -292,53 +305,53 @@ static int render_ranked(const struct cli *c, const struct ps_opts *o, struct us
         if ((r = table_add_row(&t)) < 0)
             break;
         if (v->rank) {
-            table_cell_i64(&t, COL_RANK, (int64_t)v->rank);
+            table_cell_i64(&t, cs.at[COL_RANK], (int64_t)v->rank);
             if (v->rank == 1)
-                table_cell_style(&t, COL_RANK, STYLE_BOLD_RED);
+                table_cell_style(&t, cs.at[COL_RANK], STYLE_BOLD_RED);
         } else {
-            table_cellf(&t, COL_RANK, "never");
-            table_cell_style(&t, COL_RANK, STYLE_DIM);
+            table_cellf(&t, cs.at[COL_RANK], "never");
+            table_cell_style(&t, cs.at[COL_RANK], STYLE_DIM);
         }
-        table_cell_i64(&t, COL_PID, p->pid);
-        table_cell_i64(&t, COL_PPID, p->ppid);
+        table_cell_i64(&t, cs.at[COL_PID], p->pid);
+        table_cell_i64(&t, cs.at[COL_PPID], p->ppid);
         const char *user = users_name(users, p->uid);
-        table_cell_text(&t, COL_USER, user, strlen(user));
-        cli_size_cell(&t, COL_ANON, p->rss_anon);
-        cli_size_cell(&t, COL_FILE, p->rss_file);
-        cli_size_cell(&t, COL_SHMEM, p->rss_shmem);
-        cli_size_cell(&t, COL_SWAP, p->swap);
-        cli_size_cell(&t, COL_PTE, p->pgtables);
-        if (!d) {
-            table_cellf(&t, COL_SCORE, "%ld", p->oom_score);
-        } else if (v->eligible) {
+        table_cell_text(&t, cs.at[COL_USER], user, strlen(user));
+        cli_size_cell(&t, cs.at[COL_ANON], p->rss_anon);
+        cli_size_cell(&t, cs.at[COL_FILE], p->rss_file);
+        cli_size_cell(&t, cs.at[COL_SHMEM], p->rss_shmem);
+        cli_size_cell(&t, cs.at[COL_SWAP], p->swap);
+        cli_size_cell(&t, cs.at[COL_PTE], p->pgtables);
+        if (!d)
+            table_cellf(&t, cs.at[COL_SCORE], "%ld", p->oom_score);
+        if (v->eligible) {
             char sz[FMT_SIZE_LEN];
             uint64_t mag = (uint64_t)(v->badness < 0 ? -v->badness : v->badness);
-            table_cellf(&t, COL_SCORE, "%s%s", v->badness < 0 ? "-" : "",
-                        fmt_size(sz, mag * (uint64_t)d->page_size));
+            table_cellf(&t, cs.at[COL_BADNESS], "%s%s", v->badness < 0 ? "-" : "",
+                        fmt_size(sz, mag * (uint64_t)page_size));
         } else {
-            table_cellf(&t, COL_SCORE, "-");
+            table_cellf(&t, cs.at[COL_BADNESS], "-");
         }
-        table_cellf(&t, COL_ADJ, "%d", p->oom_score_adj);
+        table_cellf(&t, cs.at[COL_ADJ], "%d", p->oom_score_adj);
         if (d && v->eligible) {
             size_t k = oomdomain_kill_unit(d, rows[i].dom, NULL, 0);
-            table_cellf(&t, COL_KILLS, "%zu", k);
+            table_cellf(&t, cs.at[COL_KILLS], "%zu", k);
             if (k > 1)
-                table_cell_style(&t, COL_KILLS, STYLE_BOLD_RED);
+                table_cell_style(&t, cs.at[COL_KILLS], STYLE_BOLD_RED);
         } else if (d) {
-            table_cellf(&t, COL_KILLS, "-");
+            table_cellf(&t, cs.at[COL_KILLS], "-");
         }
         if (p->oom_score_adj > 0)
-            table_cell_style(&t, COL_ADJ, STYLE_YELLOW);
+            table_cell_style(&t, cs.at[COL_ADJ], STYLE_YELLOW);
         else if (p->oom_score_adj < 0)
-            table_cell_style(&t, COL_ADJ, STYLE_CYAN);
+            table_cell_style(&t, cs.at[COL_ADJ], STYLE_CYAN);
         char cg[128];
         podnames_cgroup_short(names, p->cgroup, 36, cg, sizeof(cg));
-        table_cell_text(&t, col_of(d, COL_CGROUP), cg, strlen(cg));
+        table_cell_text(&t, cs.at[COL_CGROUP], cg, strlen(cg));
         buf_reset(&cmd);
         proc_format_command(p, &cmd);
-        table_cell_text(&t, col_of(d, COL_COMMAND), cmd.data ? cmd.data : "", cmd.len);
+        table_cell_text(&t, cs.at[COL_COMMAND], cmd.data ? cmd.data : "", cmd.len);
         if (p->kernel_thread)
-            table_cell_style(&t, col_of(d, COL_COMMAND), STYLE_DIM);
+            table_cell_style(&t, cs.at[COL_COMMAND], STYLE_DIM);
     }
     if (r == 0) {
         struct table_render_opts ro = {
@@ -570,10 +583,13 @@ static void json_process(struct json *j, struct users *users, const struct podna
     json_kv_u64_opt(j, "pgtables", p->pgtables);
     json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
     json_kv_i64(j, "oom_score", p->oom_score);
-    if (v && v->eligible)
+    if (v && v->eligible) {
         json_kv_i64(j, "badness", v->badness);
-    else
+        json_kv_i64(j, "badness_now", v->badness_now);
+    } else {
         json_kv_null(j, "badness");
+        json_kv_null(j, "badness_now");
+    }
     if (v && v->scored)
         json_kv_u64(j, "oom_score_model", v->oom_score_model);
     else
@@ -667,6 +683,7 @@ static int render_json(const struct ps_opts *o, const struct sysroot *sr, const 
     if (d)
         json_domain(&j, d);
     json_kv_str(&j, "badness_formula", badness_algo_name(vl->algo));
+    json_kv_bool(&j, "badness_at_global_oom", vl->at_global_oom);
     json_kv_str(&j, "rss_source", vl->rss_source == RSS_FROM_STAT ? "stat" : "status");
     json_kv_str(&j, "rss_source_reason", vl->rss_source_reason);
     /* how far apart the two RSS readings can be on this kernel (per-CPU counter slack) */
@@ -926,7 +943,9 @@ int cmd_ps(struct cli *c, int argc, char **argv)
     {
         if (d && o.headers)
             render_domain(c, d, &out);
-        q = render_ranked(c, &o, &users, &names, d, rows, n, &out);
+        else if (o.headers)
+            render_global_note(&vl, sr.page_size, &out);
+        q = render_ranked(c, &o, &users, &names, d, sr.page_size, rows, n, &out);
     }
     if (q < 0)
         r = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));

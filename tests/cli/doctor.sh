@@ -42,10 +42,10 @@ check "node crash: kill-order is critical and names the five node-critical proce
       and ([.findings[0].data.critical_before_workload[] | "\(.rank) \(.comm)"]
            == ["1 sshd", "2 systemd-network", "4 systemd-resolve", "5 systemd-homed", "6 chronyd"])
       and .findings[0].data.critical_before_workload_now == 6
-      and .findings[0].data.largest_workload_grown_badness == -590533 + 471040' <<<"$j"
-check "node crash: the first workload is the -997 java at #9 with badness 1500176 - 997 x 2097" \
+      and .findings[0].data.largest_workload_grown_badness == -605893 + 471040' <<<"$j"
+check "node crash: the first workload is the -997 java at #9 with badness 1484816 (anon + page tables) - 997 x 2097" \
     jq -e '.findings[0].data.first_workload == {rank: 9, pid: 1010, comm: "java",
-      oom_score_adj: -997, badness: -590533, memory: 6144655360, class: "workload",
+      oom_score_adj: -997, badness: -605893, badness_now: -590533, memory: 6144655360, class: "workload",
       cgroup: "/kubepods.slice/kubepods-pod3f2504e0_4f89_41d3_9a0c_0305e82c3301.slice/cri-containerd-a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1.scope",
       namespace: null, pod: null, container: null}
       and .findings[0].data.adj_weight_pages == 2097' <<<"$j"

@@ -173,13 +173,18 @@ static void fixture_kill_order_and_oom_score(void **state)
     assert_int_equal(victims_rank_global(&t, &k, &mi, 4096, &vl), 0);
     assert_int_equal(vl.totalpages, 1048576);
 
-    /* hand-computed badness (see gen-procs-basic.py for the inputs) */
+    /* hand-computed badness (see gen-procs-basic.py for the inputs), now and when a
+     * machine-wide OOM comes: the file pages reclaimed but for the 512 of them sshd (412)
+     * mlocks. The kill order is by the latter: systemd-networkd (413) holds 1525 file pages,
+     * more than the 1438 by which it ranks before the twins and sshd now */
     static const struct {
         int pid;
-        int64_t badness;
+        int64_t badness, now;
     } expect[] = {
-        {801, 1048049}, {700, 399136}, {902, 28747}, {950, 13096}, {960, 5292}, {413, 2143},
-        {1002, 2056},   {1001, 2056},  {412, 1766},  {520, 537},   {800, -518494}, {701, -706656},
+        {801, 1048049, 1048049}, {700, 394016, 399136}, {902, 28235, 28747},
+        {950, 12840, 13096},     {960, 5267, 5292},     {1002, 2056, 2056},
+        {1001, 2056, 2056},      {412, 978, 1766},      {413, 618, 2143},
+        {520, 237, 537},         {800, -519518, -518494}, {701, -709216, -706656},
     };
     static const int never[] = {1, 2, 3, 900, 901};
     assert_int_equal(vl.n, 17);
@@ -187,6 +192,7 @@ static void fixture_kill_order_and_oom_score(void **state)
         assert_int_equal(vl.v[i].proc->pid, expect[i].pid);
         assert_true(vl.v[i].eligible);
         assert_int_equal(vl.v[i].badness, expect[i].badness);
+        assert_int_equal(vl.v[i].badness_now, expect[i].now);
         assert_int_equal(vl.v[i].rank, i + 1);
     }
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
@@ -235,6 +241,62 @@ static void memcg_domain_uses_its_own_size(void **state)
     vp.totalpages = 6170905;
     assert_int_equal(victims_rank(ps, 2, &vp, &vl), 0);
     assert_int_equal(vl.v[0].proc->pid, 11);
+    victim_list_release(&vl);
+}
+
+/* A machine-wide OOM comes after reclaim has taken the file pages, but not those mlock() keeps;
+ * a memcg OOM scores the counters as they are (its reclaim takes only its own charges). */
+static void global_oom_counts_no_file_pages(void **state)
+{
+    (void)state;
+    struct badness_input in = {.eligible = true, .rss_pages = 1000, .file_pages = 600,
+                               .locked_pages = 100, .swap_pages = 5, .pgtables_pages = 3};
+    badness_input_at_global_oom(&in);
+    assert_int_equal(in.rss_pages, 500);
+    assert_int_equal(in.file_pages, 100);
+    /* all of it locked (mlockall): nothing goes */
+    in = (struct badness_input){.eligible = true, .rss_pages = 1000, .file_pages = 600,
+                                .locked_pages = 5000};
+    badness_input_at_global_oom(&in);
+    assert_int_equal(in.rss_pages, 1000);
+    /* get_mm_rss() lagging the status file count by a batch: not below 0 */
+    in = (struct badness_input){.eligible = true, .rss_pages = 50, .file_pages = 600};
+    badness_input_at_global_oom(&in);
+    assert_int_equal(in.rss_pages, 0);
+
+    /* a holds 8 MiB of anon and 40 MiB of a mapped file, b 20 MiB of anon: a ranks first now,
+     * b once the file pages are gone; in a memcg domain the counters stay as they are */
+    struct proc a = {.pid = 10, .has_mm = true, .has_oom = true, .rss_anon = 8 << 20,
+                     .rss_file = 40 << 20, .rss_shmem = 0, .swap = 0, .pgtables = 0,
+                     .vm_lck = 0, .oom_score_adj = 0, .start_time = 1, .stat_rss_pages = 12288};
+    struct proc b = {.pid = 11, .has_mm = true, .has_oom = true, .rss_anon = 20 << 20,
+                     .rss_file = 0, .rss_shmem = 0, .swap = 0, .pgtables = 0, .vm_lck = 0,
+                     .oom_score_adj = 0, .start_time = 2, .stat_rss_pages = 5120};
+    const struct proc *ps[] = {&a, &b};
+    struct kver k = kv("6.1.0");
+    struct victim_list vl;
+    struct victim_params vp = {.kernel = &k, .page_size = 4096, .totalpages = 6170905,
+                               .global_totalpages = 6170905, .at_global_oom = true};
+    assert_int_equal(victims_rank(ps, 2, &vp, &vl), 0);
+    assert_true(vl.at_global_oom);
+    assert_int_equal(vl.v[0].proc->pid, 11);
+    assert_int_equal(vl.v[1].badness, 2048);
+    assert_int_equal(vl.v[1].badness_now, 12288);
+    /* oom_score is of the counters now */
+    assert_int_equal(vl.v[1].oom_score_model, (1000 + 12288 * 1000 / 6170905) * 2 / 3);
+    victim_list_release(&vl);
+    /* 30 of the 40 MiB mlocked: a keeps them and ranks first again */
+    a.vm_lck = 30 << 20;
+    assert_int_equal(victims_rank(ps, 2, &vp, &vl), 0);
+    assert_int_equal(vl.v[0].proc->pid, 10);
+    assert_int_equal(vl.v[0].badness, 2048 + 7680);
+    victim_list_release(&vl);
+    a.vm_lck = 0;
+    vp.at_global_oom = false;
+    vp.totalpages = 65536;
+    assert_int_equal(victims_rank(ps, 2, &vp, &vl), 0);
+    assert_int_equal(vl.v[0].proc->pid, 10);
+    assert_int_equal(vl.v[0].badness, vl.v[0].badness_now);
     victim_list_release(&vl);
 }
 
@@ -295,6 +357,7 @@ int main(void)
         cmocka_unit_test(ranking_ties_follow_the_kernel),
         cmocka_unit_test(fixture_kill_order_and_oom_score),
         cmocka_unit_test(memcg_domain_uses_its_own_size),
+        cmocka_unit_test(global_oom_counts_no_file_pages),
         cmocka_unit_test(rss_source_is_detected_from_the_kernel),
     };
     return cmocka_run_group_tests_name("badness", tests, NULL, NULL);

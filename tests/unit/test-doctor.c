@@ -80,17 +80,18 @@ static void node_crash_kill_order(void **state)
                                 "chronyd (#6);"));
     /* journald (-250) ranks before java now, not once java has taken what reclaim can free:
      * 8192 MiB - anon 6200 - slab 100 - stacks 12 - page tables 40 = 1840 MiB = 471040 pages,
-     * -590533 + 471040 = -119493 > -516042 (the seed's log shows no journald kill either) */
-    assert_true(evidence_has(k, "its badness then -119493 pages): systemd-journal (#8)"));
-    assert_non_null(strstr(k->data, "\"largest_workload_grown_badness\":-119493"));
+     * java's badness at the OOM (its 60 MiB of file pages reclaimed) -605893 + 471040 = -134853
+     * > journald's -516554 (the seed's log shows no journald kill either) */
+    assert_true(evidence_has(k, "its badness then -134853 pages): systemd-journal (#8)"));
+    assert_non_null(strstr(k->data, "\"largest_workload_grown_badness\":-134853"));
     assert_non_null(strstr(k->data, "\"critical_before_workload_now\":6"));
     assert_true(evidence_has(k, "the first workload process is #9: java (pid 1010"));
-    assert_true(evidence_has(k, "badness -516042 pages")); /* journald at -250 */
+    assert_true(evidence_has(k, "badness -516554 pages")); /* journald at -250 */
     assert_non_null(strstr(k->data, "\"pid\":1010,\"comm\":\"java\",\"oom_score_adj\":-997,"
-                                    "\"badness\":-590533"));
+                                    "\"badness\":-605893,\"badness_now\":-590533"));
     /* rngd and agetty die first too, but are not node-critical by default */
     assert_true(
-        evidence_has(k, "#3 rngd (pid 340) 12M, oom_score_adj 0, badness 3088 pages: other"));
+        evidence_has(k, "#3 rngd (pid 340) 12M, oom_score_adj 0, badness 2576 pages: other"));
     /* the seed's cascade in the log: machine-wide, within a day: critical */
     const struct finding *r = find(&f, CHECK_RECENT_KILLS);
     assert_non_null(r);

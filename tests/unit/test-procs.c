@@ -49,8 +49,9 @@ static void stat_rejects_garbage(void **state)
 static void status_memory_and_absence(void **state)
 {
     (void)state;
-    const char *s = "Name:\tcat\nUid:\t1000\t1000\t1000\t1000\nVmRSS:\t 1764 kB\nRssAnon:\t 112 kB\n"
-                    "RssFile:\t 1652 kB\nRssShmem:\t 0 kB\nVmPTE:\t 52 kB\nVmSwap:\t 8 kB\n"
+    const char *s = "Name:\tcat\nUid:\t1000\t1000\t1000\t1000\nVmLck:\t 64 kB\nVmRSS:\t 1764 kB\n"
+                    "RssAnon:\t 112 kB\nRssFile:\t 1652 kB\nRssShmem:\t 0 kB\nVmPTE:\t 52 kB\n"
+                    "VmSwap:\t 8 kB\n"
                     "Threads:\t4\nCapEff:\t000001fffeffffff\n";
     struct proc p = {.uid = -1};
     assert_int_equal(proc_status_parse(s, strlen(s), &p), 0);
@@ -60,6 +61,7 @@ static void status_memory_and_absence(void **state)
     assert_int_equal(p.rss_shmem, 0);
     assert_int_equal(p.pgtables, 52 * 1024);
     assert_int_equal(p.swap, 8 * 1024);
+    assert_int_equal(p.vm_lck, 64 * 1024);
     assert_int_equal(p.nthreads, 4);
     assert_true(p.cap_eff == 0x000001fffefffffful);
     assert_true(p.has_mm);
@@ -72,6 +74,7 @@ static void status_memory_and_absence(void **state)
     assert_false(q.has_mm);
     assert_true(q.rss_anon == OPT_ABSENT);
     assert_true(q.pgtables == OPT_ABSENT);
+    assert_true(q.vm_lck == OPT_ABSENT);
 
     /* 4.0-4.14 kernels: page tables split into VmPTE + VmPMD; pre-4.5: no Rss split */
     const char *old = "Name:\told\nVmRSS:\t 400 kB\nVmPTE:\t 12 kB\nVmPMD:\t 8 kB\nVmSwap:\t 0 kB\n";

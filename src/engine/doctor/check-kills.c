@@ -98,8 +98,9 @@ int check_kill_order(const struct node *n, const struct doctor_opts *o,
                  top_crit, eligible < 3 ? eligible : (size_t)3);
     }
     fb_ev(&b,
-          "kill order of a machine-wide OOM now (oom_badness(): resident + swap + page-table "
-          "pages, plus oom_score_adj x %" PRIu64 " pages = (RAM + swap) / 1000, one point = %s):",
+          "kill order of a machine-wide OOM (oom_badness() when it comes: anon + shmem + swap + "
+          "page-table pages, the file pages taken by reclaim first but for mlocked ones, plus "
+          "oom_score_adj x %" PRIu64 " pages = (RAM + swap) / 1000, one point = %s):",
           weight, szl(a, weight * (uint64_t)n->sr->page_size));
     size_t show = limit + 1 < 8 ? limit + 1 : 8;
     if (show < 3)

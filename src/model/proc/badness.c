@@ -59,10 +59,21 @@ bool badness_input_from_proc(const struct proc *p, long page_size, bool is_init,
     in->swap_pages = bytes_to_pages(p->swap, page_size);
     in->pgtables_pages = bytes_to_pages(p->pgtables, page_size);
     in->cap_sys_admin = opt_has(p->cap_eff) && (p->cap_eff >> CAP_SYS_ADMIN_BIT) & 1;
+    in->file_pages = bytes_to_pages(p->rss_file, page_size);
+    in->locked_pages = bytes_to_pages(p->vm_lck, page_size);
     /* oom_unkillable_task(): global init and kernel threads; find_lock_task_mm(): no mm;
      * OOM_SCORE_ADJ_MIN. (MMF_OOM_SKIP and in_vfork() are invisible from userspace.) */
     in->eligible = !is_init && !p->kernel_thread && p->has_mm && p->oom_score_adj != -1000;
     return true;
+}
+
+void badness_input_at_global_oom(struct badness_input *in)
+{
+    uint64_t kept = in->locked_pages < in->file_pages ? in->locked_pages : in->file_pages;
+    uint64_t gone = in->file_pages - kept;
+    /* the approximate reading (stat) can lag the file count (status) by a counter batch */
+    in->rss_pages = in->rss_pages > gone ? in->rss_pages - gone : 0;
+    in->file_pages = kept;
 }
 
 uint64_t badness_counter_error_pages(const struct kver *k, unsigned ncpus)

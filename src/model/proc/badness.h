@@ -39,6 +39,8 @@ struct badness_input {
     uint64_t pgtables_pages;
     int adj;              /* oom_score_adj */
     bool cap_sys_admin;   /* only used by the pre-4.17 root bonus */
+    uint64_t file_pages;   /* MM_FILEPAGES, part of rss_pages (RssFile) */
+    uint64_t locked_pages; /* mm->locked_vm (VmLck): what mlock() keeps resident */
 };
 
 /*
@@ -64,6 +66,22 @@ enum rss_source { RSS_FROM_STAT, RSS_FROM_STATUS };
  */
 bool badness_input_from_proc(const struct proc *p, long page_size, bool is_init,
                              enum rss_source src, struct badness_input *in);
+
+/*
+ * What oom_badness() counts when a machine-wide OOM comes, from what it counts now: the file
+ * pages but for those mlock() keeps are assumed gone. out_of_memory() runs only once direct
+ * reclaim has failed at every priority, and reclaim unmaps mapped file pages too (try_to_unmap()
+ * drops MM_FILEPAGES): in the kill lines of the node image's cascades (tests/vm/node,
+ * node-global-oom) every idle daemon showed file-rss:0kB while anon, shmem, swap entries and page
+ * tables were what they had been before the squeeze. An assumption, not a reading: a process
+ * that keeps executing while memory runs out can keep its hot text pages (reclaim gives
+ * referenced VM_EXEC pages another trip on the active list), and with swap, shmem can be swapped
+ * out and then counts nowhere in the mm. Mlocked pages sit on the unevictable list: at most
+ * min(RssFile, VmLck) file pages stay. A memcg OOM is scored with the counters as they are: its
+ * reclaim takes only the pages charged to that memcg, and /proc does not say which of a
+ * process's mapped file pages those are.
+ */
+void badness_input_at_global_oom(struct badness_input *in);
 
 /*
  * How far apart the two readings can be, in pages, on a 6.2+ kernel: each of the four counters

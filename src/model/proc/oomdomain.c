@@ -174,7 +174,8 @@ static int domain_rank(const struct cgroup_hier *h, const struct cgroup_memory *
     struct victim_params vp = {.kernel = k,
                                .page_size = ps,
                                .totalpages = d->totalpages,
-                               .global_totalpages = global_total};
+                               .global_totalpages = global_total,
+                               .at_global_oom = !dom};
     if (dom) {
         struct scan_ctx sc = {cand, memcg};
         qsort_r(idx, nc, sizeof(*idx), cmp_scan, &sc);

@@ -27,6 +27,7 @@ static void proc_init(struct proc *p, pid_t pid)
         .vm_rss = OPT_ABSENT,
         .swap = OPT_ABSENT,
         .pgtables = OPT_ABSENT,
+        .vm_lck = OPT_ABSENT,
         .cap_eff = OPT_ABSENT,
         .nthreads = -1,
     };
@@ -148,6 +149,7 @@ int proc_status_parse(const char *buf, size_t len, struct proc *p)
 {
     uint64_t rss_anon = OPT_ABSENT, rss_file = OPT_ABSENT, rss_shmem = OPT_ABSENT;
     uint64_t vm_rss = OPT_ABSENT, swap = OPT_ABSENT, vm_pte = OPT_ABSENT, vm_pmd = OPT_ABSENT;
+    uint64_t vm_lck = OPT_ABSENT;
     bool saw_name = false;
     struct cursor c = cursor_make(buf, len);
     while (!cursor_eof(&c)) {
@@ -201,6 +203,8 @@ int proc_status_parse(const char *buf, size_t len, struct proc *p)
                 vm_pte = status_kb(&line);
             else if (span_eq(key, "VmPMD"))
                 vm_pmd = status_kb(&line);
+            else if (span_eq(key, "VmLck"))
+                vm_lck = status_kb(&line);
             break;
         default:
             break;
@@ -213,6 +217,7 @@ int proc_status_parse(const char *buf, size_t len, struct proc *p)
     p->rss_shmem = rss_shmem;
     p->vm_rss = vm_rss;
     p->swap = swap;
+    p->vm_lck = vm_lck;
     /* Page tables: VmPTE is mm_pgtables_bytes (all levels) since 4.15; 4.0-4.14 printed the
      * PMD pages separately as VmPMD, and the badness counted nr_ptes + nr_pmds. */
     p->pgtables = opt_has(vm_pte) ? vm_pte + (opt_has(vm_pmd) ? vm_pmd : 0) : OPT_ABSENT;
@@ -315,6 +320,7 @@ static void status_from_live_thread(int piddir, struct buf *b, struct proc *p)
             p->vm_rss = t.vm_rss;
             p->swap = t.swap;
             p->pgtables = t.pgtables;
+            p->vm_lck = t.vm_lck;
             p->has_mm = true;
             break;
         }

@@ -51,6 +51,7 @@ struct proc {
     int64_t uid; /* real uid; -1 when unknown */
     uint64_t rss_anon, rss_file, rss_shmem, vm_rss; /* bytes */
     uint64_t swap, pgtables;                        /* bytes */
+    uint64_t vm_lck; /* VmLck: mm->locked_vm, what mlock() keeps resident (bytes) */
     uint64_t cap_eff;                               /* capability mask; OPT_ABSENT if unknown */
     bool has_mm; /* status showed memory counters: the kernel can score it */
 

@@ -79,6 +79,7 @@ int victims_rank(const struct proc *const *procs, size_t n, const struct victim_
         .global_totalpages = global_totalpages,
         .algo = badness_algo_for(k),
         .later_wins_ties = badness_later_wins_ties(k),
+        .at_global_oom = vp->at_global_oom,
     };
     l.rss_source = victims_detect_rss_source(procs, n, vp, &l.rss_source_reason);
     struct victim *tmp = calloc(n ? n : 1, sizeof(*tmp));
@@ -99,7 +100,12 @@ int victims_rank(const struct proc *const *procs, size_t n, const struct victim_
         if (v->scored) {
             int64_t pts;
             v->eligible = badness_points(l.algo, &in, totalpages, &pts);
-            v->badness = v->eligible ? pts : 0;
+            v->badness = v->badness_now = v->eligible ? pts : 0;
+            if (v->eligible && vp->at_global_oom) {
+                struct badness_input then = in;
+                badness_input_at_global_oom(&then);
+                badness_points(l.algo, &then, totalpages, &v->badness);
+            }
             /* oom_score is always relative to RAM + swap, whatever the domain */
             int64_t gpts = 0;
             bool ge = badness_points(l.algo, &in, global_totalpages, &gpts);
@@ -142,8 +148,11 @@ int victims_rank_global(const struct proc_table *t, const struct kver *k, const 
     for (size_t i = 0; i < t->n; i++)
         ptrs[i] = &t->v[i];
     uint64_t total = victims_global_totalpages(mi, page_size);
-    struct victim_params vp = {
-        .kernel = k, .page_size = page_size, .totalpages = total, .global_totalpages = total};
+    struct victim_params vp = {.kernel = k,
+                               .page_size = page_size,
+                               .totalpages = total,
+                               .global_totalpages = total,
+                               .at_global_oom = true};
     int r = victims_rank(ptrs, t->n, &vp, ret);
     free(ptrs);
     return r;
@@ -163,6 +172,7 @@ void victim_json_fields(const struct victim *v, struct json *j)
     json_kv_str(j, "comm", p->comm);
     json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
     json_kv_i64(j, "badness", v->badness);
+    json_kv_i64(j, "badness_now", v->badness_now);
     json_kv_u64(j, "memory", proc_rss_swap(p));
     json_kv_str(j, "cgroup", proc_cgroup_path(p));
 }

@@ -3,7 +3,9 @@
  * kill them, with each one's badness and the oom_score the model derives from it.
  *
  * The order is the kernel's repeated choice (highest badness, ties by task-list order), which is
- * also the cascade order when each kill frees too little, as in the node-crash incidents.
+ * also the cascade order when each kill frees too little, as in the node-crash incidents. For a
+ * machine-wide OOM the badness is the one the OOM will find: reclaim has taken the file pages
+ * by then (badness_input_at_global_oom()); /proc/PID/oom_score is of the counters as they are.
  */
 #pragma once
 
@@ -22,7 +24,10 @@ struct victim {
     const struct proc *proc;
     bool scored;    /* the snapshot had what the formula needs (status + oom files) */
     bool eligible;  /* the kernel would consider it */
-    int64_t badness;           /* pages (or per-mille on 2.6.36-3.4); valid when eligible */
+    int64_t badness;     /* pages (or per-mille on 2.6.36-3.4) when the domain's OOM comes, the
+                            rank's key; valid when eligible */
+    int64_t badness_now; /* the same with the counters as read (oom_score's); equal to badness
+                            but for a machine-wide OOM */
     uint64_t oom_score_model;  /* what /proc/PID/oom_score should say, for the *global* domain */
     size_t rank;               /* 1-based kill order in this domain; 0 = never */
 };
@@ -36,6 +41,7 @@ struct victim_list {
     bool later_wins_ties;
     enum rss_source rss_source;
     const char *rss_source_reason; /* static text: why this source */
+    bool at_global_oom; /* badness is at a machine-wide OOM (file pages reclaimed) */
 };
 
 /* What victims_rank() needs besides the processes. */
@@ -48,6 +54,9 @@ struct victim_params {
      * points. NULL: the global task list (start time, then pid). A memcg OOM scans cgroup by
      * cgroup instead (mem_cgroup_scan_tasks(): the memcg subtree in pre-order). */
     const uint64_t *scan_order;
+    /* A machine-wide OOM: rank by the badness once reclaim has taken the file pages
+     * (badness_input_at_global_oom()). */
+    bool at_global_oom;
 };
 
 /* totalram_pages() + total_swap_pages, from /proc/meminfo. */
@@ -79,6 +88,7 @@ void victim_list_release(struct victim_list *l);
 
 struct json;
 /* A victim in JSON, the members every output shares, into the object being written: "rank",
- * "pid", "comm", "oom_score_adj", "badness" (pages), "memory" (resident + swap, bytes: what the
- * kill gives back) and "cgroup" (proc_cgroup_path). */
+ * "pid", "comm", "oom_score_adj", "badness" (pages, at the OOM), "badness_now" (pages, the
+ * counters as read), "memory" (resident + swap, bytes: what the kill gives back) and "cgroup"
+ * (proc_cgroup_path). */
 void victim_json_fields(const struct victim *v, struct json *j);
