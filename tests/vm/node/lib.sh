@@ -4,6 +4,8 @@
 #
 # Needs: debootstrap, e2fsprogs (mkfs.ext4 -d, debugfs), qemu-system-x86, apt; root (chroot).
 
+. "$TOP/tests/vm/lib/accel.sh"
+
 NODE_DIR=${NODE_DIR:-$TOP/tests/vm/node}
 NODE_CACHE=${OOMWARDEN_VM_CACHE:-$TOP/tests/vm/cache}/node
 NODE_SUITE=bookworm
@@ -192,23 +194,21 @@ node_has_v1() {
     grep -qx 'CONFIG_MEMCG=y' "$cfg"
 }
 
-# node_accel: sets NODE_ACCEL to "kvm" only where the harness's KVM probe proved that a guest
-# boots with it, else "tcg" (this machine's /dev/kvm opens but cannot run a guest), and
-# NODE_ACCEL_WHY to the reason.
+# node_accel [SERIES]: sets NODE_ACCEL to "kvm" only where tests/vm/lib/accel.sh's probe saw a
+# guest run under KVM (this machine's /dev/kvm opens but cannot run one), else "tcg", and
+# NODE_ACCEL_WHY to the probe's reason. The probe boots the node image's SERIES kernel (default
+# 6.1, else the first one the image has) with its own tiny init; its verdict is cached per boot
+# of the machine and shared with tests/vm/run's.
 NODE_ACCEL="" NODE_ACCEL_WHY=""
 node_accel() {
     [ -n "$NODE_ACCEL" ] && return 0
-    if [ -n "${OOMWARDEN_VM_NO_KVM:-}" ]; then
-        NODE_ACCEL=tcg NODE_ACCEL_WHY="OOMWARDEN_VM_NO_KVM is set"
-    elif declare -F vm_kvm_works >/dev/null; then
-        if vm_kvm_works; then
-            NODE_ACCEL=kvm NODE_ACCEL_WHY="the KVM probe booted a guest"
-        else
-            NODE_ACCEL=tcg NODE_ACCEL_WHY="the KVM probe failed"
-        fi
-    else
-        NODE_ACCEL=tcg NODE_ACCEL_WHY="no KVM probe in tests/vm/lib yet"
+    local kv="" kernel=""
+    if [ -n "${NODE_IMAGE:-}" ]; then
+        kv=$(node_kernel_version "${1:-6.1}") || kv=$(ls "$NODE_IMAGE/kernels" 2>/dev/null | head -1)
+        [ -n "$kv" ] && kernel=$NODE_IMAGE/kernels/$kv/vmlinuz
     fi
+    vm_accel_probe "$kernel"
+    NODE_ACCEL=$VM_ACCEL NODE_ACCEL_WHY=$VM_ACCEL_REASON
 }
 
 # node_cmdline KERNEL_SERIES CGROUP: the kernel command line of a node boot
