@@ -64,6 +64,9 @@ static const struct config_option options[] = {
         "how often /proc is scanned for new processes (only new PIDs are read)"),
     OPT("policy", "recheck-interval", CONFIG_DURATION, recheck_interval, 1000, 86400000,
         "how often everything is read again, so a value changed back by someone is set again"),
+    OPT("policy", "new-processes", CONFIG_STRING, new_processes, 0, 0,
+        "how new processes are found: auto (the netlink proc connector where the agent can "
+        "listen to it, else a scan of /proc every scan-interval) or scan"),
     OPT("guard", "enabled", CONFIG_BOOL, guard, 0, 0,
         "the userspace OOM killer: kill by the kernel's ranking and the rules' weights before "
         "the kernel's OOM killer has to"),
@@ -85,6 +88,10 @@ static const struct config_option options[] = {
     OPT("guard", "headroom", CONFIG_STRING, headroom, 0, 0,
         "a cgroup whose working set (usage minus inactive page cache) is this close to its limit "
         "(size, or % of the limit) and stalling is killed in"),
+    OPT("guard", "band", CONFIG_STRING, band, 0, 0,
+        "cgroup v2: set memory.high this far under memory.max (size, or % of it; 0 = off) in "
+        "each watched cgroup, unless a lower one is set, so the kernel throttles a fast grower "
+        "before the limit; put back when the agent stops"),
     OPT("guard", "stall", CONFIG_UINT, stall, 1, 100,
         "stalling: memory PSI 'some' grew by this % of the time since the last check, or the "
         "limit was hit again (v1 failcnt, v2 memory.events max)"),
@@ -141,6 +148,8 @@ void agent_config_defaults(struct agent_config *c)
     c->memory_floor = strdup("5%");
     c->swap_floor = strdup("10%");
     c->headroom = strdup("5%");
+    c->band = strdup("0");
+    c->new_processes = strdup("auto");
     c->psi = strdup("some 150ms 1s");
 }
 
@@ -208,8 +217,20 @@ int agent_config_validate(struct agent_config *c, struct buf *err)
     };
     if (amount(c, "memory-floor", c->memory_floor, &g->memory_floor, err) < 0 ||
         amount(c, "swap-floor", c->swap_floor, &g->swap_floor, err) < 0 ||
-        amount(c, "headroom", c->headroom, &g->headroom, err) < 0)
+        amount(c, "headroom", c->headroom, &g->headroom, err) < 0 ||
+        amount(c, "band", c->band, &g->band, err) < 0)
         return -EINVAL;
+    if (g->band.percent >= 100) {
+        blame(c, "band", err);
+        buf_printf(err, ": %s leaves no room under memory.max for memory.high", c->band);
+        return -EINVAL;
+    }
+    if (!c->new_processes ||
+        (strcmp(c->new_processes, "auto") != 0 && strcmp(c->new_processes, "scan") != 0)) {
+        blame(c, "new-processes", err);
+        buf_printf(err, ": '%s' is not auto or scan", c->new_processes ? c->new_processes : "");
+        return -EINVAL;
+    }
     if (g->memory_floor.percent >= 100) {
         /* MemAvailable never reaches MemTotal: the floor would always be crossed */
         blame(c, "memory-floor", err);
@@ -240,7 +261,8 @@ int agent_config_validate(struct agent_config *c, struct buf *err)
     }
     c->ropts = (struct reconcile_opts){.scan_interval_ms = c->scan_interval,
                                        .recheck_interval_ms = c->recheck_interval,
-                                       .dry_run = c->policy_dry_run};
+                                       .dry_run = c->policy_dry_run,
+                                       .proc_connector = strcmp(c->new_processes, "auto") == 0};
     return 0;
 }
 
@@ -550,10 +572,10 @@ static void start_policy(struct agent *a)
     if (r < 0)
         log_error("policy: cannot start: %s", strerror(-r));
     else
-        log_notice("policy: %zu rules kept applied%s (new processes every %" PRIu64 " ms, "
-                   "everything every %" PRIu64 " ms, new cgroups at once)",
+        log_notice("policy: %zu rules kept applied%s (new processes: %s; everything every %" PRIu64
+                   " ms; new cgroups at once)",
                    a->cfg->policy.n, a->cfg->policy_dry_run ? " (dry run: reported, not written)" : "",
-                   a->cfg->scan_interval, a->cfg->recheck_interval);
+                   reconcile_source(a->reconcile), a->cfg->recheck_interval);
 }
 
 static void start_guard(struct agent *a)

@@ -35,10 +35,11 @@ struct agent_config {
     /* [policy] and the [rule NAME] sections */
     bool policy_apply, policy_dry_run;
     uint64_t scan_interval, recheck_interval;
+    char *new_processes; /* auto | scan */
     struct policy policy;
     /* [guard] */
     bool guard, guard_dry_run;
-    char *memory_floor, *swap_floor, *headroom, *psi;
+    char *memory_floor, *swap_floor, *headroom, *band, *psi;
     uint64_t fill_rate, min_interval, max_interval, psi_kill_after, stall, cooldown,
         kill_timeout, table_rows;
     struct config_list guard_cgroups, psi_cgroups;

@@ -71,6 +71,7 @@ struct guard_opts {
     uint64_t psi_kill_after_ms;              /* 0: PSI only wakes the checks */
     const struct config_list *cgroups;       /* limited cgroups watched for headroom */
     struct guard_amount headroom;
+    struct guard_amount band;                /* memory.high this far under memory.max (v2) */
     unsigned stall_percent;                  /* of the time since the last check */
     uint64_t cooldown_ms, kill_timeout_ms;
     unsigned table_rows;                     /* candidate rows logged per decision */

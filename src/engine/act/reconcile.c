@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +24,7 @@
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
 #include "engine/runtime/loop.h"
+#include "engine/runtime/procconn.h"
 
 /* a process or cgroup whose write failed: reported once, not at every pass */
 struct failed {
@@ -48,6 +52,19 @@ struct rwatch {
     char *path;
 };
 
+/*
+ * With the proc connector, a process is read and matched PENDING_MS after its fork, exec, rename
+ * or uid change: a fork is usually followed by an exec within that time (one read for both), and
+ * a process that lived less is never read at all.
+ */
+#define PENDING_MS 100
+#define PENDING_MAX 65536
+/* the initial PID namespace's /proc/PID/ns/pid inode, fixed since 3.8 (include/linux/proc_ns.h) */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
 struct reconcile {
     struct loop *loop;
     const struct sysroot *sr;
@@ -66,6 +83,13 @@ struct reconcile {
     int ifd;
     struct rwatch *watches;
     size_t nwatches;
+    /* the proc connector, when it can be used here (pcfd >= 0); else the scan timer */
+    int pcfd;
+    struct loop_source *pc_src, *pending_timer;
+    pid_t *pending;
+    size_t npending, pending_cap;
+    bool pending_armed, pending_all;
+    char source[256];
     struct reconcile_stats stats;
 };
 
@@ -252,61 +276,17 @@ static bool parse_pid(const char *s, pid_t *ret)
     return v > 0;
 }
 
-/* New PIDs since the last scan: read those (and, for `children` rules, their ancestors). */
-static void scan_pass(struct reconcile *r)
+/* Reads the processes `pids` (and, for `children` rules, their ancestors) and applies what the
+ * rules ask for them; the ancestors are matched, not changed. */
+static void match_pids(struct reconcile *r, const pid_t *pids, size_t npids)
 {
-    uint64_t t0 = clock_mono_us();
-    /* nothing was created since the last scan (the last PID handed out is the same) and nothing
-     * seen is young enough to be matched again: the readdir of /proc, most of a scan's cost,
-     * would find nothing new */
-    uint64_t last_pid = 0;
-    if (procs_last_pid(r->sr, &last_pid) < 0)
-        last_pid = 0;
-    if (last_pid && last_pid == r->last_pid && loop_now_ms() >= r->young_until_ms) {
-        r->stats.scans++;
-        r->stats.last_scan_us = clock_mono_us() - t0;
-        return;
-    }
-
-    int dfd = openat(r->sr->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return;
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return;
-    }
-    struct known *now = NULL;
-    size_t n = 0, cap = 0;
-    uint64_t now_ms = loop_now_ms();
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        pid_t pid;
-        if (!parse_pid(de->d_name, &pid))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            struct known *v = realloc(now, cap * sizeof(*v));
-            if (!v)
-                break;
-            now = v;
-        }
-        const struct known *k = known_find(r, pid);
-        now[n++] = (struct known){pid, k ? k->first_ms : now_ms};
-        if (now[n - 1].first_ms + YOUNG_MS > r->young_until_ms)
-            r->young_until_ms = now[n - 1].first_ms + YOUNG_MS;
-    }
-    closedir(d);
-    qsort(now, n, sizeof(*now), cmp_known);
     struct proc_table t = {.fields = proc_fields(r)};
     struct buf scratch = BUF_INIT(CAP_KERNEL_FILE);
     bool any_children = false;
     for (size_t i = 0; i < r->p->n; i++)
         any_children |= r->p->v[i].children;
     bool *only = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (now_ms - now[i].first_ms >= YOUNG_MS)
-            continue;
+    for (size_t i = 0; i < npids; i++) {
         if (t.n == t.cap) {
             size_t c = t.cap ? t.cap * 2 : 64;
             struct proc *v = realloc(t.v, c * sizeof(*v));
@@ -315,7 +295,7 @@ static void scan_pass(struct reconcile *r)
             t.v = v;
             t.cap = c;
         }
-        if (procs_read_one(r->sr, now[i].pid, t.fields, &scratch, &t.v[t.n]) == 0)
+        if (procs_read_one(r->sr, pids[i], t.fields, &scratch, &t.v[t.n]) == 0)
             t.n++;
     }
     size_t nnew = t.n;
@@ -363,12 +343,221 @@ static void scan_pass(struct reconcile *r)
     }
     free(only);
     proc_table_release(&t);
+}
+
+/* New PIDs since the last scan: read those (and, for `children` rules, their ancestors). */
+static void scan_pass(struct reconcile *r)
+{
+    uint64_t t0 = clock_mono_us();
+    /* nothing was created since the last scan (the last PID handed out is the same) and nothing
+     * seen is young enough to be matched again: the readdir of /proc, most of a scan's cost,
+     * would find nothing new */
+    uint64_t last_pid = 0;
+    if (procs_last_pid(r->sr, &last_pid) < 0)
+        last_pid = 0;
+    if (last_pid && last_pid == r->last_pid && loop_now_ms() >= r->young_until_ms) {
+        r->stats.scans++;
+        r->stats.last_scan_us = clock_mono_us() - t0;
+        return;
+    }
+
+    int dfd = openat(r->sr->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return;
+    }
+    struct known *now = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t now_ms = loop_now_ms();
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        pid_t pid;
+        if (!parse_pid(de->d_name, &pid))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            struct known *v = realloc(now, cap * sizeof(*v));
+            if (!v)
+                break;
+            now = v;
+        }
+        const struct known *k = known_find(r, pid);
+        now[n++] = (struct known){pid, k ? k->first_ms : now_ms};
+        if (now[n - 1].first_ms + YOUNG_MS > r->young_until_ms)
+            r->young_until_ms = now[n - 1].first_ms + YOUNG_MS;
+    }
+    closedir(d);
+    qsort(now, n, sizeof(*now), cmp_known);
+    pid_t *young = malloc((n ? n : 1) * sizeof(*young));
+    size_t nyoung = 0;
+    for (size_t i = 0; young && i < n; i++)
+        if (now_ms - now[i].first_ms < YOUNG_MS)
+            young[nyoung++] = now[i].pid;
+    if (young)
+        match_pids(r, young, nyoung);
+    free(young);
     free(r->known);
     r->known = now;
     r->nknown = n;
     r->last_pid = last_pid;
     r->stats.scans++;
     r->stats.last_scan_us = clock_mono_us() - t0;
+}
+
+/* ---- new processes from the proc connector --------------------------------------------------- */
+
+static void pending_add(struct reconcile *r, pid_t pid)
+{
+    if (r->npending == r->pending_cap) {
+        size_t cap = r->pending_cap ? r->pending_cap * 2 : 64;
+        pid_t *v = cap <= PENDING_MAX ? realloc(r->pending, cap * sizeof(*v)) : NULL;
+        if (!v) {
+            /* a burst beyond any use of reading one by one: everything at the batch instead */
+            r->pending_all = true;
+            return;
+        }
+        r->pending = v;
+        r->pending_cap = cap;
+    }
+    r->pending[r->npending++] = pid;
+}
+
+static void on_proc_event(void *ctx, const struct procconn_event *e)
+{
+    struct reconcile *r = ctx;
+    switch (e->kind) {
+    case PROCCONN_FORK:
+    case PROCCONN_EXEC:
+    case PROCCONN_COMM:
+    case PROCCONN_UID:
+        pending_add(r, e->pid);
+        break;
+    case PROCCONN_EXIT:
+        /* gone before it was read: a short-lived process costs nothing (only the latest few are
+         * looked through; an older one fails its read, which is cheap too) */
+        for (size_t i = r->npending, k = 0; i-- > 0 && k < 64; k++) {
+            if (r->pending[i] == e->pid) {
+                r->pending[i] = r->pending[--r->npending];
+                break;
+            }
+        }
+        break;
+    case PROCCONN_ACK:
+        break;
+    }
+}
+
+static void use_scan(struct reconcile *r, const char *why);
+
+static int on_procconn(struct loop *l, int fd, uint32_t events, void *ctx)
+{
+    (void)fd;
+    (void)events;
+    struct reconcile *r = ctx;
+    /* the first event of a batch: the socket is left alone until the batch is read, so a busy
+     * machine's thousands of events a second cost a wake-up per PENDING_MS, not one each */
+    loop_fd_events(l, r->pc_src, 0);
+    if (!r->pending_armed && loop_timer_arm(r->pending_timer, PENDING_MS) == 0)
+        r->pending_armed = true;
+    return 0;
+}
+
+static int cmp_pid_t(const void *a, const void *b);
+
+static int on_pending(struct loop *l, void *ctx)
+{
+    (void)l;
+    struct reconcile *r = ctx;
+    uint64_t t0 = clock_mono_us();
+    r->pending_armed = false;
+    int q = r->pcfd >= 0 ? procconn_drain(r->pcfd, on_proc_event, r) : 0;
+    if (q == -ENOBUFS) {
+        /* events were lost: which processes are new is not known any more */
+        log_info("policy: the proc connector dropped events (a burst of new processes): "
+                 "everything is read again");
+        r->pending_all = true;
+    } else if (q < 0) {
+        log_warn("policy: the proc connector failed (%s): new processes by a scan of /proc from "
+                 "now on", strerror(-q));
+        use_scan(r, "it failed");
+        r->pending_all = true;
+    }
+    if (r->pc_src)
+        loop_fd_events(r->loop, r->pc_src, EPOLLIN);
+    if (r->pending_all) {
+        r->pending_all = false;
+        r->npending = 0;
+        full_pass(r);
+        return 0;
+    }
+    /* once each, however many events it had */
+    size_t n = r->npending, k = 0;
+    qsort(r->pending, n, sizeof(*r->pending), cmp_pid_t);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || r->pending[i] != r->pending[k - 1])
+            r->pending[k++] = r->pending[i];
+    r->npending = 0;
+    if (policy_has_process_actions(r->p))
+        match_pids(r, r->pending, k);
+    r->stats.scans++;
+    r->stats.last_scan_us = clock_mono_us() - t0;
+    return 0;
+}
+
+/* Whether the root's /proc speaks of the PIDs the connector reports: a procfs of the initial
+ * PID namespace (the live root, or the host's /proc under --root /host with hostPID). */
+static bool proc_is_initial(const struct sysroot *sr)
+{
+    struct statfs fs;
+    struct stat st;
+    return fstatfs(sr->proc_fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC &&
+           fstatat(sr->proc_fd, "self/ns/pid", &st, 0) == 0 && st.st_ino == PROC_PID_INIT_INO;
+}
+
+static void use_scan(struct reconcile *r, const char *why)
+{
+    if (r->pc_src)
+        loop_remove(r->loop, r->pc_src);
+    r->pc_src = NULL;
+    if (r->pcfd >= 0)
+        close(r->pcfd);
+    r->pcfd = -1;
+    snprintf(r->source, sizeof(r->source), "a scan of /proc every %" PRIu64 " ms (no proc "
+             "connector: %s)", r->o->scan_interval_ms, why);
+    loop_timer_arm(r->scan_timer, r->o->scan_interval_ms);
+}
+
+static void choose_source(struct reconcile *r)
+{
+    const char *why = NULL;
+    int fd = -1;
+    if (!r->o->proc_connector)
+        why = "new-processes = scan";
+    else if (!proc_is_initial(r->sr))
+        why = "the root's /proc is not the initial PID namespace's";
+    else
+        fd = procconn_open(1000, &why);
+    if (fd >= 0 && loop_add_fd(r->loop, fd, EPOLLIN, on_procconn, r, &r->pc_src) < 0) {
+        close(fd);
+        fd = -1;
+        why = "cannot watch its socket";
+    }
+    if (fd < 0) {
+        use_scan(r, why ? why : "?");
+        return;
+    }
+    r->pcfd = fd;
+    loop_timer_disarm(r->scan_timer);
+    snprintf(r->source, sizeof(r->source), "the netlink proc connector (fork, exec, comm and uid "
+             "events; read %d ms later)", PENDING_MS);
+}
+
+const char *reconcile_source(const struct reconcile *r)
+{
+    return r->source;
 }
 
 /* ---- new cgroups ---------------------------------------------------------------------------- */
@@ -475,15 +664,20 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     struct reconcile *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
-    *r = (struct reconcile){.loop = l, .sr = sr, .o = o, .p = p, .sink = *sink, .ifd = -1};
+    *r = (struct reconcile){.loop = l, .sr = sr, .o = o, .p = p, .sink = *sink, .ifd = -1,
+                            .pcfd = -1};
     r->hier_ok = cgroup_hier_open(sr, &r->hier) == 0;
     int q;
     if ((q = loop_add_timer(l, o->scan_interval_ms, true, on_scan, r, &r->scan_timer)) < 0 ||
         (q = loop_add_timer(l, o->recheck_interval_ms, true, on_recheck, r, &r->recheck_timer)) <
-            0) {
+            0 ||
+        (q = loop_add_timer(l, PENDING_MS, false, on_pending, r, &r->pending_timer)) < 0 ||
+        (q = loop_timer_disarm(r->pending_timer)) < 0) {
         reconcile_stop(r);
         return q;
     }
+    /* subscribed before the first full pass: what starts during it is an event, not missed */
+    choose_source(r);
     if (r->hier_ok && r->hier.memory_version) {
         r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (r->ifd >= 0 && loop_add_fd(l, r->ifd, EPOLLIN, on_inotify, r, NULL) == 0)
@@ -502,7 +696,10 @@ void reconcile_reconfigure(struct reconcile *r, const struct reconcile_opts *o,
     for (size_t i = 0; i < r->nfailed; i++)
         free(r->failed[i].cgroup);
     r->nfailed = 0;
-    loop_timer_arm(r->scan_timer, o->scan_interval_ms);
+    if (r->pcfd >= 0 && !o->proc_connector)
+        use_scan(r, "new-processes = scan");
+    else if (r->pcfd < 0)
+        choose_source(r);
     loop_timer_arm(r->recheck_timer, o->recheck_interval_ms);
     full_pass(r);
 }
@@ -515,6 +712,13 @@ void reconcile_stop(struct reconcile *r)
         loop_remove(r->loop, r->scan_timer);
     if (r->recheck_timer)
         loop_remove(r->loop, r->recheck_timer);
+    if (r->pending_timer)
+        loop_remove(r->loop, r->pending_timer);
+    if (r->pc_src)
+        loop_remove(r->loop, r->pc_src);
+    if (r->pcfd >= 0)
+        close(r->pcfd);
+    free(r->pending);
     if (r->ifd >= 0)
         close(r->ifd);
     for (size_t i = 0; i < r->nwatches; i++)

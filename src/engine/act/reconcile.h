@@ -1,9 +1,12 @@
 /*
  * Keeping the policy applied, in the agent:
  *
- *   new processes   a scan of /proc every `scan-interval` (1 s): readdir, and only the PIDs not
- *                   seen in the previous scan are read and matched (docs/policy.md: why a scan
- *                   and not the netlink proc connector, and what it costs)
+ *   new processes   the netlink proc connector's fork, exec, comm and uid events where the agent
+ *                   can listen to it (runtime/procconn.h: the initial PID, user and network
+ *                   namespaces, CAP_NET_ADMIN), each process read and matched once, 100 ms
+ *                   after its events; elsewhere a scan of /proc every `scan-interval` (1 s):
+ *                   readdir, and only the PIDs not seen in the previous scan are read and
+ *                   matched
  *   new cgroups     inotify IN_CREATE on every memory cgroup directory: a new cgroup is planned
  *                   at once
  *   drift           every `recheck-interval` (10 s) everything is read and planned again, so a
@@ -26,6 +29,7 @@ struct reconcile_opts {
     uint64_t scan_interval_ms;
     uint64_t recheck_interval_ms;
     bool dry_run;
+    bool proc_connector; /* new processes from the proc connector where it can be used */
 };
 
 struct reconcile_sink {
@@ -47,3 +51,6 @@ void reconcile_reconfigure(struct reconcile *r, const struct reconcile_opts *o,
                            const struct policy *p);
 void reconcile_stop(struct reconcile *r);
 void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *ret);
+/* How new processes are found, for the log: "the netlink proc connector (...)" or "a scan of
+ * /proc every N ms (no proc connector: why)". */
+const char *reconcile_source(const struct reconcile *r);

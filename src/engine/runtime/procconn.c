@@ -1,0 +1,251 @@
+#include "procconn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* the initial namespaces' inode numbers, fixed since 3.8 (include/linux/proc_ns.h) */
+#define PROC_USER_INIT_INO 0xEFFFFFFDu
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+
+/* cn_msg is 20 bytes and the proc_event after it is not 8-aligned in the datagram: every field
+ * is copied out, never read in place */
+#define CN_MSG_LEN 20
+#define PE_WHAT 0
+#define PE_DATA 16
+
+static uint32_t u32_at(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static int32_t i32_at(const unsigned char *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+int procconn_parse(const void *buf, size_t len,
+                   void (*fn)(void *ctx, const struct procconn_event *e), void *ctx)
+{
+    const unsigned char *p = buf;
+    int n = 0;
+    while (len > 0) {
+        struct nlmsghdr h;
+        if (len < sizeof(h))
+            return -EBADMSG;
+        memcpy(&h, p, sizeof(h));
+        if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len)
+            return -EBADMSG;
+        const unsigned char *m = p + NLMSG_HDRLEN;
+        size_t mlen = h.nlmsg_len - NLMSG_HDRLEN;
+        size_t step = NLMSG_ALIGN(h.nlmsg_len) < len ? NLMSG_ALIGN(h.nlmsg_len) : len;
+        p += step;
+        len -= step;
+        if (h.nlmsg_type == NLMSG_NOOP)
+            continue;
+        if (h.nlmsg_type == NLMSG_ERROR || h.nlmsg_type == NLMSG_OVERRUN)
+            return -EBADMSG;
+        if (mlen < CN_MSG_LEN)
+            return -EBADMSG;
+        uint32_t idx = u32_at(m), val = u32_at(m + 4);
+        uint16_t plen;
+        memcpy(&plen, m + 16, sizeof(plen));
+        if (idx != CN_IDX_PROC || val != CN_VAL_PROC)
+            continue; /* another connector user's message */
+        if ((size_t)plen > mlen - CN_MSG_LEN || plen < PE_DATA + 4)
+            return -EBADMSG;
+        const unsigned char *ev = m + CN_MSG_LEN, *d = ev + PE_DATA;
+        size_t dlen = plen - PE_DATA;
+        uint32_t what = u32_at(ev + PE_WHAT);
+        struct procconn_event e = {0};
+        switch (what) {
+        case PROC_EVENT_NONE:
+            e.kind = PROCCONN_ACK;
+            e.err = (int)u32_at(d);
+            break;
+        case PROC_EVENT_FORK:
+            /* parent_pid, parent_tgid, child_pid, child_tgid: a new thread has pid != tgid */
+            if (dlen < 16)
+                return -EBADMSG;
+            if (i32_at(d + 8) != i32_at(d + 12))
+                continue;
+            e.kind = PROCCONN_FORK;
+            e.pid = i32_at(d + 12);
+            e.parent = i32_at(d + 4);
+            break;
+        case PROC_EVENT_EXEC:
+        case PROC_EVENT_COMM:
+        case PROC_EVENT_UID:
+        case PROC_EVENT_EXIT:
+            /* process_pid, process_tgid first in each: only the main thread's */
+            if (dlen < 8)
+                return -EBADMSG;
+            if (i32_at(d) != i32_at(d + 4))
+                continue;
+            e.kind = what == PROC_EVENT_EXEC   ? PROCCONN_EXEC
+                     : what == PROC_EVENT_COMM ? PROCCONN_COMM
+                     : what == PROC_EVENT_UID  ? PROCCONN_UID
+                                               : PROCCONN_EXIT;
+            e.pid = i32_at(d + 4);
+            break;
+        default:
+            continue;
+        }
+        fn(ctx, &e);
+        n++;
+    }
+    return n;
+}
+
+static bool ns_is_initial(const char *link, unsigned long ino)
+{
+    struct stat st;
+    return stat(link, &st) == 0 && st.st_ino == ino;
+}
+
+struct ack_wait {
+    bool got;
+    int err;
+};
+
+static void on_ack(void *ctx, const struct procconn_event *e)
+{
+    struct ack_wait *w = ctx;
+    if (e->kind == PROCCONN_ACK && !w->got) {
+        w->got = true;
+        w->err = e->err;
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int procconn_open(unsigned wait_ms, const char **why)
+{
+    *why = NULL;
+    /* a listener from another PID or user namespace gets no answer at all: ask only where one
+     * can come */
+    if (!ns_is_initial("/proc/self/ns/pid", PROC_PID_INIT_INO)) {
+        *why = "not in the initial PID namespace";
+        return -EPERM;
+    }
+    if (!ns_is_initial("/proc/self/ns/user", PROC_USER_INIT_INO)) {
+        *why = "not in the initial user namespace";
+        return -EPERM;
+    }
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+    if (fd < 0) {
+        int e = errno;
+        *why = "no proc connector (not in the initial network namespace, or a kernel without "
+               "CONFIG_PROC_EVENTS)";
+        return -e;
+    }
+    /* room for bursts (a fork bomb, a container start): an overflow costs a look at everything */
+    int rcv = 4 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        close(fd);
+        *why = e == EPERM ? "listening to the proc connector needs CAP_NET_ADMIN"
+                          : "no proc connector (not in the initial network namespace, or a "
+                            "kernel without CONFIG_PROC_EVENTS)";
+        return -e;
+    }
+    struct {
+        struct nlmsghdr h;
+        unsigned char cn[CN_MSG_LEN];
+        uint32_t op;
+    } __attribute__((packed)) req;
+    memset(&req, 0, sizeof(req));
+    req.h.nlmsg_len = sizeof(req);
+    req.h.nlmsg_type = NLMSG_DONE;
+    req.h.nlmsg_pid = 0;
+    uint32_t idx = CN_IDX_PROC, val = CN_VAL_PROC, seq = 1;
+    uint16_t plen = sizeof(uint32_t);
+    memcpy(req.cn, &idx, 4);
+    memcpy(req.cn + 4, &val, 4);
+    memcpy(req.cn + 8, &seq, 4);
+    memcpy(req.cn + 16, &plen, 2);
+    req.op = PROC_CN_MCAST_LISTEN;
+    struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+    if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+        int e = errno;
+        close(fd);
+        *why = "no proc connector (not in the initial network namespace, or a kernel without "
+               "CONFIG_PROC_EVENTS)";
+        return -e;
+    }
+    /* the answer comes in order with the events; events before it are dropped (the caller
+     * looks at everything once it is subscribed anyway) */
+    struct ack_wait w = {0};
+    uint64_t end = now_ms() + wait_ms;
+    while (!w.got) {
+        uint64_t t = now_ms();
+        if (t >= end)
+            break;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, (int)(end - t));
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (pr > 0) {
+            int r = procconn_drain(fd, on_ack, &w);
+            if (r < 0 && r != -ENOBUFS)
+                break;
+        }
+    }
+    if (!w.got) {
+        close(fd);
+        *why = "no answer from the kernel's proc connector";
+        return -ETIMEDOUT;
+    }
+    if (w.err) {
+        close(fd);
+        *why = w.err == EPERM ? "listening to the proc connector needs CAP_NET_ADMIN"
+                              : "the proc connector refused the subscription";
+        return -w.err;
+    }
+    return fd;
+}
+
+int procconn_drain(int fd, void (*fn)(void *ctx, const struct procconn_event *e), void *ctx)
+{
+    /* a datagram holds one event (cn_netlink_send: one message per event), ~80 bytes */
+    unsigned char buf[8192] __attribute__((aligned(8)));
+    int lost = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == ENOBUFS) {
+                lost = -ENOBUFS;
+                continue;
+            }
+            if (errno == EAGAIN)
+                return lost;
+            return -errno;
+        }
+        if (n == 0)
+            return lost;
+        (void)procconn_parse(buf, (size_t)n, fn, ctx);
+    }
+}

@@ -1,0 +1,185 @@
+/*
+ * The proc connector's messages, built as cn_proc.c sends them (a netlink header, a cn_msg, a
+ * proc_event right after it, unaligned): processes kept, threads left out, the subscription's
+ * answer, other connector users' messages skipped, and truncated or inconsistent ones refused.
+ * Then, where this process may listen (initial namespaces, CAP_NET_ADMIN), a real subscription:
+ * a child's fork, exec and exit come back.
+ */
+#include "testlib.h"
+
+#include <errno.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/runtime/procconn.h"
+
+struct got {
+    struct procconn_event v[16];
+    size_t n;
+};
+
+static void on_event(void *ctx, const struct procconn_event *e)
+{
+    struct got *g = ctx;
+    if (g->n < 16)
+        g->v[g->n++] = *e;
+}
+
+/* Appends one message: nlmsghdr + cn_msg(idx, val, len) + proc_event(what, data words). */
+static size_t put_msg(unsigned char *buf, size_t at, uint32_t idx, uint32_t what,
+                      const int32_t *data, size_t nwords)
+{
+    size_t plen = 16 + nwords * 4;
+    size_t total = NLMSG_HDRLEN + 20 + plen;
+    struct nlmsghdr h = {.nlmsg_len = (uint32_t)total, .nlmsg_type = NLMSG_DONE};
+    memcpy(buf + at, &h, sizeof(h));
+    unsigned char *cn = buf + at + NLMSG_HDRLEN;
+    uint32_t val = CN_VAL_PROC;
+    uint16_t l16 = (uint16_t)plen;
+    memset(cn, 0, 20);
+    memcpy(cn, &idx, 4);
+    memcpy(cn + 4, &val, 4);
+    memcpy(cn + 16, &l16, 2);
+    unsigned char *ev = cn + 20;
+    memset(ev, 0, 16);
+    memcpy(ev, &what, 4);
+    memcpy(ev + 16, data, nwords * 4);
+    return at + NLMSG_ALIGN(total);
+}
+
+static void parse_events(void **state)
+{
+    (void)state;
+    unsigned char buf[2048];
+    size_t n = 0;
+    /* fork of a process: parent 10/10, child 20/20 */
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_FORK, (int32_t[]){10, 10, 20, 20}, 4);
+    /* a new thread of 20: left out */
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_FORK, (int32_t[]){20, 20, 21, 20}, 4);
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_EXEC, (int32_t[]){20, 20}, 2);
+    /* a thread renames itself: left out; the main thread: kept */
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_COMM, (int32_t[]){21, 20, 0, 0, 0, 0}, 6);
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_COMM, (int32_t[]){20, 20, 0, 0, 0, 0}, 6);
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_UID, (int32_t[]){20, 20, 1000, 1000}, 4);
+    /* sid and gid changes are not asked for */
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_SID, (int32_t[]){20, 20}, 2);
+    /* another connector user's message */
+    n = put_msg(buf, n, CN_IDX_PROC + 1, PROC_EVENT_FORK, (int32_t[]){1, 1, 2, 2}, 4);
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_EXIT, (int32_t[]){21, 20, 0, 9, 10, 10}, 6);
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_EXIT, (int32_t[]){20, 20, 0, 9, 10, 10}, 6);
+    n = put_msg(buf, n, CN_IDX_PROC, PROC_EVENT_NONE, (int32_t[]){EPERM}, 1);
+    struct got g = {0};
+    assert_int_equal(procconn_parse(buf, n, on_event, &g), 6);
+    assert_int_equal(g.n, 6);
+    assert_int_equal(g.v[0].kind, PROCCONN_FORK);
+    assert_int_equal(g.v[0].pid, 20);
+    assert_int_equal(g.v[0].parent, 10);
+    assert_int_equal(g.v[1].kind, PROCCONN_EXEC);
+    assert_int_equal(g.v[1].pid, 20);
+    assert_int_equal(g.v[2].kind, PROCCONN_COMM);
+    assert_int_equal(g.v[3].kind, PROCCONN_UID);
+    assert_int_equal(g.v[4].kind, PROCCONN_EXIT);
+    assert_int_equal(g.v[4].pid, 20);
+    assert_int_equal(g.v[5].kind, PROCCONN_ACK);
+    assert_int_equal(g.v[5].err, EPERM);
+}
+
+static void parse_refuses_broken_messages(void **state)
+{
+    (void)state;
+    unsigned char buf[512];
+    struct got g = {0};
+    size_t n = put_msg(buf, 0, CN_IDX_PROC, PROC_EVENT_FORK, (int32_t[]){10, 10, 20, 20}, 4);
+    /* cut anywhere: never read past the end */
+    for (size_t cut = 1; cut < n; cut++) {
+        g.n = 0;
+        int r = procconn_parse(buf, cut, on_event, &g);
+        assert_true(r == -EBADMSG || r == 0);
+        assert_int_equal(g.n, 0);
+    }
+    /* a netlink length beyond the datagram */
+    struct nlmsghdr h;
+    memcpy(&h, buf, sizeof(h));
+    h.nlmsg_len = (uint32_t)n + 8;
+    memcpy(buf, &h, sizeof(h));
+    assert_int_equal(procconn_parse(buf, n, on_event, &g), -EBADMSG);
+    /* a cn_msg length beyond the netlink message */
+    n = put_msg(buf, 0, CN_IDX_PROC, PROC_EVENT_FORK, (int32_t[]){10, 10, 20, 20}, 4);
+    uint16_t big = 200;
+    memcpy(buf + NLMSG_HDRLEN + 16, &big, 2);
+    assert_int_equal(procconn_parse(buf, n, on_event, &g), -EBADMSG);
+    /* a fork event too short for its pids */
+    n = put_msg(buf, 0, CN_IDX_PROC, PROC_EVENT_FORK, (int32_t[]){10, 10}, 2);
+    assert_int_equal(procconn_parse(buf, n, on_event, &g), -EBADMSG);
+    /* an error message from netlink */
+    struct nlmsghdr e = {.nlmsg_len = NLMSG_HDRLEN + 4, .nlmsg_type = NLMSG_ERROR};
+    memset(buf, 0, sizeof(buf));
+    memcpy(buf, &e, sizeof(e));
+    assert_int_equal(procconn_parse(buf, NLMSG_HDRLEN + 4, on_event, &g), -EBADMSG);
+    assert_int_equal(procconn_parse(buf, 0, on_event, &g), 0);
+}
+
+struct watch {
+    pid_t child;
+    int fork, exec, exit;
+};
+
+static void on_child(void *ctx, const struct procconn_event *e)
+{
+    struct watch *w = ctx;
+    if (e->pid != w->child)
+        return;
+    w->fork += e->kind == PROCCONN_FORK;
+    w->exec += e->kind == PROCCONN_EXEC;
+    w->exit += e->kind == PROCCONN_EXIT;
+}
+
+static void live_subscription(void **state)
+{
+    (void)state;
+    const char *why;
+    int fd = procconn_open(1000, &why);
+    if (fd < 0) {
+        /* the reason must be one of those the agent logs */
+        assert_non_null(why);
+        printf("# proc connector not usable here: %s\n", why);
+        skip();
+    }
+    struct watch w = {0};
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(127);
+    }
+    w.child = c;
+    int st;
+    assert_int_equal(waitpid(c, &st, 0), c);
+    /* every event of the child, whatever else the machine is doing */
+    for (int i = 0; i < 50 && !(w.fork && w.exec && w.exit); i++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) > 0)
+            (void)procconn_drain(fd, on_child, &w);
+    }
+    close(fd);
+    assert_int_equal(w.fork, 1);
+    assert_int_equal(w.exec, 1);
+    assert_int_equal(w.exit, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parse_events),
+        cmocka_unit_test(parse_refuses_broken_messages),
+        cmocka_unit_test(live_subscription),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
