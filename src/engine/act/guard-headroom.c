@@ -46,6 +46,29 @@ void guard_cgroup_close(struct gcg *c)
     free(c->path);
 }
 
+static bool band_keep(void *ctx, const char *path)
+{
+    const struct guard *g = ctx;
+    for (size_t i = 0; i < g->ncgs; i++)
+        if (strcmp(g->cgs[i].path, path) == 0)
+            return true;
+    return false;
+}
+
+/* Each watched cgroup's band as the options want it now (set, moved with a changed limit, or put
+ * back when the band is off); a recorded cgroup no longer watched (its limit gone, the globs
+ * changed, the cgroup removed) gets its old memory.high back. */
+static void band_refresh(struct guard *g)
+{
+    if (!g->band)
+        return;
+    for (size_t i = 0; i < g->ncgs; i++) {
+        struct gcg *c = &g->cgs[i];
+        guard_band_sync(g->band, c->path, c->dirfd, guard_amount_of(&g->o->band, c->max));
+    }
+    guard_band_sweep(g->band, band_keep, g);
+}
+
 void guard_cgroups_refresh(struct guard *g)
 {
     g->cgs_refreshed_ms = loop_now_ms();
@@ -66,6 +89,7 @@ void guard_cgroups_refresh(struct guard *g)
             if (strcmp(c->path, cg->path) != 0)
                 continue;
             found = c->present = true;
+            c->max = cg->max;
             /* v1: a unified twin made after the memory cgroup (systemd makes both) */
             if (c->psi_dirfd < 0 &&
                 (c->psi_dirfd = cgroup_open_pressure_dir(&g->hier, c->path)) >= 0)
@@ -79,7 +103,8 @@ void guard_cgroups_refresh(struct guard *g)
         g->cgs = v;
         struct gcg *c = &g->cgs[g->ncgs];
         *c = (struct gcg){
-            .dirfd = cgroup_open_dir(&g->hier, cg->path), .psi_dirfd = -1, .present = true};
+            .dirfd = cgroup_open_dir(&g->hier, cg->path), .psi_dirfd = -1, .max = cg->max,
+            .present = true};
         if (c->dirfd < 0 || !(c->path = strdup(cg->path))) {
             if (c->dirfd >= 0)
                 close(c->dirfd);
@@ -99,6 +124,7 @@ void guard_cgroups_refresh(struct guard *g)
             guard_cgroup_close(&g->cgs[i]);
     }
     g->ncgs = k;
+    band_refresh(g);
 }
 
 /* inactive_file of a cgroup's memory.stat (v1: total_inactive_file, the subtree's), or

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "guard.h"
+#include "guardband.h"
 #include "killer.h"
 #include "base/buf.h"
 #include "base/limits.h"
@@ -53,6 +54,7 @@ struct prep {
 struct gcg {
     char *path;
     int dirfd, psi_dirfd;
+    uint64_t max; /* the limit at the latest refresh (the band follows it) */
     uint64_t last_stall_us, last_failcnt, last_ms;
     /* the working set at the latest checks (a ring), for its recent growth rate */
     struct { uint64_t ms, wset; } hist[FILL_SAMPLES];
@@ -95,6 +97,7 @@ struct guard {
      * that crossing the floor costs one pidfd_send_signal(), not a read of every process */
     struct prep armed;
     uint64_t armed_cost_us;
+    struct guard_band *band; /* v2: memory.high a band under memory.max; NULL on v1 */
     char *scratch; /* cgroup.procs on the kill path */
     struct buf table, line;
 };
@@ -118,7 +121,8 @@ uint64_t guard_arm_refresh_us(uint64_t cost_us);
 /* guard-headroom.c: the limited cgroups watched for headroom */
 /* An empty list takes everything; else the first glob that matches. */
 bool guard_glob_any(const struct config_list *l, const char *s);
-/* The cgroups with a limit now, as the options select them (new ones opened, gone ones closed). */
+/* The cgroups with a limit now, as the options select them (new ones opened, gone ones closed),
+ * and their band brought to what the options say (put back where one is no longer watched). */
 void guard_cgroups_refresh(struct guard *g);
 void guard_cgroup_close(struct gcg *c);
 /* Headroom check of one cgroup; returns the ms until it could need a look again. */

@@ -507,6 +507,29 @@ static void open_triggers(struct guard *g)
     cgroup_snapshot_release(&s);
 }
 
+/* The band's record is taken over (or, when the dry-run setting changed, the old band put back
+ * and a new one begun: a dry run never takes over what it could not have written). */
+static int band_open(struct guard *g)
+{
+    bool want = g->o->band.bytes || g->o->band.percent;
+    if (g->band && guard_band_dry_run(g->band) != g->o->dry_run) {
+        guard_band_sweep(g->band, NULL, NULL);
+        guard_band_close(g->band);
+        g->band = NULL;
+    }
+    if (g->band)
+        return 0;
+    if (!g->hier_ok || g->hier.memory_version != 2) {
+        /* v1's soft limit only steers global reclaim; nothing throttles a grower there */
+        if (want)
+            log_notice("guard: band: off: %s", g->hier_ok ? "cgroup v1 has no memory.high"
+                                                          : "no memory cgroup hierarchy");
+        return 0;
+    }
+    struct guard_band_sink bs = {g->sink.event, g->sink.ctx};
+    return guard_band_open(g->sr, &g->hier, g->o->dry_run, &bs, &g->band);
+}
+
 int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opts *o,
                 const struct policy *policy, const struct guard_event_sink *sink,
                 struct guard **ret)
@@ -532,7 +555,9 @@ int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opt
     }
     memset(g->scratch, 0, SCRATCH_LEN);
     self_protect(g);
-    int r = loop_add_timer(l, o->min_interval_ms, false, on_tick, g, &g->tick);
+    int r = band_open(g);
+    if (r == 0)
+        r = loop_add_timer(l, o->min_interval_ms, false, on_tick, g, &g->tick);
     if (r < 0) {
         guard_stop(g);
         return r;
@@ -553,6 +578,8 @@ void guard_reconfigure(struct guard *g, const struct guard_opts *o, const struct
     for (size_t i = 0; i < g->ncgs; i++)
         guard_cgroup_close(&g->cgs[i]);
     g->ncgs = 0;
+    if (band_open(g) < 0)
+        log_warn("guard: band: out of memory: the band is off, what it set is left as it is");
     guard_cgroups_refresh(g);
 }
 
@@ -567,6 +594,9 @@ void guard_stop(struct guard *g)
     for (size_t i = 0; i < g->ncgs; i++)
         guard_cgroup_close(&g->cgs[i]);
     free(g->cgs);
+    /* every memory.high the band set goes back to what it was */
+    guard_band_sweep(g->band, NULL, NULL);
+    guard_band_close(g->band);
     if (g->hier_ok)
         cgroup_hier_close(&g->hier);
     free(g->scratch);

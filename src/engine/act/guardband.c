@@ -330,6 +330,11 @@ void guard_band_sweep(struct guard_band *b, bool (*keep)(void *ctx, const char *
     }
 }
 
+bool guard_band_dry_run(const struct guard_band *b)
+{
+    return b->dry_run;
+}
+
 const struct band_record *guard_band_of(const struct guard_band *b, const char *path)
 {
     return b ? band_records_find(&b->rec, path) : NULL;

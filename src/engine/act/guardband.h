@@ -80,6 +80,7 @@ void guard_band_sync(struct guard_band *b, const char *path, int dirfd, uint64_t
 /* Puts back every recorded cgroup for which `keep(ctx, path)` is false (no longer watched, or
  * gone). keep NULL: all of them (the agent stops). */
 void guard_band_sweep(struct guard_band *b, bool (*keep)(void *ctx, const char *path), void *ctx);
+bool guard_band_dry_run(const struct guard_band *b);
 /* Whether the guard set memory.high of `path` (for the trigger's words). */
 const struct band_record *guard_band_of(const struct guard_band *b, const char *path);
 void guard_band_close(struct guard_band *b);
