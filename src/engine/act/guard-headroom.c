@@ -36,8 +36,9 @@ static void gcg_disarm(struct gcg *c)
     }
 }
 
-void guard_cgroup_close(struct gcg *c)
+void guard_cgroup_close(struct guard *g, struct gcg *c)
 {
+    guard_wake_unwatch(g, c);
     gcg_disarm(c);
     if (c->dirfd >= 0)
         close(c->dirfd);
@@ -104,6 +105,7 @@ void guard_cgroups_refresh(struct guard *g)
         struct gcg *c = &g->cgs[g->ncgs];
         *c = (struct gcg){
             .dirfd = cgroup_open_dir(&g->hier, cg->path), .psi_dirfd = -1, .max = cg->max,
+            .wake_wd = -1, .wake_efd = -1,
             .present = true};
         if (c->dirfd < 0 || !(c->path = strdup(cg->path))) {
             if (c->dirfd >= 0)
@@ -121,10 +123,13 @@ void guard_cgroups_refresh(struct guard *g)
         if (g->cgs[i].present)
             g->cgs[k++] = g->cgs[i];
         else
-            guard_cgroup_close(&g->cgs[i]);
+            guard_cgroup_close(g, &g->cgs[i]);
     }
     g->ncgs = k;
     band_refresh(g);
+    for (size_t i = 0; i < g->ncgs; i++)
+        guard_wake_watch(g, &g->cgs[i]);
+    guard_wake_summary(g);
 }
 
 /* inactive_file of a cgroup's memory.stat (v1: total_inactive_file, the subtree's), or
@@ -307,6 +312,9 @@ uint64_t guard_cgroup_check(struct guard *g, struct gcg *c, uint64_t now_ms, uin
         return o->min_interval_ms;
     }
     arm(g, c, &l, now_ms, t_us);
+    /* the kernel says when it crosses its line: no poll until then */
+    if (guard_wake_covers(c, &l))
+        return o->max_interval_ms;
     uint64_t left = l.limit > l.wset + l.room ? l.limit - l.wset - l.room : 0;
     return o->fill_rate ? left * 1000 / o->fill_rate : o->max_interval_ms;
 }

@@ -55,6 +55,13 @@ struct gcg {
     char *path;
     int dirfd, psi_dirfd;
     uint64_t max; /* the limit at the latest refresh (the band follows it) */
+    /* woken by the kernel (guard-wake.c): an inotify watch of memory.events (v2) or a usage
+     * threshold's eventfd (v1); wake_line: the usage at which the kernel says so, 0 when it
+     * cannot (wake_why says why: the cgroup is polled) */
+    int wake_wd, wake_efd;
+    struct loop_source *wake_src;
+    uint64_t wake_line;
+    const char *wake_why;
     uint64_t last_stall_us, last_failcnt, last_ms;
     /* the working set at the latest checks (a ring), for its recent growth rate */
     struct { uint64_t ms, wset; } hist[FILL_SAMPLES];
@@ -98,6 +105,10 @@ struct guard {
     struct prep armed;
     uint64_t armed_cost_us;
     struct guard_band *band; /* v2: memory.high a band under memory.max; NULL on v1 */
+    int wake_ifd;            /* v2: inotify for the cgroups' memory.events; -1 */
+    struct loop_source *wake_src;
+    size_t wake_logged[2];   /* cgroups woken and polled, as last logged */
+    uint64_t last_check_ms;
     char *scratch; /* cgroup.procs on the kill path */
     struct buf table, line;
 };
@@ -124,9 +135,24 @@ bool guard_glob_any(const struct config_list *l, const char *s);
 /* The cgroups with a limit now, as the options select them (new ones opened, gone ones closed),
  * and their band brought to what the options say (put back where one is no longer watched). */
 void guard_cgroups_refresh(struct guard *g);
-void guard_cgroup_close(struct gcg *c);
+void guard_cgroup_close(struct guard *g, struct gcg *c);
 /* Headroom check of one cgroup; returns the ms until it could need a look again. */
 uint64_t guard_cgroup_check(struct guard *g, struct gcg *c, uint64_t now_ms, uint64_t t_us);
+
+/* guard.c: every check now, or at min-interval after the last one if that was sooner */
+void guard_check_soon(struct guard *g);
+
+/* guard-wake.c: the kernel's events for the watched cgroups */
+int guard_wake_open(struct guard *g);
+void guard_wake_close(struct guard *g);
+/* (Re)arms a cgroup's event at its line (after the band is set: v2's line is memory.high). */
+void guard_wake_watch(struct guard *g, struct gcg *c);
+void guard_wake_unwatch(struct guard *g, struct gcg *c);
+/* Whether the kernel will say when this cgroup needs a look (usage under its line, nothing
+ * ranked ahead): then it needs no poll. */
+bool guard_wake_covers(const struct gcg *c, const struct guard_look *l);
+/* Logs how many cgroups are woken by events and how many polled, and why, when that changed. */
+void guard_wake_summary(struct guard *g);
 
 /* guard-event.c: what a decision did, as one JSON object and as text (with the table) */
 void guard_event_write(const struct guard *g, const struct prep *p, enum guard_reason reason,

@@ -372,6 +372,7 @@ static void check_all(struct guard *g)
     const struct guard_opts *o = g->o;
     uint64_t t_us = clock_mono_us();
     uint64_t now_ms = loop_now_ms();
+    g->last_check_ms = now_ms;
     uint64_t next = check_floor(g, t_us, now_ms);
     if (now_ms - g->cgs_refreshed_ms >= CGROUP_REFRESH_MS)
         guard_cgroups_refresh(g);
@@ -384,6 +385,15 @@ static void check_all(struct guard *g)
     if (next > CGROUP_REFRESH_MS)
         next = CGROUP_REFRESH_MS;
     loop_timer_arm(g->tick, clamp(next, o->min_interval_ms, o->max_interval_ms));
+}
+
+void guard_check_soon(struct guard *g)
+{
+    uint64_t since = loop_now_ms() - g->last_check_ms;
+    if (since >= g->o->min_interval_ms)
+        check_all(g);
+    else
+        loop_timer_arm(g->tick, g->o->min_interval_ms - since);
 }
 
 static int on_tick(struct loop *l, void *ctx)
@@ -538,6 +548,7 @@ int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opt
     if (!g)
         return -ENOMEM;
     g->loop = l;
+    g->wake_ifd = -1;
     g->sr = sr;
     g->o = o;
     g->policy = policy;
@@ -558,6 +569,8 @@ int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opt
     int r = band_open(g);
     if (r == 0)
         r = loop_add_timer(l, o->min_interval_ms, false, on_tick, g, &g->tick);
+    if (r == 0)
+        r = guard_wake_open(g);
     if (r < 0) {
         guard_stop(g);
         return r;
@@ -576,7 +589,7 @@ void guard_reconfigure(struct guard *g, const struct guard_opts *o, const struct
     close_triggers(g);
     open_triggers(g);
     for (size_t i = 0; i < g->ncgs; i++)
-        guard_cgroup_close(&g->cgs[i]);
+        guard_cgroup_close(g, &g->cgs[i]);
     g->ncgs = 0;
     if (band_open(g) < 0)
         log_warn("guard: band: out of memory: the band is off, what it set is left as it is");
@@ -592,8 +605,9 @@ void guard_stop(struct guard *g)
     if (g->tick)
         loop_remove(g->loop, g->tick);
     for (size_t i = 0; i < g->ncgs; i++)
-        guard_cgroup_close(&g->cgs[i]);
+        guard_cgroup_close(g, &g->cgs[i]);
     free(g->cgs);
+    guard_wake_close(g);
     /* every memory.high the band set goes back to what it was */
     guard_band_sweep(g->band, NULL, NULL);
     guard_band_close(g->band);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The guard woken by the kernel on this v1 host: a usage threshold (cgroup.event_control +
+# eventfd on memory.usage_in_bytes) at twice the headroom under a scratch cgroup's limit.
+#   - the log says the cgroup wakes the guard by the kernel's events, none is polled;
+#   - while the cgroup idles under its line the guard's loop sleeps: a few wake-ups in 3 s
+#     (polled, a 64 MiB cgroup with 5% headroom at the default 2 GiB/s fill rate would be looked
+#     at every ~30 ms, ~100 times);
+#   - a process growing past the line wakes it at once (the debug log says so) and from there the
+#     adaptive poll runs (many wake-ups while the usage sits inside the line).
+# The v2 side (inotify on memory.events past memory.high) runs in tests/vm/scenarios/guard-band.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/live.sh"
+require_root
+require_v1_memory
+
+v1_cgroup wake $((64 << 20)) || skip_all "cannot make a v1 memory cgroup"
+port=$(free_port)
+cat >"$LIVE_TMP/agent.conf" <<EOC
+[agent]
+listen = 127.0.0.1:$port
+event-format = json
+kmsg = no
+[exporter]
+next-victim = no
+[guard]
+enabled = yes
+dry-run = yes
+memory-floor = 0
+cgroups = /$SCRATCH_PREFIX-$$-*
+EOC
+"$BIN" agent --config "$LIVE_TMP/agent.conf" -v </dev/null >"$LIVE_TMP/agent.jsonl" 2>"$LIVE_TMP/agent.err" &
+A=$!
+disown "$A"
+LIVE_PIDS+=("$A")
+for _ in $(seq 100); do grep -q "guard: on" "$LIVE_TMP/agent.err" 2>/dev/null && break; sleep 0.05; done
+# the loop's thread: its voluntary context switches are its wake-ups
+wakeups() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$A/task/$A/status"; }
+
+check "the cgroup wakes the guard by a usage threshold, none polled" \
+    grep -q 'guard: 1 cgroup(s) wake the guard by the kernel.s events (a usage threshold, cgroup.event_control), 0 polled' \
+    "$LIVE_TMP/agent.err"
+sleep 1
+w0=$(wakeups)
+sleep 3
+w1=$(wakeups)
+if [ $((w1 - w0)) -le 20 ]; then
+    ok "idle under its line: $((w1 - w0)) wake-ups of the guard's loop in 3 s"
+else
+    not_ok "idle under its line: at most 20 wake-ups of the guard's loop in 3 s" "$((w1 - w0))"
+fi
+
+# 40 MiB, then to 60 MiB at 8 MiB/s: the line is at 64 - 2 * 3.2 = 57.6 MiB
+start_hog "$CG" grower --name "ow$$w" --anon 40 --grow 8 --grow-to 60 --chunk 1 \
+    --grown "$LIVE_TMP/grown"
+for _ in $(seq 100); do [ -f "$LIVE_TMP/grown" ] && break; sleep 0.05; done
+check "the grower reached 60 MiB" test -f "$LIVE_TMP/grown"
+check "crossing the line woke the guard" grep -q "guard: woken: a cgroup's usage crossed its threshold" \
+    "$LIVE_TMP/agent.err"
+w0=$(wakeups)
+sleep 2
+w1=$(wakeups)
+if [ $((w1 - w0)) -ge 40 ]; then
+    ok "inside the line: the adaptive poll runs ($((w1 - w0)) wake-ups in 2 s)"
+else
+    not_ok "inside the line: the adaptive poll runs (at least 40 wake-ups in 2 s)" "$((w1 - w0))"
+fi
+check "the agent is alive" kill -0 "$A"
+done_testing
