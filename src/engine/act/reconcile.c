@@ -1,4 +1,4 @@
-#include "reconcile.h"
+#include "reconcile-int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,11 +10,9 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "base/cursor.h"
 #include "base/sys/fileio.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -25,86 +23,7 @@
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
 #include "engine/runtime/loop.h"
-#include "engine/runtime/procconn.h"
 
-/* a process or cgroup whose write failed: reported once, not at every pass */
-struct failed {
-    pid_t pid;
-    uint64_t start_time;
-    char *cgroup;
-    int64_t after;
-    bool seen; /* still there at the latest full pass */
-};
-
-/*
- * A process seen by a scan. Young ones are matched again at every scan: a new process usually
- * moves to its cgroup and execs its program in its first moments (runc init becomes the
- * container's entrypoint under the same PID; a shell moves itself and execs), after a scan may
- * already have seen it as what it was before.
- */
-struct known {
-    pid_t pid;
-    uint64_t first_ms;
-};
-#define YOUNG_MS 5000
-
-struct rwatch {
-    int wd;
-    char *path;
-};
-
-struct tracked {
-    pid_t pid;
-    int want_adj;   /* POLICY_ADJ_UNSET: no rule sets it */
-    uint32_t cg;    /* index into cgnames */
-};
-
-/*
- * With the proc connector, a process is read and matched PENDING_MS after its fork, exec, rename
- * or uid change: a fork is usually followed by an exec within that time (one read for both), and
- * a process that lived less is never read at all.
- */
-#define PENDING_MS 100
-#define PENDING_MAX 65536
-/* the initial PID namespace's /proc/PID/ns/pid inode, fixed since 3.8 (include/linux/proc_ns.h) */
-#define PROC_PID_INIT_INO 0xEFFFFFFCu
-#ifndef PROC_SUPER_MAGIC
-#define PROC_SUPER_MAGIC 0x9fa0
-#endif
-
-struct reconcile {
-    struct loop *loop;
-    const struct sysroot *sr;
-    const struct reconcile_opts *o;
-    const struct policy *p;
-    struct reconcile_sink sink;
-    struct cgroup_hier hier;
-    bool hier_ok;
-    struct loop_source *scan_timer, *recheck_timer;
-    struct known *known; /* the processes of the previous scan, sorted by pid */
-    size_t nknown;
-    uint64_t last_pid;   /* /proc/loadavg's at the previous scan; 0 unknown */
-    uint64_t young_until_ms; /* a process of the previous scan is young until then */
-    struct failed *failed;
-    size_t nfailed;
-    int ifd;
-    struct rwatch *watches;
-    size_t nwatches;
-    /* the proc connector, when it can be used here (pcfd >= 0); else the scan timer */
-    int pcfd;
-    struct loop_source *pc_src, *pending_timer;
-    pid_t *pending;
-    size_t npending, pending_cap;
-    bool pending_armed, pending_all;
-    char source[256];
-    /* with the connector: every process matched, what the rules wanted of it and the memory
-     * cgroup it was matched in, for the drift check (sorted by pid; cgroup names interned) */
-    struct tracked *tracked;
-    size_t ntracked, tracked_cap, ngone;
-    char **cgnames;
-    size_t ncgnames;
-    struct reconcile_stats stats;
-};
 
 static struct failed *failed_find(struct reconcile *r, const struct policy_change *c)
 {
@@ -179,7 +98,7 @@ static void apply_plan(struct reconcile *r, struct policy_plan *pl)
     }
 }
 
-static int cmp_pid_t(const void *a, const void *b)
+int reconcile_cmp_pid(const void *a, const void *b)
 {
     pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
     return x < y ? -1 : x > y;
@@ -232,208 +151,8 @@ static void set_known(struct reconcile *r, const struct proc_table *t)
     r->nknown = t->n;
 }
 
-/* ---- what was matched, for the drift check (connector) ------------------------------------- */
-
-static void match_pids(struct reconcile *r, const pid_t *pids, size_t npids);
-
-static uint32_t cg_intern(struct reconcile *r, const char *path)
-{
-    /* a handful of paths per node; a linear look is cheaper than keeping an index */
-    for (size_t i = 0; i < r->ncgnames; i++)
-        if (strcmp(r->cgnames[i], path) == 0)
-            return (uint32_t)i;
-    char **v = realloc(r->cgnames, (r->ncgnames + 1) * sizeof(*v));
-    char *d = strdup(path);
-    if (!v || !d) {
-        free(d);
-        if (v)
-            r->cgnames = v;
-        return UINT32_MAX;
-    }
-    r->cgnames = v;
-    r->cgnames[r->ncgnames] = d;
-    return (uint32_t)r->ncgnames++;
-}
-
-static int cmp_tracked(const void *a, const void *b)
-{
-    const struct tracked *x = a, *y = b;
-    return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
-static struct tracked *tracked_find(struct reconcile *r, pid_t pid)
-{
-    struct tracked key = {.pid = pid};
-    return r->ntracked ? bsearch(&key, r->tracked, r->ntracked, sizeof(key), cmp_tracked) : NULL;
-}
-
-/* An exit: the record stays as a tombstone (the array stays sorted for bsearch without a
- * memmove per exit) until there are many of them. */
-#define TRACKED_GONE INT32_MAX
-static void tracked_drop(struct reconcile *r, pid_t pid)
-{
-    struct tracked *t = tracked_find(r, pid);
-    if (!t || t->want_adj == TRACKED_GONE)
-        return;
-    t->want_adj = TRACKED_GONE;
-    if (++r->ngone > r->ntracked / 4) {
-        size_t k = 0;
-        for (size_t i = 0; i < r->ntracked; i++)
-            if (r->tracked[i].want_adj != TRACKED_GONE)
-                r->tracked[k++] = r->tracked[i];
-        r->ntracked = k;
-        r->ngone = 0;
-    }
-}
-
-static bool tracked_reserve(struct reconcile *r, size_t n)
-{
-    if (n <= r->tracked_cap)
-        return true;
-    size_t cap = r->tracked_cap ? r->tracked_cap : 1024;
-    while (cap < n)
-        cap *= 2;
-    struct tracked *v = realloc(r->tracked, cap * sizeof(*v));
-    if (!v)
-        return false;
-    r->tracked = v;
-    r->tracked_cap = cap;
-    return true;
-}
-
-/*
- * Records what the rules want of the processes of `t` that `only` marks (NULL: all of them,
- * replacing every record: a full pass). Only with the connector, whose events keep the records
- * true between passes.
- */
-static void track(struct reconcile *r, struct policy_eval *e, const struct proc_table *t,
-                  const bool *only)
-{
-    if (r->pcfd < 0)
-        return;
-    if (!only) {
-        r->ntracked = r->ngone = 0;
-        for (size_t i = 0; i < r->ncgnames; i++)
-            free(r->cgnames[i]);
-        r->ncgnames = 0;
-    }
-    size_t before = r->ntracked, nadd = 0;
-    if (!tracked_reserve(r, before + t->n))
-        return;
-    /* updates in place; new ones after the sorted part, sorted, then merged from the back */
-    for (size_t i = 0; i < t->n; i++) {
-        if (only && !only[i])
-            continue;
-        const struct proc *p = &t->v[i];
-        struct policy_verdict v;
-        policy_eval_proc(e, i, &v);
-        const char *cg = proc_memcg_path(p, r->hier.memory_version);
-        struct tracked rec = {.pid = p->pid, .want_adj = v.adj,
-                              .cg = cg ? cg_intern(r, cg) : UINT32_MAX};
-        struct tracked *old = before ? bsearch(&rec, r->tracked, before, sizeof(rec),
-                                               cmp_tracked) : NULL;
-        if (old) {
-            r->ngone -= old->want_adj == TRACKED_GONE;
-            *old = rec;
-        } else {
-            r->tracked[before + nadd++] = rec;
-        }
-    }
-    if (!nadd)
-        return;
-    struct tracked *add = r->tracked + before;
-    qsort(add, nadd, sizeof(*add), cmp_tracked);
-    /* the new ones are copied out so the merge can write over their place */
-    struct tracked *tmp = malloc(nadd * sizeof(*tmp));
-    if (!tmp) {
-        r->ntracked = before;
-        return;
-    }
-    memcpy(tmp, add, nadd * sizeof(*tmp));
-    size_t i = before, k = nadd, o = before + nadd;
-    while (k > 0) {
-        if (i > 0 && r->tracked[i - 1].pid > tmp[k - 1].pid)
-            r->tracked[--o] = r->tracked[--i];
-        else
-            r->tracked[--o] = tmp[--k];
-    }
-    free(tmp);
-    r->ntracked = before + nadd;
-}
-
-/*
- * The drift check with the connector, every recheck-interval. Its events say when a process
- * starts, execs, renames itself or changes uid, so what the rules match on cannot change
- * unseen, but for two things: its memory cgroup (a move without exec; one read of each cgroup's
- * cgroup.procs shows it) and its oom_score_adj written by someone else (one small read per
- * process a rule sets it for). Those are read and matched again. Against a full pass's four
- * files per process, this costs one (measured at 5,000 processes on the 6.18 test host: 0.6 s
- * for the full pass; bench/guard has the drift check).
- */
-static void drift_check(struct reconcile *r)
-{
-    uint64_t t0 = clock_mono_us();
-    pid_t *again = NULL;
-    size_t nagain = 0, cap = 0;
-    bool *moved = calloc(r->ntracked ? r->ntracked : 1, sizeof(*moved));
-    if (!moved)
-        return;
-    struct cgroup_snapshot s;
-    if (r->hier_ok && r->hier.memory_version &&
-        cgroup_snapshot_read_limits(&r->hier, "/", CGROUP_WALK_MAX_DEPTH, &s) == 0) {
-        pid_t *pids = NULL;
-        size_t pcap = 0;
-        for (size_t i = 0; i < s.n; i++) {
-            int dfd = cgroup_open_dir(&r->hier, s.v[i].path);
-            size_t np = 0;
-            if (dfd < 0)
-                continue;
-            (void)cgroup_procs_append_at(dfd, &pids, &np, &pcap);
-            close(dfd);
-            for (size_t k = 0; k < np; k++) {
-                struct tracked *t = tracked_find(r, pids[k]);
-                if (t && t->want_adj != TRACKED_GONE &&
-                    (t->cg == UINT32_MAX || strcmp(r->cgnames[t->cg], s.v[i].path) != 0))
-                    moved[t - r->tracked] = true;
-            }
-        }
-        free(pids);
-        cgroup_snapshot_release(&s);
-    }
-    for (size_t i = 0; i < r->ntracked; i++) {
-        const struct tracked *t = &r->tracked[i];
-        if (t->want_adj == TRACKED_GONE)
-            continue;
-        bool redo = moved[i];
-        if (!redo && t->want_adj != POLICY_ADJ_UNSET) {
-            char path[32], b[16];
-            snprintf(path, sizeof(path), "%d/oom_score_adj", (int)t->pid);
-            int n = read_small_at(r->sr->proc_fd, path, b, sizeof(b));
-            int64_t adj;
-            struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
-            redo = n > 0 && cursor_i64(&c, &adj) == 0 && adj != t->want_adj;
-        }
-        if (!redo)
-            continue;
-        if (nagain == cap) {
-            cap = cap ? cap * 2 : 64;
-            pid_t *v = realloc(again, cap * sizeof(*v));
-            if (!v)
-                break;
-            again = v;
-        }
-        again[nagain++] = t->pid;
-    }
-    free(moved);
-    if (nagain)
-        match_pids(r, again, nagain);
-    free(again);
-    r->stats.rechecks++;
-    r->stats.last_recheck_us = clock_mono_us() - t0;
-}
-
 /* Everything, again: processes, cgroups, and the failures that are no longer there forgotten. */
-static void full_pass(struct reconcile *r)
+void reconcile_full_pass(struct reconcile *r)
 {
     uint64_t t0 = clock_mono_us();
     for (size_t i = 0; i < r->nfailed; i++)
@@ -446,7 +165,7 @@ static void full_pass(struct reconcile *r)
             if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
                 if (policy_plan_procs(&e, NULL, &pl) == 0)
                     apply_plan(r, &pl);
-                track(r, &e, &t, NULL);
+                reconcile_track(r, &e, &t, NULL);
                 policy_eval_release(&e);
             }
             policy_plan_release(&pl);
@@ -492,7 +211,7 @@ static bool parse_pid(const char *s, pid_t *ret)
 
 /* Reads the processes `pids` (and, for `children` rules, their ancestors) and applies what the
  * rules ask for them; the ancestors are matched, not changed. */
-static void match_pids(struct reconcile *r, const pid_t *pids, size_t npids)
+void reconcile_match_pids(struct reconcile *r, const pid_t *pids, size_t npids)
 {
     struct proc_table t = {.fields = proc_fields(r)};
     struct buf scratch = BUF_INIT(CAP_KERNEL_FILE);
@@ -540,17 +259,17 @@ static void match_pids(struct reconcile *r, const pid_t *pids, size_t npids)
         if (newpids) {
             for (size_t i = 0; i < nnew; i++)
                 newpids[i] = t.v[i].pid;
-            qsort(newpids, nnew, sizeof(*newpids), cmp_pid_t);
+            qsort(newpids, nnew, sizeof(*newpids), reconcile_cmp_pid);
             qsort(t.v, t.n, sizeof(*t.v), cmp_proc);
             for (size_t i = 0; i < t.n; i++)
-                only[i] = bsearch(&t.v[i].pid, newpids, nnew, sizeof(pid_t), cmp_pid_t) != NULL;
+                only[i] = bsearch(&t.v[i].pid, newpids, nnew, sizeof(pid_t), reconcile_cmp_pid) != NULL;
             free(newpids);
             struct policy_eval e;
             struct policy_plan pl = {0};
             if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
                 if (policy_plan_procs(&e, only, &pl) == 0)
                     apply_plan(r, &pl);
-                track(r, &e, &t, only);
+                reconcile_track(r, &e, &t, only);
                 policy_eval_release(&e);
             }
             policy_plan_release(&pl);
@@ -612,7 +331,7 @@ static void scan_pass(struct reconcile *r)
         if (now_ms - now[i].first_ms < YOUNG_MS)
             young[nyoung++] = now[i].pid;
     if (young)
-        match_pids(r, young, nyoung);
+        reconcile_match_pids(r, young, nyoung);
     free(young);
     free(r->known);
     r->known = now;
@@ -620,160 +339,6 @@ static void scan_pass(struct reconcile *r)
     r->last_pid = last_pid;
     r->stats.scans++;
     r->stats.last_scan_us = clock_mono_us() - t0;
-}
-
-/* ---- new processes from the proc connector --------------------------------------------------- */
-
-static void pending_add(struct reconcile *r, pid_t pid)
-{
-    if (r->npending == r->pending_cap) {
-        size_t cap = r->pending_cap ? r->pending_cap * 2 : 64;
-        pid_t *v = cap <= PENDING_MAX ? realloc(r->pending, cap * sizeof(*v)) : NULL;
-        if (!v) {
-            /* a burst beyond any use of reading one by one: everything at the batch instead */
-            r->pending_all = true;
-            return;
-        }
-        r->pending = v;
-        r->pending_cap = cap;
-    }
-    r->pending[r->npending++] = pid;
-}
-
-static void on_proc_event(void *ctx, const struct procconn_event *e)
-{
-    struct reconcile *r = ctx;
-    switch (e->kind) {
-    case PROCCONN_FORK:
-    case PROCCONN_EXEC:
-    case PROCCONN_COMM:
-    case PROCCONN_UID:
-        pending_add(r, e->pid);
-        break;
-    case PROCCONN_EXIT:
-        tracked_drop(r, e->pid);
-        /* gone before it was read: a short-lived process costs nothing (only the latest few are
-         * looked through; an older one fails its read, which is cheap too) */
-        for (size_t i = r->npending, k = 0; i-- > 0 && k < 64; k++) {
-            if (r->pending[i] == e->pid) {
-                r->pending[i] = r->pending[--r->npending];
-                break;
-            }
-        }
-        break;
-    case PROCCONN_ACK:
-        break;
-    }
-}
-
-static void use_scan(struct reconcile *r, const char *why);
-
-static int on_procconn(struct loop *l, int fd, uint32_t events, void *ctx)
-{
-    (void)fd;
-    (void)events;
-    struct reconcile *r = ctx;
-    /* the first event of a batch: the socket is left alone until the batch is read, so a busy
-     * machine's thousands of events a second cost a wake-up per PENDING_MS, not one each */
-    loop_fd_events(l, r->pc_src, 0);
-    if (!r->pending_armed && loop_timer_arm(r->pending_timer, PENDING_MS) == 0)
-        r->pending_armed = true;
-    return 0;
-}
-
-static int cmp_pid_t(const void *a, const void *b);
-
-static int on_pending(struct loop *l, void *ctx)
-{
-    (void)l;
-    struct reconcile *r = ctx;
-    uint64_t t0 = clock_mono_us();
-    r->pending_armed = false;
-    int q = r->pcfd >= 0 ? procconn_drain(r->pcfd, on_proc_event, r) : 0;
-    if (q == -ENOBUFS) {
-        /* events were lost: which processes are new is not known any more */
-        log_info("policy: the proc connector dropped events (a burst of new processes): "
-                 "everything is read again");
-        r->pending_all = true;
-    } else if (q < 0) {
-        log_warn("policy: the proc connector failed (%s): new processes by a scan of /proc from "
-                 "now on", strerror(-q));
-        use_scan(r, "it failed");
-        r->pending_all = true;
-    }
-    if (r->pc_src)
-        loop_fd_events(r->loop, r->pc_src, EPOLLIN);
-    if (r->pending_all) {
-        r->pending_all = false;
-        r->npending = 0;
-        full_pass(r);
-        return 0;
-    }
-    /* once each, however many events it had */
-    size_t n = r->npending, k = 0;
-    qsort(r->pending, n, sizeof(*r->pending), cmp_pid_t);
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || r->pending[i] != r->pending[k - 1])
-            r->pending[k++] = r->pending[i];
-    r->npending = 0;
-    if (policy_has_process_actions(r->p))
-        match_pids(r, r->pending, k);
-    r->stats.scans++;
-    r->stats.last_scan_us = clock_mono_us() - t0;
-    return 0;
-}
-
-/* Whether the root's /proc speaks of the PIDs the connector reports: a procfs of the initial
- * PID namespace (the live root, or the host's /proc under --root /host with hostPID). */
-static bool proc_is_initial(const struct sysroot *sr)
-{
-    struct statfs fs;
-    struct stat st;
-    return fstatfs(sr->proc_fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC &&
-           fstatat(sr->proc_fd, "self/ns/pid", &st, 0) == 0 && st.st_ino == PROC_PID_INIT_INO;
-}
-
-static void use_scan(struct reconcile *r, const char *why)
-{
-    if (r->pc_src)
-        loop_remove(r->loop, r->pc_src);
-    r->pc_src = NULL;
-    if (r->pcfd >= 0)
-        close(r->pcfd);
-    r->pcfd = -1;
-    snprintf(r->source, sizeof(r->source), "a scan of /proc every %" PRIu64 " ms (no proc "
-             "connector: %s)", r->o->scan_interval_ms, why);
-    loop_timer_arm(r->scan_timer, r->o->scan_interval_ms);
-}
-
-static void choose_source(struct reconcile *r)
-{
-    const char *why = NULL;
-    int fd = -1;
-    if (!r->o->proc_connector)
-        why = "new-processes = scan";
-    else if (!proc_is_initial(r->sr))
-        why = "the root's /proc is not the initial PID namespace's";
-    else
-        fd = procconn_open(1000, &why);
-    if (fd >= 0 && loop_add_fd(r->loop, fd, EPOLLIN, on_procconn, r, &r->pc_src) < 0) {
-        close(fd);
-        fd = -1;
-        why = "cannot watch its socket";
-    }
-    if (fd < 0) {
-        use_scan(r, why ? why : "?");
-        return;
-    }
-    r->pcfd = fd;
-    loop_timer_disarm(r->scan_timer);
-    snprintf(r->source, sizeof(r->source), "the netlink proc connector (fork, exec, comm and uid "
-             "events; read %d ms later)", PENDING_MS);
-}
-
-const char *reconcile_source(const struct reconcile *r)
-{
-    return r->source;
 }
 
 /* ---- new cgroups ---------------------------------------------------------------------------- */
@@ -872,11 +437,11 @@ static int on_recheck(struct loop *l, void *ctx)
     struct reconcile *r = ctx;
     /* the connector's records are only as good as its events: after a loss, a full pass */
     if (r->pcfd >= 0 && r->ntracked && !r->pending_all && policy_has_process_actions(r->p)) {
-        drift_check(r);
+        reconcile_drift_check(r);
         if (r->hier_ok && r->hier.memory_version && policy_has_cgroup_actions(r->p))
             plan_cgroup_tree(r, "/");
     } else {
-        full_pass(r);
+        reconcile_full_pass(r);
     }
     return 0;
 }
@@ -895,19 +460,19 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     if ((q = loop_add_timer(l, o->scan_interval_ms, true, on_scan, r, &r->scan_timer)) < 0 ||
         (q = loop_add_timer(l, o->recheck_interval_ms, true, on_recheck, r, &r->recheck_timer)) <
             0 ||
-        (q = loop_add_timer(l, PENDING_MS, false, on_pending, r, &r->pending_timer)) < 0 ||
+        (q = loop_add_timer(l, PENDING_MS, false, reconcile_on_pending, r, &r->pending_timer)) < 0 ||
         (q = loop_timer_disarm(r->pending_timer)) < 0) {
         reconcile_stop(r);
         return q;
     }
     /* subscribed before the first full pass: what starts during it is an event, not missed */
-    choose_source(r);
+    reconcile_choose_source(r);
     if (r->hier_ok && r->hier.memory_version) {
         r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (r->ifd >= 0 && loop_add_fd(l, r->ifd, EPOLLIN, on_inotify, r, NULL) == 0)
             watch_tree(r, "/");
     }
-    full_pass(r);
+    reconcile_full_pass(r);
     *ret = r;
     return 0;
 }
@@ -921,11 +486,11 @@ void reconcile_reconfigure(struct reconcile *r, const struct reconcile_opts *o,
         free(r->failed[i].cgroup);
     r->nfailed = 0;
     if (r->pcfd >= 0 && !o->proc_connector)
-        use_scan(r, "new-processes = scan");
+        reconcile_use_scan(r, "new-processes = scan");
     else if (r->pcfd < 0)
-        choose_source(r);
+        reconcile_choose_source(r);
     loop_timer_arm(r->recheck_timer, o->recheck_interval_ms);
-    full_pass(r);
+    reconcile_full_pass(r);
 }
 
 void reconcile_stop(struct reconcile *r)
@@ -943,10 +508,7 @@ void reconcile_stop(struct reconcile *r)
     if (r->pcfd >= 0)
         close(r->pcfd);
     free(r->pending);
-    free(r->tracked);
-    for (size_t i = 0; i < r->ncgnames; i++)
-        free(r->cgnames[i]);
-    free(r->cgnames);
+    reconcile_track_release(r);
     if (r->ifd >= 0)
         close(r->ifd);
     for (size_t i = 0; i < r->nwatches; i++)

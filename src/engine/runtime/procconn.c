@@ -137,25 +137,17 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int procconn_open(unsigned wait_ms, const char **why)
+#define NO_CONNECTOR                                                                               \
+    "no proc connector (not in the initial network namespace, or a kernel without "               \
+    "CONFIG_PROC_EVENTS)"
+
+/* The socket, bound to the proc connector's group. Returns the fd or a negative errno. */
+static int connector_socket(const char **why)
 {
-    *why = NULL;
-    /* a listener from another PID or user namespace gets no answer at all: ask only where one
-     * can come */
-    if (!ns_is_initial("/proc/self/ns/pid", PROC_PID_INIT_INO)) {
-        *why = "not in the initial PID namespace";
-        return -EPERM;
-    }
-    if (!ns_is_initial("/proc/self/ns/user", PROC_USER_INIT_INO)) {
-        *why = "not in the initial user namespace";
-        return -EPERM;
-    }
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
     if (fd < 0) {
-        int e = errno;
-        *why = "no proc connector (not in the initial network namespace, or a kernel without "
-               "CONFIG_PROC_EVENTS)";
-        return -e;
+        *why = NO_CONNECTOR;
+        return -errno;
     }
     /* room for bursts (a fork bomb, a container start): an overflow costs a look at everything */
     int rcv = 4 << 20;
@@ -165,11 +157,15 @@ int procconn_open(unsigned wait_ms, const char **why)
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = errno;
         close(fd);
-        *why = e == EPERM ? "listening to the proc connector needs CAP_NET_ADMIN"
-                          : "no proc connector (not in the initial network namespace, or a "
-                            "kernel without CONFIG_PROC_EVENTS)";
+        *why = e == EPERM ? "listening to the proc connector needs CAP_NET_ADMIN" : NO_CONNECTOR;
         return -e;
     }
+    return fd;
+}
+
+/* PROC_CN_MCAST_LISTEN, as cn_proc.c's cn_proc_mcast_ctl() reads it */
+static int subscribe(int fd)
+{
     struct {
         struct nlmsghdr h;
         unsigned char cn[CN_MSG_LEN];
@@ -187,15 +183,14 @@ int procconn_open(unsigned wait_ms, const char **why)
     memcpy(req.cn + 16, &plen, 2);
     req.op = PROC_CN_MCAST_LISTEN;
     struct sockaddr_nl to = {.nl_family = AF_NETLINK};
-    if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
-        int e = errno;
-        close(fd);
-        *why = "no proc connector (not in the initial network namespace, or a kernel without "
-               "CONFIG_PROC_EVENTS)";
-        return -e;
-    }
-    /* the answer comes in order with the events; events before it are dropped (the caller
-     * looks at everything once it is subscribed anyway) */
+    return sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
+}
+
+/* The kernel's answer to the subscription, within wait_ms: 0, its error, or -ETIMEDOUT. The
+ * answer comes in order with the events; events before it are dropped (the caller looks at
+ * everything once it is subscribed anyway). */
+static int await_ack(int fd, unsigned wait_ms)
+{
     struct ack_wait w = {0};
     uint64_t end = now_ms() + wait_ms;
     while (!w.got) {
@@ -212,16 +207,38 @@ int procconn_open(unsigned wait_ms, const char **why)
                 break;
         }
     }
-    if (!w.got) {
-        close(fd);
-        *why = "no answer from the kernel's proc connector";
-        return -ETIMEDOUT;
+    return !w.got ? -ETIMEDOUT : -w.err;
+}
+
+int procconn_open(unsigned wait_ms, const char **why)
+{
+    *why = NULL;
+    /* a listener from another PID or user namespace gets no answer at all: ask only where one
+     * can come */
+    if (!ns_is_initial("/proc/self/ns/pid", PROC_PID_INIT_INO)) {
+        *why = "not in the initial PID namespace";
+        return -EPERM;
     }
-    if (w.err) {
+    if (!ns_is_initial("/proc/self/ns/user", PROC_USER_INIT_INO)) {
+        *why = "not in the initial user namespace";
+        return -EPERM;
+    }
+    int fd = connector_socket(why);
+    if (fd < 0)
+        return fd;
+    int r = subscribe(fd);
+    if (r < 0) {
         close(fd);
-        *why = w.err == EPERM ? "listening to the proc connector needs CAP_NET_ADMIN"
-                              : "the proc connector refused the subscription";
-        return -w.err;
+        *why = NO_CONNECTOR;
+        return r;
+    }
+    r = await_ack(fd, wait_ms);
+    if (r < 0) {
+        close(fd);
+        *why = r == -ETIMEDOUT ? "no answer from the kernel's proc connector"
+               : r == -EPERM   ? "listening to the proc connector needs CAP_NET_ADMIN"
+                               : "the proc connector refused the subscription";
+        return r;
     }
     return fd;
 }

@@ -1,0 +1,123 @@
+/*
+ * The policy's reconciliation, private to engine/act/: reconcile.c runs it (passes, scans, new
+ * cgroups), reconcile-procconn.c takes new processes from the proc connector, reconcile-track.c
+ * keeps what was matched for the drift check.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "reconcile.h"
+#include "policy.h"
+#include "model/cgroup/cgroup.h"
+#include "model/proc/procs.h"
+
+struct loop;
+struct loop_source;
+
+/* a process or cgroup whose write failed: reported once, not at every pass */
+struct failed {
+    pid_t pid;
+    uint64_t start_time;
+    char *cgroup;
+    int64_t after;
+    bool seen; /* still there at the latest full pass */
+};
+
+/*
+ * A process seen by a scan. Young ones are matched again at every scan: a new process usually
+ * moves to its cgroup and execs its program in its first moments (runc init becomes the
+ * container's entrypoint under the same PID; a shell moves itself and execs), after a scan may
+ * already have seen it as what it was before.
+ */
+struct known {
+    pid_t pid;
+    uint64_t first_ms;
+};
+#define YOUNG_MS 5000
+
+struct rwatch {
+    int wd;
+    char *path;
+};
+
+struct tracked {
+    pid_t pid;
+    int want_adj;   /* POLICY_ADJ_UNSET: no rule sets it */
+    uint32_t cg;    /* index into cgnames */
+};
+
+/*
+ * With the proc connector, a process is read and matched PENDING_MS after its fork, exec, rename
+ * or uid change: a fork is usually followed by an exec within that time (one read for both), and
+ * a process that lived less is never read at all.
+ */
+#define PENDING_MS 100
+#define PENDING_MAX 65536
+/* the initial PID namespace's /proc/PID/ns/pid inode, fixed since 3.8 (include/linux/proc_ns.h) */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+struct reconcile {
+    struct loop *loop;
+    const struct sysroot *sr;
+    const struct reconcile_opts *o;
+    const struct policy *p;
+    struct reconcile_sink sink;
+    struct cgroup_hier hier;
+    bool hier_ok;
+    struct loop_source *scan_timer, *recheck_timer;
+    struct known *known; /* the processes of the previous scan, sorted by pid */
+    size_t nknown;
+    uint64_t last_pid;   /* /proc/loadavg's at the previous scan; 0 unknown */
+    uint64_t young_until_ms; /* a process of the previous scan is young until then */
+    struct failed *failed;
+    size_t nfailed;
+    int ifd;
+    struct rwatch *watches;
+    size_t nwatches;
+    /* the proc connector, when it can be used here (pcfd >= 0); else the scan timer */
+    int pcfd;
+    struct loop_source *pc_src, *pending_timer;
+    pid_t *pending;
+    size_t npending, pending_cap;
+    bool pending_armed, pending_all;
+    char source[256];
+    /* with the connector: every process matched, what the rules wanted of it and the memory
+     * cgroup it was matched in, for the drift check (sorted by pid; cgroup names interned) */
+    struct tracked *tracked;
+    size_t ntracked, tracked_cap, ngone;
+    char **cgnames;
+    size_t ncgnames;
+    struct reconcile_stats stats;
+};
+
+/* reconcile.c */
+/* Reads the processes `pids` (and, for `children` rules, their ancestors) and applies what the
+ * rules ask for them. */
+void reconcile_match_pids(struct reconcile *r, const pid_t *pids, size_t npids);
+/* Everything, again: processes, cgroups, and the failures that are no longer there forgotten. */
+void reconcile_full_pass(struct reconcile *r);
+int reconcile_cmp_pid(const void *a, const void *b);
+
+/* reconcile-track.c: with the connector, what each process was matched as */
+/* Records what the rules want of the processes of `t` that `only` marks (NULL: all of them,
+ * replacing every record). */
+void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct proc_table *t,
+                     const bool *only);
+void reconcile_tracked_drop(struct reconcile *r, pid_t pid);
+/* The recheck with the connector: what can change without an event, read and matched again. */
+void reconcile_drift_check(struct reconcile *r);
+void reconcile_track_release(struct reconcile *r);
+
+/* reconcile-procconn.c: new processes from the proc connector, or the scan */
+/* The connector where it can be used, else the scan timer; r->source says which and why. */
+void reconcile_choose_source(struct reconcile *r);
+void reconcile_use_scan(struct reconcile *r, const char *why);
+/* The pending timer: the processes the connector named since its first event, read at once. */
+int reconcile_on_pending(struct loop *l, void *ctx);

@@ -1,0 +1,168 @@
+/* New processes from the netlink proc connector, read in batches PENDING_MS after the first
+ * event; where the connector cannot be used, the scan of /proc (reconcile.c) and why. */
+#include "reconcile-int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "base/log.h"
+#include "base/sys/clock.h"
+#include "engine/runtime/loop.h"
+#include "engine/runtime/procconn.h"
+#include "model/sysroot.h"
+
+static void pending_add(struct reconcile *r, pid_t pid)
+{
+    if (r->npending == r->pending_cap) {
+        size_t cap = r->pending_cap ? r->pending_cap * 2 : 64;
+        pid_t *v = cap <= PENDING_MAX ? realloc(r->pending, cap * sizeof(*v)) : NULL;
+        if (!v) {
+            /* a burst beyond any use of reading one by one: everything at the batch instead */
+            r->pending_all = true;
+            return;
+        }
+        r->pending = v;
+        r->pending_cap = cap;
+    }
+    r->pending[r->npending++] = pid;
+}
+
+static void on_proc_event(void *ctx, const struct procconn_event *e)
+{
+    struct reconcile *r = ctx;
+    switch (e->kind) {
+    case PROCCONN_FORK:
+    case PROCCONN_EXEC:
+    case PROCCONN_COMM:
+    case PROCCONN_UID:
+        pending_add(r, e->pid);
+        break;
+    case PROCCONN_EXIT:
+        reconcile_tracked_drop(r, e->pid);
+        /* gone before it was read: a short-lived process costs nothing (only the latest few are
+         * looked through; an older one fails its read, which is cheap too) */
+        for (size_t i = r->npending, k = 0; i-- > 0 && k < 64; k++) {
+            if (r->pending[i] == e->pid) {
+                r->pending[i] = r->pending[--r->npending];
+                break;
+            }
+        }
+        break;
+    case PROCCONN_ACK:
+        break;
+    }
+}
+
+static int on_procconn(struct loop *l, int fd, uint32_t events, void *ctx)
+{
+    (void)fd;
+    (void)events;
+    struct reconcile *r = ctx;
+    /* the first event of a batch: the socket is left alone until the batch is read, so a busy
+     * machine's thousands of events a second cost a wake-up per PENDING_MS, not one each */
+    loop_fd_events(l, r->pc_src, 0);
+    if (!r->pending_armed && loop_timer_arm(r->pending_timer, PENDING_MS) == 0)
+        r->pending_armed = true;
+    return 0;
+}
+
+int reconcile_on_pending(struct loop *l, void *ctx)
+{
+    (void)l;
+    struct reconcile *r = ctx;
+    uint64_t t0 = clock_mono_us();
+    r->pending_armed = false;
+    int q = r->pcfd >= 0 ? procconn_drain(r->pcfd, on_proc_event, r) : 0;
+    if (q == -ENOBUFS) {
+        /* events were lost: which processes are new is not known any more */
+        log_info("policy: the proc connector dropped events (a burst of new processes): "
+                 "everything is read again");
+        r->pending_all = true;
+    } else if (q < 0) {
+        log_warn("policy: the proc connector failed (%s): new processes by a scan of /proc from "
+                 "now on", strerror(-q));
+        reconcile_use_scan(r, "it failed");
+        r->pending_all = true;
+    }
+    if (r->pc_src)
+        loop_fd_events(r->loop, r->pc_src, EPOLLIN);
+    if (r->pending_all) {
+        r->pending_all = false;
+        r->npending = 0;
+        reconcile_full_pass(r);
+        return 0;
+    }
+    /* once each, however many events it had */
+    size_t n = r->npending, k = 0;
+    qsort(r->pending, n, sizeof(*r->pending), reconcile_cmp_pid);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || r->pending[i] != r->pending[k - 1])
+            r->pending[k++] = r->pending[i];
+    r->npending = 0;
+    if (policy_has_process_actions(r->p))
+        reconcile_match_pids(r, r->pending, k);
+    r->stats.scans++;
+    r->stats.last_scan_us = clock_mono_us() - t0;
+    return 0;
+}
+
+/* Whether the root's /proc speaks of the PIDs the connector reports: a procfs of the initial
+ * PID namespace (the live root, or the host's /proc under --root /host with hostPID). */
+static bool proc_is_initial(const struct sysroot *sr)
+{
+    struct statfs fs;
+    struct stat st;
+    return fstatfs(sr->proc_fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC &&
+           fstatat(sr->proc_fd, "self/ns/pid", &st, 0) == 0 && st.st_ino == PROC_PID_INIT_INO;
+}
+
+void reconcile_use_scan(struct reconcile *r, const char *why)
+{
+    if (r->pc_src)
+        loop_remove(r->loop, r->pc_src);
+    r->pc_src = NULL;
+    if (r->pcfd >= 0)
+        close(r->pcfd);
+    r->pcfd = -1;
+    snprintf(r->source, sizeof(r->source), "a scan of /proc every %" PRIu64 " ms (no proc "
+             "connector: %s)", r->o->scan_interval_ms, why);
+    loop_timer_arm(r->scan_timer, r->o->scan_interval_ms);
+}
+
+void reconcile_choose_source(struct reconcile *r)
+{
+    const char *why = NULL;
+    int fd = -1;
+    if (!r->o->proc_connector)
+        why = "new-processes = scan";
+    else if (!proc_is_initial(r->sr))
+        why = "the root's /proc is not the initial PID namespace's";
+    else
+        fd = procconn_open(1000, &why);
+    if (fd >= 0 && loop_add_fd(r->loop, fd, EPOLLIN, on_procconn, r, &r->pc_src) < 0) {
+        close(fd);
+        fd = -1;
+        why = "cannot watch its socket";
+    }
+    if (fd < 0) {
+        reconcile_use_scan(r, why ? why : "?");
+        return;
+    }
+    r->pcfd = fd;
+    loop_timer_disarm(r->scan_timer);
+    snprintf(r->source, sizeof(r->source), "the netlink proc connector (fork, exec, comm and uid "
+             "events; read %d ms later)", PENDING_MS);
+}
+
+const char *reconcile_source(const struct reconcile *r)
+{
+    return r->source;
+}
+
