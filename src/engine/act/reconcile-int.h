@@ -48,6 +48,7 @@ struct tracked {
     pid_t pid;
     int want_adj;   /* POLICY_ADJ_UNSET: no rule sets it */
     uint32_t cg;    /* index into cgnames */
+    int adj_fd;     /* its oom_score_adj, kept open for the drift check; -1 */
 };
 
 /*
@@ -94,6 +95,7 @@ struct reconcile {
     size_t ntracked, tracked_cap, ngone;
     char **cgnames;
     size_t ncgnames;
+    size_t nadj_fds, adj_fds_max; /* oom_score_adj files kept open, and how many may be */
     struct reconcile_stats stats;
 };
 
@@ -113,6 +115,8 @@ void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct pr
 void reconcile_tracked_drop(struct reconcile *r, pid_t pid);
 /* The recheck with the connector: what can change without an event, read and matched again. */
 void reconcile_drift_check(struct reconcile *r);
+/* Raises the open-file limit for the files the drift check keeps open. */
+void reconcile_track_init(struct reconcile *r);
 void reconcile_track_release(struct reconcile *r);
 
 /* reconcile-procconn.c: new processes from the proc connector, or the scan */

@@ -4,10 +4,12 @@
 #include "reconcile-int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/cursor.h"
@@ -46,6 +48,21 @@ static struct tracked *tracked_find(struct reconcile *r, pid_t pid)
     return r->ntracked ? bsearch(&key, r->tracked, r->ntracked, sizeof(key), cmp_tracked) : NULL;
 }
 
+static void tracked_close(struct reconcile *r, struct tracked *t)
+{
+    if (t->adj_fd >= 0) {
+        close(t->adj_fd);
+        r->nadj_fds--;
+    }
+    t->adj_fd = -1;
+}
+
+static void tracked_close_all(struct reconcile *r)
+{
+    for (size_t i = 0; i < r->ntracked; i++)
+        tracked_close(r, &r->tracked[i]);
+}
+
 /* An exit: the record stays as a tombstone (the array stays sorted for bsearch without a
  * memmove per exit) until there are many of them. */
 #define TRACKED_GONE INT32_MAX
@@ -55,6 +72,7 @@ void reconcile_tracked_drop(struct reconcile *r, pid_t pid)
     if (!t || t->want_adj == TRACKED_GONE)
         return;
     t->want_adj = TRACKED_GONE;
+    tracked_close(r, t);
     if (++r->ngone > r->ntracked / 4) {
         size_t k = 0;
         for (size_t i = 0; i < r->ntracked; i++)
@@ -91,6 +109,7 @@ void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct pr
     if (r->pcfd < 0)
         return;
     if (!only) {
+        tracked_close_all(r);
         r->ntracked = r->ngone = 0;
         for (size_t i = 0; i < r->ncgnames; i++)
             free(r->cgnames[i]);
@@ -108,11 +127,17 @@ void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct pr
         policy_eval_proc(e, i, &v);
         const char *cg = proc_memcg_path(p, r->hier.memory_version);
         struct tracked rec = {.pid = p->pid, .want_adj = v.adj,
-                              .cg = cg ? cg_intern(r, cg) : UINT32_MAX};
+                              .cg = cg ? cg_intern(r, cg) : UINT32_MAX, .adj_fd = -1};
         struct tracked *old = before ? bsearch(&rec, r->tracked, before, sizeof(rec),
                                                cmp_tracked) : NULL;
         if (old) {
             r->ngone -= old->want_adj == TRACKED_GONE;
+            /* the same process (an exit event would have closed it): its file stays open while
+             * a rule sets its oom_score_adj */
+            if (rec.want_adj != POLICY_ADJ_UNSET)
+                rec.adj_fd = old->adj_fd;
+            else
+                tracked_close(r, old);
             *old = rec;
         } else {
             r->tracked[before + nadd++] = rec;
@@ -140,14 +165,69 @@ void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct pr
     r->ntracked = before + nadd;
 }
 
+/* Marks in `moved` the tracked processes that are in another memory cgroup than they were
+ * matched in: one read of each cgroup's cgroup.procs. */
+static void find_moved(struct reconcile *r, bool *moved)
+{
+    struct cgroup_snapshot s;
+    if (!r->hier_ok || !r->hier.memory_version ||
+        cgroup_snapshot_read_limits(&r->hier, "/", CGROUP_WALK_MAX_DEPTH, &s) < 0)
+        return;
+    pid_t *pids = NULL;
+    size_t pcap = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        int dfd = cgroup_open_dir(&r->hier, s.v[i].path);
+        size_t np = 0;
+        if (dfd < 0)
+            continue;
+        (void)cgroup_procs_append_at(dfd, &pids, &np, &pcap);
+        close(dfd);
+        for (size_t k = 0; k < np; k++) {
+            struct tracked *t = tracked_find(r, pids[k]);
+            if (t && t->want_adj != TRACKED_GONE &&
+                (t->cg == UINT32_MAX || strcmp(r->cgnames[t->cg], s.v[i].path) != 0))
+                moved[t - r->tracked] = true;
+        }
+    }
+    free(pids);
+    cgroup_snapshot_release(&s);
+}
+
+/*
+ * Whether a process's oom_score_adj is no longer what its rule wants. The file is opened once
+ * and kept (a pread of an open /proc file costs a fraction of a lookup of /proc/PID by name, and
+ * an open file of a process that exited reads ESRCH, never another process's value); when no fd
+ * is left, by name.
+ */
+static bool adj_drifted(struct reconcile *r, struct tracked *t)
+{
+    char b[16];
+    int n = -1;
+    if (t->adj_fd < 0) {
+        char path[32];
+        snprintf(path, sizeof(path), "%d/oom_score_adj", (int)t->pid);
+        if (r->nadj_fds < r->adj_fds_max &&
+            (t->adj_fd = openat(r->sr->proc_fd, path, O_RDONLY | O_CLOEXEC)) >= 0)
+            r->nadj_fds++;
+        else
+            n = read_small_at(r->sr->proc_fd, path, b, sizeof(b));
+    }
+    if (t->adj_fd >= 0) {
+        ssize_t k = pread(t->adj_fd, b, sizeof(b), 0);
+        n = k < 0 ? -errno : (int)k;
+    }
+    int64_t adj;
+    struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
+    return n > 0 && cursor_i64(&c, &adj) == 0 && adj != t->want_adj;
+}
+
 /*
  * The drift check with the connector, every recheck-interval. Its events say when a process
  * starts, execs, renames itself or changes uid, so what the rules match on cannot change
- * unseen, but for two things: its memory cgroup (a move without exec; one read of each cgroup's
- * cgroup.procs shows it) and its oom_score_adj written by someone else (one small read per
- * process a rule sets it for). Those are read and matched again. Against a full pass's four
- * files per process, this costs one (measured at 5,000 processes on the 6.18 test host: 0.6 s
- * for the full pass; bench/guard has the drift check).
+ * unseen, but for two things: its memory cgroup (a move without exec) and its oom_score_adj
+ * written by someone else (one pread per process a rule sets it for). Those are read and matched
+ * again. A full pass reads four files per process by name (0.6 s at 5,000 processes on the 6.18
+ * test host); bench/guard has this one's cost.
  */
 void reconcile_drift_check(struct reconcile *r)
 {
@@ -157,42 +237,12 @@ void reconcile_drift_check(struct reconcile *r)
     bool *moved = calloc(r->ntracked ? r->ntracked : 1, sizeof(*moved));
     if (!moved)
         return;
-    struct cgroup_snapshot s;
-    if (r->hier_ok && r->hier.memory_version &&
-        cgroup_snapshot_read_limits(&r->hier, "/", CGROUP_WALK_MAX_DEPTH, &s) == 0) {
-        pid_t *pids = NULL;
-        size_t pcap = 0;
-        for (size_t i = 0; i < s.n; i++) {
-            int dfd = cgroup_open_dir(&r->hier, s.v[i].path);
-            size_t np = 0;
-            if (dfd < 0)
-                continue;
-            (void)cgroup_procs_append_at(dfd, &pids, &np, &pcap);
-            close(dfd);
-            for (size_t k = 0; k < np; k++) {
-                struct tracked *t = tracked_find(r, pids[k]);
-                if (t && t->want_adj != TRACKED_GONE &&
-                    (t->cg == UINT32_MAX || strcmp(r->cgnames[t->cg], s.v[i].path) != 0))
-                    moved[t - r->tracked] = true;
-            }
-        }
-        free(pids);
-        cgroup_snapshot_release(&s);
-    }
+    find_moved(r, moved);
     for (size_t i = 0; i < r->ntracked; i++) {
-        const struct tracked *t = &r->tracked[i];
+        struct tracked *t = &r->tracked[i];
         if (t->want_adj == TRACKED_GONE)
             continue;
-        bool redo = moved[i];
-        if (!redo && t->want_adj != POLICY_ADJ_UNSET) {
-            char path[32], b[16];
-            snprintf(path, sizeof(path), "%d/oom_score_adj", (int)t->pid);
-            int n = read_small_at(r->sr->proc_fd, path, b, sizeof(b));
-            int64_t adj;
-            struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
-            redo = n > 0 && cursor_i64(&c, &adj) == 0 && adj != t->want_adj;
-        }
-        if (!redo)
+        if (!moved[i] && (t->want_adj == POLICY_ADJ_UNSET || !adj_drifted(r, t)))
             continue;
         if (nagain == cap) {
             cap = cap ? cap * 2 : 64;
@@ -213,6 +263,7 @@ void reconcile_drift_check(struct reconcile *r)
 
 void reconcile_track_release(struct reconcile *r)
 {
+    tracked_close_all(r);
     free(r->tracked);
     for (size_t i = 0; i < r->ncgnames; i++)
         free(r->cgnames[i]);
@@ -220,4 +271,19 @@ void reconcile_track_release(struct reconcile *r)
     r->tracked = NULL;
     r->cgnames = NULL;
     r->ntracked = r->tracked_cap = r->ngone = r->ncgnames = 0;
+}
+
+void reconcile_track_init(struct reconcile *r)
+{
+    /* the soft limit up to the hard one (a systemd service's is 524288), for the kept files; the
+     * agent itself needs a few hundred at most (cgroup directories, HTTP clients) */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    r->adj_fds_max = rl.rlim_cur > 1024 ? (size_t)(rl.rlim_cur - 1024) / 2 : 0;
 }

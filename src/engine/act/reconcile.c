@@ -467,6 +467,7 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     }
     /* subscribed before the first full pass: what starts during it is an event, not missed */
     reconcile_choose_source(r);
+    reconcile_track_init(r);
     if (r->hier_ok && r->hier.memory_version) {
         r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (r->ifd >= 0 && loop_add_fd(l, r->ifd, EPOLLIN, on_inotify, r, NULL) == 0)
