@@ -77,26 +77,22 @@ expect_eq "event: the change, before -> after, done" "$P $T live 0 555 done" \
 # changed back by hand, once the process is past its first seconds (young processes are matched
 # again at every scan; this must be the full pass)
 while [ $(($(now_ms) - t0)) -lt 6000 ]; do sleep 0.1; done
-echo 0 >"/proc/$P/oom_score_adj"
-expect_eq "changed back by hand" 0 "$(adj "$P")"
-t1=$(now_ms)
-while [ "$(adj "$P")" != 555 ] && [ $(($(now_ms) - t1)) -lt 8000 ]; do sleep 0.02; done
-dt=$(($(now_ms) - t1))
-if [ "$(adj "$P")" = 555 ] && [ "$dt" -le $((RECHECK_S * 1000 + 700)) ]; then
-    ok "put back to 555 by the recheck in $dt ms (recheck-interval ${RECHECK_S} s)"
-else
-    not_ok "put back to 555 within the recheck interval" "adj $(adj "$P") after $dt ms"
-fi
+# put_back NAME: P's oom_score_adj written to 0 by hand is set to 555 again by the next recheck
+put_back() {
+    echo 0 >"/proc/$P/oom_score_adj"
+    local t1 dt
+    t1=$(now_ms)
+    while [ "$(adj "$P")" != 555 ] && [ $(($(now_ms) - t1)) -lt 8000 ]; do sleep 0.02; done
+    dt=$(($(now_ms) - t1))
+    if [ "$(adj "$P")" = 555 ] && [ "$dt" -le $((RECHECK_S * 1000 + 700)) ]; then
+        ok "$1: put back to 555 by the recheck in $dt ms (recheck-interval ${RECHECK_S} s)"
+    else
+        not_ok "$1: put back to 555 within the recheck interval" "adj $(adj "$P") after $dt ms"
+    fi
+}
+put_back "changed back by hand"
 # and again: the drift check now reads the file it kept open at the first one
-echo 0 >"/proc/$P/oom_score_adj"
-t1=$(now_ms)
-while [ "$(adj "$P")" != 555 ] && [ $(($(now_ms) - t1)) -lt 8000 ]; do sleep 0.02; done
-dt=$(($(now_ms) - t1))
-if [ "$(adj "$P")" = 555 ] && [ "$dt" -le $((RECHECK_S * 1000 + 700)) ]; then
-    ok "changed back a second time: put back to 555 by the next recheck in $dt ms"
-else
-    not_ok "changed back a second time: put back to 555 within the recheck interval" "adj $(adj "$P") after $dt ms"
-fi
+put_back "changed back a second time"
 sleep 0.2
 expect_eq "events: three changes for the process, the later ones from 0 again" "0 555 done|0 555 done|0 555 done" \
     "$(ev "$P" | jq -r '"\(.before) \(.after) \(.state)"' | paste -sd'|')"
