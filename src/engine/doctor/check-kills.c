@@ -8,230 +8,298 @@
 
 /* ---- 1. kill order ------------------------------------------------------------------------ */
 
-int check_kill_order(const struct node *n, const struct doctor_opts *o,
-                            struct doctor_report *r)
+/* What a machine-wide OOM's kill order says about the node-critical processes. */
+struct kill_order {
+    const struct victim_list *vl;
+    size_t eligible;       /* victims the kernel could kill (rank > 0) */
+    size_t first_workload; /* index of the first workload process, SIZE_MAX when none */
+    size_t holder;         /* index of the workload process holding the most, SIZE_MAX */
+    size_t ncrit;          /* node-critical processes among the eligible */
+    size_t limit;          /* victims before the holder (all eligible when none) */
+    size_t before, maybe;  /* node-critical before the holder for sure, only while it is small */
+    size_t top_crit;       /* node-critical among the first 3 victims */
+    int64_t holder_grown;  /* the holder's badness once it has grown into what reclaim frees */
+    uint64_t weight;       /* pages one point of oom_score_adj is worth */
+};
+
+/* The holder's badness rises as it grows. By the time a machine-wide OOM comes it can have
+ * taken everything but what cannot be reclaimed or swapped: anon (beyond free swap), shmem,
+ * unreclaimable slab, kernel stacks, page tables. So a process ranked before it now dies
+ * before it for sure only if its badness beats the holder's at that size. On the node
+ * image (6.1) the kernel killed every adj-0 daemon before the growing -997 pod, and
+ * journald (-250), dbus (-900) and containerd (-999), ranked before the small pod at the
+ * start, after it; so did the seed incident's node (corpus 044). MemAvailable is too small
+ * a bound: the pod grew by 742 MiB with 638 MiB available, reclaim took the rest. */
+static int64_t holder_grown_badness(const struct node *n, const struct kill_order *k)
+{
+    const struct meminfo *m = &n->mem;
+    uint64_t pinned = or0(m->anon_pages) + or0(m->shmem) + or0(m->sunreclaim) +
+                      or0(m->kernel_stack) + or0(m->page_tables);
+    if (!opt_has(m->anon_pages)) /* a meminfo without the breakdown: the processes' memory */
+        for (size_t i = 0; i < k->vl->n; i++)
+            pinned += proc_rss_swap(k->vl->v[i].proc);
+    uint64_t total = or0(m->mem_total) + or0(m->swap_free);
+    uint64_t room = (total > pinned ? total - pinned : 0) / n->sr->page_size;
+    return k->vl->v[k->holder].badness + (int64_t)room;
+}
+
+static void kill_order_measure(const struct node *n, const struct doctor_opts *o,
+                               struct kill_order *k)
 {
     const struct victim_list *vl = &n->global;
-    size_t eligible = 0, first_workload = SIZE_MAX, holder = SIZE_MAX, ncrit = 0;
+    *k = (struct kill_order){.vl = vl, .first_workload = SIZE_MAX, .holder = SIZE_MAX};
     for (size_t i = 0; i < vl->n && vl->v[i].rank; i++) {
-        eligible++;
+        k->eligible++;
         enum pclass c = classify(vl->v[i].proc, o);
-        if (c == CLASS_WORKLOAD && first_workload == SIZE_MAX)
-            first_workload = i;
+        if (c == CLASS_WORKLOAD && k->first_workload == SIZE_MAX)
+            k->first_workload = i;
         /* the workload process holding the most memory: the likely cause of a machine-wide
          * OOM, and what the kernel has to reach before the kills stop. A small workload process
          * ranked first (a BestEffort sidecar at 1000) changes nothing for the daemons ranked
          * between it and the -997 pod that holds the memory. */
-        if (c == CLASS_WORKLOAD && (holder == SIZE_MAX || proc_rss_swap(vl->v[i].proc) >
-                                                              proc_rss_swap(vl->v[holder].proc)))
-            holder = i;
+        if (c == CLASS_WORKLOAD &&
+            (k->holder == SIZE_MAX ||
+             proc_rss_swap(vl->v[i].proc) > proc_rss_swap(vl->v[k->holder].proc)))
+            k->holder = i;
         if (c == CLASS_CRITICAL)
-            ncrit++;
+            k->ncrit++;
     }
-    /* The holder's badness rises as it grows. By the time a machine-wide OOM comes it can have
-     * taken everything but what cannot be reclaimed or swapped: anon (beyond free swap), shmem,
-     * unreclaimable slab, kernel stacks, page tables. So a process ranked before it now dies
-     * before it for sure only if its badness beats the holder's at that size. On the node
-     * image (6.1) the kernel killed every adj-0 daemon before the growing -997 pod, and
-     * journald (-250), dbus (-900) and containerd (-999), ranked before the small pod at the
-     * start, after it; so did the seed incident's node (corpus 044). MemAvailable is too small
-     * a bound: the pod grew by 742 MiB with 638 MiB available, reclaim took the rest. */
-    int64_t holder_grown = 0;
-    if (holder != SIZE_MAX) {
-        const struct meminfo *m = &n->mem;
-        uint64_t pinned = or0(m->anon_pages) + or0(m->shmem) + or0(m->sunreclaim) +
-                          or0(m->kernel_stack) + or0(m->page_tables);
-        if (!opt_has(m->anon_pages)) /* a meminfo without the breakdown: the processes' memory */
-            for (size_t i = 0; i < vl->n; i++)
-                pinned += proc_rss_swap(vl->v[i].proc);
-        uint64_t total = or0(m->mem_total) + or0(m->swap_free);
-        uint64_t room = (total > pinned ? total - pinned : 0) / n->sr->page_size;
-        holder_grown = vl->v[holder].badness + (int64_t)room;
-    }
-    size_t before = 0, maybe = 0;
-    size_t limit = holder == SIZE_MAX ? eligible : holder;
-    for (size_t i = 0; i < limit; i++)
+    if (k->holder != SIZE_MAX)
+        k->holder_grown = holder_grown_badness(n, k);
+    k->limit = k->holder == SIZE_MAX ? k->eligible : k->holder;
+    for (size_t i = 0; i < k->limit; i++)
         if (classify(vl->v[i].proc, o) == CLASS_CRITICAL) {
-            if (holder == SIZE_MAX || vl->v[i].badness > holder_grown)
-                before++;
+            if (k->holder == SIZE_MAX || vl->v[i].badness > k->holder_grown)
+                k->before++;
             else
-                maybe++;
+                k->maybe++;
         }
     /* no workload: only the very first victims matter */
-    size_t top_crit = 0;
-    for (size_t i = 0; i < eligible && i < 3; i++)
-        top_crit += classify(vl->v[i].proc, o) == CLASS_CRITICAL;
-    if (eligible == 0)
-        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK, "no process the kernel could kill");
-    if (holder != SIZE_MAX && before == 0)
-        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK,
-                    "no node-critical process dies before the workload process holding the most "
-                    "memory (%s, pid %d, #%zu)%s",
-                    vl->v[holder].proc->comm, (int)vl->v[holder].proc->pid, vl->v[holder].rank,
-                    maybe ? " once it has grown; some rank before it while it is small" : "");
-    if (first_workload == SIZE_MAX && top_crit == 0)
-        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK,
-                    "no workload processes; no node-critical process among the first 3 victims "
-                    "(%zu node-critical processes in all)",
-                    ncrit);
+    for (size_t i = 0; i < k->eligible && i < 3; i++)
+        k->top_crit += classify(vl->v[i].proc, o) == CLASS_CRITICAL;
+    k->weight = vl->totalpages / 1000;
+}
 
-    struct fb b;
-    fb_begin(&b, CHECK_KILL_ORDER);
-    char a[24], s1[FMT_SIZE_LEN], w[IDENTITY_BRIEF_MAX];
-    uint64_t weight = vl->totalpages / 1000;
-    if (holder != SIZE_MAX && holder == first_workload) {
-        const struct proc *fw = vl->v[first_workload].proc;
-        fb_title(&b, DOCTOR_CRITICAL,
+static void kill_order_title(const struct kill_order *k, struct fb *b)
+{
+    const struct victim_list *vl = k->vl;
+    if (k->holder != SIZE_MAX && k->holder == k->first_workload) {
+        const struct proc *fw = vl->v[k->first_workload].proc;
+        fb_title(b, DOCTOR_CRITICAL,
                  "a machine-wide OOM kills %zu node-critical process%s before the first workload "
                  "process (%s, #%zu)",
-                 before, before == 1 ? "" : "es", fw->comm, vl->v[first_workload].rank);
-    } else if (holder != SIZE_MAX) {
-        const struct proc *h = vl->v[holder].proc;
-        fb_title(&b, DOCTOR_CRITICAL,
+                 k->before, k->before == 1 ? "" : "es", fw->comm, vl->v[k->first_workload].rank);
+    } else if (k->holder != SIZE_MAX) {
+        const struct proc *h = vl->v[k->holder].proc;
+        fb_title(b, DOCTOR_CRITICAL,
                  "a machine-wide OOM kills %zu node-critical process%s before the workload "
                  "process holding the most memory (%s, #%zu)",
-                 before, before == 1 ? "" : "es", h->comm, vl->v[holder].rank);
+                 k->before, k->before == 1 ? "" : "es", h->comm, vl->v[k->holder].rank);
     } else {
-        fb_title(&b, DOCTOR_WARNING,
+        fb_title(b, DOCTOR_WARNING,
                  "a machine-wide OOM kills node-critical processes first (%zu of the first %zu "
                  "victims)",
-                 top_crit, eligible < 3 ? eligible : (size_t)3);
+                 k->top_crit, k->eligible < 3 ? k->eligible : (size_t)3);
     }
-    fb_ev(&b,
+}
+
+/* The first victims in the kernel's order, as far as the workload process (at least 3). */
+static void kill_order_ranks(const struct node *n, const struct doctor_opts *o,
+                             const struct kill_order *k, struct fb *b)
+{
+    char a[24], s1[FMT_SIZE_LEN], w[IDENTITY_BRIEF_MAX];
+    fb_ev(b,
           "kill order of a machine-wide OOM (oom_badness() when it comes: anon + shmem + swap + "
           "page-table pages, the file pages taken by reclaim first but for mlocked ones, plus "
           "oom_score_adj x %" PRIu64 " pages = (RAM + swap) / 1000, one point = %s):",
-          weight, szl(a, weight * (uint64_t)n->sr->page_size));
-    size_t show = limit + 1 < 8 ? limit + 1 : 8;
+          k->weight, szl(a, k->weight * (uint64_t)n->sr->page_size));
+    size_t show = k->limit + 1 < 8 ? k->limit + 1 : 8;
     if (show < 3)
         show = 3;
-    for (size_t i = 0; i < eligible && i < show; i++) {
-        const struct victim *v = &vl->v[i];
+    for (size_t i = 0; i < k->eligible && i < show; i++) {
+        const struct victim *v = &k->vl->v[i];
         const struct proc *p = v->proc;
         enum pclass c = classify(p, o);
         struct identity id;
         proc_identity(n, p, &id);
         identity_brief(&id, w, sizeof(w));
-        fb_ev(&b, "  #%zu %s (pid %d) %s, oom_score_adj %d, badness %" PRId64 " pages: %s%s%s",
+        fb_ev(b, "  #%zu %s (pid %d) %s, oom_score_adj %d, badness %" PRId64 " pages: %s%s%s",
               v->rank, p->comm, (int)p->pid, sz(s1, proc_rss_swap(p)), p->oom_score_adj, v->badness,
               c == CLASS_CRITICAL   ? "node-critical"
               : c == CLASS_WORKLOAD ? "workload"
                                     : "other",
               w[0] ? ", " : "", w);
     }
-    if (limit + 1 > show && limit > show)
-        fb_ev(&b, "  ... %zu more before the %s workload process", limit - show,
-              holder == first_workload ? "first" : "largest");
-    if (holder != SIZE_MAX) {
-        /* the names, in order, and why the workload comes so late */
-        struct buf names = BUF_INIT(64 * 1024);
-        uint64_t freed = 0;
-        struct buf later = BUF_INIT(64 * 1024);
-        for (size_t i = 0; i < holder; i++) {
-            const struct proc *p = vl->v[i].proc;
-            if (classify(p, o) != CLASS_CRITICAL)
-                continue;
-            if (vl->v[i].badness <= holder_grown) {
-                buf_printf(&later, "%s%s (#%zu)", later.len ? ", " : "", p->comm, vl->v[i].rank);
-                continue;
-            }
-            buf_printf(&names, "%s%s (#%zu)", names.len ? ", " : "", p->comm, vl->v[i].rank);
-            freed += proc_rss_swap(p);
+    if (k->limit + 1 > show && k->limit > show)
+        fb_ev(b, "  ... %zu more before the %s workload process", k->limit - show,
+              k->holder == k->first_workload ? "first" : "largest");
+}
+
+/* Which node-critical processes die before the holder, now and once it has grown. */
+static void kill_order_before_holder(const struct doctor_opts *o, const struct kill_order *k,
+                                     struct fb *b)
+{
+    const struct victim_list *vl = k->vl;
+    char a[24];
+    struct buf names = BUF_INIT(64 * 1024);
+    uint64_t freed = 0;
+    struct buf later = BUF_INIT(64 * 1024);
+    for (size_t i = 0; i < k->holder; i++) {
+        const struct proc *p = vl->v[i].proc;
+        if (classify(p, o) != CLASS_CRITICAL)
+            continue;
+        if (vl->v[i].badness <= k->holder_grown) {
+            buf_printf(&later, "%s%s (#%zu)", later.len ? ", " : "", p->comm, vl->v[i].rank);
+            continue;
         }
-        fb_ev(&b,
-              "node-critical before the %s workload: %s; killing them all frees only %s, so "
-              "while a workload keeps growing the kernel kills them one by one, as in the "
-              "node-crash incidents",
-              holder == first_workload ? "first" : "largest", buf_cstr(&names), szl(a, freed));
-        buf_release(&names);
-        if (later.len)
-            fb_ev(&b,
-                  "ranked before it now, but not once it has grown into what reclaim can free "
-                  "(RAM + free swap - anon, shmem, unreclaimable slab, kernel stacks, page "
-                  "tables: its badness then %" PRId64 " pages): %s",
-                  holder_grown, buf_cstr(&later));
-        buf_release(&later);
-        const struct proc *fw = vl->v[first_workload].proc;
-        struct identity id;
+        buf_printf(&names, "%s%s (#%zu)", names.len ? ", " : "", p->comm, vl->v[i].rank);
+        freed += proc_rss_swap(p);
+    }
+    fb_ev(b,
+          "node-critical before the %s workload: %s; killing them all frees only %s, so "
+          "while a workload keeps growing the kernel kills them one by one, as in the "
+          "node-crash incidents",
+          k->holder == k->first_workload ? "first" : "largest", buf_cstr(&names), szl(a, freed));
+    buf_release(&names);
+    if (later.len)
+        fb_ev(b,
+              "ranked before it now, but not once it has grown into what reclaim can free "
+              "(RAM + free swap - anon, shmem, unreclaimable slab, kernel stacks, page "
+              "tables: its badness then %" PRId64 " pages): %s",
+              k->holder_grown, buf_cstr(&later));
+    buf_release(&later);
+}
+
+/* The first and the largest workload process, and what a negative oom_score_adj takes off. */
+static void kill_order_workloads(const struct node *n, const struct doctor_opts *o,
+                                 const struct kill_order *k, struct fb *b)
+{
+    const struct victim_list *vl = k->vl;
+    char a[24], s1[FMT_SIZE_LEN], w[IDENTITY_BRIEF_MAX];
+    const struct proc *fw = vl->v[k->first_workload].proc;
+    struct identity id;
+    proc_identity(n, fw, &id);
+    identity_brief(&id, w, sizeof(w));
+    fb_ev(b, "the first workload process is #%zu: %s (pid %d, %s, oom_score_adj %d%s%s)",
+          vl->v[k->first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_rss_swap(fw)),
+          fw->oom_score_adj, w[0] ? ", " : "", w);
+    if (k->holder != k->first_workload) {
+        fw = vl->v[k->holder].proc;
         proc_identity(n, fw, &id);
         identity_brief(&id, w, sizeof(w));
-        fb_ev(&b, "the first workload process is #%zu: %s (pid %d, %s, oom_score_adj %d%s%s)",
-              vl->v[first_workload].rank, fw->comm, (int)fw->pid, sz(s1, proc_rss_swap(fw)),
+        fb_ev(b,
+              "the workload process holding the most memory is #%zu: %s (pid %d, %s, "
+              "oom_score_adj %d%s%s); while it keeps growing, every process ranked before "
+              "it dies first",
+              vl->v[k->holder].rank, fw->comm, (int)fw->pid, sz(s1, proc_rss_swap(fw)),
               fw->oom_score_adj, w[0] ? ", " : "", w);
-        if (holder != first_workload) {
-            fw = vl->v[holder].proc;
-            proc_identity(n, fw, &id);
-            identity_brief(&id, w, sizeof(w));
-            fb_ev(&b,
-                  "the workload process holding the most memory is #%zu: %s (pid %d, %s, "
-                  "oom_score_adj %d%s%s); while it keeps growing, every process ranked before "
-                  "it dies first",
-                  vl->v[holder].rank, fw->comm, (int)fw->pid, sz(s1, proc_rss_swap(fw)),
-                  fw->oom_score_adj, w[0] ? ", " : "", w);
-        }
-        const struct proc *big = NULL;
-        for (size_t i = 0; i < vl->n; i++)
-            if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
-                (!big || proc_rss_swap(vl->v[i].proc) > proc_rss_swap(big)))
-                big = vl->v[i].proc;
-        uint64_t minus = (uint64_t)(fw->oom_score_adj < 0 ? -fw->oom_score_adj : 0) * weight *
-                         (uint64_t)n->sr->page_size;
-        if (fw->oom_score_adj < 0 && big)
-            fb_ev(&b,
-                  "its oom_score_adj %d subtracts %d x %" PRIu64 " pages = %s from its badness "
-                  "(Kubernetes gives Guaranteed pods -997)%s%s (pid %d, %s)",
-                  fw->oom_score_adj, -fw->oom_score_adj, weight, szl(a, minus),
-                  minus > proc_rss_swap(big) ? ": more than the largest node-critical process holds, "
-                                        : "; the largest node-critical process is ",
-                  big->comm, (int)big->pid, sz(s1, proc_rss_swap(big)));
     }
-    fb_fix(&b,
+    const struct proc *big = NULL;
+    for (size_t i = 0; i < vl->n; i++)
+        if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
+            (!big || proc_rss_swap(vl->v[i].proc) > proc_rss_swap(big)))
+            big = vl->v[i].proc;
+    uint64_t minus = (uint64_t)(fw->oom_score_adj < 0 ? -fw->oom_score_adj : 0) * k->weight *
+                     (uint64_t)n->sr->page_size;
+    if (fw->oom_score_adj < 0 && big)
+        fb_ev(b,
+              "its oom_score_adj %d subtracts %d x %" PRIu64 " pages = %s from its badness "
+              "(Kubernetes gives Guaranteed pods -997)%s%s (pid %d, %s)",
+              fw->oom_score_adj, -fw->oom_score_adj, k->weight, szl(a, minus),
+              minus > proc_rss_swap(big) ? ": more than the largest node-critical process holds, "
+                                         : "; the largest node-critical process is ",
+              big->comm, (int)big->pid, sz(s1, proc_rss_swap(big)));
+}
+
+static void kill_order_fixes(const struct kill_order *k, struct fb *b)
+{
+    fb_fix(b,
            "give the node daemons an oom_score_adj below the workloads': a drop-in per unit, "
            "`systemctl edit ssh.service` -> [Service] OOMScoreAdjust=-999 (and the same for "
            "systemd-networkd, systemd-resolved...)%s",
-           holder != SIZE_MAX ? "; kubelet and containerd run at -999 by default" : "");
-    fb_fix(&b, "now, for running processes: echo -999 > /proc/PID/oom_score_adj (lowering it needs "
-               "CAP_SYS_RESOURCE)");
-    if (holder != SIZE_MAX)
-        fb_fix(&b, "Kubernetes: reserve memory for the system so that kubepods gets a memory.max "
-                   "below RAM and pods hit that limit (a cgroup OOM among pods) before the machine "
-                   "runs out: kubelet systemReserved/kubeReserved memory with "
-                   "enforceNodeAllocatable: [pods], and evictionHard memory.available");
-
-    json_kv_u64(&b.j, "totalpages", vl->totalpages);
-    json_kv_u64(&b.j, "adj_weight_pages", weight);
-    json_key(&b.j, "first_victims");
-    json_arr_begin(&b.j);
-    for (size_t i = 0; i < eligible && i < 10; i++)
-        doctor_victim_json(&b.j, n, &vl->v[i], classify(vl->v[i].proc, o));
-    json_arr_end(&b.j);
-    json_key(&b.j, "first_workload");
-    if (first_workload != SIZE_MAX)
-        doctor_victim_json(&b.j, n, &vl->v[first_workload], CLASS_WORKLOAD);
-    else
-        json_null(&b.j);
-    json_key(&b.j, "largest_workload");
-    if (holder != SIZE_MAX)
-        doctor_victim_json(&b.j, n, &vl->v[holder], CLASS_WORKLOAD);
-    else
-        json_null(&b.j);
-    /* before the largest workload process (the first one when it is also the largest) */
-    json_key(&b.j, "critical_before_workload");
-    json_arr_begin(&b.j);
-    for (size_t i = 0; i < limit; i++)
-        if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
-            (holder == SIZE_MAX || vl->v[i].badness > holder_grown))
-            doctor_victim_json(&b.j, n, &vl->v[i], CLASS_CRITICAL);
-    json_arr_end(&b.j);
-    if (holder != SIZE_MAX)
-        json_kv_i64(&b.j, "largest_workload_grown_badness", holder_grown);
-    else
-        json_kv_null(&b.j, "largest_workload_grown_badness");
-    json_kv_u64(&b.j, "critical_before_workload_now", before + maybe);
-    json_kv_u64(&b.j, "critical_total", ncrit);
-    return fb_commit(r, &b);
+           k->holder != SIZE_MAX ? "; kubelet and containerd run at -999 by default" : "");
+    fb_fix(b, "now, for running processes: echo -999 > /proc/PID/oom_score_adj (lowering it needs "
+              "CAP_SYS_RESOURCE)");
+    if (k->holder != SIZE_MAX)
+        fb_fix(b, "Kubernetes: reserve memory for the system so that kubepods gets a memory.max "
+                  "below RAM and pods hit that limit (a cgroup OOM among pods) before the machine "
+                  "runs out: kubelet systemReserved/kubeReserved memory with "
+                  "enforceNodeAllocatable: [pods], and evictionHard memory.available");
 }
 
+/* A victim by index, or null when there is none (SIZE_MAX). */
+static void victim_or_null(struct json *j, const struct node *n, const struct kill_order *k,
+                           size_t i, enum pclass c)
+{
+    if (i != SIZE_MAX)
+        doctor_victim_json(j, n, &k->vl->v[i], c);
+    else
+        json_null(j);
+}
+
+static void kill_order_json(const struct node *n, const struct doctor_opts *o,
+                            const struct kill_order *k, struct json *j)
+{
+    const struct victim_list *vl = k->vl;
+    json_kv_u64(j, "totalpages", vl->totalpages);
+    json_kv_u64(j, "adj_weight_pages", k->weight);
+    json_key(j, "first_victims");
+    json_arr_begin(j);
+    for (size_t i = 0; i < k->eligible && i < 10; i++)
+        doctor_victim_json(j, n, &vl->v[i], classify(vl->v[i].proc, o));
+    json_arr_end(j);
+    json_key(j, "first_workload");
+    victim_or_null(j, n, k, k->first_workload, CLASS_WORKLOAD);
+    json_key(j, "largest_workload");
+    victim_or_null(j, n, k, k->holder, CLASS_WORKLOAD);
+    /* before the largest workload process (the first one when it is also the largest) */
+    json_key(j, "critical_before_workload");
+    json_arr_begin(j);
+    for (size_t i = 0; i < k->limit; i++)
+        if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
+            (k->holder == SIZE_MAX || vl->v[i].badness > k->holder_grown))
+            doctor_victim_json(j, n, &vl->v[i], CLASS_CRITICAL);
+    json_arr_end(j);
+    if (k->holder != SIZE_MAX)
+        json_kv_i64(j, "largest_workload_grown_badness", k->holder_grown);
+    else
+        json_kv_null(j, "largest_workload_grown_badness");
+    json_kv_u64(j, "critical_before_workload_now", k->before + k->maybe);
+    json_kv_u64(j, "critical_total", k->ncrit);
+}
+
+int check_kill_order(const struct node *n, const struct doctor_opts *o, struct doctor_report *r)
+{
+    struct kill_order k;
+    kill_order_measure(n, o, &k);
+    const struct victim_list *vl = k.vl;
+    if (k.eligible == 0)
+        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK, "no process the kernel could kill");
+    if (k.holder != SIZE_MAX && k.before == 0)
+        return doctor_note(
+            r, CHECK_KILL_ORDER, RESULT_OK,
+            "no node-critical process dies before the workload process holding the "
+            "most memory (%s, pid %d, #%zu)%s",
+            vl->v[k.holder].proc->comm, (int)vl->v[k.holder].proc->pid, vl->v[k.holder].rank,
+            k.maybe ? " once it has grown; some rank before it while it is small" : "");
+    if (k.first_workload == SIZE_MAX && k.top_crit == 0)
+        return doctor_note(r, CHECK_KILL_ORDER, RESULT_OK,
+                           "no workload processes; no node-critical process among the first 3 "
+                           "victims (%zu node-critical processes in all)",
+                           k.ncrit);
+
+    struct fb b;
+    fb_begin(&b, CHECK_KILL_ORDER);
+    kill_order_title(&k, &b);
+    kill_order_ranks(n, o, &k, &b);
+    if (k.holder != SIZE_MAX) {
+        kill_order_before_holder(o, &k, &b);
+        kill_order_workloads(n, o, &k, &b);
+    }
+    kill_order_fixes(&k, &b);
+    kill_order_json(n, o, &k, &b.j);
+    return fb_commit(r, &b);
+}
 
 /* ---- 10. userspace OOM daemons -------------------------------------------------------------- */
 
@@ -402,9 +470,9 @@ int check_adj(const struct node *n, struct doctor_report *r)
     }
     if (nh == 0 && nt == 0)
         return doctor_note(r, CHECK_ADJ, RESULT_OK,
-                    "no process of %s or more at -1000; no tiny process at a positive "
-                    "oom_score_adj among the first 5 victims",
-                    fmt_size_long((char[24]){0}, big));
+                           "no process of %s or more at -1000; no tiny process at a positive "
+                           "oom_score_adj among the first 5 victims",
+                           fmt_size_long((char[24]){0}, big));
     struct fb b;
     fb_begin(&b, CHECK_ADJ);
     char a[24], c[FMT_SIZE_LEN];
@@ -423,8 +491,8 @@ int check_adj(const struct node *n, struct doctor_report *r)
         proc_identity(n, hogs[i], &id);
         identity_brief(&id, w, sizeof(w));
         fb_ev(&b, "  %s (pid %d): %s (%u%% of RAM), oom_score_adj -1000%s%s", hogs[i]->comm,
-              (int)hogs[i]->pid, sz(c, proc_rss_swap(hogs[i])), fmt_percent(proc_rss_swap(hogs[i]), ram),
-              w[0] ? ", " : "", w);
+              (int)hogs[i]->pid, sz(c, proc_rss_swap(hogs[i])),
+              fmt_percent(proc_rss_swap(hogs[i]), ram), w[0] ? ", " : "", w);
     }
     if (nh)
         fb_ev(&b, "-1000 makes the kernel skip a process: if it grows, every other process is "
