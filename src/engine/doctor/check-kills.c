@@ -435,80 +435,119 @@ int check_oom_daemon(const struct node *n, struct doctor_report *r)
 
 /* ---- 11. oom_score_adj extremes -------------------------------------------------------------- */
 
-int check_adj(const struct node *n, struct doctor_report *r)
-{
-    uint64_t ram = or0(n->mem.mem_total);
-    uint64_t big = ram / 20 > 16 * 1024 * 1024 ? ram / 20 : 16 * 1024 * 1024;
+/* The oom_score_adj extremes: big processes the kernel never kills (-1000), tiny ones it kills
+ * first (positive adj, ahead of a much bigger process). */
+struct adj_extremes {
+    uint64_t ram, big; /* big: what counts as a big process */
     const struct proc *hogs[16];
-    size_t nh = 0;
-    uint64_t hog_sum = 0;
+    size_t nh;
+    uint64_t hog_sum;
+    const struct victim *tiny[5];
+    size_t nt;
+    const struct victim *largest_v; /* the eligible process holding the most */
+    uint64_t largest;
+};
+
+static void adj_extremes_find(const struct node *n, struct adj_extremes *x)
+{
+    x->ram = or0(n->mem.mem_total);
+    x->big = x->ram / 20 > 16 * 1024 * 1024 ? x->ram / 20 : 16 * 1024 * 1024;
     for (size_t i = 0; i < n->procs.n; i++) {
         const struct proc *p = &n->procs.v[i];
         if (p->kernel_thread || p->pid == 1 || !p->has_mm || p->oom_score_adj != -1000 ||
-            proc_rss_swap(p) < big)
+            proc_rss_swap(p) < x->big)
             continue;
-        if (nh < 16)
-            hogs[nh++] = p;
-        hog_sum += proc_rss_swap(p);
+        if (x->nh < 16)
+            x->hogs[x->nh++] = p;
+        x->hog_sum += proc_rss_swap(p);
     }
     /* tiny processes at positive adj among the first victims, ahead of a much bigger one */
     const struct victim_list *vl = &n->global;
-    const struct victim *tiny[5];
-    size_t nt = 0;
-    uint64_t largest = 0;
-    const struct victim *largest_v = NULL;
     for (size_t i = 0; i < vl->n && vl->v[i].rank; i++)
-        if (proc_rss_swap(vl->v[i].proc) > largest) {
-            largest = proc_rss_swap(vl->v[i].proc);
-            largest_v = &vl->v[i];
+        if (proc_rss_swap(vl->v[i].proc) > x->largest) {
+            x->largest = proc_rss_swap(vl->v[i].proc);
+            x->largest_v = &vl->v[i];
         }
     for (size_t i = 0; i < vl->n && vl->v[i].rank && i < 5; i++) {
         const struct proc *p = vl->v[i].proc;
         if (p->oom_score_adj > 0 && proc_rss_swap(p) < 64ull * 1024 * 1024 &&
-            proc_rss_swap(p) * 8 < largest && largest_v && largest_v->rank > vl->v[i].rank)
-            tiny[nt++] = &vl->v[i];
+            proc_rss_swap(p) * 8 < x->largest && x->largest_v && x->largest_v->rank > vl->v[i].rank)
+            x->tiny[x->nt++] = &vl->v[i];
     }
+}
+
+static void adj_evidence(const struct node *n, const struct adj_extremes *x, struct fb *b)
+{
+    char a[24], c[FMT_SIZE_LEN];
+    for (size_t i = 0; i < x->nh; i++) {
+        char w[IDENTITY_BRIEF_MAX];
+        struct identity id;
+        proc_identity(n, x->hogs[i], &id);
+        identity_brief(&id, w, sizeof(w));
+        fb_ev(b, "  %s (pid %d): %s (%u%% of RAM), oom_score_adj -1000%s%s", x->hogs[i]->comm,
+              (int)x->hogs[i]->pid, sz(c, proc_rss_swap(x->hogs[i])),
+              fmt_percent(proc_rss_swap(x->hogs[i]), x->ram), w[0] ? ", " : "", w);
+    }
+    if (x->nh)
+        fb_ev(b, "-1000 makes the kernel skip a process: if it grows, every other process is "
+                 "killed first, and then \"Out of memory and no killable processes\" (a "
+                 "machine-wide OOM then panics: \"System is deadlocked on memory\")");
+    for (size_t i = 0; i < x->nt; i++) {
+        const struct proc *p = x->tiny[i]->proc;
+        fb_ev(b, "  #%zu %s (pid %d): %s, oom_score_adj %d adds %" PRId64 " pages to its badness",
+              x->tiny[i]->rank, p->comm, (int)p->pid, sz(c, proc_rss_swap(p)), p->oom_score_adj,
+              (int64_t)p->oom_score_adj * (int64_t)(n->global.totalpages / 1000));
+    }
+    if (x->nt)
+        fb_ev(b,
+              "the largest process, %s (pid %d, %s), is #%zu: the kills before it free "
+              "little each, so the killer fires again and again (a cascade)",
+              x->largest_v->proc->comm, (int)x->largest_v->proc->pid, szl(a, x->largest),
+              x->largest_v->rank);
+}
+
+static void adj_json(const struct node *n, const struct adj_extremes *x, struct json *j)
+{
+    json_key(j, "unkillable");
+    json_arr_begin(j);
+    for (size_t i = 0; i < x->nh; i++) {
+        json_obj_begin(j);
+        json_kv_i64(j, "pid", x->hogs[i]->pid);
+        json_kv_str(j, "comm", x->hogs[i]->comm);
+        json_kv_u64(j, "memory", proc_rss_swap(x->hogs[i]));
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_key(j, "tiny_first");
+    json_arr_begin(j);
+    for (size_t i = 0; i < x->nt; i++)
+        doctor_victim_json(j, n, x->tiny[i], CLASS_OTHER);
+    json_arr_end(j);
+}
+
+int check_adj(const struct node *n, struct doctor_report *r)
+{
+    struct adj_extremes x = {0};
+    adj_extremes_find(n, &x);
+    size_t nh = x.nh, nt = x.nt;
     if (nh == 0 && nt == 0)
         return doctor_note(r, CHECK_ADJ, RESULT_OK,
                            "no process of %s or more at -1000; no tiny process at a positive "
                            "oom_score_adj among the first 5 victims",
-                           fmt_size_long((char[24]){0}, big));
+                           fmt_size_long((char[24]){0}, x.big));
     struct fb b;
     fb_begin(&b, CHECK_ADJ);
-    char a[24], c[FMT_SIZE_LEN];
+    char a[24];
     if (nh)
         fb_title(&b, DOCTOR_WARNING, "%zu process%s of %s at oom_score_adj -1000 (never killed)%s",
-                 nh, nh == 1 ? "" : "es", szl(a, hog_sum),
+                 nh, nh == 1 ? "" : "es", szl(a, x.hog_sum),
                  nt ? "; tiny processes with a positive adj are the first victims" : "");
     else
         fb_title(&b, DOCTOR_WARNING,
                  "%zu tiny process%s with a positive oom_score_adj %s among the first victims: "
                  "each kill frees almost nothing",
                  nt, nt == 1 ? "" : "es", nt == 1 ? "is" : "are");
-    for (size_t i = 0; i < nh; i++) {
-        char w[IDENTITY_BRIEF_MAX];
-        struct identity id;
-        proc_identity(n, hogs[i], &id);
-        identity_brief(&id, w, sizeof(w));
-        fb_ev(&b, "  %s (pid %d): %s (%u%% of RAM), oom_score_adj -1000%s%s", hogs[i]->comm,
-              (int)hogs[i]->pid, sz(c, proc_rss_swap(hogs[i])),
-              fmt_percent(proc_rss_swap(hogs[i]), ram), w[0] ? ", " : "", w);
-    }
-    if (nh)
-        fb_ev(&b, "-1000 makes the kernel skip a process: if it grows, every other process is "
-                  "killed first, and then \"Out of memory and no killable processes\" (a "
-                  "machine-wide OOM then panics: \"System is deadlocked on memory\")");
-    for (size_t i = 0; i < nt; i++) {
-        const struct proc *p = tiny[i]->proc;
-        fb_ev(&b, "  #%zu %s (pid %d): %s, oom_score_adj %d adds %" PRId64 " pages to its badness",
-              tiny[i]->rank, p->comm, (int)p->pid, sz(c, proc_rss_swap(p)), p->oom_score_adj,
-              (int64_t)p->oom_score_adj * (int64_t)(vl->totalpages / 1000));
-    }
-    if (nt)
-        fb_ev(&b,
-              "the largest process, %s (pid %d, %s), is #%zu: the kills before it free "
-              "little each, so the killer fires again and again (a cascade)",
-              largest_v->proc->comm, (int)largest_v->proc->pid, szl(a, largest), largest_v->rank);
+    adj_evidence(n, &x, &b);
     if (nh)
         fb_fix(&b, "-999 keeps a process last without making it unkillable: echo -999 > "
                    "/proc/PID/oom_score_adj, systemd OOMScoreAdjust=-999; or give it a memory "
@@ -517,20 +556,6 @@ int check_adj(const struct node *n, struct doctor_report *r)
         fb_fix(&b, "leave small helpers at oom_score_adj 0 (systemd: OOMScoreAdjust=0); "
                    "Kubernetes sets it from the QoS class: BestEffort 1000, Burstable 2-999 by "
                    "memory request");
-    json_key(&b.j, "unkillable");
-    json_arr_begin(&b.j);
-    for (size_t i = 0; i < nh; i++) {
-        json_obj_begin(&b.j);
-        json_kv_i64(&b.j, "pid", hogs[i]->pid);
-        json_kv_str(&b.j, "comm", hogs[i]->comm);
-        json_kv_u64(&b.j, "memory", proc_rss_swap(hogs[i]));
-        json_obj_end(&b.j);
-    }
-    json_arr_end(&b.j);
-    json_key(&b.j, "tiny_first");
-    json_arr_begin(&b.j);
-    for (size_t i = 0; i < nt; i++)
-        doctor_victim_json(&b.j, n, tiny[i], CLASS_OTHER);
-    json_arr_end(&b.j);
+    adj_json(n, &x, &b.j);
     return fb_commit(r, &b);
 }

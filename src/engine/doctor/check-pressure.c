@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
+
 /* ---- 6. pressure and thrashing ------------------------------------------------------------- */
 
 static void json_psi(struct json *j, const struct psi *p)
@@ -71,8 +73,9 @@ static void refault_words(const struct workingset *w, bool from_limits, char *ou
 {
     char a[24], b[24], c[24], d[24];
     if (w && w->measured && from_limits) {
-        snprintf(out, n, "%s/s of page cache read again after reclaim, in cgroups at their limits "
-                         "(the machine has RAM to spare; over %s)",
+        snprintf(out, n,
+                 "%s/s of page cache read again after reclaim, in cgroups at their limits "
+                 "(the machine has RAM to spare; over %s)",
                  szl(a, (uint64_t)w->bytes_per_s), fmt_duration(d, w->interval_s));
         return;
     }
@@ -85,58 +88,50 @@ static void refault_words(const struct workingset *w, bool from_limits, char *ou
                  fmt_duration(d, w->interval_s));
         return;
     }
-    snprintf(out, n, "%s/s of page cache read again after reclaim, all %s of it every %s (over %s): %s",
+    snprintf(out, n,
+             "%s/s of page cache read again after reclaim, all %s of it every %s (over %s): %s",
              szl(a, (uint64_t)w->bytes_per_s), opt_has(w->cache) ? szl(b, w->cache) : "?",
              w->turnover_s >= 0 ? fmt_duration(c, w->turnover_s) : "?",
              fmt_duration(d, w->interval_s), thrash_level_name(w->level));
 }
 
-int check_pressure(const struct node *n, struct doctor_report *r)
+/* Where memory stalls or thrashes: the machine, and the cgroups (indexes in hit[]). */
+struct pressure_scan {
+    bool node_psi;                    /* the machine has memory PSI */
+    const struct workingset *node_ws; /* the machine's refaults, NULL when not measured */
+    enum psi_level node_level;
+    bool node_hit; /* the machine itself is a finding */
+    enum doctor_severity worst;
+    size_t *hit;
+    size_t nhit, healthy;
+};
+
+static void pressure_scan_cgroups(const struct node *n, struct pressure_scan *p)
 {
-    bool node_psi = n->psi_err == 0;
-    const struct workingset *node_ws = n->refaults.measured ? &n->refaults : NULL;
-    if (!node_psi && !node_ws)
-        return doctor_note(r, CHECK_PRESSURE, RESULT_SKIPPED,
-                    "no memory PSI on this kernel (see psi-cgroups) and refaults not measured");
     const struct cgroup_snapshot *s = &n->cgroups;
-    enum psi_level node_level = node_psi ? psi_level_of(&n->psi) : PSI_HEALTHY;
-    bool node_hit;
-    enum doctor_severity worst = place_severity(node_level, node_psi, node_ws, &node_hit);
-    size_t nhit = 0, healthy = 0;
-    size_t *hit = calloc(s->n ? s->n : 1, sizeof(size_t));
-    if (!hit)
-        return -ENOMEM;
     for (size_t i = 0; have_cgroups(n) && i < s->n; i++) {
         bool mine = own_psi(s, i);
         bool thrash = own_thrash(n, i);
         if (!mine && !thrash)
             continue;
         bool f;
-        enum doctor_severity sev =
-            place_severity(mine ? psi_level_of(&s->v[i].psi) : PSI_HEALTHY, mine,
-                           cg_refaults(n, i), &f);
+        enum doctor_severity sev = place_severity(mine ? psi_level_of(&s->v[i].psi) : PSI_HEALTHY,
+                                                  mine, cg_refaults(n, i), &f);
         if (!f) {
-            healthy++;
+            p->healthy++;
             continue;
         }
-        hit[nhit++] = i;
-        if (!node_hit && nhit == 1)
-            worst = sev;
-        else if (sev > worst)
-            worst = sev;
+        p->hit[p->nhit++] = i;
+        if (!p->node_hit && p->nhit == 1)
+            p->worst = sev;
+        else if (sev > p->worst)
+            p->worst = sev;
     }
-    char w[160], rw[256];
-    if (!node_hit && nhit == 0) {
-        free(hit);
-        refault_words(node_ws, n->refaults_from_limits, rw, sizeof(rw));
-        if (node_psi)
-            return doctor_note(r, CHECK_PRESSURE, RESULT_OK,
-                        "node healthy (%s: %s) and %zu cgroups healthy; %s",
-                        psi_words(&n->psi, w, sizeof(w)), psi_level_rule(PSI_HEALTHY), healthy,
-                        rw);
-        return doctor_note(r, CHECK_PRESSURE, RESULT_OK, "no memory PSI; %s", rw);
-    }
-    /* worst first: PSI full, then some */
+}
+
+/* worst first: PSI full, then some */
+static void sort_worst_psi_first(const struct cgroup_snapshot *s, size_t *hit, size_t nhit)
+{
     for (size_t k = 0; k < nhit; k++)
         for (size_t m = k + 1; m < nhit; m++) {
             const struct psi *x = &s->v[hit[k]].psi, *y = &s->v[hit[m]].psi;
@@ -147,104 +142,161 @@ int check_pressure(const struct node *n, struct doctor_report *r)
                 hit[m] = t;
             }
         }
-    struct fb b;
-    fb_begin(&b, CHECK_PRESSURE);
-    bool node_thrash = node_ws && node_ws->level == THRASH_THRASHING;
-    if (node_hit && node_thrash)
-        fb_title(&b, worst,
+}
+
+static void pressure_title(const struct node *n, const struct pressure_scan *p, struct fb *b)
+{
+    const struct cgroup_snapshot *s = &n->cgroups;
+    bool node_thrash = p->node_ws && p->node_ws->level == THRASH_THRASHING;
+    if (p->node_hit && node_thrash) {
+        fb_title(b, p->worst,
                  "the machine's page cache is being re-read as fast as it is dropped: the working "
                  "set does not fit (memory pressure %s)",
-                 node_psi ? psi_level_name(node_level) : "unknown: no PSI");
-    else if (node_hit)
-        fb_title(&b, worst, "memory pressure on the machine is %s (%s)",
-                 psi_level_name(node_level), psi_level_rule(node_level));
-    else {
-        size_t nthrash = 0, first = SIZE_MAX;
-        for (size_t k = 0; k < nhit; k++) {
-            const struct workingset *t = cg_refaults(n, hit[k]);
-            if (t && t->level == THRASH_THRASHING) {
-                nthrash++;
-                if (first == SIZE_MAX)
-                    first = hit[k];
-            }
-        }
-        if (nthrash)
-            fb_title(&b, worst,
-                     "%s%s: the cache is being re-read as fast as it is dropped: the working set "
-                     "does not fit%s",
-                     s->v[first].path, nthrash > 1 ? " and others" : "",
-                     nhit > nthrash ? "; other cgroups stall on memory" : "");
-        else
-            fb_title(&b, worst, "%zu cgroup%s on memory", nhit, nhit == 1 ? " stalls" : "s stall");
+                 p->node_psi ? psi_level_name(p->node_level) : "unknown: no PSI");
+        return;
     }
-    fb_ev(&b, "levels (PSI, %% of time): severe = %s; sustained = %s; stalling = %s; waiting = "
-              "%s; healthy below (some avg10 in low single digits is a healthy machine)",
+    if (p->node_hit) {
+        fb_title(b, p->worst, "memory pressure on the machine is %s (%s)",
+                 psi_level_name(p->node_level), psi_level_rule(p->node_level));
+        return;
+    }
+    size_t nthrash = 0, first = SIZE_MAX;
+    for (size_t k = 0; k < p->nhit; k++) {
+        const struct workingset *t = cg_refaults(n, p->hit[k]);
+        if (t && t->level == THRASH_THRASHING) {
+            nthrash++;
+            if (first == SIZE_MAX)
+                first = p->hit[k];
+        }
+    }
+    if (nthrash)
+        fb_title(b, p->worst,
+                 "%s%s: the cache is being re-read as fast as it is dropped: the working set "
+                 "does not fit%s",
+                 s->v[first].path, nthrash > 1 ? " and others" : "",
+                 p->nhit > nthrash ? "; other cgroups stall on memory" : "");
+    else
+        fb_title(b, p->worst, "%zu cgroup%s on memory", p->nhit,
+                 p->nhit == 1 ? " stalls" : "s stall");
+}
+
+static void pressure_evidence(const struct node *n, const struct pressure_scan *p, struct fb *b)
+{
+    const struct cgroup_snapshot *s = &n->cgroups;
+    char w[160], rw[256];
+    fb_ev(b,
+          "levels (PSI, %% of time): severe = %s; sustained = %s; stalling = %s; waiting = "
+          "%s; healthy below (some avg10 in low single digits is a healthy machine)",
           psi_level_rule(PSI_SEVERE), psi_level_rule(PSI_SUSTAINED), psi_level_rule(PSI_STALLING),
           psi_level_rule(PSI_WAITING));
-    fb_ev(&b, "thrashing = at least 1 MiB/s of page cache read again after reclaim dropped it, "
-              "enough to re-read all of it within 10 s (re-reading: 64 KiB/s, within 60 s)");
-    refault_words(node_ws, n->refaults_from_limits, rw, sizeof(rw));
-    if (node_psi)
-        fb_ev(&b, "node (/proc/pressure/memory, %% avg10 avg60 avg300): %s: %s; %s",
-              psi_words(&n->psi, w, sizeof(w)), psi_level_name(node_level), rw);
+    fb_ev(b, "thrashing = at least 1 MiB/s of page cache read again after reclaim dropped it, "
+             "enough to re-read all of it within 10 s (re-reading: 64 KiB/s, within 60 s)");
+    refault_words(p->node_ws, n->refaults_from_limits, rw, sizeof(rw));
+    if (p->node_psi)
+        fb_ev(b, "node (/proc/pressure/memory, %% avg10 avg60 avg300): %s: %s; %s",
+              psi_words(&n->psi, w, sizeof(w)), psi_level_name(p->node_level), rw);
     else
-        fb_ev(&b, "node: no memory PSI; %s", rw);
-    for (size_t k = 0; k < nhit && k < 6; k++) {
-        const struct cgroup_memory *cg = &s->v[hit[k]];
-        refault_words(cg_refaults(n, hit[k]), false, rw, sizeof(rw));
-        if (own_psi(s, hit[k])) {
+        fb_ev(b, "node: no memory PSI; %s", rw);
+    for (size_t k = 0; k < p->nhit && k < 6; k++) {
+        const struct cgroup_memory *cg = &s->v[p->hit[k]];
+        refault_words(cg_refaults(n, p->hit[k]), false, rw, sizeof(rw));
+        if (own_psi(s, p->hit[k])) {
             bool other = strcmp(cg->psi_path, cg->path) != 0;
-            fb_ev(&b, "  %s: %s%s%s%s: %s; %s", cg->path, psi_words(&cg->psi, w, sizeof(w)),
+            fb_ev(b, "  %s: %s%s%s%s: %s; %s", cg->path, psi_words(&cg->psi, w, sizeof(w)),
                   other ? " (the v2 tree's " : "", other ? cg->psi_path : "", other ? ")" : "",
                   psi_level_name(psi_level_of(&cg->psi)), rw);
         } else {
-            fb_ev(&b, "  %s: %s", cg->path, rw);
+            fb_ev(b, "  %s: %s", cg->path, rw);
         }
     }
-    if (nhit > 6)
-        fb_ev(&b, "  ... and %zu more", nhit - 6);
+    if (p->nhit > 6)
+        fb_ev(b, "  ... and %zu more", p->nhit - 6);
     if (have_cgroups(n))
-        fb_ev(&b, "%zu cgroup%s stalled or thrashing, %zu healthy", nhit, nhit == 1 ? "" : "s",
-              healthy);
-    if (node_thrash || nhit)
-        fb_fix(&b, "thrashing: give the cgroup (or the machine) room for its working set, or make "
-                   "it smaller (a reader that streams: posix_fadvise DONTNEED, O_DIRECT); "
-                   "oomwarden cgroup PATH shows what reclaim can take and what comes back");
-    fb_fix(&b, "see who stalls and why: oomwarden cgroup --sort psi; /proc/vmstat pswpin "
-               "(swap-ins)");
-    fb_fix(&b, "give the stalled cgroup more memory, or throttle the one that takes it "
-               "(memory.high), or let a userspace killer act on sustained pressure (systemd-oomd "
-               "ManagedOOMMemoryPressure=kill at 60%% for 30 s, oomd)");
-    json_key(&b.j, "node");
-    if (node_psi)
-        json_psi(&b.j, &n->psi);
+        fb_ev(b, "%zu cgroup%s stalled or thrashing, %zu healthy", p->nhit, p->nhit == 1 ? "" : "s",
+              p->healthy);
+}
+
+static void pressure_fixes(const struct pressure_scan *p, struct fb *b)
+{
+    bool node_thrash = p->node_ws && p->node_ws->level == THRASH_THRASHING;
+    if (node_thrash || p->nhit)
+        fb_fix(b, "thrashing: give the cgroup (or the machine) room for its working set, or make "
+                  "it smaller (a reader that streams: posix_fadvise DONTNEED, O_DIRECT); "
+                  "oomwarden cgroup PATH shows what reclaim can take and what comes back");
+    fb_fix(b, "see who stalls and why: oomwarden cgroup --sort psi; /proc/vmstat pswpin "
+              "(swap-ins)");
+    fb_fix(b, "give the stalled cgroup more memory, or throttle the one that takes it "
+              "(memory.high), or let a userspace killer act on sustained pressure (systemd-oomd "
+              "ManagedOOMMemoryPressure=kill at 60%% for 30 s, oomd)");
+}
+
+static void pressure_json(const struct node *n, const struct pressure_scan *p, struct json *j)
+{
+    const struct cgroup_snapshot *s = &n->cgroups;
+    json_key(j, "node");
+    if (p->node_psi)
+        json_psi(j, &n->psi);
     else
-        json_null(&b.j);
-    json_key(&b.j, "node_refaults");
-    workingset_json(&n->refaults, &b.j);
-    json_kv_u64(&b.j, "healthy_cgroups", healthy);
-    json_key(&b.j, "cgroups");
-    json_arr_begin(&b.j);
-    for (size_t k = 0; k < nhit; k++) {
-        const struct cgroup_memory *cg = &s->v[hit[k]];
-        json_obj_begin(&b.j);
-        json_kv_str(&b.j, "path", cg->path);
-        bool mine = own_psi(s, hit[k]);
-        json_kv_str(&b.j, "psi_path", mine ? cg->psi_path : NULL);
-        json_key(&b.j, "psi");
+        json_null(j);
+    json_key(j, "node_refaults");
+    workingset_json(&n->refaults, j);
+    json_kv_u64(j, "healthy_cgroups", p->healthy);
+    json_key(j, "cgroups");
+    json_arr_begin(j);
+    for (size_t k = 0; k < p->nhit; k++) {
+        const struct cgroup_memory *cg = &s->v[p->hit[k]];
+        json_obj_begin(j);
+        json_kv_str(j, "path", cg->path);
+        bool mine = own_psi(s, p->hit[k]);
+        json_kv_str(j, "psi_path", mine ? cg->psi_path : NULL);
+        json_key(j, "psi");
         if (mine)
-            json_psi(&b.j, &cg->psi);
+            json_psi(j, &cg->psi);
         else
-            json_null(&b.j);
-        json_key(&b.j, "refaults");
+            json_null(j);
+        json_key(j, "refaults");
         if (n->cg_refaults)
-            workingset_json(&n->cg_refaults[hit[k]], &b.j);
+            workingset_json(&n->cg_refaults[p->hit[k]], j);
         else
-            json_null(&b.j);
-        json_obj_end(&b.j);
+            json_null(j);
+        json_obj_end(j);
     }
-    json_arr_end(&b.j);
-    free(hit);
+    json_arr_end(j);
+}
+
+int check_pressure(const struct node *n, struct doctor_report *r)
+{
+    struct pressure_scan p = {
+        .node_psi = n->psi_err == 0,
+        .node_ws = n->refaults.measured ? &n->refaults : NULL,
+    };
+    if (!p.node_psi && !p.node_ws)
+        return doctor_note(r, CHECK_PRESSURE, RESULT_SKIPPED,
+                           "no memory PSI on this kernel (see psi-cgroups) and refaults not "
+                           "measured");
+    const struct cgroup_snapshot *s = &n->cgroups;
+    p.node_level = p.node_psi ? psi_level_of(&n->psi) : PSI_HEALTHY;
+    p.worst = place_severity(p.node_level, p.node_psi, p.node_ws, &p.node_hit);
+    _cleanup_free_ size_t *hit = p.hit = calloc(s->n ? s->n : 1, sizeof(size_t));
+    if (!hit)
+        return -ENOMEM;
+    pressure_scan_cgroups(n, &p);
+    if (!p.node_hit && p.nhit == 0) {
+        char w[160], rw[256];
+        refault_words(p.node_ws, n->refaults_from_limits, rw, sizeof(rw));
+        if (p.node_psi)
+            return doctor_note(
+                r, CHECK_PRESSURE, RESULT_OK, "node healthy (%s: %s) and %zu cgroups healthy; %s",
+                psi_words(&n->psi, w, sizeof(w)), psi_level_rule(PSI_HEALTHY), p.healthy, rw);
+        return doctor_note(r, CHECK_PRESSURE, RESULT_OK, "no memory PSI; %s", rw);
+    }
+    sort_worst_psi_first(s, p.hit, p.nhit);
+    struct fb b;
+    fb_begin(&b, CHECK_PRESSURE);
+    pressure_title(n, &p, &b);
+    pressure_evidence(n, &p, &b);
+    pressure_fixes(&p, &b);
+    pressure_json(n, &p, &b.j);
     return fb_commit(r, &b);
 }
 
@@ -262,27 +314,100 @@ static bool cmdline_has(const struct node *n, const char *word)
     return false;
 }
 
+/* Why there is no memory PSI, when there is none: its title, or NULL. */
+static const char *psi_missing(const struct node *n, struct fb *b)
+{
+    if (n->psi_err >= 0)
+        return NULL;
+    if (n->psi_err == -EOPNOTSUPP || cmdline_has(n, "psi=0"))
+        fb_ev(b, "PSI is built in but switched off%s (reading /proc/pressure/memory: %s)",
+              cmdline_has(n, "psi=0") ? ": the kernel command line has psi=0" : "",
+              strerror(-n->psi_err));
+    else
+        fb_ev(b,
+              "/proc/pressure/memory: %s: the kernel was built without CONFIG_PSI, or with "
+              "CONFIG_PSI_DEFAULT_DISABLED=y and booted without psi=1",
+              strerror(-n->psi_err));
+    fb_fix(b, "boot with psi=1 (add it to GRUB_CMDLINE_LINUX in /etc/default/grub, then "
+              "update-grub and reboot); a kernel without CONFIG_PSI needs another kernel");
+    return "no memory PSI: nothing shows the stalls that come before an OOM";
+}
+
+/* Hybrid: which v1 memory cgroups have a v2 cgroup of the same path, and so PSI of their own. */
+static void hybrid_psi_coverage(const struct node *n, struct fb *b)
+{
+    size_t with = 0, all = 0;
+    for (size_t i = 0; i < n->cgroups.n; i++) {
+        if (is_root(&n->cgroups.v[i]))
+            continue;
+        all++;
+        with += n->cgroups.v[i].has_psi && n->cgroups.v[i].psi_path &&
+                strcmp(n->cgroups.v[i].psi_path, n->cgroups.v[i].path) == 0;
+    }
+    fb_ev(b,
+          "the v2 tree at %s has no memory controller but carries memory.pressure: "
+          "%zu of %zu memory cgroups have a v2 cgroup of the same path (their PSI is "
+          "theirs); the others only get the machine's",
+          n->hier.unified.mountpoint ? n->hier.unified.mountpoint : "?", with, all);
+}
+
+/* v1 cgroups with the OOM killer disabled (the first 4 said); how many. */
+static size_t oom_killer_disabled(const struct node *n, struct fb *b)
+{
+    size_t frozen = 0;
+    for (size_t i = 0; i < n->cgroups.n; i++) {
+        const struct cgroup_memory *cg = &n->cgroups.v[i];
+        if (cg->oom_control.oom_kill_disable != 1)
+            continue;
+        if (frozen++ < 4)
+            fb_ev(b,
+                  "%s has the OOM killer disabled (memory.oom_control oom_kill_disable 1)%s: "
+                  "at its limit its tasks sleep until memory is freed, instead of one dying",
+                  cg->path,
+                  cg->oom_control.under_oom == 1 ? " and is under OOM now (under_oom 1)" : "");
+    }
+    return frozen;
+}
+
+/* What the v1 memory controller lacks; the title, `title` unless it has none yet or a disabled
+ * OOM killer leads. */
+static const char *v1_controller(const struct node *n, struct fb *b, const char *title,
+                                 enum doctor_severity *sev)
+{
+    if (!title)
+        title = n->hier.layout == CGROUP_LAYOUT_V1
+                    ? "cgroup v1 memory controller: no memory.high, no memory.oom.group, no "
+                      "per-cgroup PSI"
+                    : "hybrid cgroups: the memory controller is v1; per-cgroup PSI only "
+                      "where the v2 tree has the same cgroup";
+    fb_ev(b,
+          "cgroup v1 memory controller at %s: no memory.high (nothing throttles before "
+          "the hard limit), no memory.oom.group, no memory.events.local, and "
+          "memory.oom_control can disable the OOM killer (tasks then hang at the limit)",
+          n->hier.memory.mountpoint ? n->hier.memory.mountpoint : "?");
+    if (n->hier.layout == CGROUP_LAYOUT_HYBRID)
+        hybrid_psi_coverage(n, b);
+    if (oom_killer_disabled(n, b)) {
+        *sev = DOCTOR_WARNING;
+        if (n->psi_err == 0) /* else the missing PSI leads */
+            title = "the OOM killer is disabled in a v1 memory cgroup: its tasks hang at the "
+                    "limit";
+        fb_fix(b, "echo 0 > <cgroup>/memory.oom_control lets the kernel kill at the limit "
+                  "again");
+    }
+    fb_ev(b, "Kubernetes moved cgroup v1 support to maintenance mode in 1.31; on v1 "
+             "kubelet's MemoryQoS and the memory.oom.group default do not apply");
+    fb_fix(b, "switch to cgroup v2: boot with systemd.unified_cgroup_hierarchy=1 (Kubernetes "
+              "supports v2 since 1.25, with containerd 1.4+ or CRI-O 1.20+)");
+    return title;
+}
+
 int check_psi_cgroups(const struct node *n, struct doctor_report *r)
 {
     struct fb b;
     fb_begin(&b, CHECK_PSI_CGROUPS);
-    enum doctor_severity sev = DOCTOR_INFO;
-    const char *title = NULL;
-    if (n->psi_err < 0) {
-        sev = DOCTOR_WARNING;
-        title = "no memory PSI: nothing shows the stalls that come before an OOM";
-        if (n->psi_err == -EOPNOTSUPP || cmdline_has(n, "psi=0"))
-            fb_ev(&b, "PSI is built in but switched off%s (reading /proc/pressure/memory: %s)",
-                  cmdline_has(n, "psi=0") ? ": the kernel command line has psi=0" : "",
-                  strerror(-n->psi_err));
-        else
-            fb_ev(&b,
-                  "/proc/pressure/memory: %s: the kernel was built without CONFIG_PSI, or with "
-                  "CONFIG_PSI_DEFAULT_DISABLED=y and booted without psi=1",
-                  strerror(-n->psi_err));
-        fb_fix(&b, "boot with psi=1 (add it to GRUB_CMDLINE_LINUX in /etc/default/grub, then "
-                   "update-grub and reboot); a kernel without CONFIG_PSI needs another kernel");
-    }
+    const char *title = psi_missing(n, &b);
+    enum doctor_severity sev = title ? DOCTOR_WARNING : DOCTOR_INFO;
     if (cmdline_has(n, "cgroup_disable=pressure"))
         fb_ev(&b, "the kernel command line has cgroup_disable=pressure: no cgroup has a "
                   "memory.pressure file, only the machine does");
@@ -296,59 +421,9 @@ int check_psi_cgroups(const struct node *n, struct doctor_report *r)
               sysroot_path(n->sr, "/sys/fs/cgroup"));
         break;
     case CGROUP_LAYOUT_V1:
-    case CGROUP_LAYOUT_HYBRID: {
-        if (!title)
-            title = n->hier.layout == CGROUP_LAYOUT_V1
-                        ? "cgroup v1 memory controller: no memory.high, no memory.oom.group, no "
-                          "per-cgroup PSI"
-                        : "hybrid cgroups: the memory controller is v1; per-cgroup PSI only "
-                          "where the v2 tree has the same cgroup";
-        fb_ev(&b,
-              "cgroup v1 memory controller at %s: no memory.high (nothing throttles before "
-              "the hard limit), no memory.oom.group, no memory.events.local, and "
-              "memory.oom_control can disable the OOM killer (tasks then hang at the limit)",
-              n->hier.memory.mountpoint ? n->hier.memory.mountpoint : "?");
-        if (n->hier.layout == CGROUP_LAYOUT_HYBRID) {
-            size_t with = 0, all = 0;
-            for (size_t i = 0; i < n->cgroups.n; i++) {
-                if (is_root(&n->cgroups.v[i]))
-                    continue;
-                all++;
-                with += n->cgroups.v[i].has_psi && n->cgroups.v[i].psi_path &&
-                        strcmp(n->cgroups.v[i].psi_path, n->cgroups.v[i].path) == 0;
-            }
-            fb_ev(&b,
-                  "the v2 tree at %s has no memory controller but carries memory.pressure: "
-                  "%zu of %zu memory cgroups have a v2 cgroup of the same path (their PSI is "
-                  "theirs); the others only get the machine's",
-                  n->hier.unified.mountpoint ? n->hier.unified.mountpoint : "?", with, all);
-        }
-        size_t frozen = 0;
-        for (size_t i = 0; i < n->cgroups.n; i++) {
-            const struct cgroup_memory *cg = &n->cgroups.v[i];
-            if (cg->oom_control.oom_kill_disable != 1)
-                continue;
-            if (frozen++ < 4)
-                fb_ev(&b,
-                      "%s has the OOM killer disabled (memory.oom_control oom_kill_disable 1)%s: "
-                      "at its limit its tasks sleep until memory is freed, instead of one dying",
-                      cg->path,
-                      cg->oom_control.under_oom == 1 ? " and is under OOM now (under_oom 1)" : "");
-        }
-        if (frozen) {
-            sev = DOCTOR_WARNING;
-            if (n->psi_err == 0) /* else the missing PSI leads */
-                title = "the OOM killer is disabled in a v1 memory cgroup: its tasks hang at the "
-                        "limit";
-            fb_fix(&b, "echo 0 > <cgroup>/memory.oom_control lets the kernel kill at the limit "
-                       "again");
-        }
-        fb_ev(&b, "Kubernetes moved cgroup v1 support to maintenance mode in 1.31; on v1 "
-                  "kubelet's MemoryQoS and the memory.oom.group default do not apply");
-        fb_fix(&b, "switch to cgroup v2: boot with systemd.unified_cgroup_hierarchy=1 (Kubernetes "
-                   "supports v2 since 1.25, with containerd 1.4+ or CRI-O 1.20+)");
+    case CGROUP_LAYOUT_HYBRID:
+        title = v1_controller(n, &b, title, &sev);
         break;
-    }
     case CGROUP_LAYOUT_V2:
         break;
     }
