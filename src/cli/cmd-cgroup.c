@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/cleanup.h"
 #include "base/sys/clock.h"
 #include "base/cursor.h"
 #include "base/fmt.h"
@@ -29,6 +30,7 @@
 #include "model/workload/podnames.h"
 #include "model/pressure/workingset.h"
 #include "cli.h"
+#include "render/cgroup-text.h"
 
 static const char usage[] =
     "Usage: oomwarden cgroup [OPTIONS] [PATH | pid:N]\n"
@@ -45,8 +47,8 @@ static const char usage[] =
     "  -n, --top N           only the first N rows\n"
     "      --no-headers      omit the header line\n"
     "      --interval D      with PATH: read memory.stat again after D to measure page-cache\n"
-    "                        refaults per second (default 1s; 0: do not wait, no rate)\n"
-    CLI_COMMON_HELP;
+    "                        refaults per second (default 1s; 0: do not wait, no "
+    "rate)\n" CLI_COMMON_HELP;
 
 enum sort_key { SORT_USAGE, SORT_HEADROOM, SORT_PSI, SORT_OOMS };
 
@@ -268,27 +270,6 @@ static void json_header(struct json *j, const struct cgroup_hier *h, const struc
     json_kv_str(j, "unified_mount", h->unified.mountpoint);
     json_kv_i64(j, "page_size", h->page_size);
     json_psi(j, "system_psi", sys, NULL);
-}
-
-/* ---- text helpers ---------------------------------------------------------------------------- */
-
-static void psi_text(struct buf *out, const struct psi_line *l)
-{
-    buf_printf(out,
-               "avg10 %" PRIu64 ".%02" PRIu64 "%%  avg60 %" PRIu64 ".%02" PRIu64
-               "%%  avg300 %" PRIu64 ".%02" PRIu64 "%%  total ",
-               l->avg10 / 100, l->avg10 % 100, l->avg60 / 100, l->avg60 % 100, l->avg300 / 100,
-               l->avg300 % 100);
-    char d[24];
-    buf_puts(out, fmt_duration(d, (double)l->total / 1e6));
-}
-
-static const char *opt_u64(char out[24], uint64_t v)
-{
-    if (!opt_has(v))
-        return "-";
-    snprintf(out, 24, "%" PRIu64, v);
-    return out;
 }
 
 /* ---- the list -------------------------------------------------------------------------------- */
@@ -590,264 +571,7 @@ out:
     return r;
 }
 
-/* ---- one cgroup --------------------------------------------------------------------------------
- */
-
-/* The breakdown bar: anon, page cache, kernel, the rest, against the limit (or the usage). */
-static void bar(struct buf *out, const struct cgroup_memory *cg, uint64_t limit, bool color,
-                size_t width)
-{
-    uint64_t use = opt_has(cg->current) ? cg->current : 0;
-    uint64_t scale = cgroup_limit_set(limit) && limit > use ? limit : use;
-    if (!scale)
-        return;
-    const struct cgroup_memstat *s = &cg->stat;
-    uint64_t anon = opt_has(s->anon) ? s->anon : 0, file = opt_has(s->file) ? s->file : 0;
-    uint64_t kern = opt_has(cgroup_kernel(cg)) ? cgroup_kernel(cg) : 0;
-    uint64_t parts[4] = {anon, file, kern, 0};
-    uint64_t sum = anon + file + kern;
-    parts[3] = use > sum ? use - sum : 0;
-    static const char *const glyph[4] = {"█", "▓", "▒", "░"};
-    static const enum table_style style[4] = {STYLE_RED, STYLE_CYAN, STYLE_YELLOW, STYLE_DIM};
-    /* cumulative rounding: the cells add up to the usage's share of the width exactly */
-    size_t cells[4], used = 0;
-    uint64_t cum = 0;
-    for (int i = 0; i < 4; i++) {
-        cum += parts[i];
-        long double edge = (long double)cum * (long double)width / (long double)scale;
-        size_t end = (size_t)(edge + 0.5L);
-        if (end > width)
-            end = width;
-        cells[i] = end > used ? end - used : 0;
-        used += cells[i];
-    }
-    buf_puts(out, "  [");
-    for (int i = 0; i < 4; i++) {
-        if (!cells[i])
-            continue;
-        if (color)
-            buf_puts(out, style_ansi(style[i]));
-        for (size_t k = 0; k < cells[i]; k++)
-            buf_puts(out, glyph[i]);
-        if (color)
-            buf_puts(out, STYLE_RESET);
-    }
-    for (size_t k = used; k < width; k++)
-        buf_putc(out, ' ');
-    char a[FMT_SIZE_LEN], b[FMT_SIZE_LEN];
-    buf_printf(out, "] %s / %s\n", fmt_size(a, use),
-               cgroup_limit_set(limit) ? fmt_size(b, limit) : "no limit");
-    buf_puts(out, "   ");
-    static const char *const label[4] = {"anon", "page cache", "kernel", "other"};
-    for (int i = 0; i < 4; i++) {
-        if (color)
-            buf_puts(out, style_ansi(style[i]));
-        buf_printf(out, " %s", glyph[i]);
-        if (color)
-            buf_puts(out, STYLE_RESET);
-        buf_printf(out, " %s", label[i]);
-    }
-    buf_putc(out, '\n');
-}
-
-static void line_size(struct buf *out, const char *label, uint64_t v, uint64_t of, const char *note)
-{
-    char s[FMT_SIZE_LEN];
-    if (!opt_has(v))
-        return;
-    buf_printf(out, "  %-22s %8s", label, fmt_size(s, v));
-    if (opt_has(of) && of > 0)
-        buf_printf(out, "  %3u%%", (unsigned)((long double)v * 100.0L / (long double)of + 0.5L));
-    else if (note)
-        buf_puts(out, "      ");
-    if (note)
-        buf_printf(out, "  %s", note);
-    buf_putc(out, '\n');
-}
-
-static void report_text(const struct cli *c, const struct cgroup_hier *h,
-                        const struct podnames *names, const struct cgroup_memory *cg,
-                        const struct cgroup_binding *bd,
-                        const struct psi *sys, const struct cgobserve *obs, struct buf *out)
-{
-    bool color = term_use_color(STDOUT_FILENO, c->color);
-    bool show_bar = isatty(STDOUT_FILENO) || c->color == COLOR_ALWAYS;
-    char a[24], b[24], a2[24], b2[24];
-    bool v2 = cg->version == 2;
-    const struct cgroup_memstat *s = &cg->stat;
-    uint64_t use = cg->current;
-
-    if (color)
-        buf_puts(out, style_ansi(STYLE_BOLD));
-    buf_puts(out, "cgroup ");
-    text_sanitize_into(out, cg->path, strlen(cg->path));
-    if (color)
-        buf_puts(out, STYLE_RESET);
-    buf_printf(out, "  (memory controller v%d, %s layout)\n", cg->version,
-               cgroup_layout_name(h->layout));
-    struct identity id;
-    podnames_identity(names, cg->path, &id);
-    struct buf w = BUF_INIT(1024);
-    identity_describe(&id, &w);
-    if (w.len) {
-        buf_puts(out, "workload   ");
-        text_sanitize_into(out, w.data, w.len);
-        buf_putc(out, '\n');
-    }
-    buf_release(&w);
-    if (opt_has(cg->nprocs))
-        buf_printf(out, "processes  %" PRIu64 " in it, %" PRIu64 " with its descendants\n",
-                   cg->nprocs, opt_has(cg->nprocs_subtree) ? cg->nprocs_subtree : cg->nprocs);
-
-    /* limits */
-    buf_puts(out, "\nlimits\n");
-    buf_printf(out, "  %-22s %8s", "usage", cli_size_or(a, use, "-"));
-    if (opt_has(cg->peak))
-        buf_printf(out, "  (peak %s)", fmt_size(b, cg->peak));
-    buf_putc(out, '\n');
-    buf_printf(out, "  %-22s %8s\n", v2 ? "memory.max" : "limit_in_bytes",
-               cli_size_or(a, cg->max, "-"));
-    if (bd->from && strcmp(bd->from, cg->path) == 0) {
-        buf_printf(out, "  %-22s %8s  %u%% of the limit used\n", "headroom",
-                   fmt_size(a, bd->headroom),
-                   (unsigned)((long double)use * 100.0L / (long double)bd->limit + 0.5L));
-    } else if (bd->from) {
-        buf_printf(out, "  %-22s %8s  ", "headroom", fmt_size(a, bd->headroom));
-        text_sanitize_into(out, bd->from, strlen(bd->from));
-        buf_printf(out, "'s limit of %s binds it\n", fmt_size(b, bd->limit));
-    }
-    if (v2) {
-        buf_printf(out, "  %-22s %8s\n", "memory.high", cli_size_or(a, cg->high, "-"));
-        buf_printf(out, "  %-22s %8s\n", "memory.low", cli_size_or(a, cg->low, "-"));
-        buf_printf(out, "  %-22s %8s\n", "memory.min", cli_size_or(a, cg->min, "-"));
-        if (opt_has(cg->swap_current) || opt_has(cg->swap_max))
-            buf_printf(out, "  %-22s %8s  of memory.swap.max %s\n", "swap",
-                       cli_size_or(a, cg->swap_current, "-"), cli_size_or(b, cg->swap_max, "-"));
-    } else {
-        buf_printf(out, "  %-22s %8s\n", "soft_limit_in_bytes", cli_size_or(a, cg->soft_limit, "-"));
-        if (opt_has(cg->memsw_current) || opt_has(cg->memsw_max))
-            buf_printf(out, "  %-22s %8s  of memsw.limit_in_bytes %s\n", "memory+swap",
-                       cli_size_or(a, cg->memsw_current, "-"), cli_size_or(b, cg->memsw_max, "-"));
-        if (opt_has(cg->swappiness))
-            buf_printf(out, "  %-22s %8" PRIu64 "\n", "swappiness", cg->swappiness);
-        if (cg->use_hierarchy == 0)
-            buf_printf(out, "  %-22s %8s  (its limit and OOM cover its own tasks, not its "
-                            "children's)\n",
-                       "use_hierarchy", "0");
-    }
-    if (show_bar) {
-        buf_putc(out, '\n');
-        size_t tw = term_width(STDOUT_FILENO);
-        size_t bw = tw > 40 ? (tw - 30 > 60 ? 60 : tw - 30) : 50;
-        bar(out, cg, cg->max, color, bw);
-    }
-
-    /* breakdown */
-    buf_printf(out, "\nwhere the memory is%*s%%usage\n", 17, "");
-    line_size(out, "anon", s->anon, use, NULL);
-    line_size(out, "page cache (file)", s->file, use, NULL);
-    line_size(out, "  active", s->active_file, use, NULL);
-    line_size(out, "  inactive", s->inactive_file, use, NULL);
-    line_size(out, "  shmem/tmpfs", s->shmem, use, NULL);
-    line_size(out, "  dirty + writeback",
-              opt_has(s->file_dirty) && opt_has(s->file_writeback)
-                  ? s->file_dirty + s->file_writeback
-                  : OPT_ABSENT,
-              use, NULL);
-    uint64_t kern = cgroup_kernel(cg);
-    line_size(out, "kernel", kern, use, v2 ? NULL : "memory.kmem.usage_in_bytes");
-    line_size(out, "  slab reclaimable", s->slab_reclaimable, use, NULL);
-    line_size(out, "  slab unreclaimable", s->slab_unreclaimable, use, NULL);
-    line_size(out, "  kernel stack", s->kernel_stack, use, NULL);
-    line_size(out, "  page tables", s->pagetables, use, NULL);
-    line_size(out, "  percpu", s->percpu, use, NULL);
-    line_size(out, "  vmalloc", s->vmalloc, use, NULL);
-    line_size(out, "sock", s->sock, use, NULL);
-    if (v2)
-        line_size(out, "swapped out", cg->swap_current, OPT_ABSENT, NULL);
-    else
-        line_size(out, "swapped out", s->swap, OPT_ABSENT, NULL);
-    buf_putc(out, '\n');
-    if (opt_has(s->active_file) && opt_has(s->inactive_file)) {
-        uint64_t lru, held, free_now;
-        cgroup_reclaim_split(s, &lru, &held, &free_now);
-        line_size(out, "reclaim can drop", free_now, use,
-                  "page cache, active and inactive, not mapped, dirty or under writeback");
-        line_size(out, "reclaim may drop", held + (opt_has(s->slab_reclaimable) ? s->slab_reclaimable : 0),
-                  use, "mapped or dirty page cache, reclaimable slab: when cold, written, shrunk");
-    }
-    line_size(out, "working set", cgroup_working_set(cg), use,
-              "usage - inactive file, as kubelet computes it (active cache counts as used)");
-
-    /* events */
-    const struct cgroup_events *e = &cg->events;
-    buf_puts(out, "\nevents since creation\n");
-    if (v2) {
-        buf_printf(out, "  high %" PRIu64 "  max %" PRIu64 "  oom %" PRIu64 "  oom_kill %" PRIu64,
-                   opt_has(e->high) ? e->high : 0, opt_has(e->max) ? e->max : 0,
-                   opt_has(e->oom) ? e->oom : 0, opt_has(e->oom_kill) ? e->oom_kill : 0);
-        if (opt_has(e->oom_group_kill))
-            buf_printf(out, "  oom_group_kill %" PRIu64, e->oom_group_kill);
-        buf_puts(out, "  (memory.events, with descendants)\n");
-        const struct cgroup_events *l = &cg->events_local;
-        if (opt_has(l->max))
-            buf_printf(out,
-                       "  max %" PRIu64 "  oom %" PRIu64 "  oom_kill %" PRIu64
-                       "  (memory.events.local, this cgroup alone)\n",
-                       l->max, opt_has(l->oom) ? l->oom : 0,
-                       opt_has(l->oom_kill) ? l->oom_kill : 0);
-        buf_printf(out, "  memory.oom.group %s\n",
-                   opt_has(cg->oom_group) ? (cg->oom_group ? "1" : "0") : "-");
-    } else {
-        const struct cgroup_oom_control *oc = &cg->oom_control;
-        buf_printf(out, "  failcnt %s  oom_kill %s  under_oom %s  oom_kill_disable %s\n",
-                   opt_u64(a, e->max), opt_u64(b, oc->oom_kill), opt_u64(a2, oc->under_oom),
-                   opt_u64(b2, oc->oom_kill_disable));
-        buf_puts(out, "  memory.oom.group does not exist on cgroup v1: an OOM kills one process\n");
-    }
-
-    /* pressure */
-    buf_puts(out, "\npressure (PSI)\n");
-    if (cg->has_psi) {
-        bool machine = strcmp(cg->psi_path, "/") == 0;
-        if (cg->psi.some.present) {
-            buf_puts(out, "  some  ");
-            psi_text(out, &cg->psi.some);
-            buf_putc(out, '\n');
-        }
-        if (cg->psi.full.present) {
-            buf_puts(out, "  full  ");
-            psi_text(out, &cg->psi.full);
-            buf_putc(out, '\n');
-        }
-        if (machine)
-            buf_puts(out, "  (the unified root's memory.pressure: the whole machine)\n");
-        else if (strcmp(cg->psi_path, cg->path) != 0 || h->memory_version == 1) {
-            buf_puts(out, "  (from the unified tree's ");
-            text_sanitize_into(out, cg->psi_path, strlen(cg->psi_path));
-            buf_puts(out, ")\n");
-        }
-    } else {
-        buf_puts(out, h->memory_version == 1
-                          ? "  none for this cgroup: the unified tree has no cgroup of this path "
-                            "and its processes are not in one of their own\n"
-                          : "  none: PSI is off (psi=0, cgroup.pressure 0) or not built in\n");
-        if (sys) {
-            buf_puts(out, "  machine: some  ");
-            psi_text(out, &sys->some);
-            buf_putc(out, '\n');
-        }
-    }
-
-    if (obs->n) {
-        buf_puts(out, "\nobservations\n");
-        for (size_t i = 0; i < obs->n; i++) {
-            buf_puts(out, "  - ");
-            buf_puts(out, obs->v[i]);
-            buf_putc(out, '\n');
-        }
-    }
-}
+/* ---- one cgroup ------------------------------------------------------------------------------ */
 
 /*
  * Page cache re-read after reclaim dropped it, per second: workingset_refault_file read again
@@ -875,101 +599,110 @@ static void measure_refaults(const struct cgroup_hier *h, const struct cgroup_me
     workingset_assess(cg->stat.workingset_refault_file, after, dt, h->page_size, cache, ret);
 }
 
-static int run_one(const struct cli *c, const struct cg_opts *o, const struct cgroup_hier *h,
-                   const struct podnames *names, struct buf *out)
+/* What follows from a cgroup's ancestors: the limit that binds it, the top of an oom.group
+ * kill, and the outlook of the cgroup whose limit binds. */
+static void one_chain(const struct cgroup_hier *h, const struct cgroup_snapshot *anc,
+                      const struct cgroup_memory *cg, struct cgroup_binding *bd,
+                      const char **group_top, struct cgroup_outlook *ol)
 {
-    char *path = NULL;
-    int r = cli_resolve_cgroup(c, h, o->path, &path);
-    if (r)
-        return r;
-    struct cgroup_memory cg;
-    if ((r = cli_read_named_cgroup(h, path, &cg))) {
-        free(path);
-        return r;
-    }
-    free(path);
-    uint64_t t0 = clock_mono_ms();
-    (void)cgroup_psi_from_members(h, &cg);
-    struct cgroup_snapshot anc = {0}, sub = {0};
-    struct cgobserve obs = {0};
-    (void)cgroup_read_ancestors(h, cg.path, &anc);
-    /* the process count with descendants needs the subtree */
-    if (cgroup_snapshot_read(h, cg.path, &sub) == 0 && sub.n > 0)
-        cg.nprocs_subtree = sub.v[0].nprocs_subtree;
     const struct cgroup_memory *chain[CGROUP_WALK_MAX_DEPTH + 2];
     size_t nchain = 0;
-    for (size_t i = 0; i < anc.n && nchain < CGROUP_WALK_MAX_DEPTH; i++)
-        chain[nchain++] = &anc.v[i];
-    chain[nchain++] = &cg;
-    struct cgroup_binding bd;
-    cgroup_binding_of(chain, nchain, &bd);
+    for (size_t i = 0; i < anc->n && nchain < CGROUP_WALK_MAX_DEPTH; i++)
+        chain[nchain++] = &anc->v[i];
+    chain[nchain++] = cg;
+    cgroup_binding_of(chain, nchain, bd);
     /* mem_cgroup_get_oom_group(): up from this cgroup to the one whose limit binds (the root for
      * a machine-wide OOM) */
-    const char *group_top = NULL;
+    *group_top = NULL;
     for (size_t i = nchain; h->memory_version == 2 && i-- > 0;) {
         if (chain[i]->oom_group == 1)
-            group_top = chain[i]->path;
-        if (bd.from && strcmp(chain[i]->path, bd.from) == 0)
+            *group_top = chain[i]->path;
+        if (bd->from && strcmp(chain[i]->path, bd->from) == 0)
             break;
     }
     /* what reclaim can take from the cgroup whose limit binds */
     const struct cgroup_memory *binder = NULL;
-    for (size_t i = 0; bd.from && i < nchain; i++)
-        if (strcmp(chain[i]->path, bd.from) == 0)
+    for (size_t i = 0; bd->from && i < nchain; i++)
+        if (strcmp(chain[i]->path, bd->from) == 0)
             binder = chain[i];
     struct meminfo mi;
     uint64_t swap_room = 0;
     bool swap = binder && meminfo_read(h->sr, &mi) == 0 &&
                 cgroup_swap_room(binder, mi.swap_free, &swap_room);
+    cgroup_outlook_of(binder, bd, swap, swap_room, ol);
+}
+
+static int one_json(const struct cgroup_hier *h, const struct podnames *names,
+                    const struct cgroup_memory *cg, const struct cgroup_binding *bd,
+                    const struct cgroup_snapshot *anc, const struct psi *sys,
+                    const struct cgroup_outlook *ol, const struct workingset *ws,
+                    const struct cgobserve *obs, struct buf *out)
+{
+    struct json j;
+    json_init(&j, out, true);
+    json_obj_begin(&j);
+    json_header(&j, h, sys);
+    json_key(&j, "cgroup");
+    json_cgroup(&j, names, cg, bd, -1);
+    json_key(&j, "ancestors");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < anc->n; i++) {
+        json_obj_begin(&j);
+        json_kv_str(&j, "path", anc->v[i].path);
+        json_kv_u64_opt(&j, "current", anc->v[i].current);
+        json_kv_limit(&j, "max", anc->v[i].max);
+        json_kv_limit(&j, "high", anc->v[i].high);
+        json_kv_bool_opt(&j, "oom_group", anc->v[i].oom_group);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_key(&j, "outlook");
+    cgroup_outlook_json(ol, &j);
+    json_key(&j, "refaults");
+    workingset_json(ws, &j);
+    json_key(&j, "observations");
+    json_arr_begin(&j);
+    for (size_t i = 0; i < obs->n; i++)
+        json_str(&j, obs->v[i]);
+    json_arr_end(&j);
+    json_obj_end(&j);
+    return json_error(&j) < 0 ? EXIT_FAIL : 0;
+}
+
+static int run_one(const struct cli *c, const struct cg_opts *o, const struct cgroup_hier *h,
+                   const struct podnames *names, struct buf *out)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = cli_resolve_cgroup(c, h, o->path, &path);
+    if (r)
+        return r;
+    _cleanup_(cgroup_memory_release) struct cgroup_memory cg;
+    if ((r = cli_read_named_cgroup(h, path, &cg))) {
+        cg = (struct cgroup_memory){0};
+        return r;
+    }
+    uint64_t t0 = clock_mono_ms();
+    (void)cgroup_psi_from_members(h, &cg);
+    _cleanup_(cgroup_snapshot_release) struct cgroup_snapshot anc = {0}, sub = {0};
+    _cleanup_(cgobserve_release) struct cgobserve obs = {0};
+    (void)cgroup_read_ancestors(h, cg.path, &anc);
+    /* the process count with descendants needs the subtree */
+    if (cgroup_snapshot_read(h, cg.path, &sub) == 0 && sub.n > 0)
+        cg.nprocs_subtree = sub.v[0].nprocs_subtree;
+    struct cgroup_binding bd;
+    const char *group_top;
     struct cgroup_outlook ol;
-    cgroup_outlook_of(binder, &bd, swap, swap_room, &ol);
+    one_chain(h, &anc, &cg, &bd, &group_top, &ol);
     struct workingset ws;
     measure_refaults(h, &cg, t0, o->interval_ms, &ws);
-    if (cgobserve_make(&cg, &bd, group_top, &ol, &ws, &obs) < 0) {
-        r = EXIT_FAIL;
-        goto out;
-    }
+    if (cgobserve_make(&cg, &bd, group_top, &ol, &ws, &obs) < 0)
+        return EXIT_FAIL;
     struct psi sys;
     bool have_sys = psi_read_system(h->sr, &sys) == 0;
-    if (c->json) {
-        struct json j;
-        json_init(&j, out, true);
-        json_obj_begin(&j);
-        json_header(&j, h, have_sys ? &sys : NULL);
-        json_key(&j, "cgroup");
-        json_cgroup(&j, names, &cg, &bd, -1);
-        json_key(&j, "ancestors");
-        json_arr_begin(&j);
-        for (size_t i = 0; i < anc.n; i++) {
-            json_obj_begin(&j);
-            json_kv_str(&j, "path", anc.v[i].path);
-            json_kv_u64_opt(&j, "current", anc.v[i].current);
-            json_kv_limit(&j, "max", anc.v[i].max);
-            json_kv_limit(&j, "high", anc.v[i].high);
-            json_kv_bool_opt(&j, "oom_group", anc.v[i].oom_group);
-            json_obj_end(&j);
-        }
-        json_arr_end(&j);
-        json_key(&j, "outlook");
-        cgroup_outlook_json(&ol, &j);
-        json_key(&j, "refaults");
-        workingset_json(&ws, &j);
-        json_key(&j, "observations");
-        json_arr_begin(&j);
-        for (size_t i = 0; i < obs.n; i++)
-            json_str(&j, obs.v[i]);
-        json_arr_end(&j);
-        json_obj_end(&j);
-        r = json_error(&j) < 0 ? EXIT_FAIL : 0;
-    } else {
-        report_text(c, h, names, &cg, &bd, have_sys ? &sys : NULL, &obs, out);
-    }
-out:
-    cgobserve_release(&obs);
-    cgroup_snapshot_release(&anc);
-    cgroup_snapshot_release(&sub);
-    cgroup_memory_release(&cg);
-    return r;
+    if (c->json)
+        return one_json(h, names, &cg, &bd, &anc, have_sys ? &sys : NULL, &ol, &ws, &obs, out);
+    cgroup_report_text(c, h, names, &cg, &bd, have_sys ? &sys : NULL, &obs, out);
+    return 0;
 }
 
 int cmd_cgroup(struct cli *c, int argc, char **argv)
