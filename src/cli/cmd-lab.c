@@ -26,6 +26,7 @@
 #include "model/log/oomlog.h"
 #include "model/sysroot.h"
 #include "cli.h"
+#include "render/lab-json.h"
 
 static const char usage[] =
     "Usage: oomwarden lab run [OPTIONS]\n"
@@ -87,6 +88,80 @@ static int parse_rate(const char *s, uint64_t *ret)
     return parse_size(b, ret);
 }
 
+/* One option's value into lc; 0, or the exit status of a usage error. */
+static int lab_option(struct cli *c, struct lab_cli *lc, int opt, const char *value)
+{
+    struct lab_opts *o = &lc->o;
+    switch (opt) {
+    case OPT_MAX:
+        if (parse_size(value, &o->max) < 0 || o->max < (4u << 20))
+            return cli_usage_error(c, "--max takes a size of at least 4M (256M, 1G), not '%s'",
+                                   value);
+        break;
+    case OPT_HIGH:
+        if (parse_size(value, &o->high) < 0 || o->high == 0)
+            return cli_usage_error(c, "--high takes a size (200M), not '%s'", value);
+        break;
+    case OPT_RATE:
+        if (parse_rate(value, &o->rate) < 0 || o->rate < (64u << 10))
+            return cli_usage_error(c,
+                                   "--rate takes a size per second of at least 64K/s "
+                                   "(50M/s), not '%s'",
+                                   value);
+        break;
+    case OPT_KIND:
+        if (eater_kind_parse(value, &o->kind) < 0)
+            return cli_usage_error(c, "--kind is anon, file or mixed, not '%s'", value);
+        break;
+    case OPT_FILE_DIR:
+        o->file_dir = value;
+        break;
+    case OPT_TIMEOUT:
+        if (parse_duration_ms(value, &o->timeout_ms) < 0 || o->timeout_ms < 1000)
+            return cli_usage_error(c,
+                                   "--timeout takes a duration of at least 1s (60s, 5m), "
+                                   "not '%s'",
+                                   value);
+        break;
+    case OPT_INTERVAL:
+        if (parse_duration_ms(value, &o->interval_ms) < 0 || o->interval_ms < 50 ||
+            o->interval_ms > 60000)
+            return cli_usage_error(c, "--interval takes a duration from 50ms to 60s, not '%s'",
+                                   value);
+        break;
+    case OPT_SVG:
+        lc->svg = value;
+        break;
+    }
+    return 0;
+}
+
+/* run or protect, the default limit, and the options that do not go together */
+static int lab_mode(struct cli *c, struct lab_cli *lc, const struct args *a)
+{
+    struct lab_opts *o = &lc->o;
+    if (a->noperands == 0)
+        return cli_usage_error(c, "run or protect? (oomwarden lab run --max 256M)");
+    if (strcmp(a->operands[0], "run") == 0)
+        o->mode = LAB_RUN;
+    else if (strcmp(a->operands[0], "protect") == 0)
+        o->mode = LAB_PROTECT;
+    else
+        return cli_usage_error(c, "unknown lab '%s' (run, protect)", a->operands[0]);
+    int r = cli_no_more_operands(c, a, 1);
+    if (r)
+        return r;
+    if (!o->max)
+        o->max = o->mode == LAB_RUN ? 256ull << 20 : 64ull << 20;
+    if (o->high && o->high >= o->max)
+        return cli_usage_error(c, "--high must be below --max");
+    if (o->mode == LAB_PROTECT && o->kind != EATER_ANON)
+        return cli_usage_error(c, "lab protect uses anonymous memory only (no --kind)");
+    if (o->file_dir && o->kind == EATER_ANON)
+        return cli_usage_error(c, "--file-dir goes with --kind file or mixed");
+    return 0;
+}
+
 static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
 {
     static const struct args_option opts[] = {
@@ -105,73 +180,14 @@ static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
     o->timeout_ms = 60000;
     o->interval_ms = 500;
     struct args a;
-    int opt;
+    int opt, r;
     cli_args_init(c, &a, argc, argv, opts);
-    while ((opt = cli_next_option(c, &a, usage)) > 0) {
-        switch (opt) {
-        case OPT_MAX:
-            if (parse_size(a.value, &o->max) < 0 || o->max < (4u << 20))
-                return cli_usage_error(c, "--max takes a size of at least 4M (256M, 1G), not '%s'",
-                                       a.value);
-            break;
-        case OPT_HIGH:
-            if (parse_size(a.value, &o->high) < 0 || o->high == 0)
-                return cli_usage_error(c, "--high takes a size (200M), not '%s'", a.value);
-            break;
-        case OPT_RATE:
-            if (parse_rate(a.value, &o->rate) < 0 || o->rate < (64u << 10))
-                return cli_usage_error(c,
-                                       "--rate takes a size per second of at least 64K/s "
-                                       "(50M/s), not '%s'",
-                                       a.value);
-            break;
-        case OPT_KIND:
-            if (eater_kind_parse(a.value, &o->kind) < 0)
-                return cli_usage_error(c, "--kind is anon, file or mixed, not '%s'", a.value);
-            break;
-        case OPT_FILE_DIR:
-            o->file_dir = a.value;
-            break;
-        case OPT_TIMEOUT:
-            if (parse_duration_ms(a.value, &o->timeout_ms) < 0 || o->timeout_ms < 1000)
-                return cli_usage_error(c,
-                                       "--timeout takes a duration of at least 1s (60s, 5m), "
-                                       "not '%s'",
-                                       a.value);
-            break;
-        case OPT_INTERVAL:
-            if (parse_duration_ms(a.value, &o->interval_ms) < 0 || o->interval_ms < 50 ||
-                o->interval_ms > 60000)
-                return cli_usage_error(c, "--interval takes a duration from 50ms to 60s, not '%s'",
-                                       a.value);
-            break;
-        case OPT_SVG:
-            lc->svg = a.value;
-            break;
-        }
-    }
+    while ((opt = cli_next_option(c, &a, usage)) > 0)
+        if ((r = lab_option(c, lc, opt, a.value)))
+            return r;
     if (opt < 0)
         return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
-    if (a.noperands == 0)
-        return cli_usage_error(c, "run or protect? (oomwarden lab run --max 256M)");
-    if (strcmp(a.operands[0], "run") == 0)
-        o->mode = LAB_RUN;
-    else if (strcmp(a.operands[0], "protect") == 0)
-        o->mode = LAB_PROTECT;
-    else
-        return cli_usage_error(c, "unknown lab '%s' (run, protect)", a.operands[0]);
-    int r = cli_no_more_operands(c, &a, 1);
-    if (r)
-        return r;
-    if (!o->max)
-        o->max = o->mode == LAB_RUN ? 256ull << 20 : 64ull << 20;
-    if (o->high && o->high >= o->max)
-        return cli_usage_error(c, "--high must be below --max");
-    if (o->mode == LAB_PROTECT && o->kind != EATER_ANON)
-        return cli_usage_error(c, "lab protect uses anonymous memory only (no --kind)");
-    if (o->file_dir && o->kind == EATER_ANON)
-        return cli_usage_error(c, "--file-dir goes with --kind file or mixed");
-    return 0;
+    return lab_mode(c, lc, &a);
 }
 
 /* ---- text ---------------------------------------------------------------------------------- */
@@ -186,18 +202,9 @@ static void size_str(char out[24], uint64_t v)
     fmt_size_long(out, v);
 }
 
-static bool variant_fallback(const struct lab_result *r)
+/* the cgroup, its limits and the eaters as set up */
+static void start_setup(const struct lab_result *r, struct buf *o)
 {
-    return r->mode == LAB_PROTECT && r->eaters[0].adj_fallback;
-}
-
-static void text_start(const struct lab_result *r, void *ctx)
-{
-    struct lab_cli *lc = ctx;
-    if (lc->c->json)
-        return;
-    struct buf *o = &lc->line;
-    buf_reset(o);
     char a[24], b[24];
     for (size_t i = 0; i < r->nstale; i++)
         buf_printf(o, "removed %s, left by a lab run that did not finish\n", r->stale[i]);
@@ -227,11 +234,16 @@ static void text_start(const struct lab_result *r, void *ctx)
     }
     if (r->mode == LAB_PROTECT)
         buf_printf(o, "     variant: %s\n",
-                   variant_fallback(r)
+                   lab_variant_fallback(r)
                        ? "oom_score_adj -900 needs CAP_SYS_RESOURCE, which this process lacks: the "
                          "protected eater stays at 0 and the other gets +900 (raising is allowed)"
                        : "the protected eater at oom_score_adj -900");
+}
 
+/* the kernel's choice, predicted from the eaters' badness */
+static void start_prediction(const struct lab_result *r, uint64_t timeout_ms, struct buf *o)
+{
+    char a[24], b[24];
     const struct lab_prediction *p = &r->pred;
     if (!p->made) {
         buf_printf(o, "prediction: none (%s)\n", p->why_not);
@@ -270,10 +282,20 @@ static void text_start(const struct lab_result *r, void *ctx)
                        "64 s per 64 pages charged (at most 2 s): from %s to %s at this rate "
                        "that takes about %.1fs%s\n",
                        (size_str(a, r->high), a), (size_str(b, r->max), b), p->high_to_max_s,
-                       p->high_to_max_s * 1000 > (double)lc->o.timeout_ms
-                           ? ", longer than --timeout"
-                           : "");
+                       p->high_to_max_s * 1000 > (double)timeout_ms ? ", longer than --timeout"
+                                                                    : "");
     }
+}
+
+static void text_start(const struct lab_result *r, void *ctx)
+{
+    struct lab_cli *lc = ctx;
+    if (lc->c->json)
+        return;
+    struct buf *o = &lc->line;
+    buf_reset(o);
+    start_setup(r, o);
+    start_prediction(r, lc->o.timeout_ms, o);
     if (r->high && r->kind != EATER_ANON)
         buf_puts(o, "  (file pages above memory.high are reclaimed first, so the throttle "
                     "depends on the refaults: no time is predicted)\n");
@@ -309,7 +331,8 @@ static void text_sample(const struct lab_result *r, const struct lab_sample *s, 
     if (r->high)
         u64_col(o, 6, s->ev.high);
     if (s->has_psi) {
-        buf_printf(o, " %7.2f %7.2f", (double)s->psi.some.avg10 / 100, (double)s->psi.full.avg10 / 100);
+        buf_printf(o, " %7.2f %7.2f", (double)s->psi.some.avg10 / 100,
+                   (double)s->psi.full.avg10 / 100);
         if (s->some_rate >= 0)
             buf_printf(o, " %6.1f%% %6.1f%%", s->some_rate, s->full_rate);
         else
@@ -378,13 +401,11 @@ static bool outcome(const struct lab_result *r, struct buf *o)
     return false;
 }
 
-static int render_text(const struct lab_cli *lc, const struct lab_result *r, struct buf *o,
-                       bool *ret_ok)
+/* where the kill came against the limit, or how high usage went */
+static void text_where(const struct lab_result *r, struct buf *o)
 {
     const struct lab_summary *s = &r->sum;
     char a[24], b[24];
-    buf_putc(o, '\n');
-    *ret_ok = outcome(r, o);
     if (r->end == LAB_END_KILLED) {
         buf_printf(o, "  where:    usage %s = %.1f%% of %s %s", (size_str(a, s->usage_at_kill), a),
                    s->pct_of_limit, limit_name(r->version), (size_str(b, r->max), b));
@@ -394,8 +415,9 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
                        "kB, failcnt %" PRIu64 ")",
                        r->event->mem.usage_kb, r->event->mem.limit_kb, r->event->mem.failcnt);
         else if (s->usage_source == LABSUM_USAGE_PEAK)
-            buf_printf(o, " (%s: the cgroup's high-water mark, where the OOM came; the kernel's "
-                          "report has no usage line)",
+            buf_printf(o,
+                       " (%s: the cgroup's high-water mark, where the OOM came; the kernel's "
+                       "report has no usage line)",
                        r->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes");
         buf_putc(o, '\n');
         if (s->last_before_t >= 0)
@@ -418,6 +440,11 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
     if (opt_has(r->peak))
         buf_printf(o, "  peak:     %s (%s)\n", (size_str(a, r->peak), a),
                    r->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes");
+}
+
+/* memory.events (v1: failcnt, oom_control) before and after */
+static void text_counters(const struct lab_result *r, struct buf *o)
+{
     struct buf ev = BUF_INIT(512);
     events_line(&ev, r->version == 2 ? "max" : "failcnt", r->ev_before.max, r->ev_after.max);
     events_line(&ev, "oom", r->ev_before.oom, r->ev_after.oom);
@@ -426,7 +453,12 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
     buf_printf(o, "  counters:%s (%s)\n", buf_cstr(&ev),
                r->version == 2 ? "memory.events" : "memory.failcnt, memory.oom_control");
     buf_release(&ev);
+}
 
+/* how much warning PSI gave */
+static void text_psi(const struct lab_result *r, struct buf *o)
+{
+    const struct lab_summary *s = &r->sum;
     if (!r->psi) {
         buf_puts(o, "  PSI:      not available for this cgroup\n");
     } else if (r->end == LAB_END_KILLED) {
@@ -465,6 +497,13 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
         if (s->full_cross_t >= 0)
             buf_printf(o, "            full avg10 crossed 10%% at %.2fs\n", s->full_cross_t);
     }
+}
+
+/* time above memory.high, and the growth below and above it */
+static void text_high(const struct lab_result *r, struct buf *o)
+{
+    const struct lab_summary *s = &r->sum;
+    char a[24], b[24];
     if (r->high) {
         if (s->high_first_t >= 0) {
             buf_printf(o, "  high:     above memory.high %s for %.2fs%s (first at %.2fs)",
@@ -485,6 +524,11 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
                        (size_str(a, r->high), a));
         }
     }
+}
+
+/* the kernel's report of the kill, explained and indented under the summary */
+static int text_report(const struct lab_result *r, struct buf *o)
+{
     if (r->end == LAB_END_KILLED && !r->event)
         buf_printf(o, "  report:   %s\n",
                    r->kmsg ? "the kernel's report of this kill was not found in the log"
@@ -511,199 +555,23 @@ static int render_text(const struct lab_cli *lc, const struct lab_result *r, str
         }
         buf_release(&t);
     }
-    if (r->cleanup_failed)
-        buf_printf(o, "\nwarning: could not remove %s; the next lab run removes it\n", r->cgroup);
-    (void)lc;
     return 0;
 }
 
-/* ---- JSON ---------------------------------------------------------------------------------- */
-
-static void json_events(struct json *j, const char *k, const struct cgroup_events *e)
+static int render_text(const struct lab_result *r, struct buf *o, bool *ret_ok)
 {
-    json_key(j, k);
-    json_obj_begin(j);
-    json_kv_u64_opt(j, "max", e->max);
-    json_kv_u64_opt(j, "oom", e->oom);
-    json_kv_u64_opt(j, "oom_kill", e->oom_kill);
-    json_kv_u64_opt(j, "high", e->high);
-    json_obj_end(j);
-}
-
-static void json_seconds(struct json *j, const char *k, double v, bool present)
-{
-    if (present)
-        json_kv_double(j, k, v, 3);
-    else
-        json_kv_null(j, k);
-}
-
-static int render_json(const struct lab_result *r, bool ok, struct buf *out)
-{
-    struct json j;
-    json_init(&j, out, true);
-    json_obj_begin(&j);
-    json_kv_str(&j, "mode", r->mode == LAB_RUN ? "run" : "protect");
-    json_kv_str(&j, "cgroup", r->cgroup);
-    json_kv_i64(&j, "cgroup_version", r->version);
-    json_kv_str(&j, "psi_source", !r->psi ? NULL : r->psi_twin ? "unified_twin" : "cgroup");
-    json_kv_u64(&j, "limit", r->max);
-    json_kv_u64_opt(&j, "high", r->high ? r->high : OPT_ABSENT);
-    json_kv_u64(&j, "rate", r->rate);
-    json_kv_str(&j, "kind", eater_kind_name(r->kind));
-    json_kv_u64_opt(&j, "file_bytes", r->kind == EATER_ANON ? OPT_ABSENT : r->file_bytes);
-    if (r->mode == LAB_PROTECT)
-        json_kv_str(&j, "variant", variant_fallback(r) ? "unprotected_+900" : "protected_-900");
-    json_key(&j, "stale_removed");
-    json_arr_begin(&j);
-    for (size_t i = 0; i < r->nstale; i++)
-        json_str(&j, r->stale[i]);
-    json_arr_end(&j);
-
-    json_key(&j, "eaters");
-    json_arr_begin(&j);
-    for (size_t i = 0; i < r->neaters; i++) {
-        const struct lab_eater_info *e = &r->eaters[i];
-        json_obj_begin(&j);
-        json_kv_i64(&j, "pid", e->pid);
-        json_kv_str(&j, "comm", e->comm);
-        json_kv_i64(&j, "oom_score_adj", e->adj);
-        json_kv_bool(&j, "protected", e->protected_one);
-        json_kv_u64(&j, "start_bytes", e->start_bytes);
-        json_kv_u64(&j, "rate", e->rate);
-        json_kv_bool(&j, "exited", e->exited);
-        if (e->exited && e->exit_signal)
-            json_kv_i64(&j, "exit_signal", e->exit_signal);
-        else
-            json_kv_null(&j, "exit_signal");
-        json_kv_bool(&j, "oom_killed", e->oom_killed);
-        json_obj_end(&j);
-    }
-    json_arr_end(&j);
-
-    const struct lab_prediction *p = &r->pred;
-    json_key(&j, "prediction");
-    json_obj_begin(&j);
-    json_kv_bool(&j, "made", p->made);
-    json_kv_str(&j, "why_not", p->made ? NULL : p->why_not);
-    json_kv_u64(&j, "totalpages", p->totalpages);
-    json_kv_u64(&j, "usage", p->usage);
-    json_kv_u64(&j, "kill_usage", r->max);
-    if (p->made && p->victim != SIZE_MAX)
-        json_kv_i64(&j, "victim_pid", p->c[p->victim].pid);
-    else
-        json_kv_null(&j, "victim_pid");
-    if (p->made && r->mode == LAB_PROTECT)
-        json_kv_i64(&j, "victim_pid_without_adj", p->c[p->victim_no_adj].pid);
-    json_seconds(&j, "high_to_max_seconds", p->high_to_max_s, p->high_to_max_s > 0);
-    json_key(&j, "candidates");
-    json_arr_begin(&j);
-    for (size_t i = 0; i < p->n; i++) {
-        const struct lab_candidate *c = &p->c[i];
-        json_obj_begin(&j);
-        json_kv_i64(&j, "pid", c->pid);
-        json_kv_str(&j, "comm", c->comm);
-        json_kv_i64(&j, "oom_score_adj", c->adj);
-        json_kv_u64(&j, "rss", c->rss);
-        json_kv_bool(&j, "eligible", c->eligible);
-        json_kv_i64(&j, "badness", c->badness);
-        json_kv_i64(&j, "badness_without_adj", c->badness_no_adj);
-        json_kv_u64(&j, "rank", c->rank);
-        json_obj_end(&j);
-    }
-    json_arr_end(&j);
-    json_obj_end(&j);
-
-    json_key(&j, "samples");
-    json_arr_begin(&j);
-    for (size_t i = 0; i < r->series.n; i++) {
-        const struct lab_sample *s = &r->series.v[i];
-        json_obj_begin(&j);
-        json_kv_double(&j, "t", s->t, 3);
-        json_kv_u64(&j, "current", s->current);
-        json_events(&j, "events", &s->ev);
-        if (s->has_psi) {
-            json_key(&j, "psi");
-            json_obj_begin(&j);
-            const char *names[2] = {"some", "full"};
-            for (int k = 0; k < 2; k++) {
-                json_key(&j, names[k]);
-                json_obj_begin(&j);
-                psi_line_json_fields(k ? &s->psi.full : &s->psi.some, &j);
-                double rate = k ? s->full_rate : s->some_rate;
-                json_seconds(&j, "rate", rate, rate >= 0);
-                json_obj_end(&j);
-            }
-            json_obj_end(&j);
-        } else {
-            json_kv_null(&j, "psi");
-        }
-        json_obj_end(&j);
-    }
-    json_arr_end(&j);
-
-    json_kv_str(&j, "end", lab_end_name(r->end));
-    json_kv_bool(&j, "as_expected", ok);
-    json_key(&j, "kill");
-    if (r->end == LAB_END_KILLED) {
-        const struct lab_eater_info *k = &r->eaters[r->killed];
-        json_obj_begin(&j);
-        json_kv_i64(&j, "pid", k->pid);
-        json_kv_str(&j, "comm", k->comm);
-        json_kv_double(&j, "seconds", r->kill_t, 3);
-        json_kv_str(&j, "time_source", r->kill_t_from_log ? "kernel_log" : "exit");
-        json_kv_bool(&j, "as_predicted",
-                     p->made && p->victim != SIZE_MAX && p->c[p->victim].pid == k->pid);
-        json_obj_end(&j);
-    } else {
-        json_null(&j);
-    }
-
-    const struct lab_summary *s = &r->sum;
-    bool killed = r->end == LAB_END_KILLED;
-    json_key(&j, "summary");
-    json_obj_begin(&j);
-    json_kv_u64(&j, "usage_at_kill", killed ? s->usage_at_kill : 0);
-    json_kv_str(&j, "usage_source",
-                !killed                                    ? NULL
-                : s->usage_source == LABSUM_USAGE_REPORT ? "kernel_report"
-                : s->usage_source == LABSUM_USAGE_PEAK   ? "peak"
-                                                           : "last_sample");
-    json_kv_double(&j, "percent_of_limit", killed ? s->pct_of_limit : 0, 2);
-    json_kv_u64(&j, "last_sample_before", s->last_before);
-    json_seconds(&j, "last_sample_before_seconds", s->last_before_t,
-                 killed && s->last_before_t >= 0);
-    json_kv_u64(&j, "peak_sampled", s->peak_sampled);
-    json_kv_u64_opt(&j, "peak", r->peak);
-    json_seconds(&j, "psi_full_avg10_crossed_seconds", s->full_cross_t, s->full_cross_t >= 0);
-    json_seconds(&j, "warning_seconds", s->warning_s, s->has_warning);
-    json_seconds(&j, "stall_rate_crossed_seconds", s->rate_cross_t, s->rate_cross_t >= 0);
-    json_seconds(&j, "stall_rate_warning_seconds", s->rate_warning_s, s->has_rate_warning);
-    json_kv_double(&j, "peak_some_avg10", (double)s->peak_some10 / 100, 2);
-    json_kv_double(&j, "peak_full_avg10", (double)s->peak_full10 / 100, 2);
-    json_kv_double(&j, "peak_full_rate", s->peak_full_rate, 2);
-    json_seconds(&j, "high_first_seconds", s->high_first_t, s->high_first_t >= 0);
-    json_seconds(&j, "throttled_seconds", s->throttled_s, r->high != 0);
-    json_seconds(&j, "growth_below_high", s->growth_below, s->growth_below >= 0);
-    json_seconds(&j, "growth_above_high", s->growth_above, s->growth_above >= 0);
-    json_events(&j, "events_before", &r->ev_before);
-    json_events(&j, "events_after", &r->ev_after);
-    json_obj_end(&j);
-
-    json_key(&j, "report");
-    if (r->event) {
-        int q = explain_event_json(r->event, NULL, &j);
-        if (q < 0)
-            return q;
-    } else {
-        json_null(&j);
-    }
-    json_key(&j, "observed");
-    oom_observed_json(&r->observed, r->event && r->event->rate_limited, &j);
-    json_kv_str(&j, "kernel_log_error", r->kmsg ? NULL : r->kmsg_error);
-    json_kv_bool(&j, "cleanup_failed", r->cleanup_failed);
-    json_obj_end(&j);
-    return json_error(&j);
+    buf_putc(o, '\n');
+    *ret_ok = outcome(r, o);
+    text_where(r, o);
+    text_counters(r, o);
+    text_psi(r, o);
+    text_high(r, o);
+    int q = text_report(r, o);
+    if (q < 0)
+        return q;
+    if (r->cleanup_failed)
+        buf_printf(o, "\nwarning: could not remove %s; the next lab run removes it\n", r->cgroup);
+    return 0;
 }
 
 static int write_svg(const struct lab_cli *lc, const struct lab_result *r)
@@ -796,9 +664,9 @@ int cmd_lab(struct cli *c, int argc, char **argv)
         struct buf tmp = BUF_INIT(1 << 16);
         ok = outcome(&res, &tmp);
         buf_release(&tmp);
-        q = render_json(&res, ok, &out);
+        q = lab_result_json(&res, ok, &out);
     } else {
-        q = render_text(&lc, &res, &out, &ok);
+        q = render_text(&res, &out, &ok);
     }
     if (q < 0) {
         log_error("cannot format the output: %s", strerror(-q));

@@ -152,3 +152,9 @@ struct lab_result {
 int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct kver *k,
             const struct lab_opts *o, struct lab_result *ret);
 void lab_result_release(struct lab_result *r);
+
+/* protect without CAP_SYS_RESOURCE: the protected eater stays at 0, the other gets +900 */
+static inline bool lab_variant_fallback(const struct lab_result *r)
+{
+    return r->mode == LAB_PROTECT && r->eaters[0].adj_fallback;
+}
