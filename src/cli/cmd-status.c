@@ -31,6 +31,7 @@
 #include "model/sysroot.h"
 #include "model/workload/podnames.h"
 #include "cli.h"
+#include "render/status-screen.h"
 
 static const char usage[] =
     "Usage: oomwarden status [OPTIONS]\n"
@@ -82,168 +83,6 @@ static int parse_args(struct cli *c, struct status_opts *o, int argc, char **arg
 static uint64_t or0(uint64_t v)
 {
     return opt_has(v) ? v : 0;
-}
-
-
-/* ---- what the screen shows, computed once for text and JSON ------------------------------------
- */
-
-struct cg_row {
-    size_t idx;           /* in n->cgroups */
-    struct cgroup_outlook outlook;
-    struct oomdomain dom; /* its own OOM; victims empty when it could not be ranked */
-    const struct victim *next;
-    size_t next_dom; /* index of `next` in dom.victims */
-    size_t with;     /* processes that die with it through memory.oom.group */
-};
-
-struct gv_row {
-    const struct victim *v;
-    size_t with; /* memory.oom.group: others that die with it */
-};
-
-struct screen {
-    struct cg_row *cg;
-    size_t ncg, nlimited, near; /* shown; limited cgroups; at 80% or more */
-    struct gv_row gv[16];
-    size_t ngv;
-    size_t first_event; /* recent kills: events[first_event..nevents) */
-    size_t kills;
-};
-
-/* Killable processes of the subtree of snapshot entry g, but `self` (mem_cgroup_scan_tasks()
- * order does not matter: only the count). */
-static size_t group_others(const struct node *n, size_t g, const struct proc *self)
-{
-    size_t end = g + 1;
-    while (end < n->cgroups.n && n->cgroups.v[end].depth > n->cgroups.v[g].depth)
-        end++;
-    size_t k = 0;
-    for (size_t i = 0; i < n->procs.n; i++) {
-        size_t m = n->proc_memcg[i];
-        const struct proc *p = &n->procs.v[i];
-        if (m == SIZE_MAX || m < g || m >= end || p == self || p->kernel_thread || !p->has_mm)
-            continue;
-        /* oom_kill_memcg_member(): not those at -1000, not global init */
-        if (p->oom_score_adj != -1000 && p->pid != 1)
-            k++;
-    }
-    return k;
-}
-
-/* The limited cgroups whose OOM some process meets first: the binding limit (the least room on
- * the way up, cgroup_binding_of()) of a cgroup that holds processes. A Kubernetes pod slice at
- * its one container's limit also holds the scope's own kernel memory and the pause container,
- * so it is the one the kernel reports the OOM in and the scope's row would say nothing true; a
- * parent whose children all run out first has no OOM of its own to show. */
-static bool *oom_domains(const struct node *n)
-{
-    bool *meets = calloc(n->cgroups.n ? n->cgroups.n : 1, sizeof(bool));
-    for (size_t i = 0; meets && i < n->cgroups.n; i++) {
-        if (!opt_has(n->cgroups.v[i].nprocs) || n->cgroups.v[i].nprocs == 0)
-            continue;
-        size_t b = node_binder(n, i);
-        if (b != SIZE_MAX)
-            meets[b] = true;
-    }
-    return meets;
-}
-
-static const struct node *g_sort_node; /* qsort has no context argument */
-
-static int cmp_fill(const void *pa, const void *pb)
-{
-    const struct cgroup_memory *a = &g_sort_node->cgroups.v[*(const size_t *)pa];
-    const struct cgroup_memory *b = &g_sort_node->cgroups.v[*(const size_t *)pb];
-    long double fa = (long double)or0(a->current) / (long double)a->max;
-    long double fb = (long double)or0(b->current) / (long double)b->max;
-    if (fa != fb)
-        return fa > fb ? -1 : 1;
-    return strcmp(a->path, b->path);
-}
-
-static int screen_build(const struct node *n, size_t top, struct screen *s)
-{
-    *s = (struct screen){0};
-    /* the cgroups nearest their own limits */
-    size_t *lim = calloc(n->cgroups.n ? n->cgroups.n : 1, sizeof(size_t));
-    bool *meets = oom_domains(n);
-    if (!lim || !meets) {
-        free(lim);
-        free(meets);
-        return -ENOMEM;
-    }
-    size_t nl = 0;
-    for (size_t i = 0; i < n->cgroups.n; i++) {
-        const struct cgroup_memory *cg = &n->cgroups.v[i];
-        if (cg->parent == SIZE_MAX || !cgroup_limit_set(cg->max) || !opt_has(cg->current))
-            continue;
-        s->nlimited++;
-        s->near += fmt_percent(cg->current, cg->max) >= 80;
-        if (meets[i])
-            lim[nl++] = i;
-    }
-    free(meets);
-    g_sort_node = n;
-    qsort(lim, nl, sizeof(*lim), cmp_fill);
-    size_t want = nl < top ? nl : top;
-    s->cg = calloc(want ? want : 1, sizeof(*s->cg));
-    if (!s->cg) {
-        free(lim);
-        return -ENOMEM;
-    }
-    uint64_t swappiness = n->sysctl.swappiness;
-    for (size_t k = 0; k < want; k++) {
-        struct cg_row *row = &s->cg[s->ncg++];
-        row->idx = lim[k];
-        node_outlook(n, lim[k], &row->outlook);
-        int r = oomdomain_build_at(&n->hier, &n->cgroups, lim[k], &n->procs, &n->kernel, &n->mem,
-                                   swappiness, &row->dom);
-        if (r == -ENOMEM) {
-            free(lim);
-            return r;
-        }
-        if (r < 0)
-            continue;
-        for (size_t i = 0; i < row->dom.victims.n; i++)
-            if (row->dom.victims.v[i].rank == 1) {
-                row->next = &row->dom.victims.v[i];
-                row->next_dom = i;
-            }
-        if (row->next && row->dom.group[row->next_dom] != SIZE_MAX) {
-            /* the domain's own snapshot: map the group back to the whole one */
-            const char *gpath = row->dom.cgroups.v[row->dom.group[row->next_dom]].path;
-            for (size_t g = 0; g < n->cgroups.n; g++)
-                if (strcmp(n->cgroups.v[g].path, gpath) == 0)
-                    row->with = group_others(n, g, row->next->proc);
-        }
-    }
-    free(lim);
-    /* the next victims of a machine-wide OOM; memory.oom.group counts up to the root */
-    for (size_t i = 0; i < n->global.n && n->global.v[i].rank && s->ngv < top && s->ngv < 16; i++) {
-        struct gv_row *g = &s->gv[s->ngv++];
-        g->v = &n->global.v[i];
-        size_t m = n->proc_memcg ? n->proc_memcg[node_proc_index(n, g->v->proc)] : SIZE_MAX;
-        if (n->hier.memory_version == 2 && m != SIZE_MAX) {
-            size_t grp = oomdomain_group_of(&n->cgroups, m, 0);
-            if (grp != SIZE_MAX)
-                g->with = group_others(n, grp, g->v->proc);
-        }
-    }
-    if (n->log && n->log_err == 0) {
-        for (size_t i = 0; i < n->log->nevents; i++)
-            for (size_t k = 0; k < n->log->events[i].nvictims; k++)
-                s->kills += n->log->events[i].victims[k].kind != OOM_VICTIM_EXITING;
-        s->first_event = n->log->nevents > top ? n->log->nevents - top : 0;
-    }
-    return 0;
-}
-
-static void screen_release(struct screen *s)
-{
-    for (size_t i = 0; i < s->ncg; i++)
-        oomdomain_release(&s->cg[i].dom);
-    free(s->cg);
 }
 
 /* ---- text --------------------------------------------------------------------------------------
@@ -320,10 +159,12 @@ static void refaults_text(struct out *o, const struct node *n)
         return;
     }
     if (n->refaults_from_limits) {
-        buf_printf(o->b, "%s/s of page cache read again after reclaim, in cgroups at their limits "
-                         "(the machine has %u%% of RAM available; over %s)",
+        buf_printf(o->b,
+                   "%s/s of page cache read again after reclaim, in cgroups at their limits "
+                   "(the machine has %u%% of RAM available; over %s)",
                    fmt_size_long(a, (uint64_t)w->bytes_per_s),
-                   fmt_percent(n->mem.mem_available, n->mem.mem_total), fmt_duration(d, w->interval_s));
+                   fmt_percent(n->mem.mem_available, n->mem.mem_total),
+                   fmt_duration(d, w->interval_s));
         endl(o);
         return;
     }
@@ -332,7 +173,7 @@ static void refaults_text(struct out *o, const struct node *n)
         buf_puts(o->b, "thrashing");
         unstyle(o);
         buf_puts(o->b, ": the cache is being re-read as fast as it is dropped: the working set "
-                        "does not fit; ");
+                       "does not fit; ");
     } else if (w->level == THRASH_REREADING) {
         style(o, STYLE_YELLOW);
         buf_puts(o->b, "re-reading");
@@ -405,8 +246,9 @@ static void header_text(struct out *o, const struct node *n)
         buf_puts(o->b, "  full ");
         psi_avgs(o->b, &n->psi.full);
         buf_puts(o->b, " (% avg10 60 300): ");
-        style(o, l >= PSI_SUSTAINED ? STYLE_BOLD_RED : l >= PSI_WAITING ? STYLE_YELLOW
-                                                                        : STYLE_GREEN);
+        style(o, l >= PSI_SUSTAINED ? STYLE_BOLD_RED
+                 : l >= PSI_WAITING ? STYLE_YELLOW
+                                    : STYLE_GREEN);
         buf_puts(o->b, psi_level_name(l));
         unstyle(o);
         if (l == PSI_HEALTHY)
@@ -431,9 +273,12 @@ static void victim_words(const struct node *n, const struct proc *p, char *out, 
 
 enum { CG_NAME, CG_USE, CG_LIMIT, CG_ROOM, CG_ANON, CG_FILE, CG_NEXT, CG_NCOLS };
 static const struct table_column cg_cols[CG_NCOLS] = {
-    [CG_NAME] = {"CGROUP", TABLE_LEFT},  [CG_USE] = {"USED", TABLE_RIGHT},
-    [CG_LIMIT] = {"LIMIT", TABLE_RIGHT}, [CG_ROOM] = {"ROOM", TABLE_RIGHT},
-    [CG_ANON] = {"ANON", TABLE_RIGHT},   [CG_FILE] = {"FILE", TABLE_RIGHT},
+    [CG_NAME] = {"CGROUP", TABLE_LEFT},
+    [CG_USE] = {"USED", TABLE_RIGHT},
+    [CG_LIMIT] = {"LIMIT", TABLE_RIGHT},
+    [CG_ROOM] = {"ROOM", TABLE_RIGHT},
+    [CG_ANON] = {"ANON", TABLE_RIGHT},
+    [CG_FILE] = {"FILE", TABLE_RIGHT},
     [CG_NEXT] = {"NEXT VICTIM (+GROUP)", TABLE_LEFT},
 };
 
@@ -465,7 +310,73 @@ static void table_out(struct out *o, struct table *t)
     buf_release(&tmp);
 }
 
-static void cgroups_text(struct out *o, const struct node *n, const struct screen *s)
+/* one row of the cgroup table */
+static void cgroup_row_cells(struct table *t, const struct node *n,
+                             const struct status_cgroup_row *row)
+{
+    const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
+    char a[FMT_SIZE_LEN], name[128];
+    table_add_row(t);
+    podnames_cgroup_short(&n->names, cg->path, 30, name, sizeof(name));
+    table_cell_text(t, CG_NAME, name, strlen(name));
+    unsigned u = fmt_percent(cg->current, cg->max);
+    table_cellf(t, CG_USE, "%u%%", u);
+    if (u >= 90)
+        table_cell_style(t, CG_USE, STYLE_BOLD_RED);
+    else if (u >= 80)
+        table_cell_style(t, CG_USE, STYLE_YELLOW);
+    table_cellf(t, CG_LIMIT, "%s", fmt_size(a, cg->max));
+    /* growth before an OOM kill: headroom + what reclaim can take */
+    if (row->outlook.verdict >= OUTLOOK_ROOM) {
+        table_cellf(t, CG_ROOM, "%s", fmt_size(a, row->outlook.room));
+        if (row->outlook.verdict == OUTLOOK_OOM_NEXT)
+            table_cell_style(t, CG_ROOM, STYLE_BOLD_RED);
+        else if (row->outlook.verdict == OUTLOOK_TIGHT)
+            table_cell_style(t, CG_ROOM, STYLE_YELLOW);
+    } else {
+        table_cellf(t, CG_ROOM, "-");
+    }
+    table_cellf(t, CG_ANON, "%s", opt_has(cg->stat.anon) ? fmt_size(a, cg->stat.anon) : "-");
+    table_cellf(t, CG_FILE, "%s", opt_has(cg->stat.file) ? fmt_size(a, cg->stat.file) : "-");
+    if (row->next) {
+        const struct proc *p = row->next->proc;
+        struct buf v = BUF_INIT(4096);
+        buf_printf(&v, "%d %s", (int)p->pid, p->comm);
+        if (row->with) /* memory.oom.group */
+            buf_printf(&v, " +%zu", row->with);
+        table_cell_text(t, CG_NEXT, buf_cstr(&v), v.len);
+        buf_release(&v);
+    } else {
+        table_cellf(t, CG_NEXT, "%s", row->dom.candidates ? "none killable" : "no processes");
+    }
+}
+
+/* what the table cannot say in a cell: the next growth's OOM kill, thrashing */
+static void cgroups_notes(struct out *o, const struct node *n, const struct status_screen *s)
+{
+    char name[128];
+    for (size_t k = 0; k < s->ncg; k++) {
+        const struct status_cgroup_row *row = &s->cg[k];
+        const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
+        const struct workingset *w = n->cg_refaults ? &n->cg_refaults[row->idx] : NULL;
+        bool thrash = w && w->measured && w->level == THRASH_THRASHING;
+        if (row->outlook.verdict != OUTLOOK_OOM_NEXT && !thrash)
+            continue;
+        podnames_cgroup_short(&n->names, cg->path, 30, name, sizeof(name));
+        buf_printf(o->b, "  %s: ", name);
+        if (row->outlook.verdict == OUTLOOK_OOM_NEXT)
+            buf_printf(o->b, "the next growth ends in an OOM kill (confidence %s)%s",
+                       outlook_confidence_name(row->outlook.confidence), thrash ? "; " : "");
+        if (thrash) {
+            char b[24], c[24];
+            buf_printf(o->b, "thrashing: %s/s of page cache read again, all of it every %s",
+                       fmt_size_long(b, (uint64_t)w->bytes_per_s), fmt_duration(c, w->turnover_s));
+        }
+        endl(o);
+    }
+}
+
+static void cgroups_text(struct out *o, const struct node *n, const struct status_screen *s)
 {
     style(o, STYLE_BOLD);
     buf_puts(o->b, "cgroups nearest their limit");
@@ -489,69 +400,14 @@ static void cgroups_text(struct out *o, const struct node *n, const struct scree
     endl(o);
     struct table t;
     table_init(&t, cg_cols, CG_NCOLS);
-    char a[FMT_SIZE_LEN], name[128];
-    for (size_t k = 0; k < s->ncg; k++) {
-        const struct cg_row *row = &s->cg[k];
-        const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
-        table_add_row(&t);
-        podnames_cgroup_short(&n->names, cg->path, 30, name, sizeof(name));
-        table_cell_text(&t, CG_NAME, name, strlen(name));
-        unsigned u = fmt_percent(cg->current, cg->max);
-        table_cellf(&t, CG_USE, "%u%%", u);
-        if (u >= 90)
-            table_cell_style(&t, CG_USE, STYLE_BOLD_RED);
-        else if (u >= 80)
-            table_cell_style(&t, CG_USE, STYLE_YELLOW);
-        table_cellf(&t, CG_LIMIT, "%s", fmt_size(a, cg->max));
-        /* growth before an OOM kill: headroom + what reclaim can take */
-        if (row->outlook.verdict >= OUTLOOK_ROOM) {
-            table_cellf(&t, CG_ROOM, "%s", fmt_size(a, row->outlook.room));
-            if (row->outlook.verdict == OUTLOOK_OOM_NEXT)
-                table_cell_style(&t, CG_ROOM, STYLE_BOLD_RED);
-            else if (row->outlook.verdict == OUTLOOK_TIGHT)
-                table_cell_style(&t, CG_ROOM, STYLE_YELLOW);
-        } else {
-            table_cellf(&t, CG_ROOM, "-");
-        }
-        table_cellf(&t, CG_ANON, "%s", opt_has(cg->stat.anon) ? fmt_size(a, cg->stat.anon) : "-");
-        table_cellf(&t, CG_FILE, "%s", opt_has(cg->stat.file) ? fmt_size(a, cg->stat.file) : "-");
-        if (row->next) {
-            const struct proc *p = row->next->proc;
-            struct buf v = BUF_INIT(4096);
-            buf_printf(&v, "%d %s", (int)p->pid, p->comm);
-            if (row->with) /* memory.oom.group */
-                buf_printf(&v, " +%zu", row->with);
-            table_cell_text(&t, CG_NEXT, buf_cstr(&v), v.len);
-            buf_release(&v);
-        } else {
-            table_cellf(&t, CG_NEXT, "%s", row->dom.candidates ? "none killable" : "no processes");
-        }
-    }
+    for (size_t k = 0; k < s->ncg; k++)
+        cgroup_row_cells(&t, n, &s->cg[k]);
     table_out(o, &t);
     table_release(&t);
-    /* what the table cannot say in a cell */
-    for (size_t k = 0; k < s->ncg; k++) {
-        const struct cg_row *row = &s->cg[k];
-        const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
-        const struct workingset *w = n->cg_refaults ? &n->cg_refaults[row->idx] : NULL;
-        bool thrash = w && w->measured && w->level == THRASH_THRASHING;
-        if (row->outlook.verdict != OUTLOOK_OOM_NEXT && !thrash)
-            continue;
-        podnames_cgroup_short(&n->names, cg->path, 30, name, sizeof(name));
-        buf_printf(o->b, "  %s: ", name);
-        if (row->outlook.verdict == OUTLOOK_OOM_NEXT)
-            buf_printf(o->b, "the next growth ends in an OOM kill (confidence %s)%s",
-                       outlook_confidence_name(row->outlook.confidence), thrash ? "; " : "");
-        if (thrash) {
-            char b[24], c[24];
-            buf_printf(o->b, "thrashing: %s/s of page cache read again, all of it every %s",
-                       fmt_size_long(b, (uint64_t)w->bytes_per_s), fmt_duration(c, w->turnover_s));
-        }
-        endl(o);
-    }
+    cgroups_notes(o, n, s);
 }
 
-static void victims_text(struct out *o, const struct node *n, const struct screen *s)
+static void victims_text(struct out *o, const struct node *n, const struct status_screen *s)
 {
     style(o, STYLE_BOLD);
     buf_puts(o->b, "next victims of a machine-wide OOM");
@@ -589,7 +445,7 @@ static void victims_text(struct out *o, const struct node *n, const struct scree
     table_release(&t);
 }
 
-static void kills_text(struct out *o, const struct node *n, const struct screen *s)
+static void kills_text(struct out *o, const struct node *n, const struct status_screen *s)
 {
     style(o, STYLE_BOLD);
     buf_puts(o->b, "recent OOM kills");
@@ -692,7 +548,132 @@ static void json_victim_obj(struct json *j, const struct node *n, const struct v
     json_obj_end(j);
 }
 
-static void render_json(const struct node *n, const struct screen *s,
+/* the machine's memory, PSI and refaults */
+static void json_machine(struct json *j, const struct node *n)
+{
+    const struct meminfo *m = &n->mem;
+    json_key(j, "memory");
+    json_obj_begin(j);
+    json_kv_u64_opt(j, "mem_total", m->mem_total);
+    json_kv_u64_opt(j, "mem_available", m->mem_available);
+    json_kv_u64_opt(j, "anon", m->anon_pages);
+    json_kv_u64_opt(j, "page_cache", m->cached);
+    json_kv_u64_opt(j, "shmem", m->shmem);
+    json_kv_u64(j, "kernel", or0(m->slab) + or0(m->kernel_stack) + or0(m->page_tables));
+    json_kv_u64_opt(j, "swap_total", m->swap_total);
+    json_kv_u64_opt(j, "swap_free", m->swap_free);
+    json_obj_end(j);
+    json_key(j, "psi");
+    if (n->psi_err == 0)
+        json_psi_obj(j, &n->psi);
+    else
+        json_null(j);
+    json_key(j, "refaults");
+    workingset_json(&n->refaults, j);
+    json_kv_bool(j, "refaults_from_limits", n->refaults_from_limits);
+}
+
+static void json_cgroup_row(struct json *j, const struct node *n,
+                            const struct status_cgroup_row *row)
+{
+    const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
+    json_obj_begin(j);
+    json_kv_str(j, "path", cg->path);
+    struct identity id;
+    podnames_identity(&n->names, cg->path, &id);
+    identity_names_json_fields(&id, j);
+    json_kv_u64_opt(j, "current", cg->current);
+    json_kv_u64(j, "max", cg->max);
+    json_kv_u64_opt(j, "anon", cg->stat.anon);
+    json_kv_u64_opt(j, "file", cg->stat.file);
+    json_kv_u64_opt(j, "inactive_file", cg->stat.inactive_file);
+    json_kv_u64_opt(j, "kernel", cgroup_kernel(cg));
+    json_kv_u64_opt(j, "working_set", cgroup_working_set(cg));
+    json_kv_u64(j, "totalpages", row->dom.totalpages);
+    json_key(j, "outlook");
+    cgroup_outlook_json(&row->outlook, j);
+    json_key(j, "refaults");
+    if (n->cg_refaults)
+        workingset_json(&n->cg_refaults[row->idx], j);
+    else
+        json_null(j);
+    json_key(j, "next_victim");
+    if (row->next)
+        json_victim_obj(j, n, row->next, row->with);
+    else
+        json_null(j);
+    json_obj_end(j);
+}
+
+/* the limited cgroups nearest their limits */
+static void json_cgroups(struct json *j, const struct node *n, const struct status_screen *s)
+{
+    json_key(j, "cgroups");
+    json_obj_begin(j);
+    json_kv_u64(j, "limited", s->nlimited);
+    json_kv_u64(j, "at_80_percent", s->near);
+    json_key(j, "nearest_limit");
+    json_arr_begin(j);
+    for (size_t k = 0; k < s->ncg; k++) {
+        json_cgroup_row(j, n, &s->cg[k]);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+static void json_recent_kills(struct json *j, const struct node *n, const struct status_screen *s)
+{
+    json_key(j, "recent_kills");
+    json_obj_begin(j);
+    json_kv_u64_opt(j, "vmstat_oom_kill", n->vmstat_err == 0 ? n->vmstat.oom_kill : OPT_ABSENT);
+    bool log = n->log && n->log_err == 0;
+    json_kv_bool(j, "kernel_log_readable", log);
+    if (log) {
+        json_kv_u64(j, "events", n->log->nevents);
+        json_kv_u64(j, "kills", s->kills);
+    } else {
+        json_kv_null(j, "events");
+        json_kv_null(j, "kills");
+    }
+    json_key(j, "last");
+    json_arr_begin(j);
+    for (size_t i = s->first_event; log && i < n->log->nevents; i++) {
+        const struct oom_event *e = &n->log->events[i];
+        const struct oom_victim *v = oom_event_primary(e);
+        struct buf line = BUF_INIT(64 * 1024);
+        explain_event_line(e, &n->names, false, &line);
+        json_obj_begin(j);
+        json_kv_str(j, "scope", oom_scope_name(e->scope));
+        if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)
+            json_kv_double(j, "seconds_ago", (double)(n->now_us - e->uptime_us) / 1e6, 1);
+        else
+            json_kv_null(j, "seconds_ago");
+        json_kv_i64_opt(j, "pid", v ? v->pid : OPT_ABSENT_I64);
+        json_kv_str(j, "comm", v ? v->comm : NULL);
+        json_kv_str(j, "summary", buf_cstr(&line));
+        json_obj_end(j);
+        buf_release(&line);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+static void json_doctor(struct json *j, const struct doctor_report *rep, size_t top)
+{
+    json_key(j, "doctor");
+    json_obj_begin(j);
+    json_kv_u64(j, "critical", rep->count[DOCTOR_CRITICAL]);
+    json_kv_u64(j, "warning", rep->count[DOCTOR_WARNING]);
+    json_kv_u64(j, "info", rep->count[DOCTOR_INFO]);
+    json_key(j, "top");
+    json_arr_begin(j);
+    for (size_t i = 0; i < rep->n && i < top; i++)
+        doctor_finding_json(&rep->v[i], j);
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+static void render_json(const struct node *n, const struct status_screen *s,
                         const struct doctor_report *rep, size_t top, struct buf *out)
 {
     struct json j;
@@ -701,113 +682,15 @@ static void render_json(const struct node *n, const struct screen *s,
     json_kv_str(&j, "kernel_release", n->kernel.known ? n->kernel.release : NULL);
     json_kv_str(&j, "cgroup_layout", n->hier_err == 0 ? cgroup_layout_name(n->hier.layout) : NULL);
     json_kv_u64(&j, "processes", n->procs.n);
-    const struct meminfo *m = &n->mem;
-    json_key(&j, "memory");
-    json_obj_begin(&j);
-    json_kv_u64_opt(&j, "mem_total", m->mem_total);
-    json_kv_u64_opt(&j, "mem_available", m->mem_available);
-    json_kv_u64_opt(&j, "anon", m->anon_pages);
-    json_kv_u64_opt(&j, "page_cache", m->cached);
-    json_kv_u64_opt(&j, "shmem", m->shmem);
-    json_kv_u64(&j, "kernel", or0(m->slab) + or0(m->kernel_stack) + or0(m->page_tables));
-    json_kv_u64_opt(&j, "swap_total", m->swap_total);
-    json_kv_u64_opt(&j, "swap_free", m->swap_free);
-    json_obj_end(&j);
-    json_key(&j, "psi");
-    if (n->psi_err == 0)
-        json_psi_obj(&j, &n->psi);
-    else
-        json_null(&j);
-    json_key(&j, "refaults");
-    workingset_json(&n->refaults, &j);
-    json_kv_bool(&j, "refaults_from_limits", n->refaults_from_limits);
-    json_key(&j, "cgroups");
-    json_obj_begin(&j);
-    json_kv_u64(&j, "limited", s->nlimited);
-    json_kv_u64(&j, "at_80_percent", s->near);
-    json_key(&j, "nearest_limit");
-    json_arr_begin(&j);
-    for (size_t k = 0; k < s->ncg; k++) {
-        const struct cg_row *row = &s->cg[k];
-        const struct cgroup_memory *cg = &n->cgroups.v[row->idx];
-        json_obj_begin(&j);
-        json_kv_str(&j, "path", cg->path);
-        struct identity id;
-        podnames_identity(&n->names, cg->path, &id);
-        identity_names_json_fields(&id, &j);
-        json_kv_u64_opt(&j, "current", cg->current);
-        json_kv_u64(&j, "max", cg->max);
-        json_kv_u64_opt(&j, "anon", cg->stat.anon);
-        json_kv_u64_opt(&j, "file", cg->stat.file);
-        json_kv_u64_opt(&j, "inactive_file", cg->stat.inactive_file);
-        json_kv_u64_opt(&j, "kernel", cgroup_kernel(cg));
-        json_kv_u64_opt(&j, "working_set", cgroup_working_set(cg));
-        json_kv_u64(&j, "totalpages", row->dom.totalpages);
-        json_key(&j, "outlook");
-        cgroup_outlook_json(&row->outlook, &j);
-        json_key(&j, "refaults");
-        if (n->cg_refaults)
-            workingset_json(&n->cg_refaults[row->idx], &j);
-        else
-            json_null(&j);
-        json_key(&j, "next_victim");
-        if (row->next)
-            json_victim_obj(&j, n, row->next, row->with);
-        else
-            json_null(&j);
-        json_obj_end(&j);
-    }
-    json_arr_end(&j);
-    json_obj_end(&j);
+    json_machine(&j, n);
+    json_cgroups(&j, n, s);
     json_key(&j, "global_victims");
     json_arr_begin(&j);
     for (size_t k = 0; k < s->ngv; k++)
         json_victim_obj(&j, n, s->gv[k].v, s->gv[k].with);
     json_arr_end(&j);
-    json_key(&j, "recent_kills");
-    json_obj_begin(&j);
-    json_kv_u64_opt(&j, "vmstat_oom_kill", n->vmstat_err == 0 ? n->vmstat.oom_kill : OPT_ABSENT);
-    bool log = n->log && n->log_err == 0;
-    json_kv_bool(&j, "kernel_log_readable", log);
-    if (log) {
-        json_kv_u64(&j, "events", n->log->nevents);
-        json_kv_u64(&j, "kills", s->kills);
-    } else {
-        json_kv_null(&j, "events");
-        json_kv_null(&j, "kills");
-    }
-    json_key(&j, "last");
-    json_arr_begin(&j);
-    for (size_t i = s->first_event; log && i < n->log->nevents; i++) {
-        const struct oom_event *e = &n->log->events[i];
-        const struct oom_victim *v = oom_event_primary(e);
-        struct buf line = BUF_INIT(64 * 1024);
-        explain_event_line(e, &n->names, false, &line);
-        json_obj_begin(&j);
-        json_kv_str(&j, "scope", oom_scope_name(e->scope));
-        if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)
-            json_kv_double(&j, "seconds_ago", (double)(n->now_us - e->uptime_us) / 1e6, 1);
-        else
-            json_kv_null(&j, "seconds_ago");
-        json_kv_i64_opt(&j, "pid", v ? v->pid : OPT_ABSENT_I64);
-        json_kv_str(&j, "comm", v ? v->comm : NULL);
-        json_kv_str(&j, "summary", buf_cstr(&line));
-        json_obj_end(&j);
-        buf_release(&line);
-    }
-    json_arr_end(&j);
-    json_obj_end(&j);
-    json_key(&j, "doctor");
-    json_obj_begin(&j);
-    json_kv_u64(&j, "critical", rep->count[DOCTOR_CRITICAL]);
-    json_kv_u64(&j, "warning", rep->count[DOCTOR_WARNING]);
-    json_kv_u64(&j, "info", rep->count[DOCTOR_INFO]);
-    json_key(&j, "top");
-    json_arr_begin(&j);
-    for (size_t i = 0; i < rep->n && i < top; i++)
-        doctor_finding_json(&rep->v[i], &j);
-    json_arr_end(&j);
-    json_obj_end(&j);
+    json_recent_kills(&j, n, s);
+    json_doctor(&j, rep, top);
     json_obj_end(&j);
 }
 
@@ -831,9 +714,11 @@ int cmd_status(struct cli *c, int argc, char **argv)
     for (int i = 0; i < CHECK_COUNT; i++)
         dopts.run[i] = true;
     struct doctor_report rep = {0};
-    struct screen s = {0};
+    struct status_screen s = {0};
     struct buf out = BUF_INIT(CAP_OUTPUT);
-    if ((q = node_measure_refaults(&n, o.interval_ms)) < 0 || (q = doctor_run(&n, &dopts, &rep)) < 0 || (q = screen_build(&n, (size_t)o.top, &s)) < 0) {
+    if ((q = node_measure_refaults(&n, o.interval_ms)) < 0 ||
+        (q = doctor_run(&n, &dopts, &rep)) < 0 ||
+        (q = status_screen_build(&n, (size_t)o.top, &s)) < 0) {
         log_error("status: %s", strerror(-q));
         r = EXIT_FAIL;
         goto out;
@@ -853,7 +738,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
     r = cli_emit(&out);
 out:
     buf_release(&out);
-    screen_release(&s);
+    status_screen_release(&s);
     doctor_report_release(&rep);
     node_release(&n);
     sysroot_close(&sr);
