@@ -33,189 +33,11 @@
 #include "model/log/killobs.h"
 #include "engine/runtime/loop.h"
 #include "oomfollow.h"
+#include "watch-int.h"
 
 /* memory.events of one cgroup is reported at most this often, except OOM kills */
 #define EVENTS_COALESCE_MS 1000
 #define ALERT_INTERVAL_MS 2000
-
-struct watch;
-
-struct trigger {
-    int fd;
-    struct loop_source *src;
-    struct psi_trigger_spec spec;
-    const char *target; /* "system" or the cgroup path */
-    struct watch *w;
-};
-
-struct wcg {
-    struct watch *w;
-    char *path;
-    int dirfd;
-    int wd_dir, wd_events; /* inotify watches (-1 when none) */
-    int efd, ocfd;         /* v1: eventfd and the memory.oom_control it listens to */
-    struct loop_source *efd_src, *flush_timer;
-    struct cgroup_events reported; /* counters as last reported */
-    uint64_t reported_ms;
-    uint64_t v1_ooms;              /* v1: OOM notifications received (v1 has no oom counter) */
-    bool selected;                 /* matches --cgroup: triggers and alerts */
-    int psi_dirfd;
-    struct trigger *trig;
-    size_t ntrig;
-    struct alert_track *tracks;
-    bool dead;
-};
-
-struct watch {
-    struct loop *loop;
-    const struct sysroot *sr;
-    const struct watch_opts *o;
-    struct cgroup_hier hier;
-    int ifd;
-    struct wcg **cgs;
-    size_t ncgs, cap;
-    struct trigger *sys_trig;
-    size_t nsys_trig;
-    struct alert_track *sys_tracks;
-    struct hooks *hooks;
-    struct oomfollow *follow;
-    struct killobs obs; /* the cgroups' oom_kill counters, for kills the kernel did not place */
-    struct podnames names; /* the pods' names, read again when the kubelet's layout changes */
-    uint64_t nevents;
-    bool stdout_gone;
-    bool color;
-};
-
-/* ---- events: one JSON object, one line of text, environment for the hook ---------------- */
-
-#define EV_MAX_ENV 32
-
-struct wevent {
-    const char *kind;
-    struct json j;
-    struct buf json;
-    struct buf text;
-    char *env[EV_MAX_ENV + 1];
-    int nenv;
-};
-
-static void iso_time(char *out, size_t n)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
-static void ev_env(struct wevent *e, const char *key, const char *val)
-{
-    if (e->nenv >= EV_MAX_ENV || !val)
-        return;
-    size_t n = strlen(key) + strlen(val) + 12;
-    char *s = malloc(n);
-    if (!s)
-        return;
-    snprintf(s, n, "OOMWARDEN_%s=%s", key, val);
-    e->env[e->nenv++] = s;
-}
-
-static void ev_begin(struct wevent *e, const char *kind)
-{
-    memset(e, 0, sizeof(*e));
-    e->kind = kind;
-    buf_init(&e->json, CAP_OUTPUT);
-    buf_init(&e->text, CAP_OUTPUT);
-    json_init(&e->j, &e->json, false);
-    char t[40];
-    iso_time(t, sizeof(t));
-    json_obj_begin(&e->j);
-    json_kv_str(&e->j, "time", t);
-    json_kv_str(&e->j, "event", kind);
-    ev_env(e, "TIME", t);
-    ev_env(e, "EVENT", kind);
-    buf_printf(&e->text, "%.19sZ %-13s ", t, kind);
-}
-
-static void ev_str(struct wevent *e, const char *key, const char *env, const char *val)
-{
-    json_kv_str(&e->j, key, val);
-    if (env)
-        ev_env(e, env, val);
-}
-
-/* The cgroup's pod and container by name (JSON, environment), with the table brought up to date
- * first: a pod is named while the kubelet keeps its layout, so at the event, not later. Returns
- * the identity for the text. */
-static void ev_names(struct watch *w, struct wevent *e, const char *cgroup, struct identity *ret)
-{
-    if (podnames_refresh(w->sr, &w->names) < 0)
-        log_debug("out of memory reading the pods' names");
-    podnames_identity(&w->names, cgroup ? cgroup : "", ret);
-    identity_names_json_fields(ret, &e->j);
-    ev_env(e, "POD_NAMESPACE", ret->pod_namespace[0] ? ret->pod_namespace : NULL);
-    ev_env(e, "POD_NAME", ret->pod_name[0] ? ret->pod_name : NULL);
-    ev_env(e, "CONTAINER_NAME", ret->container_name[0] ? ret->container_name : NULL);
-}
-
-/* " (pod shop/api-7b8c6 (burstable) container app)" after a cgroup path, when it is named */
-static void text_names(struct wevent *e, const struct identity *id)
-{
-    if (!id->pod_name[0])
-        return;
-    char s[IDENTITY_BRIEF_MAX];
-    identity_brief(id, s, sizeof(s));
-    buf_printf(&e->text, " (%s)", s);
-}
-
-static void ev_u64(struct wevent *e, const char *key, const char *env, uint64_t v)
-{
-    json_kv_u64_opt(&e->j, key, v);
-    if (env && opt_has(v)) {
-        char s[24];
-        snprintf(s, sizeof(s), "%" PRIu64, v);
-        ev_env(e, env, s);
-    }
-}
-
-static void ev_emit(struct watch *w, struct wevent *e)
-{
-    json_obj_end(&e->j);
-    const struct buf *line = w->o->json ? &e->json : &e->text;
-    if (!w->stdout_gone) {
-        fwrite(buf_cstr(line), 1, line->len, stdout);
-        fputc('\n', stdout);
-        if (fflush(stdout) != 0)
-            w->stdout_gone = true;
-    }
-    if (w->hooks) {
-        e->env[e->nenv] = NULL;
-        int r = hooks_run(w->hooks, (const char *const *)e->env, buf_cstr(&e->json));
-        if (r == -EBUSY)
-            log_warn("--exec hooks still running for earlier events: not run for this %s event",
-                     e->kind);
-        else if (r < 0)
-            log_warn("cannot run the --exec hook: %s", strerror(-r));
-    }
-    for (int i = 0; i < e->nenv; i++)
-        free(e->env[i]);
-    buf_release(&e->json);
-    buf_release(&e->text);
-    w->nevents++;
-    if (w->stdout_gone)
-        loop_quit(w->loop, 0);
-    if (w->o->max_events && w->nevents >= w->o->max_events)
-        loop_quit(w->loop, 0);
-}
-
-static void json_psi(struct json *j, const char *key, const struct psi *p)
-{
-    json_key(j, key);
-    json_obj_begin(j);
-    psi_json_fields(p, j);
-    json_obj_end(j);
-}
 
 /* ---- memory.events ------------------------------------------------------------------------ */
 
@@ -255,12 +77,12 @@ static void report_events(struct watch *w, struct wcg *cg, bool force)
         return;
     }
     struct wevent e;
-    ev_begin(&e, "memory_events");
-    ev_str(&e, "cgroup", "CGROUP", cg->path);
+    wevent_begin(&e, "memory_events");
+    wevent_str(&e, "cgroup", "CGROUP", cg->path);
     struct identity id;
-    ev_names(w, &e, cg->path, &id);
+    wevent_names(w, &e, cg->path, &id);
     buf_printf(&e.text, "%s", cg->path);
-    text_names(&e, &id);
+    wevent_text_names(&e, &id);
     buf_putc(&e.text, ':');
     json_key(&e.j, "changes");
     json_obj_begin(&e.j);
@@ -280,12 +102,12 @@ static void report_events(struct watch *w, struct wcg *cg, bool force)
         for (char *k = key; *k; k++)
             *k = (char)(*k >= 'a' && *k <= 'z' ? *k - 32 : *k);
         snprintf(val, sizeof(val), "%" PRIu64, b - a);
-        ev_env(&e, key, val);
+        wevent_env(&e, key, val);
     }
     json_obj_end(&e.j);
-    json_kv_str(&e.j, "source", w->hier.memory_version == 2 ? "memory.events"
-                                                               : "memory.failcnt+oom_control");
-    ev_emit(w, &e);
+    json_kv_str(&e.j, "source",
+                w->hier.memory_version == 2 ? "memory.events" : "memory.failcnt+oom_control");
+    wevent_emit(w, &e);
     cg->reported = now;
     cg->reported_ms = t;
 }
@@ -332,18 +154,19 @@ static int on_trigger(struct loop *l, int fd, uint32_t events, void *ctx)
         (void)psi_parse(b.data, b.len, &p);
     buf_release(&b);
     struct wevent e;
-    ev_begin(&e, "psi_trigger");
-    ev_str(&e, "target", "TARGET", t->target);
+    wevent_begin(&e, "psi_trigger");
+    wevent_str(&e, "target", "TARGET", t->target);
     char spec[64];
     snprintf(spec, sizeof(spec), "%s %" PRIu64 "us %" PRIu64 "us", t->spec.full ? "full" : "some",
              t->spec.stall_us, t->spec.window_us);
-    ev_str(&e, "trigger", "TRIGGER", spec);
-    json_psi(&e.j, "pressure", &p);
-    buf_printf(&e.text, "%s: memory %s stall over %.0f ms in %.1f s (some avg10 %.2f%%, full avg10 %.2f%%)",
+    wevent_str(&e, "trigger", "TRIGGER", spec);
+    wevent_json_psi(&e.j, "pressure", &p);
+    buf_printf(&e.text,
+               "%s: memory %s stall over %.0f ms in %.1f s (some avg10 %.2f%%, full avg10 %.2f%%)",
                t->target, t->spec.full ? "full" : "some", (double)t->spec.stall_us / 1000.0,
                (double)t->spec.window_us / 1e6, (double)p.some.avg10 / 100.0,
                (double)p.full.avg10 / 100.0);
-    ev_emit(w, &e);
+    wevent_emit(w, &e);
     return 0;
 }
 
@@ -398,18 +221,18 @@ static void eval_rules(struct watch *w, const char *target, const struct psi *p,
         if (ch == ALERT_NO_CHANGE)
             continue;
         struct wevent e;
-        ev_begin(&e, "alert");
-        ev_str(&e, "target", "TARGET", target);
-        ev_str(&e, "rule", "RULE", r->text);
-        ev_str(&e, "state", "STATE", ch == ALERT_RAISED ? "firing" : "resolved");
+        wevent_begin(&e, "alert");
+        wevent_str(&e, "target", "TARGET", target);
+        wevent_str(&e, "rule", "RULE", r->text);
+        wevent_str(&e, "state", "STATE", ch == ALERT_RAISED ? "firing" : "resolved");
         char v[24];
         snprintf(v, sizeof(v), "%.2f", (double)tracks[i].value / 100.0);
         json_kv_double(&e.j, "value", (double)tracks[i].value / 100.0, 2);
-        ev_env(&e, "VALUE", v);
-        json_psi(&e.j, "pressure", p);
+        wevent_env(&e, "VALUE", v);
+        wevent_json_psi(&e.j, "pressure", p);
         buf_printf(&e.text, "%s %s: %s (now %s%%)", ch == ALERT_RAISED ? "FIRING" : "resolved",
                    target, r->text, v);
-        ev_emit(w, &e);
+        wevent_emit(w, &e);
     }
 }
 
@@ -631,15 +454,6 @@ static int on_inotify(struct loop *l, int fd, uint32_t events, void *ctx)
 
 /* ---- OOM kills from the kernel log -------------------------------------------------------- */
 
-static void ev_i64(struct wevent *e, const char *env, int64_t v)
-{
-    if (v == OPT_ABSENT_I64)
-        return;
-    char s[24];
-    snprintf(s, sizeof(s), "%" PRId64, v);
-    ev_env(e, env, s);
-}
-
 /* Where the kill was, by the cgroups' own counters, for a report that does not say: every
  * watched cgroup's oom_kill is read now (the kernel moves it right after the kill line, so it
  * has moved by the time the report has settled), then the movement is matched with the kill. */
@@ -658,39 +472,39 @@ static void observe_kill(struct watch *w, const struct oom_event *oe, struct oom
 static void on_oom_event(void *ctx, const struct oom_event *oe)
 {
     struct watch *w = ctx;
-    struct oom_observed obs = {.oom_kill_before = OPT_ABSENT, .oom_kill_after = OPT_ABSENT,
-                               .limit = OPT_ABSENT};
+    struct oom_observed obs = {
+        .oom_kill_before = OPT_ABSENT, .oom_kill_after = OPT_ABSENT, .limit = OPT_ABSENT};
     if (w->o->memory_events && w->hier.memory_version)
         observe_kill(w, oe, &obs);
     /* the victim's cgroup: the kernel's, else ours */
     const char *cgroup = oe->task_memcg ? oe->task_memcg : obs.cgroup;
     struct wevent e;
-    ev_begin(&e, "oom_kill");
+    wevent_begin(&e, "oom_kill");
     const struct oom_victim *v = oom_event_primary(oe);
     const char *scope = oom_scope_name(oe->scope);
-    ev_str(&e, "scope", "SCOPE", scope);
+    wevent_str(&e, "scope", "SCOPE", scope);
     if (v) {
         json_kv_i64_opt(&e.j, "pid", v->pid);
-        ev_i64(&e, "PID", v->pid);
-        ev_str(&e, "comm", "COMM", v->comm);
+        wevent_i64(&e, "PID", v->pid);
+        wevent_str(&e, "comm", "COMM", v->comm);
     }
-    ev_str(&e, "oom_memcg", "OOM_CGROUP", oe->oom_memcg);
+    wevent_str(&e, "oom_memcg", "OOM_CGROUP", oe->oom_memcg);
     json_kv_str(&e.j, "task_memcg", oe->task_memcg);
-    ev_env(&e, "CGROUP", cgroup);
-    ev_env(&e, "CGROUP_SOURCE", oe->task_memcg ? "kernel" : cgroup ? "observed" : NULL);
+    wevent_env(&e, "CGROUP", cgroup);
+    wevent_env(&e, "CGROUP_SOURCE", oe->task_memcg ? "kernel" : cgroup ? "observed" : NULL);
     json_key(&e.j, "observed");
     oom_observed_json(&obs, oe->rate_limited, &e.j);
     struct identity id;
-    ev_names(w, &e, cgroup, &id);
+    wevent_names(w, &e, cgroup, &id);
     if (cgroup) {
         if (id.pod_uid[0])
-            ev_env(&e, "POD_UID", id.pod_uid);
+            wevent_env(&e, "POD_UID", id.pod_uid);
         if (id.container_id[0])
-            ev_env(&e, "CONTAINER_ID", id.container_id);
+            wevent_env(&e, "CONTAINER_ID", id.container_id);
         if (id.systemd_unit[0])
-            ev_env(&e, "UNIT", id.systemd_unit);
+            wevent_env(&e, "UNIT", id.systemd_unit);
     }
-    ev_u64(&e, "victims", "VICTIMS", oe->nvictims);
+    wevent_u64(&e, "victims", "VICTIMS", oe->nvictims);
     json_key(&e.j, "report");
     (void)explain_event_json(oe, &w->names, &e.j);
     /* text: the same block `explain` prints, under one event line */
@@ -701,7 +515,7 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
         buf_printf(&e.text, "%s: OOM killer ran (no victim in the report)", scope);
     if (cgroup) {
         buf_printf(&e.text, " in %s%s", cgroup, oe->task_memcg ? "" : " (observed)");
-        text_names(&e, &id);
+        wevent_text_names(&e, &id);
     }
     if (obs.source != OOM_OBSERVED_NONE) {
         buf_puts(&e.text, "\n    Observed ");
@@ -712,7 +526,7 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
         .color = w->color, .boot_wall = clock_boot_wall(), .names = &w->names};
     if (explain_event_text(oe, 0, 1, &style, &block) == 0 && block.len) {
         buf_putc(&e.text, '\n');
-        /* indent the block under the event line; drop its final newline (ev_emit adds one) */
+        /* indent the block under the event line; drop its final newline (wevent_emit adds one) */
         const char *s = buf_cstr(&block);
         while (*s) {
             const char *nl = strchr(s, '\n');
@@ -727,7 +541,7 @@ static void on_oom_event(void *ctx, const struct oom_event *oe)
         }
     }
     buf_release(&block);
-    ev_emit(w, &e);
+    wevent_emit(w, &e);
     oom_observed_release(&obs);
 }
 
@@ -735,11 +549,13 @@ static void on_kmsg_lost(void *ctx, uint64_t records)
 {
     struct watch *w = ctx;
     struct wevent e;
-    ev_begin(&e, "kmsg_lost");
-    ev_u64(&e, "records", "RECORDS", records);
-    buf_printf(&e.text, "the kernel log overran: %" PRIu64 " records lost before they were read "
-               "(an OOM report may be among them)", records);
-    ev_emit(w, &e);
+    wevent_begin(&e, "kmsg_lost");
+    wevent_u64(&e, "records", "RECORDS", records);
+    buf_printf(&e.text,
+               "the kernel log overran: %" PRIu64 " records lost before they were read "
+               "(an OOM report may be among them)",
+               records);
+    wevent_emit(w, &e);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -763,8 +579,8 @@ static int on_duration(struct loop *l, void *ctx)
  * PSI group, when the former refuses them (seen on 6.18: docs/kernel-notes.md). */
 static int system_triggers(struct watch *w)
 {
-    int r = open_triggers(w, w->sr->proc_fd, "pressure/memory", "system", &w->sys_trig,
-                          &w->nsys_trig);
+    int r =
+        open_triggers(w, w->sr->proc_fd, "pressure/memory", "system", &w->sys_trig, &w->nsys_trig);
     if (r == 0 || w->o->ntriggers == 0)
         return r;
     free(w->sys_trig);
@@ -776,8 +592,81 @@ static int system_triggers(struct watch *w)
     close(dirfd);
     if (q == 0)
         log_info("system-wide PSI triggers are on the root cgroup's memory.pressure "
-                 "(/proc/pressure/memory refused them: %s)", strerror(-r));
+                 "(/proc/pressure/memory refused them: %s)",
+                 strerror(-r));
     return q;
+}
+
+/* inotify over the memory hierarchy: memory.events and cgroups that come and go */
+static int watch_cgroups(struct watch *w)
+{
+    if (!w->hier.memory_version) {
+        if (w->o->memory_events)
+            log_warn("no memory cgroup hierarchy: memory.events are not watched");
+        return 0;
+    }
+    w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (w->ifd < 0)
+        return -errno;
+    int r = loop_add_fd(w->loop, w->ifd, EPOLLIN, on_inotify, w, NULL);
+    if (r < 0)
+        return r;
+    add_tree(w, "/");
+    return 0;
+}
+
+/* the machine's PSI triggers and the alert rules' timer */
+static int watch_pressure(struct watch *w)
+{
+    const struct watch_opts *o = w->o;
+    int r;
+    if (o->ntriggers && (r = system_triggers(w)) < 0) {
+        log_error("cannot register PSI triggers on %s: %s%s",
+                  sysroot_path(w->sr, "/proc/pressure/memory"), strerror(-r),
+                  r == -ENOENT || r == -EOPNOTSUPP ? " (PSI is off: boot with psi=1)" : "");
+        return r;
+    }
+    if (o->nrules) {
+        w->sys_tracks = calloc(o->nrules, sizeof(*w->sys_tracks));
+        if (!w->sys_tracks)
+            return -ENOMEM;
+        if ((r = loop_add_timer(w->loop, ALERT_INTERVAL_MS, true, on_alert_timer, w, NULL)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* OOM kills from /dev/kmsg; without it the rest is still watched */
+static void watch_kernel_log(struct watch *w)
+{
+    struct oomfollow_callbacks cb = {.event = on_oom_event, .lost = on_kmsg_lost, .ctx = w};
+    int q = oomfollow_start(w->loop, w->sr, w->o->kmsg_from_start, &cb, &w->follow);
+    if (q == -EPERM || q == -EACCES)
+        log_warn("cannot read %s: %s; OOM kills will not be reported (kernel.dmesg_restrict=1 "
+                 "needs CAP_SYSLOG); memory.events and PSI still are",
+                 sysroot_path(w->sr, "/dev/kmsg"), strerror(-q));
+    else if (q < 0)
+        log_warn("cannot follow %s: %s; OOM kills will not be reported",
+                 sysroot_path(w->sr, "/dev/kmsg"), strerror(-q));
+}
+
+static void watch_release(struct watch *w)
+{
+    for (size_t i = 0; i < w->ncgs; i++) {
+        remove_cgroup(w, w->cgs[i]);
+        free(w->cgs[i]->path);
+        free(w->cgs[i]);
+    }
+    free(w->cgs);
+    close_triggers(w, w->sys_trig, w->nsys_trig);
+    free(w->sys_tracks);
+    hooks_free(w->hooks);
+    if (w->ifd >= 0)
+        close(w->ifd);
+    cgroup_hier_close(&w->hier);
+    killobs_release(&w->obs);
+    podnames_release(&w->names);
+    loop_free(w->loop);
 }
 
 int watch_run(const struct sysroot *sr, const struct watch_opts *o)
@@ -797,67 +686,17 @@ int watch_run(const struct sysroot *sr, const struct watch_opts *o)
     signal(SIGPIPE, SIG_IGN);
     if (o->exec && (r = hooks_new(w.loop, o->exec, o->exec_max, o->exec_timeout_ms, &w.hooks)) < 0)
         goto out;
-
-    if (w.hier.memory_version) {
-        w.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (w.ifd < 0) {
-            r = -errno;
-            goto out;
-        }
-        if ((r = loop_add_fd(w.loop, w.ifd, EPOLLIN, on_inotify, &w, NULL)) < 0)
-            goto out;
-        add_tree(&w, "/");
-    } else if (o->memory_events) {
-        log_warn("no memory cgroup hierarchy: memory.events are not watched");
-    }
-
-    if (o->ntriggers && (r = system_triggers(&w)) < 0) {
-        log_error("cannot register PSI triggers on %s: %s%s", sysroot_path(sr, "/proc/pressure/memory"),
-                  strerror(-r),
-                  r == -ENOENT || r == -EOPNOTSUPP ? " (PSI is off: boot with psi=1)" : "");
+    if ((r = watch_cgroups(&w)) < 0 || (r = watch_pressure(&w)) < 0)
         goto out;
-    }
-    if (o->nrules) {
-        w.sys_tracks = calloc(o->nrules, sizeof(*w.sys_tracks));
-        if (!w.sys_tracks ||
-            (r = loop_add_timer(w.loop, ALERT_INTERVAL_MS, true, on_alert_timer, &w, NULL)) < 0) {
-            r = r < 0 ? r : -ENOMEM;
-            goto out;
-        }
-    }
     if (o->duration_ms)
         (void)loop_add_timer(w.loop, o->duration_ms, false, on_duration, &w, NULL);
-    if (o->kmsg) {
-        struct oomfollow_callbacks cb = {.event = on_oom_event, .lost = on_kmsg_lost, .ctx = &w};
-        int q = oomfollow_start(w.loop, sr, o->kmsg_from_start, &cb, &w.follow);
-        if (q == -EPERM || q == -EACCES)
-            log_warn("cannot read %s: %s; OOM kills will not be reported (kernel.dmesg_restrict=1 "
-                     "needs CAP_SYSLOG); memory.events and PSI still are",
-                     sysroot_path(sr, "/dev/kmsg"), strerror(-q));
-        else if (q < 0)
-            log_warn("cannot follow %s: %s; OOM kills will not be reported",
-                     sysroot_path(sr, "/dev/kmsg"), strerror(-q));
-    }
-
+    if (o->kmsg)
+        watch_kernel_log(&w);
     r = loop_run(w.loop);
     /* a report still settling is reported before we go */
     oomfollow_stop(w.follow);
     w.follow = NULL;
 out:
-    for (size_t i = 0; i < w.ncgs; i++) {
-        remove_cgroup(&w, w.cgs[i]);
-        free(w.cgs[i]->path);
-        free(w.cgs[i]);
-    }
-    free(w.cgs);
-    close_triggers(&w, w.sys_trig, w.nsys_trig);
-    free(w.sys_tracks);
-    hooks_free(w.hooks);
-    if (w.ifd >= 0)
-        close(w.ifd);
-    cgroup_hier_close(&w.hier);
-    killobs_release(&w.obs);
-    podnames_release(&w.names);
-    loop_free(w.loop);
+    watch_release(&w);
     return r;
 }
