@@ -543,8 +543,7 @@ summary:;
                    r->end == LAB_END_KILLED ? r->kill_t : -1, report_usage, r->peak, &r->sum);
 }
 
-int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct kver *k,
-            const struct lab_opts *o, struct lab_result *ret)
+static void result_init(const struct lab_opts *o, struct lab_result *ret)
 {
     *ret = (struct lab_result){
         .mode = o->mode,
@@ -555,11 +554,74 @@ int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct 
         .killed = SIZE_MAX,
         .kill_t = -1,
         .peak = OPT_ABSENT,
-        .observed = {.oom_kill_before = OPT_ABSENT, .oom_kill_after = OPT_ABSENT,
+        .observed = {.oom_kill_before = OPT_ABSENT,
+                     .oom_kill_after = OPT_ABSENT,
                      .limit = OPT_ABSENT},
     };
     memset(&ret->ev_before, 0xff, sizeof(ret->ev_before));
     memset(&ret->ev_after, 0xff, sizeof(ret->ev_after));
+}
+
+/* file and mixed: the file the eater re-reads, on a disk file system */
+static int make_scratch_file(const struct lab_opts *o, struct lab_result *ret, int *file_fd)
+{
+    ret->file_bytes = o->file_bytes            ? o->file_bytes
+                      : o->kind == EATER_MIXED ? o->max / 2
+                                               : o->max + o->max / 2;
+    const char *dir = o->file_dir ? o->file_dir : "/var/tmp";
+    int r = eater_file_create(dir, ret->file_bytes, file_fd);
+    if (r == -EXDEV)
+        return fail(ret, r,
+                    "%s is on tmpfs, whose pages are shmem: without swap they "
+                    "cannot be evicted, so --kind %s would only eat anonymous "
+                    "memory; give --file-dir a directory on disk",
+                    dir, eater_kind_name(o->kind));
+    if (r < 0)
+        return fail(ret, r, "cannot write the scratch file in %s", dir);
+    return 0;
+}
+
+/* signals go through the loop; blocked before the fork, so no exit is missed */
+static int loop_with_signals(struct lab_ctx *x)
+{
+    int r;
+    if ((r = loop_new(&x->loop)) < 0)
+        return fail(x->r, r, "cannot set up the event loop");
+    if ((r = loop_add_signal(x->loop, SIGCHLD, on_signal, x)) < 0 ||
+        (r = loop_add_signal(x->loop, SIGINT, on_signal, x)) < 0 ||
+        (r = loop_add_signal(x->loop, SIGTERM, on_signal, x)) < 0 ||
+        (r = loop_add_signal(x->loop, SIGHUP, on_signal, x)) < 0)
+        return fail(x->r, r, "cannot set up signal handling");
+    return 0;
+}
+
+/* The first sample, the kernel-log marker, the eaters let go, the sampling and timeout timers. */
+static int let_go(struct lab_ctx *x, const struct sysroot *sr)
+{
+    struct lab_result *ret = x->r;
+    const struct lab_opts *o = x->o;
+    int r;
+    if ((r = take_sample(x, 0)) < 0)
+        return fail(ret, r, "cannot read the cgroup %s", ret->cgroup);
+    ret->ev_before = ret->series.v[0].ev;
+    if (x->kr)
+        write_marker(x, sr);
+    x->t0 = clock_mono_s();
+    x->going = true;
+    for (size_t i = 0; i < ret->neaters; i++)
+        if ((r = eater_go(&x->eaters[i])) < 0)
+            return fail(ret, r, "cannot start the eater %s", ret->eaters[i].comm);
+    if ((r = loop_add_timer(x->loop, o->interval_ms, true, on_tick, x, NULL)) < 0 ||
+        (r = loop_add_timer(x->loop, o->timeout_ms, false, on_timeout, x, NULL)) < 0 ||
+        (x->kr && (r = loop_add_fd(x->loop, x->kr->fd, EPOLLIN, on_kmsg, x, NULL)) < 0))
+        return fail(ret, r, "cannot set up the event loop");
+    return 0;
+}
+
+int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct kver *k,
+            const struct lab_opts *o, struct lab_result *ret)
+{
+    result_init(o, ret);
     struct lab_ctx x = {.r = ret, .o = o, .h = h};
     x.cg.dirfd = x.cg.twin_dirfd = x.cg.psi_dirfd = -1;
     for (size_t i = 0; i < LAB_MAX_EATERS; i++)
@@ -572,20 +634,8 @@ int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct 
     if (h->memory_version == 0)
         return fail(ret, -ENOMEDIUM, "no memory controller is mounted");
     (void)scratch_sweep_stale(h, sr, LAB_PREFIX, "oomwarden", ret->stale, 4, &ret->nstale);
-
-    if (o->kind != EATER_ANON) {
-        ret->file_bytes = o->file_bytes            ? o->file_bytes
-                          : o->kind == EATER_MIXED ? o->max / 2
-                                                   : o->max + o->max / 2;
-        const char *dir = o->file_dir ? o->file_dir : "/var/tmp";
-        if ((r = eater_file_create(dir, ret->file_bytes, &file_fd)) < 0)
-            return r == -EXDEV ? fail(ret, r,
-                                      "%s is on tmpfs, whose pages are shmem: without swap they "
-                                      "cannot be evicted, so --kind %s would only eat anonymous "
-                                      "memory; give --file-dir a directory on disk",
-                                      dir, eater_kind_name(o->kind))
-                               : fail(ret, r, "cannot write the scratch file in %s", dir);
-    }
+    if (o->kind != EATER_ANON && (r = make_scratch_file(o, ret, &file_fd)) < 0)
+        return r;
 
     char name[SCRATCH_NAME_MAX + 1];
     snprintf(name, sizeof(name), "%s-%d", LAB_PREFIX, (int)getpid());
@@ -602,19 +652,8 @@ int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct 
         fail(ret, r, "cannot set the limits of %s", ret->cgroup);
         goto out;
     }
-
-    /* signals go through the loop; blocked before the fork, so no exit is missed */
-    if ((r = loop_new(&x.loop)) < 0) {
-        fail(ret, r, "cannot set up the event loop");
+    if ((r = loop_with_signals(&x)) < 0)
         goto out;
-    }
-    if ((r = loop_add_signal(x.loop, SIGCHLD, on_signal, &x)) < 0 ||
-        (r = loop_add_signal(x.loop, SIGINT, on_signal, &x)) < 0 ||
-        (r = loop_add_signal(x.loop, SIGTERM, on_signal, &x)) < 0 ||
-        (r = loop_add_signal(x.loop, SIGHUP, on_signal, &x)) < 0) {
-        fail(ret, r, "cannot set up signal handling");
-        goto out;
-    }
     open_kmsg(&x, sr);
 
     plan_eaters(o, ret);
@@ -628,27 +667,8 @@ int lab_run(const struct sysroot *sr, const struct cgroup_hier *h, const struct 
     ret->psi = x.cg.psi_dirfd >= 0;
     if (o->on_start)
         o->on_start(ret, o->ctx);
-
-    if ((r = take_sample(&x, 0)) < 0) {
-        fail(ret, r, "cannot read the cgroup %s", ret->cgroup);
+    if ((r = let_go(&x, sr)) < 0)
         goto out;
-    }
-    ret->ev_before = ret->series.v[0].ev;
-    if (x.kr)
-        write_marker(&x, sr);
-    x.t0 = clock_mono_s();
-    x.going = true;
-    for (size_t i = 0; i < ret->neaters; i++)
-        if ((r = eater_go(&x.eaters[i])) < 0) {
-            fail(ret, r, "cannot start the eater %s", ret->eaters[i].comm);
-            goto out;
-        }
-    if ((r = loop_add_timer(x.loop, o->interval_ms, true, on_tick, &x, NULL)) < 0 ||
-        (r = loop_add_timer(x.loop, o->timeout_ms, false, on_timeout, &x, NULL)) < 0 ||
-        (x.kr && (r = loop_add_fd(x.loop, x.kr->fd, EPOLLIN, on_kmsg, &x, NULL)) < 0)) {
-        fail(ret, r, "cannot set up the event loop");
-        goto out;
-    }
     r = loop_run(x.loop);
     if (r == 0 && x.err)
         r = x.err;

@@ -21,7 +21,8 @@ int lab_series_add(struct lab_series *s, const struct lab_sample *x)
     if (s->n && y.has_psi && s->v[s->n - 1].has_psi) {
         const struct lab_sample *p = &s->v[s->n - 1];
         double dt = (y.t - p->t) * 1e6;
-        if (dt > 0 && y.psi.some.total >= p->psi.some.total && y.psi.full.total >= p->psi.full.total) {
+        if (dt > 0 && y.psi.some.total >= p->psi.some.total &&
+            y.psi.full.total >= p->psi.full.total) {
             y.some_rate = 100.0 * (double)(y.psi.some.total - p->psi.some.total) / dt;
             y.full_rate = 100.0 * (double)(y.psi.full.total - p->psi.full.total) / dt;
             /* the totals come from per-CPU clocks read at slightly different moments */
@@ -57,6 +58,84 @@ static double crossing(const struct lab_sample *from, const struct lab_sample *t
     if (f > 1)
         f = 1;
     return from->t + f * (to->t - from->t);
+}
+
+/* PSI over the samples before the kill [0, upto): the first crossings and the peaks */
+static void psi_before_kill(const struct lab_sample *v, size_t n, size_t upto,
+                            struct lab_summary *s)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const struct lab_sample *x = &v[i];
+        if (!x->has_psi)
+            continue;
+        if (x->psi.full.avg10 >= LAB_PSI_WARN_CENTI && s->full_cross_t < 0)
+            s->full_cross_t = x->t;
+        if (x->psi.some.avg10 >= LAB_PSI_WARN_CENTI && s->some_cross_t < 0)
+            s->some_cross_t = x->t;
+        if (x->full_rate >= LAB_PSI_WARN_CENTI / 100.0 && s->rate_cross_t < 0)
+            s->rate_cross_t = x->t;
+        if (x->psi.some.avg10 > s->peak_some10)
+            s->peak_some10 = x->psi.some.avg10;
+        if (x->psi.full.avg10 > s->peak_full10)
+            s->peak_full10 = x->psi.full.avg10;
+        if (x->full_rate > s->peak_full_rate)
+            s->peak_full_rate = x->full_rate;
+    }
+    /* avg10 lags: a crossing in the samples just after the kill is still worth telling */
+    if (s->killed && s->full_cross_t < 0)
+        for (size_t i = upto; i < n; i++)
+            if (v[i].has_psi && v[i].psi.full.avg10 >= LAB_PSI_WARN_CENTI) {
+                s->full_cross_t = v[i].t;
+                break;
+            }
+}
+
+/* The usage the kill came at: the kernel's report, else the high-water mark, else the last
+ * sample before it */
+static void usage_at_kill(uint64_t report_usage, uint64_t peak, struct lab_summary *s)
+{
+    if (s->killed && opt_has(report_usage)) {
+        s->usage_at_kill = report_usage;
+        s->usage_source = LABSUM_USAGE_REPORT;
+    } else if (s->killed && opt_has(peak)) {
+        s->usage_at_kill = peak;
+        s->usage_source = LABSUM_USAGE_PEAK;
+    } else {
+        s->usage_at_kill = s->killed ? s->last_before : s->peak_sampled;
+        s->usage_source = LABSUM_USAGE_SAMPLE;
+    }
+    s->pct_of_limit = s->limit ? 100.0 * (double)s->usage_at_kill / (double)s->limit : 0;
+}
+
+/* Time above memory.high before the kill, interval by interval with the crossings
+ * interpolated, then up to the kill; the growth below and above it */
+static void time_above_high(const struct lab_sample *v, size_t upto, struct lab_summary *s)
+{
+    uint64_t high = s->high;
+    if (v[0].current > high)
+        s->high_first_t = v[0].t;
+    for (size_t i = 1; i < upto; i++) {
+        const struct lab_sample *a = &v[i - 1], *b = &v[i];
+        bool ua = a->current > high, ub = b->current > high;
+        if (ua && ub) {
+            s->throttled_s += b->t - a->t;
+        } else if (ub) {
+            double c = crossing(a, b, high);
+            s->throttled_s += b->t - c;
+            if (s->high_first_t < 0)
+                s->high_first_t = c;
+        } else if (ua) {
+            s->throttled_s += crossing(b, a, high) - a->t;
+        }
+    }
+    if (s->killed && v[upto - 1].current > high && s->kill_t > v[upto - 1].t)
+        s->throttled_s += s->kill_t - v[upto - 1].t;
+    const struct lab_sample *first = &v[0];
+    double t_cross = s->high_first_t;
+    if (t_cross > first->t)
+        s->growth_below = ((double)high - (double)first->current) / (t_cross - first->t);
+    if (t_cross >= 0 && s->last_before_t > t_cross)
+        s->growth_above = ((double)s->last_before - (double)high) / (s->last_before_t - t_cross);
 }
 
 void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64_t high,
@@ -95,30 +174,7 @@ void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64
     for (size_t i = 0; i < n; i++)
         if (v[i].current > s.peak_sampled)
             s.peak_sampled = v[i].current;
-    for (size_t i = 0; i < upto; i++) {
-        const struct lab_sample *x = &v[i];
-        if (x->has_psi) {
-            if (x->psi.full.avg10 >= LAB_PSI_WARN_CENTI && s.full_cross_t < 0)
-                s.full_cross_t = x->t;
-            if (x->psi.some.avg10 >= LAB_PSI_WARN_CENTI && s.some_cross_t < 0)
-                s.some_cross_t = x->t;
-            if (x->full_rate >= LAB_PSI_WARN_CENTI / 100.0 && s.rate_cross_t < 0)
-                s.rate_cross_t = x->t;
-            if (x->psi.some.avg10 > s.peak_some10)
-                s.peak_some10 = x->psi.some.avg10;
-            if (x->psi.full.avg10 > s.peak_full10)
-                s.peak_full10 = x->psi.full.avg10;
-            if (x->full_rate > s.peak_full_rate)
-                s.peak_full_rate = x->full_rate;
-        }
-    }
-    /* avg10 lags: a crossing in the samples just after the kill is still worth telling */
-    if (s.killed && s.full_cross_t < 0)
-        for (size_t i = upto; i < n; i++)
-            if (v[i].has_psi && v[i].psi.full.avg10 >= LAB_PSI_WARN_CENTI) {
-                s.full_cross_t = v[i].t;
-                break;
-            }
+    psi_before_kill(v, n, upto, &s);
     if (upto > 0) {
         s.last_before = v[upto - 1].current;
         s.last_before_t = v[upto - 1].t;
@@ -129,45 +185,9 @@ void labsum_compute(const struct lab_sample *v, size_t n, uint64_t limit, uint64
         s.has_rate_warning = s.rate_cross_t >= 0;
         s.rate_warning_s = s.has_rate_warning ? kill_t - s.rate_cross_t : 0;
     }
-    if (s.killed && opt_has(report_usage)) {
-        s.usage_at_kill = report_usage;
-        s.usage_source = LABSUM_USAGE_REPORT;
-    } else if (s.killed && opt_has(peak)) {
-        s.usage_at_kill = peak;
-        s.usage_source = LABSUM_USAGE_PEAK;
-    } else {
-        s.usage_at_kill = s.killed ? s.last_before : s.peak_sampled;
-        s.usage_source = LABSUM_USAGE_SAMPLE;
-    }
-    s.pct_of_limit = limit ? 100.0 * (double)s.usage_at_kill / (double)limit : 0;
-
-    if (high && cgroup_limit_set(high) && upto > 0) {
-        /* interval by interval, crossings interpolated; then up to the kill */
-        if (v[0].current > high)
-            s.high_first_t = v[0].t;
-        for (size_t i = 1; i < upto; i++) {
-            const struct lab_sample *a = &v[i - 1], *b = &v[i];
-            bool ua = a->current > high, ub = b->current > high;
-            if (ua && ub) {
-                s.throttled_s += b->t - a->t;
-            } else if (ub) {
-                double c = crossing(a, b, high);
-                s.throttled_s += b->t - c;
-                if (s.high_first_t < 0)
-                    s.high_first_t = c;
-            } else if (ua) {
-                s.throttled_s += crossing(b, a, high) - a->t;
-            }
-        }
-        if (s.killed && v[upto - 1].current > high && kill_t > v[upto - 1].t)
-            s.throttled_s += kill_t - v[upto - 1].t;
-        const struct lab_sample *first = &v[0];
-        double t_cross = s.high_first_t;
-        if (t_cross > first->t)
-            s.growth_below = ((double)high - (double)first->current) / (t_cross - first->t);
-        if (t_cross >= 0 && s.last_before_t > t_cross)
-            s.growth_above = ((double)s.last_before - (double)high) / (s.last_before_t - t_cross);
-    }
+    usage_at_kill(report_usage, peak, &s);
+    if (high && cgroup_limit_set(high) && upto > 0)
+        time_above_high(v, upto, &s);
     *ret = s;
 }
 
