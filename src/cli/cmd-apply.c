@@ -84,13 +84,15 @@ static void render_text(const struct policy *p, const struct policy_plan *pl, bo
         buf_putc(o, '\n');
     }
     if (dry_run)
-        buf_printf(o, "%zu would change, %zu would fail, %zu skipped, %zu gone, %zu already as the "
-                      "rules say\n",
+        buf_printf(o,
+                   "%zu would change, %zu would fail, %zu skipped, %zu gone, %zu already as the "
+                   "rules say\n",
                    n.planned, n.would_fail, n.skipped, n.vanished, pl->unchanged);
     else
-        buf_printf(o, "%zu done, %zu failed, %zu skipped, %zu gone before the write, %zu already "
-                      "as the rules say\n", n.done, n.failed, n.skipped, n.vanished,
-                   pl->unchanged);
+        buf_printf(o,
+                   "%zu done, %zu failed, %zu skipped, %zu gone before the write, %zu already "
+                   "as the rules say\n",
+                   n.done, n.failed, n.skipped, n.vanished, pl->unchanged);
 }
 
 static int render_json(const struct policy *p, const struct policy_plan *pl, bool dry_run,
@@ -120,6 +122,77 @@ static int render_json(const struct policy *p, const struct policy_plan *pl, boo
     json_obj_end(&j);
     json_obj_end(&j); /* the pretty writer ends the document with its newline */
     return json_error(&j);
+}
+
+/* The process rules' changes: the processes read with what the rules look at. */
+static int plan_processes(const struct sysroot *sr, const struct policy *p,
+                          struct proc_table *procs, struct policy_eval *e, struct policy_plan *pl)
+{
+    int r = procs_snapshot(
+        sr, PROC_READ_STAT | PROC_READ_OOM | PROC_READ_CGROUP | policy_proc_fields(p), procs);
+    if (r < 0) {
+        log_error("cannot read %s: %s", sysroot_path(sr, "/proc"), strerror(-r));
+        return r;
+    }
+    if ((r = policy_eval_init(e, p, sr, procs)) < 0)
+        return r;
+    return policy_plan_procs(e, NULL, pl);
+}
+
+/* The cgroup rules' changes; *hier says whether h was opened (and must be closed). */
+static int plan_cgroups(const struct sysroot *sr, const struct policy *p, struct cgroup_hier *h,
+                        bool *hier, struct policy_plan *pl)
+{
+    int r = cgroup_hier_open(sr, h);
+    *hier = r == 0;
+    if (!*hier || !h->memory_version) {
+        log_warn("no cgroup memory controller under %s: the cgroup rules have nothing to act "
+                 "on",
+                 sysroot_path(sr, "/sys/fs/cgroup"));
+        return r;
+    }
+    struct cgroup_snapshot s;
+    if ((r = cgroup_snapshot_read(h, "/", &s)) < 0) {
+        log_error("cannot read the memory cgroups: %s", strerror(-r));
+        return r;
+    }
+    r = policy_plan_cgroups(p, &s, h->memory_version, h->page_size, pl);
+    cgroup_snapshot_release(&s);
+    return r;
+}
+
+/* Each change applied (or, for a dry run, checked); how many failed or would. One failure does
+ * not stop the others: each item says how it went; a dry run says what it can know would fail. */
+static size_t apply_plan(const struct sysroot *sr, const struct cgroup_hier *h, bool dry_run,
+                         struct policy_plan *pl)
+{
+    size_t failed = 0;
+    bool cap = caps_effective(CAP_SYS_RESOURCE);
+    for (size_t i = 0; i < pl->n; i++) {
+        if (dry_run)
+            policy_check_change(sr, h, cap, &pl->v[i]);
+        else
+            (void)policy_apply_change(sr, h, &pl->v[i]);
+        failed += pl->v[i].state == CHANGE_FAILED || pl->v[i].state == CHANGE_WOULD_FAIL;
+    }
+    return failed;
+}
+
+static int emit(const struct cli *c, const struct policy *p, const struct policy_plan *pl,
+                bool dry_run, const char *config)
+{
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    int q = 0, rc;
+    if (c->json)
+        q = render_json(p, pl, dry_run, config, &out);
+    else
+        render_text(p, pl, dry_run, config, &out);
+    if (q < 0)
+        rc = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
+    else
+        rc = cli_emit(&out);
+    buf_release(&out);
+    return rc;
 }
 
 int cmd_apply(struct cli *c, int argc, char **argv)
@@ -166,59 +239,14 @@ int cmd_apply(struct cli *c, int argc, char **argv)
     struct policy_plan pl = {0};
     struct policy_eval e = {0};
     int r = 0;
-    if (policy_has_process_actions(p)) {
-        r = procs_snapshot(&sr, PROC_READ_STAT | PROC_READ_OOM | PROC_READ_CGROUP |
-                                    policy_proc_fields(p), &procs);
-        if (r < 0) {
-            log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-r));
-            goto out;
-        }
-        if ((r = policy_eval_init(&e, p, &sr, &procs)) < 0 ||
-            (r = policy_plan_procs(&e, NULL, &pl)) < 0)
-            goto out;
-    }
-    if (policy_has_cgroup_actions(p)) {
-        r = cgroup_hier_open(&sr, &h);
-        hier = r == 0;
-        if (hier && h.memory_version) {
-            struct cgroup_snapshot s;
-            if ((r = cgroup_snapshot_read(&h, "/", &s)) < 0) {
-                log_error("cannot read the memory cgroups: %s", strerror(-r));
-                goto out;
-            }
-            r = policy_plan_cgroups(p, &s, h.memory_version, h.page_size, &pl);
-            cgroup_snapshot_release(&s);
-            if (r < 0)
-                goto out;
-        } else {
-            log_warn("no cgroup memory controller under %s: the cgroup rules have nothing to act "
-                     "on", sysroot_path(&sr, "/sys/fs/cgroup"));
-        }
-    }
+    if (policy_has_process_actions(p) && (r = plan_processes(&sr, p, &procs, &e, &pl)) < 0)
+        goto out;
+    if (policy_has_cgroup_actions(p) && (r = plan_cgroups(&sr, p, &h, &hier, &pl)) < 0 && hier)
+        goto out;
     if (p->n == 0)
         log_warn("%s has no [rule NAME] sections: nothing to apply", config);
-    size_t failed = 0;
-    bool cap = caps_effective(CAP_SYS_RESOURCE);
-    for (size_t i = 0; i < pl.n; i++) {
-        /* one failure does not stop the others: each item says how it went; a dry run says what
-         * it can know would fail */
-        if (dry_run)
-            policy_check_change(&sr, &h, cap, &pl.v[i]);
-        else
-            (void)policy_apply_change(&sr, &h, &pl.v[i]);
-        failed += pl.v[i].state == CHANGE_FAILED || pl.v[i].state == CHANGE_WOULD_FAIL;
-    }
-    struct buf out = BUF_INIT(CAP_OUTPUT);
-    int q = 0;
-    if (c->json)
-        q = render_json(p, &pl, dry_run, config, &out);
-    else
-        render_text(p, &pl, dry_run, config, &out);
-    if (q < 0)
-        rc = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
-    else
-        rc = cli_emit(&out);
-    buf_release(&out);
+    size_t failed = apply_plan(&sr, &h, dry_run, &pl);
+    rc = emit(c, p, &pl, dry_run, config);
     if (rc == EXIT_OK && failed)
         rc = EXIT_FAIL;
 out:
