@@ -65,6 +65,20 @@ int cli_next_option(struct cli *c, struct args *a, const char *usage)
     }
 }
 
+int cli_parse_options_n(struct cli *c, struct args *a, int argc, char **argv,
+                        const struct args_option *opts, size_t nopts, const char *usage,
+                        cli_option_fn on_option, void *ctx)
+{
+    int opt, r;
+    cli_args_init_n(c, a, argc, argv, opts, nopts);
+    while ((opt = cli_next_option(c, a, usage)) > 0)
+        if ((r = on_option(c, opt, a->value, ctx)))
+            return r;
+    if (opt < 0)
+        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    return 0;
+}
+
 int cli_no_more_operands(const struct cli *c, const struct args *a, int n)
 {
     if (a->noperands <= n)

@@ -86,6 +86,20 @@ static inline int cli_args_exit(int opt)
     return opt == CLI_ARGS_HELP ? EXIT_OK : EXIT_USAGE;
 }
 
+/*
+ * The whole option loop above, for a command whose options each go through on_option: its own
+ * options, in order, with their value (NULL for a flag); on_option returns 0, or an exit status
+ * that stops the parse (cli_usage_error's, cli_parse_count's...). Returns 0 with the operands in
+ * `a`, -1 when --help printed the usage, or an exit status.
+ */
+typedef int (*cli_option_fn)(struct cli *c, int opt, const char *value, void *ctx);
+#define cli_parse_options(c, a, argc, argv, opts, usage, on_option, ctx)                           \
+    cli_parse_options_n(c, a, argc, argv, opts, sizeof(opts) / sizeof((opts)[0]), usage,        \
+                        on_option, ctx)
+int cli_parse_options_n(struct cli *c, struct args *a, int argc, char **argv,
+                        const struct args_option *opts, size_t nopts, const char *usage,
+                        cli_option_fn on_option, void *ctx);
+
 /* "unexpected argument 'X'" for the first operand past the n a command takes. */
 int cli_no_more_operands(const struct cli *c, const struct args *a, int n);
 

@@ -63,6 +63,43 @@ struct cg_opts {
     bool interval_set;
 };
 
+static int cgroup_option(struct cli *c, int opt, const char *value, void *ctx)
+{
+    struct cg_opts *o = ctx;
+    int r;
+    switch (opt) {
+    case 's':
+        if (strcmp(value, "usage") == 0)
+            o->sort = SORT_USAGE;
+        else if (strcmp(value, "headroom") == 0)
+            o->sort = SORT_HEADROOM;
+        else if (strcmp(value, "psi") == 0)
+            o->sort = SORT_PSI;
+        else if (strcmp(value, "ooms") == 0)
+            o->sort = SORT_OOMS;
+        else
+            return cli_usage_error(c, "--sort must be usage, headroom, psi or ooms, not '%s'",
+                                   value);
+        break;
+    case 't':
+        o->tree = true;
+        break;
+    case 'n':
+        if ((r = cli_parse_count(c, "--top", value, &o->top)))
+            return r;
+        break;
+    case OPT_NO_HEADERS:
+        o->headers = false;
+        break;
+    case OPT_INTERVAL:
+        if ((r = cli_parse_interval(c, value, &o->interval_ms)))
+            return r;
+        o->interval_set = true;
+        break;
+    }
+    return 0;
+}
+
 static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
 {
     static const struct args_option opts[] = {
@@ -74,42 +111,9 @@ static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
         CLI_COMMON_OPTIONS,
     };
     struct args a;
-    int opt, r;
-    cli_args_init(c, &a, argc, argv, opts);
-    while ((opt = cli_next_option(c, &a, usage)) > 0) {
-        switch (opt) {
-        case 's':
-            if (strcmp(a.value, "usage") == 0)
-                o->sort = SORT_USAGE;
-            else if (strcmp(a.value, "headroom") == 0)
-                o->sort = SORT_HEADROOM;
-            else if (strcmp(a.value, "psi") == 0)
-                o->sort = SORT_PSI;
-            else if (strcmp(a.value, "ooms") == 0)
-                o->sort = SORT_OOMS;
-            else
-                return cli_usage_error(c, "--sort must be usage, headroom, psi or ooms, not '%s'",
-                                       a.value);
-            break;
-        case 't':
-            o->tree = true;
-            break;
-        case 'n':
-            if ((r = cli_parse_count(c, "--top", a.value, &o->top)))
-                return r;
-            break;
-        case OPT_NO_HEADERS:
-            o->headers = false;
-            break;
-        case OPT_INTERVAL:
-            if ((r = cli_parse_interval(c, a.value, &o->interval_ms)))
-                return r;
-            o->interval_set = true;
-            break;
-        }
-    }
-    if (opt < 0)
-        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    int r = cli_parse_options(c, &a, argc, argv, opts, usage, cgroup_option, o);
+    if (r)
+        return r;
     if ((r = cli_no_more_operands(c, &a, 1)))
         return r;
     if (a.noperands)

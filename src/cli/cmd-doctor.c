@@ -96,6 +96,35 @@ static int parse_critical(const struct cli *c, struct doctor_cli *o, const char 
     return 0;
 }
 
+static int doctor_option(struct cli *c, int opt, const char *value, void *ctx)
+{
+    struct doctor_cli *o = ctx;
+    int r;
+    switch (opt) {
+    case OPT_ONLY:
+        o->only_set = true;
+        if ((r = parse_ids(c, "--only", value, o->only)))
+            return r;
+        break;
+    case OPT_SKIP:
+        if ((r = parse_ids(c, "--skip", value, o->skip)))
+            return r;
+        break;
+    case OPT_CRITICAL:
+        if ((r = parse_critical(c, o, value)))
+            return r;
+        break;
+    case OPT_LIST:
+        o->list = true;
+        break;
+    case OPT_INTERVAL:
+        if ((r = cli_parse_interval(c, value, &o->interval_ms)))
+            return r;
+        break;
+    }
+    return 0;
+}
+
 static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv)
 {
     static const struct args_option opts[] = {
@@ -107,34 +136,9 @@ static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv
         CLI_COMMON_OPTIONS,
     };
     struct args a;
-    int opt, r;
-    cli_args_init(c, &a, argc, argv, opts);
-    while ((opt = cli_next_option(c, &a, usage)) > 0) {
-        switch (opt) {
-        case OPT_ONLY:
-            o->only_set = true;
-            if ((r = parse_ids(c, "--only", a.value, o->only)))
-                return r;
-            break;
-        case OPT_SKIP:
-            if ((r = parse_ids(c, "--skip", a.value, o->skip)))
-                return r;
-            break;
-        case OPT_CRITICAL:
-            if ((r = parse_critical(c, o, a.value)))
-                return r;
-            break;
-        case OPT_LIST:
-            o->list = true;
-            break;
-        case OPT_INTERVAL:
-            if ((r = cli_parse_interval(c, a.value, &o->interval_ms)))
-                return r;
-            break;
-        }
-    }
-    if (opt < 0)
-        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    int r = cli_parse_options(c, &a, argc, argv, opts, usage, doctor_option, o);
+    if (r)
+        return r;
     return cli_no_more_operands(c, &a, 0);
 }
 

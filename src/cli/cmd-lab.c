@@ -89,8 +89,9 @@ static int parse_rate(const char *s, uint64_t *ret)
 }
 
 /* One option's value into lc; 0, or the exit status of a usage error. */
-static int lab_option(struct cli *c, struct lab_cli *lc, int opt, const char *value)
+static int lab_option(struct cli *c, int opt, const char *value, void *ctx)
 {
+    struct lab_cli *lc = ctx;
     struct lab_opts *o = &lc->o;
     switch (opt) {
     case OPT_MAX:
@@ -180,13 +181,9 @@ static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
     o->timeout_ms = 60000;
     o->interval_ms = 500;
     struct args a;
-    int opt, r;
-    cli_args_init(c, &a, argc, argv, opts);
-    while ((opt = cli_next_option(c, &a, usage)) > 0)
-        if ((r = lab_option(c, lc, opt, a.value)))
-            return r;
-    if (opt < 0)
-        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    int r = cli_parse_options(c, &a, argc, argv, opts, usage, lab_option, lc);
+    if (r)
+        return r;
     return lab_mode(c, lc, &a);
 }
 

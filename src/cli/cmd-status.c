@@ -53,6 +53,23 @@ struct status_opts {
 
 enum { OPT_INTERVAL = OPT_FIRST_COMMAND_OPTION };
 
+static int status_option(struct cli *c, int opt, const char *value, void *ctx)
+{
+    struct status_opts *o = ctx;
+    int r;
+    switch (opt) {
+    case 'n':
+        if ((r = cli_parse_count(c, "--top", value, &o->top)))
+            return r;
+        break;
+    case OPT_INTERVAL:
+        if ((r = cli_parse_interval(c, value, &o->interval_ms)))
+            return r;
+        break;
+    }
+    return 0;
+}
+
 static int parse_args(struct cli *c, struct status_opts *o, int argc, char **argv)
 {
     static const struct args_option opts[] = {
@@ -61,22 +78,9 @@ static int parse_args(struct cli *c, struct status_opts *o, int argc, char **arg
         CLI_COMMON_OPTIONS,
     };
     struct args a;
-    int opt, r;
-    cli_args_init(c, &a, argc, argv, opts);
-    while ((opt = cli_next_option(c, &a, usage)) > 0) {
-        switch (opt) {
-        case 'n':
-            if ((r = cli_parse_count(c, "--top", a.value, &o->top)))
-                return r;
-            break;
-        case OPT_INTERVAL:
-            if ((r = cli_parse_interval(c, a.value, &o->interval_ms)))
-                return r;
-            break;
-        }
-    }
-    if (opt < 0)
-        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    int r = cli_parse_options(c, &a, argc, argv, opts, usage, status_option, o);
+    if (r)
+        return r;
     return cli_no_more_operands(c, &a, 0);
 }
 

@@ -21,10 +21,12 @@ static const char usage[] =
     "  psi_trigger    a PSI trigger fired (--psi)\n"
     "  alert          a pressure rule started or stopped firing (--alert)\n"
     "  kmsg_lost      the kernel log overran before it was read\n"
-    "Everything is notification-driven (inotify, eventfd, PSI triggers, /dev/kmsg); nothing polls.\n"
+    "Everything is notification-driven (inotify, eventfd, PSI triggers, /dev/kmsg); nothing "
+    "polls.\n"
     "\n"
     "  -p, --psi SPEC        register a PSI trigger: \"some|full STALL WINDOW\", e.g.\n"
-    "                        \"some 150ms 1s\" or \"full 10% 2s\"; system-wide, and on --cgroup ones\n"
+    "                        \"some 150ms 1s\" or \"full 10% 2s\"; system-wide, and on --cgroup "
+    "ones\n"
     "  -a, --alert RULE      \"some|full avg10|avg60|avg300 >|>= PERCENT [for DURATION]\n"
     "                        [clear PERCENT]\"; raised after DURATION, cleared below the clear\n"
     "                        level (default 80% of the threshold); evaluated every 2 s.\n"
@@ -66,6 +68,106 @@ static int add_item(void **v, size_t *n, size_t size, const void *item)
     return 0;
 }
 
+/* add_item for an option: EXIT_FAIL (said) when out of memory */
+static int add_option_item(void **v, size_t *n, size_t size, const void *item)
+{
+    return add_item(v, n, size, item) < 0 ? log_error_errno(EXIT_FAIL, "out of memory") : 0;
+}
+
+/* One option into a (struct watch_args); 0 or the exit status to stop with. */
+static int watch_option(struct cli *c, int opt, const char *value, void *ctx)
+{
+    struct watch_args *a = ctx;
+    struct watch_opts *o = &a->o;
+    int rc;
+    switch (opt) {
+    case 'p': {
+        struct psi_trigger_spec s;
+        if (psi_trigger_spec_parse(value, &s) < 0)
+            return cli_usage_error(c,
+                                   "--psi '%s': expected \"some|full STALL WINDOW\" with "
+                                   "STALL <= WINDOW <= 10s, e.g. \"some 150ms 1s\"",
+                                   value);
+        return add_option_item((void **)&o->triggers, &o->ntriggers, sizeof(s), &s);
+    }
+    case 'a': {
+        if (strcmp(value, "none") == 0) {
+            a->no_default_alert = true;
+            return 0;
+        }
+        struct alert_rule rule;
+        if (alert_rule_parse(value, &rule) < 0)
+            return cli_usage_error(c, "--alert '%s': expected e.g. \"full avg10 > 10 for 5m\"",
+                                   value);
+        return add_option_item((void **)&o->rules, &o->nrules, sizeof(rule), &rule);
+    }
+    case 'c':
+        return add_option_item((void **)&o->cgroups, &o->ncgroups, sizeof(char *), &value);
+    case 'e':
+        o->exec = value;
+        return 0;
+    case OPT_EXEC_MAX: {
+        long n;
+        if ((rc = cli_parse_count(c, "--exec-max", value, &n)))
+            return rc;
+        o->exec_max = (unsigned)n;
+        return 0;
+    }
+    case OPT_EXEC_TIMEOUT:
+        if (parse_duration_ms(value, &o->exec_timeout_ms) < 0)
+            return cli_usage_error(c, "--exec-timeout needs a duration (e.g. 30s), not '%s'",
+                                   value);
+        return 0;
+    case OPT_NO_KMSG:
+        o->kmsg = false;
+        return 0;
+    case OPT_NO_EVENTS:
+        o->memory_events = false;
+        return 0;
+    case OPT_FROM_START:
+        o->kmsg_from_start = true;
+        return 0;
+    case OPT_DURATION:
+        if (parse_duration_ms(value, &o->duration_ms) < 0 || o->duration_ms == 0)
+            return cli_usage_error(c, "--duration needs a duration (e.g. 10m), not '%s'", value);
+        return 0;
+    case OPT_COUNT: {
+        long n;
+        if ((rc = cli_parse_count(c, "--count", value, &n)))
+            return rc;
+        o->max_events = (uint64_t)n;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+/* The default alert rule, and trigger windows raised as an unprivileged process needs them.
+ * 0 or -ENOMEM. */
+static int watch_defaults(struct watch_args *a)
+{
+    struct watch_opts *o = &a->o;
+    if (o->nrules == 0 && !a->no_default_alert) {
+        struct alert_rule rule;
+        (void)alert_rule_parse("full avg10 > 10 for 5m", &rule);
+        if (add_item((void **)&o->rules, &o->nrules, sizeof(rule), &rule) < 0)
+            return -ENOMEM;
+    }
+    /* without CAP_SYS_RESOURCE (6.4+) a trigger window must be a multiple of 2 s */
+    if (o->ntriggers && psi_trigger_unprivileged()) {
+        for (size_t i = 0; i < o->ntriggers; i++) {
+            struct psi_trigger_spec before = o->triggers[i];
+            psi_trigger_spec_unprivileged(&o->triggers[i]);
+            if (before.window_us != o->triggers[i].window_us)
+                log_notice("no CAP_SYS_RESOURCE: PSI trigger window %.1f s raised to %.0f s "
+                           "(threshold %.0f ms → %.0f ms, the same share)",
+                           (double)before.window_us / 1e6, (double)o->triggers[i].window_us / 1e6,
+                           (double)before.stall_us / 1e3, (double)o->triggers[i].stall_us / 1e3);
+        }
+    }
+    return 0;
+}
+
 int cmd_watch(struct cli *c, int argc, char **argv)
 {
     static const struct args_option opts[] = {
@@ -82,122 +184,30 @@ int cmd_watch(struct cli *c, int argc, char **argv)
         {"count", 0, ARGS_VALUE, OPT_COUNT},
         CLI_COMMON_OPTIONS,
     };
-    struct watch_args a = {.o = {.kmsg = true, .memory_events = true, .exec_max = 4,
-                                 .exec_timeout_ms = 30000}};
+    struct watch_args a = {
+        .o = {.kmsg = true, .memory_events = true, .exec_max = 4, .exec_timeout_ms = 30000}};
     struct watch_opts *o = &a.o;
-    int rc = 0, opt;
+    int rc;
     struct args args;
-    cli_args_init(c, &args, argc, argv, opts);
-    while ((opt = cli_next_option(c, &args, usage)) > 0) {
-        switch (opt) {
-        case 'p': {
-            struct psi_trigger_spec s;
-            int r = psi_trigger_spec_parse(args.value, &s);
-            if (r < 0) {
-                rc = cli_usage_error(c, "--psi '%s': expected \"some|full STALL WINDOW\" with "
-                                        "STALL <= WINDOW <= 10s, e.g. \"some 150ms 1s\"", args.value);
-                goto out;
-            }
-            if (add_item((void **)&o->triggers, &o->ntriggers, sizeof(s), &s) < 0)
-                goto oom;
-            break;
-        }
-        case 'a': {
-            if (strcmp(args.value, "none") == 0) {
-                a.no_default_alert = true;
-                break;
-            }
-            struct alert_rule rule;
-            if (alert_rule_parse(args.value, &rule) < 0) {
-                rc = cli_usage_error(c, "--alert '%s': expected e.g. \"full avg10 > 10 for 5m\"",
-                                     args.value);
-                goto out;
-            }
-            if (add_item((void **)&o->rules, &o->nrules, sizeof(rule), &rule) < 0)
-                goto oom;
-            break;
-        }
-        case 'c':
-            if (add_item((void **)&o->cgroups, &o->ncgroups, sizeof(char *), &args.value) < 0)
-                goto oom;
-            break;
-        case 'e':
-            o->exec = args.value;
-            break;
-        case OPT_EXEC_MAX: {
-            long n;
-            if ((rc = cli_parse_count(c, "--exec-max", args.value, &n)))
-                goto out;
-            o->exec_max = (unsigned)n;
-            break;
-        }
-        case OPT_EXEC_TIMEOUT:
-            if (parse_duration_ms(args.value, &o->exec_timeout_ms) < 0) {
-                rc = cli_usage_error(c, "--exec-timeout needs a duration (e.g. 30s), not '%s'",
-                                     args.value);
-                goto out;
-            }
-            break;
-        case OPT_NO_KMSG:
-            o->kmsg = false;
-            break;
-        case OPT_NO_EVENTS:
-            o->memory_events = false;
-            break;
-        case OPT_FROM_START:
-            o->kmsg_from_start = true;
-            break;
-        case OPT_DURATION:
-            if (parse_duration_ms(args.value, &o->duration_ms) < 0 || o->duration_ms == 0) {
-                rc = cli_usage_error(c, "--duration needs a duration (e.g. 10m), not '%s'", args.value);
-                goto out;
-            }
-            break;
-        case OPT_COUNT: {
-            long n;
-            if ((rc = cli_parse_count(c, "--count", args.value, &n)))
-                goto out;
-            o->max_events = (uint64_t)n;
-            break;
-        }
-        }
-    }
-    if (opt < 0) {
-        rc = cli_args_exit(opt);
+    rc = cli_parse_options(c, &args, argc, argv, opts, usage, watch_option, &a);
+    if (rc) {
+        rc = rc < 0 ? EXIT_OK : rc;
         goto out;
     }
     if ((rc = cli_no_more_operands(c, &args, 0)))
         goto out;
     o->json = c->json;
     o->color = term_use_color(STDOUT_FILENO, c->color);
-    if (o->nrules == 0 && !a.no_default_alert) {
-        struct alert_rule rule;
-        (void)alert_rule_parse("full avg10 > 10 for 5m", &rule);
-        if (add_item((void **)&o->rules, &o->nrules, sizeof(rule), &rule) < 0)
-            goto oom;
+    if (watch_defaults(&a) < 0) {
+        rc = log_error_errno(EXIT_FAIL, "out of memory");
+        goto out;
     }
-    /* without CAP_SYS_RESOURCE (6.4+) a trigger window must be a multiple of 2 s */
-    if (o->ntriggers && psi_trigger_unprivileged()) {
-        for (size_t i = 0; i < o->ntriggers; i++) {
-            struct psi_trigger_spec before = o->triggers[i];
-            psi_trigger_spec_unprivileged(&o->triggers[i]);
-            if (before.window_us != o->triggers[i].window_us)
-                log_notice("no CAP_SYS_RESOURCE: PSI trigger window %.1f s raised to %.0f s "
-                           "(threshold %.0f ms → %.0f ms, the same share)",
-                           (double)before.window_us / 1e6, (double)o->triggers[i].window_us / 1e6,
-                           (double)before.stall_us / 1e3, (double)o->triggers[i].stall_us / 1e3);
-        }
-    }
-
     struct sysroot sr;
     if ((rc = cli_open_root(c, &sr)))
         goto out;
     int r = watch_run(&sr, o);
     sysroot_close(&sr);
     rc = r < 0 ? EXIT_FAIL : EXIT_OK;
-    goto out;
-oom:
-    rc = log_error_errno(EXIT_FAIL, "out of memory");
 out:
     free(o->triggers);
     free(o->rules);
