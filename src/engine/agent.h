@@ -1,7 +1,10 @@
 /*
- * `oomwarden agent`: the long-running process. Today: the Prometheus exporter (collected at
- * scrape time on the HTTP thread) and the kernel-log follower that counts OOM kills (on the
- * event loop). One config file, every option also a flag.
+ * `oomwarden agent`: the long-running process, and the composition root that wires the rest
+ * together on one event loop: the guard (act/guard: kills before the kernel would; started
+ * first, it locks the process's memory), the policy's rules kept true as processes and cgroups
+ * come (act/reconcile), the kernel-log follower that counts OOM kills (report/oomfollow), and the
+ * HTTP side (runtime/httpd: the Prometheus exporter, collected at scrape time on the HTTP thread,
+ * and /healthz). SIGHUP reloads the configuration. One config file, every option also a flag.
  */
 #pragma once
 
