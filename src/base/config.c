@@ -1,4 +1,5 @@
 #include "config.h"
+#include "base/limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -318,7 +319,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
         fail(c, c->line, "%s: a value cannot start with ';'", name);
         return 0;
     }
-    struct buf why = BUF_INIT(4096);
+    struct buf why = BUF_INIT(CAP_MESSAGE);
     const struct config_option *o = find(c->s, section, name);
     int r;
     if (o || section_known(c->s, section) || !c->s->other_section)

@@ -24,3 +24,21 @@
 /* The names of a node's pods and containers (model/workload/podnames): at most ~400 bytes each;
  * 64 MiB is 150,000 of them. */
 #define CAP_POD_NAMES (64 * MiB)
+
+/* Small buffers, named by what they hold. */
+/* One number or word from a kernel file: a sysctl, /proc/uptime, /proc/PID/comm. */
+#define CAP_KERNEL_VALUE (256ul)
+/* A kernel file of one line or a few: a PSI file, osrelease, cgroup.controllers, memory.current,
+ * /proc/PID/stat. */
+#define CAP_KERNEL_LINE (4 * KiB)
+/* A path built under a mount point or shown whole: a cgroup path is not bound by PATH_MAX (a
+ * deep tree is walked with openat()). */
+#define CAP_PATH (64 * KiB)
+/* One line of text built before it is written: a finding's evidence, a table cell's words. */
+#define CAP_TEXT_LINE (64 * KiB)
+/* An error or warning message, an HTTP error body. */
+#define CAP_MESSAGE (4 * KiB)
+/* A block of text or JSON built whole: a finding's data, a configuration dump, an explained
+ * report. */
+#define CAP_TEXT_BLOCK (1 * MiB)
+

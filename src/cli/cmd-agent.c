@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/limits.h"
 #include "engine/agent.h"
 #include "model/sysroot.h"
 #include "cli.h"
@@ -32,7 +33,7 @@ static void usage(FILE *f)
     const struct config_schema *s = agent_schema();
     struct agent_config def;
     agent_config_defaults(&def);
-    struct buf b = BUF_INIT(1 << 16);
+    struct buf b = BUF_INIT(CAP_TEXT_BLOCK);
     (void)config_dump(s, &def, &b);
     /* indent the defaults dump under the heading */
     const char *p = buf_cstr(&b);
@@ -120,12 +121,12 @@ int cmd_agent(struct cli *c, int argc, char **argv)
     if ((rc = cli_open_root(c, &sr)) != 0)
         goto out;
     struct agent_config cfg;
-    struct buf err = BUF_INIT(4096);
+    struct buf err = BUF_INIT(CAP_MESSAGE);
     if (agent_config_load(&sr, config, flags, nflags, &cfg, &err) < 0) {
         log_error("%s", buf_cstr(&err));
         rc = EXIT_CONFIG;
     } else if (check) {
-        struct buf dump = BUF_INIT(1 << 20);
+        struct buf dump = BUF_INIT(CAP_TEXT_BLOCK);
         (void)agent_config_dump(&cfg, &dump);
         printf("# configuration OK%s%s\n%s", config ? ": " : " (defaults and flags)",
                config ? config : "", buf_cstr(&dump));

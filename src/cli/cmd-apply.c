@@ -223,7 +223,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
     if (cli_open_root(c, &sr))
         return EXIT_FAIL;
     struct agent_config cfg;
-    struct buf err = BUF_INIT(4096);
+    struct buf err = BUF_INIT(CAP_MESSAGE);
     if (agent_config_load(&sr, config, NULL, 0, &cfg, &err) < 0) {
         log_error("%s", buf_cstr(&err));
         buf_release(&err);

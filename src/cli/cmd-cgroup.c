@@ -376,7 +376,7 @@ static void list_row(struct table *t, const struct podnames *names, const struct
     const struct cgroup_memory *cg = rw->cg;
     table_add_row(t);
     if (tree) {
-        struct buf name = BUF_INIT(8192);
+        struct buf name = BUF_INIT(CAP_PATH);
         for (size_t d = 0; d < depth; d++)
             buf_puts(&name, "  ");
         const char *slash = strrchr(cg->path, '/');
@@ -385,7 +385,7 @@ static void list_row(struct table *t, const struct podnames *names, const struct
         table_cell_text(t, COL_CGROUP, buf_cstr(&name), name.len);
         buf_release(&name);
     } else {
-        struct buf name = BUF_INIT(8192);
+        struct buf name = BUF_INIT(CAP_PATH);
         abbrev_ids(&name, cg->path);
         table_cell_text(t, COL_CGROUP, buf_cstr(&name), name.len);
         buf_release(&name);
@@ -426,7 +426,7 @@ static void list_row(struct table *t, const struct podnames *names, const struct
         table_cellf(t, COL_PROCS, "-");
     struct identity id;
     podnames_identity(names, cg->path, &id);
-    struct buf w = BUF_INIT(1024);
+    struct buf w = BUF_INIT(CAP_TEXT_LINE);
     identity_describe(&id, &w);
     table_cell_text(t, COL_WORKLOAD, buf_cstr(&w), w.len);
     buf_release(&w);

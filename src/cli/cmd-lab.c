@@ -442,7 +442,7 @@ static void text_where(const struct lab_result *r, struct buf *o)
 /* memory.events (v1: failcnt, oom_control) before and after */
 static void text_counters(const struct lab_result *r, struct buf *o)
 {
-    struct buf ev = BUF_INIT(512);
+    struct buf ev = BUF_INIT(CAP_TEXT_LINE);
     events_line(&ev, r->version == 2 ? "max" : "failcnt", r->ev_before.max, r->ev_after.max);
     events_line(&ev, "oom", r->ev_before.oom, r->ev_after.oom);
     events_line(&ev, "oom_kill", r->ev_before.oom_kill, r->ev_after.oom_kill);
@@ -534,7 +534,7 @@ static int text_report(const struct lab_result *r, struct buf *o)
         buf_puts(o, "\nthe kernel's report, explained:\n");
         struct explain_style st = {.color = false};
         st.boot_wall = clock_boot_wall();
-        struct buf t = BUF_INIT(1 << 20);
+        struct buf t = BUF_INIT(CAP_TEXT_BLOCK);
         int q = explain_event_text(r->event, 1, 1, &st, &t);
         if (q < 0) {
             buf_release(&t);
@@ -615,7 +615,7 @@ static int write_svg(const struct lab_cli *lc, const struct lab_result *r)
 
 int cmd_lab(struct cli *c, int argc, char **argv)
 {
-    struct lab_cli lc = {.c = c, .line = BUF_INIT(1 << 20)};
+    struct lab_cli lc = {.c = c, .line = BUF_INIT(CAP_TEXT_BLOCK)};
     int r = parse_args(c, &lc, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
@@ -658,7 +658,7 @@ int cmd_lab(struct cli *c, int argc, char **argv)
     bool ok = false;
     int q;
     if (c->json) {
-        struct buf tmp = BUF_INIT(1 << 16);
+        struct buf tmp = BUF_INIT(CAP_TEXT_LINE);
         ok = outcome(&res, &tmp);
         buf_release(&tmp);
         q = lab_result_json(&res, ok, &out);

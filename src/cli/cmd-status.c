@@ -344,7 +344,7 @@ static void cgroup_row_cells(struct table *t, const struct node *n,
     table_cellf(t, CG_FILE, "%s", opt_has(cg->stat.file) ? fmt_size(a, cg->stat.file) : "-");
     if (row->next) {
         const struct proc *p = row->next->proc;
-        struct buf v = BUF_INIT(4096);
+        struct buf v = BUF_INIT(CAP_TEXT_LINE);
         buf_printf(&v, "%d %s", (int)p->pid, p->comm);
         if (row->with) /* memory.oom.group */
             buf_printf(&v, " +%zu", row->with);
@@ -438,7 +438,7 @@ static void victims_text(struct out *o, const struct node *n, const struct statu
         table_cellf(&t, GV_MEM, "%s", fmt_size(a, proc_rss_swap(p)));
         table_cellf(&t, GV_ADJ, "%d", p->oom_score_adj);
         victim_words(n, p, w, sizeof(w));
-        struct buf where = BUF_INIT(4096);
+        struct buf where = BUF_INIT(CAP_TEXT_LINE);
         buf_puts(&where, w);
         if (s->gv[k].with)
             buf_printf(&where, "%s+%zu by oom.group", w[0] ? ", " : "", s->gv[k].with);
@@ -644,7 +644,7 @@ static void json_recent_kills(struct json *j, const struct node *n, const struct
     for (size_t i = s->first_event; log && i < n->log->nevents; i++) {
         const struct oom_event *e = &n->log->events[i];
         const struct oom_victim *v = oom_event_primary(e);
-        struct buf line = BUF_INIT(64 * 1024);
+        struct buf line = BUF_INIT(CAP_TEXT_LINE);
         explain_event_line(e, &n->names, false, &line);
         json_obj_begin(j);
         json_kv_str(j, "scope", oom_scope_name(e->scope));

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/limits.h"
 #include "cli.h"
 
 /* A daemon can log errors for days: keep the first few, count the rest. */
@@ -112,7 +113,7 @@ int cli_errors_into_document(struct buf *doc)
 int cli_errors_end(int rc)
 {
     if (json_wanted() && rc != EXIT_OK && !kept.document) {
-        struct buf out = BUF_INIT(1 << 20);
+        struct buf out = BUF_INIT(CAP_TEXT_BLOCK);
         struct json j;
         json_init(&j, &out, false);
         json_obj_begin(&j);

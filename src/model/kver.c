@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
+#include "base/limits.h"
 #include "sysroot.h"
 
 int kver_parse(const char *s, struct kver *ret)
@@ -36,7 +37,7 @@ int kver_parse(const char *s, struct kver *ret)
 
 int kver_read(const struct sysroot *sr, struct kver *ret)
 {
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     int r = read_virtual_at(sr->proc_fd, "sys/kernel/osrelease", &b);
     if (r >= 0)
         r = kver_parse(buf_cstr(&b), ret);

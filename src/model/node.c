@@ -10,6 +10,7 @@
 #include "base/sys/fileio.h"
 #include "base/log.h"
 #include "base/opt.h"
+#include "base/limits.h"
 #include "model/log/oomlog.h"
 #include "sysroot.h"
 
@@ -64,7 +65,7 @@ static int map_procs(struct node *n)
     const struct cgroup_snapshot *s = &n->cgroups;
     n->proc_memcg = malloc((n->procs.n ? n->procs.n : 1) * sizeof(size_t));
     size_t *sorted = malloc((s->n ? s->n : 1) * sizeof(size_t));
-    struct buf tmp = BUF_INIT(64 * 1024);
+    struct buf tmp = BUF_INIT(CAP_PATH);
     if (!n->proc_memcg || !sorted) {
         free(sorted);
         return -ENOMEM;
@@ -86,7 +87,7 @@ static int map_procs(struct node *n)
 /* /proc/uptime's first number, for a saved kernel log under a fixture root. */
 static uint64_t uptime_us(const struct sysroot *sr)
 {
-    struct buf b = BUF_INIT(256);
+    struct buf b = BUF_INIT(CAP_KERNEL_VALUE);
     uint64_t v = OPT_ABSENT, centi;
     if (read_virtual_at(sr->proc_fd, "uptime", &b) > 0) {
         struct cursor c = cursor_make(b.data, b.len);
@@ -141,7 +142,7 @@ int node_read(const struct sysroot *sr, unsigned parts, struct node *ret)
     n.psi_err = psi_read_system(sr, &n.psi);
     sysctls_read(sr, &n.sysctl);
     n.swaps_err = swaps_read(sr, &n.swaps);
-    struct buf b = BUF_INIT(64 * 1024);
+    struct buf b = BUF_INIT(CAP_CMDLINE);
     if (read_virtual_at(sr->proc_fd, "cmdline", &b) >= 0) {
         /* drop the trailing newline */
         while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' '))

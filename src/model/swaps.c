@@ -9,6 +9,7 @@
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
 #include "base/opt.h"
+#include "base/limits.h"
 #include "sysroot.h"
 
 static void copy_span(char *dst, size_t cap, struct span s)
@@ -96,7 +97,7 @@ static void read_zram(const struct sysroot *sr, struct swap_device *d, struct bu
 
 int swaps_read(const struct sysroot *sr, struct swaps *ret)
 {
-    struct buf b = BUF_INIT(1024 * 1024);
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
     int r = read_virtual_at(sr->proc_fd, "swaps", &b);
     if (r < 0) {
         buf_release(&b);

@@ -8,6 +8,7 @@
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
 #include "base/opt.h"
+#include "base/limits.h"
 #include "sysroot.h"
 
 static int read_number(const struct sysroot *sr, const char *name, bool sign, int64_t *ret_i,
@@ -17,7 +18,7 @@ static int read_number(const struct sysroot *sr, const char *name, bool sign, in
     int n = snprintf(path, sizeof(path), "sys/%s", name);
     if (n < 0 || (size_t)n >= sizeof(path))
         return -ENAMETOOLONG;
-    struct buf b = BUF_INIT(256);
+    struct buf b = BUF_INIT(CAP_KERNEL_VALUE);
     int r = read_virtual_at(sr->proc_fd, path, &b);
     if (r >= 0) {
         struct cursor c = cursor_make(b.data, b.len);

@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
+#include "base/limits.h"
 
 static char failed_path[4096];
 
@@ -72,7 +73,7 @@ unsigned sysroot_ncpus(const struct sysroot *sr)
 {
     /* "0-3,8-11\n" */
     unsigned n = 0;
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     if (sr->sys_fd >= 0 && read_virtual_at(sr->sys_fd, "devices/system/cpu/online", &b) > 0) {
         struct cursor c = cursor_make(b.data, b.len);
         while (!cursor_eof(&c)) {

@@ -14,6 +14,7 @@
 #include "base/opt.h"
 #include "base/table.h"
 #include "base/term.h"
+#include "base/limits.h"
 #include "cli/cli.h"
 #include "model/cgroup/cgobserve.h"
 #include "model/cgroup/cgoutlook.h"
@@ -132,7 +133,7 @@ static void report_head(const struct cgroup_hier *h, const struct podnames *name
                cgroup_layout_name(h->layout));
     struct identity id;
     podnames_identity(names, cg->path, &id);
-    struct buf w = BUF_INIT(1024);
+    struct buf w = BUF_INIT(CAP_TEXT_LINE);
     identity_describe(&id, &w);
     if (w.len) {
         buf_puts(out, "workload   ");

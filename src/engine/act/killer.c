@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/sys/fileio.h"
 #include "base/sys/pidfd.h"
+#include "base/limits.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
 
@@ -18,7 +19,7 @@ int killer_start_time(const struct sysroot *sr, pid_t pid, uint64_t *ret)
 {
     char path[32];
     snprintf(path, sizeof(path), "%d/stat", (int)pid);
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     int r = read_virtual_at(sr->proc_fd, path, &b);
     if (r >= 0) {
         struct proc p = {0};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/limits.h"
 
 /* ---- 2. limits over RAM -------------------------------------------------------------------- */
 
@@ -444,7 +445,7 @@ static void oom_group_line(const struct node *n, const struct cgroup_memory *cg,
                            const struct proc *const *m, size_t nm, size_t kill, struct fb *b)
 {
     char a[FMT_SIZE_LEN], w[IDENTITY_BRIEF_MAX];
-    struct buf line = BUF_INIT(64 * 1024);
+    struct buf line = BUF_INIT(CAP_TEXT_LINE);
     doctor_cgroup_words(n, cg->path, w, sizeof(w));
     buf_printf(&line, "  %s (%s): %zu process%s, %zu die%s together", cg->path, w, nm,
                nm == 1 ? "" : "es", kill, kill == 1 ? "s" : "");

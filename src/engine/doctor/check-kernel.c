@@ -1,4 +1,5 @@
 #include "doctor-int.h"
+#include "base/limits.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -170,7 +171,7 @@ static void kill_counts_of(const struct oomlog *log, struct kill_counts *c)
 static void recent_kill(const struct node *n, const struct oom_event *e, struct fb *b)
 {
     char a[24];
-    struct buf line = BUF_INIT(64 * 1024);
+    struct buf line = BUF_INIT(CAP_TEXT_LINE);
     if (opt_has(e->uptime_us) && opt_has(n->now_us) && n->now_us >= e->uptime_us)
         buf_printf(&line, "  %s ago: ", fmt_duration(a, (double)(n->now_us - e->uptime_us) / 1e6));
     else if (e->time[0])
@@ -205,7 +206,7 @@ static size_t recent_cascades(const struct node *n, struct fb *b)
     if (explain_cascades(n->log->events, n->log->nevents, &n->names, &cas, &ncas) < 0)
         return 0;
     for (size_t i = 0; i < ncas; i++) {
-        struct buf t = BUF_INIT(64 * 1024);
+        struct buf t = BUF_INIT(CAP_TEXT_LINE);
         if (explain_cascade_text(&cas[i], &t) == 0) {
             if (t.len && t.data[t.len - 1] == '\n')
                 t.data[--t.len] = '\0';

@@ -1,4 +1,5 @@
 #include "doctor-int.h"
+#include "base/limits.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -141,9 +142,9 @@ static void kill_order_before_holder(const struct doctor_opts *o, const struct k
 {
     const struct victim_list *vl = k->vl;
     char a[24];
-    struct buf names = BUF_INIT(64 * 1024);
+    struct buf names = BUF_INIT(CAP_TEXT_LINE);
     uint64_t freed = 0;
-    struct buf later = BUF_INIT(64 * 1024);
+    struct buf later = BUF_INIT(CAP_TEXT_LINE);
     for (size_t i = 0; i < k->holder; i++) {
         const struct proc *p = vl->v[i].proc;
         if (classify(p, o) != CLASS_CRITICAL)
@@ -392,7 +393,7 @@ int check_oom_daemon(const struct node *n, struct doctor_report *r)
         fb_fix(&b, "or earlyoom (apt install earlyoom): acts on MemAvailable and SwapFree, knows "
                    "no cgroups");
     } else {
-        struct buf names = BUF_INIT(4096);
+        struct buf names = BUF_INIT(CAP_TEXT_LINE);
         for (size_t i = 0; i < nf; i++)
             buf_printf(&names, "%s%s (pid %d)", i ? ", " : "", what[i], (int)found[i]->pid);
         for (size_t i = 0; i < nf; i++) {

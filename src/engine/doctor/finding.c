@@ -1,4 +1,5 @@
 #include "doctor-int.h"
+#include "base/limits.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +12,7 @@
 
 void fb_begin(struct fb *b, enum doctor_check_id check)
 {
-    *b = (struct fb){.f = {.check = check}, .data = BUF_INIT(1024 * 1024)};
+    *b = (struct fb){.f = {.check = check}, .data = BUF_INIT(CAP_TEXT_BLOCK)};
     json_init(&b->j, &b->data, false);
     json_obj_begin(&b->j);
 }

@@ -84,7 +84,7 @@ static int fail(struct lab_result *r, int err, const char *fmt, ...)
 
 static int read_current(const struct lab_ctx *x, uint64_t *ret)
 {
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     int r = read_virtual_at(x->cg.dirfd,
                             x->cg.version == 2 ? "memory.current" : "memory.usage_in_bytes", &b);
     if (r >= 0) {
@@ -450,7 +450,7 @@ static void stop_eaters(struct lab_ctx *x)
 static void read_final(struct lab_ctx *x)
 {
     struct lab_result *r = x->r;
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     r->peak = OPT_ABSENT;
     const char *f = r->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes";
     if (read_virtual_at(x->cg.dirfd, f, &b) >= 0) {

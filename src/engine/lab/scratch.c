@@ -60,7 +60,7 @@ bool scratch_name_match(const char *name, const char *prefix, pid_t *ret_pid)
 /* v2: "memory" in the parent's cgroup.subtree_control, so that the child has memory.* files. */
 static int v2_enable_memory(int parent_fd, bool *ret_enabled)
 {
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     int r = read_virtual_at(parent_fd, "cgroup.subtree_control", &b);
     bool on = false;
     if (r >= 0) {
@@ -297,7 +297,7 @@ static bool owner_alive(const struct sysroot *sr, pid_t pid, const char *comm)
 {
     char p[64];
     snprintf(p, sizeof(p), "%d/comm", (int)pid);
-    struct buf b = BUF_INIT(256);
+    struct buf b = BUF_INIT(CAP_KERNEL_VALUE);
     int r = read_virtual_at(sr->proc_fd, p, &b);
     bool alive = r > 0 && strncmp(b.data, comm, strlen(comm)) == 0 &&
                  (b.data[strlen(comm)] == '\n' || b.data[strlen(comm)] == '\0');

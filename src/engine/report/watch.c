@@ -149,7 +149,7 @@ static int on_trigger(struct loop *l, int fd, uint32_t events, void *ctx)
         return 0;
     }
     struct psi p = {0};
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     if (read_virtual_fd(fd, &b) > 0)
         (void)psi_parse(b.data, b.len, &p);
     buf_release(&b);

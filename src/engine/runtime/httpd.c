@@ -342,7 +342,7 @@ static void queue_response(struct conn *c, unsigned status, const char *type, st
 
 static void answer_error(struct conn *c, unsigned status, const char *why)
 {
-    struct buf b = BUF_INIT(1024);
+    struct buf b = BUF_INIT(CAP_MESSAGE);
     buf_printf(&b, "%s\n", why);
     queue_response(c, status, "text/plain; charset=utf-8", &b, false, false, 1);
 }
@@ -352,7 +352,7 @@ static void answer(struct conn *c, const struct http_request *req)
 {
     struct httpd *h = c->h;
     if (req->method == HTTP_OTHER) {
-        struct buf b = BUF_INIT(1024);
+        struct buf b = BUF_INIT(CAP_MESSAGE);
         buf_puts(&b, "only GET and HEAD\n");
         queue_response(c, 405, "text/plain; charset=utf-8", &b, false, false, req->minor);
         return;

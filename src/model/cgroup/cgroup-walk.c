@@ -216,7 +216,7 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
     r = cgroup_list_children(dirfd, &kids, &nkids);
     if (r < 0)
         return ERRNO_IS_GONE(-r) ? 0 : r;
-    struct buf child_path = BUF_INIT(64 * 1024);
+    struct buf child_path = BUF_INIT(CAP_PATH);
     for (size_t i = 0; i < nkids && r == 0; i++) {
         int fd = openat(dirfd, kids[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {

@@ -183,7 +183,7 @@ bool cgroup_exists_at(int dirfd, const char *path)
 /* A controller name in <mount>/cgroup.controllers ("cpuset cpu io memory pids\n"). */
 static bool v2_has_controller(int fd, const char *name)
 {
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     int r = read_virtual_at(fd, "cgroup.controllers", &b);
     bool found = r < 0; /* unreadable: assume it, the reads will tell */
     struct cursor c = cursor_make(b.data ? b.data : "", b.len);
@@ -302,7 +302,7 @@ int cgroup_path_normalize(const struct cgroup_hier *h, const char *arg, char **r
     if (rest && h->memory.root && strcmp(h->memory.root, "/") != 0)
         root = h->memory.root;
     const char *src = rest ? rest : arg;
-    struct buf out = BUF_INIT(8192);
+    struct buf out = BUF_INIT(CAP_PATH);
     int r = buf_puts(&out, root);
     const char *p = src;
     while (r == 0 && *p) {

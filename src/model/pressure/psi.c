@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
+#include "base/limits.h"
 #include "model/sysroot.h"
 
 static int parse_line(struct cursor *line, struct psi_line *ret)
@@ -64,7 +65,7 @@ int psi_parse(const char *buf, size_t len, struct psi *ret)
 
 int psi_read_at(int dirfd, const char *path, struct psi *ret)
 {
-    struct buf b = BUF_INIT(4096);
+    struct buf b = BUF_INIT(CAP_KERNEL_LINE);
     int r = read_virtual_at(dirfd, path, &b);
     if (r >= 0)
         r = psi_parse(b.data, b.len, ret);
