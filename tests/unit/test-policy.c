@@ -271,7 +271,7 @@ static void cgroup_matchers(void **state)
 static struct proc mkproc(pid_t pid, pid_t ppid, const char *comm, const char *cgroup, int adj,
                           int64_t uid, const char *argv)
 {
-    struct proc p = {.pid = pid, .ppid = ppid, .has_oom = true, .has_mm = true,
+    struct proc p = {.pid = pid, .ppid = ppid, .has_oom = true, .has_adj = true, .has_mm = true,
                      .oom_score_adj = adj, .uid = uid, .start_time = 100 + (uint64_t)pid,
                      .state = 'S'};
     snprintf(p.comm, sizeof(p.comm), "%s", comm);

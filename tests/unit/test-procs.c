@@ -168,6 +168,15 @@ static void snapshot_fixture(void **state)
     assert_null(p->cgroup);
     proc_table_release(&t);
 
+    /* the policy's view: oom_score_adj alone, the kernel's oom_score not read */
+    assert_int_equal(procs_snapshot(&sr, PROC_READ_STAT | PROC_READ_ADJ, &t), 0);
+    p = proc_table_find(&t, 800);
+    assert_true(p->has_adj);
+    assert_false(p->has_oom);
+    assert_int_equal(p->oom_score, 0);
+    assert_int_equal(p->oom_score_adj, -997);
+    proc_table_release(&t);
+
     /* a ranking view: kernel threads stop at their stat, user tasks are read whole */
     assert_int_equal(procs_snapshot(&sr, PROC_READ_ALL | PROC_USER_TASKS_ONLY, &t), 0);
     assert_int_equal(t.n, 17);

@@ -728,7 +728,7 @@ int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_pla
     const struct proc_table *t = e->procs;
     for (size_t i = 0; i < t->n; i++) {
         const struct proc *p = &t->v[i];
-        if ((only && !only[i]) || p->kernel_thread || !p->has_oom || p->state == 'Z' ||
+        if ((only && !only[i]) || p->kernel_thread || !p->has_adj || p->state == 'Z' ||
             p->state == 'X')
             continue;
         struct policy_verdict v;

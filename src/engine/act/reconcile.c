@@ -133,7 +133,8 @@ static const struct known *known_find(const struct reconcile *r, pid_t pid)
 
 static unsigned proc_fields(const struct reconcile *r)
 {
-    return PROC_READ_STAT | PROC_READ_OOM | PROC_READ_CGROUP | policy_proc_fields(r->p);
+    /* oom_score_adj without the kernel's oom_score: the policy writes it, never ranks */
+    return PROC_READ_STAT | PROC_READ_ADJ | PROC_READ_CGROUP | policy_proc_fields(r->p);
 }
 
 /* After a full pass: everything read is known, and old enough not to be looked at again

@@ -328,7 +328,7 @@ static void status_from_live_thread(int piddir, struct buf *b, struct proc *p)
     closedir(d);
 }
 
-static int read_oom(int piddir, struct buf *b, struct proc *p)
+static int read_adj(int piddir, struct buf *b, struct proc *p)
 {
     int r = read_pid_file(piddir, "oom_score_adj", b);
     if (r < 0)
@@ -337,14 +337,23 @@ static int read_oom(int piddir, struct buf *b, struct proc *p)
     int64_t adj;
     if (cursor_i64(&c, &adj) < 0 || adj < -1000 || adj > 1000)
         return -EBADMSG;
+    p->oom_score_adj = (int)adj;
+    p->has_adj = true;
+    return 0;
+}
+
+static int read_oom(int piddir, struct buf *b, struct proc *p)
+{
+    int r = read_adj(piddir, b, p);
+    if (r < 0)
+        return r;
     r = read_pid_file(piddir, "oom_score", b);
     if (r < 0)
         return r;
-    c = cursor_make(b->data, b->len);
+    struct cursor c = cursor_make(b->data, b->len);
     uint64_t score;
     if (cursor_u64(&c, &score) < 0)
         return -EBADMSG;
-    p->oom_score_adj = (int)adj;
     p->oom_score = (long)score;
     p->has_oom = true;
     return 0;
@@ -383,8 +392,8 @@ int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct 
         if (!p.has_mm && !p.kernel_thread && p.nthreads > 1)
             status_from_live_thread(piddir, b, &p);
     }
-    if (fields & PROC_READ_OOM) {
-        r = read_oom(piddir, b, &p);
+    if (fields & (PROC_READ_OOM | PROC_READ_ADJ)) {
+        r = fields & PROC_READ_OOM ? read_oom(piddir, b, &p) : read_adj(piddir, b, &p);
         if (r < 0)
             goto fail;
     }

@@ -27,6 +27,9 @@ enum {
      * OOM victims (the OOM killer never picks a kernel thread): kernel threads are a good part
      * of a node's tasks (58 of 67 on our test machine), and each then costs one file, not four. */
     PROC_USER_TASKS_ONLY = 1u << 5,
+    /* oom_score_adj alone, for a view that writes it and does not rank (the policy): the
+     * kernel's oom_score is one more file per process */
+    PROC_READ_ADJ = 1u << 6,
 };
 
 /* Kernel task flag (include/linux/sched.h), stable since 2.6.27. */
@@ -55,8 +58,9 @@ struct proc {
     uint64_t cap_eff;                               /* capability mask; OPT_ABSENT if unknown */
     bool has_mm; /* status showed memory counters: the kernel can score it */
 
-    /* from oom_score / oom_score_adj; has_oom false when not read */
-    bool has_oom;
+    /* from oom_score / oom_score_adj; has_oom false when not read; has_adj: oom_score_adj read
+     * (PROC_READ_OOM or PROC_READ_ADJ) */
+    bool has_oom, has_adj;
     long oom_score;
     int oom_score_adj;
 
