@@ -40,7 +40,9 @@ static int feed_lines(struct oomlog *p, char *buf, size_t len, bool last, bool *
     if (left >= CAP_INPUT_LINE || (last && left)) {
         if (!*skipping) {
             st->lines++;
-            if (left > CAP_INPUT_LINE) {
+            /* at the cap with more to come is cut too (a line of exactly the cap, whose newline
+             * starts the next chunk, counts as long) */
+            if (left > CAP_INPUT_LINE || (left == CAP_INPUT_LINE && !last)) {
                 st->long_lines++;
                 left = CAP_INPUT_LINE;
             }
