@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/cleanup.h"
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -282,26 +283,20 @@ static void render_text(const struct cli *c, const struct node *n, const struct 
     }
 }
 
-int cmd_doctor(struct cli *c, int argc, char **argv)
+static void doctor_cli_release(struct doctor_cli *o)
 {
-    struct doctor_cli o = {.interval_ms = 1000};
-    int r = parse_args(c, &o, argc, argv);
-    if (r) {
-        r = r < 0 ? EXIT_OK : r;
-        goto out_opts;
-    }
-    struct buf out = BUF_INIT(CAP_OUTPUT);
-    if (o.list) {
-        list_checks(&out);
-        r = cli_emit(&out);
-        buf_release(&out);
-        goto out_opts;
-    }
-    struct doctor_opts dopts = {.critical = o.critical, .ncritical = o.ncritical};
+    free(o->critical_text);
+    free(o->critical);
+}
+
+/* Which checks run (--only, --skip) and what of the node they need read. */
+static unsigned plan_checks(const struct doctor_cli *o, struct doctor_opts *dopts)
+{
+    *dopts = (struct doctor_opts){.critical = o->critical, .ncritical = o->ncritical};
     unsigned parts = 0;
     for (int i = 0; i < CHECK_COUNT; i++) {
-        dopts.run[i] = (!o.only_set || o.only[i]) && !o.skip[i];
-        if (!dopts.run[i])
+        dopts->run[i] = (!o->only_set || o->only[i]) && !o->skip[i];
+        if (!dopts->run[i])
             continue;
         if (i == CHECK_KILL_ORDER || i == CHECK_OOM_DAEMON || i == CHECK_ADJ ||
             i == CHECK_OOM_GROUP)
@@ -311,44 +306,56 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
         if (i == CHECK_RECENT_KILLS || i == CHECK_KERNEL_LOG)
             parts |= NODE_READ_KMSG;
     }
-    struct sysroot sr;
-    if (cli_open_root(c, &sr)) {
-        r = DOCTOR_EXIT_ERROR;
-        goto out_buf;
+    return parts;
+}
+
+/* The checks on a node read, and their report; the exit status. */
+static int diagnose(const struct cli *c, const struct doctor_cli *o,
+                    const struct doctor_opts *dopts, struct node *n, struct buf *out)
+{
+    int q;
+    /* page-cache refaults per second: a second reading of the counters */
+    if (dopts->run[CHECK_PRESSURE] && (q = node_measure_refaults(n, o->interval_ms)) < 0) {
+        log_error("doctor: %s", strerror(-q));
+        return DOCTOR_EXIT_ERROR;
     }
+    struct doctor_report rep;
+    if ((q = doctor_run(n, dopts, &rep)) < 0) {
+        log_error("doctor: %s", strerror(-q));
+        return DOCTOR_EXIT_ERROR;
+    }
+    if (c->json)
+        render_json(n, &rep, out);
+    else
+        render_text(c, n, &rep, out);
+    int r = cli_emit(out) ? DOCTOR_EXIT_ERROR : exit_for(&rep);
+    doctor_report_release(&rep);
+    return r;
+}
+
+int cmd_doctor(struct cli *c, int argc, char **argv)
+{
+    _cleanup_(doctor_cli_release) struct doctor_cli o = {.interval_ms = 1000};
+    int r = parse_args(c, &o, argc, argv);
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    _cleanup_(buf_release) struct buf out = BUF_INIT(CAP_OUTPUT);
+    if (o.list) {
+        list_checks(&out);
+        return cli_emit(&out);
+    }
+    struct doctor_opts dopts;
+    unsigned parts = plan_checks(&o, &dopts);
+    _cleanup_(sysroot_close) struct sysroot sr; /* cli_open_root sets it up, failing or not */
+    if (cli_open_root(c, &sr))
+        return DOCTOR_EXIT_ERROR;
     struct node n;
     int q = node_read(&sr, parts, &n);
     if (q < 0) {
         log_error("cannot read %s: %s", sysroot_path(&sr, "/proc"), strerror(-q));
-        r = DOCTOR_EXIT_ERROR;
-        goto out_root;
+        return DOCTOR_EXIT_ERROR;
     }
-    /* page-cache refaults per second: a second reading of the counters */
-    if (dopts.run[CHECK_PRESSURE] && (q = node_measure_refaults(&n, o.interval_ms)) < 0) {
-        log_error("doctor: %s", strerror(-q));
-        r = DOCTOR_EXIT_ERROR;
-        goto out_node;
-    }
-    struct doctor_report rep;
-    if ((q = doctor_run(&n, &dopts, &rep)) < 0) {
-        log_error("doctor: %s", strerror(-q));
-        r = DOCTOR_EXIT_ERROR;
-        goto out_node;
-    }
-    if (c->json)
-        render_json(&n, &rep, &out);
-    else
-        render_text(c, &n, &rep, &out);
-    r = cli_emit(&out) ? DOCTOR_EXIT_ERROR : exit_for(&rep);
-    doctor_report_release(&rep);
-out_node:
+    r = diagnose(c, &o, &dopts, &n, &out);
     node_release(&n);
-out_root:
-    sysroot_close(&sr);
-out_buf:
-    buf_release(&out);
-out_opts:
-    free(o.critical_text);
-    free(o.critical);
     return r;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/cleanup.h"
 #include "base/sys/clock.h"
 #include "base/fmt.h"
 #include "base/json.h"
@@ -613,9 +614,40 @@ static int write_svg(const struct lab_cli *lc, const struct lab_result *r)
     return q;
 }
 
+/* The run's report (text or JSON) and its plot; the exit status: 0 when the run showed what it
+ * set out to. */
+static int report(const struct cli *c, const struct lab_cli *lc, const struct lab_result *res)
+{
+    _cleanup_(buf_release) struct buf out = BUF_INIT(CAP_OUTPUT);
+    bool ok = false;
+    int q, rc = EXIT_FAIL;
+    if (c->json) {
+        struct buf tmp = BUF_INIT(CAP_TEXT_LINE);
+        ok = outcome(res, &tmp);
+        buf_release(&tmp);
+        q = lab_result_json(res, ok, &out);
+    } else {
+        q = render_text(res, &out, &ok);
+    }
+    if (q < 0)
+        log_error("cannot format the output: %s", strerror(-q));
+    else if (cli_emit(&out) == 0)
+        rc = ok ? EXIT_OK : EXIT_FAIL;
+    if (lc->svg && (q = write_svg(lc, res)) < 0) {
+        log_error("cannot write %s: %s", lc->svg, strerror(-q));
+        rc = EXIT_FAIL;
+    }
+    return rc;
+}
+
+static void lab_cli_release(struct lab_cli *lc)
+{
+    buf_release(&lc->line);
+}
+
 int cmd_lab(struct cli *c, int argc, char **argv)
 {
-    struct lab_cli lc = {.c = c, .line = BUF_INIT(CAP_TEXT_BLOCK)};
+    _cleanup_(lab_cli_release) struct lab_cli lc = {.c = c, .line = BUF_INIT(CAP_TEXT_BLOCK)};
     int r = parse_args(c, &lc, argc, argv);
     if (r)
         return r < 0 ? EXIT_OK : r;
@@ -625,26 +657,23 @@ int cmd_lab(struct cli *c, int argc, char **argv)
     lc.o.on_sample = text_sample;
     lc.o.ctx = &lc;
 
-    struct sysroot sr;
+    _cleanup_(sysroot_close) struct sysroot sr; /* cli_open_root sets it up, failing or not */
     if ((r = cli_open_root(c, &sr)))
         return r;
-    int rc = EXIT_FAIL;
-    struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
-    if (!sr.live) {
-        log_error("the lab creates cgroups and processes on this machine: it does not run "
-                  "under --root");
-        goto out_root;
-    }
-    if ((r = cli_open_cgroups(c, &sr, &h)))
-        goto out_root;
-    if (lc.o.high && h.memory_version != 2) {
-        log_error("--high needs cgroup v2 (memory.high): this machine's memory controller is "
-                  "cgroup v1, whose limits do not throttle below the hard limit");
-        goto out_hier;
-    }
+    if (!sr.live)
+        return log_error_errno(EXIT_FAIL, "the lab creates cgroups and processes on this machine: "
+                                          "it does not run under --root");
+    _cleanup_(cgroup_hier_close) struct cgroup_hier h = {.memory = {.fd = -1},
+                                                        .unified = {.fd = -1}};
+    if (cli_open_cgroups(c, &sr, &h))
+        return EXIT_FAIL;
+    if (lc.o.high && h.memory_version != 2)
+        return log_error_errno(EXIT_FAIL,
+                               "--high needs cgroup v2 (memory.high): this machine's memory "
+                               "controller is cgroup v1, whose limits do not throttle below the "
+                               "hard limit");
     struct kver k = {0};
     (void)kver_read(&sr, &k);
-
     struct lab_result res;
     r = lab_run(&sr, &h, &k, &lc.o, &res);
     if (r < 0) {
@@ -652,34 +681,9 @@ int cmd_lab(struct cli *c, int argc, char **argv)
         if (res.cleanup_failed)
             log_error("could not remove %s; the next lab run removes it", res.cgroup);
         lab_result_release(&res);
-        goto out_hier;
+        return EXIT_FAIL;
     }
-    struct buf out = BUF_INIT(CAP_OUTPUT);
-    bool ok = false;
-    int q;
-    if (c->json) {
-        struct buf tmp = BUF_INIT(CAP_TEXT_LINE);
-        ok = outcome(&res, &tmp);
-        buf_release(&tmp);
-        q = lab_result_json(&res, ok, &out);
-    } else {
-        q = render_text(&res, &out, &ok);
-    }
-    if (q < 0) {
-        log_error("cannot format the output: %s", strerror(-q));
-    } else if (cli_emit(&out) == 0) {
-        rc = ok ? EXIT_OK : EXIT_FAIL;
-    }
-    if (lc.svg && (q = write_svg(&lc, &res)) < 0) {
-        log_error("cannot write %s: %s", lc.svg, strerror(-q));
-        rc = EXIT_FAIL;
-    }
-    buf_release(&out);
+    int rc = report(c, &lc, &res);
     lab_result_release(&res);
-out_hier:
-    cgroup_hier_close(&h);
-out_root:
-    sysroot_close(&sr);
-    buf_release(&lc.line);
     return rc;
 }
