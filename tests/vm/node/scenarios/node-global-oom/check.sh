@@ -38,7 +38,7 @@ check_scenario() {
     # tables + adj; the order must be the kernel's exactly
     expect_eq "$SCN: the kernel's cascade == ps's rank order before the growth (badness at the OOM >= 0, alive at the first OOM), then the -997 pod" \
         "$predicted" "$(xargs <<<"$known")"
-    echo "# $SCN: file-rss in the kill lines (kB): $(grep -o 'Killed process [0-9]* ([^)]*)[^,]*, anon-rss:[0-9]*kB, file-rss:[0-9]*kB' "$OUT/kernel.log" | sed 's/Killed process \([0-9]*\) (\([^)]*\)).*file-rss:\([0-9]*\)kB/\2=\3/' | xargs)"
+    echo "# $SCN: file-rss in the kill lines (kB): $(grep -o 'Killed process [0-9]* ([^)]*)[^,]*, anon-rss:[0-9]*kB, file-rss:[0-9]*kB' "$OUT/kernel.log" | sed 's/Killed process \([0-9]*\) (\([^)]*\)).*file-rss:\([0-9]*\)kB/\1 \2=\3/' | awk '!seen[$1]++ { print $2 }' | xargs)"
     # the same order transcribed independently from ps's raw fields: anon + shmem + swap + page
     # tables + adj (no daemon here mlocks); a tie goes to the later task in the scan (fork order,
     # here pid order: 5.1+ oom_evaluate_task() replaces the chosen one on equal points)
@@ -72,12 +72,20 @@ check_scenario() {
     expect_eq "$SCN: every kill machine-wide (CONSTRAINT_NONE), task_memcg == ps's cgroup" "" "${bad# }"
     expect_eq "$SCN: vmstat oom_kill counted every kill line" "$(($(fact oom_kill_before) + $(kernel_kills | wc -l)))" "$(fact oom_kill_after)"
 
-    # status before: its next machine-wide victims are the kernel's first kills
+    # status before: its next machine-wide victims are the kernel's first kills, of those still
+    # alive at the first OOM (as for ps: a udev worker status saw can exit when idle before it)
     if json_ok "$SCN: status --json before" "$OUT/status-before.json"; then
-        local nv
-        nv=$(jq '.global_victims | length' "$OUT/status-before.json")
-        expect_eq "$SCN: status's next $nv machine-wide victims == the kernel's first $nv kills" \
-            "$(head -"$nv" <<<"$kills" | xargs)" "$(jq -r '.global_victims[] | "\(.pid) \(.comm)"' "$OUT/status-before.json" | xargs)"
+        local nv sv gone
+        sv=$(jq -r --arg t " $first_table " '.global_victims[] | " \(.pid) " as $p
+            | select($t | contains($p)) | "\(.pid) \(.comm)"' "$OUT/status-before.json" | xargs)
+        gone=$(jq -r --arg t " $first_table " '.global_victims[] | " \(.pid) " as $p
+            | select($t | contains($p) | not) | "\(.comm)(\(.pid))"' "$OUT/status-before.json" | xargs)
+        [ -n "$gone" ] && echo "# $SCN: status named, but gone before the first OOM: $gone"
+        nv=$(wc -w <<<"$sv")
+        nv=$((nv / 2))
+        [ "$nv" -ge 1 ] || sv="(none of status's victims was alive at the first OOM)"
+        expect_eq "$SCN: status's next $nv machine-wide victims (alive at the first OOM) == the kernel's first $nv kills" \
+            "$(head -"$nv" <<<"$kills" | xargs)" "$sv"
     fi
 
     # doctor before: the node-critical daemons die before the workload holding the memory
