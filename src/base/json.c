@@ -309,6 +309,15 @@ void json_kv_str(struct json *j, const char *k, const char *v)
     json_key(j, k);
     json_str(j, v);
 }
+
+void json_kv_strv(struct json *j, const char *k, char *const *v, size_t n)
+{
+    json_key(j, k);
+    json_arr_begin(j);
+    for (size_t i = 0; i < n; i++)
+        json_str(j, v[i]);
+    json_arr_end(j);
+}
 void json_kv_strn(struct json *j, const char *k, const char *v, size_t n)
 {
     json_key(j, k);

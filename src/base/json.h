@@ -48,6 +48,8 @@ void json_raw(struct json *j, const char *text, size_t n);
 
 /* key + value shorthands */
 void json_kv_str(struct json *j, const char *k, const char *v); /* NULL → null */
+/* "k": [v[0], ..., v[n-1]] */
+void json_kv_strv(struct json *j, const char *k, char *const *v, size_t n);
 void json_kv_strn(struct json *j, const char *k, const char *v, size_t n);
 void json_kv_u64(struct json *j, const char *k, uint64_t v);
 void json_kv_i64(struct json *j, const char *k, int64_t v);

@@ -664,11 +664,7 @@ static int one_json(const struct cgroup_hier *h, const struct podnames *names,
     cgroup_outlook_json(ol, &j);
     json_key(&j, "refaults");
     workingset_json(ws, &j);
-    json_key(&j, "observations");
-    json_arr_begin(&j);
-    for (size_t i = 0; i < obs->n; i++)
-        json_str(&j, obs->v[i]);
-    json_arr_end(&j);
+    json_kv_strv(&j, "observations", obs->v, obs->n);
     json_obj_end(&j);
     return json_error(&j) < 0 ? EXIT_FAIL : 0;
 }

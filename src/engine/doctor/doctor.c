@@ -137,16 +137,8 @@ void doctor_finding_json(const struct finding *f, struct json *j)
     json_kv_str(j, "id", doctor_checks[f->check].id);
     json_kv_str(j, "severity", doctor_severity_name(f->severity));
     json_kv_str(j, "title", f->title);
-    json_key(j, "evidence");
-    json_arr_begin(j);
-    for (size_t i = 0; i < f->nevidence; i++)
-        json_str(j, f->evidence[i]);
-    json_arr_end(j);
-    json_key(j, "fix");
-    json_arr_begin(j);
-    for (size_t i = 0; i < f->nfix; i++)
-        json_str(j, f->fix[i]);
-    json_arr_end(j);
+    json_kv_strv(j, "evidence", f->evidence, f->nevidence);
+    json_kv_strv(j, "fix", f->fix, f->nfix);
     json_key(j, "data");
     json_raw(j, f->data ? f->data : "{}", f->data ? strlen(f->data) : 2);
     json_obj_end(j);
