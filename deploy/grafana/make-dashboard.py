@@ -98,7 +98,7 @@ dash = {
          "expr": f'oomwarden_oom_kill_last_timestamp_seconds{{{sel}}} * 1000',
          "useValueForTime": True,
          "titleFormat": "OOM kill: {{comm}}", "textFormat": "{{scope}} in {{cgroup}} on {{instance}}",
-         "tagKeys": "scope,cgroup,pod_uid", "step": "1m"}]},
+         "tagKeys": "scope,namespace,pod,container,cgroup", "step": "1m"}]},
     "panels": panels,
 }
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oomwarden-dashboard.json")

@@ -24,6 +24,8 @@
 #include "model/log/oomlog.h"
 #include "model/sysroot.h"
 #include "model/proc/users.h"
+#include "model/workload/identity.h"
+#include "model/workload/podnames.h"
 #include "engine/runtime/httpd.h"
 #include "model/log/killobs.h"
 #include "engine/runtime/loop.h"
@@ -371,6 +373,10 @@ struct agent {
      * flood of requests cannot queue up seconds of collection work (HTTP thread only) */
     struct buf last;
     uint64_t last_ms;
+    struct podnames http_names; /* the pods' names for the scrapes (HTTP thread only) */
+    /* the pods' names for the kills, read when a kill is: a pod deleted after its OOM stays
+     * named in the events and the kill counters (main loop only) */
+    struct podnames loop_names;
     struct loop *loop;
     struct guard *guard;
     struct reconcile *reconcile;
@@ -448,7 +454,8 @@ static void on_http(void *ctx, const char *path, struct httpd_response *resp)
             struct metrics_agent counters;
             agent_counters(a, guard_kills, &counters);
             struct metrics_ctx m = {.sr = a->sr, .kernel = &a->kernel, .cfg = &a->mcfg,
-                                    .kills = &a->kills, .agent = &counters};
+                                    .names = &a->http_names, .kills = &a->kills,
+                                    .agent = &counters};
             buf_reset(&a->last);
             r = metrics_collect(&m, &a->last);
             a->last_ms = r == 0 ? loop_now_ms() : 0;
@@ -501,6 +508,8 @@ static void log_oom_event(const struct agent *a, const struct oom_event *e,
 {
     const struct oom_victim *v = oom_event_primary(e);
     const char *cgroup = e->task_memcg ? e->task_memcg : obs->cgroup;
+    struct identity id;
+    podnames_identity(&a->loop_names, cgroup ? cgroup : "", &id);
     if (strcmp(a->cfg->event_format, "json") == 0) {
         struct buf b = BUF_INIT(CAP_OUTPUT);
         struct json j;
@@ -514,6 +523,7 @@ static void log_oom_event(const struct agent *a, const struct oom_event *e,
         }
         json_kv_str(&j, "task_memcg", e->task_memcg);
         json_kv_str(&j, "oom_memcg", e->oom_memcg);
+        identity_names_json_fields(&id, &j);
         json_kv_bool(&j, "rate_limited", e->rate_limited);
         json_key(&j, "observed");
         oom_observed_json(obs, e->rate_limited, &j);
@@ -522,6 +532,11 @@ static void log_oom_event(const struct agent *a, const struct oom_event *e,
         buf_release(&b);
     } else {
         struct buf b = BUF_INIT(CAP_OUTPUT);
+        if (id.pod_name[0]) {
+            char w[IDENTITY_BRIEF_MAX];
+            identity_brief(&id, w, sizeof(w));
+            buf_printf(&b, " (%s)", w);
+        }
         if (obs->source != OOM_OBSERVED_NONE) {
             buf_puts(&b, "; observed ");
             oom_observed_text(obs, e->rate_limited, &b);
@@ -545,7 +560,10 @@ static void on_oom_event(void *ctx, const struct oom_event *e)
         if (killobs_match(&a->obs, e, loop_now_ms(), &obs) == 1)
             (void)oom_observed_read_limit(&a->hier, &obs);
     }
-    kill_counters_add(&a->kills, e, obs.cgroup);
+    /* the names now, while the kubelet still has the pod: it may be deleted soon after */
+    if (podnames_refresh(a->sr, &a->loop_names) < 0)
+        log_debug("out of memory reading the pods' names");
+    kill_counters_add(&a->kills, e, obs.cgroup, &a->loop_names);
     if (a->cfg->log_events)
         log_oom_event(a, e, &obs);
     oom_observed_release(&obs);
@@ -681,7 +699,8 @@ int agent_run(const struct sysroot *sr, const char *config_path, const struct ag
               size_t nflags, struct agent_config *cfg)
 {
     struct agent a = {.sr = sr, .cfg = cfg, .config_path = config_path, .flags = flags,
-                      .nflags = nflags, .ping_fd = -1};
+                      .nflags = nflags, .ping_fd = -1, .http_names = PODNAMES_INIT,
+                      .loop_names = PODNAMES_INIT};
     buf_init(&a.last, CAP_OUTPUT);
     (void)kver_read(sr, &a.kernel);
     pthread_rwlock_init(&a.cfg_lock, NULL);
@@ -762,5 +781,7 @@ out:
     kill_counters_release(&a.kills);
     pthread_rwlock_destroy(&a.cfg_lock);
     buf_release(&a.last);
+    podnames_release(&a.http_names);
+    podnames_release(&a.loop_names);
     return r;
 }

@@ -46,3 +46,29 @@ check "cgroupfs driver: pods and containers named by UID and bare container ID" 
   [.cgroups[] | select(.identity.container != null) | [.identity.namespace, .identity.pod, .identity.container]]
   | sort == [["batch", "report-28391-abcde", "worker"], ["edge", "nginx-6d4cf56db6-qp2lx", "nginx"],
              ["shop", "api-7b8c6d9f4-x2k9p", "app"]]' <<<"$j"
+
+# The agent's exposition with the names: promtool accepts it, every pod's series has them
+if command -v promtool >/dev/null && command -v curl >/dev/null; then
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    tmpd=$(mktemp -d)
+    printf '[agent]\nlisten = 127.0.0.1:%s\n[exporter]\ncgroup-depth = 8\n' "$port" >"$tmpd/a.conf"
+    (cd "$top" && exec "$BIN" agent $KN --config "$tmpd/a.conf") >"$tmpd/out" 2>"$tmpd/err" &
+    apid=$!
+    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+    m=$(curl -sf "http://127.0.0.1:$port/metrics")
+    kill "$apid" 2>/dev/null
+    wait "$apid" 2>/dev/null
+    check "agent on cg-k8s-names: promtool check metrics accepts the exposition" promtool check metrics <<<"$m"
+    # every series of a cgroup under a named pod carries namespace and pod; containers theirs
+    bad=$(grep -E '^oomwarden_cgroup_[a-z_]+\{cgroup="/kubepods[^"]*pod[0-9a-f_]{32,36}\.slice' <<<"$m" |
+        grep -v 'namespace="[a-z0-9-]*",pod="[a-z0-9.-]*"' | head -3)
+    expect_eq "agent: every pod cgroup's series has namespace and pod" "" "$bad"
+    all=$(grep -c '^oomwarden_cgroup_[a-z_]*{cgroup="[^"]*cri-containerd-9192cb33411f[^"]*"' <<<"$m")
+    named=$(grep -c '^oomwarden_cgroup_[a-z_]*{cgroup="[^"]*cri-containerd-9192cb33411f[^"]*",namespace="shop",pod="api-7b8c6d9f4-x2k9p",container="app"[,}]' <<<"$m")
+    [ "$all" -gt 20 ] && [ "$named" = "$all" ] && ok "agent: all $all series of container shop/api-7b8c6d9f4-x2k9p/app are named" ||
+        not_ok "agent: every series of container shop/api-7b8c6d9f4-x2k9p/app is named" "$named of $all"
+    expect_eq "agent: no empty label" "" "$(grep -o '[a-z_]*=""' <<<"$m" | head -3)"
+    rm -rf "$tmpd"
+else
+    skip "agent exposition with names" "promtool or curl not installed"
+fi

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 
 #include "base/limits.h"
+#include "base/log.h"
 #include "base/opt.h"
 #include "base/prom.h"
 #include "base/sys/clock.h"
@@ -24,6 +25,7 @@
 #include "model/pressure/psi.h"
 #include "model/sysroot.h"
 #include "model/proc/victims.h"
+#include "model/workload/podnames.h"
 
 #ifndef OOMWARDEN_VERSION
 #define OOMWARDEN_VERSION "0.0.0"
@@ -59,8 +61,9 @@ static void count(struct kill_counters *k, const struct kill_series *key)
     for (size_t i = 0; i < k->n; i++) {
         struct kill_series *s = &k->v[i];
         if (!strcmp(s->scope, key->scope) && !strcmp(s->cgroup, key->cgroup) &&
-            !strcmp(s->pod_uid, key->pod_uid) && !strcmp(s->container, key->container) &&
-            !strcmp(s->comm, key->comm)) {
+            !strcmp(s->pod_uid, key->pod_uid) && !strcmp(s->container_id, key->container_id) &&
+            !strcmp(s->namespace, key->namespace) && !strcmp(s->pod, key->pod) &&
+            !strcmp(s->container, key->container) && !strcmp(s->comm, key->comm)) {
             s->count++;
             s->last = now;
             return;
@@ -98,7 +101,8 @@ static void count(struct kill_counters *k, const struct kill_series *key)
     k->n++;
 }
 
-void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const char *cgroup)
+void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const char *cgroup,
+                       const struct podnames *names)
 {
     struct kill_series key = {0};
     if (e->task_memcg)
@@ -107,9 +111,12 @@ void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const
     copy(key.cgroup, sizeof(key.cgroup), cgroup);
     if (cgroup) {
         struct identity id;
-        identity_from_cgroup(cgroup, &id);
+        podnames_identity(names, cgroup, &id);
         copy(key.pod_uid, sizeof(key.pod_uid), id.pod_uid);
-        snprintf(key.container, sizeof(key.container), "%.12s", id.container_id);
+        snprintf(key.container_id, sizeof(key.container_id), "%.12s", id.container_id);
+        copy(key.namespace, sizeof(key.namespace), id.pod_namespace);
+        copy(key.pod, sizeof(key.pod), id.pod_name);
+        copy(key.container, sizeof(key.container), id.conmon ? "" : id.container_name);
     }
     pthread_mutex_lock(&k->lock);
     for (size_t i = 0; i < e->nvictims; i++) {
@@ -264,6 +271,11 @@ static void collect_node(struct collector *c, const struct metrics_ctx *m)
     }
 }
 
+static const char *or_null(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
 static void collect_kills(struct collector *c, struct kill_counters *k)
 {
     if (!k)
@@ -272,12 +284,16 @@ static void collect_kills(struct collector *c, struct kill_counters *k)
     for (size_t i = 0; i < k->n; i++) {
         const struct kill_series *s = &k->v[i];
         struct prom_label l[] = {{"scope", s->scope},
-                                 {"cgroup", s->cgroup[0] ? s->cgroup : NULL},
-                                 {"pod_uid", s->pod_uid[0] ? s->pod_uid : NULL},
-                                 {"container", s->container[0] ? s->container : NULL},
+                                 {"cgroup", or_null(s->cgroup)},
+                                 {"namespace", or_null(s->namespace)},
+                                 {"pod", or_null(s->pod)},
+                                 {"container", or_null(s->container)},
+                                 {"pod_uid", or_null(s->pod_uid)},
+                                 {"container_id", or_null(s->container_id)},
                                  {"comm", s->comm}};
-        prom_sample_u64(&c->reg, c->fam[F_KILLS], l, 5, s->count);
-        prom_sample_double(&c->reg, c->fam[F_KILL_TS], l, 5, s->last);
+        size_t n = sizeof(l) / sizeof(l[0]);
+        prom_sample_u64(&c->reg, c->fam[F_KILLS], l, n, s->count);
+        prom_sample_double(&c->reg, c->fam[F_KILL_TS], l, n, s->last);
     }
     pthread_mutex_unlock(&k->lock);
 }
@@ -320,14 +336,17 @@ static void collect_next_victim(struct collector *c, const struct metrics_ctx *m
         if (i < vl.n && vl.v[i].eligible) {
             const struct proc *p = vl.v[i].proc;
             struct identity id;
-            identity_from_cgroup(cg, &id);
+            podnames_identity(m->names, cg, &id);
             char adj[16];
             snprintf(adj, sizeof(adj), "%d", p->oom_score_adj);
             struct prom_label l[] = {{"comm", p->comm},
                                      {"cgroup", cg},
-                                     {"pod_uid", id.pod_uid[0] ? id.pod_uid : NULL},
+                                     {"namespace", or_null(id.pod_namespace)},
+                                     {"pod", or_null(id.pod_name)},
+                                     {"container", id.conmon ? NULL : or_null(id.container_name)},
+                                     {"pod_uid", or_null(id.pod_uid)},
                                      {"oom_score_adj", adj}};
-            prom_sample_u64(&c->reg, c->fam[F_VICTIM], l, 4, 1);
+            prom_sample_u64(&c->reg, c->fam[F_VICTIM], l, sizeof(l) / sizeof(l[0]), 1);
             prom_sample_u64(&c->reg, c->fam[F_VICTIM_SCORE], NULL, 0, (uint64_t)p->oom_score);
             bool critical = critical_classify(p->comm, cg, NULL, NULL, 0) == PROC_CLASS_CRITICAL;
             prom_sample_u64(&c->reg, c->fam[F_VICTIM_CRITICAL], NULL, 0, critical);
@@ -338,49 +357,60 @@ static void collect_next_victim(struct collector *c, const struct metrics_ctx *m
     proc_table_release(&t);
 }
 
-static void collect_cgroup(struct collector *c, const struct cgroup_memory *cg)
+static void collect_cgroup(struct collector *c, const struct podnames *names,
+                           const struct cgroup_memory *cg)
 {
-    struct prom_label l[] = {{"cgroup", cg->path}};
     struct identity id;
-    identity_from_cgroup(cg->path, &id);
+    podnames_identity(names, cg->path, &id);
+    /* a pod's and a container's series carry their names, the labels cAdvisor's and
+     * kube-state-metrics' series join on; absent, never empty, when not known */
+    const char *ns = or_null(id.pod_namespace), *pod = or_null(id.pod_name),
+               *ctr = id.conmon ? NULL : or_null(id.container_name);
+    struct prom_label l[] = {{"cgroup", cg->path}, {"namespace", ns}, {"pod", pod},
+                             {"container", ctr}};
+    const size_t nl = sizeof(l) / sizeof(l[0]);
     if (id.kind != WORKLOAD_NONE) {
         char cid[16];
         snprintf(cid, sizeof(cid), "%.12s", id.container_id);
         struct prom_label il[] = {{"cgroup", cg->path},
-                                  {"unit", id.systemd_unit[0] ? id.systemd_unit : NULL},
-                                  {"pod_uid", id.pod_uid[0] ? id.pod_uid : NULL},
+                                  {"namespace", ns},
+                                  {"pod", pod},
+                                  {"container", ctr},
+                                  {"unit", or_null(id.systemd_unit)},
+                                  {"pod_uid", or_null(id.pod_uid)},
                                   {"qos", qos_class_name(id.qos)},
-                                  {"container_id", cid[0] ? cid : NULL},
-                                  {"runtime", id.container_runtime[0] ? id.container_runtime : NULL}};
-        prom_sample_u64(&c->reg, c->fam[F_CG_INFO], il, 6, 1);
+                                  {"container_id", or_null(cid)},
+                                  {"runtime", or_null(id.container_runtime)}};
+        prom_sample_u64(&c->reg, c->fam[F_CG_INFO], il, sizeof(il) / sizeof(il[0]), 1);
     }
-    u64(c, F_CG_CURRENT, l, 1, cg->current);
+    u64(c, F_CG_CURRENT, l, nl, cg->current);
     if (cgroup_limit_set(cg->max))
-        u64(c, F_CG_MAX, l, 1, cg->max);
+        u64(c, F_CG_MAX, l, nl, cg->max);
     if (cgroup_limit_set(cg->high))
-        u64(c, F_CG_HIGH, l, 1, cg->high);
-    u64(c, F_CG_ANON, l, 1, cg->stat.anon);
-    u64(c, F_CG_FILE, l, 1, cg->stat.file);
-    u64(c, F_CG_FILE_INACTIVE, l, 1, cg->stat.inactive_file);
-    u64(c, F_CG_SHMEM, l, 1, cg->stat.shmem);
-    u64(c, F_CG_KERNEL, l, 1, cgroup_kernel(cg));
-    u64(c, F_CG_SLAB, l, 1, cg->stat.slab);
-    u64(c, F_CG_STACK, l, 1, cg->stat.kernel_stack);
-    u64(c, F_CG_PAGETABLES, l, 1, cg->stat.pagetables);
-    u64(c, F_CG_SOCK, l, 1, cg->stat.sock);
+        u64(c, F_CG_HIGH, l, nl, cg->high);
+    u64(c, F_CG_ANON, l, nl, cg->stat.anon);
+    u64(c, F_CG_FILE, l, nl, cg->stat.file);
+    u64(c, F_CG_FILE_INACTIVE, l, nl, cg->stat.inactive_file);
+    u64(c, F_CG_SHMEM, l, nl, cg->stat.shmem);
+    u64(c, F_CG_KERNEL, l, nl, cgroup_kernel(cg));
+    u64(c, F_CG_SLAB, l, nl, cg->stat.slab);
+    u64(c, F_CG_STACK, l, nl, cg->stat.kernel_stack);
+    u64(c, F_CG_PAGETABLES, l, nl, cg->stat.pagetables);
+    u64(c, F_CG_SOCK, l, nl, cg->stat.sock);
     if (opt_has(cg->current))
-        u64(c, F_CG_WSET, l, 1, cgroup_working_set(cg));
+        u64(c, F_CG_WSET, l, nl, cgroup_working_set(cg));
     for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
-        struct prom_label el[] = {{"cgroup", cg->path}, {"event", cgroup_event_name(i)}};
-        u64(c, F_CG_EVENTS, el, 2, cgroup_event_value(&cg->events, i));
+        struct prom_label el[] = {{"cgroup", cg->path}, {"namespace", ns}, {"pod", pod},
+                                  {"container", ctr}, {"event", cgroup_event_name(i)}};
+        u64(c, F_CG_EVENTS, el, sizeof(el) / sizeof(el[0]), cgroup_event_value(&cg->events, i));
     }
     if (cg->has_psi) {
         if (cg->psi.some.present)
-            seconds_from_us(c, F_CG_SOME, l, 1, cg->psi.some.total);
+            seconds_from_us(c, F_CG_SOME, l, nl, cg->psi.some.total);
         if (cg->psi.full.present)
-            seconds_from_us(c, F_CG_FULL, l, 1, cg->psi.full.total);
+            seconds_from_us(c, F_CG_FULL, l, nl, cg->psi.full.total);
     }
-    u64(c, F_CG_OOM_GROUP, l, 1, cg->oom_group);
+    u64(c, F_CG_OOM_GROUP, l, nl, cg->oom_group);
 }
 
 static void collect_cgroups(struct collector *c, const struct metrics_ctx *m)
@@ -392,7 +422,7 @@ static void collect_cgroups(struct collector *c, const struct metrics_ctx *m)
     if (h.memory_version && cgroup_snapshot_read_depth(&h, NULL, m->cfg->cgroup_depth, &s) == 0) {
         for (size_t i = 0; i < s.n; i++)
             if (metrics_cgroup_wanted(m->cfg, s.v[i].path, s.v[i].depth))
-                collect_cgroup(c, &s.v[i]);
+                collect_cgroup(c, m->names, &s.v[i]);
         cgroup_snapshot_release(&s);
     }
     cgroup_hier_close(&h);
@@ -432,6 +462,9 @@ int metrics_collect(const struct metrics_ctx *m, struct buf *out)
     bool up = faccessat(m->sr->proc_fd, "meminfo", R_OK, 0) == 0;
     prom_sample_u64(&c.reg, c.fam[F_UP], NULL, 0, up ? 1 : 0);
     if (up) {
+        /* two stat()s when the kubelet's layout has not changed since the last scrape */
+        if (m->names && podnames_refresh(m->sr, m->names) < 0)
+            log_debug("out of memory reading the pods' names");
         collect_node(&c, m);
         collect_kills(&c, m->kills);
         collect_agent(&c, m->agent);

@@ -12,16 +12,22 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "model/workload/kubelog.h"
 
 struct sysroot;
 struct kver;
 struct oom_event;
+struct podnames;
 
 struct kill_series {
     char scope[16];
     char cgroup[256];
     char pod_uid[40];
-    char container[16]; /* the first 12 hex digits, as docker and crictl show them */
+    char container_id[16]; /* the first 12 hex digits, as docker and crictl show them */
+    /* the names when the kill was read ("" unknown): a pod deleted since stays named */
+    char namespace[KUBE_NAMESPACE_MAX + 1];
+    char pod[KUBE_POD_NAME_MAX + 1];
+    char container[KUBE_CONTAINER_MAX + 1];
     char comm[64];
     uint64_t count;
     double last; /* wall-clock time of the latest kill, seconds since the epoch */
@@ -38,8 +44,10 @@ struct kill_counters {
 void kill_counters_init(struct kill_counters *k, size_t max_series);
 void kill_counters_release(struct kill_counters *k);
 /* Counts each process the event's report says was killed. `cgroup`: the victim's cgroup when
- * the report does not name it (a rate-limited report; the agent's own observation), or NULL. */
-void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const char *cgroup);
+ * the report does not name it (a rate-limited report; the agent's own observation), or NULL.
+ * `names` (may be NULL) names its pod and container as they are now. */
+void kill_counters_add(struct kill_counters *k, const struct oom_event *e, const char *cgroup,
+                       const struct podnames *names);
 
 struct metrics_config {
     unsigned cgroup_depth;          /* cgroups up to this many levels below the root */
@@ -69,6 +77,9 @@ struct metrics_ctx {
     const struct sysroot *sr;
     const struct kver *kernel;
     const struct metrics_config *cfg;
+    /* the pods' names: brought up to date by each collection (only its caller's thread uses it);
+     * NULL: no namespace, pod and container labels */
+    struct podnames *names;
     struct kill_counters *kills;
     const struct metrics_agent *agent; /* NULL: neither the guard nor the policy runs */
 };
