@@ -17,6 +17,7 @@
 #include "model/cgroup/cgroup.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
+#include "model/workload/podnames.h"
 #include "cli.h"
 
 #define EXIT_CONFIG 78
@@ -156,7 +157,11 @@ static int plan_cgroups(const struct sysroot *sr, const struct policy *p, struct
         log_error("cannot read the memory cgroups: %s", strerror(-r));
         return r;
     }
-    r = policy_plan_cgroups(p, &s, h->memory_version, h->page_size, pl);
+    struct podnames names = PODNAMES_INIT;
+    r = policy_needs_names(p) ? podnames_read(sr, &names) : 0;
+    if (r == 0)
+        r = policy_plan_cgroups(p, &names, &s, h->memory_version, h->page_size, pl);
+    podnames_release(&names);
     cgroup_snapshot_release(&s);
     return r;
 }

@@ -72,3 +72,43 @@ if command -v promtool >/dev/null && command -v curl >/dev/null; then
 else
     skip "agent exposition with names" "promtool or curl not installed"
 fi
+
+# Policy matchers on names: the shipped kubernetes-node.conf leaves the cluster's own pods
+# (kube-system, the CNI's namespaces) at 0 and its own agent at -1000 instead of raising them to
+# 900. A copy of cg-k8s-names with the batch pod moved to kube-system (as kube-proxy) and
+# db/postgres-0 to oomwarden, pod directory and container links both.
+nsd=$(mktemp -d)
+cp -a "$top/tests/fixtures/cg-k8s-names" "$nsd/n"
+(
+    set -e
+    r=$nsd/n B=a5d8fdd1-1369-469e-8a7d-2c1047529435
+    BC=34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4
+    PC=5f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b434186d9bd077a7b5f0b8c1c5e3d2a
+    mv "$r/var/log/pods/batch_report-28391-abcde_$B" "$r/var/log/pods/kube-system_kube-proxy-x7q2m_$B"
+    rm "$r/var/log/containers/report-28391-abcde_batch_worker-$BC.log" \
+        "$r/var/log/containers/postgres-0_db_postgres-$PC.log"
+    ln -s "/var/log/pods/kube-system_kube-proxy-x7q2m_$B/worker/0.log" \
+        "$r/var/log/containers/kube-proxy-x7q2m_kube-system_worker-$BC.log"
+    ln -s "/srv/kubelet/pod-logs/oomwarden_oomwarden-k2x9d_11111111-2222-3333-4444-555555555555/oomwarden/0.log" \
+        "$r/var/log/containers/oomwarden-k2x9d_oomwarden_oomwarden-$PC.log"
+)
+adj='[.changes[] | select(.kind == "oom_score_adj") | [.pid, .after, .rule]]'
+j=$(cd "$top" && "$BIN" apply --dry-run --json --config deploy/examples/kubernetes-node.conf --root "$nsd/n")
+check "kubernetes-node.conf: kube-system's pod to 0, the agent's namespace to -1000, the other pods to 900" jq -e "$adj"' ==
+  [[1000, 900, "pod-processes"], [1010, 900, "pod-processes"], [1011, 900, "pod-processes"],
+   [1012, 900, "pod-processes"], [1021, 0, "cluster-system-pods"], [1030, -1000, "oomwarden"],
+   [1031, -1000, "oomwarden"], [1040, 900, "pod-processes"]]' <<<"$j"
+# the same pods without names (no layout): every pod to 900, as the config's comment warns
+rm -rf "$nsd/n/var/log"
+j=$(cd "$top" && "$BIN" apply --dry-run --json --config deploy/examples/kubernetes-node.conf --root "$nsd/n")
+check "kubernetes-node.conf without the layout: no pod is named, all go to 900" jq -e "$adj"' | map(.[2]) | unique == ["pod-processes"]' <<<"$j"
+rm -rf "$nsd"
+# a cgroup rule on a namespace: oom.group of shop's pods only; pod-name written back
+printf '[rule api]\npod-name = api-*\nguard = prefer\n[rule shop]\nnamespace = shop\noom-group = 1\n' >"$top/build/names-rules.conf"
+j=$(cd "$top" && "$BIN" apply --dry-run --json --config build/names-rules.conf $KN)
+check "namespace = shop: oom.group of shop's cgroups only (pod and containers)" jq -e '
+  [.changes[] | select(.kind == "memory.oom.group") | .cgroup] | length > 0 and
+  all(test("pod0a1b2c3d_4e5f_6789_abcd_ef0123456789"))' <<<"$j"
+out=$(cd "$top" && "$BIN" agent --config build/names-rules.conf --check-config 2>&1)
+check "--check-config writes namespace and pod-name back" grep -qz 'pod-name = api-\*.*namespace = shop' <<<"$out"
+rm -f "$top/build/names-rules.conf"

@@ -21,6 +21,7 @@
 #include "model/workload/identity.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
+#include "model/workload/podnames.h"
 
 /* Loads an agent config from text, user names from the cg-v1 fixture's etc/passwd; returns 0
  * or -EINVAL with the message in *err (static). */
@@ -251,20 +252,20 @@ static void cgroup_matchers(void **state)
                           &cfg, &err),
                      0);
     const struct policy *p = &cfg.policy;
-    assert_true(policy_rule_matches_cgroup(&p->v[0], K8S_POD));
-    assert_true(policy_rule_matches_cgroup(&p->v[0], K8S_CTR));
-    assert_false(policy_rule_matches_cgroup(&p->v[0], "/system.slice/ssh.service"));
+    assert_true(policy_rule_matches_cgroup(&p->v[0], NULL, K8S_POD));
+    assert_true(policy_rule_matches_cgroup(&p->v[0], NULL, K8S_CTR));
+    assert_false(policy_rule_matches_cgroup(&p->v[0], NULL, "/system.slice/ssh.service"));
     /* a container rule: the container cgroup, not the pod's */
-    assert_false(policy_rule_matches_cgroup(&p->v[1], K8S_POD));
-    assert_true(policy_rule_matches_cgroup(&p->v[1], K8S_CTR));
-    assert_true(policy_rule_matches_cgroup(&p->v[2], K8S_CTR));
-    assert_false(policy_rule_matches_cgroup(&p->v[3], K8S_CTR));
-    assert_true(policy_rule_matches_cgroup(&p->v[4], "/system.slice/ssh.service"));
-    assert_false(policy_rule_matches_cgroup(&p->v[4], "/system.slice/sshd.service"));
+    assert_false(policy_rule_matches_cgroup(&p->v[1], NULL, K8S_POD));
+    assert_true(policy_rule_matches_cgroup(&p->v[1], NULL, K8S_CTR));
+    assert_true(policy_rule_matches_cgroup(&p->v[2], NULL, K8S_CTR));
+    assert_false(policy_rule_matches_cgroup(&p->v[3], NULL, K8S_CTR));
+    assert_true(policy_rule_matches_cgroup(&p->v[4], NULL, "/system.slice/ssh.service"));
+    assert_false(policy_rule_matches_cgroup(&p->v[4], NULL, "/system.slice/sshd.service"));
     /* '*' crosses '/', like the exporter's include/exclude */
-    assert_true(policy_rule_matches_cgroup(&p->v[5], "/system.slice/a.service/sub"));
-    assert_false(policy_rule_matches_cgroup(&p->v[5], "/system.slice"));
-    assert_false(policy_rule_matches_cgroup(&p->v[5], NULL));
+    assert_true(policy_rule_matches_cgroup(&p->v[5], NULL, "/system.slice/a.service/sub"));
+    assert_false(policy_rule_matches_cgroup(&p->v[5], NULL, "/system.slice"));
+    assert_false(policy_rule_matches_cgroup(&p->v[5], NULL, NULL));
     agent_config_release(&cfg);
 }
 
@@ -387,7 +388,7 @@ static void cgroup_plan(void **state)
     s.v[s.n++] = (struct cgroup_memory){.path = strdup("/done"), .oom_group = 0,
                                         .high = 1000000 / 4096 * 4096, .max = CGROUP_UNLIMITED};
     struct policy_plan pl = {0};
-    assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
+    assert_int_equal(policy_plan_cgroups(&cfg.policy, NULL, &s, 2, 4096, &pl), 0);
     /* in path order, whatever the order of the walk: the pod before its container */
     assert_int_equal(pl.n, 3);
     assert_int_equal(pl.v[0].kind, CHANGE_MEMORY_HIGH); /* the pod: the second rule */
@@ -403,7 +404,7 @@ static void cgroup_plan(void **state)
     assert_int_equal(pl.unchanged, 1);
     policy_plan_release(&pl);
     /* v1: neither file exists; each change says so instead of failing */
-    assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 1, 4096, &pl), 0);
+    assert_int_equal(policy_plan_cgroups(&cfg.policy, NULL, &s, 1, 4096, &pl), 0);
     for (size_t i = 0; i < pl.n; i++) {
         assert_int_equal(pl.v[i].state, CHANGE_SKIPPED);
         assert_non_null(strstr(pl.v[i].skip_reason, "v1 has no"));
@@ -434,7 +435,7 @@ static void change_text_and_json(void **state)
     s.v[s.n++] = (struct cgroup_memory){.path = strdup("/y"), .oom_group = 0,
                                         .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
     struct policy_plan pl = {0};
-    assert_int_equal(policy_plan_cgroups(&cfg.policy, &s, 2, 4096, &pl), 0);
+    assert_int_equal(policy_plan_cgroups(&cfg.policy, NULL, &s, 2, 4096, &pl), 0);
     assert_int_equal(pl.n, 3);
     assert_int_equal(pl.v[0].after, 128u << 20);
     assert_int_equal((uint64_t)pl.v[0].before, CGROUP_UNLIMITED);
@@ -522,6 +523,108 @@ static void apply_checks_identity(void **state)
     sysroot_close(&sr);
 }
 
+/* namespace and pod-name match the names the kubelet's layout gives a pod (cg-k8s-names: its
+ * /var/log/pods and /var/log/containers); a pod it does not name, and conmon, match neither. */
+static void name_matchers(void **state)
+{
+    (void)state;
+    struct agent_config cfg;
+    const char *err;
+    assert_int_equal(load("[rule system]\nnamespace = kube-*, batch\noom-score-adj = 0\nguard = avoid\n"
+                          "[rule api]\npod-name = api-*\nguard = prefer\n"
+                          "[rule shop-group]\nnamespace = shop\noom-group = 1\n"
+                          "[rule pods]\npod = *\noom-score-adj = 900\n",
+                          &cfg, &err),
+                     0);
+    const struct policy *p = &cfg.policy;
+    assert_true(policy_needs_names(p));
+    struct sysroot sr;
+    assert_int_equal(sysroot_open(&sr, FIXTURES_DIR "/cg-k8s-names", NULL), 0);
+    struct podnames names;
+    assert_int_equal(podnames_read(&sr, &names), 0);
+    const char *batch = "/kubepods.slice/kubepods-besteffort.slice/"
+                        "kubepods-besteffort-poda5d8fdd1_1369_469e_8a7d_2c1047529435.slice";
+    char batch_ctr[512], batch_conmon[512];
+    snprintf(batch_ctr, sizeof(batch_ctr), "%s/crio-%s.scope", batch,
+             "34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4");
+    snprintf(batch_conmon, sizeof(batch_conmon), "%s/crio-conmon-%s.scope", batch,
+             "34186d9bd077a7b5f0b8c1c5e3d2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4");
+    assert_true(policy_rule_matches_cgroup(&p->v[0], &names, batch));
+    assert_true(policy_rule_matches_cgroup(&p->v[0], &names, batch_ctr));
+    assert_false(policy_rule_matches_cgroup(&p->v[0], &names, batch_conmon));
+    assert_false(policy_rule_matches_cgroup(&p->v[0], &names, K8S_CTR)); /* shop */
+    assert_false(policy_rule_matches_cgroup(&p->v[0], &names, "/system.slice/kubelet.service"));
+    /* without the table nobody is named: the rule matches no pod */
+    assert_false(policy_rule_matches_cgroup(&p->v[0], NULL, batch_ctr));
+    assert_true(policy_rule_matches_cgroup(&p->v[1], &names, K8S_POD));
+    assert_true(policy_rule_matches_cgroup(&p->v[1], &names, K8S_CTR));
+    assert_false(policy_rule_matches_cgroup(&p->v[1], &names, batch_ctr));
+    assert_false(policy_rule_matches_cgroup(&p->v[1], NULL, K8S_CTR));
+
+    /* processes: the evaluation reads the table under the root itself */
+    struct proc_table t;
+    assert_int_equal(procs_snapshot(&sr, PROC_READ_STAT | PROC_READ_OOM | PROC_READ_CGROUP, &t), 0);
+    struct policy_eval e;
+    assert_int_equal(policy_eval_init(&e, p, &sr, &t), 0);
+    struct {
+        pid_t pid;
+        int adj;
+        size_t adj_rule;
+        enum guard_weight weight;
+    } want[] = {
+        {1021, 0, 0, WEIGHT_AVOID},    /* batch/report-28391-abcde */
+        {1010, 900, 3, WEIGHT_PREFER}, /* shop/api-7b8c6d9f4-x2k9p */
+        {1030, 900, 3, WEIGHT_NORMAL}, /* db/postgres-0 */
+        /* conmon: CRI-O's, not the pod's (neither namespace nor pod matches it) */
+        {1020, POLICY_ADJ_UNSET, SIZE_MAX, WEIGHT_NORMAL},
+        {200, POLICY_ADJ_UNSET, SIZE_MAX, WEIGHT_NORMAL}, /* the kubelet */
+    };
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        size_t i = 0;
+        while (i < t.n && t.v[i].pid != want[k].pid)
+            i++;
+        assert_true(i < t.n);
+        struct policy_verdict v;
+        policy_eval_proc(&e, i, &v);
+        assert_int_equal(v.adj, want[k].adj);
+        assert_int_equal(v.adj_rule, want[k].adj_rule);
+        assert_int_equal(v.weight, want[k].weight);
+    }
+    policy_eval_release(&e);
+    proc_table_release(&t);
+
+    /* cgroups: oom.group for the shop pod's cgroups only, and only with the table */
+    struct cgroup_snapshot s = {0};
+    s.v = calloc(3, sizeof(*s.v));
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup(K8S_CTR), .oom_group = 0,
+                                        .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup(batch_ctr), .oom_group = 0,
+                                        .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
+    s.v[s.n++] = (struct cgroup_memory){.path = strdup("/system.slice"), .oom_group = 0,
+                                        .high = CGROUP_UNLIMITED, .max = CGROUP_UNLIMITED};
+    struct policy_plan pl = {0};
+    assert_int_equal(policy_plan_cgroups(p, &names, &s, 2, 4096, &pl), 0);
+    assert_int_equal(pl.n, 1);
+    assert_string_equal(pl.v[0].cgroup, K8S_CTR);
+    assert_int_equal(pl.v[0].rule, 2);
+    policy_plan_release(&pl);
+    pl = (struct policy_plan){0};
+    assert_int_equal(policy_plan_cgroups(p, NULL, &s, 2, 4096, &pl), 0);
+    assert_int_equal(pl.n, 0);
+    policy_plan_release(&pl);
+    cgroup_snapshot_release(&s);
+
+    /* --check-config writes them back */
+    struct buf b = BUF_INIT(4096);
+    assert_int_equal(policy_dump(p, &b), 0);
+    assert_non_null(strstr(buf_cstr(&b), "[rule system]\nnamespace = kube-*, batch\n"));
+    assert_non_null(strstr(buf_cstr(&b), "[rule api]\npod-name = api-*\n"));
+    buf_release(&b);
+    podnames_release(&names);
+    sysroot_close(&sr);
+    agent_config_release(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +636,7 @@ int main(void)
         cmocka_unit_test(cgroup_plan),
         cmocka_unit_test(change_text_and_json),
         cmocka_unit_test(apply_checks_identity),
+        cmocka_unit_test(name_matchers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 #include "base/units.h"
 #include "model/cgroup/cgroup.h"
 #include "model/workload/identity.h"
+#include "model/workload/podnames.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
 #include "model/proc/users.h"
@@ -62,7 +63,7 @@ const char *policy_change_kind_name(enum policy_change_kind k)
 
 enum rule_key {
     K_COMM, K_EXE, K_CMDLINE, K_UID, K_CGROUP, K_QOS, K_POD, K_CONTAINER, K_UNIT, K_CHILDREN,
-    K_ADJ, K_OOM_GROUP, K_MEMORY_HIGH, K_GUARD, K_KILL_UNIT, K_COUNT,
+    K_NAMESPACE, K_POD_NAME, K_ADJ, K_OOM_GROUP, K_MEMORY_HIGH, K_GUARD, K_KILL_UNIT, K_COUNT,
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -71,11 +72,13 @@ static const char *const key_names[K_COUNT] = {
     [K_POD] = "pod",             [K_CONTAINER] = "container", [K_UNIT] = "unit",
     [K_CHILDREN] = "children",   [K_ADJ] = "oom-score-adj", [K_OOM_GROUP] = "oom-group",
     [K_MEMORY_HIGH] = "memory-high", [K_GUARD] = "guard", [K_KILL_UNIT] = "kill-unit",
+    [K_NAMESPACE] = "namespace", [K_POD_NAME] = "pod-name",
 };
 
 #define PROCESS_MATCHERS ((1u << K_COMM) | (1u << K_EXE) | (1u << K_CMDLINE) | (1u << K_UID))
 #define CGROUP_MATCHERS                                                                            \
-    ((1u << K_CGROUP) | (1u << K_QOS) | (1u << K_POD) | (1u << K_CONTAINER) | (1u << K_UNIT))
+    ((1u << K_CGROUP) | (1u << K_QOS) | (1u << K_POD) | (1u << K_CONTAINER) | (1u << K_UNIT) |   \
+     (1u << K_NAMESPACE) | (1u << K_POD_NAME))
 #define PROCESS_ACTIONS ((1u << K_ADJ) | (1u << K_GUARD) | (1u << K_KILL_UNIT))
 #define CGROUP_ACTIONS ((1u << K_OOM_GROUP) | (1u << K_MEMORY_HIGH))
 
@@ -96,6 +99,8 @@ static void rule_release(struct policy_rule *r)
     config_list_release(&r->cgroups);
     config_list_release(&r->pods);
     config_list_release(&r->containers);
+    config_list_release(&r->namespaces);
+    config_list_release(&r->pod_names);
     config_list_release(&r->units);
 }
 
@@ -252,6 +257,10 @@ static int set_key(struct policy_rule *r, enum rule_key k, const char *key, cons
         return glob_list(&r->pods, false, key, value, err);
     case K_CONTAINER:
         return glob_list(&r->containers, false, key, value, err);
+    case K_NAMESPACE:
+        return glob_list(&r->namespaces, false, key, value, err);
+    case K_POD_NAME:
+        return glob_list(&r->pod_names, false, key, value, err);
     case K_UNIT:
         return glob_list(&r->units, false, key, value, err);
     case K_QOS: {
@@ -464,6 +473,8 @@ int policy_dump(const struct policy *p, struct buf *out)
         }
         dump_list(out, "pod", &r->pods);
         dump_list(out, "container", &r->containers);
+        dump_list(out, "namespace", &r->namespaces);
+        dump_list(out, "pod-name", &r->pod_names);
         dump_list(out, "unit", &r->units);
         if (r->set_keys & (1u << K_CHILDREN))
             buf_printf(out, "children = %s\n", r->children ? "yes" : "no");
@@ -495,6 +506,14 @@ unsigned policy_proc_fields(const struct policy *p)
             f |= PROC_READ_STATUS;
     }
     return f;
+}
+
+bool policy_needs_names(const struct policy *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].namespaces.n || p->v[i].pod_names.n)
+            return true;
+    return false;
 }
 
 bool policy_needs_exe(const struct policy *p)
@@ -531,7 +550,8 @@ static bool glob_any(const struct config_list *l, const char *s)
     return false;
 }
 
-bool policy_rule_matches_cgroup(const struct policy_rule *r, const char *path)
+bool policy_rule_matches_cgroup(const struct policy_rule *r, const struct podnames *names,
+                                const char *path)
 {
     if (!(r->set_keys & CGROUP_MATCHERS))
         return true;
@@ -539,10 +559,11 @@ bool policy_rule_matches_cgroup(const struct policy_rule *r, const char *path)
         return false;
     if (r->cgroups.n && !glob_any(&r->cgroups, path))
         return false;
-    if (!r->qos_mask && !r->pods.n && !r->containers.n && !r->units.n)
+    if (!r->qos_mask && !r->pods.n && !r->containers.n && !r->units.n && !r->namespaces.n &&
+        !r->pod_names.n)
         return true;
     struct identity id;
-    identity_from_cgroup(path, &id);
+    podnames_identity(names, path, &id);
     if (r->qos_mask && (id.qos == QOS_NONE || !(r->qos_mask & (1u << id.qos))))
         return false;
     if (r->pods.n && (!id.pod_uid[0] || id.conmon || !glob_any(&r->pods, id.pod_uid)))
@@ -551,6 +572,12 @@ bool policy_rule_matches_cgroup(const struct policy_rule *r, const char *path)
         (!id.container_id[0] || id.conmon || !glob_any(&r->containers, id.container_id)))
         return false;
     if (r->units.n && (!id.systemd_unit[0] || !glob_any(&r->units, id.systemd_unit)))
+        return false;
+    /* like pod: conmon is not the pod's; a pod the table does not name matches neither */
+    if (r->namespaces.n &&
+        (!id.pod_namespace[0] || id.conmon || !glob_any(&r->namespaces, id.pod_namespace)))
+        return false;
+    if (r->pod_names.n && (!id.pod_name[0] || id.conmon || !glob_any(&r->pod_names, id.pod_name)))
         return false;
     return true;
 }
@@ -570,13 +597,16 @@ bool policy_rule_matches_subject(const struct policy_rule *r, const struct polic
         if (!any)
             return false;
     }
-    return policy_rule_matches_cgroup(r, s->cgroup);
+    return policy_rule_matches_cgroup(r, s->names, s->cgroup);
 }
 
 int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct sysroot *sr,
                      const struct proc_table *procs)
 {
-    *e = (struct policy_eval){.p = p, .sr = sr, .procs = procs};
+    *e = (struct policy_eval){.p = p, .sr = sr, .procs = procs, .names = PODNAMES_INIT};
+    /* read per evaluation: a pod is named from its container's start (the kubelet's layout) */
+    if (sr && policy_needs_names(p) && podnames_read(sr, &e->names) < 0)
+        return -ENOMEM;
     size_t n = procs ? procs->n : 0;
     e->exe = calloc(n ? n : 1, sizeof(*e->exe));
     e->exe_read = calloc(n ? n : 1, sizeof(*e->exe_read));
@@ -600,6 +630,7 @@ void policy_eval_release(struct policy_eval *e)
     free(e->exe);
     free(e->exe_read);
     free(e->cmdline);
+    podnames_release(&e->names);
     *e = (struct policy_eval){0};
 }
 
@@ -643,6 +674,7 @@ static bool matches_proc(struct policy_eval *e, size_t ri, size_t i)
         .cmdline = r->has_cmdline ? cmdline_of(e, i) : NULL,
         .uid = p->uid,
         .cgroup = proc_cgroup_path(p),
+        .names = &e->names,
     };
     return policy_rule_matches_subject(r, &s);
 }
@@ -765,8 +797,9 @@ static int by_path(const void *a, const void *b)
                   (*(const struct cgroup_memory *const *)b)->path);
 }
 
-int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s, int version,
-                        long page_size, struct policy_plan *pl)
+int policy_plan_cgroups(const struct policy *p, const struct podnames *names,
+                        const struct cgroup_snapshot *s, int version, long page_size,
+                        struct policy_plan *pl)
 {
     /* by path, not in the directory order of the walk: the same tree plans the same way on
      * every machine (a copied tree lists its directories in another order) */
@@ -784,7 +817,7 @@ int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s,
         for (size_t ri = 0; ri < p->n && !(group && high); ri++) {
             const struct policy_rule *r = &p->v[ri];
             bool wants = (!group && r->oom_group >= 0) || (!high && opt_has(r->memory_high));
-            if (!wants || !policy_rule_matches_cgroup(r, cg->path))
+            if (!wants || !policy_rule_matches_cgroup(r, names, cg->path))
                 continue;
             if (!group && r->oom_group >= 0) {
                 group = true;

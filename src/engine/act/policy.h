@@ -12,8 +12,9 @@
  * Matchers on a process: comm, exe, cmdline (POSIX extended regexes, searched like grep -E:
  * anchor with ^...$), uid (numbers or names). Matchers on its memory cgroup, also usable alone
  * for cgroup actions: cgroup (path globs, '*' crosses '/'), qos, pod (pod UID globs), container
- * (container ID globs), unit (systemd unit globs). `children = yes` makes a process match when
- * one of its ancestors does.
+ * (container ID globs), unit (systemd unit globs), namespace and pod-name (globs of the names the
+ * kubelet's log layout gives the pod, podnames.h: a pod it does not name matches neither).
+ * `children = yes` makes a process match when one of its ancestors does.
  *
  * Actions on processes: oom-score-adj, guard (protect | avoid | prefer), kill-unit (process |
  * cgroup). Actions on cgroups: oom-group (0/1), memory-high (a size, or N% of memory.max); a rule
@@ -32,6 +33,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "model/workload/podnames.h"
 
 struct proc;
 struct proc_table;
@@ -65,7 +67,7 @@ struct policy_rule {
     char *comm_src, *exe_src, *cmdline_src;
     struct config_list uids; /* as written: numbers or names */
     int64_t *uid_values;     /* uids.n of them, names resolved when the file was read */
-    struct config_list cgroups, pods, containers, units;
+    struct config_list cgroups, pods, containers, units, namespaces, pod_names;
     unsigned qos_mask; /* 1 << enum qos_class */
     bool children;
     /* actions */
@@ -109,6 +111,8 @@ int policy_dump(const struct policy *p, struct buf *out);
 /* Which /proc/PID files (PROC_READ_*) matching needs besides STAT|OOM|CGROUP. */
 unsigned policy_proc_fields(const struct policy *p);
 bool policy_needs_exe(const struct policy *p);
+/* Whether a rule matches on namespace or pod-name (the kubelet's layout is read for it). */
+bool policy_needs_names(const struct policy *p);
 bool policy_has_cgroup_actions(const struct policy *p);
 bool policy_has_process_actions(const struct policy *p);
 
@@ -119,10 +123,13 @@ struct policy_subject {
     const char *cmdline; /* arguments joined by spaces */
     int64_t uid;         /* -1 unknown */
     const char *cgroup;  /* memory cgroup path (or the v2 path) */
+    const struct podnames *names; /* the pods' names; NULL: none known */
 };
 
-/* Whether the rule's cgroup matchers (cgroup, qos, pod, container, unit) accept this path. */
-bool policy_rule_matches_cgroup(const struct policy_rule *r, const char *path);
+/* Whether the rule's cgroup matchers (cgroup, qos, pod, container, unit, namespace, pod-name)
+ * accept this path; `names` (may be NULL) names its pod. */
+bool policy_rule_matches_cgroup(const struct policy_rule *r, const struct podnames *names,
+                                const char *path);
 /* Whether the rule's process and cgroup matchers accept the subject. */
 bool policy_rule_matches_subject(const struct policy_rule *r, const struct policy_subject *s);
 
@@ -147,6 +154,7 @@ struct policy_eval {
     char **exe; /* per process of `procs`, lazily; NULL entry: not read yet */
     bool *exe_read;
     char **cmdline; /* per process, joined; lazily */
+    struct podnames names; /* read at init when a rule matches on names and sr is given */
 };
 
 int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct sysroot *sr,
@@ -198,9 +206,10 @@ void policy_plan_release(struct policy_plan *pl);
  */
 int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_plan *pl);
 /* Plans cgroup changes over a snapshot of memory cgroups (oom.group, memory.high). The root is
- * never changed (neither file exists there). */
-int policy_plan_cgroups(const struct policy *p, const struct cgroup_snapshot *s, int version,
-                        long page_size, struct policy_plan *pl);
+ * never changed (neither file exists there). `names` (may be NULL) names the pods. */
+int policy_plan_cgroups(const struct policy *p, const struct podnames *names,
+                        const struct cgroup_snapshot *s, int version, long page_size,
+                        struct policy_plan *pl);
 
 /*
  * Writes one change. Processes: /proc/PID is opened and its start time checked first, so a PID

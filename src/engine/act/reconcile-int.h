@@ -97,6 +97,7 @@ struct reconcile {
     size_t ncgnames;
     size_t nadj_fds, adj_fds_max; /* oom_score_adj files kept open, and how many may be */
     struct reconcile_stats stats;
+    struct podnames names; /* for the cgroup rules that match on names */
 };
 
 /* reconcile.c */

@@ -22,8 +22,18 @@
 #include "model/cgroup/cgroup.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
+#include "model/workload/podnames.h"
 #include "engine/runtime/loop.h"
 
+/* The pods' names for the cgroup rules, when one matches on them (two stat()s when unchanged). */
+static const struct podnames *names_now(struct reconcile *r)
+{
+    if (!policy_needs_names(r->p))
+        return NULL;
+    if (podnames_refresh(r->sr, &r->names) < 0)
+        log_debug("out of memory reading the pods' names");
+    return &r->names;
+}
 
 static struct failed *failed_find(struct reconcile *r, const struct policy_change *c)
 {
@@ -178,7 +188,8 @@ void reconcile_full_pass(struct reconcile *r)
         struct cgroup_snapshot s;
         if (cgroup_snapshot_read(&r->hier, "/", &s) == 0) {
             struct policy_plan pl = {0};
-            if (policy_plan_cgroups(r->p, &s, r->hier.memory_version, r->hier.page_size, &pl) == 0)
+            if (policy_plan_cgroups(r->p, names_now(r), &s, r->hier.memory_version,
+                                    r->hier.page_size, &pl) == 0)
                 apply_plan(r, &pl);
             policy_plan_release(&pl);
             cgroup_snapshot_release(&s);
@@ -352,7 +363,8 @@ static void plan_cgroup_tree(struct reconcile *r, const char *top)
     if (cgroup_snapshot_read(&r->hier, top, &s) < 0)
         return;
     struct policy_plan pl = {0};
-    if (policy_plan_cgroups(r->p, &s, r->hier.memory_version, r->hier.page_size, &pl) == 0)
+    if (policy_plan_cgroups(r->p, names_now(r), &s, r->hier.memory_version, r->hier.page_size,
+                            &pl) == 0)
         apply_plan(r, &pl);
     policy_plan_release(&pl);
     cgroup_snapshot_release(&s);
@@ -455,7 +467,7 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     if (!r)
         return -ENOMEM;
     *r = (struct reconcile){.loop = l, .sr = sr, .o = o, .p = p, .sink = *sink, .ifd = -1,
-                            .pcfd = -1};
+                            .pcfd = -1, .names = PODNAMES_INIT};
     r->hier_ok = cgroup_hier_open(sr, &r->hier) == 0;
     int q;
     if ((q = loop_add_timer(l, o->scan_interval_ms, true, on_scan, r, &r->scan_timer)) < 0 ||
@@ -520,6 +532,7 @@ void reconcile_stop(struct reconcile *r)
         free(r->failed[i].cgroup);
     free(r->failed);
     free(r->known);
+    podnames_release(&r->names);
     if (r->hier_ok)
         cgroup_hier_close(&r->hier);
     free(r);
