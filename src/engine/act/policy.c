@@ -397,8 +397,9 @@ int policy_config_section(void *ctx, const char *section, int section_line, cons
             k = i;
     if (k < 0) {
         buf_printf(err, "%s: unknown key in [rule %s] (matchers: comm, exe, cmdline, uid, cgroup, "
-                        "qos, pod, container, unit, children; actions: oom-score-adj, oom-group, "
-                        "memory-high, guard, kill-unit)", key, name);
+                        "qos, pod, container, unit, namespace, pod-name, children; actions: "
+                        "oom-score-adj, oom-group, memory-high, guard, kill-unit)",
+                   key, name);
         return -ENOENT;
     }
     /* the loader refuses a section or a key given twice */
