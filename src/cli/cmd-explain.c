@@ -295,11 +295,17 @@ static bool read_files(const struct explain_opts *o, struct oomlog *log,
         if (r == 0)
             r = q;
         if (r < 0) {
-            log_error("cannot read %s: %s", strcmp(f, "-") ? f : "standard input",
-                      r == -EINVAL  ? "corrupt compressed data"
-                      : r == -EPIPE ? "the compressed data stops short: the file was cut, "
-                                      "and only the events before the cut are shown"
-                                    : strerror(-r));
+            if (r == -EBADMSG)
+                log_error("cannot read %s: journalctl -o export data broken at byte %" PRIu64
+                          " (neither a KEY=value line nor a binary field whose length fits); "
+                          "only the events before it are shown",
+                          strcmp(f, "-") ? f : "standard input", st->broken_at);
+            else
+                log_error("cannot read %s: %s", strcmp(f, "-") ? f : "standard input",
+                          r == -EINVAL  ? "corrupt compressed data"
+                          : r == -EPIPE ? "the compressed data stops short: the file was cut, "
+                                          "and only the events before the cut are shown"
+                                        : strerror(-r));
             errors = true;
         }
     }

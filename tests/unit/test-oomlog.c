@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "base/opt.h"
+#include "model/log/journal.h"
 #include "model/log/kmsg.h"
+#include "model/log/logsource.h"
 #include "model/log/logline.h"
 #include "model/log/logtime.h"
 #include "model/log/oomlog.h"
@@ -133,6 +135,19 @@ static void line_forms(void **state)
         {"daemon:info  : x", LOGLINE_USER, "", OPT_ABSENT, "x"},
         {"<4>[    1.000000] x", LOGLINE_KERNEL, "", 1000000ull, "x"},
         {"<30>x", LOGLINE_USER, "", OPT_ABSENT, "x"},
+        /* RFC 5424: the APP-NAME says whose; structured data with an escaped ']' */
+        {"<4>1 2023-12-07T08:00:00.123456+00:00 node1 kernel - - - x", LOGLINE_KERNEL,
+         "2023-12-07T08:00:00.123456+00:00", OPT_ABSENT, "x"},
+        {"<3>1 2023-12-07T08:00:00Z node1 kernel - - [m a=\"b\\]c\"][n] [  1.5] x",
+         LOGLINE_KERNEL, "2023-12-07T08:00:00Z", 1500000ull, "x"},
+        {"<3>1 - - kernel - - - \xef\xbb\xbfx", LOGLINE_KERNEL, "", OPT_ABSENT, "x"},
+        {"<30>1 2023-12-07T08:00:00Z node1 systemd 1 - - Killed process 1 (a)", LOGLINE_USER,
+         "2023-12-07T08:00:00Z", OPT_ABSENT, "Killed process 1 (a)"},
+        {"<11>1 2023-12-07T08:00:00Z node1 kernel 1 - - x", LOGLINE_USER, "2023-12-07T08:00:00Z",
+         OPT_ABSENT, "x"},
+        /* RFC 3164 as busybox syslogd -R sends it */
+        {"<4>Dec  7 06:53:30 kernel: [   89.833710] x", LOGLINE_KERNEL, "Dec  7 06:53:30",
+         89833710ull, "x"},
         {"> [ 1.5] x\r", LOGLINE_KERNEL, "", 1500000ull, "x"},
         {">> > [ 1.5] x", LOGLINE_KERNEL, "", 1500000ull, "x"},
         {"    [ 1.5] x", LOGLINE_KERNEL, "", 1500000ull, "x"},
@@ -962,6 +977,168 @@ static void log_times(void **state)
     assert_false(logtime_parse("5864.708440", now, &t));
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* journalctl's machine forms (systemd's JOURNAL_EXPORT_FORMATS, journalctl(1)) */
+
+static void journal_json(void **state)
+{
+    (void)state;
+    struct journal_entry e;
+    journal_entry_init(&e);
+    /* a kernel record: journald's copy of printk's stamp, the time journald stored it */
+    const char *k = "{\"__CURSOR\":\"s=a;i=1\",\"__REALTIME_TIMESTAMP\":\"1701936000123456\","
+                    "\"__MONOTONIC_TIMESTAMP\":\"9000000\",\"_TRANSPORT\":\"kernel\","
+                    "\"SYSLOG_IDENTIFIER\":\"kernel\",\"_SOURCE_MONOTONIC_TIMESTAMP\":\"512000001\","
+                    "\"MESSAGE\":\"a \\\"b\\\" \\u00e9\\nnext\"}";
+    assert_int_equal(journal_json_parse(k, strlen(k), &e), 0);
+    assert_true(e.kernel);
+    assert_int_equal(e.realtime_us, 1701936000123456ull);
+    assert_int_equal(e.source_monotonic_us, 512000001ull);
+    assert_false(e.message_binary);
+    assert_int_equal(e.message_len, strlen("a \"b\" \xc3\xa9\nnext"));
+    assert_memory_equal(e.message, "a \"b\" \xc3\xa9\nnext", e.message_len);
+    char t[64];
+    journal_format_time(&e, t, sizeof(t));
+    assert_string_equal(t, "2023-12-07T08:00:00.123456+00:00");
+    time_t when;
+    assert_true(logtime_parse(t, 1701936000 + 86400, &when));
+    assert_int_equal(when, 1701936000);
+    /* not printable UTF-8: the bytes as numbers; a field given twice: an array of values */
+    const char *b = "{\"__CURSOR\":\"x\",\"_TRANSPORT\":[\"kernel\",\"syslog\"],"
+                    "\"MESSAGE\":[111,119,45,233,116,0,10,120]}";
+    assert_int_equal(journal_json_parse(b, strlen(b), &e), 0);
+    assert_true(e.kernel);
+    assert_true(e.message_binary);
+    assert_int_equal(e.message_len, 8);
+    assert_memory_equal(e.message, "ow-\xe9t\0\nx", 8);
+    assert_int_equal(e.realtime_us, OPT_ABSENT);
+    /* userspace: its own stamps are another clock's; _SOURCE_REALTIME wins as journalctl's does */
+    const char *u = "{\"__CURSOR\":\"x\",\"__REALTIME_TIMESTAMP\":\"2000000\",\"_TRANSPORT\":\"syslog\","
+                    "\"_SOURCE_REALTIME_TIMESTAMP\":\"1000000\",\"_SOURCE_MONOTONIC_TIMESTAMP\":\"5\","
+                    "\"SYSLOG_IDENTIFIER\":\"kernel\",\"MESSAGE\":\"Killed process 1 (x)\"}";
+    assert_int_equal(journal_json_parse(u, strlen(u), &e), 0);
+    assert_false(e.kernel);
+    assert_int_equal(e.realtime_us, 1000000);
+    assert_int_equal(e.source_monotonic_us, OPT_ABSENT);
+    /* a message too large for journalctl without --all */
+    const char *h = "{\"__CURSOR\":\"x\",\"_TRANSPORT\":\"kernel\",\"MESSAGE\":null}";
+    assert_int_equal(journal_json_parse(h, strlen(h), &e), 0);
+    assert_true(e.message_hidden);
+    assert_false(e.has_message);
+    /* not a journal entry, not one object, not JSON */
+    const char *no[] = {"{\"a\":1}", "[1,2]", "{\"MESSAGE\":\"x\"} {", "{\"MESSAGE\":\"x\"", "{'MESSAGE':'x'}"};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_int_equal(journal_json_parse(no[i], strlen(no[i]), &e), -EINVAL);
+    assert_true(journal_json_start(" {\"__CURSOR\" : \"s\"", 18));
+    assert_false(journal_json_start("{\"message\":1}", 13));
+    journal_entry_release(&e);
+}
+
+static void journal_export(void **state)
+{
+    (void)state;
+    /* a text entry, then one whose MESSAGE is binary: 10 bytes (a length whose first byte is
+     * '\n') holding a newline */
+    static const char ex[] = "__CURSOR=s=a;i=1\n__REALTIME_TIMESTAMP=1701936000000001\n"
+                             "_TRANSPORT=kernel\n_SOURCE_MONOTONIC_TIMESTAMP=7\nMESSAGE=one\n\n"
+                             "__CURSOR=s=a;i=2\n_TRANSPORT=kernel\nMESSAGE\n"
+                             "\x0a\0\0\0\0\0\0\0ow-\xe9t\xe9\nabc\n"
+                             "SYSLOG_IDENTIFIER=kernel\n\n";
+    size_t len = sizeof(ex) - 1, used;
+    assert_true(journal_export_start(ex, len));
+    assert_false(journal_export_start("MESSAGE=x\n", 10));
+    struct journal_entry e;
+    journal_entry_init(&e);
+    assert_int_equal(journal_export_next(ex, len, true, &e, &used), 1);
+    assert_true(e.kernel);
+    assert_int_equal(e.realtime_us, 1701936000000001ull);
+    assert_int_equal(e.source_monotonic_us, 7);
+    assert_int_equal(e.message_len, 3);
+    assert_string_equal(e.message, "one");
+    size_t off = used;
+    /* the second entry cut anywhere is incomplete until its end, then whole */
+    for (size_t cut = off; cut < len - 1; cut++)
+        assert_int_equal(journal_export_next(ex + off, cut - off, false, &e, &used), 0);
+    assert_int_equal(journal_export_next(ex + off, len - off, false, &e, &used), 1);
+    assert_int_equal(used, len - off);
+    assert_true(e.message_binary);
+    assert_int_equal(e.message_len, 10);
+    assert_memory_equal(e.message, "ow-\xe9t\xe9\nabc", 10);
+    assert_string_equal(e.identifier, "kernel");
+    /* the last entry without its empty line counts at the end of input */
+    static const char last[] = "__CURSOR=c\nMESSAGE=tail";
+    assert_int_equal(journal_export_next(last, sizeof(last) - 1, false, &e, &used), 0);
+    assert_int_equal(journal_export_next(last, sizeof(last) - 1, true, &e, &used), 1);
+    assert_string_equal(e.message, "tail");
+    assert_false(e.kernel); /* no transport, no identifier */
+    /* broken: a line that is no field; a binary length past the end of input */
+    static const char bad1[] = "__CURSOR=c\nhello world\n\n";
+    assert_int_equal(journal_export_next(bad1, sizeof(bad1) - 1, true, &e, &used), -EINVAL);
+    static const char bad2[] = "__CURSOR=c\nMESSAGE\n\xff\0\0\0\0\0\0\0abc\n\n";
+    assert_int_equal(journal_export_next(bad2, sizeof(bad2) - 1, false, &e, &used), 0);
+    assert_int_equal(journal_export_next(bad2, sizeof(bad2) - 1, true, &e, &used), -EINVAL);
+    journal_entry_release(&e);
+}
+
+/* explain's reading of a saved journal: the forms told apart by their first bytes */
+static void journal_streams(void **state)
+{
+    (void)state;
+    const char *kill = "Memory cgroup out of memory: Killed process 4242 (hog) total-vm:10kB, "
+                       "anon-rss:5kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
+    char json[1024], pretty[1024], seq[1100], sse[1100];
+    snprintf(json, sizeof(json),
+             "{\"__CURSOR\":\"c\",\"__REALTIME_TIMESTAMP\":\"1701936000000000\",\"_TRANSPORT\":"
+             "\"kernel\",\"_SOURCE_MONOTONIC_TIMESTAMP\":\"512500000\",\"MESSAGE\":\"%s\"}",
+             kill);
+    snprintf(pretty, sizeof(pretty),
+             "{\n\t\"__CURSOR\" : \"c\",\n\t\"__REALTIME_TIMESTAMP\" : \"1701936000000000\",\n"
+             "\t\"_TRANSPORT\" : \"kernel\",\n\t\"_SOURCE_MONOTONIC_TIMESTAMP\" : \"512500000\",\n"
+             "\t\"MESSAGE\" : \"%s\"\n}\n",
+             kill);
+    snprintf(seq, sizeof(seq), "\x1e%s\n", json);
+    snprintf(sse, sizeof(sse), "data: %s\n\n", json);
+    strcat(json, "\n");
+    const char *forms[] = {json, pretty, seq, sse};
+    for (size_t i = 0; i < 4; i++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        assert_int_equal(write(fds[1], forms[i], strlen(forms[i])), (ssize_t)strlen(forms[i]));
+        close(fds[1]);
+        struct oomlog p;
+        oomlog_init(&p);
+        struct logsource_stats st = {0};
+        assert_int_equal(logsource_feed_fd(&p, fds[0], &st), 0);
+        close(fds[0]);
+        assert_int_equal(oomlog_finish(&p), 0);
+        assert_int_equal(p.nevents, 1);
+        assert_int_equal(p.events[0].nvictims, 1);
+        const struct oom_victim *v = &p.events[0].victims[0];
+        assert_int_equal(v->pid, 4242);
+        assert_int_equal(v->anon_rss_kb, 5);
+        assert_int_equal(v->uptime_us, 512500000ull);
+        assert_string_equal(v->time, "2023-12-07T08:00:00.000000+00:00");
+        oomlog_release(&p);
+    }
+    /* export text broken half-way: the entries before are read, the byte named */
+    char ex[1024];
+    int n = snprintf(ex, sizeof(ex), "__CURSOR=c\n_TRANSPORT=kernel\nMESSAGE=%s\n\n__CURSOR=d\nnot a field\n\n", kill);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], ex, (size_t)n), n);
+    close(fds[1]);
+    struct oomlog p;
+    oomlog_init(&p);
+    struct logsource_stats st = {0};
+    assert_int_equal(logsource_feed_fd(&p, fds[0], &st), -EBADMSG);
+    close(fds[0]);
+    assert_int_equal(st.broken_at, strstr(ex, "__CURSOR=d") - ex);
+    assert_int_equal(oomlog_finish(&p), 0);
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].victims[0].pid, 4242);
+    oomlog_release(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -989,6 +1166,9 @@ int main(void)
         cmocka_unit_test(group_and_reaper),
         cmocka_unit_test(min_protection),
         cmocka_unit_test(log_times),
+        cmocka_unit_test(journal_json),
+        cmocka_unit_test(journal_export),
+        cmocka_unit_test(journal_streams),
     };
     return cmocka_run_group_tests_name("oomlog", tests, NULL, NULL);
 }

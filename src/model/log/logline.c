@@ -502,6 +502,73 @@ static const char *after_monotonic_host(const char *p, const char *end)
 
 static bool dmesg_stamp(const char **pp, const char *end, struct logline *r);
 
+/* RFC 5424 syslog after its "<PRI>": "1 2023-12-07T08:00:00.123456+00:00 host app procid msgid
+ * [sd...] msg" (rsyslog's RSYSLOG_SyslogProtocol23Format, syslog-ng's syslog() driver, many
+ * collectors); any field may be "-". The APP-NAME says whose it is ("kernel" from imklog). Returns
+ * the bytes through the space before MSG (and MSG's UTF-8 BOM), 0 when p is not such a header. */
+static size_t rfc5424(const char *p, const char *end, struct logline *r)
+{
+    const char *q = p;
+    if (q >= end || *q < '1' || *q > '9')
+        return 0;
+    while (q < end && is_digit(*q) && q - p < 3)
+        q++;
+    if (q >= end || *q != ' ')
+        return 0;
+    q++;
+    const char *ts = q;
+    bool comma;
+    size_t tn = *q == '-' ? 1 : iso_time(q, end, &comma);
+    if (!tn || ts + tn >= end || ts[tn] != ' ')
+        return 0;
+    q = ts + tn + 1;
+    struct span words[4]; /* host, app, procid, msgid */
+    for (int i = 0; i < 4; i++) {
+        const char *w = q, *we = token_end(w, end);
+        if (we == w || we >= end)
+            return 0;
+        words[i] = (struct span){w, (size_t)(we - w)};
+        q = we + 1;
+    }
+    /* STRUCTURED-DATA: "-" or elements "[id k=\"v\" ...]" (a quoted value escapes ']', '"' and
+     * '\\' with a backslash) */
+    if (q < end && *q == '-') {
+        q++;
+    } else {
+        if (q >= end || *q != '[')
+            return 0;
+        while (q < end && *q == '[') {
+            bool quoted = false;
+            for (q++; q < end; q++) {
+                if (quoted && *q == '\\' && q + 1 < end)
+                    q++;
+                else if (*q == '"')
+                    quoted = !quoted;
+                else if (!quoted && *q == ']')
+                    break;
+            }
+            if (q >= end)
+                return 0;
+            q++;
+        }
+    }
+    if (q < end && *q != ' ')
+        return 0;
+    if (q < end)
+        q++;
+    if (end - q >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
+        q += 3;
+    if (*ts != '-')
+        r->time = (struct span){ts, tn};
+    if (span_is(words[1], "kernel")) {
+        r->source = LOGLINE_KERNEL;
+    } else {
+        r->source = LOGLINE_USER;
+        r->program = words[1];
+    }
+    return (size_t)(q - p);
+}
+
 /* The forms that start the line. Returns whether one was found; moves *pp past it. */
 static bool known_prefix(const char **pp, const char *end, struct logline *r)
 {
@@ -517,6 +584,17 @@ static bool known_prefix(const char **pp, const char *end, struct logline *r)
             p = q + 1;
             prefixed = true;
             r->source = (prio >> 3) == KMSG_FACILITY_KERN ? LOGLINE_KERNEL : LOGLINE_USER;
+            size_t n = rfc5424(p, end, r);
+            if (n) {
+                p += n;
+                /* "kernel" in another facility's record is a program calling itself so */
+                if ((prio >> 3) != KMSG_FACILITY_KERN)
+                    r->source = LOGLINE_USER;
+                if (r->source != LOGLINE_USER && p < end && *p == '[')
+                    (void)dmesg_stamp(&p, end, r);
+                *pp = p;
+                return true;
+            }
         }
     }
     /* "kern  :warn  : " */

@@ -14,6 +14,8 @@
  *                         "Jan  5 15:19:27 [host] kernel: text"; without a hostname too
  *   ISO syslog, journalctl -o short-iso: "2022-07-13T11:45:20+0300 host kernel: text"
  *   journalctl -o short-monotonic: "[ 5864.708440] host kernel: text"
+ *   RFC 5424 syslog      "<4>1 2023-12-07T08:00:00.123456+00:00 host kernel - - [sd] text":
+ *                         whose by the APP-NAME (and a kernel facility in <PRI>)
  *   raw /dev/kmsg records "6,1234,5864708440,-;text" (text still \xNN-escaped: `kmsg` is set)
  *   after a dmesg stamp: printk caller ids "[T4242]", "[  T42]", "[C1]" (also alone, without a
  *                         stamp), Android/MediaTek tags "(1)[123:kworker/1:1]", "[1234:lmkd]"

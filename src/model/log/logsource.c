@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "base/limits.h"
+#include "journal.h"
 #include "kmsg.h"
 #include "oomlog.h"
 
@@ -59,6 +60,186 @@ static int feed_lines(struct oomlog *p, char *buf, size_t len, bool last, bool *
     return 0;
 }
 
+/* ---- journalctl's machine forms (journal.h) ---- */
+
+enum form { FORM_UNKNOWN, FORM_TEXT, FORM_JSON, FORM_EXPORT };
+
+struct journal_reader {
+    struct journal_entry e;
+    char *pretty; /* -o json-pretty: the object's lines so far */
+    size_t pretty_len, pretty_cap;
+    bool in_pretty;
+    uint64_t base; /* st->bytes when the stream began */
+};
+
+/* The form of a stream, from its first bytes (at least a line of them, or all there is). */
+static enum form detect(const char *buf, size_t len)
+{
+    const char *s = buf, *end = buf + len;
+    while (s < end && (*s == '\n' || *s == '\r' || *s == ' ' || *s == '\t' || *s == '\x1e'))
+        s++;
+    if ((size_t)(end - s) >= 6 && memcmp(s, "data: ", 6) == 0)
+        s += 6;
+    if (journal_json_start(s, (size_t)(end - s)))
+        return FORM_JSON;
+    if (journal_export_start(buf, len))
+        return FORM_EXPORT;
+    return FORM_TEXT;
+}
+
+static void journal_reader_release(struct journal_reader *jr)
+{
+    journal_entry_release(&jr->e);
+    free(jr->pretty);
+}
+
+static int pretty_add(struct journal_reader *jr, const char *s, size_t n)
+{
+    if (jr->pretty_len + n + 1 > jr->pretty_cap) {
+        size_t cap = (jr->pretty_len + n + 1) * 2;
+        if (cap > CAP_INPUT_LINE + 2)
+            return -EFBIG;
+        char *b = realloc(jr->pretty, cap);
+        if (!b)
+            return -ENOMEM;
+        jr->pretty = b;
+        jr->pretty_cap = cap;
+    }
+    memcpy(jr->pretty + jr->pretty_len, s, n);
+    jr->pretty_len += n;
+    jr->pretty[jr->pretty_len++] = '\n';
+    return 0;
+}
+
+/* One line of -o json, json-seq, json-sse or json-pretty; a line that is no journal entry (a
+ * paste's own words around it) is read as text. */
+static int json_line(struct oomlog *p, struct journal_reader *jr, const char *s, size_t n)
+{
+    if (n && s[n - 1] == '\r')
+        n--;
+    if (jr->in_pretty) {
+        int r = pretty_add(jr, s, n);
+        if (r == -EFBIG) {
+            jr->in_pretty = false;
+            return 0;
+        }
+        if (r < 0 || n != 1 || s[0] != '}')
+            return r;
+        jr->in_pretty = false;
+        if (journal_json_parse(jr->pretty, jr->pretty_len, &jr->e) == 0)
+            return oomlog_feed_journal(p, &jr->e);
+        return 0;
+    }
+    const char *t = s, *end = s + n;
+    while (t < end && *t == '\x1e') /* json-seq's record separator */
+        t++;
+    if (end - t >= 6 && memcmp(t, "data: ", 6) == 0) /* json-sse */
+        t += 6;
+    if (end - t == 1 && *t == '{') {
+        jr->in_pretty = true;
+        jr->pretty_len = 0;
+        return pretty_add(jr, t, 1);
+    }
+    if (t == end)
+        return 0;
+    if (*t == '{' && journal_json_parse(t, (size_t)(end - t), &jr->e) == 0)
+        return oomlog_feed_journal(p, &jr->e);
+    return oomlog_feed_text(p, s, n);
+}
+
+/* The complete lines of buf[0..len) (all of it at the end), as json_line; the bytes of an
+ * unfinished last line remain. */
+static int feed_json(struct oomlog *p, struct journal_reader *jr, char *buf, size_t len, bool last,
+                     struct logsource_stats *st, size_t *ret_left)
+{
+    const char *s = buf, *end = buf + len;
+    for (;;) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        if (!nl && !(last && s < end))
+            break;
+        const char *le = nl ? nl : end;
+        st->lines++;
+        size_t n = (size_t)(le - s);
+        if (n > CAP_INPUT_LINE) {
+            st->long_lines++;
+            n = CAP_INPUT_LINE;
+        }
+        int r = json_line(p, jr, s, n);
+        if (r < 0)
+            return r;
+        s = nl ? nl + 1 : end;
+    }
+    size_t left = (size_t)(end - s);
+    if (left > CAP_INPUT_LINE) {
+        /* a line longer than the cap: what there is of it, the rest as its own */
+        st->lines++;
+        st->long_lines++;
+        int r = json_line(p, jr, s, CAP_INPUT_LINE);
+        if (r < 0)
+            return r;
+        left = 0;
+    } else if (left && s != buf) {
+        memmove(buf, s, left);
+    }
+    *ret_left = left;
+    return 0;
+}
+
+/* The complete entries of -o export text in buf[0..len); the bytes of an unfinished last one
+ * remain. */
+static int feed_export(struct oomlog *p, struct journal_reader *jr, char *buf, size_t len,
+                       bool last, struct logsource_stats *st, size_t *ret_left)
+{
+    size_t off = 0;
+    for (;;) {
+        size_t used;
+        int r = journal_export_next(buf + off, len - off, last, &jr->e, &used);
+        if (r < 0) {
+            st->broken_at = st->bytes - jr->base - len + off;
+            return -EBADMSG;
+        }
+        if (r == 0)
+            break;
+        st->records++;
+        if ((r = oomlog_feed_journal(p, &jr->e)) < 0)
+            return r;
+        off += used;
+    }
+    size_t left = len - off;
+    if (left >= CAP_INPUT_LINE) {
+        /* an entry larger than any journalctl prints (its MESSAGE is capped far below) */
+        st->broken_at = st->bytes - jr->base - len + off;
+        return -EBADMSG;
+    }
+    if (left && off)
+        memmove(buf, buf + off, left);
+    *ret_left = left;
+    return 0;
+}
+
+/* What has been read (buf[0..len), `last` at the end of input), in the form of the stream,
+ * decided at its first bytes. */
+static int feed_some(struct oomlog *p, enum form *form, struct journal_reader *jr, char *buf,
+                     size_t len, bool last, bool *skipping, struct logsource_stats *st,
+                     size_t *ret_left)
+{
+    if (*form == FORM_UNKNOWN) {
+        if (!last && len < 4096 && !memchr(buf, '\n', len)) {
+            *ret_left = len;
+            return 0;
+        }
+        *form = detect(buf, len);
+    }
+    switch (*form) {
+    case FORM_JSON:
+        return feed_json(p, jr, buf, len, last, st, ret_left);
+    case FORM_EXPORT:
+        return feed_export(p, jr, buf, len, last, st, ret_left);
+    default:
+        return feed_lines(p, buf, len, last, skipping, st, ret_left);
+    }
+}
+
 int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st)
 {
     /* `buf` holds the unfinished last line of the previous chunk, then the new chunk */
@@ -69,6 +250,9 @@ int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st)
     size_t have = 0;
     bool skipping = false; /* inside a line longer than the cap: drop its rest */
     int r = 0;
+    enum form form = FORM_UNKNOWN;
+    struct journal_reader jr = {.base = st->bytes};
+    journal_entry_init(&jr.e);
     /* gzip is recognised by its magic bytes; anything else is read as it is (the fast path:
      * one copy, into a buffer that stays in cache) */
     unsigned char magic[2];
@@ -85,11 +269,13 @@ int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st)
                 break;
             }
             st->bytes += (uint64_t)n;
-            if ((r = feed_lines(p, buf, have + (size_t)n, n == 0, &skipping, st, &have)) < 0 ||
+            if ((r = feed_some(p, &form, &jr, buf, have + (size_t)n, n == 0, &skipping, st,
+                               &have)) < 0 ||
                 n == 0)
                 break;
         }
         free(buf);
+        journal_reader_release(&jr);
         return r;
     }
     /* gzip, or a pipe (which may carry gzip: gzdopen() passes plain data through unchanged);
@@ -101,6 +287,7 @@ int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st)
         if (dfd >= 0)
             close(dfd);
         free(buf);
+        journal_reader_release(&jr);
         return r;
     }
     (void)gzbuffer(gz, 256 * 1024);
@@ -113,7 +300,8 @@ int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st)
             break;
         }
         st->bytes += (uint64_t)n;
-        if ((r = feed_lines(p, buf, have + (size_t)n, n == 0, &skipping, st, &have)) < 0 ||
+        if ((r = feed_some(p, &form, &jr, buf, have + (size_t)n, n == 0, &skipping, st, &have)) <
+                0 ||
             n == 0)
             break;
     }
@@ -125,6 +313,7 @@ int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st)
             r = -EPIPE;
     }
     free(buf);
+    journal_reader_release(&jr);
     gzclose(gz);
     return r;
 }

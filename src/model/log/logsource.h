@@ -18,10 +18,14 @@ struct logsource_stats {
     uint64_t records;    /* /dev/kmsg records */
     uint64_t lost;       /* /dev/kmsg records overwritten before we read them */
     unsigned overruns;
+    uint64_t broken_at; /* -EBADMSG: the byte where journalctl -o export text stopped being it */
 };
 
-/* Reads a whole stream (fd is not closed) and feeds each line. Returns 0 or a negative errno
- * (-EINVAL: corrupt gzip data; -EPIPE: gzip data cut short, the lines before the cut were fed). */
+/* Reads a whole stream (fd is not closed) and feeds each line; journalctl's machine forms
+ * (-o json and its kin, -o export: journal.h), recognised by their first bytes, entry by entry.
+ * Returns 0 or a negative errno (-EINVAL: corrupt gzip data; -EPIPE: gzip data cut short, the
+ * lines before the cut were fed; -EBADMSG: -o export text broken at st->broken_at, the entries
+ * before it were fed). */
 int logsource_feed_fd(struct oomlog *p, int fd, struct logsource_stats *st);
 
 /* Opens `path` relative to dirfd ("-" is standard input) and feeds it. */

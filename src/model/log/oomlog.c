@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "kmsg.h"
 #include "oomlog-int.h"
 
@@ -321,6 +322,8 @@ static void note_elision(struct oomlog *p)
 }
 
 static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec);
+static int feed_record(struct oomlog *p, const struct oomlog_line *stamps, const char *text,
+                       size_t n);
 
 static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashless)
 {
@@ -388,17 +391,25 @@ static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
     }
     size_t n = rec->text.n < CAP_KMSG_RECORD ? rec->text.n : CAP_KMSG_RECORD;
     n = kmsg_unescape(rec->text.p, n, p->unescape);
-    /* one record may hold several lines (5.3-6.4 memcg stats, Mem-Info): same stamp for all */
-    const char *s = p->unescape, *end = p->unescape + n;
+    struct oomlog_line l = {
+        .uptime_us = rec->usec,
+        .kmsg_next = next,
+        .caller_tid = rec->caller_tid,
+    };
+    return feed_record(p, &l, p->unescape, n);
+}
+
+/* One record of the kernel's that may hold several lines (5.3-6.4 memcg stats, Mem-Info): each
+ * line fed with the record's stamps (`l` without its text) */
+static int feed_record(struct oomlog *p, const struct oomlog_line *stamps, const char *text,
+                       size_t n)
+{
+    const char *s = text, *end = text + n;
     while (s <= end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         const char *le = nl ? nl : end;
-        struct oomlog_line l = {
-            .uptime_us = rec->usec,
-            .text = {s, (size_t)(le - s)},
-            .kmsg_next = next,
-            .caller_tid = rec->caller_tid,
-        };
+        struct oomlog_line l = *stamps;
+        l.text = (struct span){s, (size_t)(le - s)};
         if (le > s || nl) {
             int r = oomlog_feed_line(p, &l);
             if (r < 0)
@@ -409,6 +420,29 @@ static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
         s = nl + 1;
     }
     return 0;
+}
+
+/* A journal entry (journalctl -o json, export): the kernel's records are read as /dev/kmsg's
+ * are, with journald's copy of printk's stamp and the entry's wall-clock time; the others are
+ * userspace's. */
+static int feed_journal(struct oomlog *p, const struct journal_entry *e)
+{
+    p->lines++;
+    p->kmsg_seq_known = false;
+    if (!e->kernel) {
+        p->user_lines++;
+        return 0;
+    }
+    if (!e->has_message)
+        return 0;
+    char time[OOMLOG_TIME_MAX];
+    journal_format_time(e, time, sizeof(time));
+    struct oomlog_line l = {
+        .uptime_us = e->source_monotonic_us,
+        .time = {time, strlen(time)},
+        .caller_tid = -1,
+    };
+    return feed_record(p, &l, e->message, e->message_len);
 }
 
 /* streaming: the settled events out, now and then (each try walks the events kept) */
@@ -518,6 +552,11 @@ int oomlog_feed_lines(struct oomlog *p, const char *buf, size_t len, uint64_t *r
 int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
 {
     return drain_some(p, feed_kmsg(p, rec));
+}
+
+int oomlog_feed_journal(struct oomlog *p, const struct journal_entry *e)
+{
+    return drain_some(p, feed_journal(p, e));
 }
 
 int oomlog_end_source(struct oomlog *p)

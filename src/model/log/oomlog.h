@@ -58,6 +58,7 @@
 #include "logline.h"
 
 struct kmsg_record;
+struct journal_entry;
 
 #define OOMLOG_NAME_MAX 64 /* comm is 16 bytes in the kernel; garbled pastes can be longer */
 #define OOMLOG_TIME_MAX 48
@@ -302,6 +303,9 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len);
 int oomlog_feed_lines(struct oomlog *p, const char *buf, size_t len, uint64_t *ret_lines);
 /* One /dev/kmsg record: userspace records are skipped, the text is unescaped and split. */
 int oomlog_feed_kmsg(struct oomlog *p, const struct kmsg_record *rec);
+/* One journal entry (journalctl -o json, -o export; journal.h): a kernel record's lines with its
+ * stamps, anything else counted as userspace. */
+int oomlog_feed_journal(struct oomlog *p, const struct journal_entry *e);
 /* One line of kernel text with its stamps (the core the two above use). */
 int oomlog_feed_line(struct oomlog *p, const struct oomlog_line *l);
 /* End of one input (a file): closes the open event, infers what needs the whole input. The next
