@@ -341,6 +341,11 @@ static bool read_all(struct cli *c, const struct explain_opts *o, struct oomlog 
     if (st->long_lines)
         log_warn("%" PRIu64 " lines longer than %lu bytes were cut", st->long_lines,
                  (unsigned long)CAP_INPUT_LINE);
+    if (log->hidden_messages)
+        log_warn("%" PRIu64 " kernel message%s shown only as journalctl's \"[... blob data]\" "
+                 "(not printable UTF-8, e.g. a process name; a kill line may be among them): "
+                 "journalctl --all or -o export shows them",
+                 log->hidden_messages, log->hidden_messages == 1 ? " is" : "s are");
     return errors;
 }
 

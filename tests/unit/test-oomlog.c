@@ -145,6 +145,14 @@ static void line_forms(void **state)
          "2023-12-07T08:00:00Z", OPT_ABSENT, "Killed process 1 (a)"},
         {"<11>1 2023-12-07T08:00:00Z node1 kernel 1 - - x", LOGLINE_USER, "2023-12-07T08:00:00Z",
          OPT_ABSENT, "x"},
+        /* journalctl -o short-full / with-unit, short-unix, short-delta (systemd 252's own) */
+        {"Mon 2026-12-07 07:03:17 UTC node kernel: x", LOGLINE_KERNEL,
+         "Mon 2026-12-07 07:03:17 UTC", OPT_ABSENT, "x"},
+        {"Mon 2026-12-07 07:03:17 UTC node systemd[1]: x", LOGLINE_USER,
+         "Mon 2026-12-07 07:03:17 UTC", OPT_ABSENT, "x"},
+        {"1796626997.429044 node kernel: x", LOGLINE_KERNEL, "1796626997.429044", OPT_ABSENT, "x"},
+        {"[  109.978501 <    0.017306 >] node kernel: x", LOGLINE_KERNEL, "", 109978501ull, "x"},
+        {"[    0.000000                ] node kernel: x", LOGLINE_KERNEL, "", 0ull, "x"},
         /* RFC 3164 as busybox syslogd -R sends it */
         {"<4>Dec  7 06:53:30 kernel: [   89.833710] x", LOGLINE_KERNEL, "Dec  7 06:53:30",
          89833710ull, "x"},
@@ -1034,6 +1042,47 @@ static void journal_json(void **state)
     journal_entry_release(&e);
 }
 
+static void journal_verbose(void **state)
+{
+    (void)state;
+    /* systemd 252's -o verbose, as journalctl -k printed it on the node image */
+    static const char *lines[] = {
+        "Mon 2026-12-07 07:03:17.406215 UTC [s=87252a0a102b4d8fb2503c3ae70287ef;i=2b8;"
+        "b=44b43b40a2f2425d974c8bed448bd30f;m=6f9877d;t=66205d26426a2;x=2cfb87929752660a]",
+        "    _TRANSPORT=kernel",
+        "    _SOURCE_MONOTONIC_TIMESTAMP=109978501",
+        "    MESSAGE=first",
+        "            second",
+        "    _HOSTNAME=node",
+    };
+    uint64_t t;
+    assert_true(journal_verbose_header(lines[0], strlen(lines[0]), &t));
+    assert_int_equal(t, 0x66205d26426a2ull);
+    assert_false(journal_verbose_header(lines[1], strlen(lines[1]), &t));
+    assert_false(journal_verbose_header("[ 1.5] x [s=y]", 14, &t));
+    struct journal_entry e;
+    journal_entry_init(&e);
+    journal_verbose_begin(&e, t);
+    for (size_t i = 1; i < sizeof(lines) / sizeof(lines[0]); i++)
+        assert_int_equal(journal_verbose_field(&e, lines[i], strlen(lines[i])), 0);
+    journal_verbose_end(&e);
+    assert_true(e.kernel);
+    assert_int_equal(e.source_monotonic_us, 109978501ull);
+    assert_string_equal(e.message, "first\nsecond");
+    /* bytes journalctl does not show without --all */
+    journal_verbose_begin(&e, t);
+    assert_int_equal(journal_verbose_field(&e, "    MESSAGE=[57B blob data]", 27), 0);
+    assert_true(e.message_hidden);
+    assert_false(e.has_message);
+    assert_int_equal(journal_verbose_field(&e, "not a field", 11), -EINVAL);
+    journal_entry_release(&e);
+    time_t when;
+    assert_true(logtime_parse("Mon 2026-12-07 07:03:17 UTC", 0, &when));
+    assert_int_equal(when, 1796626997);
+    assert_true(logtime_parse("1796626997.429044", 0, &when));
+    assert_int_equal(when, 1796626997);
+}
+
 static void journal_export(void **state)
 {
     (void)state;
@@ -1137,6 +1186,13 @@ static void journal_streams(void **state)
     assert_int_equal(p.nevents, 1);
     assert_int_equal(p.events[0].victims[0].pid, 4242);
     oomlog_release(&p);
+    /* what journalctl did not show: counted (the kernel's only), for explain to say so */
+    feed(&p, "Dec 07 07:03:20 node kernel: [57B blob data]\n"
+             "Dec 07 07:03:20 node kernel: [1.2K blob data]\n"
+             "Dec 07 07:03:20 node earlyoom[5]: [57B blob data]\n"
+             "Dec 07 07:03:20 node kernel: [57B blob data] x\n");
+    assert_int_equal(p.hidden_messages, 2);
+    oomlog_release(&p);
 }
 
 int main(void)
@@ -1167,6 +1223,7 @@ int main(void)
         cmocka_unit_test(min_protection),
         cmocka_unit_test(log_times),
         cmocka_unit_test(journal_json),
+        cmocka_unit_test(journal_verbose),
         cmocka_unit_test(journal_export),
         cmocka_unit_test(journal_streams),
     };

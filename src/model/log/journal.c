@@ -14,6 +14,7 @@ void journal_entry_init(struct journal_entry *e)
     memset(e, 0, sizeof(*e));
     e->realtime_us = OPT_ABSENT;
     e->source_monotonic_us = OPT_ABSENT;
+    e->source_realtime_us = OPT_ABSENT;
 }
 
 void journal_entry_release(struct journal_entry *e)
@@ -79,7 +80,7 @@ static int set_message(struct journal_entry *e, const char *v, size_t n)
 
 /* One field of an entry (the first value of a field given more than once wins). */
 static int field(struct journal_entry *e, const char *k, size_t kn, const char *v, size_t vn,
-                 bool binary, uint64_t *source_realtime)
+                 bool binary)
 {
     if (span_is(k, kn, "MESSAGE")) {
         if (e->has_message)
@@ -100,8 +101,8 @@ static int field(struct journal_entry *e, const char *k, size_t kn, const char *
         if (e->realtime_us == OPT_ABSENT)
             e->realtime_us = parse_us(v, vn);
     } else if (span_is(k, kn, "_SOURCE_REALTIME_TIMESTAMP")) {
-        if (*source_realtime == OPT_ABSENT)
-            *source_realtime = parse_us(v, vn);
+        if (e->source_realtime_us == OPT_ABSENT)
+            e->source_realtime_us = parse_us(v, vn);
     } else if (span_is(k, kn, "_SOURCE_MONOTONIC_TIMESTAMP")) {
         if (e->source_monotonic_us == OPT_ABSENT)
             e->source_monotonic_us = parse_us(v, vn);
@@ -110,10 +111,10 @@ static int field(struct journal_entry *e, const char *k, size_t kn, const char *
 }
 
 /* what the fields say together */
-static void settle(struct journal_entry *e, uint64_t source_realtime)
+static void settle(struct journal_entry *e)
 {
-    if (source_realtime != OPT_ABSENT)
-        e->realtime_us = source_realtime;
+    if (e->source_realtime_us != OPT_ABSENT)
+        e->realtime_us = e->source_realtime_us;
     e->kernel = e->transport == JOURNAL_KERNEL ||
                 (e->transport == JOURNAL_UNKNOWN && strcmp(e->identifier, "kernel") == 0);
     /* the kernel's stamp only from the kernel's record: a userspace _SOURCE_MONOTONIC is
@@ -217,7 +218,6 @@ int journal_json_parse(const char *buf, size_t len, struct journal_entry *e)
         json_object_put(o);
         return -ENOMEM;
     }
-    uint64_t source_realtime = OPT_ABSENT;
     bool journal = false;
     int r = 0;
     json_object_object_foreach(o, key, v)
@@ -236,7 +236,7 @@ int journal_json_parse(const char *buf, size_t len, struct journal_entry *e)
         size_t n;
         bool binary;
         if (v && json_value_bytes(v, scratch, cap, &p, &n, &binary) &&
-            (r = field(e, key, kn, p, n, binary, &source_realtime)) < 0)
+            (r = field(e, key, kn, p, n, binary)) < 0)
             break;
     }
     free(scratch);
@@ -245,7 +245,7 @@ int journal_json_parse(const char *buf, size_t len, struct journal_entry *e)
         return r;
     if (!journal)
         return -EINVAL;
-    settle(e, source_realtime);
+    settle(e);
     return 0;
 }
 
@@ -275,7 +275,6 @@ int journal_export_next(const char *buf, size_t len, bool eof, struct journal_en
                         size_t *used)
 {
     reset(e);
-    uint64_t source_realtime = OPT_ABSENT;
     size_t pos = 0;
     bool any = false;
     *used = 0;
@@ -305,8 +304,7 @@ int journal_export_next(const char *buf, size_t len, bool eof, struct journal_en
                 return -EINVAL;
         int r;
         if (eq) {
-            r = field(e, line, (size_t)(ke - line), eq + 1, (size_t)(le - eq - 1), false,
-                      &source_realtime);
+            r = field(e, line, (size_t)(ke - line), eq + 1, (size_t)(le - eq - 1), false);
             pos = (size_t)(le - buf) + (nl ? 1 : 0);
         } else {
             /* a binary field: its length, its bytes, a newline */
@@ -321,8 +319,7 @@ int journal_export_next(const char *buf, size_t len, bool eof, struct journal_en
                 return eof ? -EINVAL : 0;
             if (buf[at + size] != '\n')
                 return -EINVAL;
-            r = field(e, line, (size_t)(ke - line), buf + at, (size_t)size, true,
-                      &source_realtime);
+            r = field(e, line, (size_t)(ke - line), buf + at, (size_t)size, true);
             pos = at + (size_t)size + 1;
         }
         if (r < 0)
@@ -330,8 +327,109 @@ int journal_export_next(const char *buf, size_t len, bool eof, struct journal_en
         any = true;
     }
     *used = pos;
-    settle(e, source_realtime);
+    settle(e);
     return 1;
+}
+
+/* ---- verbose ---- */
+
+/* a hexadecimal number of at most 16 digits, up to `end` or the first byte that is not one */
+static bool hex_us(const char *p, const char *end, uint64_t *ret)
+{
+    uint64_t x = 0;
+    const char *q = p;
+    for (; q < end && q - p < 16; q++) {
+        int d = *q >= '0' && *q <= '9' ? *q - '0'
+                : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10
+                                         : -1;
+        if (d < 0)
+            break;
+        x = x << 4 | (uint64_t)d;
+    }
+    *ret = x;
+    return q > p;
+}
+
+bool journal_verbose_header(const char *line, size_t len, uint64_t *realtime_us)
+{
+    const char *end = line + len;
+    if (len && end[-1] == '\r')
+        end--;
+    if (end - line < 20 || end[-1] != ']' || line[0] == ' ')
+        return false;
+    /* the entry's cursor: "[s=...;i=...;b=...;m=...;t=<realtime, hex>;x=...]" */
+    const char *c = NULL;
+    for (const char *q = line; q + 4 <= end; q++)
+        if (q[0] == ' ' && q[1] == '[' && q[2] == 's' && q[3] == '=') {
+            c = q + 2;
+            break;
+        }
+    if (!c)
+        return false;
+    *realtime_us = OPT_ABSENT;
+    for (const char *q = c; q + 2 < end; q++)
+        if ((q[-1] == ';') && q[0] == 't' && q[1] == '=') {
+            uint64_t t;
+            if (hex_us(q + 2, end, &t))
+                *realtime_us = t;
+            break;
+        }
+    return true;
+}
+
+void journal_verbose_begin(struct journal_entry *e, uint64_t realtime_us)
+{
+    reset(e);
+    e->realtime_us = realtime_us;
+}
+
+int journal_verbose_field(struct journal_entry *e, const char *line, size_t len)
+{
+    const char *end = line + len;
+    if (len && end[-1] == '\r')
+        end--;
+    if (end - line < 5 || memcmp(line, "    ", 4) != 0)
+        return -EINVAL;
+    const char *k = line + 4;
+    if (!is_key_char((unsigned char)*k, true)) {
+        /* a continuation line of a multi-line MESSAGE, indented under its value */
+        if (!e->has_message || e->message_binary)
+            return -EINVAL;
+        const char *t = k;
+        while (t < end && *t == ' ' && t - line < 12)
+            t++;
+        size_t old = e->message_len, n = (size_t)(end - t);
+        char *m = realloc(e->message, old + n + 2);
+        if (!m)
+            return -ENOMEM;
+        m[old] = '\n';
+        memcpy(m + old + 1, t, n);
+        m[old + 1 + n] = '\0';
+        e->message = m;
+        e->message_len = old + 1 + n;
+        e->message_cap = old + n + 2;
+        return 0;
+    }
+    const char *q = k;
+    while (q < end && is_key_char((unsigned char)*q, false))
+        q++;
+    if (q >= end || *q != '=')
+        return -EINVAL;
+    const char *v = q + 1;
+    size_t vn = (size_t)(end - v);
+    /* a value that is not printable text: "[57B blob data]", "[1.2K blob data]" (its bytes are
+     * not shown) */
+    if (vn > 13 && v[0] == '[' && memcmp(end - 11, " blob data]", 11) == 0) {
+        if (span_is(k, (size_t)(q - k), "MESSAGE"))
+            e->message_hidden = true;
+        return 0;
+    }
+    return field(e, k, (size_t)(q - k), v, vn, false);
+}
+
+void journal_verbose_end(struct journal_entry *e)
+{
+    settle(e);
 }
 
 void journal_format_time(const struct journal_entry *e, char *out, size_t cap)

@@ -12,6 +12,10 @@
  *   -o export      "KEY=value\n" per field, an empty line after each entry; a value that is
  *                  not printable text as "KEY\n" + its length (64-bit little-endian) + its
  *                  bytes + "\n"
+ *   -o verbose     a header "Mon 2026-12-07 07:03:24.401314 UTC [s=..;i=..;b=..;m=..;t=..;x=..]"
+ *                  (t: the realtime in hex), then "    KEY=value" lines; a value that is not
+ *                  printable text as "[N blob data]", a multi-line one continued on lines
+ *                  indented under it
  * Pure (no I/O) and fuzzed (fuzz-journal). JSON through json-c (escapes, surrogate pairs,
  * numbers are its sharp edges; jansson's json_null clashes with base/json.c's in the static
  * link); the export form by hand (it is not JSON).
@@ -43,6 +47,7 @@ struct journal_entry {
     char *message;       /* malloc'd, NUL-terminated (may hold NULs: use message_len) */
     size_t message_len, message_cap;
     char identifier[64]; /* SYSLOG_IDENTIFIER, "" when absent */
+    uint64_t source_realtime_us; /* while reading: _SOURCE_REALTIME_TIMESTAMP */
 };
 
 void journal_entry_init(struct journal_entry *e);
@@ -71,6 +76,14 @@ int journal_export_next(const char *buf, size_t len, bool eof, struct journal_en
 
 /* Whether `buf` starts like -o export text ("__CURSOR=", "__REALTIME_TIMESTAMP=", ...). */
 bool journal_export_start(const char *buf, size_t len);
+
+/* -o verbose, line by line: a header starts an entry (its realtime from the cursor's t=, or
+ * OPT_ABSENT): journal_verbose_begin(); each field line goes to journal_verbose_field()
+ * (-EINVAL: not one); journal_verbose_end() completes the entry before it is used. */
+bool journal_verbose_header(const char *line, size_t len, uint64_t *realtime_us);
+void journal_verbose_begin(struct journal_entry *e, uint64_t realtime_us);
+int journal_verbose_field(struct journal_entry *e, const char *line, size_t len);
+void journal_verbose_end(struct journal_entry *e);
 
 /* The entry's realtime as ISO 8601 in UTC with microseconds, "2023-12-07T08:00:00.123456+00:00"
  * (what --since reads), into out[cap]; "" when absent. */

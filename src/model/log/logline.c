@@ -64,6 +64,26 @@ static inline uint64_t value8(uint64_t v, unsigned n)
 static const uint64_t frac_scale[] = {1, 100000, 10000, 1000, 100, 10, 1, 10, 100, 1000};
 
 /* "[ 5864.708440]": the seconds.fraction stamp of dmesg; returns its length or 0 */
+/* journalctl -o short-delta: "[  109.978501 <    0.017306 >]", the first line of a boot
+ * "[    0.000000                ]": past the delta to the ']' */
+static const char *after_delta(const char *q, const char *end)
+{
+    const char *r = q;
+    while (r < end && *r == ' ' && r - q < 24)
+        r++;
+    if (r > q && r < end && *r == '<') {
+        const char *g = r + 1;
+        while (g < end && (*g == ' ' || *g == '.' || is_digit(*g)) && g - r < 24)
+            g++;
+        if (g >= end || *g != '>')
+            return q;
+        r = g + 1;
+        while (r < end && *r == ' ' && r - g < 4)
+            r++;
+    }
+    return r < end && *r == ']' ? r : q;
+}
+
 static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
 {
     if (p >= end || *p != '[')
@@ -88,7 +108,7 @@ static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
             const char *f = q + ns + 1;
             uint64_t w = logscan_load8(f);
             unsigned nf = digits8(w);
-            if (nf < 8) {
+            if (nf < 8 && !(nf && f[nf] == ' ')) {
                 if (nf == 0 || f[nf] != ']')
                     return 0;
                 uint64_t frac = value8(w, nf);
@@ -114,7 +134,10 @@ static size_t uptime_stamp(const char *p, const char *end, uint64_t *us)
         q++;
     }
     size_t nf = (size_t)(q - f);
-    if (nf == 0 || nf > 9 || q >= end || *q != ']')
+    if (nf == 0 || nf > 9)
+        return 0;
+    q = after_delta(q, end);
+    if (q >= end || *q != ']')
         return 0;
     frac = nf <= 6 ? frac * frac_scale[nf] : frac / frac_scale[nf];
     *us = sec * 1000000 + frac;
@@ -447,12 +470,55 @@ static size_t human_stamp_unbracketed(const char *p, const char *end, struct spa
     return (size_t)(close + 2 - p);
 }
 
+/* journalctl -o short-full and with-unit, and -o verbose's entry headers: "Mon 2026-12-07
+ * 07:03:17[.406215] UTC" (the weekday as the locale names it, the zone's abbreviation or
+ * offset). Returns its length, 0 when p is not at one. */
+static size_t weekday_iso_time(const char *p, const char *end)
+{
+    const char *q = p;
+    while (q < end && (is_alpha(*q) || (unsigned char)*q >= 0x80 || *q == '.') && q - p < 16)
+        q++;
+    if (q == p || q >= end || *q != ' ')
+        return 0;
+    q++;
+    bool comma;
+    size_t n = iso_time(q, end, &comma);
+    if (!n || comma || q[10] != ' ')
+        return 0;
+    q += n;
+    const char *z = q + 1, *ze = z;
+    while (ze < end && ((*ze >= 'A' && *ze <= 'Z') || is_digit(*ze) || *ze == '+' || *ze == '-') &&
+           ze - z < 6)
+        ze++;
+    if (ze > z && ze < end && *ze == ' ')
+        q = ze;
+    return (size_t)(q - p);
+}
+
+/* journalctl -o short-unix: "1796626997.429044" (seconds since the epoch, microseconds) */
+static size_t unix_time(const char *p, const char *end)
+{
+    const char *q = p;
+    while (q < end && is_digit(*q))
+        q++;
+    if (q - p < 9 || q - p > 12 || q >= end || *q != '.')
+        return 0;
+    const char *f = ++q;
+    while (q < end && is_digit(*q))
+        q++;
+    if (q - f != 6 || q >= end || *q != ' ')
+        return 0;
+    return (size_t)(q - p);
+}
+
 /* A syslog, journal or ISO wall-clock stamp and what follows it: the tag, or (netconsole
  * receivers, syslog without a tag) a dmesg stamp a few words on. Returns bytes taken. */
 static size_t wall_prefix(const char *p, const char *end, struct logline *r)
 {
     bool comma = false;
     size_t n = is_digit(*p) ? iso_time(p, end, &comma) : bsd_time(p, end);
+    if (!n)
+        n = is_digit(*p) ? unix_time(p, end) : weekday_iso_time(p, end);
     if (!n)
         return 0;
     r->time = (struct span){p, n};

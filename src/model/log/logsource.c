@@ -62,13 +62,14 @@ static int feed_lines(struct oomlog *p, char *buf, size_t len, bool last, bool *
 
 /* ---- journalctl's machine forms (journal.h) ---- */
 
-enum form { FORM_UNKNOWN, FORM_TEXT, FORM_JSON, FORM_EXPORT };
+enum form { FORM_UNKNOWN, FORM_TEXT, FORM_JSON, FORM_EXPORT, FORM_VERBOSE };
 
 struct journal_reader {
     struct journal_entry e;
     char *pretty; /* -o json-pretty: the object's lines so far */
     size_t pretty_len, pretty_cap;
     bool in_pretty;
+    bool in_entry; /* -o verbose: an entry is being read */
     uint64_t base; /* st->bytes when the stream began */
 };
 
@@ -84,6 +85,10 @@ static enum form detect(const char *buf, size_t len)
         return FORM_JSON;
     if (journal_export_start(buf, len))
         return FORM_EXPORT;
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    uint64_t t;
+    if (journal_verbose_header(s, (size_t)((nl ? nl : end) - s), &t))
+        return FORM_VERBOSE;
     return FORM_TEXT;
 }
 
@@ -147,10 +152,43 @@ static int json_line(struct oomlog *p, struct journal_reader *jr, const char *s,
     return oomlog_feed_text(p, s, n);
 }
 
-/* The complete lines of buf[0..len) (all of it at the end), as json_line; the bytes of an
- * unfinished last line remain. */
-static int feed_json(struct oomlog *p, struct journal_reader *jr, char *buf, size_t len, bool last,
-                     struct logsource_stats *st, size_t *ret_left)
+/* One line of -o verbose: a header ends the entry before it; a line that is neither a header
+ * nor a field is read as text. */
+static int verbose_line(struct oomlog *p, struct journal_reader *jr, const char *s, size_t n)
+{
+    uint64_t t;
+    if (journal_verbose_header(s, n, &t)) {
+        int r = 0;
+        if (jr->in_entry) {
+            journal_verbose_end(&jr->e);
+            r = oomlog_feed_journal(p, &jr->e);
+        }
+        journal_verbose_begin(&jr->e, t);
+        jr->in_entry = true;
+        return r;
+    }
+    if (jr->in_entry) {
+        int r = journal_verbose_field(&jr->e, s, n);
+        if (r != -EINVAL)
+            return r;
+    }
+    return oomlog_feed_text(p, s, n);
+}
+
+/* the entry the end of input completes */
+static int verbose_end(struct oomlog *p, struct journal_reader *jr)
+{
+    if (!jr->in_entry)
+        return 0;
+    jr->in_entry = false;
+    journal_verbose_end(&jr->e);
+    return oomlog_feed_journal(p, &jr->e);
+}
+
+/* The complete lines of buf[0..len) (all of it at the end), as json_line (verbose_line for -o
+ * verbose); the bytes of an unfinished last line remain. */
+static int feed_journal_lines(struct oomlog *p, struct journal_reader *jr, char *buf, size_t len, bool last,
+                     struct logsource_stats *st, size_t *ret_left, bool verbose)
 {
     const char *s = buf, *end = buf + len;
     for (;;) {
@@ -164,17 +202,22 @@ static int feed_json(struct oomlog *p, struct journal_reader *jr, char *buf, siz
             st->long_lines++;
             n = CAP_INPUT_LINE;
         }
-        int r = json_line(p, jr, s, n);
+        int r = verbose ? verbose_line(p, jr, s, n) : json_line(p, jr, s, n);
         if (r < 0)
             return r;
         s = nl ? nl + 1 : end;
+    }
+    if (last && verbose) {
+        int r = verbose_end(p, jr);
+        if (r < 0)
+            return r;
     }
     size_t left = (size_t)(end - s);
     if (left > CAP_INPUT_LINE) {
         /* a line longer than the cap: what there is of it, the rest as its own */
         st->lines++;
         st->long_lines++;
-        int r = json_line(p, jr, s, CAP_INPUT_LINE);
+        int r = verbose ? verbose_line(p, jr, s, CAP_INPUT_LINE) : json_line(p, jr, s, CAP_INPUT_LINE);
         if (r < 0)
             return r;
         left = 0;
@@ -232,7 +275,8 @@ static int feed_some(struct oomlog *p, enum form *form, struct journal_reader *j
     }
     switch (*form) {
     case FORM_JSON:
-        return feed_json(p, jr, buf, len, last, st, ret_left);
+    case FORM_VERBOSE:
+        return feed_journal_lines(p, jr, buf, len, last, st, ret_left, *form == FORM_VERBOSE);
     case FORM_EXPORT:
         return feed_export(p, jr, buf, len, last, st, ret_left);
     default:

@@ -48,6 +48,9 @@ static bool iso(const char *s, time_t *ret)
         while (*z >= '0' && *z <= '9')
             z++;
     }
+    /* journalctl -o short-full's zone abbreviation: UTC is known, others are the local zone's */
+    if (strcmp(z, " UTC") == 0 || strcmp(z, " GMT") == 0)
+        z = "Z";
     if (*z == 'Z' || *z == '+' || *z == '-') {
         long off = 0;
         if (*z != 'Z') {
@@ -150,11 +153,33 @@ static bool ctime_form(const char *s, time_t *ret)
     return true;
 }
 
+/* journalctl -o short-unix: "1796626997.429044" */
+static bool epoch(const char *s, time_t *ret)
+{
+    const char *p = s;
+    long long v = 0;
+    while (*p >= '0' && *p <= '9' && p - s < 12)
+        v = v * 10 + (*p++ - '0');
+    if (p - s < 9 || (*p != '.' && *p != '\0'))
+        return false;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    if (*p)
+        return false;
+    *ret = (time_t)v;
+    return true;
+}
+
 bool logtime_parse(const char *s, time_t now, time_t *ret)
 {
     if (!s || !*s)
         return false;
     if (s[0] >= '0' && s[0] <= '9')
-        return iso(s, ret);
+        return epoch(s, ret) || iso(s, ret);
+    /* "Mon 2026-12-07 07:03:17 UTC" (journalctl -o short-full): the weekday says nothing more */
+    const char *sp = strchr(s, ' ');
+    if (sp && sp - s < 16 && sp[1] >= '0' && sp[1] <= '9' && sp[5] == '-')
+        return iso(sp + 1, ret);
     return bsd(s, now, ret) || ctime_form(s, ret);
 }

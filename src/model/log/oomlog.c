@@ -325,6 +325,21 @@ static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec);
 static int feed_record(struct oomlog *p, const struct oomlog_line *stamps, const char *text,
                        size_t n);
 
+/* journalctl's "[57B blob data]", "[1.2K blob data]" (systemd's FORMAT_BYTES): a message it
+ * does not show */
+static bool blob_data(struct span t)
+{
+    static const char tail[] = " blob data]";
+    size_t n = sizeof(tail) - 1;
+    if (t.n < n + 3 || t.n > n + 12 || t.p[0] != '[' || memcmp(t.p + t.n - n, tail, n) != 0)
+        return false;
+    for (size_t i = 1; i < t.n - n; i++)
+        if (!((t.p[i] >= '0' && t.p[i] <= '9') || t.p[i] == '.' || t.p[i] == 'B' ||
+              t.p[i] == 'K' || t.p[i] == 'M' || t.p[i] == 'G'))
+            return false;
+    return true;
+}
+
 static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashless)
 {
     struct logline ll;
@@ -351,6 +366,8 @@ static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashle
         return feed_kmsg(p, &rec);
     }
     p->kmsg_seq_known = false;
+    if (blob_data(ll.text))
+        p->hidden_messages++;
     /* the last command shown is the one whose output follows */
     if (ll.source == LOGLINE_BARE && memchr(ll.text.p, '|', ll.text.n) &&
         logline_grep_command(ll.text, p->grep_pattern, sizeof(p->grep_pattern), &p->grep_icase))
@@ -433,8 +450,10 @@ static int feed_journal(struct oomlog *p, const struct journal_entry *e)
         p->user_lines++;
         return 0;
     }
-    if (!e->has_message)
+    if (!e->has_message) {
+        p->hidden_messages += e->message_hidden;
         return 0;
+    }
     char time[OOMLOG_TIME_MAX];
     journal_format_time(e, time, sizeof(time));
     struct oomlog_line l = {

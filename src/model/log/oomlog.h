@@ -252,6 +252,9 @@ struct oomlog {
 
     /* statistics of the input */
     uint64_t lines, kernel_lines, user_lines;
+    /* kernel messages the log shows only as journalctl's "[57B blob data]" (bytes that are not
+     * printable UTF-8, a comm among them, shown so without --all): a kill line may be one */
+    uint64_t hidden_messages;
     uint64_t suppressed_reports; /* sum of the OOM report "callbacks suppressed" counts */
 
     /* internal state */
