@@ -1047,8 +1047,8 @@ static void journal_verbose(void **state)
     (void)state;
     /* systemd 252's -o verbose, as journalctl -k printed it on the node image */
     static const char *lines[] = {
-        "Mon 2026-12-07 07:03:17.406215 UTC [s=87252a0a102b4d8fb2503c3ae70287ef;i=2b8;"
-        "b=44b43b40a2f2425d974c8bed448bd30f;m=6f9877d;t=66205d26426a2;x=2cfb87929752660a]",
+        ("Mon 2026-12-07 07:03:17.406215 UTC [s=87252a0a102b4d8fb2503c3ae70287ef;i=2b8;"
+         "b=44b43b40a2f2425d974c8bed448bd30f;m=6f9877d;t=66205d26426a2;x=2cfb87929752660a]"),
         "    _TRANSPORT=kernel",
         "    _SOURCE_MONOTONIC_TIMESTAMP=109978501",
         "    MESSAGE=first",

@@ -339,9 +339,7 @@ static bool hex_us(const char *p, const char *end, uint64_t *ret)
     uint64_t x = 0;
     const char *q = p;
     for (; q < end && q - p < 16; q++) {
-        int d = *q >= '0' && *q <= '9' ? *q - '0'
-                : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10
-                                         : -1;
+        int d = *q >= '0' && *q <= '9' ? *q - '0' : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10 : -1;
         if (d < 0)
             break;
         x = x << 4 | (uint64_t)d;

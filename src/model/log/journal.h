@@ -46,7 +46,7 @@ struct journal_entry {
     bool message_hidden; /* MESSAGE was null: too large for journalctl without --all */
     char *message;       /* malloc'd, NUL-terminated (may hold NULs: use message_len) */
     size_t message_len, message_cap;
-    char identifier[64]; /* SYSLOG_IDENTIFIER, "" when absent */
+    char identifier[64];         /* SYSLOG_IDENTIFIER, "" when absent */
     uint64_t source_realtime_us; /* while reading: _SOURCE_REALTIME_TIMESTAMP */
 };
 

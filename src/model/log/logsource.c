@@ -187,8 +187,8 @@ static int verbose_end(struct oomlog *p, struct journal_reader *jr)
 
 /* The complete lines of buf[0..len) (all of it at the end), as json_line (verbose_line for -o
  * verbose); the bytes of an unfinished last line remain. */
-static int feed_journal_lines(struct oomlog *p, struct journal_reader *jr, char *buf, size_t len, bool last,
-                     struct logsource_stats *st, size_t *ret_left, bool verbose)
+static int feed_journal_lines(struct oomlog *p, struct journal_reader *jr, char *buf, size_t len,
+                              bool last, struct logsource_stats *st, size_t *ret_left, bool verbose)
 {
     const char *s = buf, *end = buf + len;
     for (;;) {
@@ -217,7 +217,8 @@ static int feed_journal_lines(struct oomlog *p, struct journal_reader *jr, char 
         /* a line longer than the cap: what there is of it, the rest as its own */
         st->lines++;
         st->long_lines++;
-        int r = verbose ? verbose_line(p, jr, s, CAP_INPUT_LINE) : json_line(p, jr, s, CAP_INPUT_LINE);
+        int r =
+            verbose ? verbose_line(p, jr, s, CAP_INPUT_LINE) : json_line(p, jr, s, CAP_INPUT_LINE);
         if (r < 0)
             return r;
         left = 0;

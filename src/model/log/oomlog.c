@@ -334,8 +334,7 @@ static bool blob_data(struct span t)
     if (t.n < n + 3 || t.n > n + 12 || t.p[0] != '[' || memcmp(t.p + t.n - n, tail, n) != 0)
         return false;
     for (size_t i = 1; i < t.n - n; i++)
-        if (!((t.p[i] >= '0' && t.p[i] <= '9') || t.p[i] == '.' || t.p[i] == 'B' ||
-              t.p[i] == 'K' || t.p[i] == 'M' || t.p[i] == 'G'))
+        if (!((t.p[i] >= '0' && t.p[i] <= '9') || (t.p[i] && strchr(".BKMG", t.p[i]))))
             return false;
     return true;
 }
