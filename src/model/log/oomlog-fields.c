@@ -3,6 +3,52 @@
 
 #include "oomlog-int.h"
 
+/* the length of the valid UTF-8 sequence of a printable character at p, or 0 */
+static size_t utf8_char(const unsigned char *p, const unsigned char *end)
+{
+    if (*p >= 0x20 && *p < 0x7f)
+        return 1;
+    size_t n = *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+                                              : *p >= 0xf0 && *p <= 0xf4 ? 4
+                                                                         : 0;
+    if (!n || (size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    /* overlong, surrogate and out-of-range forms */
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+void copy_comm(char *dst, size_t cap, struct span s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s.p, *end = p + s.n;
+    size_t o = 0;
+    while (p < end) {
+        size_t n = utf8_char(p, end);
+        if (n) {
+            if (o + n >= cap)
+                break;
+            memcpy(dst + o, p, n);
+            o += n;
+            p += n;
+        } else {
+            if (o + 4 >= cap)
+                break;
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[*p >> 4];
+            dst[o++] = hex[*p & 15];
+            p++;
+        }
+    }
+    dst[o] = '\0';
+}
+
 /* "(comm)" + one of the terminators that can follow the closing parenthesis. The comm may
  * hold spaces and parentheses ("Web Content", "(sd-pam)"): the earliest terminator decides
  * where it ends; without one, a ')' that ends the line (optionally followed by '.'). The cursor
@@ -34,7 +80,7 @@ static bool paren_comm(struct cursor *c, char *comm, size_t cap, const char *con
     if (!best && cut && rest.n && !memchr(rest.p, ')', rest.n)) {
         /* the line ends inside the comm: keep what is there */
         *cut = true;
-        copy_span(comm, cap, trim(rest));
+        copy_comm(comm, cap, trim(rest));
         c->p = rest.p + rest.n;
         return true;
     }
@@ -42,7 +88,7 @@ static bool paren_comm(struct cursor *c, char *comm, size_t cap, const char *con
         *c = save;
         return false;
     }
-    copy_span(comm, cap, (struct span){rest.p, (size_t)(best - rest.p)});
+    copy_comm(comm, cap, (struct span){rest.p, (size_t)(best - rest.p)});
     c->p = best + 1;
     return true;
 }
@@ -105,7 +151,7 @@ int oom_header_parse(struct span t, struct header *h)
     struct span rest;
     const char *inv = find(t, " invoked oom-killer:");
     if (inv) {
-        copy_span(h->comm, sizeof(h->comm), (struct span){t.p, (size_t)(inv - t.p)});
+        copy_comm(h->comm, sizeof(h->comm), (struct span){t.p, (size_t)(inv - t.p)});
         h->has_comm = true;
         n++;
         rest = after(t, (size_t)(inv - t.p) + strlen(" invoked oom-killer:"));
@@ -358,7 +404,7 @@ int oom_summary_parse(struct span t, struct summary *s)
              h = find((struct span){h + 1, (size_t)(rest.p + rest.n - (h + 1))}, ",pid="))
             pidk = h;
         if (pidk) {
-            copy_span(s->task, sizeof(s->task), (struct span){rest.p, (size_t)(pidk - rest.p)});
+            copy_comm(s->task, sizeof(s->task), (struct span){rest.p, (size_t)(pidk - rest.p)});
             n++;
             struct span pr = after(rest, (size_t)(pidk - rest.p));
             if (key_i64(pr, ",pid=", &s->pid))

@@ -125,6 +125,12 @@ static inline void copy_span(char *dst, size_t cap, struct span s)
     dst[n] = '\0';
 }
 
+/* A task name as the kernel's own log escapes it: bytes that are not printable UTF-8 as "\xNN"
+ * (/dev/kmsg's escaping, which dmesg keeps), so a comm read from raw bytes (a kmsg record
+ * unescaped, a journal entry's MESSAGE) and one read from dmesg text are the same string. A
+ * sequence that does not fit is left out whole. */
+void copy_comm(char *dst, size_t cap, struct span s);
+
 static inline int set_path(char **dst, struct span s)
 {
     char *d = span_strdup(s);

@@ -188,7 +188,7 @@ int oom_row_parse(int *columns, int *ncolumns, bool *inferred, struct span t,
     struct span name = trim((struct span){c.p, cursor_left(&c)});
     if (!name.n)
         return -EINVAL;
-    copy_span(r->name, sizeof(r->name), name);
+    copy_comm(r->name, sizeof(r->name), name);
     return 0;
 }
 
