@@ -49,6 +49,30 @@ void copy_comm(char *dst, size_t cap, struct span s)
     dst[o] = '\0';
 }
 
+/* How many bytes at the start of `s` are the name `comm` (as copy_comm writes it: raw bytes
+ * and their \xNN escapes compare equal); 0 when they are not. */
+static size_t comm_prefix(struct span s, const char *comm)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s.p, *end = p + s.n;
+    const char *c = comm;
+    while (*c && p < end) {
+        size_t n = utf8_char(p, end);
+        if (n) {
+            if (strncmp(c, (const char *)p, n) != 0)
+                return 0;
+            c += n;
+        } else {
+            if (c[0] != '\\' || c[1] != 'x' || c[2] != hex[*p >> 4] || c[3] != hex[*p & 15])
+                return 0;
+            c += 4;
+            n = 1;
+        }
+        p += n;
+    }
+    return *c ? 0 : (size_t)(p - (const unsigned char *)s.p);
+}
+
 /* "(comm)" + one of the terminators that can follow the closing parenthesis. The comm may
  * hold spaces and parentheses ("Web Content", "(sd-pam)"): the earliest terminator decides
  * where it ends; without one, a ')' that ends the line (optionally followed by '.'). The cursor
@@ -563,9 +587,8 @@ void oom_cpu_line(struct oom_event *e, struct span t)
     if (oom_cpu_parse(t, &pid, &rest) < 2)
         return;
     /* the comm is the invoker's (all print current->comm); it may contain spaces */
-    size_t cl = strlen(e->invoker_comm);
-    if (!e->header || !cl || rest.n < cl || memcmp(rest.p, e->invoker_comm, cl) != 0 ||
-        (rest.n > cl && rest.p[cl] != ' '))
+    size_t cl = e->header ? comm_prefix(rest, e->invoker_comm) : 0;
+    if (!cl || (rest.n > cl && rest.p[cl] != ' '))
         return;
     if (!opt_has_i64(e->invoker_pid) && pid > 0)
         e->invoker_pid = pid;
