@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Offline checks of deploy/kubernetes/oomwarden.yaml (no cluster here): the things the design
-says the DaemonSet must have. Prints TAP lines."""
+"""Offline checks of deploy/kubernetes/oomwarden.yaml and unprivileged.patch.yaml beside it (no
+cluster here): the things the design says the DaemonSet must have, and what the API server would
+refuse. Prints TAP lines."""
+import os
 import sys
 import yaml
 
@@ -36,13 +38,16 @@ check("selector matches the pod labels",
 check("hostPID", spec.get("hostPID") is True)
 check("system-node-critical priority", spec.get("priorityClassName") == "system-node-critical")
 check("tolerates every taint", {"operator": "Exists"} in spec.get("tolerations", []))
-check("not privileged", sc.get("privileged") is False)
-check("capabilities: drop ALL", sc.get("capabilities", {}).get("drop") == ["ALL"])
-check("capabilities added are only the needed ones",
-      set(sc.get("capabilities", {}).get("add", [])) <= {"KILL", "SYS_RESOURCE", "DAC_OVERRIDE", "SYSLOG", "IPC_LOCK"},
-      str(sc.get("capabilities")))
-check("read-only root filesystem, no privilege escalation",
-      sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False)
+# /dev/kmsg: no runtime lets a container that is not privileged open it (tests/deploy/vm/run)
+check("privileged (the only way to /dev/kmsg)", sc.get("privileged") is True, str(sc))
+# the API server refuses allowPrivilegeEscalation: false with privileged: true
+check("no allowPrivilegeEscalation: false beside privileged", sc.get("allowPrivilegeEscalation") is not False, str(sc))
+# a capability list is ignored for a privileged container: it would only mislead
+check("no capability list (privileged has them all)", "capabilities" not in sc, str(sc))
+check("read-only root filesystem", sc.get("readOnlyRootFilesystem") is True)
+ns = kinds["Namespace"]["metadata"]
+check("the namespace allows privileged pods (Pod Security Admission)",
+      ns.get("labels", {}).get("pod-security.kubernetes.io/enforce") == "privileged", str(ns))
 check("service account token not mounted", spec.get("automountServiceAccountToken") is False)
 args = c.get("args", [])
 check("runs the agent with --root /host and the mounted config",
@@ -50,7 +55,8 @@ check("runs the agent with --root /host and the mounted config",
 mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
 vols = {v["name"]: v for v in spec.get("volumes", [])}
 for mp, host, ro in [("/host/proc", "/proc", False), ("/host/sys", "/sys", True),
-                     ("/host/sys/fs/cgroup", "/sys/fs/cgroup", False), ("/host/dev/kmsg", "/dev/kmsg", True)]:
+                     ("/host/sys/fs/cgroup", "/sys/fs/cgroup", False), ("/host/dev/kmsg", "/dev/kmsg", True),
+                     ("/host/var/log", "/var/log", True)]:
     m = mounts.get(mp)
     v = vols.get(m["name"]) if m else None
     check(f"{host} mounted at {mp}{' read-only' if ro else ''}",
@@ -65,5 +71,18 @@ for probe in ("livenessProbe", "readinessProbe"):
 check("memory limit set", "memory" in c.get("resources", {}).get("limits", {}))
 conf = kinds["ConfigMap"]["data"]["oomwarden.conf"]
 check("the agent listens beyond loopback in a pod", "listen = 0.0.0.0:10090" in conf)
+
+# unprivileged.patch.yaml: a strategic merge patch of that container, valid once merged
+patch = yaml.safe_load(open(os.path.join(os.path.dirname(path), "unprivileged.patch.yaml")))
+pc = patch["spec"]["template"]["spec"]["containers"]
+check("unprivileged patch: names the DaemonSet's container", [x["name"] for x in pc] == [c["name"]], str(pc))
+psc = pc[0]["securityContext"]
+merged = {**sc, **psc}
+check("unprivileged patch: not privileged, no privilege escalation",
+      merged.get("privileged") is False and merged.get("allowPrivilegeEscalation") is False, str(merged))
+caps = merged.get("capabilities", {})
+check("unprivileged patch: drop ALL, add only what the agent uses (no SYSLOG: /dev/kmsg is refused anyway)",
+      caps.get("drop") == ["ALL"] and set(caps.get("add", [])) <= {"KILL", "SYS_RESOURCE", "DAC_OVERRIDE", "IPC_LOCK"},
+      str(caps))
 print(f"1..{n}")
 sys.exit(1 if failed else 0)
