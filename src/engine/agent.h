@@ -13,7 +13,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
-#include "engine/act/guard.h"
+#include "engine/act/guard/guard.h"
 #include "engine/act/policy.h"
 #include "engine/act/reconcile.h"
 

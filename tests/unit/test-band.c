@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "engine/act/guard.h"
-#include "engine/act/guardband.h"
+#include "engine/act/guard/guard.h"
+#include "engine/act/guard/guardband.h"
 #include "model/cgroup/band.h"
 #include "model/cgroup/cgroup.h"
 #include "model/sysroot.h"

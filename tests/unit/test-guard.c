@@ -22,7 +22,7 @@
 
 #include "base/buf.h"
 #include "base/opt.h"
-#include "engine/act/guard.h"
+#include "engine/act/guard/guard.h"
 #include "engine/act/killer.h"
 #include "engine/act/policy.h"
 #include "model/cgroup/cgroup.h"

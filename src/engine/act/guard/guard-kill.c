@@ -13,7 +13,7 @@
 #include "base/opt.h"
 #include "base/sys/clock.h"
 #include "base/sys/fileio.h"
-#include "killer.h"
+#include "engine/act/killer.h"
 #include "model/cgroup/cgroup.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"

@@ -13,7 +13,7 @@
 
 #include "guard.h"
 #include "guardband.h"
-#include "killer.h"
+#include "engine/act/killer.h"
 #include "base/buf.h"
 #include "base/limits.h"
 #include "model/cgroup/cgroup.h"

@@ -36,7 +36,7 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "engine/runtime/psitrig.h"
-#include "policy.h"
+#include "engine/act/policy.h"
 
 struct proc;
 struct victim_list;
