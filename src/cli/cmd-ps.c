@@ -29,6 +29,7 @@
 #include "model/proc/users.h"
 #include "model/proc/victims.h"
 #include "cli.h"
+#include "render/ps-view.h"
 
 static const char usage[] =
     "Usage: oomwarden ps [OPTIONS]\n"
@@ -50,30 +51,10 @@ static const char usage[] =
     "                        the victim through memory.oom.group\n"
     "      --no-headers      omit the header line\n" CLI_COMMON_HELP;
 
-enum sort_key { SORT_SCORE, SORT_RSS, SORT_PID };
-
 enum {
     OPT_CGROUP_PREFIX = OPT_FIRST_COMMAND_OPTION,
     OPT_NO_HEADERS,
     OPT_CGROUP,
-};
-
-struct ps_opts {
-    bool tree, extended, kernel, headers;
-    long top;
-    enum sort_key sort;
-    pid_t *pids;
-    size_t npids;
-    const char *user;
-    const char *cgroup_prefix;
-    const char *cgroup; /* --cgroup: rank in that memcg's OOM domain */
-};
-
-/* One displayed process: the snapshot entry and, when the view ranks, its model entry. */
-struct row {
-    const struct proc *p;
-    const struct victim *v;
-    size_t dom; /* --cgroup: index in the domain's victim list */
 };
 
 static int add_pids(const struct cli *c, struct ps_opts *o, const char *arg)
@@ -100,6 +81,49 @@ static int add_pids(const struct cli *c, struct ps_opts *o, const char *arg)
     return r;
 }
 
+static int ps_option(struct cli *c, int opt, const char *value, void *ctx)
+{
+    struct ps_opts *o = ctx;
+    switch (opt) {
+    case 't':
+        o->tree = true;
+        break;
+    case 'x':
+        o->extended = true;
+        break;
+    case 'k':
+        o->kernel = true;
+        break;
+    case 'n':
+        return cli_parse_count(c, "--top", value, &o->top);
+    case 's':
+        if (strcmp(value, "score") == 0)
+            o->sort = SORT_SCORE;
+        else if (strcmp(value, "rss") == 0)
+            o->sort = SORT_RSS;
+        else if (strcmp(value, "pid") == 0)
+            o->sort = SORT_PID;
+        else
+            return cli_usage_error(c, "--sort must be score, rss or pid, not '%s'", value);
+        break;
+    case 'p':
+        return add_pids(c, o, value);
+    case 'u':
+        o->user = value;
+        break;
+    case OPT_CGROUP_PREFIX:
+        o->cgroup_prefix = value;
+        break;
+    case OPT_NO_HEADERS:
+        o->headers = false;
+        break;
+    case OPT_CGROUP:
+        o->cgroup = value;
+        break;
+    }
+    return 0;
+}
+
 static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
 {
     static const struct args_option opts[] = {
@@ -116,53 +140,9 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
         CLI_COMMON_OPTIONS,
     };
     struct args a;
-    int opt, r;
-    cli_args_init(c, &a, argc, argv, opts);
-    while ((opt = cli_next_option(c, &a, usage)) > 0) {
-        switch (opt) {
-        case 't':
-            o->tree = true;
-            break;
-        case 'x':
-            o->extended = true;
-            break;
-        case 'k':
-            o->kernel = true;
-            break;
-        case 'n':
-            if ((r = cli_parse_count(c, "--top", a.value, &o->top)))
-                return r;
-            break;
-        case 's':
-            if (strcmp(a.value, "score") == 0)
-                o->sort = SORT_SCORE;
-            else if (strcmp(a.value, "rss") == 0)
-                o->sort = SORT_RSS;
-            else if (strcmp(a.value, "pid") == 0)
-                o->sort = SORT_PID;
-            else
-                return cli_usage_error(c, "--sort must be score, rss or pid, not '%s'", a.value);
-            break;
-        case 'p':
-            if ((r = add_pids(c, o, a.value)))
-                return r;
-            break;
-        case 'u':
-            o->user = a.value;
-            break;
-        case OPT_CGROUP_PREFIX:
-            o->cgroup_prefix = a.value;
-            break;
-        case OPT_NO_HEADERS:
-            o->headers = false;
-            break;
-        case OPT_CGROUP:
-            o->cgroup = a.value;
-            break;
-        }
-    }
-    if (opt < 0)
-        return opt == CLI_ARGS_HELP ? -1 : EXIT_USAGE;
+    int r = cli_parse_options(c, &a, argc, argv, opts, usage, ps_option, o);
+    if (r)
+        return r;
     if ((r = cli_no_more_operands(c, &a, 0)))
         return r;
     if (o->extended && !o->tree)
@@ -229,589 +209,108 @@ static int cmp_pid(const void *a, const void *b)
     return (x->p->pid > y->p->pid) - (x->p->pid < y->p->pid);
 }
 
-enum {
-    COL_RANK,
-    COL_PID,
-    COL_PPID,
-    COL_USER,
-    COL_ANON,
-    COL_FILE,
-    COL_SHMEM,
-    COL_SWAP,
-    COL_PTE,
-    COL_SCORE,   /* the global view: /proc/PID/oom_score as the kernel prints it now */
-    COL_BADNESS, /* oom_badness() when the domain's OOM comes, as memory (pages x page size) */
-    COL_ADJ,
-    COL_KILLS, /* --cgroup: who dies with the victim through memory.oom.group */
-    COL_CGROUP,
-    COL_COMMAND,
-    NCOLS,
-};
-
-static const struct table_column all_columns[NCOLS] = {
-    [COL_RANK] = {"#", TABLE_RIGHT},          [COL_PID] = {"PID", TABLE_RIGHT},
-    [COL_PPID] = {"PPID", TABLE_RIGHT},       [COL_USER] = {"USER", TABLE_LEFT},
-    [COL_ANON] = {"ANON", TABLE_RIGHT},       [COL_FILE] = {"FILE", TABLE_RIGHT},
-    [COL_SHMEM] = {"SHMEM", TABLE_RIGHT},     [COL_SWAP] = {"SWAP", TABLE_RIGHT},
-    [COL_PTE] = {"PTE", TABLE_RIGHT},         [COL_SCORE] = {"OOM_SCORE", TABLE_RIGHT},
-    [COL_BADNESS] = {"BADNESS", TABLE_RIGHT}, [COL_ADJ] = {"OOM_SCORE_ADJ", TABLE_RIGHT},
-    [COL_KILLS] = {"KILLS", TABLE_RIGHT},     [COL_CGROUP] = {"CGROUP", TABLE_LEFT},
-    [COL_COMMAND] = {"COMMAND", TABLE_LEFT},
-};
-
-/* The columns of a view, and where each one is in it (SIZE_MAX: not shown). */
-struct cols {
-    struct table_column v[NCOLS];
-    size_t at[NCOLS];
-};
-
-static void cols_for(const struct oomdomain *d, struct cols *c)
+/* The rows shown, before --top: the domain's or the global ranking's (in the order asked), or
+ * for the tree every process in pid order, with its ranking's entry when there is one. */
+static size_t select_rows(const struct ps_opts *o, const struct oomdomain *d,
+                          const struct victim_list *vl, const struct proc_table *t, bool ranked,
+                          int64_t uid, struct row *rows)
 {
     size_t n = 0;
-    for (size_t i = 0; i < NCOLS; i++) {
-        c->at[i] = SIZE_MAX;
-        if ((i == COL_SCORE && d) || (i == COL_KILLS && !d))
-            continue;
-        c->at[i] = n;
-        c->v[n++] = all_columns[i];
+    if (d || (ranked && !o->tree)) {
+        const struct victim_list *from = d ? &d->victims : vl;
+        for (size_t i = 0; i < from->n; i++)
+            if ((!d || oomdomain_in(d, i, d->path)) &&
+                want(o, from->v[i].proc, o->user != NULL, uid))
+                rows[n++] = (struct row){from->v[i].proc, &from->v[i], d ? i : 0};
+        if (o->sort == SORT_RSS)
+            qsort(rows, n, sizeof(*rows), cmp_rss);
+        else if (o->sort == SORT_PID)
+            qsort(rows, n, sizeof(*rows), cmp_pid);
+        return n;
     }
+    /* the tree works in pid order; attach model entries when we have them */
+    for (size_t i = 0; i < t->n; i++)
+        if (want(o, &t->v[i], o->user != NULL, uid))
+            rows[n++] = (struct row){&t->v[i], NULL, 0};
+    if (ranked)
+        for (size_t i = 0; i < vl->n; i++) {
+            struct row key = {.p = vl->v[i].proc};
+            struct row *hit = bsearch(&key, rows, n, sizeof(*rows), cmp_pid);
+            if (hit)
+                hit->v = &vl->v[i];
+        }
+    return n;
 }
 
-/* The global ranking's one line above the table: what it is ranked by. */
-static void render_global_note(const struct victim_list *vl, long page_size, struct buf *out)
+/* --cgroup: the OOM domain of the cgroup the user named. Returns 0 or an exit status. */
+static int rank_domain(const struct cli *c, const struct ps_opts *o, const struct sysroot *sr,
+                       const struct proc_table *t, const struct kver *k, const struct meminfo *mi,
+                       struct cgroup_hier *h, struct oomdomain *dom)
 {
-    char a[FMT_SIZE_LEN];
-    buf_printf(out,
-               "ranked by BADNESS: oom_badness() when a machine-wide OOM comes, assuming reclaim "
-               "has taken every file page but mlocked ones by then (anon + shmem + swap + page "
-               "tables + oom_score_adj x %s); OOM_SCORE: /proc/PID/oom_score now, file pages "
-               "included\n",
-               fmt_size(a, vl->totalpages / 1000 * (uint64_t)page_size));
-}
-
-static int render_ranked(const struct cli *c, const struct ps_opts *o, struct users *users,
-                         const struct podnames *names, const struct oomdomain *d, long page_size,
-                         const struct row *rows, size_t n, struct buf *out)
-{
-    struct cols cs;
-    cols_for(d, &cs);
-    struct table t;
-    table_init(&t, cs.v, NCOLS - 1);
-    struct buf cmd = BUF_INIT(CAP_CMDLINE + 64);
-    int r = 0;
-    for (size_t i = 0; i < n && r == 0; i++) {
-        const struct proc *p = rows[i].p;
-        const struct victim *v = rows[i].v;
-        if ((r = table_add_row(&t)) < 0)
-            break;
-        if (v->rank) {
-            table_cell_i64(&t, cs.at[COL_RANK], (int64_t)v->rank);
-            if (v->rank == 1)
-                table_cell_style(&t, cs.at[COL_RANK], STYLE_BOLD_RED);
-        } else {
-            table_cellf(&t, cs.at[COL_RANK], "never");
-            table_cell_style(&t, cs.at[COL_RANK], STYLE_DIM);
-        }
-        table_cell_i64(&t, cs.at[COL_PID], p->pid);
-        table_cell_i64(&t, cs.at[COL_PPID], p->ppid);
-        const char *user = users_name(users, p->uid);
-        table_cell_text(&t, cs.at[COL_USER], user, strlen(user));
-        cli_size_cell(&t, cs.at[COL_ANON], p->rss_anon);
-        cli_size_cell(&t, cs.at[COL_FILE], p->rss_file);
-        cli_size_cell(&t, cs.at[COL_SHMEM], p->rss_shmem);
-        cli_size_cell(&t, cs.at[COL_SWAP], p->swap);
-        cli_size_cell(&t, cs.at[COL_PTE], p->pgtables);
-        if (!d)
-            table_cellf(&t, cs.at[COL_SCORE], "%ld", p->oom_score);
-        if (v->eligible) {
-            char sz[FMT_SIZE_LEN];
-            uint64_t mag = (uint64_t)(v->badness < 0 ? -v->badness : v->badness);
-            table_cellf(&t, cs.at[COL_BADNESS], "%s%s", v->badness < 0 ? "-" : "",
-                        fmt_size(sz, mag * (uint64_t)page_size));
-        } else {
-            table_cellf(&t, cs.at[COL_BADNESS], "-");
-        }
-        table_cellf(&t, cs.at[COL_ADJ], "%d", p->oom_score_adj);
-        if (d && v->eligible) {
-            size_t k = oomdomain_kill_unit(d, rows[i].dom, NULL, 0);
-            table_cellf(&t, cs.at[COL_KILLS], "%zu", k);
-            if (k > 1)
-                table_cell_style(&t, cs.at[COL_KILLS], STYLE_BOLD_RED);
-        } else if (d) {
-            table_cellf(&t, cs.at[COL_KILLS], "-");
-        }
-        if (p->oom_score_adj > 0)
-            table_cell_style(&t, cs.at[COL_ADJ], STYLE_YELLOW);
-        else if (p->oom_score_adj < 0)
-            table_cell_style(&t, cs.at[COL_ADJ], STYLE_CYAN);
-        char cg[128];
-        podnames_cgroup_short(names, p->cgroup, 36, cg, sizeof(cg));
-        table_cell_text(&t, cs.at[COL_CGROUP], cg, strlen(cg));
-        buf_reset(&cmd);
-        proc_format_command(p, &cmd);
-        table_cell_text(&t, cs.at[COL_COMMAND], cmd.data ? cmd.data : "", cmd.len);
-        if (p->kernel_thread)
-            table_cell_style(&t, cs.at[COL_COMMAND], STYLE_DIM);
-    }
-    if (r == 0) {
-        struct table_render_opts ro = {
-            .color = term_use_color(STDOUT_FILENO, c->color),
-            .header = o->headers,
-            .max_width = term_width(STDOUT_FILENO),
-        };
-        r = table_render(&t, &ro, out);
-    }
-    buf_release(&cmd);
-    table_release(&t);
-    return r;
-}
-
-/* Depth-first order of the displayed processes: roots are those whose parent is not shown. */
-struct tree {
-    size_t *order;  /* indices into rows, in display order */
-    size_t *depth;  /* per position in order */
-    size_t n;
-};
-
-static int tree_build(const struct row *rows, size_t n, struct tree *ret)
-{
-    /* rows are sorted by pid; parent lookup by binary search */
-    size_t *parent = malloc((n ? n : 1) * sizeof(size_t));
-    size_t *nchild = calloc(n + 1, sizeof(size_t));
-    size_t *first = calloc(n + 1, sizeof(size_t));
-    size_t *kids = malloc((n ? n : 1) * sizeof(size_t));
-    size_t *stack = malloc((n ? n : 1) * sizeof(size_t));
-    size_t *sdepth = malloc((n ? n : 1) * sizeof(size_t));
-    struct tree t = {
-        .order = malloc((n ? n : 1) * sizeof(size_t)),
-        .depth = malloc((n ? n : 1) * sizeof(size_t)),
-    };
-    int r = 0;
-    if (!parent || !nchild || !first || !kids || !stack || !sdepth || !t.order || !t.depth) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        parent[i] = SIZE_MAX;
-        pid_t pp = rows[i].p->ppid;
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (rows[mid].p->pid == pp) {
-                if (mid != i)
-                    parent[i] = mid;
-                break;
-            }
-            if (rows[mid].p->pid < pp)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (parent[i] != SIZE_MAX)
-            nchild[parent[i]]++;
-    }
-    /* children of i are kids[first[i] .. first[i]+nchild[i]), in pid order */
-    for (size_t i = 0, acc = 0; i < n; i++) {
-        first[i] = acc;
-        acc += nchild[i];
-        nchild[i] = 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (parent[i] != SIZE_MAX)
-            kids[first[parent[i]] + nchild[parent[i]]++] = i;
-
-    /* iterative DFS: a 10,000-deep fork chain must not overflow our stack */
-    size_t sp = 0;
-    for (size_t root = n; root-- > 0;)
-        if (parent[root] == SIZE_MAX) {
-            stack[sp] = root;
-            sdepth[sp++] = 0;
-        }
-    while (sp > 0) {
-        sp--;
-        size_t i = stack[sp], d = sdepth[sp];
-        t.order[t.n] = i;
-        t.depth[t.n++] = d;
-        for (size_t k = nchild[i]; k-- > 0;) {
-            stack[sp] = kids[first[i] + k];
-            sdepth[sp++] = d + 1;
-        }
-    }
-out:
-    free(parent);
-    free(nchild);
-    free(first);
-    free(kids);
-    free(stack);
-    free(sdepth);
-    if (r < 0) {
-        free(t.order);
-        free(t.depth);
+    char *path = NULL;
+    struct cgroup_memory named;
+    int r;
+    if ((r = cli_open_cgroups(c, sr, h)))
+        return r;
+    if ((r = cli_resolve_cgroup(c, h, o->cgroup, &path)))
+        return r;
+    if ((r = cli_read_named_cgroup(h, path, &named))) {
+        free(path);
         return r;
     }
-    *ret = t;
+    cgroup_memory_release(&named);
+    int q = oomdomain_build(h, path, t, k, mi, oomdomain_vm_swappiness(sr), dom);
+    free(path);
+    if (q < 0)
+        return log_error_errno(EXIT_FAIL, "cannot rank the cgroup's OOM domain: %s", strerror(-q));
     return 0;
 }
 
-static void tree_release(struct tree *t)
+/* --user: a name or a uid, to a uid. Returns 0 or an exit status. */
+static int resolve_user(const struct cli *c, struct users *users, const char *user, int64_t *uid)
 {
-    free(t->order);
-    free(t->depth);
+    int q = users_parse(users, user, uid);
+    if (q == -ERANGE)
+        return cli_usage_error(c, "--user %s: not a uid (0..4294967294)", user);
+    if (q < 0)
+        return cli_usage_error(c, "--user: no user '%s' in %s", user, users_file(users));
+    return 0;
 }
 
-static int render_tree(const struct cli *c, const struct ps_opts *o, const struct row *rows,
-                       size_t n, struct buf *out)
+/* Shows the rows as the options ask. Returns 0 or an exit status. */
+static int show(const struct cli *c, const struct ps_opts *o, const struct sysroot *sr,
+                const struct kver *k, const struct meminfo *mi, const struct oomdomain *d,
+                const struct victim_list *vl, struct users *users, const struct row *rows,
+                size_t n)
 {
-    struct tree t;
-    int r = tree_build(rows, n, &t);
-    if (r < 0)
-        return r;
-    bool color = term_use_color(STDOUT_FILENO, c->color);
-    size_t width = term_width(STDOUT_FILENO);
-    struct buf line = BUF_INIT(CAP_CMDLINE + 4096);
-    for (size_t k = 0; k < t.n && r == 0; k++) {
-        const struct proc *p = rows[t.order[k]].p;
-        buf_reset(&line);
-        for (size_t d = 0; d < t.depth[k]; d++)
-            buf_puts(&line, "  ");
-        if (color && p->kernel_thread)
-            buf_puts(&line, style_ansi(STYLE_DIM));
-        buf_printf(&line, "[%d] ", (int)p->pid);
-        text_sanitize_into(&line, p->comm, strlen(p->comm));
-        buf_printf(&line, ": %ld (%+d)", p->oom_score, p->oom_score_adj);
-        if (o->extended) {
-            char a[FMT_SIZE_LEN], f[FMT_SIZE_LEN], s[FMT_SIZE_LEN], w[FMT_SIZE_LEN];
-            if (p->has_mm)
-                buf_printf(&line, "  anon %s file %s shmem %s swap %s",
-                           fmt_size(a, opt_has(p->rss_anon) ? p->rss_anon : 0),
-                           fmt_size(f, opt_has(p->rss_file) ? p->rss_file : 0),
-                           fmt_size(s, opt_has(p->rss_shmem) ? p->rss_shmem : 0),
-                           fmt_size(w, opt_has(p->swap) ? p->swap : 0));
-            if (p->cmdline_len) {
-                struct buf cmd = BUF_INIT(CAP_CMDLINE + 64);
-                proc_format_command(p, &cmd);
-                buf_puts(&line, "  ");
-                text_sanitize_into(&line, buf_cstr(&cmd), cmd.len);
-                buf_release(&cmd);
-            }
-        }
-        if (color && p->kernel_thread)
-            buf_puts(&line, STYLE_RESET);
-        /* cut to the terminal like ps does; the escape codes only wrap the whole line */
-        size_t len = line.len;
-        if (width && !color && text_width(line.data, len) > width) {
-            size_t cols = 0, i = 0;
-            while (i < len && cols < width) {
-                i++;
-                while (i < len && ((unsigned char)line.data[i] & 0xc0) == 0x80)
-                    i++;
-                cols++;
-            }
-            len = i;
-        }
-        buf_append(out, line.data, len);
-        r = buf_putc(out, '\n');
+    /* the pods' and containers' names, for the CGROUP column and the JSON */
+    struct podnames names = PODNAMES_INIT;
+    int q, r;
+    if ((c->json || !o->tree) && (q = podnames_read(sr, &names)) < 0)
+        return log_error_errno(EXIT_FAIL, "out of memory reading the pods' names");
+    struct buf out = BUF_INIT(CAP_OUTPUT);
+    if (c->json)
+        q = ps_render_json(o, sr, k, mi, d ? &d->victims : vl, users, &names, d, rows, n, &out);
+    else if (o->tree)
+        q = ps_render_tree(c, o, rows, n, &out);
+    else {
+        if (d && o->headers)
+            ps_render_domain(c, d, &out);
+        else if (o->headers)
+            ps_render_global_note(vl, sr->page_size, &out);
+        q = ps_render_ranked(c, o, users, &names, d, sr->page_size, rows, n, &out);
     }
-    buf_release(&line);
-    tree_release(&t);
+    if (q < 0)
+        r = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
+    else
+        r = cli_emit(&out);
+    if (r == 0 && n == 0 && (o->npids || o->user || o->cgroup_prefix || o->cgroup)) {
+        log_notice("no process matches");
+        r = EXIT_FAIL;
+    }
+    buf_release(&out);
+    podnames_release(&names);
     return r;
-}
-
-static void json_cmdline(struct json *j, const struct proc *p)
-{
-    json_key(j, "cmdline");
-    json_arr_begin(j);
-    size_t i = 0;
-    while (i < p->cmdline_len) {
-        size_t n = strnlen(p->cmdline + i, p->cmdline_len - i);
-        json_strn(j, p->cmdline + i, n);
-        i += n + 1;
-    }
-    json_arr_end(j);
-}
-
-static void json_kill_unit(struct json *j, const struct oomdomain *d, size_t i)
-{
-    if (d->group[i] == SIZE_MAX || !d->victims.v[i].eligible) {
-        json_null(j);
-        return;
-    }
-    size_t n = oomdomain_kill_unit(d, i, NULL, 0);
-    size_t *m = calloc(n ? n : 1, sizeof(size_t));
-    json_obj_begin(j);
-    json_kv_str(j, "cgroup", d->cgroups.v[d->group[i]].path);
-    json_key(j, "pids");
-    json_arr_begin(j);
-    if (m) {
-        oomdomain_kill_unit(d, i, m, n);
-        for (size_t k = 0; k < n; k++)
-            json_i64(j, d->victims.v[m[k]].proc->pid);
-    }
-    json_arr_end(j);
-    json_obj_end(j);
-    free(m);
-}
-
-static void json_process(struct json *j, struct users *users, const struct podnames *names,
-                         const struct oomdomain *d, const struct row *row, long depth)
-{
-    const struct proc *p = row->p;
-    const struct victim *v = row->v;
-    json_obj_begin(j);
-    json_kv_i64(j, "pid", p->pid);
-    json_kv_i64(j, "ppid", p->ppid);
-    if (p->uid >= 0) {
-        json_kv_i64(j, "uid", p->uid);
-        json_kv_str(j, "user", users_name(users, p->uid));
-    } else {
-        json_kv_null(j, "uid");
-        json_kv_null(j, "user");
-    }
-    json_kv_str(j, "comm", p->comm);
-    json_cmdline(j, p);
-    json_kv_strn(j, "state", &p->state, 1);
-    json_kv_bool(j, "kernel_thread", p->kernel_thread);
-    if (p->nthreads >= 0)
-        json_kv_i64(j, "threads", p->nthreads);
-    else
-        json_kv_null(j, "threads");
-    json_kv_u64_opt(j, "rss_anon", p->rss_anon);
-    json_kv_u64_opt(j, "rss_file", p->rss_file);
-    json_kv_u64_opt(j, "rss_shmem", p->rss_shmem);
-    json_kv_u64_opt(j, "rss", p->has_mm ? proc_rss(p) : OPT_ABSENT);
-    json_kv_u64_opt(j, "swap", p->swap);
-    json_kv_u64_opt(j, "pgtables", p->pgtables);
-    json_kv_i64(j, "oom_score_adj", p->oom_score_adj);
-    json_kv_i64(j, "oom_score", p->oom_score);
-    if (v && v->eligible) {
-        json_kv_i64(j, "badness", v->badness);
-        json_kv_i64(j, "badness_now", v->badness_now);
-    } else {
-        json_kv_null(j, "badness");
-        json_kv_null(j, "badness_now");
-    }
-    if (v && v->scored)
-        json_kv_u64(j, "oom_score_model", v->oom_score_model);
-    else
-        json_kv_null(j, "oom_score_model");
-    json_kv_bool(j, "eligible", v && v->eligible);
-    if (v && v->rank)
-        json_kv_u64(j, "rank", v->rank);
-    else
-        json_kv_null(j, "rank");
-    json_kv_str(j, "cgroup", p->cgroup);
-    json_kv_str(j, "cgroup_unified", p->cgroup_unified);
-    struct identity id;
-    podnames_identity_proc(names, p->cgroup, p->cgroup_unified, &id);
-    identity_names_json_fields(&id, j);
-    if (d) {
-        json_key(j, "kill_unit");
-        json_kill_unit(j, d, row->dom);
-    }
-    if (depth >= 0)
-        json_kv_i64(j, "depth", depth);
-    json_obj_end(j);
-}
-
-static void json_limit(struct json *j, const char *k, uint64_t v)
-{
-    if (!opt_has(v))
-        json_kv_null(j, k);
-    else if (!cgroup_limit_set(v))
-        json_kv_str(j, k, "max");
-    else
-        json_kv_u64(j, k, v);
-}
-
-static const char *why_name(enum oomdomain_why w)
-{
-    if (w == OOMDOMAIN_OWN_LIMIT)
-        return "own_limit";
-    return w == OOMDOMAIN_ANCESTOR ? "ancestor" : "machine";
-}
-
-static void json_domain(struct json *j, const struct oomdomain *d)
-{
-    json_key(j, "oom_domain");
-    json_obj_begin(j);
-    json_kv_str(j, "cgroup", d->path);
-    json_kv_str(j, "oom_cgroup", d->oom_cgroup);
-    json_kv_str(j, "reason", why_name(d->why));
-    json_limit(j, "own_limit", d->own_limit);
-    json_kv_u64_opt(j, "own_usage", d->own_usage);
-    json_kv_bool(j, "own_tasks_only", d->own_tasks_only);
-    json_kv_i64(j, "memory_version", d->version);
-    json_limit(j, "limit", d->limit);
-    json_limit(j, d->version == 1 ? "memsw_limit" : "swap_limit",
-               d->version == 1 ? d->memsw_limit : d->swap_limit);
-    json_kv_u64_opt(j, "usage", d->usage);
-    json_kv_u64_opt(j, "swappiness", d->swappiness);
-    json_kv_u64(j, "swap_pages", d->swap_pages);
-    json_kv_u64(j, "totalpages", d->totalpages);
-    json_kv_u64(j, "candidates", d->candidates);
-    size_t first = SIZE_MAX;
-    for (size_t i = 0; i < d->victims.n && first == SIZE_MAX; i++)
-        if (d->victims.v[i].rank == 1)
-            first = i;
-    if (first != SIZE_MAX) {
-        json_kv_i64(j, "next_victim", d->victims.v[first].proc->pid);
-        json_key(j, "next_kill_unit");
-        json_kill_unit(j, d, first);
-    } else {
-        json_kv_null(j, "next_victim");
-        json_kv_null(j, "next_kill_unit");
-    }
-    json_obj_end(j);
-}
-
-static int render_json(const struct ps_opts *o, const struct sysroot *sr, const struct kver *k,
-                       const struct meminfo *mi, const struct victim_list *vl, struct users *users,
-                       const struct podnames *names, const struct oomdomain *d,
-                       const struct row *rows, size_t n, struct buf *out)
-{
-    uint64_t err = badness_counter_error_pages(k, sysroot_ncpus(sr));
-    struct json j;
-    json_init(&j, out, true);
-    json_obj_begin(&j);
-    json_kv_str(&j, "kernel_release", k->known ? k->release : NULL);
-    json_kv_i64(&j, "page_size", sr->page_size);
-    json_kv_u64(&j, "totalram_pages", mi->mem_total / (uint64_t)sr->page_size);
-    json_kv_u64(&j, "total_swap_pages",
-                opt_has(mi->swap_total) ? mi->swap_total / (uint64_t)sr->page_size : 0);
-    json_kv_u64(&j, "totalpages", vl->totalpages);
-    json_kv_str(&j, "domain", d && d->oom_cgroup ? "memcg" : "global");
-    if (d)
-        json_domain(&j, d);
-    json_kv_str(&j, "badness_formula", badness_algo_name(vl->algo));
-    json_kv_bool(&j, "badness_at_global_oom", vl->at_global_oom);
-    json_kv_str(&j, "rss_source", vl->rss_source == RSS_FROM_STAT ? "stat" : "status");
-    json_kv_str(&j, "rss_source_reason", vl->rss_source_reason);
-    /* how far apart the two RSS readings can be on this kernel (per-CPU counter slack) */
-    json_kv_u64(&j, "counter_error_pages", err);
-    json_kv_str(&j, "view", o->tree ? "tree" : "ranked");
-    json_key(&j, "processes");
-    json_arr_begin(&j);
-    if (o->tree) {
-        struct tree t;
-        int r = tree_build(rows, n, &t);
-        if (r < 0)
-            return r;
-        for (size_t i = 0; i < t.n; i++)
-            json_process(&j, users, names, d, &rows[t.order[i]], (long)t.depth[i]);
-        tree_release(&t);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            json_process(&j, users, names, d, &rows[i], -1);
-    }
-    json_arr_end(&j);
-    json_obj_end(&j);
-    return json_error(&j);
-}
-
-/* What an OOM in the --cgroup domain means, before the table. */
-static void render_domain(const struct cli *c, const struct oomdomain *d, struct buf *out)
-{
-    bool color = term_use_color(STDOUT_FILENO, c->color);
-    char a[24], b[24];
-    const char *maxname = d->version == 2 ? "memory.max" : "memory.limit_in_bytes";
-    size_t outside = 0, eligible = 0, first = SIZE_MAX;
-    for (size_t i = 0; i < d->victims.n; i++) {
-        if (!oomdomain_in(d, i, d->path))
-            outside++;
-        if (d->victims.v[i].eligible)
-            eligible++;
-        if (d->victims.v[i].rank == 1)
-            first = i;
-    }
-    buf_puts(out, "OOM domain: ");
-    switch (d->why) {
-    case OOMDOMAIN_OWN_LIMIT:
-        text_sanitize_into(out, d->path, strlen(d->path));
-        buf_printf(out, " (%s %s", maxname, fmt_size_long(a, d->limit));
-        break;
-    case OOMDOMAIN_ANCESTOR:
-        text_sanitize_into(out, d->oom_cgroup, strlen(d->oom_cgroup));
-        buf_printf(out, " (%s %s", maxname, fmt_size_long(a, d->limit));
-        if (opt_has(d->usage))
-            buf_printf(out, ", %s left",
-                       fmt_size_long(b, d->limit > d->usage ? d->limit - d->usage : 0));
-        break;
-    case OOMDOMAIN_MACHINE:
-        buf_puts(out, "the whole machine (RAM + swap");
-        break;
-    }
-    buf_printf(out, "): totalpages %" PRIu64, d->totalpages);
-    if (d->oom_cgroup) {
-        if (d->swap_pages)
-            buf_printf(out, " including %" PRIu64 " pages of swap", d->swap_pages);
-        else if (opt_has(d->swappiness) && d->swappiness == 0)
-            buf_puts(out, " (swappiness 0: no swap counted)");
-    }
-    buf_printf(out, "; one point of oom_score_adj weighs %" PRIu64 " pages\n",
-               d->totalpages / 1000);
-    if (d->why == OOMDOMAIN_ANCESTOR) {
-        buf_puts(out, "  ");
-        text_sanitize_into(out, d->path, strlen(d->path));
-        if (cgroup_limit_set(d->own_limit) && opt_has(d->own_limit))
-            buf_printf(out, " has %s left under its own limit (%s); this ancestor has less and "
-                            "runs out first (its usage includes its children's and its own)",
-                       fmt_size_long(a, opt_has(d->own_usage) && d->own_limit > d->own_usage
-                                            ? d->own_limit - d->own_usage
-                                            : 0),
-                       fmt_size_long(b, d->own_limit));
-        else
-            buf_puts(out, " has no limit of its own; this ancestor's is the first to run out");
-        buf_puts(out, ", and the kernel then chooses among all of its processes");
-        if (outside)
-            buf_printf(out, " (%zu of them outside it)", outside);
-        buf_putc(out, '\n');
-    } else if (d->why == OOMDOMAIN_MACHINE) {
-        buf_puts(out, "  no memory limit on it or above: only a machine-wide OOM kills its "
-                      "processes; the ranks are the global ones\n");
-    }
-    if (d->own_tasks_only)
-        buf_puts(out, "  memory.use_hierarchy is 0 there: the kernel chooses among its own "
-                      "processes only, not its children's\n");
-    buf_printf(out, "  %zu %s in the domain, %zu the kernel may choose\n", d->victims.n,
-               d->victims.n == 1 ? "process" : "processes", eligible);
-    if (first == SIZE_MAX) {
-        buf_puts(out, "  nothing to kill: \"Out of memory and no killable processes\"\n\n");
-        return;
-    }
-    const struct proc *v = d->victims.v[first].proc;
-    buf_puts(out, "next victim: ");
-    if (color)
-        buf_puts(out, style_ansi(STYLE_BOLD_RED));
-    buf_printf(out, "%d ", (int)v->pid);
-    text_sanitize_into(out, v->comm, strlen(v->comm));
-    if (color)
-        buf_puts(out, STYLE_RESET);
-    if (!oomdomain_in(d, first, d->path))
-        buf_puts(out, " (outside the cgroup you named)");
-    buf_putc(out, '\n');
-    if (d->group[first] != SIZE_MAX) {
-        size_t n = oomdomain_kill_unit(d, first, NULL, 0);
-        size_t *m = calloc(n ? n : 1, sizeof(size_t));
-        if (m)
-            oomdomain_kill_unit(d, first, m, n);
-        buf_puts(out, "  memory.oom.group is set on ");
-        const char *g = d->cgroups.v[d->group[first]].path;
-        text_sanitize_into(out, g, strlen(g));
-        buf_printf(out, ": %zu %s with it:", n, n == 1 ? "process dies" : "processes die");
-        for (size_t k = 0; m && k < n; k++) {
-            const struct proc *p = d->victims.v[m[k]].proc;
-            buf_printf(out, " %d ", (int)p->pid);
-            text_sanitize_into(out, p->comm, strlen(p->comm));
-        }
-        buf_puts(out, " (not those at oom_score_adj -1000)\n");
-        free(m);
-    } else if (d->version == 1) {
-        buf_puts(out, "  it dies alone: cgroup v1 has no memory.oom.group\n");
-    } else {
-        buf_puts(out, "  it dies alone: memory.oom.group is 0 from its cgroup up to the OOM "
-                      "domain\n");
-    }
-    buf_putc(out, '\n');
 }
 
 int cmd_ps(struct cli *c, int argc, char **argv)
@@ -837,13 +336,8 @@ int cmd_ps(struct cli *c, int argc, char **argv)
     struct users users;
     users_init(&users, &sr);
     int64_t uid = -1;
-    if (o.user && (q = users_parse(&users, o.user, &uid)) < 0) {
-        if (q == -ERANGE)
-            r = cli_usage_error(c, "--user %s: not a uid (0..4294967294)", o.user);
-        else
-            r = cli_usage_error(c, "--user: no user '%s' in %s", o.user, users_file(&users));
+    if (o.user && (r = resolve_user(c, &users, o.user, &uid)))
         goto out_users;
-    }
 
     unsigned fields = fields_for(c, &o);
     /* the ranking needs status + oom files of every process; the plain tree does not */
@@ -868,24 +362,8 @@ int cmd_ps(struct cli *c, int argc, char **argv)
     struct oomdomain dom = {0};
     struct cgroup_hier h = {.memory = {.fd = -1}, .unified = {.fd = -1}};
     if (o.cgroup) {
-        char *path = NULL;
-        struct cgroup_memory named;
-        if ((r = cli_open_cgroups(c, &sr, &h)))
+        if ((r = rank_domain(c, &o, &sr, &t, &k, &mi, &h, &dom)))
             goto out_table;
-        if ((r = cli_resolve_cgroup(c, &h, o.cgroup, &path)))
-            goto out_table;
-        if ((r = cli_read_named_cgroup(&h, path, &named))) {
-            free(path);
-            goto out_table;
-        }
-        cgroup_memory_release(&named);
-        q = oomdomain_build(&h, path, &t, &k, &mi, oomdomain_vm_swappiness(&sr), &dom);
-        free(path);
-        if (q < 0) {
-            r = log_error_errno(EXIT_FAIL, "cannot rank the cgroup's OOM domain: %s",
-                                strerror(-q));
-            goto out_table;
-        }
     } else if (ranked && (q = victims_rank_global(&t, &k, &mi, sr.page_size, &vl)) < 0) {
         r = log_error_errno(EXIT_FAIL, "out of memory ranking processes");
         goto out_table;
@@ -896,67 +374,11 @@ int cmd_ps(struct cli *c, int argc, char **argv)
         r = EXIT_FAIL;
         goto out_table;
     }
-    if (d) {
-        for (size_t i = 0; i < d->victims.n; i++)
-            if (oomdomain_in(d, i, d->path) && want(&o, d->victims.v[i].proc, o.user != NULL, uid))
-                rows[n++] = (struct row){d->victims.v[i].proc, &d->victims.v[i], i};
-        if (o.sort == SORT_RSS)
-            qsort(rows, n, sizeof(*rows), cmp_rss);
-        else if (o.sort == SORT_PID)
-            qsort(rows, n, sizeof(*rows), cmp_pid);
-    } else if (ranked && !o.tree) {
-        for (size_t i = 0; i < vl.n; i++)
-            if (want(&o, vl.v[i].proc, o.user != NULL, uid))
-                rows[n++] = (struct row){vl.v[i].proc, &vl.v[i], 0};
-        if (o.sort == SORT_RSS)
-            qsort(rows, n, sizeof(*rows), cmp_rss);
-        else if (o.sort == SORT_PID)
-            qsort(rows, n, sizeof(*rows), cmp_pid);
-    } else {
-        /* the tree works in pid order; attach model entries when we have them */
-        for (size_t i = 0; i < t.n; i++)
-            if (want(&o, &t.v[i], o.user != NULL, uid))
-                rows[n++] = (struct row){&t.v[i], NULL, 0};
-        if (ranked)
-            for (size_t i = 0; i < vl.n; i++) {
-                struct row key = {.p = vl.v[i].proc};
-                struct row *hit = bsearch(&key, rows, n, sizeof(*rows), cmp_pid);
-                if (hit)
-                    hit->v = &vl.v[i];
-            }
-    }
+    n = select_rows(&o, d, &vl, &t, ranked, uid, rows);
     if (o.top && (size_t)o.top < n)
         n = (size_t)o.top;
 
-    /* the pods' and containers' names, for the CGROUP column and the JSON */
-    struct podnames names = PODNAMES_INIT;
-    if ((c->json || !o.tree) && (q = podnames_read(&sr, &names)) < 0) {
-        r = log_error_errno(EXIT_FAIL, "out of memory reading the pods' names");
-        goto out_table;
-    }
-    struct buf out = BUF_INIT(CAP_OUTPUT);
-    if (c->json)
-        q = render_json(&o, &sr, &k, &mi, d ? &d->victims : &vl, &users, &names, d, rows, n, &out);
-    else if (o.tree)
-        q = render_tree(c, &o, rows, n, &out);
-    else
-    {
-        if (d && o.headers)
-            render_domain(c, d, &out);
-        else if (o.headers)
-            render_global_note(&vl, sr.page_size, &out);
-        q = render_ranked(c, &o, &users, &names, d, sr.page_size, rows, n, &out);
-    }
-    if (q < 0)
-        r = log_error_errno(EXIT_FAIL, "cannot format output: %s", strerror(-q));
-    else
-        r = cli_emit(&out);
-    if (r == 0 && n == 0 && (o.npids || o.user || o.cgroup_prefix || o.cgroup)) {
-        log_notice("no process matches");
-        r = EXIT_FAIL;
-    }
-    buf_release(&out);
-    podnames_release(&names);
+    r = show(c, &o, &sr, &k, &mi, d, &vl, &users, rows, n);
 out_table:
     oomdomain_release(&dom);
     cgroup_hier_close(&h);
