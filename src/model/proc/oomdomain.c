@@ -119,15 +119,12 @@ static int cmp_scan(const void *pa, const void *pb, void *arg)
     return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* Fills the domain's limits from `dom` (the OOMing memcg; NULL for the machine), then ranks the
- * processes of `procs` that d->cgroups holds. d->cgroups, path, version and page_size are set. */
-static int domain_rank(const struct cgroup_hier *h, const struct cgroup_memory *dom,
-                       const struct proc_table *procs, const struct kver *k,
-                       const struct meminfo *mi, uint64_t vm_swappiness, struct oomdomain *d)
+/* The domain's limits and totalpages from `dom` (the OOMing memcg; NULL for the machine). */
+static int domain_limits(const struct cgroup_hier *h, const struct cgroup_memory *dom,
+                         const struct meminfo *mi, uint64_t vm_swappiness, struct oomdomain *d)
 {
     long ps = h->page_size;
     uint64_t total_swap = opt_has(mi->swap_total) ? mi->swap_total / (uint64_t)ps : 0;
-    uint64_t global_total = victims_global_totalpages(mi, ps);
     if (dom) {
         if (!(d->oom_cgroup = strdup(dom->path)))
             return -ENOMEM;
@@ -145,15 +142,28 @@ static int domain_rank(const struct cgroup_hier *h, const struct cgroup_memory *
         d->usage = OPT_ABSENT;
         d->swappiness = vm_swappiness;
         d->swap_pages = total_swap;
-        d->totalpages = global_total;
+        d->totalpages = victims_global_totalpages(mi, ps);
     }
+    return 0;
+}
+
+/* Fills the domain's limits from `dom` (the OOMing memcg; NULL for the machine), then ranks the
+ * processes of `procs` that d->cgroups holds. d->cgroups, path, version and page_size are set. */
+static int domain_rank(const struct cgroup_hier *h, const struct cgroup_memory *dom,
+                       const struct proc_table *procs, const struct kver *k,
+                       const struct meminfo *mi, uint64_t vm_swappiness, struct oomdomain *d)
+{
+    long ps = h->page_size;
+    uint64_t global_total = victims_global_totalpages(mi, ps);
+    int r = domain_limits(h, dom, mi, vm_swappiness, d);
+    if (r < 0)
+        return r;
 
     size_t n = procs->n;
     const struct proc **cand = calloc(n ? n : 1, sizeof(*cand));
     size_t *memcg = calloc(n ? n : 1, sizeof(*memcg));
     size_t *idx = calloc(n ? n : 1, sizeof(*idx));
     uint64_t *scan = calloc(n ? n : 1, sizeof(*scan));
-    int r = 0;
     if (!cand || !memcg || !idx || !scan) {
         r = -ENOMEM;
         goto out;

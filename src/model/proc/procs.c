@@ -359,6 +359,35 @@ static int read_oom(int piddir, struct buf *b, struct proc *p)
     return 0;
 }
 
+/* The command line, for display: p->cmdline stays NULL when it is empty or unreadable. Fails
+ * only when the process is gone or memory ran out. */
+static int read_cmdline(int piddir, struct buf *b, struct proc *p)
+{
+    size_t saved_max = b->max;
+    b->max = CAP_CMDLINE;
+    int r = read_pid_file(piddir, "cmdline", b);
+    b->max = saved_max;
+    if (r < 0) {
+        /* an argv over CAP_CMDLINE (-EFBIG) leaves the buffer empty: the process is shown
+         * without its command line, like one whose file cannot be read */
+        if (ERRNO_IS_GONE(-r))
+            return r;
+        b->len = 0;
+    }
+    size_t n = b->len;
+    while (n > 0 && b->data[n - 1] == '\0')
+        n--;
+    if (n == 0)
+        return 0;
+    p->cmdline = malloc(n + 1);
+    if (!p->cmdline)
+        return -ENOMEM;
+    memcpy(p->cmdline, b->data, n);
+    p->cmdline[n] = '\0';
+    p->cmdline_len = n;
+    return 0;
+}
+
 int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct buf *b,
                    struct proc *ret)
 {
@@ -408,34 +437,8 @@ int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct 
             goto fail;
         r = 0;
     }
-    if (fields & PROC_READ_CMDLINE) {
-        size_t saved_max = b->max;
-        b->max = CAP_CMDLINE;
-        r = read_pid_file(piddir, "cmdline", b);
-        b->max = saved_max;
-        if (r == -EFBIG) {
-            /* an enormous argv: keep what fits, it is only for display */
-            r = 0;
-        } else if (r < 0) {
-            if (ERRNO_IS_GONE(-r))
-                goto fail;
-            r = 0;
-            b->len = 0;
-        }
-        size_t n = b->len;
-        while (n > 0 && b->data[n - 1] == '\0')
-            n--;
-        if (n > 0) {
-            p.cmdline = malloc(n + 1);
-            if (!p.cmdline) {
-                r = -ENOMEM;
-                goto fail;
-            }
-            memcpy(p.cmdline, b->data, n);
-            p.cmdline[n] = '\0';
-            p.cmdline_len = n;
-        }
-    }
+    if ((fields & PROC_READ_CMDLINE) && (r = read_cmdline(piddir, b, &p)) < 0)
+        goto fail;
     *ret = p;
     return 0;
 fail:
