@@ -79,6 +79,16 @@ int cli_parse_options_n(struct cli *c, struct args *a, int argc, char **argv,
     return 0;
 }
 
+int cli_parse_options_only_n(struct cli *c, int argc, char **argv, const struct args_option *opts,
+                             size_t nopts, const char *usage, cli_option_fn on_option, void *ctx)
+{
+    struct args a;
+    int r = cli_parse_options_n(c, &a, argc, argv, opts, nopts, usage, on_option, ctx);
+    if (r)
+        return r;
+    return cli_no_more_operands(c, &a, 0);
+}
+
 int cli_no_more_operands(const struct cli *c, const struct args *a, int n)
 {
     if (a->noperands <= n)

@@ -100,6 +100,13 @@ int cli_parse_options_n(struct cli *c, struct args *a, int argc, char **argv,
                         const struct args_option *opts, size_t nopts, const char *usage,
                         cli_option_fn on_option, void *ctx);
 
+/* cli_parse_options for a command that takes no operands: one is "unexpected argument". */
+#define cli_parse_options_only(c, argc, argv, opts, usage, on_option, ctx)                         \
+    cli_parse_options_only_n(c, argc, argv, opts, sizeof(opts) / sizeof((opts)[0]), usage,      \
+                             on_option, ctx)
+int cli_parse_options_only_n(struct cli *c, int argc, char **argv, const struct args_option *opts,
+                             size_t nopts, const char *usage, cli_option_fn on_option, void *ctx);
+
 /* "unexpected argument 'X'" for the first operand past the n a command takes. */
 int cli_no_more_operands(const struct cli *c, const struct args *a, int n);
 

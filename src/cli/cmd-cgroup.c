@@ -85,9 +85,7 @@ static int cgroup_option(struct cli *c, int opt, const char *value, void *ctx)
         o->tree = true;
         break;
     case 'n':
-        if ((r = cli_parse_count(c, "--top", value, &o->top)))
-            return r;
-        break;
+        return cli_parse_count(c, "--top", value, &o->top);
     case OPT_NO_HEADERS:
         o->headers = false;
         break;

@@ -100,28 +100,19 @@ static int parse_critical(const struct cli *c, struct doctor_cli *o, const char 
 static int doctor_option(struct cli *c, int opt, const char *value, void *ctx)
 {
     struct doctor_cli *o = ctx;
-    int r;
     switch (opt) {
     case OPT_ONLY:
         o->only_set = true;
-        if ((r = parse_ids(c, "--only", value, o->only)))
-            return r;
-        break;
+        return parse_ids(c, "--only", value, o->only);
     case OPT_SKIP:
-        if ((r = parse_ids(c, "--skip", value, o->skip)))
-            return r;
-        break;
+        return parse_ids(c, "--skip", value, o->skip);
     case OPT_CRITICAL:
-        if ((r = parse_critical(c, o, value)))
-            return r;
-        break;
+        return parse_critical(c, o, value);
     case OPT_LIST:
         o->list = true;
         break;
     case OPT_INTERVAL:
-        if ((r = cli_parse_interval(c, value, &o->interval_ms)))
-            return r;
-        break;
+        return cli_parse_interval(c, value, &o->interval_ms);
     }
     return 0;
 }
@@ -136,11 +127,7 @@ static int parse_args(struct cli *c, struct doctor_cli *o, int argc, char **argv
         {"interval", 0, ARGS_VALUE, OPT_INTERVAL},
         CLI_COMMON_OPTIONS,
     };
-    struct args a;
-    int r = cli_parse_options(c, &a, argc, argv, opts, usage, doctor_option, o);
-    if (r)
-        return r;
-    return cli_no_more_operands(c, &a, 0);
+    return cli_parse_options_only(c, argc, argv, opts, usage, doctor_option, o);
 }
 
 static void list_checks(struct buf *out)

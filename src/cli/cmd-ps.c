@@ -139,11 +139,8 @@ static int parse_args(struct cli *c, struct ps_opts *o, int argc, char **argv)
         {"cgroup", 0, ARGS_VALUE, OPT_CGROUP},
         CLI_COMMON_OPTIONS,
     };
-    struct args a;
-    int r = cli_parse_options(c, &a, argc, argv, opts, usage, ps_option, o);
+    int r = cli_parse_options_only(c, argc, argv, opts, usage, ps_option, o);
     if (r)
-        return r;
-    if ((r = cli_no_more_operands(c, &a, 0)))
         return r;
     if (o->extended && !o->tree)
         return cli_usage_error(c, "--extended goes with --tree");

@@ -56,16 +56,11 @@ enum { OPT_INTERVAL = OPT_FIRST_COMMAND_OPTION };
 static int status_option(struct cli *c, int opt, const char *value, void *ctx)
 {
     struct status_opts *o = ctx;
-    int r;
     switch (opt) {
     case 'n':
-        if ((r = cli_parse_count(c, "--top", value, &o->top)))
-            return r;
-        break;
+        return cli_parse_count(c, "--top", value, &o->top);
     case OPT_INTERVAL:
-        if ((r = cli_parse_interval(c, value, &o->interval_ms)))
-            return r;
-        break;
+        return cli_parse_interval(c, value, &o->interval_ms);
     }
     return 0;
 }
@@ -77,11 +72,7 @@ static int parse_args(struct cli *c, struct status_opts *o, int argc, char **arg
         {"interval", 0, ARGS_VALUE, OPT_INTERVAL},
         CLI_COMMON_OPTIONS,
     };
-    struct args a;
-    int r = cli_parse_options(c, &a, argc, argv, opts, usage, status_option, o);
-    if (r)
-        return r;
-    return cli_no_more_operands(c, &a, 0);
+    return cli_parse_options_only(c, argc, argv, opts, usage, status_option, o);
 }
 
 static uint64_t or0(uint64_t v)
