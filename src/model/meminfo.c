@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/cleanup.h"
 #include "base/sys/fileio.h"
 #include "base/keyed.h"
 #include "base/limits.h"
@@ -81,20 +82,14 @@ int vmstat_parse(const char *buf, size_t len, struct vmstat *ret)
 
 int meminfo_read(const struct sysroot *sr, struct meminfo *ret)
 {
-    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    _cleanup_(buf_release) struct buf b = BUF_INIT(CAP_KERNEL_FILE);
     int r = read_virtual_at(sr->proc_fd, "meminfo", &b);
-    if (r >= 0)
-        r = meminfo_parse(b.data, b.len, ret);
-    buf_release(&b);
-    return r < 0 ? r : 0;
+    return r < 0 ? r : meminfo_parse(b.data, b.len, ret);
 }
 
 int vmstat_read(const struct sysroot *sr, struct vmstat *ret)
 {
-    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    _cleanup_(buf_release) struct buf b = BUF_INIT(CAP_KERNEL_FILE);
     int r = read_virtual_at(sr->proc_fd, "vmstat", &b);
-    if (r >= 0)
-        r = vmstat_parse(b.data, b.len, ret);
-    buf_release(&b);
-    return r < 0 ? r : 0;
+    return r < 0 ? r : vmstat_parse(b.data, b.len, ret);
 }

@@ -30,6 +30,27 @@ static size_t clock_len(const char *p, const char *end)
     return (size_t)(q - p);
 }
 
+/* A clock time of at least min_len bytes ("H:MM:SS" is 7) and its fraction, ".123456" or
+ * ",123" (*comma: it was a comma). Returns the bytes they take, 0 when there is no such clock
+ * or a separator has no digits after it. */
+static size_t clock_fraction(const char *p, const char *end, size_t min_len, bool *comma)
+{
+    size_t cl = clock_len(p, end);
+    if (cl < min_len)
+        return 0;
+    const char *q = p + cl;
+    *comma = false;
+    if (q < end && (*q == '.' || *q == ',')) {
+        *comma = *q == ',';
+        const char *f = ++q;
+        while (q < end && is_digit(*q))
+            q++;
+        if (q == f)
+            return 0;
+    }
+    return (size_t)(q - p);
+}
+
 /* How many of the eight bytes, from the first, are decimal digits. */
 static inline unsigned digits8(uint64_t v)
 {
@@ -212,17 +233,11 @@ size_t logline_bsd_time(const char *p, const char *end)
     if (q == d || q >= end || *q != ' ')
         return 0;
     q++;
-    size_t cl = clock_len(q, end);
-    if (cl < 7)
+    bool comma;
+    size_t cl = clock_fraction(q, end, 7, &comma);
+    if (!cl)
         return 0;
     q += cl;
-    if (q < end && (*q == '.' || *q == ',')) {
-        const char *f = ++q;
-        while (q < end && is_digit(*q))
-            q++;
-        if (q == f)
-            return 0;
-    }
     if (q >= end || *q != ' ')
         return 0;
     return (size_t)(q - p);
@@ -243,18 +258,10 @@ size_t logline_iso_time(const char *p, const char *end, bool *comma)
     if (q[10] != 'T' && q[10] != ' ')
         return 0;
     q += 11;
-    size_t cl = clock_len(q, end);
-    if (cl != 8)
+    size_t cl = clock_fraction(q, end, 8, comma);
+    if (!cl)
         return 0;
     q += cl;
-    if (q < end && (*q == '.' || *q == ',')) {
-        *comma = *q == ',';
-        const char *f = ++q;
-        while (q < end && is_digit(*q))
-            q++;
-        if (q == f)
-            return 0;
-    }
     if (q < end && *q == 'Z')
         q++;
     else if (q < end && (*q == '+' || *q == '-')) {

@@ -15,6 +15,15 @@
 
 #define CHUNK (1024 * 1024)
 
+/* The unfinished last line s[0..left) moved to the start of buf, for the next chunk to
+ * complete. */
+static void keep_rest(char *buf, const char *s, size_t left, size_t *ret_left)
+{
+    if (left && s != buf)
+        memmove(buf, s, left);
+    *ret_left = left;
+}
+
 /* Feeds the complete lines of `buf[0..len)`; returns how many bytes of an unfinished last line
  * remain at the end (a line longer than the cap is cut and its rest skipped: *skipping). */
 static int feed_lines(struct oomlog *p, char *buf, size_t len, bool last, bool *skipping,
@@ -53,10 +62,8 @@ static int feed_lines(struct oomlog *p, char *buf, size_t len, bool last, bool *
         }
         *skipping = !last;
         left = 0;
-    } else if (left && s != buf) {
-        memmove(buf, s, left);
     }
-    *ret_left = left;
+    keep_rest(buf, s, left, ret_left);
     return 0;
 }
 
@@ -222,10 +229,8 @@ static int feed_journal_lines(struct oomlog *p, struct journal_reader *jr, char 
         if (r < 0)
             return r;
         left = 0;
-    } else if (left && s != buf) {
-        memmove(buf, s, left);
     }
-    *ret_left = left;
+    keep_rest(buf, s, left, ret_left);
     return 0;
 }
 

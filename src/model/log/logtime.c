@@ -79,6 +79,17 @@ static bool iso(const char *s, time_t *ret)
     return true;
 }
 
+/* The day of the month and the blank after it: " 5 ", "5 " or "15 ". Returns what follows,
+ * NULL when it is not one. */
+static const char *mday(const char *p, int *d)
+{
+    if (*p == ' ')
+        p++;
+    if (p[1] == ' ')
+        return digits(p, 1, d) ? p + 2 : NULL;
+    return digits(p, 2, d) && p[2] == ' ' ? p + 3 : NULL;
+}
+
 /* "Jan  5 15:19:27" */
 static bool bsd(const char *s, time_t now, time_t *ret)
 {
@@ -87,18 +98,9 @@ static bool bsd(const char *s, time_t now, time_t *ret)
     if (mo < 0 || s[3] != ' ')
         return false;
     const char *p = s + 4;
-    if (*p == ' ')
-        p++;
     int d;
-    if (p[1] == ' ') {
-        if (!digits(p, 1, &d))
-            return false;
-        p += 2;
-    } else {
-        if (!digits(p, 2, &d) || p[2] != ' ')
-            return false;
-        p += 3;
-    }
+    if (!(p = mday(p, &d)))
+        return false;
     if (!hms(p, &tm))
         return false;
     struct tm nowtm;
@@ -129,17 +131,8 @@ static bool ctime_form(const char *s, time_t *ret)
     int d, y;
     if (mo < 0 || s[7] != ' ')
         return false;
-    if (*p == ' ')
-        p++;
-    if (p[1] == ' ') {
-        if (!digits(p, 1, &d))
-            return false;
-        p += 2;
-    } else {
-        if (!digits(p, 2, &d) || p[2] != ' ')
-            return false;
-        p += 3;
-    }
+    if (!(p = mday(p, &d)))
+        return false;
     if (!hms(p, &tm) || p[8] != ' ' || !digits(p + 9, 4, &y))
         return false;
     tm.tm_year = y - 1900;
