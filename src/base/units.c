@@ -5,9 +5,11 @@
 
 #include "cursor.h"
 
-/* integer part and up to 3 decimals, as thousandths */
-static int parse_milli(struct cursor *c, uint64_t *ret)
+/* s's number, integer part and up to 3 decimals, as thousandths; c is left past it and the
+ * blanks after it, at the unit */
+static int parse_milli(const char *s, struct cursor *c, uint64_t *ret)
 {
+    *c = cursor_make(s, strlen(s));
     uint64_t whole, frac = 0;
     int r = cursor_u64(c, &whole);
     if (r < 0)
@@ -28,17 +30,17 @@ static int parse_milli(struct cursor *c, uint64_t *ret)
     if (whole > UINT64_MAX / 1000)
         return -ERANGE;
     *ret = whole * 1000 + frac;
+    cursor_skip_blanks(c);
     return 0;
 }
 
 int parse_size(const char *s, uint64_t *ret)
 {
-    struct cursor c = cursor_make(s, strlen(s));
+    struct cursor c;
     uint64_t milli;
-    int r = parse_milli(&c, &milli);
+    int r = parse_milli(s, &c, &milli);
     if (r < 0)
         return r;
-    cursor_skip_blanks(&c);
     const char *u = c.p;
     size_t n = cursor_left(&c);
     unsigned shift;
@@ -68,12 +70,11 @@ int parse_size(const char *s, uint64_t *ret)
 
 int parse_duration_ms(const char *s, uint64_t *ret)
 {
-    struct cursor c = cursor_make(s, strlen(s));
+    struct cursor c;
     uint64_t milli;
-    int r = parse_milli(&c, &milli);
+    int r = parse_milli(s, &c, &milli);
     if (r < 0)
         return r;
-    cursor_skip_blanks(&c);
     uint64_t mult;
     if (cursor_eof(&c) || cursor_skip_prefix(&c, "s")) /* milli holds seconds*1000 = ms */
         mult = 1;
