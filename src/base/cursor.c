@@ -126,17 +126,19 @@ int cursor_hex_u64(struct cursor *c, uint64_t *ret)
     return 0;
 }
 
-int cursor_centi(struct cursor *c, uint64_t *ret)
+int cursor_decimal(struct cursor *c, unsigned places, uint64_t *ret)
 {
     struct cursor save = *c;
-    uint64_t whole, frac = 0;
+    uint64_t whole, frac = 0, scale = 1;
+    for (unsigned i = 0; i < places; i++)
+        scale *= 10;
     int r = cursor_u64(c, &whole);
     if (r < 0)
         return r;
     if (cursor_skip_char(c, '.')) {
-        int digits = 0;
+        unsigned digits = 0;
         while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-            if (digits < 2)
+            if (digits < places)
                 frac = frac * 10 + (uint64_t)(*c->p - '0');
             digits++;
             c->p++;
@@ -145,15 +147,20 @@ int cursor_centi(struct cursor *c, uint64_t *ret)
             *c = save;
             return -EINVAL;
         }
-        if (digits == 1)
+        for (; digits < places; digits++)
             frac *= 10;
     }
-    if (whole > (UINT64_MAX - frac) / 100) {
+    if (whole > (UINT64_MAX - frac) / scale) {
         *c = save;
         return -ERANGE;
     }
-    *ret = whole * 100 + frac;
+    *ret = whole * scale + frac;
     return 0;
+}
+
+int cursor_centi(struct cursor *c, uint64_t *ret)
+{
+    return cursor_decimal(c, 2, ret);
 }
 
 struct span cursor_word(struct cursor *c)

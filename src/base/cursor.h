@@ -65,7 +65,11 @@ int cursor_u64(struct cursor *c, uint64_t *ret);
 int cursor_i64(struct cursor *c, int64_t *ret);
 /* Hexadecimal, with or without a 0x prefix. */
 int cursor_hex_u64(struct cursor *c, uint64_t *ret);
-/* Decimal with an optional fraction "12.34", returned as hundredths (1234); used for PSI avgs. */
+/* Decimal with an optional fraction, as units of 10^-places ("1.5" at 3 places: 1500); digits
+ * past `places` are cut. 0, or -EINVAL (a '.' without digits) / -ERANGE with the cursor where it
+ * was. */
+int cursor_decimal(struct cursor *c, unsigned places, uint64_t *ret);
+/* cursor_decimal at 2 places: "12.34" as hundredths (1234); used for PSI avgs. */
 int cursor_centi(struct cursor *c, uint64_t *ret);
 
 /* Up to (not including) the next blank or newline; may be empty. */

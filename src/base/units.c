@@ -5,31 +5,14 @@
 
 #include "cursor.h"
 
-/* s's number, integer part and up to 3 decimals, as thousandths; c is left past it and the
- * blanks after it, at the unit */
+/* s's number, integer part and up to 3 decimals (more are cut), as thousandths; c is left past
+ * it and the blanks after it, at the unit */
 static int parse_milli(const char *s, struct cursor *c, uint64_t *ret)
 {
     *c = cursor_make(s, strlen(s));
-    uint64_t whole, frac = 0;
-    int r = cursor_u64(c, &whole);
+    int r = cursor_decimal(c, 3, ret);
     if (r < 0)
         return r;
-    if (cursor_skip_char(c, '.')) {
-        int digits = 0;
-        while (!cursor_eof(c) && *c->p >= '0' && *c->p <= '9') {
-            if (digits < 3)
-                frac = frac * 10 + (uint64_t)(*c->p - '0');
-            digits++;
-            c->p++;
-        }
-        if (digits == 0)
-            return -EINVAL;
-        for (; digits < 3; digits++)
-            frac *= 10;
-    }
-    if (whole > UINT64_MAX / 1000)
-        return -ERANGE;
-    *ret = whole * 1000 + frac;
     cursor_skip_blanks(c);
     return 0;
 }

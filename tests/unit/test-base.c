@@ -78,6 +78,19 @@ static void cursor_numbers(void **state)
     assert_int_equal(cursor_centi(&p, &u), 0);
     assert_int_equal(u, 700);
 
+    /* cursor_decimal: digits past the places cut; the largest value that fits, and one more
+     * thousandth that does not (the cursor stays where it was) */
+    struct cursor m = cursor_make("1.23456 18446744073709551.615 18446744073709551.616", 51);
+    assert_int_equal(cursor_decimal(&m, 3, &u), 0);
+    assert_int_equal(u, 1234);
+    cursor_skip_blanks(&m);
+    assert_int_equal(cursor_decimal(&m, 3, &u), 0);
+    assert_true(u == UINT64_MAX);
+    cursor_skip_blanks(&m);
+    const char *at = m.p;
+    assert_int_equal(cursor_decimal(&m, 3, &u), -ERANGE);
+    assert_ptr_equal(m.p, at);
+
     assert_int_equal(parse_u64("12a", &u), -EINVAL);
     assert_int_equal(parse_u64("", &u), -EINVAL);
     int v;

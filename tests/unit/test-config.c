@@ -48,6 +48,8 @@ static void sizes_and_durations(void **state)
     assert_int_equal(v, 7200000);
     assert_int_equal(parse_duration_ms("5min", &v), -EINVAL);
     assert_int_equal(parse_duration_ms("", &v), -EINVAL);
+    /* thousandths past UINT64_MAX: out of range, not wrapped to a short duration */
+    assert_int_equal(parse_duration_ms("18446744073709551.999s", &v), -ERANGE);
 }
 
 struct cfg {
