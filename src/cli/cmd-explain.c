@@ -21,7 +21,7 @@
 #include "engine/report/explain/explain.h"
 #include "model/log/kmsg.h"
 #include "model/log/logsource.h"
-#include "model/log/logtime.h"
+#include "model/log/line/logtime.h"
 #include "model/log/oomlog.h"
 #include "../model/sysroot.h"
 #include "../model/workload/podnames.h"

@@ -17,8 +17,8 @@
 #include "model/log/journal.h"
 #include "model/log/kmsg.h"
 #include "model/log/logsource.h"
-#include "model/log/logline.h"
-#include "model/log/logtime.h"
+#include "model/log/line/logline.h"
+#include "model/log/line/logtime.h"
 #include "model/log/oomlog.h"
 
 /* ------------------------------------------------------------------------------------------ */

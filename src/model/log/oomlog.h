@@ -55,7 +55,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "logline.h"
+#include "model/log/line/logline.h"
 
 struct kmsg_record;
 struct journal_entry;

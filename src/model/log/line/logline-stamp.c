@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/opt.h"
-#include "logscan.h"
+#include "model/log/logscan.h"
 
 /* "HH:MM:SS" (hours may have one digit); returns its length or 0 */
 static size_t clock_len(const char *p, const char *end)

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "base/opt.h"
-#include "kmsg.h"
-#include "logscan.h"
+#include "model/log/kmsg.h"
+#include "model/log/logscan.h"
 
 /* A syslog tag token "kernel:", "sshd[123]:", "/usr/bin/lock:"; its name without "[pid]:" */
 static bool tag_token(const char *p, const char *tokend, struct span *name)
