@@ -702,6 +702,37 @@ static void walk_skips_vanished_cgroups(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Siblings in a tree that is no cgroup filesystem (a fixture, a copy): by name, whatever order
+ * the directories were made in (their inode numbers come from the disk's allocator; on kernfs
+ * they would give creation order, the kernel's own walk). */
+static void siblings_by_name_off_cgroupfs(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/oomwarden-cgtest.XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    char cmd[8192];
+    const char *m = "sys/fs/cgroup/memory";
+    snprintf(cmd, sizeof(cmd),
+             "cp -r '%s/.' '%s' && for c in zz mm aa; do cp -r '%s/%s/system.slice/ssh.service' "
+             "'%s/%s/frozen/'$c || exit 1; done",
+             FIXTURE("cg-v1"), dir, dir, m, dir, m);
+    assert_int_equal(system(cmd), 0);
+    struct opened o;
+    open_tree(dir, &o);
+    struct cgroup_snapshot s;
+    assert_int_equal(cgroup_snapshot_read(&o.h, NULL, &s), 0);
+    size_t aa = cgroup_snapshot_find_under(&s, "/frozen/aa");
+    size_t mm = cgroup_snapshot_find_under(&s, "/frozen/mm");
+    size_t zz = cgroup_snapshot_find_under(&s, "/frozen/zz");
+    assert_int_not_equal(aa, SIZE_MAX);
+    assert_true(aa < mm && mm < zz);
+    cgroup_snapshot_release(&s);
+    close_tree(&o);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /*
  * A container that sees only its own subtree of a v1 hierarchy (no cgroup namespace): mountinfo's
  * root field is "/docker/abc" and /proc/PID/cgroup prints full hierarchy paths.
@@ -842,6 +873,7 @@ int main(void)
         cmocka_unit_test(walk_skips_vanished_cgroups),
         cmocka_unit_test(mount_of_a_subtree),
         cmocka_unit_test(subtree_pids_and_their_snapshot),
+        cmocka_unit_test(siblings_by_name_off_cgroupfs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
