@@ -51,6 +51,11 @@ memory-floor = 0
 cgroups = /work.slice/*
 headroom = 5%
 cooldown = 5s
+[policy]
+# the hogs write their own oom_score_adj (--adj 0) just after exec, and the policy's first look
+# can come before that write (seen: it read the inherited -1000, set -500, then the hog set 0):
+# a value changed after the policy set it comes back at the recheck, 60 s by default
+recheck-interval = 1s
 [rule batch]
 cgroup = /work.slice/batch.service
 kill-unit = cgroup
