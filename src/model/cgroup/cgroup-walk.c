@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,10 +81,6 @@ static int cmp_child(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* The kernel's own cgroup filesystems (v1's cgroup and cgroup2; linux/magic.h). */
-#define CGROUP_FS_MAGIC 0x27e0ebU
-#define CGROUP2_FS_MAGIC 0x63677270U
-
 /* Whether inode numbers under this directory tell creation order: kernfs hands them out in
  * increasing order, so on a real hierarchy they give the order in which the kernel walks
  * children (css_next_descendant_pre(), used by the OOM killer's task scan). A copied or
@@ -94,8 +91,7 @@ static bool inodes_tell_creation_order(int dirfd)
     struct statfs fs;
     if (fstatfs(dirfd, &fs) < 0)
         return false;
-    return (unsigned long)fs.f_type == CGROUP_FS_MAGIC ||
-           (unsigned long)fs.f_type == CGROUP2_FS_MAGIC;
+    return fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 int cgroup_list_children(int dirfd, struct child **ret, size_t *ret_n)
