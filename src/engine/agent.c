@@ -104,6 +104,17 @@ static const struct config_option options[] = {
         "cgroups (globs) that get the PSI trigger too"),
     OPT("guard", "psi-kill-after", CONFIG_DURATION, psi_kill_after, 0, 3600000,
         "kill in the domain when its PSI trigger keeps firing this long (0: never on PSI alone)"),
+    OPT("guard", "thrash", CONFIG_BOOL, thrash, 0, 0,
+        "kill in the node or a watched cgroup frozen by thrashing (its page cache re-read as fast "
+        "as it is dropped): PSI full and file refaults both over their lines for thrash-after"),
+    OPT("guard", "thrash-full", CONFIG_UINT, thrash_full, 1, 100,
+        "thrashing: memory PSI 'full' grew by this % of the window's time"),
+    OPT("guard", "thrash-refaults", CONFIG_SIZE, thrash_refaults, 0, UINT64_MAX / 2,
+        "thrashing: ... and workingset_refault_file grew by at least this many bytes per second"),
+    OPT("guard", "thrash-window", CONFIG_DURATION, thrash_window, 200, 10000,
+        "thrashing: both measured over this much time"),
+    OPT("guard", "thrash-after", CONFIG_DURATION, thrash_after, 0, 600000,
+        "thrashing: both over their lines at every check for this long before the kill"),
     OPT("guard", "cooldown", CONFIG_DURATION, cooldown, 0, 3600000,
         "after a kill, no other kill in the same domain for this long (one episode, one kill)"),
     OPT("guard", "kill-timeout", CONFIG_DURATION, kill_timeout, 100, 60000,
@@ -142,6 +153,10 @@ void agent_config_defaults(struct agent_config *c)
         .cooldown = 5000,
         .kill_timeout = 5000,
         .table_rows = 10,
+        .thrash_full = 50,
+        .thrash_refaults = 1 << 20,
+        .thrash_window = 1000,
+        .thrash_after = 1000,
     };
     char def[32];
     snprintf(def, sizeof(def), "127.0.0.1:%d", AGENT_DEFAULT_PORT);
@@ -216,6 +231,10 @@ int agent_config_validate(struct agent_config *c, struct buf *err)
         .cgroups = &c->guard_cgroups, .stall_percent = (unsigned)c->stall,
         .cooldown_ms = c->cooldown, .kill_timeout_ms = c->kill_timeout,
         .table_rows = (unsigned)c->table_rows,
+        .thrash = c->thrash,
+        .thrash_lines = {.full_percent = (unsigned)c->thrash_full,
+                         .refault_bytes_s = c->thrash_refaults,
+                         .window_ms = c->thrash_window, .after_ms = c->thrash_after},
     };
     if (amount(c, "memory-floor", c->memory_floor, &g->memory_floor, err) < 0 ||
         amount(c, "swap-floor", c->swap_floor, &g->swap_floor, err) < 0 ||

@@ -46,6 +46,8 @@ struct agent_config {
     uint64_t fill_rate, min_interval, max_interval, psi_kill_after, stall, cooldown,
         kill_timeout, table_rows;
     struct config_list guard_cgroups, psi_cgroups;
+    bool thrash;
+    uint64_t thrash_full, thrash_refaults, thrash_window, thrash_after;
     /* derived by agent_config_validate() */
     struct guard_opts gopts;
     struct reconcile_opts ropts;

@@ -341,17 +341,22 @@ int cgroup_read_limit_at(const struct cgroup_hier *h, int dirfd, uint64_t *ret)
     return cgroup_limit_parse(b, (size_t)n, h->memory_version, h->page_size, ret);
 }
 
+int cgroup_read_stat_at(const struct cgroup_hier *h, int dirfd, struct cgroup_memstat *ret)
+{
+    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
+    int r = read_virtual_at(dirfd, "memory.stat", &b);
+    if (r >= 0)
+        (void)cgroup_memstat_parse(b.data, b.len, h->memory_version, h->page_size, ret);
+    buf_release(&b);
+    return r < 0 ? (ERRNO_IS_GONE(-r) ? -ENOENT : r) : 0;
+}
+
 int cgroup_read_stat(const struct cgroup_hier *h, const char *path, struct cgroup_memstat *ret)
 {
     _cleanup_close_ int fd = cgroup_open_dir(h, path);
     if (fd < 0)
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
-    struct buf b = BUF_INIT(CAP_KERNEL_FILE);
-    int r = read_virtual_at(fd, "memory.stat", &b);
-    if (r >= 0)
-        (void)cgroup_memstat_parse(b.data, b.len, h->memory_version, h->page_size, ret);
-    buf_release(&b);
-    return r < 0 ? (ERRNO_IS_GONE(-r) ? -ENOENT : r) : 0;
+    return cgroup_read_stat_at(h, fd, ret);
 }
 
 int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_memory *ret)

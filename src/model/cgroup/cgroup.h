@@ -215,6 +215,8 @@ int cgroup_read(const struct cgroup_hier *h, const char *path, struct cgroup_mem
 
 /* Only memory.stat, for a second reading (refault rates). -ENOENT when the cgroup is gone. */
 int cgroup_read_stat(const struct cgroup_hier *h, const char *path, struct cgroup_memstat *ret);
+/* The same from an open cgroup directory (the guard's thrash trigger, every check while warm). */
+int cgroup_read_stat_at(const struct cgroup_hier *h, int dirfd, struct cgroup_memstat *ret);
 
 /* Opens a cgroup's directory in the memory hierarchy (O_DIRECTORY). -ENOENT when it is not there. */
 int cgroup_open_dir(const struct cgroup_hier *h, const char *path);

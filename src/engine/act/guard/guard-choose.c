@@ -22,6 +22,8 @@ const char *guard_reason_name(enum guard_reason r)
         return "cgroup_headroom";
     case GUARD_REASON_PSI:
         return "psi";
+    case GUARD_REASON_THRASH:
+        return "thrash";
     case GUARD_REASON_COUNT:
         break;
     }

@@ -109,6 +109,7 @@ struct guard {
     struct loop_source *wake_src;
     size_t wake_logged[2];   /* cgroups woken and polled, as last logged */
     uint64_t last_check_ms;
+    struct guard_thrash *thrash; /* guard-thrash.c's domains; NULL until the trigger first runs */
     char *scratch; /* cgroup.procs on the kill path */
     struct buf table, line;
 };
@@ -153,6 +154,11 @@ void guard_wake_unwatch(struct guard *g, struct gcg *c);
 bool guard_wake_covers(const struct gcg *c, const struct guard_look *l);
 /* Logs how many cgroups are woken by events and how many polled, and why, when that changed. */
 void guard_wake_summary(struct guard *g);
+
+/* guard-thrash.c: the thrash trigger on the node and the watched cgroups (guardthrash.h); returns
+ * the ms until it needs a look again */
+uint64_t guard_thrash_check(struct guard *g, uint64_t now_ms, uint64_t t_us);
+void guard_thrash_free(struct guard *g);
 
 /* guard-event.c: what a decision did, as one JSON object and as text (with the table) */
 void guard_event_write(const struct guard *g, const struct prep *p, enum guard_reason reason,

@@ -381,6 +381,9 @@ static void check_all(struct guard *g)
         if (n < next)
             next = n;
     }
+    uint64_t nt = guard_thrash_check(g, loop_now_ms(), t_us);
+    if (nt < next)
+        next = nt;
     /* the cgroup list is refreshed on this timer too */
     if (next > CGROUP_REFRESH_MS)
         next = CGROUP_REFRESH_MS;
@@ -608,6 +611,7 @@ void guard_stop(struct guard *g)
         guard_cgroup_close(g, &g->cgs[i]);
     free(g->cgs);
     guard_wake_close(g);
+    guard_thrash_free(g);
     /* every memory.high the band set goes back to what it was */
     guard_band_sweep(g->band, NULL, NULL);
     guard_band_close(g->band);

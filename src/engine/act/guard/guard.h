@@ -11,6 +11,8 @@
  *                    grew): a kill in that memcg's OOM domain, ranked from that cgroup's own
  *                    processes
  *   psi              optional: a PSI trigger that keeps firing for `psi-kill-after`
+ *   thrash           optional: the node or a watched cgroup frozen on its own page cache, PSI
+ *                    `full` and file refaults together, sustained (guardthrash.h)
  *
  * Choice: the kernel's own ranking for the OOM domain in question (oom_badness() with the
  * domain's totalpages, the task-list or memcg scan order for ties: victims.h, oomdomain.h), then
@@ -37,6 +39,7 @@
 #include "base/config.h"
 #include "engine/runtime/psitrig.h"
 #include "engine/act/policy.h"
+#include "guardthrash.h"
 
 struct proc;
 struct victim_list;
@@ -48,6 +51,7 @@ enum guard_reason {
     GUARD_REASON_MEMORY_FLOOR,
     GUARD_REASON_CGROUP_HEADROOM,
     GUARD_REASON_PSI,
+    GUARD_REASON_THRASH,
     GUARD_REASON_COUNT,
 };
 const char *guard_reason_name(enum guard_reason r);
@@ -75,6 +79,8 @@ struct guard_opts {
     unsigned stall_percent;                  /* of the time since the last check */
     uint64_t cooldown_ms, kill_timeout_ms;
     unsigned table_rows;                     /* candidate rows logged per decision */
+    bool thrash;                             /* the thrash trigger, with these lines */
+    struct thrash_opts thrash_lines;
 };
 
 /* One row of the candidate table. */
