@@ -98,80 +98,87 @@ static DIR *open_dir(const struct sysroot *sr, const char *rel, struct podnames_
     return d;
 }
 
-static int read_pods(const struct sysroot *sr, struct podnames *pn)
+/* Room for one more entry in *v (n of *cap used): 0, -ENOMEM, or -EFBIG with *ret_err set when
+ * the directory holds more than PODNAMES_MAX_ENTRIES of them (the rest is left out). */
+static int make_room(void **v, size_t n, size_t *cap, size_t size, int *ret_err)
 {
-    DIR *d = open_dir(sr, PODS_DIR, &pn->pods_stamp, &pn->pods_err);
+    if (n == PODNAMES_MAX_ENTRIES) {
+        *ret_err = -EFBIG;
+        return -EFBIG;
+    }
+    return grow(v, n, cap, size);
+}
+
+/* One entry of a log directory, kept in pn or passed over: 0 or a negative errno. */
+typedef int (*entry_fn)(struct podnames *pn, int dir_fd, const struct dirent *de, size_t *cap);
+
+/* Each entry of <root>/<rel> to add(), until one fails. A directory that is not there, or holds
+ * more than PODNAMES_MAX_ENTRIES entries, is said in *ret_err and is no error here. */
+static int read_dir(const struct sysroot *sr, struct podnames *pn, const char *rel,
+                    struct podnames_stamp *stamp, int *ret_err, entry_fn add)
+{
+    DIR *d = open_dir(sr, rel, stamp, ret_err);
     if (!d)
         return 0;
     size_t cap = 0;
     int r = 0;
     struct dirent *de;
-    while (r == 0 && (de = readdir(d))) {
-        if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-            continue;
-        struct kubelog_pod p;
-        if (kubelog_pod_dir_parse(de->d_name, strlen(de->d_name), &p) < 0)
-            continue; /* ".", "..", a kubelet before 1.14's bare UID, or not the kubelet's */
-        if (pn->npods == PODNAMES_MAX_ENTRIES) {
-            pn->pods_err = -EFBIG;
-            break;
-        }
-        r = grow((void **)&pn->pods, pn->npods, &cap, sizeof(*pn->pods));
-        if (r < 0)
-            break;
-        struct podnames_pod_entry *e = &pn->pods[pn->npods];
-        memcpy(e->uid, p.uid, sizeof(e->uid));
-        r = add_string(pn, p.namespace, &e->namespace);
-        if (r == 0)
-            r = add_string(pn, p.name, &e->name);
-        if (r == 0)
-            pn->npods++;
-    }
+    while (r == 0 && (de = readdir(d)))
+        r = add(pn, dirfd(d), de, &cap);
     closedir(d);
     return r == -EFBIG ? 0 : r;
 }
 
-static int read_containers(const struct sysroot *sr, struct podnames *pn)
+static int add_pod(struct podnames *pn, int dir_fd, const struct dirent *de, size_t *cap)
 {
-    DIR *d = open_dir(sr, CONTAINERS_DIR, &pn->containers_stamp, &pn->containers_err);
-    if (!d)
+    (void)dir_fd;
+    if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
         return 0;
-    size_t cap = 0;
-    int r = 0;
-    struct dirent *de;
-    while (r == 0 && (de = readdir(d))) {
-        if (de->d_type != DT_LNK && de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-            continue;
-        /* the target is the host's path: read, never followed (under --root it is not ours) */
-        char target[PATH_MAX];
-        ssize_t t = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-        if (t < 0)
-            t = 0; /* not a link: the name alone */
-        target[t] = '\0';
-        struct kubelog_container c;
-        if (kubelog_link_parse(de->d_name, strlen(de->d_name), target, (size_t)t, &c) < 0)
-            continue;
-        if (pn->ncontainers == PODNAMES_MAX_ENTRIES) {
-            pn->containers_err = -EFBIG;
-            break;
-        }
-        r = grow((void **)&pn->containers, pn->ncontainers, &cap, sizeof(*pn->containers));
-        if (r < 0)
-            break;
-        struct podnames_container_entry *e = &pn->containers[pn->ncontainers];
-        memcpy(e->id, c.id, sizeof(e->id));
-        memcpy(e->pod_uid, c.pod.uid, sizeof(e->pod_uid));
-        e->restart = c.restart > INT32_MAX ? INT32_MAX : (int32_t)c.restart;
-        r = add_string(pn, c.name, &e->name);
-        if (r == 0)
-            r = add_string(pn, c.pod.namespace, &e->namespace);
-        if (r == 0)
-            r = add_string(pn, c.pod.name, &e->pod);
-        if (r == 0)
-            pn->ncontainers++;
-    }
-    closedir(d);
-    return r == -EFBIG ? 0 : r;
+    struct kubelog_pod p;
+    if (kubelog_pod_dir_parse(de->d_name, strlen(de->d_name), &p) < 0)
+        return 0; /* ".", "..", a kubelet before 1.14's bare UID, or not the kubelet's */
+    int r = make_room((void **)&pn->pods, pn->npods, cap, sizeof(*pn->pods), &pn->pods_err);
+    if (r < 0)
+        return r;
+    struct podnames_pod_entry *e = &pn->pods[pn->npods];
+    memcpy(e->uid, p.uid, sizeof(e->uid));
+    r = add_string(pn, p.namespace, &e->namespace);
+    if (r == 0)
+        r = add_string(pn, p.name, &e->name);
+    if (r == 0)
+        pn->npods++;
+    return r;
+}
+
+static int add_container(struct podnames *pn, int dir_fd, const struct dirent *de, size_t *cap)
+{
+    if (de->d_type != DT_LNK && de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+        return 0;
+    /* the target is the host's path: read, never followed (under --root it is not ours) */
+    char target[PATH_MAX];
+    ssize_t t = readlinkat(dir_fd, de->d_name, target, sizeof(target) - 1);
+    if (t < 0)
+        t = 0; /* not a link: the name alone */
+    target[t] = '\0';
+    struct kubelog_container c;
+    if (kubelog_link_parse(de->d_name, strlen(de->d_name), target, (size_t)t, &c) < 0)
+        return 0;
+    int r = make_room((void **)&pn->containers, pn->ncontainers, cap, sizeof(*pn->containers),
+                      &pn->containers_err);
+    if (r < 0)
+        return r;
+    struct podnames_container_entry *e = &pn->containers[pn->ncontainers];
+    memcpy(e->id, c.id, sizeof(e->id));
+    memcpy(e->pod_uid, c.pod.uid, sizeof(e->pod_uid));
+    e->restart = c.restart > INT32_MAX ? INT32_MAX : (int32_t)c.restart;
+    r = add_string(pn, c.name, &e->name);
+    if (r == 0)
+        r = add_string(pn, c.pod.namespace, &e->namespace);
+    if (r == 0)
+        r = add_string(pn, c.pod.name, &e->pod);
+    if (r == 0)
+        pn->ncontainers++;
+    return r;
 }
 
 static int cmp_pod(const void *a, const void *b)
@@ -218,15 +225,11 @@ int podnames_read(const struct sysroot *sr, struct podnames *ret)
 {
     struct podnames pn = PODNAMES_INIT;
     buf_init(&pn.strings, CAP_POD_NAMES);
-    int r = read_pods(sr, &pn);
+    int r = read_dir(sr, &pn, PODS_DIR, &pn.pods_stamp, &pn.pods_err, add_pod);
     if (r == 0)
-        r = read_containers(sr, &pn);
-    if (r < 0) {
-        podnames_release(&pn);
-        *ret = (struct podnames)PODNAMES_INIT;
-        return r;
-    }
-    if (pn.npods)
+        r = read_dir(sr, &pn, CONTAINERS_DIR, &pn.containers_stamp, &pn.containers_err,
+                     add_container);
+    if (r == 0 && pn.npods)
         qsort(pn.pods, pn.npods, sizeof(*pn.pods), cmp_pod);
     if (r == 0)
         r = pods_from_links(&pn);
