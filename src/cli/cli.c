@@ -120,6 +120,16 @@ int cli_open_root(const struct cli *c, struct sysroot *sr)
     return 0;
 }
 
+bool cli_begin(const struct cli *c, int parsed, struct sysroot *sr, int *ret_exit)
+{
+    if (parsed) {
+        *ret_exit = parsed < 0 ? EXIT_OK : parsed;
+        return false;
+    }
+    *ret_exit = cli_open_root(c, sr);
+    return *ret_exit == 0;
+}
+
 int cli_emit(struct buf *out)
 {
     if (cli_errors_into_document(out) < 0)

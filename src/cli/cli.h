@@ -116,6 +116,14 @@ int cli_usage_error(const struct cli *c, const char *fmt, ...) __attribute__((fo
 /* Opens the root; on failure says which path and why. Returns 0 or EXIT_FAIL. */
 int cli_open_root(const struct cli *c, struct sysroot *sr);
 
+/*
+ * A command's start once its options are parsed (`parsed`: cli_parse_options's result, 0, -1
+ * after --help, or an exit status): opens the root. True with sr open; false with *ret_exit the
+ * command's exit status (EXIT_OK after --help). Once the parse went through, sr is set up either
+ * way, as cli_open_root leaves it.
+ */
+bool cli_begin(const struct cli *c, int parsed, struct sysroot *sr, int *ret_exit);
+
 /* Writes the buffer to stdout. Returns 0 or EXIT_FAIL. */
 int cli_emit(struct buf *out);
 

@@ -706,11 +706,9 @@ static int run_one(const struct cli *c, const struct cg_opts *o, const struct cg
 int cmd_cgroup(struct cli *c, int argc, char **argv)
 {
     struct cg_opts o = {.headers = true, .interval_ms = 1000};
-    int r = parse_args(c, &o, argc, argv);
-    if (r)
-        return r < 0 ? EXIT_OK : r;
     struct sysroot sr;
-    if ((r = cli_open_root(c, &sr)))
+    int r;
+    if (!cli_begin(c, parse_args(c, &o, argc, argv), &sr, &r))
         return r;
     struct cgroup_hier h;
     if ((r = cli_open_cgroups(c, &sr, &h))) {

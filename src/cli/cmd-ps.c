@@ -307,15 +307,9 @@ static int show(const struct cli *c, const struct ps_opts *o, const struct sysro
 int cmd_ps(struct cli *c, int argc, char **argv)
 {
     struct ps_opts o = {.headers = true};
-    int r = parse_args(c, &o, argc, argv);
-    if (r) {
-        if (r < 0) /* --help */
-            r = EXIT_OK;
-        goto out_opts;
-    }
-
     struct sysroot sr;
-    if ((r = cli_open_root(c, &sr)))
+    int r;
+    if (!cli_begin(c, parse_args(c, &o, argc, argv), &sr, &r))
         goto out_opts;
 
     struct kver k = {0};

@@ -692,11 +692,9 @@ static void render_json(const struct node *n, const struct status_screen *s,
 int cmd_status(struct cli *c, int argc, char **argv)
 {
     struct status_opts o = {.top = 3, .interval_ms = 1000};
-    int r = parse_args(c, &o, argc, argv);
-    if (r)
-        return r < 0 ? EXIT_OK : r;
     struct sysroot sr;
-    if ((r = cli_open_root(c, &sr)))
+    int r;
+    if (!cli_begin(c, parse_args(c, &o, argc, argv), &sr, &r))
         return r;
     struct node n;
     int q = node_read(&sr, NODE_READ_ALL, &n);
