@@ -93,25 +93,20 @@ static const char landing[] =
 static void agent_counters(const struct agent *a, struct metrics_labelled kills[GUARD_REASON_COUNT],
                            struct metrics_agent *ret)
 {
-    *ret = (struct metrics_agent){0};
-    if (a->guard) {
-        for (int r = 0; r < GUARD_REASON_COUNT; r++)
-            kills[r] = (struct metrics_labelled){guard_reason_name((enum guard_reason)r),
-                                                 guard_kills(a->guard, (enum guard_reason)r)};
-        ret->guard_kills = kills;
-        ret->n_guard_kills = GUARD_REASON_COUNT;
-    }
-    if (a->reconcile) {
-        struct reconcile_stats st;
+    struct reconcile_stats st = {0};
+    if (a->reconcile)
         reconcile_get_stats(a->reconcile, &st);
-        ret->policy_applied = true;
-        ret->policy_done = st.done;
-        ret->policy_failed = st.failed;
-        ret->scans = st.scans;
-        ret->rechecks = st.rechecks;
-        ret->last_scan_us = st.last_scan_us;
-        ret->last_recheck_us = st.last_recheck_us;
-    }
+    *ret = (struct metrics_agent){
+        .policy_applied = a->reconcile != NULL, .policy_done = st.done,
+        .policy_failed = st.failed, .scans = st.scans, .rechecks = st.rechecks,
+        .last_scan_us = st.last_scan_us, .last_recheck_us = st.last_recheck_us};
+    if (!a->guard)
+        return;
+    for (int r = 0; r < GUARD_REASON_COUNT; r++)
+        kills[r] = (struct metrics_labelled){guard_reason_name((enum guard_reason)r),
+                                             guard_kills(a->guard, (enum guard_reason)r)};
+    ret->guard_kills = kills;
+    ret->n_guard_kills = GUARD_REASON_COUNT;
 }
 
 static void on_http(void *ctx, const char *path, struct httpd_response *resp)
