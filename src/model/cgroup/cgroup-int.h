@@ -40,6 +40,10 @@ struct child {
     uint64_t ino;
     char *name;
 };
-/* Children of a directory, in creation order on a real hierarchy (kernfs inode numbers grow),
- * else by name. */
-int cgroup_list_children(int dirfd, struct child **ret, size_t *ret_n);
+/* Whether inode numbers in the hierarchy that dirfd is in tell the order the cgroups were made
+ * in: a real hierarchy (kernfs), not a copy on a disk filesystem. One fstatfs: a walk asks it
+ * once, at its top. */
+bool cgroup_inodes_tell_order(int dirfd);
+/* Children of a directory, in creation order when by_inode (cgroup_inodes_tell_order), else by
+ * name. */
+int cgroup_list_children(int dirfd, bool by_inode, struct child **ret, size_t *ret_n);

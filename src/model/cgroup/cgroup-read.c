@@ -80,7 +80,8 @@ static uint64_t procs_without_memory(int dirfd, struct buf *b, unsigned depth)
     struct child *kids = NULL;
     size_t n = 0;
     uint64_t total = 0;
-    if (depth >= CGROUP_WALK_MAX_DEPTH || cgroup_list_children(dirfd, &kids, &n) < 0)
+    /* a count: any order */
+    if (depth >= CGROUP_WALK_MAX_DEPTH || cgroup_list_children(dirfd, false, &kids, &n) < 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
         int fd = openat(dirfd, kids[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -240,7 +241,8 @@ int cgroup_procs_append_at(int dirfd, pid_t **pids, size_t *n, size_t *cap)
     return r < 0 ? r : 0;
 }
 
-static int subtree_pids(int dirfd, unsigned depth, pid_t **pids, size_t *n, size_t *cap)
+static int subtree_pids(int dirfd, bool by_inode, unsigned depth, pid_t **pids, size_t *n,
+                        size_t *cap)
 {
     /* a cgroup gone meanwhile is just not there */
     int r = cgroup_procs_append_at(dirfd, pids, n, cap);
@@ -248,13 +250,13 @@ static int subtree_pids(int dirfd, unsigned depth, pid_t **pids, size_t *n, size
         return r;
     struct child *kids = NULL;
     size_t nk = 0;
-    if (depth >= CGROUP_WALK_MAX_DEPTH || cgroup_list_children(dirfd, &kids, &nk) < 0)
+    if (depth >= CGROUP_WALK_MAX_DEPTH || cgroup_list_children(dirfd, by_inode, &kids, &nk) < 0)
         return 0;
     r = 0;
     for (size_t i = 0; i < nk; i++) {
         int fd = r == 0 ? openat(dirfd, kids[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         if (fd >= 0) {
-            r = subtree_pids(fd, depth + 1, pids, n, cap);
+            r = subtree_pids(fd, by_inode, depth + 1, pids, n, cap);
             close(fd);
         }
         free(kids[i].name);
@@ -271,7 +273,7 @@ int cgroup_subtree_pids(const struct cgroup_hier *h, const char *path, pid_t **r
     if (dfd < 0)
         return ERRNO_IS_GONE(-dfd) ? -ENOENT : dfd;
     size_t cap = 0;
-    int r = subtree_pids(dfd, 0, ret, ret_n, &cap);
+    int r = subtree_pids(dfd, cgroup_inodes_tell_order(dfd), 0, ret, ret_n, &cap);
     close(dfd);
     if (r < 0) {
         free(*ret);

@@ -81,12 +81,12 @@ static int cmp_child(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Whether inode numbers under this directory tell creation order: kernfs hands them out in
- * increasing order, so on a real hierarchy they give the order in which the kernel walks
- * children (css_next_descendant_pre(), used by the OOM killer's task scan). A copied or
- * generated tree on a disk filesystem gets inodes from its allocator (ext4's Orlov spreads
- * directories), so there the order would depend on the checkout: names sort instead. */
-static bool inodes_tell_creation_order(int dirfd)
+/* Inode numbers tell creation order on a real hierarchy: kernfs hands them out in increasing
+ * order, so they give the order in which the kernel walks children (css_next_descendant_pre(),
+ * used by the OOM killer's task scan). A copied or generated tree on a disk filesystem gets
+ * inodes from its allocator (ext4's Orlov spreads directories), so there the order would depend
+ * on the checkout: names sort instead. */
+bool cgroup_inodes_tell_order(int dirfd)
 {
     struct statfs fs;
     if (fstatfs(dirfd, &fs) < 0)
@@ -94,9 +94,8 @@ static bool inodes_tell_creation_order(int dirfd)
     return fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-int cgroup_list_children(int dirfd, struct child **ret, size_t *ret_n)
+int cgroup_list_children(int dirfd, bool by_inode, struct child **ret, size_t *ret_n)
 {
-    bool by_inode = inodes_tell_creation_order(dirfd);
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -180,13 +179,21 @@ static int read_limit_at(const struct cgroup_hier *h, int dirfd, const char *pat
     return 0;
 }
 
-static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t parent,
-                unsigned depth, unsigned max_depth, enum walk_read what, struct buf *b,
-                struct cgroup_snapshot *s)
+/* One walk: what it reads, how deep, in which order, and where to. */
+struct walk {
+    const struct cgroup_hier *h;
+    enum walk_read what;
+    unsigned max_depth;
+    bool by_inode; /* cgroup_inodes_tell_order() of the top, for every directory below it */
+    struct buf *b;
+    struct cgroup_snapshot *s;
+};
+
+static int walk(const struct walk *w, int dirfd, const char *path, size_t parent, unsigned depth)
 {
     struct cgroup_memory cg;
-    int r = what != WALK_FULL ? read_limit_at(h, dirfd, path, b, what, &cg)
-                              : cgroup_read_at(h, dirfd, path, b, &cg);
+    int r = w->what != WALK_FULL ? read_limit_at(w->h, dirfd, path, w->b, w->what, &cg)
+                                 : cgroup_read_at(w->h, dirfd, path, w->b, &cg);
     if (r < 0) {
         cgroup_memory_release(&cg);
         /* gone, or (v2) no memory controller here and so none below; one we may not read
@@ -197,19 +204,19 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
     }
     cg.parent = parent;
     cg.depth = depth;
-    size_t self = s->n;
-    if ((r = snapshot_push(s, &cg)) < 0) {
+    size_t self = w->s->n;
+    if ((r = snapshot_push(w->s, &cg)) < 0) {
         cgroup_memory_release(&cg);
         return r;
     }
-    if (depth >= max_depth) {
+    if (depth >= w->max_depth) {
         if (depth >= CGROUP_WALK_MAX_DEPTH)
             log_debug("cgroup walk: not descending below %s (depth %u)", path, depth);
         return 0;
     }
     struct child *kids = NULL;
     size_t nkids = 0;
-    r = cgroup_list_children(dirfd, &kids, &nkids);
+    r = cgroup_list_children(dirfd, w->by_inode, &kids, &nkids);
     if (r < 0)
         return ERRNO_IS_GONE(-r) ? 0 : r;
     struct buf child_path = BUF_INIT(CAP_PATH);
@@ -223,7 +230,7 @@ static int walk(const struct cgroup_hier *h, int dirfd, const char *path, size_t
         buf_reset(&child_path);
         r = buf_printf(&child_path, "%s/%s", strcmp(path, "/") == 0 ? "" : path, kids[i].name);
         if (r == 0)
-            r = walk(h, fd, child_path.data, self, depth + 1, max_depth, what, b, s);
+            r = walk(w, fd, child_path.data, self, depth + 1);
         close(fd);
     }
     buf_release(&child_path);
@@ -249,7 +256,9 @@ static int snapshot(const struct cgroup_hier *h, const char *top, unsigned max_d
         return ERRNO_IS_GONE(-fd) ? -ENOENT : fd;
     struct cgroup_snapshot s = {0};
     struct buf b = BUF_INIT(CAP_KERNEL_FILE);
-    int r = walk(h, fd, start, SIZE_MAX, 0, max_depth, what, &b, &s);
+    struct walk w = {.h = h, .what = what, .max_depth = max_depth,
+                     .by_inode = cgroup_inodes_tell_order(fd), .b = &b, .s = &s};
+    int r = walk(&w, fd, start, SIZE_MAX, 0);
     close(fd);
     buf_release(&b);
     if (r == 0 && s.n == 0)
