@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
+
 #include "limits.h"
 
 void prom_init(struct prom_registry *r)
@@ -58,15 +60,9 @@ int prom_family(struct prom_registry *r, const char *name, enum prom_type type, 
         r->err = -EINVAL;
         return -1;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 32;
-        struct prom_family *v = realloc(r->v, cap * sizeof(*v));
-        if (!v) {
-            r->err = -ENOMEM;
-            return -1;
-        }
-        r->v = v;
-        r->cap = cap;
+    if (ARRAY_GROW(r->v, r->n, r->cap, 32) < 0) {
+        r->err = -ENOMEM;
+        return -1;
     }
     r->v[r->n] = (struct prom_family){.name = name, .type = type, .help = help};
     buf_init(&r->v[r->n].samples, CAP_OUTPUT);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
@@ -49,14 +50,9 @@ int swaps_parse(const char *buf, size_t len, struct swaps *ret)
         d.used = used_kb * 1024;
         d.priority = prio;
         d.zram = strncmp(d.name, "/dev/zram", 9) == 0;
-        if (s.n == cap) {
-            cap = cap ? cap * 2 : 4;
-            struct swap_device *nv = realloc(s.v, cap * sizeof(*nv));
-            if (!nv) {
-                swaps_release(&s);
-                return -ENOMEM;
-            }
-            s.v = nv;
+        if (ARRAY_GROW(s.v, s.n, cap, 4) < 0) {
+            swaps_release(&s);
+            return -ENOMEM;
         }
         s.v[s.n++] = d;
     }

@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/cleanup.h"
 
 #ifndef TMPFS_MAGIC
@@ -60,14 +61,8 @@ int evict_residency(int fd, uint64_t size, uint64_t *ret)
 
 static int add(struct evict_result *res, const char *path, struct evict_file **ret)
 {
-    if (res->n == res->cap) {
-        size_t cap = res->cap ? res->cap * 2 : 16;
-        struct evict_file *v = realloc(res->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        res->v = v;
-        res->cap = cap;
-    }
+    if (ARRAY_GROW(res->v, res->n, res->cap, 16) < 0)
+        return -ENOMEM;
     struct evict_file *f = &res->v[res->n];
     *f = (struct evict_file){.path = strdup(path)};
     if (!f->path)

@@ -1,4 +1,5 @@
 #include "doctor-int.h"
+#include "base/array.h"
 #include "base/limits.h"
 
 #include <errno.h>
@@ -41,16 +42,10 @@ static void push_line(struct fb *b, char ***v, size_t *n, size_t *cap, char *s)
         b->err = -ENOMEM;
         return;
     }
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 8;
-        char **nv = realloc(*v, nc * sizeof(*nv));
-        if (!nv) {
-            free(s);
-            b->err = -ENOMEM;
-            return;
-        }
-        *v = nv;
-        *cap = nc;
+    if (ARRAY_GROW(*v, *n, *cap, 8) < 0) {
+        free(s);
+        b->err = -ENOMEM;
+        return;
     }
     (*v)[(*n)++] = s;
 }

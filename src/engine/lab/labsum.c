@@ -4,18 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/opt.h"
 
 int lab_series_add(struct lab_series *s, const struct lab_sample *x)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 128;
-        struct lab_sample *v = realloc(s->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (ARRAY_GROW(s->v, s->n, s->cap, 128) < 0)
+        return -ENOMEM;
     struct lab_sample y = *x;
     y.some_rate = y.full_rate = -1;
     if (s->n && y.has_psi && s->v[s->n - 1].has_psi) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "base/array.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/opt.h"
@@ -87,14 +88,8 @@ static void count(struct kill_counters *k, const struct kill_series *key)
             return;
         add = &other;
     }
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 16;
-        struct kill_series *v = realloc(k->v, cap * sizeof(*v));
-        if (!v)
-            return;
-        k->v = v;
-        k->cap = cap;
-    }
+    if (ARRAY_GROW(k->v, k->n, k->cap, 16) < 0)
+        return;
     k->v[k->n] = *add;
     k->v[k->n].count = 1;
     k->v[k->n].last = now;

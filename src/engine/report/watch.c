@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/sys/clock.h"
 #include "base/sys/fileio.h"
@@ -317,17 +318,11 @@ static int add_cgroup(struct watch *w, const char *path)
         cg->reported.oom = 0;
     (void)killobs_reading(&w->obs, path, cg->reported.oom_kill, loop_now_ms());
     cg->reported_ms = 0;
-    if (w->cap == w->ncgs) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        struct wcg **v = realloc(w->cgs, cap * sizeof(*v));
-        if (!v) {
-            close(dirfd);
-            free(cg->path);
-            free(cg);
-            return -ENOMEM;
-        }
-        w->cgs = v;
-        w->cap = cap;
+    if (ARRAY_GROW(w->cgs, w->ncgs, w->cap, 64) < 0) {
+        close(dirfd);
+        free(cg->path);
+        free(cg);
+        return -ENOMEM;
     }
     w->cgs[w->ncgs++] = cg;
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/cursor.h"
@@ -223,16 +224,8 @@ int cgroup_procs_append_at(int dirfd, pid_t **pids, size_t *n, size_t *cap)
             r = -EBADMSG;
             break;
         }
-        if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 16;
-            pid_t *nv = realloc(*pids, nc * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            *pids = nv;
-            *cap = nc;
-        }
+        if ((r = ARRAY_GROW(*pids, *n, *cap, 16)) < 0)
+            break;
         (*pids)[(*n)++] = (pid_t)v;
     }
     buf_release(&b);

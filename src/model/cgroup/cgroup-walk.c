@@ -11,6 +11,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/limits.h"
@@ -29,14 +30,8 @@ void cgroup_snapshot_release(struct cgroup_snapshot *s)
 
 static int snapshot_push(struct cgroup_snapshot *s, struct cgroup_memory *cg)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        struct cgroup_memory *v = realloc(s->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (ARRAY_GROW(s->v, s->n, s->cap, 64) < 0)
+        return -ENOMEM;
     s->v[s->n++] = *cg;
     return 0;
 }
@@ -120,15 +115,8 @@ int cgroup_list_children(int dirfd, bool by_inode, struct child **ret, size_t *r
             if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
                 continue;
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct child *nv = realloc(v, cap * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-        }
+        if ((r = ARRAY_GROW(v, n, cap, 16)) < 0)
+            break;
         v[n].ino = by_inode ? de->d_ino : 0;
         v[n].name = strdup(de->d_name);
         if (!v[n].name) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/fmt.h"
 #include "base/json.h"
@@ -154,14 +155,8 @@ int killobs_reading(struct killobs *k, const char *path, uint64_t oom_kill, uint
         return 0;
     struct killobs_cg *c = find(k, path);
     if (!c) {
-        if (k->n == k->cap) {
-            size_t cap = k->cap ? k->cap * 2 : 64;
-            struct killobs_cg *v = realloc(k->v, cap * sizeof(*v));
-            if (!v)
-                return -ENOMEM;
-            k->v = v;
-            k->cap = cap;
-        }
+        if (ARRAY_GROW(k->v, k->n, k->cap, 64) < 0)
+            return -ENOMEM;
         char *p = strdup(path);
         if (!p)
             return -ENOMEM;

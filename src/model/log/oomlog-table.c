@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/array.h"
+
 #include "oomlog-int.h"
 
 static enum col column_named(struct span w)
@@ -201,14 +203,8 @@ int oom_event_add_row(struct oom_event *e, const struct oom_task *r)
         e->ntasks_adj_min++;
     if (e->nrows >= OOMLOG_MAX_ROWS)
         return 0;
-    if (e->nrows == e->row_cap) {
-        size_t cap = e->row_cap ? e->row_cap * 2 : 32;
-        struct oom_task *n = realloc(e->rows, cap * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        e->rows = n;
-        e->row_cap = cap;
-    }
+    if (ARRAY_GROW(e->rows, e->nrows, e->row_cap, 32) < 0)
+        return -ENOMEM;
     e->rows[e->nrows++] = *r;
     return 0;
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
+
 #include "journal.h"
 #include "kmsg.h"
 #include "oomlog-int.h"
@@ -45,14 +47,8 @@ struct oom_event *oomlog_open_event(struct oomlog *p, const struct oomlog_line *
     p->open = false;
     if (p->nevents >= OOMLOG_MAX_EVENTS)
         return NULL;
-    if (p->nevents == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        struct oom_event *n = realloc(p->events, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        p->events = n;
-        p->cap = cap;
-    }
+    if (ARRAY_GROW(p->events, p->nevents, p->cap, 16) < 0)
+        return NULL;
     struct oom_event *e = &p->events[p->nevents++];
     oom_event_init(e);
     e->suppressed_reports = p->suppressed_pending;

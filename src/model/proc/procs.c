@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/cursor.h"
@@ -490,16 +491,8 @@ int procs_snapshot(const struct sysroot *sr, unsigned fields, struct proc_table 
         pid_t pid;
         if (!parse_pid_name(de->d_name, &pid))
             continue;
-        if (t.n == t.cap) {
-            size_t cap = t.cap ? t.cap * 2 : 512;
-            struct proc *v = realloc(t.v, cap * sizeof(*v));
-            if (!v) {
-                r = -ENOMEM;
-                break;
-            }
-            t.v = v;
-            t.cap = cap;
-        }
+        if ((r = ARRAY_GROW(t.v, t.n, t.cap, 512)) < 0)
+            break;
         int q = procs_read_one(sr, pid, fields, &b, &t.v[t.n]);
         if (q == 0)
             t.n++;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/limits.h"
 #include "kubelog.h"
 #include "model/cgroup/cgpath.h"
@@ -51,19 +52,6 @@ static int add_string(struct podnames *pn, const char *s, uint32_t *ret)
     return 0;
 }
 
-static int grow(void **v, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 64;
-    void *nv = realloc(*v, c * size);
-    if (!nv)
-        return -ENOMEM;
-    *v = nv;
-    *cap = c;
-    return 0;
-}
-
 static void stamp_of(int fd, struct podnames_stamp *ret)
 {
     struct stat st;
@@ -98,15 +86,14 @@ static DIR *open_dir(const struct sysroot *sr, const char *rel, struct podnames_
     return d;
 }
 
-/* Room for one more entry in *v (n of *cap used): 0, -ENOMEM, or -EFBIG with *ret_err set when
- * the directory holds more than PODNAMES_MAX_ENTRIES of them (the rest is left out). */
-static int make_room(void **v, size_t n, size_t *cap, size_t size, int *ret_err)
+/* -EFBIG with *ret_err set once a directory has given PODNAMES_MAX_ENTRIES entries (the rest is
+ * left out), else 0. */
+static int below_cap(size_t n, int *ret_err)
 {
-    if (n == PODNAMES_MAX_ENTRIES) {
-        *ret_err = -EFBIG;
-        return -EFBIG;
-    }
-    return grow(v, n, cap, size);
+    if (n < PODNAMES_MAX_ENTRIES)
+        return 0;
+    *ret_err = -EFBIG;
+    return -EFBIG;
 }
 
 /* One entry of a log directory, kept in pn or passed over: 0 or a negative errno. */
@@ -137,7 +124,9 @@ static int add_pod(struct podnames *pn, int dir_fd, const struct dirent *de, siz
     struct kubelog_pod p;
     if (kubelog_pod_dir_parse(de->d_name, strlen(de->d_name), &p) < 0)
         return 0; /* ".", "..", a kubelet before 1.14's bare UID, or not the kubelet's */
-    int r = make_room((void **)&pn->pods, pn->npods, cap, sizeof(*pn->pods), &pn->pods_err);
+    int r = below_cap(pn->npods, &pn->pods_err);
+    if (r == 0)
+        r = ARRAY_GROW(pn->pods, pn->npods, *cap, 64);
     if (r < 0)
         return r;
     struct podnames_pod_entry *e = &pn->pods[pn->npods];
@@ -163,8 +152,9 @@ static int add_container(struct podnames *pn, int dir_fd, const struct dirent *d
     struct kubelog_container c;
     if (kubelog_link_parse(de->d_name, strlen(de->d_name), target, (size_t)t, &c) < 0)
         return 0;
-    int r = make_room((void **)&pn->containers, pn->ncontainers, cap, sizeof(*pn->containers),
-                      &pn->containers_err);
+    int r = below_cap(pn->ncontainers, &pn->containers_err);
+    if (r == 0)
+        r = ARRAY_GROW(pn->containers, pn->ncontainers, *cap, 64);
     if (r < 0)
         return r;
     struct podnames_container_entry *e = &pn->containers[pn->ncontainers];
@@ -209,9 +199,8 @@ static int pods_from_links(struct podnames *pn)
             seen = strcmp(pn->pods[k].uid, key.uid) == 0;
         if (seen || pn->npods == PODNAMES_MAX_ENTRIES)
             continue;
-        int r = grow((void **)&pn->pods, pn->npods, &cap, sizeof(*pn->pods));
-        if (r < 0)
-            return r;
+        if (ARRAY_GROW(pn->pods, pn->npods, cap, 64) < 0)
+            return -ENOMEM;
         key.namespace = c->namespace;
         key.name = c->pod;
         pn->pods[pn->npods++] = key;

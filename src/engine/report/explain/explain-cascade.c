@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/array.h"
 #include "base/buf.h"
 #include "base/fmt.h"
 #include "base/json.h"
@@ -174,14 +175,8 @@ static int close_run(struct cascade_tracker *t)
 {
     if (t->nrun < 2)
         return 0;
-    if (t->ndone == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 4;
-        struct cascade *n = realloc(t->done, cap * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        t->done = n;
-        t->cap = cap;
-    }
+    if (ARRAY_GROW(t->done, t->ndone, t->cap, 4) < 0)
+        return -ENOMEM;
     t->done[t->ndone++] = t->cur;
     return 0;
 }
