@@ -36,6 +36,10 @@ sc = c.get("securityContext", {})
 check("selector matches the pod labels",
       ds["spec"]["selector"]["matchLabels"].items() <= ds["spec"]["template"]["metadata"]["labels"].items())
 check("hostPID", spec.get("hostPID") is True)
+# the netlink proc connector (new processes at exec) answers only in the initial network namespace
+check("hostNetwork (the proc connector)", spec.get("hostNetwork") is True)
+check("dnsPolicy ClusterFirstWithHostNet beside hostNetwork",
+      spec.get("dnsPolicy") == "ClusterFirstWithHostNet", str(spec.get("dnsPolicy")))
 check("system-node-critical priority", spec.get("priorityClassName") == "system-node-critical")
 check("tolerates every taint", {"operator": "Exists"} in spec.get("tolerations", []))
 # /dev/kmsg: no runtime lets a container that is not privileged open it (tests/deploy/vm/run)
@@ -56,7 +60,7 @@ mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
 vols = {v["name"]: v for v in spec.get("volumes", [])}
 for mp, host, ro in [("/host/proc", "/proc", False), ("/host/sys", "/sys", True),
                      ("/host/sys/fs/cgroup", "/sys/fs/cgroup", False), ("/host/dev/kmsg", "/dev/kmsg", True),
-                     ("/host/var/log", "/var/log", True)]:
+                     ("/host/var/log", "/var/log", True), ("/host/run/oomwarden", "/run/oomwarden", False)]:
     m = mounts.get(mp)
     v = vols.get(m["name"]) if m else None
     check(f"{host} mounted at {mp}{' read-only' if ro else ''}",
@@ -82,7 +86,7 @@ check("unprivileged patch: not privileged, no privilege escalation",
       merged.get("privileged") is False and merged.get("allowPrivilegeEscalation") is False, str(merged))
 caps = merged.get("capabilities", {})
 check("unprivileged patch: drop ALL, add only what the agent uses (no SYSLOG: /dev/kmsg is refused anyway)",
-      caps.get("drop") == ["ALL"] and set(caps.get("add", [])) <= {"KILL", "SYS_RESOURCE", "DAC_OVERRIDE", "IPC_LOCK"},
+      caps.get("drop") == ["ALL"] and set(caps.get("add", [])) <= {"KILL", "SYS_RESOURCE", "DAC_OVERRIDE", "IPC_LOCK", "NET_ADMIN"},
       str(caps))
 print(f"1..{n}")
 sys.exit(1 if failed else 0)
