@@ -341,6 +341,12 @@ static bool read_all(struct cli *c, const struct explain_opts *o, struct oomlog 
     if (st->long_lines)
         log_warn("%" PRIu64 " lines longer than %lu bytes were cut", st->long_lines,
                  (unsigned long)CAP_INPUT_LINE);
+    if (st->long_entries)
+        log_warn("%" PRIu64 " journal entr%s of -o json-pretty longer than %lu bytes %s skipped (a "
+                 "kernel message is never that long; journalctl --all prints big fields whole, "
+                 "a core dump's among them)",
+                 st->long_entries, st->long_entries == 1 ? "y" : "ies",
+                 (unsigned long)CAP_INPUT_LINE, st->long_entries == 1 ? "was" : "were");
     if (log->hidden_messages)
         log_warn("%" PRIu64 " kernel message%s shown only as journalctl's \"[... blob data]\" "
                  "(not printable UTF-8, e.g. a process name; a kill line may be among them): "

@@ -1,7 +1,7 @@
 /* Where log text comes from (model/log/logsource): a plain file and the same file gzip'd give
  * the same events and lines; gzip data cut short or corrupt is an error after what could be
- * read; a line longer than the cap is cut and counted; a saved /dev/kmsg under a root is read
- * as text. */
+ * read; a line longer than the cap is cut and counted, a journalctl -o json-pretty entry longer
+ * than it skipped whole and counted; a saved /dev/kmsg under a root is read as text. */
 #include "testlib.h"
 
 #include <errno.h>
@@ -142,6 +142,52 @@ static void long_line_cut_and_counted(void **state)
     free(buf);
 }
 
+#define PRETTY FIXTURE("oomlog/152-vm-6.1-journalctl-k-o-json-pretty.log")
+
+/* An -o json-pretty entry of more than CAP_INPUT_LINE (journalctl --all prints a core dump's
+ * field whole) before a real journal: skipped to its closing brace, none of its lines read as
+ * text (one of them carries a kill line), counted; the entries after it read as without it. */
+static void long_pretty_entry_skipped_and_counted(void **state)
+{
+    (void)state;
+    size_t len;
+    char *journal = slurp(PRETTY, &len);
+    struct oomlog want;
+    struct logsource_stats sw;
+    assert_int_equal(feed_buf(journal, len, &want, &sw), 0);
+    assert_int_equal(oomlog_finish(&want), 0);
+    assert_true(want.nevents >= 1);
+
+    const char *kill = "\t\"MESSAGE\" : \"Out of memory: Killed process 7 (fake) total-vm:1kB, "
+                       "anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:0kB "
+                       "oom_score_adj:0\",\n";
+    size_t cap = CAP_INPUT_LINE + 2 * 4096 + len, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    n += (size_t)sprintf(buf + n, "{\n%s", kill);
+    while (n < CAP_INPUT_LINE + 4096)
+        n += (size_t)sprintf(buf + n, "\t\"COREDUMP_%zu\" : \"%0100d\",\n", n, 0);
+    n += (size_t)sprintf(buf + n, "%s\t\"_TRANSPORT\" : \"kernel\"\n}\n", kill);
+    memcpy(buf + n, journal, len);
+    n += len;
+
+    struct oomlog p;
+    struct logsource_stats st;
+    assert_int_equal(feed_buf(buf, n, &p, &st), 0);
+    assert_int_equal(oomlog_finish(&p), 0);
+    assert_int_equal(st.long_entries, 1);
+    assert_int_equal(st.long_lines, 0);
+    assert_int_equal(p.nevents, want.nevents);
+    for (size_t i = 0; i < p.nevents; i++) {
+        assert_int_equal(p.events[i].nvictims, want.events[i].nvictims);
+        assert_int_equal(p.events[i].victims[0].pid, want.events[i].victims[0].pid);
+    }
+    oomlog_release(&p);
+    oomlog_release(&want);
+    free(buf);
+    free(journal);
+}
+
 static void saved_kmsg_under_a_root(void **state)
 {
     (void)state;
@@ -172,6 +218,7 @@ int main(void)
         cmocka_unit_test(plain_and_gzip_agree),
         cmocka_unit_test(gzip_cut_short_and_corrupt),
         cmocka_unit_test(long_line_cut_and_counted),
+        cmocka_unit_test(long_pretty_entry_skipped_and_counted),
         cmocka_unit_test(saved_kmsg_under_a_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

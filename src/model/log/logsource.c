@@ -76,6 +76,7 @@ struct journal_reader {
     char *pretty; /* -o json-pretty: the object's lines so far */
     size_t pretty_len, pretty_cap;
     bool in_pretty;
+    bool pretty_too_long; /* this object outgrew CAP_INPUT_LINE: skipped up to its closing } */
     bool in_entry; /* -o verbose: an entry is being read */
     uint64_t base; /* st->bytes when the stream began */
 };
@@ -125,17 +126,26 @@ static int pretty_add(struct journal_reader *jr, const char *s, size_t n)
 
 /* One line of -o json, json-seq, json-sse or json-pretty; a line that is no journal entry (a
  * paste's own words around it) is read as text. */
-static int json_line(struct oomlog *p, struct journal_reader *jr, const char *s, size_t n)
+static int json_line(struct oomlog *p, struct journal_reader *jr, const char *s, size_t n,
+                     struct logsource_stats *st)
 {
     if (n && s[n - 1] == '\r')
         n--;
     if (jr->in_pretty) {
-        int r = pretty_add(jr, s, n);
-        if (r == -EFBIG) {
-            jr->in_pretty = false;
+        bool closing = n == 1 && s[0] == '}';
+        if (jr->pretty_too_long) {
+            /* its lines are pieces of one entry, not text of their own: skipped to its end */
+            jr->in_pretty = !closing;
             return 0;
         }
-        if (r < 0 || n != 1 || s[0] != '}')
+        int r = pretty_add(jr, s, n);
+        if (r == -EFBIG) {
+            st->long_entries++;
+            jr->pretty_too_long = true;
+            jr->in_pretty = !closing;
+            return 0;
+        }
+        if (r < 0 || !closing)
             return r;
         jr->in_pretty = false;
         if (journal_json_parse(jr->pretty, jr->pretty_len, &jr->e) == 0)
@@ -149,6 +159,7 @@ static int json_line(struct oomlog *p, struct journal_reader *jr, const char *s,
         t += 6;
     if (end - t == 1 && *t == '{') {
         jr->in_pretty = true;
+        jr->pretty_too_long = false;
         jr->pretty_len = 0;
         return pretty_add(jr, t, 1);
     }
@@ -209,7 +220,7 @@ static int feed_journal_lines(struct oomlog *p, struct journal_reader *jr, char 
             st->long_lines++;
             n = CAP_INPUT_LINE;
         }
-        int r = verbose ? verbose_line(p, jr, s, n) : json_line(p, jr, s, n);
+        int r = verbose ? verbose_line(p, jr, s, n) : json_line(p, jr, s, n, st);
         if (r < 0)
             return r;
         s = nl ? nl + 1 : end;
@@ -225,7 +236,8 @@ static int feed_journal_lines(struct oomlog *p, struct journal_reader *jr, char 
         st->lines++;
         st->long_lines++;
         int r =
-            verbose ? verbose_line(p, jr, s, CAP_INPUT_LINE) : json_line(p, jr, s, CAP_INPUT_LINE);
+            verbose ? verbose_line(p, jr, s, CAP_INPUT_LINE)
+                    : json_line(p, jr, s, CAP_INPUT_LINE, st);
         if (r < 0)
             return r;
         left = 0;

@@ -15,6 +15,7 @@ struct logsource_stats {
     uint64_t bytes; /* uncompressed bytes read */
     uint64_t lines;
     uint64_t long_lines; /* lines longer than CAP_INPUT_LINE, cut there */
+    uint64_t long_entries; /* -o json-pretty entries longer than CAP_INPUT_LINE, skipped */
     uint64_t records;    /* /dev/kmsg records */
     uint64_t lost;       /* /dev/kmsg records overwritten before we read them */
     unsigned overruns;
