@@ -1,7 +1,7 @@
 /*
  * The policy's reconciliation, private to engine/act/: reconcile.c runs it (passes, scans, new
  * cgroups), reconcile-procconn.c takes new processes from the proc connector, reconcile-track.c
- * keeps what was matched for the drift check.
+ * keeps what was matched for the drift check, reconcile-verify.c looks again at new processes.
  */
 #pragma once
 
@@ -52,6 +52,20 @@ struct tracked {
 };
 
 /*
+ * A process just matched whose oom_score_adj a rule sets, looked at again VERIFY_FIRST_MS and
+ * VERIFY_SECOND_MS after the match (reconcile-verify.c): `round` looks done, the next at `due_ms`.
+ */
+struct recent {
+    pid_t pid;
+    int want_adj;
+    unsigned round;
+    uint64_t due_ms;
+};
+#define VERIFY_FIRST_MS 1000
+#define VERIFY_SECOND_MS 5000
+#define RECENT_MAX 4096
+
+/*
  * With the proc connector, a process is read and matched PENDING_MS after its fork, exec, rename
  * or uid change: a fork is usually followed by an exec within that time (one read for both), and
  * a process that lived less is never read at all.
@@ -96,6 +110,11 @@ struct reconcile {
     char **cgnames;
     size_t ncgnames;
     size_t nadj_fds, adj_fds_max; /* oom_score_adj files kept open, and how many may be */
+    /* new processes to look at again (unsorted), and when the timer fires; UINT64_MAX: off */
+    struct recent *recent;
+    size_t nrecent, recent_cap;
+    struct loop_source *verify_timer;
+    uint64_t verify_due_ms;
     struct reconcile_stats stats;
     struct podnames names; /* for the cgroup rules that match on names */
 };
@@ -114,11 +133,28 @@ int reconcile_cmp_pid(const void *a, const void *b);
 void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct proc_table *t,
                      const bool *only);
 void reconcile_tracked_drop(struct reconcile *r, pid_t pid);
+/* The oom_score_adj the rules wanted of `pid` when it was last matched; POLICY_ADJ_UNSET when
+ * none, or when it is not tracked. */
+int reconcile_tracked_want(struct reconcile *r, pid_t pid);
 /* The recheck with the connector: what can change without an event, read and matched again. */
 void reconcile_drift_check(struct reconcile *r);
 /* Raises the open-file limit for the files the drift check keeps open. */
 void reconcile_track_init(struct reconcile *r);
 void reconcile_track_release(struct reconcile *r);
+
+/* reconcile-verify.c: the second look at new processes */
+/* Notes the processes of `t` that `only` marks whose oom_score_adj a rule sets, for a look again
+ * soon (one already noted with the same wish keeps its schedule). */
+void reconcile_verify_note(struct reconcile *r, struct policy_eval *e, const struct proc_table *t,
+                           const bool *only);
+/* Whether a change puts back a value the rules had already asked of that same process (noted
+ * just now, or tracked with the connector) and that someone changed since. */
+bool reconcile_verify_put_back(struct reconcile *r, const struct policy_change *c);
+/* The timer: the looks that are due. */
+int reconcile_on_verify(struct loop *l, void *ctx);
+/* The rules changed: no more looks at what the old ones wanted. */
+void reconcile_verify_forget(struct reconcile *r);
+void reconcile_verify_release(struct reconcile *r);
 
 /* reconcile-procconn.c: new processes from the proc connector, or the scan */
 /* The connector where it can be used, else the scan timer; r->source says which and why. */

@@ -83,6 +83,12 @@ void reconcile_tracked_drop(struct reconcile *r, pid_t pid)
     }
 }
 
+int reconcile_tracked_want(struct reconcile *r, pid_t pid)
+{
+    const struct tracked *t = tracked_find(r, pid);
+    return t && t->want_adj != TRACKED_GONE ? t->want_adj : POLICY_ADJ_UNSET;
+}
+
 static bool tracked_reserve(struct reconcile *r, size_t n)
 {
     if (n <= r->tracked_cap)

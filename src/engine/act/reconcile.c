@@ -58,15 +58,18 @@ static void failed_add(struct reconcile *r, const struct policy_change *c)
         .after = c->after, .seen = true};
 }
 
-static void emit_change(struct reconcile *r, const struct policy_change *c)
+/* `put_back`: the rules had asked this value of this same process already, and someone changed it
+ * since (the process itself, just after its exec, most often) */
+static void emit_change(struct reconcile *r, const struct policy_change *c, bool put_back)
 {
     struct buf text = BUF_INIT(CAP_OUTPUT), json = BUF_INIT(CAP_OUTPUT);
-    buf_puts(&text, "policy: ");
+    buf_puts(&text, put_back ? "policy: put back: " : "policy: ");
     (void)policy_change_text(r->p, c, &text);
     struct json j;
     json_init(&j, &json, false);
     json_obj_begin(&j);
     json_kv_str(&j, "event", "policy_change");
+    json_kv_bool(&j, "put_back", put_back);
     json_key(&j, "change");
     policy_change_json(r->p, c, &j);
     json_obj_end(&j);
@@ -81,18 +84,19 @@ static void apply_plan(struct reconcile *r, struct policy_plan *pl)
     for (size_t i = 0; i < pl->n; i++) {
         struct policy_change *c = &pl->v[i];
         struct failed *f = failed_find(r, c);
+        bool put_back = reconcile_verify_put_back(r, c);
         if (f && f->after == c->after) {
             f->seen = true;
             continue; /* reported already; retried only when the wanted value changes */
         }
         if (c->state == CHANGE_SKIPPED) {
             failed_add(r, c); /* report a skip once too */
-            emit_change(r, c);
+            emit_change(r, c, put_back);
             continue;
         }
         if (r->o->dry_run) {
             failed_add(r, c); /* dry run: each planned change is reported once, like a skip */
-            emit_change(r, c);
+            emit_change(r, c, put_back);
             continue;
         }
         (void)policy_apply_change(r->sr, &r->hier, c);
@@ -104,7 +108,7 @@ static void apply_plan(struct reconcile *r, struct policy_plan *pl)
         } else if (c->state == CHANGE_DONE) {
             __atomic_add_fetch(&r->stats.done, 1, __ATOMIC_RELAXED);
         }
-        emit_change(r, c);
+        emit_change(r, c, put_back);
     }
 }
 
@@ -281,6 +285,7 @@ void reconcile_match_pids(struct reconcile *r, const pid_t *pids, size_t npids)
             if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
                 if (policy_plan_procs(&e, only, &pl) == 0)
                     apply_plan(r, &pl);
+                reconcile_verify_note(r, &e, &t, only);
                 reconcile_track(r, &e, &t, only);
                 policy_eval_release(&e);
             }
@@ -467,14 +472,18 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     if (!r)
         return -ENOMEM;
     *r = (struct reconcile){.loop = l, .sr = sr, .o = o, .p = p, .sink = *sink, .ifd = -1,
-                            .pcfd = -1, .names = PODNAMES_INIT};
+                            .pcfd = -1, .names = PODNAMES_INIT,
+                            .verify_due_ms = UINT64_MAX};
     r->hier_ok = cgroup_hier_open(sr, &r->hier) == 0;
     int q;
     if ((q = loop_add_timer(l, o->scan_interval_ms, true, on_scan, r, &r->scan_timer)) < 0 ||
         (q = loop_add_timer(l, o->recheck_interval_ms, true, on_recheck, r, &r->recheck_timer)) <
             0 ||
         (q = loop_add_timer(l, PENDING_MS, false, reconcile_on_pending, r, &r->pending_timer)) < 0 ||
-        (q = loop_timer_disarm(r->pending_timer)) < 0) {
+        (q = loop_timer_disarm(r->pending_timer)) < 0 ||
+        (q = loop_add_timer(l, VERIFY_FIRST_MS, false, reconcile_on_verify, r, &r->verify_timer)) <
+            0 ||
+        (q = loop_timer_disarm(r->verify_timer)) < 0) {
         reconcile_stop(r);
         return q;
     }
@@ -499,6 +508,7 @@ void reconcile_reconfigure(struct reconcile *r, const struct reconcile_opts *o,
     for (size_t i = 0; i < r->nfailed; i++)
         free(r->failed[i].cgroup);
     r->nfailed = 0;
+    reconcile_verify_forget(r);
     if (r->pcfd >= 0 && !o->proc_connector)
         reconcile_use_scan(r, "new-processes = scan");
     else if (r->pcfd < 0)
@@ -517,6 +527,9 @@ void reconcile_stop(struct reconcile *r)
         loop_remove(r->loop, r->recheck_timer);
     if (r->pending_timer)
         loop_remove(r->loop, r->pending_timer);
+    if (r->verify_timer)
+        loop_remove(r->loop, r->verify_timer);
+    reconcile_verify_release(r);
     if (r->pc_src)
         loop_remove(r->loop, r->pc_src);
     if (r->pcfd >= 0)

@@ -9,6 +9,9 @@
  *                   matched
  *   new cgroups     inotify IN_CREATE on every memory cgroup directory: a new cgroup is planned
  *                   at once
+ *   second looks    a new process a rule sets oom_score_adj for is read again 1 s and 5 s after
+ *                   its match, and its value put back when it changed: a program or runtime that
+ *                   writes its own just after exec does not keep it until the recheck
  *   drift           every `recheck-interval` (10 s) everything is read and planned again, so a
  *                   value someone else changed back is changed again
  *
