@@ -304,6 +304,18 @@ void json_null(struct json *j)
     puts_(j, "null");
 }
 
+void json_kv_obj_begin(struct json *j, const char *k)
+{
+    json_key(j, k);
+    json_obj_begin(j);
+}
+
+void json_kv_arr_begin(struct json *j, const char *k)
+{
+    json_key(j, k);
+    json_arr_begin(j);
+}
+
 void json_kv_str(struct json *j, const char *k, const char *v)
 {
     json_key(j, k);

@@ -47,6 +47,9 @@ void json_null(struct json *j);
 void json_raw(struct json *j, const char *text, size_t n);
 
 /* key + value shorthands */
+/* "k": { and "k": [ (closed with json_obj_end / json_arr_end) */
+void json_kv_obj_begin(struct json *j, const char *k);
+void json_kv_arr_begin(struct json *j, const char *k);
 void json_kv_str(struct json *j, const char *k, const char *v); /* NULL → null */
 /* "k": [v[0], ..., v[n-1]] */
 void json_kv_strv(struct json *j, const char *k, char *const *v, size_t n);

@@ -106,13 +106,11 @@ static int render_json(const struct policy *p, const struct policy_plan *pl, boo
     json_obj_begin(&j);
     json_kv_str(&j, "config", config);
     json_kv_bool(&j, "dry_run", dry_run);
-    json_key(&j, "changes");
-    json_arr_begin(&j);
+    json_kv_arr_begin(&j, "changes");
     for (size_t i = 0; i < pl->n; i++)
         policy_change_json(p, &pl->v[i], &j);
     json_arr_end(&j);
-    json_key(&j, "summary");
-    json_obj_begin(&j);
+    json_kv_obj_begin(&j, "summary");
     json_kv_u64(&j, "planned", n.planned);
     json_kv_u64(&j, "done", n.done);
     json_kv_u64(&j, "failed", n.failed);

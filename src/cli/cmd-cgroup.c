@@ -179,8 +179,7 @@ static void json_events(struct json *j, const char *k, const struct cgroup_event
 
 static void json_stat(struct json *j, const struct cgroup_memstat *s)
 {
-    json_key(j, "stat");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "stat");
 #define K(name) json_kv_u64_opt(j, #name, s->name)
     K(anon);
     K(file);
@@ -543,8 +542,7 @@ static int run_list(const struct cli *c, const struct cg_opts *o, const struct c
         json_obj_begin(&j);
         json_header(&j, h, have_sys ? &sys : NULL);
         json_kv_str(&j, "view", o->tree ? "tree" : "list");
-        json_key(&j, "cgroups");
-        json_arr_begin(&j);
+        json_kv_arr_begin(&j, "cgroups");
         for (size_t k = 0; k < n; k++) {
             const struct row *rw = &rows[order[k]];
             json_cgroup(&j, names, rw->cg, &rw->b, o->tree ? (long)depth[k] : -1);
@@ -646,8 +644,7 @@ static int one_json(const struct cgroup_hier *h, const struct podnames *names,
     json_header(&j, h, sys);
     json_key(&j, "cgroup");
     json_cgroup(&j, names, cg, bd, -1);
-    json_key(&j, "ancestors");
-    json_arr_begin(&j);
+    json_kv_arr_begin(&j, "ancestors");
     for (size_t i = 0; i < anc->n; i++) {
         json_obj_begin(&j);
         json_kv_str(&j, "path", anc->v[i].path);

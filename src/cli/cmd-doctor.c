@@ -165,20 +165,17 @@ static void render_json(const struct node *n, const struct doctor_report *rep, s
     json_init(&j, out, true);
     json_obj_begin(&j);
     json_kv_str(&j, "kernel_release", n->kernel.known ? n->kernel.release : NULL);
-    json_key(&j, "summary");
-    json_obj_begin(&j);
+    json_kv_obj_begin(&j, "summary");
     json_kv_u64(&j, "critical", rep->count[DOCTOR_CRITICAL]);
     json_kv_u64(&j, "warning", rep->count[DOCTOR_WARNING]);
     json_kv_u64(&j, "info", rep->count[DOCTOR_INFO]);
     json_kv_i64(&j, "exit_code", exit_for(rep));
     json_obj_end(&j);
-    json_key(&j, "findings");
-    json_arr_begin(&j);
+    json_kv_arr_begin(&j, "findings");
     for (size_t i = 0; i < rep->n; i++)
         doctor_finding_json(&rep->v[i], &j);
     json_arr_end(&j);
-    json_key(&j, "checks");
-    json_arr_begin(&j);
+    json_kv_arr_begin(&j, "checks");
     for (int c = 0; c < CHECK_COUNT; c++) {
         json_obj_begin(&j);
         json_kv_str(&j, "id", doctor_checks[c].id);

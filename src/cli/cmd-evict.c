@@ -47,8 +47,7 @@ static int render_json(const struct evict_result *res, const struct evict_opts *
     json_kv_bool(&j, "dry_run", o->dry_run);
     json_kv_bool(&j, "held_back", res->held_back);
     uint64_t size = 0, before = 0, after = 0;
-    json_key(&j, "files");
-    json_arr_begin(&j);
+    json_kv_arr_begin(&j, "files");
     for (size_t i = 0; i < res->n; i++) {
         const struct evict_file *f = &res->v[i];
         json_obj_begin(&j);
@@ -67,8 +66,7 @@ static int render_json(const struct evict_result *res, const struct evict_opts *
         json_obj_end(&j);
     }
     json_arr_end(&j);
-    json_key(&j, "total");
-    json_obj_begin(&j);
+    json_kv_obj_begin(&j, "total");
     json_kv_u64(&j, "files", res->n);
     json_kv_u64(&j, "size", size);
     json_kv_u64(&j, "cached_before", before);

@@ -547,8 +547,7 @@ static void json_victim_obj(struct json *j, const struct node *n, const struct v
 static void json_machine(struct json *j, const struct node *n)
 {
     const struct meminfo *m = &n->mem;
-    json_key(j, "memory");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "memory");
     json_kv_u64_opt(j, "mem_total", m->mem_total);
     json_kv_u64_opt(j, "mem_available", m->mem_available);
     json_kv_u64_opt(j, "anon", m->anon_pages);
@@ -603,12 +602,10 @@ static void json_cgroup_row(struct json *j, const struct node *n,
 /* the limited cgroups nearest their limits */
 static void json_cgroups(struct json *j, const struct node *n, const struct status_screen *s)
 {
-    json_key(j, "cgroups");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "cgroups");
     json_kv_u64(j, "limited", s->nlimited);
     json_kv_u64(j, "at_80_percent", s->near);
-    json_key(j, "nearest_limit");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "nearest_limit");
     for (size_t k = 0; k < s->ncg; k++) {
         json_cgroup_row(j, n, &s->cg[k]);
     }
@@ -618,8 +615,7 @@ static void json_cgroups(struct json *j, const struct node *n, const struct stat
 
 static void json_recent_kills(struct json *j, const struct node *n, const struct status_screen *s)
 {
-    json_key(j, "recent_kills");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "recent_kills");
     json_kv_u64_opt(j, "vmstat_oom_kill", n->vmstat_err == 0 ? n->vmstat.oom_kill : OPT_ABSENT);
     bool log = n->log && n->log_err == 0;
     json_kv_bool(j, "kernel_log_readable", log);
@@ -630,8 +626,7 @@ static void json_recent_kills(struct json *j, const struct node *n, const struct
         json_kv_null(j, "events");
         json_kv_null(j, "kills");
     }
-    json_key(j, "last");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "last");
     for (size_t i = s->first_event; log && i < n->log->nevents; i++) {
         const struct oom_event *e = &n->log->events[i];
         const struct oom_victim *v = oom_event_primary(e);
@@ -655,13 +650,11 @@ static void json_recent_kills(struct json *j, const struct node *n, const struct
 
 static void json_doctor(struct json *j, const struct doctor_report *rep, size_t top)
 {
-    json_key(j, "doctor");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "doctor");
     json_kv_u64(j, "critical", rep->count[DOCTOR_CRITICAL]);
     json_kv_u64(j, "warning", rep->count[DOCTOR_WARNING]);
     json_kv_u64(j, "info", rep->count[DOCTOR_INFO]);
-    json_key(j, "top");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "top");
     for (size_t i = 0; i < rep->n && i < top; i++)
         doctor_finding_json(&rep->v[i], j);
     json_arr_end(j);
@@ -679,8 +672,7 @@ static void render_json(const struct node *n, const struct status_screen *s,
     json_kv_u64(&j, "processes", n->procs.n);
     json_machine(&j, n);
     json_cgroups(&j, n, s);
-    json_key(&j, "global_victims");
-    json_arr_begin(&j);
+    json_kv_arr_begin(&j, "global_victims");
     for (size_t k = 0; k < s->ngv; k++)
         json_victim_obj(&j, n, s->gv[k].v, s->gv[k].with);
     json_arr_end(&j);

@@ -117,8 +117,7 @@ int cli_errors_end(int rc)
         struct json j;
         json_init(&j, &out, false);
         json_obj_begin(&j);
-        json_key(&j, "error");
-        json_obj_begin(&j);
+        json_kv_obj_begin(&j, "error");
         json_kv_str(&j, "command", kept.c->cmd[0] ? kept.c->cmd : NULL);
         json_kv_i64(&j, "exit_code", rc);
         json_kv_bool(&j, "usage", kept.usage);

@@ -14,8 +14,7 @@
 
 static void json_events(struct json *j, const char *k, const struct cgroup_events *e)
 {
-    json_key(j, k);
-    json_obj_begin(j);
+    json_kv_obj_begin(j, k);
     json_kv_u64_opt(j, "max", e->max);
     json_kv_u64_opt(j, "oom", e->oom);
     json_kv_u64_opt(j, "oom_kill", e->oom_kill);
@@ -45,8 +44,7 @@ static void json_setup(const struct lab_result *r, struct json *j)
     json_kv_u64_opt(j, "file_bytes", r->kind == EATER_ANON ? OPT_ABSENT : r->file_bytes);
     if (r->mode == LAB_PROTECT)
         json_kv_str(j, "variant", lab_variant_fallback(r) ? "unprotected_+900" : "protected_-900");
-    json_key(j, "stale_removed");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "stale_removed");
     for (size_t i = 0; i < r->nstale; i++)
         json_str(j, r->stale[i]);
     json_arr_end(j);
@@ -54,8 +52,7 @@ static void json_setup(const struct lab_result *r, struct json *j)
 
 static void json_eaters(const struct lab_result *r, struct json *j)
 {
-    json_key(j, "eaters");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "eaters");
     for (size_t i = 0; i < r->neaters; i++) {
         const struct lab_eater_info *e = &r->eaters[i];
         json_obj_begin(j);
@@ -79,8 +76,7 @@ static void json_eaters(const struct lab_result *r, struct json *j)
 static void json_prediction(const struct lab_result *r, struct json *j)
 {
     const struct lab_prediction *p = &r->pred;
-    json_key(j, "prediction");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "prediction");
     json_kv_bool(j, "made", p->made);
     json_kv_str(j, "why_not", p->made ? NULL : p->why_not);
     json_kv_u64(j, "totalpages", p->totalpages);
@@ -93,8 +89,7 @@ static void json_prediction(const struct lab_result *r, struct json *j)
     if (p->made && r->mode == LAB_PROTECT)
         json_kv_i64(j, "victim_pid_without_adj", p->c[p->victim_no_adj].pid);
     json_seconds(j, "high_to_max_seconds", p->high_to_max_s, p->high_to_max_s > 0);
-    json_key(j, "candidates");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "candidates");
     for (size_t i = 0; i < p->n; i++) {
         const struct lab_candidate *c = &p->c[i];
         json_obj_begin(j);
@@ -115,12 +110,10 @@ static void json_prediction(const struct lab_result *r, struct json *j)
 /* PSI as every other output writes it (psi_line_json_fields), with the stall rate beside it */
 static void json_sample_psi(const struct lab_sample *s, struct json *j)
 {
-    json_key(j, "psi");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "psi");
     const char *names[2] = {"some", "full"};
     for (int k = 0; k < 2; k++) {
-        json_key(j, names[k]);
-        json_obj_begin(j);
+        json_kv_obj_begin(j, names[k]);
         psi_line_json_fields(k ? &s->psi.full : &s->psi.some, j);
         double rate = k ? s->full_rate : s->some_rate;
         json_seconds(j, "rate", rate, rate >= 0);
@@ -131,8 +124,7 @@ static void json_sample_psi(const struct lab_sample *s, struct json *j)
 
 static void json_samples(const struct lab_result *r, struct json *j)
 {
-    json_key(j, "samples");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "samples");
     for (size_t i = 0; i < r->series.n; i++) {
         const struct lab_sample *s = &r->series.v[i];
         json_obj_begin(j);
@@ -171,8 +163,7 @@ static void json_summary(const struct lab_result *r, struct json *j)
 {
     const struct lab_summary *s = &r->sum;
     bool killed = r->end == LAB_END_KILLED;
-    json_key(j, "summary");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "summary");
     json_kv_u64(j, "usage_at_kill", killed ? s->usage_at_kill : 0);
     json_kv_str(j, "usage_source",
                 !killed                                  ? NULL

@@ -320,8 +320,7 @@ int ps_render_tree(const struct cli *c, const struct ps_opts *o, const struct ro
 
 static void json_cmdline(struct json *j, const struct proc *p)
 {
-    json_key(j, "cmdline");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "cmdline");
     size_t i = 0;
     while (i < p->cmdline_len) {
         size_t n = strnlen(p->cmdline + i, p->cmdline_len - i);
@@ -341,8 +340,7 @@ static void json_kill_unit(struct json *j, const struct oomdomain *d, size_t i)
     size_t *m = calloc(n ? n : 1, sizeof(size_t));
     json_obj_begin(j);
     json_kv_str(j, "cgroup", d->cgroups.v[d->group[i]].path);
-    json_key(j, "pids");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "pids");
     if (m) {
         oomdomain_kill_unit(d, i, m, n);
         for (size_t k = 0; k < n; k++)
@@ -433,8 +431,7 @@ static const char *why_name(enum oomdomain_why w)
 
 static void json_domain(struct json *j, const struct oomdomain *d)
 {
-    json_key(j, "oom_domain");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "oom_domain");
     json_kv_str(j, "cgroup", d->path);
     json_kv_str(j, "oom_cgroup", d->oom_cgroup);
     json_kv_str(j, "reason", why_name(d->why));
@@ -490,8 +487,7 @@ int ps_render_json(const struct ps_opts *o, const struct sysroot *sr, const stru
     /* how far apart the two RSS readings can be on this kernel (per-CPU counter slack) */
     json_kv_u64(&j, "counter_error_pages", err);
     json_kv_str(&j, "view", o->tree ? "tree" : "ranked");
-    json_key(&j, "processes");
-    json_arr_begin(&j);
+    json_kv_arr_begin(&j, "processes");
     if (o->tree) {
         struct tree t;
         int r = tree_build(rows, n, &t);

@@ -227,8 +227,7 @@ static void limits_json(const struct cgroup_snapshot *s, const struct limit_sums
     json_kv_u64(j, "limits_sum", l->sum);
     json_kv_u64(j, "committed", l->committed);
     json_kv_u64(j, "limited_cgroups", l->nlimited);
-    json_key(j, "top_limits");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "top_limits");
     for (size_t k = 0; k < l->ntop; k++) {
         const struct cgroup_memory *cg = &s->v[l->top[k]];
         json_obj_begin(j);
@@ -238,8 +237,7 @@ static void limits_json(const struct cgroup_snapshot *s, const struct limit_sums
         json_obj_end(j);
     }
     json_arr_end(j);
-    json_key(j, "nested");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "nested");
     for (size_t i = 0; i < s->n; i++)
         if (has_limit(&s->v[i]) && l->kids_limits[i] > s->v[i].max) {
             json_obj_begin(j);
@@ -327,8 +325,7 @@ static void sort_fullest_first(const struct cgroup_snapshot *s, size_t *hit, siz
 static void memory_high_json(const struct cgroup_snapshot *s, const size_t *hit, size_t nhit,
                              size_t quiet, struct json *j)
 {
-    json_key(j, "cgroups");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "cgroups");
     for (size_t k = 0; k < nhit; k++) {
         const struct cgroup_memory *cg = &s->v[hit[k]];
         json_obj_begin(j);
@@ -470,8 +467,7 @@ static void oom_group_json(const struct node *n, size_t i, size_t nm, size_t kil
     json_kv_u64(j, "die_together", kill);
     const struct proc *all[64];
     size_t na = members(n, i, all, 64, &kill);
-    json_key(j, "pids");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "pids");
     for (size_t q = 0; q < na && q < 64; q++)
         json_i64(j, all[q]->pid);
     json_arr_end(j);
@@ -515,8 +511,7 @@ int check_oom_group(const struct node *n, struct doctor_report *r)
     fb_ev(&b, "the kernel kills the victim, then every other process of the highest cgroup with "
               "memory.oom.group=1 between it and the OOMing cgroup (the root, for a machine-wide "
               "OOM), except those at oom_score_adj -1000");
-    json_key(&b.j, "groups");
-    json_arr_begin(&b.j);
+    json_kv_arr_begin(&b.j, "groups");
     size_t shown = 0;
     for (size_t k = 0; k < ntops; k++) {
         const struct proc *m[5];
@@ -653,8 +648,7 @@ int check_page_cache(const struct node *n, struct doctor_report *r)
     fb_ev(&b, "page cache counts toward a cgroup's limit; at the limit the kernel reclaims "
               "inactive file pages first, active ones only after they turn inactive, dirty ones "
               "after writeback, and shmem/tmpfs not at all without swap");
-    json_key(&b.j, "cgroups");
-    json_arr_begin(&b.j);
+    json_kv_arr_begin(&b.j, "cgroups");
     for (size_t k = 0; k < nhit; k++)
         page_cache_cgroup(n, hit[k], k < 6, &b);
     json_arr_end(&b.j);

@@ -255,8 +255,7 @@ int check_recent_kills(const struct node *n, struct doctor_report *r)
     size_t first = log->nevents > 6 ? log->nevents - 6 : 0;
     if (first)
         fb_ev(&b, "the last 6 of %zu events:", log->nevents);
-    json_key(&b.j, "events");
-    json_arr_begin(&b.j);
+    json_kv_arr_begin(&b.j, "events");
     for (size_t i = first; i < log->nevents; i++)
         recent_kill(n, &log->events[i], &b);
     json_arr_end(&b.j);

@@ -244,8 +244,7 @@ static void kill_order_json(const struct node *n, const struct doctor_opts *o,
     const struct victim_list *vl = k->vl;
     json_kv_u64(j, "totalpages", vl->totalpages);
     json_kv_u64(j, "adj_weight_pages", k->weight);
-    json_key(j, "first_victims");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "first_victims");
     for (size_t i = 0; i < k->eligible && i < 10; i++)
         doctor_victim_json(j, n, &vl->v[i], classify(vl->v[i].proc, o));
     json_arr_end(j);
@@ -254,8 +253,7 @@ static void kill_order_json(const struct node *n, const struct doctor_opts *o,
     json_key(j, "largest_workload");
     victim_or_null(j, n, k, k->holder, CLASS_WORKLOAD);
     /* before the largest workload process (the first one when it is also the largest) */
-    json_key(j, "critical_before_workload");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "critical_before_workload");
     for (size_t i = 0; i < k->limit; i++)
         if (classify(vl->v[i].proc, o) == CLASS_CRITICAL &&
             (k->holder == SIZE_MAX || vl->v[i].badness > k->holder_grown))
@@ -422,8 +420,7 @@ int check_oom_daemon(const struct node *n, struct doctor_report *r)
             return doctor_note(r, CHECK_OOM_DAEMON, RESULT_OK, "%s runs", what[0]);
         }
     }
-    json_key(&b.j, "daemons");
-    json_arr_begin(&b.j);
+    json_kv_arr_begin(&b.j, "daemons");
     for (size_t i = 0; i < nf; i++) {
         json_obj_begin(&b.j);
         json_kv_str(&b.j, "name", what[i]);
@@ -509,8 +506,7 @@ static void adj_evidence(const struct node *n, const struct adj_extremes *x, str
 
 static void adj_json(const struct node *n, const struct adj_extremes *x, struct json *j)
 {
-    json_key(j, "unkillable");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "unkillable");
     for (size_t i = 0; i < x->nh; i++) {
         json_obj_begin(j);
         json_kv_i64(j, "pid", x->hogs[i]->pid);
@@ -519,8 +515,7 @@ static void adj_json(const struct node *n, const struct adj_extremes *x, struct 
         json_obj_end(j);
     }
     json_arr_end(j);
-    json_key(j, "tiny_first");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "tiny_first");
     for (size_t i = 0; i < x->nt; i++)
         doctor_victim_json(j, n, x->tiny[i], CLASS_OTHER);
     json_arr_end(j);

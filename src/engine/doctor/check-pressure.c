@@ -241,8 +241,7 @@ static void pressure_json(const struct node *n, const struct pressure_scan *p, s
     json_key(j, "node_refaults");
     workingset_json(&n->refaults, j);
     json_kv_u64(j, "healthy_cgroups", p->healthy);
-    json_key(j, "cgroups");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "cgroups");
     for (size_t k = 0; k < p->nhit; k++) {
         const struct cgroup_memory *cg = &s->v[p->hit[k]];
         json_obj_begin(j);

@@ -127,8 +127,7 @@ void wevent_emit(struct watch *w, struct wevent *e)
 
 void wevent_json_psi(struct json *j, const char *key, const struct psi *p)
 {
-    json_key(j, key);
-    json_obj_begin(j);
+    json_kv_obj_begin(j, key);
     psi_json_fields(p, j);
     json_obj_end(j);
 }

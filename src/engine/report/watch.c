@@ -85,15 +85,13 @@ static void report_events(struct watch *w, struct wcg *cg, bool force)
     buf_printf(&e.text, "%s", cg->path);
     wevent_text_names(&e, &id);
     buf_putc(&e.text, ':');
-    json_key(&e.j, "changes");
-    json_obj_begin(&e.j);
+    json_kv_obj_begin(&e.j, "changes");
     for (size_t i = 0; i < CGROUP_EVENTS_N; i++) {
         const char *name = cgroup_event_name(i);
         uint64_t a = cgroup_event_value(&cg->reported, i), b = cgroup_event_value(&now, i);
         if (!opt_has(a) || !opt_has(b) || b <= a)
             continue;
-        json_key(&e.j, name);
-        json_obj_begin(&e.j);
+        json_kv_obj_begin(&e.j, name);
         json_kv_u64(&e.j, "delta", b - a);
         json_kv_u64(&e.j, "total", b);
         json_obj_end(&e.j);

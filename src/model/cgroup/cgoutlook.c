@@ -150,8 +150,7 @@ void cgroup_outlook_json(const struct cgroup_outlook *ol, struct json *j)
     bool known = ol->verdict != OUTLOOK_UNKNOWN && ol->verdict != OUTLOOK_NO_LIMIT;
     if (known) {
         json_kv_str(j, "confidence", outlook_confidence_name(ol->confidence));
-        json_key(j, "unsure");
-        json_arr_begin(j);
+        json_kv_arr_begin(j, "unsure");
         static const char *const names[] = {"mapped", "dirty", "slab", "swap"};
         for (unsigned i = 0; i < 4; i++)
             if (ol->unsure & (1u << i))

@@ -380,8 +380,7 @@ int explain_cascade_json(const struct cascade *c, struct json *j)
     json_kv_u64(j, "last_freed_kb", c->last_freed_kb);
     json_kv_u64(j, "positive_oom_score_adj", c->positive_adj);
     json_kv_u64(j, "node_critical_kills", c->critical_kills);
-    json_key(j, "node_critical");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "node_critical");
     for (size_t i = 0; i < c->ncritical; i++)
         json_str(j, c->critical[i]);
     json_arr_end(j);

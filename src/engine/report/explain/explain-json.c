@@ -101,8 +101,7 @@ static void json_badness(struct json *j, const struct oom_event *e, const struct
 
 static void json_impossible(struct json *j, const struct oom_impossible *list, size_t n)
 {
-    json_key(j, "impossible");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "impossible");
     for (size_t i = 0; i < n; i++) {
         json_obj_begin(j);
         json_kv_str(j, "field", list[i].field);
@@ -203,8 +202,7 @@ static void json_memcg(struct json *j, const struct oom_event *e)
         json_counter(j, "memsw", &e->memsw);
         json_counter(j, "kmem", &e->kmem);
         json_kv_str(j, "stats_for", e->stats_memcg);
-        json_key(j, "stats");
-        json_obj_begin(j);
+        json_kv_obj_begin(j, "stats");
         json_kv_u64_opt(j, "anon_bytes", e->stat_anon);
         json_kv_u64_opt(j, "file_bytes", e->stat_file);
         json_kv_u64_opt(j, "kernel_bytes", e->stat_kernel);
@@ -253,8 +251,7 @@ static void json_machine(struct json *j, const struct oom_event *e)
 /* what the killer did: victims, the chosen task, group kills, the outcome, the task table */
 static void json_outcome(struct json *j, const struct oom_event *e)
 {
-    json_key(j, "victims");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "victims");
     for (size_t i = 0; i < e->nvictims; i++)
         json_victim(j, e, &e->victims[i]);
     json_arr_end(j);
@@ -285,8 +282,7 @@ static void json_outcome(struct json *j, const struct oom_event *e)
         json_kv_null(j, "tasks_oom_score_adj_min");
     }
     json_kv_bool(j, "task_table_layout_inferred", e->table_inferred);
-    json_key(j, "top_tasks");
-    json_arr_begin(j);
+    json_kv_arr_begin(j, "top_tasks");
     for (size_t i = 0; i < e->nrows; i++)
         json_task(j, &e->rows[i]);
     json_arr_end(j);

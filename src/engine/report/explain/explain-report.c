@@ -137,8 +137,7 @@ struct explain_report *explain_report_new(const struct explain_report_opts *o)
     if (o->json) {
         json_init(&r->j, &r->out, true);
         json_obj_begin(&r->j);
-        json_key(&r->j, "events");
-        json_arr_begin(&r->j);
+        json_kv_arr_begin(&r->j, "events");
     }
     return r;
 }
@@ -212,8 +211,7 @@ static void cascades_out(struct explain_report *r)
     if (r->err || (r->err = cascade_tracker_end(&r->cas)) < 0)
         return;
     if (r->o.json) {
-        json_key(&r->j, "cascades");
-        json_arr_begin(&r->j);
+        json_kv_arr_begin(&r->j, "cascades");
     }
     for (size_t i = 0; i < r->cas.ndone && !r->err; i++) {
         int q;
@@ -233,8 +231,7 @@ static void cascades_out(struct explain_report *r)
 static void input_json(struct explain_report *r, const struct explain_input *in)
 {
     struct json *j = &r->j;
-    json_key(j, "input");
-    json_obj_begin(j);
+    json_kv_obj_begin(j, "input");
     json_kv_str(j, "source", in->source);
     json_kv_u64(j, "bytes", in->bytes);
     json_kv_u64(j, "lines", in->lines);
