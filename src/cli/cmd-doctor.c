@@ -285,7 +285,7 @@ static unsigned plan_checks(const struct doctor_cli *o, struct doctor_opts *dopt
         if (i == CHECK_KILL_ORDER || i == CHECK_OOM_DAEMON || i == CHECK_ADJ ||
             i == CHECK_OOM_GROUP)
             parts |= NODE_READ_PROCS;
-        if (i >= CHECK_LIMITS && i <= CHECK_PSI_CGROUPS)
+        if ((i >= CHECK_LIMITS && i <= CHECK_PSI_CGROUPS) || i == CHECK_GUARD_BAND)
             parts |= NODE_READ_CGROUPS;
         if (i == CHECK_RECENT_KILLS || i == CHECK_KERNEL_LOG)
             parts |= NODE_READ_KMSG;

@@ -371,6 +371,21 @@ static void cgroups_notes(struct out *o, const struct node *n, const struct stat
     }
 }
 
+/* the cgroups whose memory.high the agent's guard band set */
+static void band_text(struct out *o, const struct node *n)
+{
+    if (n->band_err < 0 || !n->band.n)
+        return;
+    buf_printf(o->b, "  guard band (memory.high set by the agent, %s):",
+               sysroot_path(n->sr, "/" BAND_RECORD_PATH));
+    endl(o);
+    for (size_t i = 0; i < n->band.n; i++) {
+        buf_puts(o->b, "    ");
+        doctor_band_line(n, &n->band.v[i], o->b);
+        endl(o);
+    }
+}
+
 static void cgroups_text(struct out *o, const struct node *n, const struct status_screen *s)
 {
     style(o, STYLE_BOLD);
@@ -400,6 +415,7 @@ static void cgroups_text(struct out *o, const struct node *n, const struct statu
     table_out(o, &t);
     table_release(&t);
     cgroups_notes(o, n, s);
+    band_text(o, n);
 }
 
 static void victims_text(struct out *o, const struct node *n, const struct status_screen *s)
@@ -609,6 +625,11 @@ static void json_cgroups(struct json *j, const struct node *n, const struct stat
     for (size_t k = 0; k < s->ncg; k++) {
         json_cgroup_row(j, n, &s->cg[k]);
     }
+    json_arr_end(j);
+    json_key(j, "guard_band");
+    json_arr_begin(j);
+    for (size_t i = 0; n->band_err == 0 && i < n->band.n; i++)
+        doctor_band_json(n, &n->band.v[i], j);
     json_arr_end(j);
     json_obj_end(j);
 }

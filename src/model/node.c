@@ -128,6 +128,7 @@ int node_read(const struct sysroot *sr, unsigned parts, struct node *ret)
         .hier = {.memory = {.fd = -1}, .unified = {.fd = -1}},
         .hier_err = -ENOMEDIUM,
         .cgroups_err = -ENOMEDIUM,
+        .band_err = -ENOENT,
         .log_err = -ENODATA,
         .now_us = OPT_ABSENT,
         .names = PODNAMES_INIT,
@@ -162,8 +163,12 @@ int node_read(const struct sysroot *sr, unsigned parts, struct node *ret)
     if (n.hier_err == 0 && n.hier.memory_version == 0)
         n.hier_err = -ENOMEDIUM;
     n.cgroups_ms = clock_mono_ms();
-    if (n.hier_err == 0 && (parts & NODE_READ_CGROUPS))
+    if (n.hier_err == 0 && (parts & NODE_READ_CGROUPS)) {
         n.cgroups_err = cgroup_snapshot_read(&n.hier, NULL, &n.cgroups);
+        n.band_err = band_records_read(sr, &n.band, &n.band_bad_line);
+        if (n.band_err == 0 && n.band.n == 0)
+            n.band_err = -ENOENT;
+    }
     if ((r = map_procs(&n)) < 0)
         goto fail;
     if ((parts & (NODE_READ_PROCS | NODE_READ_CGROUPS)) && (r = podnames_read(sr, &n.names)) < 0)
@@ -186,6 +191,7 @@ void node_release(struct node *n)
     free(n->proc_memcg);
     free(n->cg_refaults);
     cgroup_snapshot_release(&n->cgroups);
+    band_records_release(&n->band);
     cgroup_hier_close(&n->hier);
     podnames_release(&n->names);
     if (n->log) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "model/cgroup/cgoutlook.h"
+#include "model/cgroup/band.h"
 #include "model/cgroup/cgroup.h"
 #include "kver.h"
 #include "model/log/logsource.h"
@@ -66,6 +67,12 @@ struct node {
                                        refaults come from cgroups at their limits, and its level
                                        is none */
     struct workingset *cg_refaults; /* per cgroups.v[i], or NULL */
+
+    /* the memory.high values the agent's guard band set (<root>/run/oomwarden/guard-band), read
+     * with the cgroups; band_err -ENOENT: no record, -EBADMSG: unreadable at band_bad_line */
+    struct band_records band;
+    int band_err;
+    size_t band_bad_line;
 
     /* the names of the pods and containers (the kubelet's log layout), read with the processes
      * or the cgroups; empty on a node without it */

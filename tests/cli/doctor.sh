@@ -9,6 +9,8 @@ for t in k8s-node limits pagecache oomgroup legacy clean; do
 done
 run_case status-k8s-node-json "$BIN" status $NW --root tests/fixtures/dr-k8s-node --json
 run_case status-clean-json "$BIN" status $NW --root tests/fixtures/dr-clean --json
+run_case doctor-band "$BIN" doctor --root tests/fixtures/dr-band --only guard-band
+run_case status-band "$BIN" status $NW --root tests/fixtures/dr-band
 run_case status-top1 "$BIN" status $NW --root tests/fixtures/dr-oomgroup --top 1
 run_case status-v1-docker "$BIN" status $NW --root tests/fixtures/cg-v1
 run_case status-no-cgroups "$BIN" --root tests/fixtures/procs-basic status $NW
@@ -54,7 +56,7 @@ check "node crash: the seed cascade in the log is a critical recent-kills findin
       and .data.global == 13 and .data.kills == 13 and .data.cascades == 1' <<<"$j"
 check "every finding has id, severity, title, evidence, fix and data; checks has all 13" \
     jq -e '([.findings[] | has("id","severity","title","evidence","fix","data")] | all)
-      and (.checks | length == 13) and .summary.exit_code == 2' <<<"$j"
+      and (.checks | length == 14) and .summary.exit_code == 2' <<<"$j"
 j=$("$BIN" doctor --root "$FX/dr-limits" --json --only limits)
 check "limits over RAM: 178 + 16 + 8 GiB of pod limits on 192 GiB, containers not counted again" \
     jq -e '.findings[0].severity == "warning" and .findings[0].data.limits_sum == 216895848448
@@ -73,6 +75,34 @@ check "oom.group containers: nginx x4 and php-fpm x5 die together; the log's gro
 j=$("$BIN" doctor $NW --root "$FX/dr-clean" --json)
 check "clean machine: nothing above info, exit code 0" \
     jq -e '([.findings[] | select(.severity != "info")] | length == 0) and .summary.exit_code == 0' <<<"$j"
+check "clean machine: no guard band record, guard-band ok" \
+    jq -e '.checks[] | select(.id == "guard-band") | .result == "ok" and (.note | contains("no guard band"))' <<<"$j"
+
+# the guard band (gen-doctor.py dr-band): the agent's band on worker.service, nginx.service's
+# memory.high lowered since, a cgroup gone; doctor and status show the same objects
+j=$("$BIN" doctor --root "$FX/dr-band" --json --only guard-band)
+check "guard band: info; worker.service set (1.8 GiB, 0.2 GiB under 2 GiB), nginx changed, gone.service gone" \
+    jq -e '.findings[0].id == "guard-band" and .findings[0].severity == "info" and .summary.exit_code == 0
+      and .findings[0].data.cgroups == [
+        {cgroup: "/system.slice/worker.service", state: "set", memory_high: 1932735283,
+         memory_max: 2147483648, under_max: 214748365, set: 1932735283, previous: "max"},
+        {cgroup: "/system.slice/nginx.service", state: "changed", memory_high: 943718400,
+         memory_max: 1073741824, under_max: 130023424, set: 996147200, previous: "max"},
+        {cgroup: "/system.slice/gone.service", state: "gone", memory_high: null, memory_max: null,
+         under_max: null, set: 1610612736, previous: 2040109465}]' <<<"$j"
+expect_eq "status --json: cgroups.guard_band is the doctor's list" \
+    "$(jq -c '.findings[0].data.cgroups' <<<"$j")" \
+    "$("$BIN" status $NW --root "$FX/dr-band" --json | jq -c '.cgroups.guard_band')"
+expect_eq "status --json without a record: guard_band []" "[]" \
+    "$("$BIN" status $NW --root "$FX/dr-clean" --json | jq -c '.cgroups.guard_band')"
+bad=$(mktemp -d)
+cp -a "$FX/dr-band/." "$bad/"
+printf '# oomwarden guard band\n1932735283 /system.slice/worker.service\n' >"$bad/run/oomwarden/guard-band"
+j=$("$BIN" doctor --root "$bad" --json --only guard-band)
+check "guard band: a malformed record is a warning naming its line, exit 1" \
+    jq -e '.findings[0].severity == "warning" and .findings[0].data.bad_line == 2
+      and (.findings[0].evidence[0] | contains("line 2 is not")) and .summary.exit_code == 1' <<<"$j"
+rm -rf "$bad"
 
 j=$("$BIN" status $NW --root "$FX/dr-k8s-node" --json)
 check "status: the next machine-wide victims are sshd, systemd-network, rngd; the container at 95% would lose java" \

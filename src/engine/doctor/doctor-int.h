@@ -136,3 +136,5 @@ int check_swap(const struct node *n, struct doctor_report *r);
 int check_sysctl(const struct node *n, struct doctor_report *r);
 int check_recent_kills(const struct node *n, struct doctor_report *r);
 int check_kernel_log(const struct node *n, struct doctor_report *r);
+/* check-band.c */
+int check_guard_band(const struct node *n, struct doctor_report *r);

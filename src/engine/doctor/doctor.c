@@ -19,6 +19,7 @@ const struct doctor_check_info doctor_checks[CHECK_COUNT] = {
     [CHECK_ADJ] = {"adj", "big processes at oom_score_adj -1000; tiny ones killed first"},
     [CHECK_RECENT_KILLS] = {"recent-kills", "OOM kills in the kernel log"},
     [CHECK_KERNEL_LOG] = {"kernel-log", "the kernel log cannot be read"},
+    [CHECK_GUARD_BAND] = {"guard-band", "memory.high set by oomwarden's guard band (the agent)"},
 };
 
 int doctor_check_find(const char *id)
@@ -103,6 +104,9 @@ int doctor_run(const struct node *n, const struct doctor_opts *o, struct doctor_
             break;
         case CHECK_KERNEL_LOG:
             e = check_kernel_log(n, &r);
+            break;
+        case CHECK_GUARD_BAND:
+            e = cgroups ? check_guard_band(n, &r) : doctor_note(&r, c, RESULT_SKIPPED, "%s", nocg);
             break;
         }
     }

@@ -35,6 +35,7 @@ enum doctor_check_id {
     CHECK_ADJ,          /* large processes at -1000; tiny ones with positive adj first */
     CHECK_RECENT_KILLS, /* OOM kills in the kernel log */
     CHECK_KERNEL_LOG,   /* the kernel log unreadable */
+    CHECK_GUARD_BAND,   /* memory.high set by the agent's guard band */
     CHECK_COUNT,
 };
 
@@ -82,6 +83,14 @@ void doctor_report_release(struct doctor_report *r);
 
 /* The worst severity found; -1 when there is no finding. */
 int doctor_worst(const struct doctor_report *r);
+
+/* A cgroup whose memory.high the agent's guard band set (a record of node->band): "set" (its
+ * memory.high is the band's), "changed" (written by someone else since) or "gone"; as JSON
+ * (docs/json/doctor.md, guard-band) and as one line of text. */
+struct band_record;
+const char *doctor_band_state(const struct node *n, const struct band_record *rec);
+void doctor_band_json(const struct node *n, const struct band_record *rec, struct json *j);
+void doctor_band_line(const struct node *n, const struct band_record *rec, struct buf *out);
 
 /* One finding as a JSON object (docs/json/doctor.md). */
 void doctor_finding_json(const struct finding *f, struct json *j);
