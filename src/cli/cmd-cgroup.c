@@ -128,16 +128,6 @@ static int parse_args(struct cli *c, struct cg_opts *o, int argc, char **argv)
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static void json_kv_limit(struct json *j, const char *k, uint64_t v)
-{
-    if (!opt_has(v))
-        json_kv_null(j, k);
-    else if (!cgroup_limit_set(v))
-        json_kv_str(j, k, "max");
-    else
-        json_kv_u64(j, k, v);
-}
-
 static void json_kv_bool_opt(struct json *j, const char *k, uint64_t v)
 {
     if (opt_has(v))
@@ -233,19 +223,19 @@ static void json_cgroup(struct json *j, const struct podnames *names,
     json_kv_u64_opt(j, "processes_subtree", cg->nprocs_subtree);
     json_kv_u64_opt(j, "current", cg->current);
     json_kv_u64_opt(j, "peak", cg->peak);
-    json_kv_limit(j, "max", cg->max);
-    json_kv_limit(j, "high", cg->high);
-    json_kv_limit(j, "low", cg->low);
-    json_kv_limit(j, "min", cg->min);
+    cgroup_limit_json(j, "max", cg->max);
+    cgroup_limit_json(j, "high", cg->high);
+    cgroup_limit_json(j, "low", cg->low);
+    cgroup_limit_json(j, "min", cg->min);
     json_kv_u64_opt(j, "swap_current", cg->swap_current);
-    json_kv_limit(j, "swap_max", cg->swap_max);
-    json_kv_limit(j, "swap_high", cg->swap_high);
+    cgroup_limit_json(j, "swap_max", cg->swap_max);
+    cgroup_limit_json(j, "swap_high", cg->swap_high);
     json_kv_u64_opt(j, "swap_peak", cg->swap_peak);
     json_kv_u64_opt(j, "memsw_current", cg->memsw_current);
-    json_kv_limit(j, "memsw_max", cg->memsw_max);
+    cgroup_limit_json(j, "memsw_max", cg->memsw_max);
     json_kv_u64_opt(j, "kmem_current", cg->kmem_current);
-    json_kv_limit(j, "soft_limit", cg->soft_limit);
-    json_kv_limit(j, "binding_max", b->limit);
+    cgroup_limit_json(j, "soft_limit", cg->soft_limit);
+    cgroup_limit_json(j, "binding_max", b->limit);
     json_kv_str(j, "binding_max_from", b->from);
     json_kv_u64_opt(j, "headroom", b->headroom);
     json_kv_u64_opt(j, "working_set", cgroup_working_set(cg));
@@ -649,8 +639,8 @@ static int one_json(const struct cgroup_hier *h, const struct podnames *names,
         json_obj_begin(&j);
         json_kv_str(&j, "path", anc->v[i].path);
         json_kv_u64_opt(&j, "current", anc->v[i].current);
-        json_kv_limit(&j, "max", anc->v[i].max);
-        json_kv_limit(&j, "high", anc->v[i].high);
+        cgroup_limit_json(&j, "max", anc->v[i].max);
+        cgroup_limit_json(&j, "high", anc->v[i].high);
         json_kv_bool_opt(&j, "oom_group", anc->v[i].oom_group);
         json_obj_end(&j);
     }

@@ -412,16 +412,6 @@ static void json_process(struct json *j, struct users *users, const struct podna
     json_obj_end(j);
 }
 
-static void json_limit(struct json *j, const char *k, uint64_t v)
-{
-    if (!opt_has(v))
-        json_kv_null(j, k);
-    else if (!cgroup_limit_set(v))
-        json_kv_str(j, k, "max");
-    else
-        json_kv_u64(j, k, v);
-}
-
 static const char *why_name(enum oomdomain_why w)
 {
     if (w == OOMDOMAIN_OWN_LIMIT)
@@ -435,12 +425,12 @@ static void json_domain(struct json *j, const struct oomdomain *d)
     json_kv_str(j, "cgroup", d->path);
     json_kv_str(j, "oom_cgroup", d->oom_cgroup);
     json_kv_str(j, "reason", why_name(d->why));
-    json_limit(j, "own_limit", d->own_limit);
+    cgroup_limit_json(j, "own_limit", d->own_limit);
     json_kv_u64_opt(j, "own_usage", d->own_usage);
     json_kv_bool(j, "own_tasks_only", d->own_tasks_only);
     json_kv_i64(j, "memory_version", d->version);
-    json_limit(j, "limit", d->limit);
-    json_limit(j, d->version == 1 ? "memsw_limit" : "swap_limit",
+    cgroup_limit_json(j, "limit", d->limit);
+    cgroup_limit_json(j, d->version == 1 ? "memsw_limit" : "swap_limit",
                d->version == 1 ? d->memsw_limit : d->swap_limit);
     json_kv_u64_opt(j, "usage", d->usage);
     json_kv_u64_opt(j, "swappiness", d->swappiness);

@@ -22,16 +22,6 @@ const char *doctor_band_state(const struct node *n, const struct band_record *re
     return cg->high == rec->set ? "set" : "changed";
 }
 
-static void kv_limit(struct json *j, const char *k, uint64_t v)
-{
-    if (!opt_has(v))
-        json_kv_null(j, k);
-    else if (!cgroup_limit_set(v))
-        json_kv_str(j, k, "max");
-    else
-        json_kv_u64(j, k, v);
-}
-
 void doctor_band_json(const struct node *n, const struct band_record *rec, struct json *j)
 {
     const struct cgroup_memory *cg = band_cgroup(n, rec);
@@ -39,13 +29,13 @@ void doctor_band_json(const struct node *n, const struct band_record *rec, struc
     json_obj_begin(j);
     json_kv_str(j, "cgroup", rec->path);
     json_kv_str(j, "state", doctor_band_state(n, rec));
-    kv_limit(j, "memory_high", high);
-    kv_limit(j, "memory_max", max);
+    cgroup_limit_json(j, "memory_high", high);
+    cgroup_limit_json(j, "memory_max", max);
     bool under = opt_has(high) && opt_has(max) && cgroup_limit_set(high) && cgroup_limit_set(max) &&
                  high < max;
     json_kv_u64_opt(j, "under_max", under ? max - high : OPT_ABSENT);
     json_kv_u64(j, "set", rec->set);
-    kv_limit(j, "previous", rec->previous);
+    cgroup_limit_json(j, "previous", rec->previous);
     json_obj_end(j);
 }
 

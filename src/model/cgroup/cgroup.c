@@ -11,7 +11,9 @@
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/cursor.h"
+#include "base/json.h"
 #include "base/limits.h"
+#include "base/opt.h"
 #include "base/sys/fileio.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
@@ -373,4 +375,14 @@ int cgroup_of_pid(const struct cgroup_hier *h, int pid, char **ret)
     }
     *ret = mem;
     return 0;
+}
+
+void cgroup_limit_json(struct json *j, const char *key, uint64_t v)
+{
+    if (!opt_has(v))
+        json_kv_null(j, key);
+    else if (!cgroup_limit_set(v))
+        json_kv_str(j, key, "max");
+    else
+        json_kv_u64(j, key, v);
 }

@@ -128,6 +128,9 @@ int cgroup_oom_control_parse(const char *buf, size_t len, struct cgroup_oom_cont
  * reads CGROUP_UNLIMITED. Returns 0 or -EBADMSG.
  */
 int cgroup_limit_parse(const char *buf, size_t len, int version, long page_size, uint64_t *ret);
+/* A limit as every --json writes it: bytes, "max" (CGROUP_UNLIMITED), or null when unknown. */
+struct json;
+void cgroup_limit_json(struct json *j, const char *key, uint64_t v);
 
 struct cgroup_memory {
     char *path;     /* relative to the hierarchy root, "/" for the root */
