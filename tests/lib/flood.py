@@ -2,14 +2,16 @@
 """A neighbour's load on the agent's HTTP side: N clients connect to HOST:PORT from the source
 address SRC (any 127.x.y.z is this machine) for SECONDS, each either idle (connects and says
 nothing) or partial (sends an unfinished request head and waits), and each reconnects as soon as
-the server drops it. Creates the file READY once all have connected; prints, at the end, how
+the server drops it. Creates the file READY once all have connected; stops after SECONDS, or
+sooner once the file STOP exists (the caller's measurements are done); prints, at the end, how
 many times the server dropped one.
 
-    flood.py HOST PORT N SRC idle|partial SECONDS READY
+    flood.py HOST PORT N SRC idle|partial SECONDS READY [STOP]
 """
-import selectors, socket, sys, time
+import os, selectors, socket, sys, time
 
 host, port, n, src, mode, secs, ready = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]), sys.argv[7]
+stop = sys.argv[8] if len(sys.argv) > 8 else None
 sel = selectors.DefaultSelector()
 drops = 0
 
@@ -28,7 +30,7 @@ for _ in range(n):
     connect()
 open(ready, "w").close()
 end = time.time() + secs
-while time.time() < end:
+while time.time() < end and not (stop and os.path.exists(stop)):
     for key, ev in sel.select(timeout=0.2):
         s = key.fileobj
         if key.data == "new" and ev & selectors.EVENT_WRITE:
