@@ -367,6 +367,60 @@ static void verdicts_and_plan(void **state)
     agent_config_release(&cfg);
 }
 
+/* A rule never raises this process's own oom_score_adj (found by the root's /proc/self): that
+ * change is a skip with its reason; lowering it, and any other process, are planned. */
+static void never_raises_its_own_adj(void **state)
+{
+    (void)state;
+    struct agent_config cfg;
+    const char *err;
+    assert_int_equal(load("[rule pods]\ncgroup = /kubepods.slice/*\noom-score-adj = 900\n"
+                          "[rule daemons]\ncgroup = /system.slice/*\noom-score-adj = -100\n",
+                          &cfg, &err),
+                     0);
+    struct sysroot sr;
+    assert_int_equal(sysroot_open(&sr, "/", NULL), 0);
+    pid_t me = getpid();
+    struct proc_table t = {0};
+    t.v = calloc(4, sizeof(*t.v));
+    t.v[t.n++] = mkproc(me, 1, "oomwarden", K8S_CTR, 0, 0, "oomwarden agent");
+    t.v[t.n++] = mkproc(me + 1, 1, "java", K8S_CTR, 0, 0, "java -jar app.jar");
+    struct policy_eval e;
+    assert_int_equal(policy_eval_init(&e, &cfg.policy, &sr, &t), 0);
+    assert_int_equal(e.self, me);
+    struct policy_plan pl = {0};
+    assert_int_equal(policy_plan_procs(&e, NULL, &pl), 0);
+    assert_int_equal(pl.n, 2);
+    assert_int_equal(pl.v[0].pid, me);
+    assert_int_equal(pl.v[0].state, CHANGE_SKIPPED);
+    assert_non_null(strstr(pl.v[0].skip_reason, "oomwarden itself"));
+    assert_int_equal(pl.v[1].pid, me + 1);
+    assert_int_equal(pl.v[1].state, CHANGE_PENDING);
+    assert_int_equal(pl.v[1].after, 900);
+    policy_plan_release(&pl);
+    policy_eval_release(&e);
+    /* in a system slice the rule lowers it: that is planned */
+    free(t.v[0].cgroup);
+    t.v[0].cgroup = strdup("/system.slice/oomwarden.service");
+    assert_int_equal(policy_eval_init(&e, &cfg.policy, &sr, &t), 0);
+    assert_int_equal(policy_plan_procs(&e, NULL, &pl), 0);
+    assert_int_equal(pl.v[0].pid, me);
+    assert_int_equal(pl.v[0].state, CHANGE_PENDING);
+    assert_int_equal(pl.v[0].after, -100);
+    policy_plan_release(&pl);
+    policy_eval_release(&e);
+    /* a fixture tree has no /proc/self: nothing is this process */
+    struct sysroot fx;
+    assert_int_equal(sysroot_open(&fx, FIXTURES_DIR "/cg-v1", NULL), 0);
+    assert_int_equal(policy_eval_init(&e, &cfg.policy, &fx, &t), 0);
+    assert_int_equal(e.self, 0);
+    policy_eval_release(&e);
+    sysroot_close(&fx);
+    sysroot_close(&sr);
+    proc_table_release(&t);
+    agent_config_release(&cfg);
+}
+
 static void cgroup_plan(void **state)
 {
     (void)state;
@@ -633,6 +687,7 @@ int main(void)
         cmocka_unit_test(long_lines_whole),
         cmocka_unit_test(cgroup_matchers),
         cmocka_unit_test(verdicts_and_plan),
+        cmocka_unit_test(never_raises_its_own_adj),
         cmocka_unit_test(cgroup_plan),
         cmocka_unit_test(change_text_and_json),
         cmocka_unit_test(apply_checks_identity),

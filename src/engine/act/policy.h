@@ -155,6 +155,7 @@ struct policy_eval {
     bool *exe_read;
     char **cmdline; /* per process, joined; lazily */
     struct podnames names; /* read at init when a rule matches on names and sr is given */
+    pid_t self; /* this process as sr's /proc numbers it (its "self" link); 0 when not there */
 };
 
 int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct sysroot *sr,
@@ -201,7 +202,9 @@ void policy_plan_release(struct policy_plan *pl);
 
 /*
  * Plans process changes: every process whose verdict sets an oom_score_adj it does not have.
- * Kernel threads and processes without an mm are left alone. Only procs->v[i] with
+ * Kernel threads and processes without an mm are left alone. A rule never raises this
+ * process's own oom_score_adj (the agent matched by `pod = *` in a namespace a rule did not
+ * foresee): that change is planned CHANGE_SKIPPED, with the reason. Only procs->v[i] with
  * `only == NULL || only[i]` are looked at (the agent passes the new ones).
  */
 int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_plan *pl);
