@@ -211,14 +211,16 @@ node_accel() {
     NODE_ACCEL=$VM_ACCEL NODE_ACCEL_WHY=$VM_ACCEL_REASON
 }
 
-# node_cmdline KERNEL_SERIES CGROUP: the kernel command line of a node boot
+# node_cmdline KERNEL_SERIES CGROUP: the kernel command line of a node boot, with
+# $NODE_CMDLINE_EXTRA at its end
 node_cmdline() {
     local c="root=/dev/vda rw console=ttyS0,115200 psi=1 log_buf_len=8M panic=-1 loglevel=4"
     c="$c systemd.unit=oomwarden.target oomwarden.node=1"
     # bookworm's systemd 252 still boots on v1 (a hybrid layout, as on this project's own
     # machines: v1 controllers, systemd's tree on a v2 mount at /sys/fs/cgroup/unified)
     [ "$2" = v1 ] && c="$c systemd.unified_cgroup_hierarchy=0"
-    echo "$c"
+    # a caller's own additions (bench/node-peers: a soft lockup ends the boot with a panic)
+    echo "$c${NODE_CMDLINE_EXTRA:+ $NODE_CMDLINE_EXTRA}"
 }
 
 # node_scenario_disk STAGE IMG: the small second disk (mkfs.ext4 -d, no ext4 journal so that a
