@@ -71,6 +71,11 @@ struct recent {
  * a process that lived less is never read at all.
  */
 #define PENDING_MS 100
+/* A process named by an event of the current batch: `parent` when it was a fork, 0 for an exec,
+ * rename or uid change (which is always read). */
+struct pend {
+    pid_t pid, parent;
+};
 #define PENDING_MAX 65536
 /* the initial PID namespace's /proc/PID/ns/pid inode, fixed since 3.8 (include/linux/proc_ns.h) */
 #define PROC_PID_INIT_INO 0xEFFFFFFCu
@@ -99,7 +104,7 @@ struct reconcile {
     /* the proc connector, when it can be used here (pcfd >= 0); else the scan timer */
     int pcfd;
     struct loop_source *pc_src, *pending_timer;
-    pid_t *pending;
+    struct pend *pending;
     size_t npending, pending_cap;
     bool pending_armed, pending_all;
     char source[256];
@@ -133,6 +138,11 @@ int reconcile_cmp_pid(const void *a, const void *b);
 void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct proc_table *t,
                      const bool *only);
 void reconcile_tracked_drop(struct reconcile *r, pid_t pid);
+/* Forked children (pid, parent; nothing else happened to them in the batch) recorded as their
+ * parent was matched, when it is tracked: a child has its parent's comm, exe, command line, uid,
+ * cgroup and oom_score_adj, so without `children` rules its verdict is the parent's and it need
+ * not be read. The pid of each one recorded is set to 0. */
+void reconcile_track_forks(struct reconcile *r, struct pend *forks, size_t n);
 /* The oom_score_adj the rules wanted of `pid` when it was last matched; POLICY_ADJ_UNSET when
  * none, or when it is not tracked. */
 int reconcile_tracked_want(struct reconcile *r, pid_t pid);

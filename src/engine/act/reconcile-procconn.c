@@ -18,11 +18,11 @@
 #include "engine/runtime/procconn.h"
 #include "model/sysroot.h"
 
-static void pending_add(struct reconcile *r, pid_t pid)
+static void pending_add(struct reconcile *r, pid_t pid, pid_t parent)
 {
     if (r->npending == r->pending_cap) {
         size_t cap = r->pending_cap ? r->pending_cap * 2 : 64;
-        pid_t *v = cap <= PENDING_MAX ? realloc(r->pending, cap * sizeof(*v)) : NULL;
+        struct pend *v = cap <= PENDING_MAX ? realloc(r->pending, cap * sizeof(*v)) : NULL;
         if (!v) {
             /* a burst beyond any use of reading one by one: everything at the batch instead */
             r->pending_all = true;
@@ -31,7 +31,7 @@ static void pending_add(struct reconcile *r, pid_t pid)
         r->pending = v;
         r->pending_cap = cap;
     }
-    r->pending[r->npending++] = pid;
+    r->pending[r->npending++] = (struct pend){.pid = pid, .parent = parent};
 }
 
 static void on_proc_event(void *ctx, const struct procconn_event *e)
@@ -39,25 +39,49 @@ static void on_proc_event(void *ctx, const struct procconn_event *e)
     struct reconcile *r = ctx;
     switch (e->kind) {
     case PROCCONN_FORK:
+        pending_add(r, e->pid, e->parent > 0 ? e->parent : 0);
+        break;
     case PROCCONN_EXEC:
     case PROCCONN_COMM:
     case PROCCONN_UID:
-        pending_add(r, e->pid);
+        pending_add(r, e->pid, 0);
         break;
     case PROCCONN_EXIT:
         reconcile_tracked_drop(r, e->pid);
-        /* gone before it was read: a short-lived process costs nothing (only the latest few are
-         * looked through; an older one fails its read, which is cheap too) */
-        for (size_t i = r->npending, k = 0; i-- > 0 && k < 64; k++) {
-            if (r->pending[i] == e->pid) {
+        /* gone before it was read: a short-lived process costs nothing. Each of its events
+         * (fork, exec...) is taken out, of the latest few only; an older one fails its read,
+         * which is cheap too */
+        for (size_t i = r->npending, k = 0; i-- > 0 && k < 64; k++)
+            if (r->pending[i].pid == e->pid)
                 r->pending[i] = r->pending[--r->npending];
-                break;
-            }
-        }
         break;
     case PROCCONN_ACK:
         break;
     }
+}
+
+static int cmp_pend(const void *a, const void *b)
+{
+    const struct pend *x = a, *y = b;
+    /* by pid, an exec (parent 0) before the same process's fork */
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return (x->parent > y->parent) - (x->parent < y->parent);
+}
+
+static bool pend_has(const struct pend *v, size_t n, pid_t pid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].pid == pid)
+            return true;
+        if (v[mid].pid < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
 }
 
 static int on_procconn(struct loop *l, int fd, uint32_t events, void *ctx)
@@ -99,15 +123,47 @@ int reconcile_on_pending(struct loop *l, void *ctx)
         reconcile_full_pass(r);
         return 0;
     }
-    /* once each, however many events it had */
+    /* once each, however many events it had: the processes to read (an exec, a rename or a uid
+     * change: what the rules match on changed) first; then the children that only forked */
     size_t n = r->npending, k = 0;
-    qsort(r->pending, n, sizeof(*r->pending), reconcile_cmp_pid);
+    struct pend *v = r->pending;
+    qsort(v, n, sizeof(*v), cmp_pend);
     for (size_t i = 0; i < n; i++)
-        if (k == 0 || r->pending[i] != r->pending[k - 1])
-            r->pending[k++] = r->pending[i];
+        if (k == 0 || v[i].pid != v[k - 1].pid)
+            v[k++] = v[i]; /* an exec sorts before the same pid's fork, and wins */
     r->npending = 0;
-    if (policy_has_process_actions(r->p))
-        reconcile_match_pids(r, r->pending, k);
+    if (!policy_has_process_actions(r->p))
+        goto out;
+    bool any_children = false;
+    for (size_t i = 0; i < r->p->n; i++)
+        any_children |= r->p->v[i].children;
+    size_t nread = 0, nfork = 0;
+    pid_t *toread = malloc((k ? k : 1) * sizeof(*toread));
+    struct pend *forks = malloc((k ? k : 1) * sizeof(*forks));
+    if (!toread || !forks) {
+        free(toread);
+        free(forks);
+        reconcile_full_pass(r);
+        return 0;
+    }
+    /* a child whose parent is read in this batch (its record may be from the program before an
+     * exec), or whose verdict depends on its ancestors (`children` rules), is read too */
+    for (size_t i = 0; i < k; i++) {
+        if (v[i].parent && !any_children && !pend_has(v, k, v[i].parent))
+            forks[nfork++] = v[i];
+        else
+            toread[nread++] = v[i].pid;
+    }
+    if (nfork)
+        reconcile_track_forks(r, forks, nfork);
+    for (size_t i = 0; i < nfork; i++)
+        if (forks[i].pid) /* a parent not tracked: read */
+            toread[nread++] = forks[i].pid;
+    if (nread)
+        reconcile_match_pids(r, toread, nread);
+    free(toread);
+    free(forks);
+out:
     r->stats.scans++;
     r->stats.last_scan_us = clock_mono_us() - t0;
     return 0;

@@ -104,6 +104,57 @@ static bool tracked_reserve(struct reconcile *r, size_t n)
     return true;
 }
 
+/* The `nadd` records after the sorted `before` ones, sorted and merged in, from the back. */
+static void tracked_merge(struct reconcile *r, size_t before, size_t nadd)
+{
+    if (!nadd)
+        return;
+    struct tracked *add = r->tracked + before;
+    qsort(add, nadd, sizeof(*add), cmp_tracked);
+    /* the new ones are copied out so the merge can write over their place */
+    struct tracked *tmp = malloc(nadd * sizeof(*tmp));
+    if (!tmp) {
+        r->ntracked = before;
+        return;
+    }
+    memcpy(tmp, add, nadd * sizeof(*tmp));
+    size_t i = before, k = nadd, o = before + nadd;
+    while (k > 0) {
+        if (i > 0 && r->tracked[i - 1].pid > tmp[k - 1].pid)
+            r->tracked[--o] = r->tracked[--i];
+        else
+            r->tracked[--o] = tmp[--k];
+    }
+    free(tmp);
+    r->ntracked = before + nadd;
+}
+
+void reconcile_track_forks(struct reconcile *r, struct pend *forks, size_t n)
+{
+    if (r->pcfd < 0 || !n || !tracked_reserve(r, r->ntracked + n))
+        return;
+    size_t before = r->ntracked, nadd = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *pt = before ? bsearch(&(struct tracked){.pid = forks[i].parent},
+                                              r->tracked, before, sizeof(*pt), cmp_tracked) : NULL;
+        if (!pt || pt->want_adj == TRACKED_GONE)
+            continue;
+        struct tracked rec = {.pid = forks[i].pid, .want_adj = pt->want_adj, .cg = pt->cg,
+                              .adj_fd = -1};
+        struct tracked *old = bsearch(&rec, r->tracked, before, sizeof(rec), cmp_tracked);
+        if (old) {
+            /* a record of an earlier process of that pid whose exit was not seen */
+            r->ngone -= old->want_adj == TRACKED_GONE;
+            tracked_close(r, old);
+            *old = rec;
+        } else {
+            r->tracked[before + nadd++] = rec;
+        }
+        forks[i].pid = 0;
+    }
+    tracked_merge(r, before, nadd);
+}
+
 /*
  * Records what the rules want of the processes of `t` that `only` marks (NULL: all of them,
  * replacing every record: a full pass). Only with the connector, whose events keep the records
@@ -149,26 +200,7 @@ void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct pr
             r->tracked[before + nadd++] = rec;
         }
     }
-    if (!nadd)
-        return;
-    struct tracked *add = r->tracked + before;
-    qsort(add, nadd, sizeof(*add), cmp_tracked);
-    /* the new ones are copied out so the merge can write over their place */
-    struct tracked *tmp = malloc(nadd * sizeof(*tmp));
-    if (!tmp) {
-        r->ntracked = before;
-        return;
-    }
-    memcpy(tmp, add, nadd * sizeof(*tmp));
-    size_t i = before, k = nadd, o = before + nadd;
-    while (k > 0) {
-        if (i > 0 && r->tracked[i - 1].pid > tmp[k - 1].pid)
-            r->tracked[--o] = r->tracked[--i];
-        else
-            r->tracked[--o] = tmp[--k];
-    }
-    free(tmp);
-    r->ntracked = before + nadd;
+    tracked_merge(r, before, nadd);
 }
 
 /* Marks in `moved` the tracked processes that are in another memory cgroup than they were

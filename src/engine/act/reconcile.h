@@ -4,8 +4,9 @@
  *   new processes   the netlink proc connector's fork, exec, comm and uid events where the agent
  *                   can listen to it (runtime/procconn.h: the initial PID, user and network
  *                   namespaces, CAP_NET_ADMIN), each process read and matched once, 100 ms
- *                   after its events; elsewhere a scan of /proc every `scan-interval` (1 s):
- *                   readdir, and only the PIDs not seen in the previous scan are read and
+ *                   after its events (a child that only forked, from a matched parent, takes the
+ *                   parent's verdict unread); elsewhere a scan of /proc every `scan-interval`
+ *                   (1 s): readdir, and only the PIDs not seen in the previous scan are read and
  *                   matched
  *   new cgroups     inotify IN_CREATE on every memory cgroup directory: a new cgroup is planned
  *                   at once
