@@ -6,7 +6,10 @@
 #     (polled, a 64 MiB cgroup with 5% headroom at the default 2 GiB/s fill rate would be looked
 #     at every ~30 ms, ~100 times);
 #   - a process growing past the line wakes it at once (the debug log says so) and from there the
-#     adaptive poll runs (many wake-ups while the usage sits inside the line).
+#     adaptive poll runs (many wake-ups while the usage sits inside the line);
+#   - the list of cgroups follows the tree by inotify on its directories: a cgroup made and
+#     limited after the agent started is watched, a changed limit seen, a removed cgroup
+#     dropped, each within a second (without the events, the tree is walked every 60 s).
 # The v2 side (inotify on memory.events past memory.high) runs in tests/vm/scenarios/guard-band.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
@@ -54,6 +57,22 @@ wakeups_within() {
 }
 sleep 1
 wakeups_within "idle under its line" 3 0 20
+
+# within_log NAME PATTERN: the agent's log has PATTERN within 1.5 s
+within_log() {
+    local t0=$(date +%s%3N)
+    for _ in $(seq 75); do grep -q "$2" "$LIVE_TMP/agent.err" && break; sleep 0.02; done
+    check "$1 ($(($(date +%s%3N) - t0)) ms)" grep -q "$2" "$LIVE_TMP/agent.err"
+}
+late=$V1_MEMORY/$SCRATCH_PREFIX-$$-late
+mkdir "$late" && LIVE_CGROUPS+=("$late")
+sleep 0.3
+echo $((32 << 20)) >"$late/memory.limit_in_bytes"
+within_log "a cgroup made, then limited, after the start: watched" "guard: watching /$SCRATCH_PREFIX-$$-late (limit 33554432)"
+echo $((48 << 20)) >"$late/memory.limit_in_bytes"
+within_log "its limit raised: seen" "guard: /$SCRATCH_PREFIX-$$-late: limit now 50331648"
+rmdir "$late"
+within_log "removed: dropped" "guard: no longer watching /$SCRATCH_PREFIX-$$-late"
 
 # 40 MiB, then to 60 MiB at 8 MiB/s: the line is at 64 - 2 * 3.2 = 57.6 MiB
 start_hog "$CG" grower --name "ow$$w" --anon 40 --grow 8 --grow-to 60 --chunk 1 \

@@ -73,11 +73,14 @@ static void band_refresh(struct guard *g)
 void guard_cgroups_refresh(struct guard *g)
 {
     g->cgs_refreshed_ms = loop_now_ms();
+    /* an event from now on is news to this walk */
+    g->tree_stale = false;
     if (!g->hier_ok || !g->hier.memory_version)
         return;
     struct cgroup_snapshot s;
     if (cgroup_snapshot_read_limits(&g->hier, "/", 16, &s) < 0)
         return;
+    guard_tree_watch(g, &s);
     for (size_t i = 0; i < g->ncgs; i++)
         g->cgs[i].present = false;
     for (size_t i = 0; i < s.n; i++) {
@@ -90,6 +93,8 @@ void guard_cgroups_refresh(struct guard *g)
             if (strcmp(c->path, cg->path) != 0)
                 continue;
             found = c->present = true;
+            if (c->max != cg->max)
+                log_debug("guard: %s: limit now %" PRIu64, c->path, cg->max);
             c->max = cg->max;
             /* v1: a unified twin made after the memory cgroup (systemd makes both) */
             if (c->psi_dirfd < 0 &&
@@ -120,10 +125,12 @@ void guard_cgroups_refresh(struct guard *g)
     cgroup_snapshot_release(&s);
     size_t k = 0;
     for (size_t i = 0; i < g->ncgs; i++) {
-        if (g->cgs[i].present)
+        if (g->cgs[i].present) {
             g->cgs[k++] = g->cgs[i];
-        else
+        } else {
+            log_debug("guard: no longer watching %s", g->cgs[i].path);
             guard_cgroup_close(g, &g->cgs[i]);
+        }
     }
     g->ncgs = k;
     band_refresh(g);

@@ -26,7 +26,10 @@
 #define HEAP_RESERVE (4 * MiB)
 #define SCRATCH_LEN (256 * 1024)
 #define PIN_TRIES 16
+/* the cgroup tree walked for new and changed limits this often without inotify; with it, when
+ * its events say so, and this often as a fallback (guard-tree.c) */
 #define CGROUP_REFRESH_MS 2000
+#define CGROUP_REFRESH_IDLE_MS 60000
 /* armed when the floor is this close in time at the assumed fill rate; the armed decision is
  * made again this often (or at twice its own cost, whichever is longer) */
 #define ARM_HORIZON_MS 250
@@ -73,6 +76,12 @@ struct gcg {
     bool present;
 };
 
+/* a memory cgroup directory watched for the list's changes (guard-tree.c) */
+struct gtree_watch {
+    int wd;
+    char *path;
+};
+
 struct gtrig {
     struct guard *g;
     int fd;
@@ -109,6 +118,11 @@ struct guard {
     struct loop_source *wake_src;
     size_t wake_logged[2];   /* cgroups woken and polled, as last logged */
     uint64_t last_check_ms;
+    int tree_ifd;            /* inotify on the cgroup tree; -1: walked on the timer */
+    struct loop_source *tree_src;
+    struct gtree_watch *tree;
+    size_t ntree;
+    bool tree_stale;         /* its events say the list may have changed */
     struct guard_thrash *thrash; /* guard-thrash.c's domains; NULL until the trigger first runs */
     char *scratch; /* cgroup.procs on the kill path */
     struct buf table, line;
@@ -154,6 +168,22 @@ void guard_wake_unwatch(struct guard *g, struct gcg *c);
 bool guard_wake_covers(const struct gcg *c, const struct guard_look *l);
 /* Logs how many cgroups are woken by events and how many polled, and why, when that changed. */
 void guard_wake_summary(struct guard *g);
+
+/* guard-tree.c: the cgroup tree's changes, so the list is walked when they happen */
+void guard_tree_open(struct guard *g);
+/* Watches the directories of `s` not watched yet (a walk's snapshot). */
+void guard_tree_watch(struct guard *g, const struct cgroup_snapshot *s);
+/* How often the tree is walked without an event saying so. */
+uint64_t guard_tree_refresh_ms(const struct guard *g);
+void guard_tree_close(struct guard *g);
+
+/* guard-tree.c: the cgroup tree's changes, so the list is walked when they happen */
+void guard_tree_open(struct guard *g);
+/* Watches the directories of `s` not watched yet (a walk's snapshot). */
+void guard_tree_watch(struct guard *g, const struct cgroup_snapshot *s);
+/* How often the tree is walked without an event saying so. */
+uint64_t guard_tree_refresh_ms(const struct guard *g);
+void guard_tree_close(struct guard *g);
 
 /* guard-thrash.c: the thrash trigger on the node and the watched cgroups (guardthrash.h); returns
  * the ms until it needs a look again */

@@ -374,7 +374,7 @@ static void check_all(struct guard *g)
     uint64_t now_ms = loop_now_ms();
     g->last_check_ms = now_ms;
     uint64_t next = check_floor(g, t_us, now_ms);
-    if (now_ms - g->cgs_refreshed_ms >= CGROUP_REFRESH_MS)
+    if (g->tree_stale || now_ms - g->cgs_refreshed_ms >= guard_tree_refresh_ms(g))
         guard_cgroups_refresh(g);
     for (size_t i = 0; i < g->ncgs; i++) {
         uint64_t n = guard_cgroup_check(g, &g->cgs[i], loop_now_ms(), t_us);
@@ -384,9 +384,11 @@ static void check_all(struct guard *g)
     uint64_t nt = guard_thrash_check(g, loop_now_ms(), t_us);
     if (nt < next)
         next = nt;
-    /* the cgroup list is refreshed on this timer too */
-    if (next > CGROUP_REFRESH_MS)
-        next = CGROUP_REFRESH_MS;
+    /* the cgroup list is refreshed on this timer too (at once again when the walk found
+     * directories it had not watched yet) */
+    uint64_t refresh = g->tree_stale ? o->min_interval_ms : guard_tree_refresh_ms(g);
+    if (next > refresh)
+        next = refresh;
     loop_timer_arm(g->tick, clamp(next, o->min_interval_ms, o->max_interval_ms));
 }
 
@@ -552,6 +554,7 @@ int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opt
         return -ENOMEM;
     g->loop = l;
     g->wake_ifd = -1;
+    g->tree_ifd = -1;
     g->sr = sr;
     g->o = o;
     g->policy = policy;
@@ -578,6 +581,7 @@ int guard_start(struct loop *l, const struct sysroot *sr, const struct guard_opt
         guard_stop(g);
         return r;
     }
+    guard_tree_open(g);
     guard_cgroups_refresh(g);
     open_triggers(g);
     *ret = g;
@@ -611,6 +615,7 @@ void guard_stop(struct guard *g)
         guard_cgroup_close(g, &g->cgs[i]);
     free(g->cgs);
     guard_wake_close(g);
+    guard_tree_close(g);
     guard_thrash_free(g);
     /* every memory.high the band set goes back to what it was */
     guard_band_sweep(g->band, NULL, NULL);
