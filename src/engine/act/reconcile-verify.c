@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/cursor.h"
 #include "base/sys/fileio.h"
 #include "engine/runtime/loop.h"
@@ -70,14 +71,8 @@ void reconcile_verify_note(struct reconcile *r, struct policy_eval *e, const str
         if (!x) {
             if (r->nrecent == RECENT_MAX)
                 continue; /* a burst: the recheck is the fallback */
-            if (r->nrecent == r->recent_cap) {
-                size_t cap = r->recent_cap ? r->recent_cap * 2 : 64;
-                struct recent *nv = realloc(r->recent, cap * sizeof(*nv));
-                if (!nv)
-                    continue;
-                r->recent = nv;
-                r->recent_cap = cap;
-            }
+            if (ARRAY_GROW(r->recent, r->nrecent, r->recent_cap, 64) < 0)
+                continue;
             x = &r->recent[r->nrecent++];
         }
         *x = (struct recent){.pid = t->v[i].pid, .want_adj = v.adj,
