@@ -36,7 +36,20 @@ check_scenario() {
     kills=$(sed -n 's/.*Killed process \([0-9]*\) .*/\1/p' "$OUT/kernel.log" | sort -un | xargs)
     rounds=$(echo "$(fact round1) $(fact round2) $(fact round3)" | xargs -n1 | sort -un | xargs)
     missing=$(for p in $rounds; do [[ " $kills " == *" $p "* ]] || echo "$p"; done | xargs)
-    [ "$NODE_CG" = v2 ] || missing=$(for p in $missing; do [ "$p" = "$(fact round3 | cut -d' ' -f2)" ] || echo "$p"; done | xargs)
+    # round 3's member: on v1 nothing but us kills it. On v2 the kernel's memory.oom.group kill
+    # races systemd: systemd 252 stops a scope as soon as memory.events counts an OOM kill in it
+    # (scope_notify_cgroup_oom_event: SIGTERM to the rest, "Failed with result 'oom-kill'"; an
+    # OOMPolicy= for scopes came in 253), and the kernel's group walk skips a process that has
+    # already exited (css_task_iter_advance, signal->live == 0). Its walk yields between members
+    # (cond_resched), so under TCG the member dies by either hand. Without a kill line it must
+    # have died by systemd's, and the journal must say systemd stopped the scope for the kill.
+    local member stopped
+    member=$(fact round3 | cut -d' ' -f2)
+    stopped=$(grep -c "ow-group.scope: Failed with result 'oom-kill'" "$OUT/journal.log" 2>/dev/null)
+    if [[ " $missing " == *" $member "* ]] && { [ "$NODE_CG" != v2 ] || [ "${stopped:-0}" -gt 0 ]; }; then
+        missing=$(for p in $missing; do [ "$p" = "$member" ] || echo "$p"; done | xargs)
+        [ "$NODE_CG" = v2 ] && echo "# $SCN: round 3's member $member died by systemd's stop of ow-group.scope before the kernel's group kill reached it"
+    fi
     expect_eq "$SCN: the kernel printed a kill line for every process the rounds made die" "" "$missing"
     expect_eq "$SCN: the guest's alive-after is empty (every hog died)" "" "$(fact alive_after)"
     "$B" explain --json "$OUT/kernel.log" >"$w/dmesg.json" 2>"$w/dmesg.err"
