@@ -90,14 +90,13 @@ static void take_row(const struct oom_event *e, struct oom_victim *v)
     }
 }
 
-/* More processes on the victim's mm, killed with it ("Kill process N (c) sharing same memory",
- * <= 4.x). Printed in the same loop as the kill, but preemption can stretch that loop over
- * minutes (linux-mm, Sep 2015): no time limit. */
-static int on_shared(struct oomlog *p, struct oom_event *e, const struct kill *k,
-                     const struct oomlog_line *l)
+/* A victim killed along with the first (sharing its mm, or in its memory.oom.group): added to e
+ * as `kind` unless its pid is listed already, when *ret is NULL. 0, or -ENOMEM. */
+static int add_unlisted(struct oomlog *p, struct oom_event *e, const struct kill *k,
+                        const struct oomlog_line *l, enum oom_victim_kind kind,
+                        struct oom_victim **ret)
 {
-    if (!e || !e->nvictims)
-        return 0;
+    *ret = NULL;
     for (size_t i = 0; i < e->nvictims; i++)
         if (e->victims[i].pid == k->pid)
             return 0;
@@ -105,8 +104,21 @@ static int on_shared(struct oomlog *p, struct oom_event *e, const struct kill *k
     if (!v)
         return -ENOMEM;
     victim_from_kill(v, k, l, p->segment);
-    v->kind = OOM_VICTIM_SHARED_MM;
+    v->kind = kind;
+    *ret = v;
     return 0;
+}
+
+/* More processes on the victim's mm, killed with it ("Kill process N (c) sharing same memory",
+ * <= 4.x). Printed in the same loop as the kill, but preemption can stretch that loop over
+ * minutes (linux-mm, Sep 2015): no time limit. */
+static int on_shared(struct oomlog *p, struct oom_event *e, const struct kill *k,
+                     const struct oomlog_line *l)
+{
+    struct oom_victim *v;
+    if (!e || !e->nvictims)
+        return 0;
+    return add_unlisted(p, e, k, l, OOM_VICTIM_SHARED_MM, &v);
 }
 
 /* "Kill process N (c) score S or sacrifice child" (<= 5.0): the task chosen */
@@ -134,19 +146,15 @@ static int on_select(struct oomlog *p, struct oom_event *e, const struct kill *k
 static int on_group_member(struct oomlog *p, struct oom_event *e, const struct kill *k,
                            const struct oomlog_line *l)
 {
+    struct oom_victim *v;
     if (k->kind == K_EXITING)
         return 0;
-    for (size_t i = 0; i < e->nvictims; i++)
-        if (e->victims[i].pid == k->pid)
-            return 0;
-    struct oom_victim *v = oomlog_add_victim(e);
-    if (!v)
-        return -ENOMEM;
-    victim_from_kill(v, k, l, p->segment);
-    v->kind = OOM_VICTIM_GROUP;
-    take_row(e, v);
-    oomlog_touch(e, l);
-    return 0;
+    int r = add_unlisted(p, e, k, l, OOM_VICTIM_GROUP, &v);
+    if (v) {
+        take_row(e, v);
+        oomlog_touch(e, l);
+    }
+    return r;
 }
 
 /* "Killed process ..." and "OOM victim ... is already exiting" */
