@@ -23,6 +23,7 @@
 #include "engine/report/explain/explain.h"
 #include "engine/lab/lab.h"
 #include "engine/lab/labplot.h"
+#include "model/cgroup/cgroup.h"
 #include "model/kver.h"
 #include "model/log/oomlog.h"
 #include "model/sysroot.h"
@@ -190,11 +191,6 @@ static int parse_args(struct cli *c, struct lab_cli *lc, int argc, char **argv)
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
-static const char *limit_name(int version)
-{
-    return version == 2 ? "memory.max" : "memory.limit_in_bytes";
-}
-
 static void size_str(char out[24], uint64_t v)
 {
     fmt_size_long(out, v);
@@ -207,7 +203,7 @@ static void start_setup(const struct lab_result *r, struct buf *o)
     for (size_t i = 0; i < r->nstale; i++)
         buf_printf(o, "removed %s, left by a lab run that did not finish\n", r->stale[i]);
     buf_printf(o, "lab: cgroup %s (cgroup v%d), %s %s", r->cgroup, r->version,
-               limit_name(r->version), (size_str(a, r->max), a));
+               cgroup_limit_file(r->version), (size_str(a, r->max), a));
     if (r->high)
         buf_printf(o, ", memory.high %s", (size_str(b, r->high), b));
     buf_puts(o, r->version == 1 ? ", memory.swappiness 0\n" : ", memory.swap.max 0\n");
@@ -262,7 +258,7 @@ static void start_prediction(const struct lab_result *r, uint64_t timeout_ms, st
         if (p->victim != SIZE_MAX) {
             const struct lab_candidate *v = &p->c[p->victim];
             buf_printf(o, "  the kernel kills pid %d (%s) when usage reaches %s %s", (int)v->pid,
-                       v->comm, limit_name(r->version), (size_str(a, r->max), a));
+                       v->comm, cgroup_limit_file(r->version), (size_str(a, r->max), a));
             if (r->mode == LAB_RUN)
                 buf_puts(o, ": the only process of the cgroup");
             buf_puts(o, "\n");
@@ -406,7 +402,7 @@ static void text_where(const struct lab_result *r, struct buf *o)
     char a[24], b[24];
     if (r->end == LAB_END_KILLED) {
         buf_printf(o, "  where:    usage %s = %.1f%% of %s %s", (size_str(a, s->usage_at_kill), a),
-                   s->pct_of_limit, limit_name(r->version), (size_str(b, r->max), b));
+                   s->pct_of_limit, cgroup_limit_file(r->version), (size_str(b, r->max), b));
         if (s->usage_source == LABSUM_USAGE_REPORT)
             buf_printf(o,
                        " (the kernel's report: usage %" PRIu64 "kB, limit %" PRIu64
@@ -433,7 +429,7 @@ static void text_where(const struct lab_result *r, struct buf *o)
         buf_printf(o, "  usage:    peaked at %s = %.1f%% of %s %s\n",
                    (size_str(a, s->peak_sampled), a),
                    r->max ? 100.0 * (double)s->peak_sampled / (double)r->max : 0,
-                   limit_name(r->version), (size_str(b, r->max), b));
+                   cgroup_limit_file(r->version), (size_str(b, r->max), b));
     }
     if (opt_has(r->peak))
         buf_printf(o, "  peak:     %s (%s)\n", (size_str(a, r->peak), a),
@@ -579,7 +575,7 @@ static int write_svg(const struct lab_cli *lc, const struct lab_result *r)
              r->mode == LAB_RUN ? "run" : "protect", r->cgroup, r->version);
     char a[24], b[24];
     snprintf(sub, sizeof(sub), "%s eater at %s/s, %s %s%s%s", eater_kind_name(r->kind),
-             (size_str(a, r->rate), a), limit_name(r->version), (size_str(b, r->max), b),
+             (size_str(a, r->rate), a), cgroup_limit_file(r->version), (size_str(b, r->max), b),
              r->version == 1 && r->psi ? "; PSI from the unified twin" : "",
              r->end == LAB_END_KILLED ? "" : "; no OOM kill");
     struct labplot_input in = {
@@ -589,7 +585,7 @@ static int write_svg(const struct lab_cli *lc, const struct lab_result *r)
         .n = r->series.n,
         .limit = r->max,
         .high = r->high,
-        .limit_name = limit_name(r->version),
+        .limit_name = cgroup_limit_file(r->version),
         .kill_t = r->end == LAB_END_KILLED ? r->kill_t : -1,
         .kill_label = kill,
         .warn_t = r->sum.full_cross_t,

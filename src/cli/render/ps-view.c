@@ -540,7 +540,7 @@ static void render_next_victim(const struct cli *c, const struct oomdomain *d, s
 void ps_render_domain(const struct cli *c, const struct oomdomain *d, struct buf *out)
 {
     char a[24], b[24];
-    const char *maxname = d->version == 2 ? "memory.max" : "memory.limit_in_bytes";
+    const char *maxname = cgroup_limit_file(d->version);
     size_t outside = 0, eligible = 0, first = SIZE_MAX;
     for (size_t i = 0; i < d->victims.n; i++) {
         if (!oomdomain_in(d, i, d->path))

@@ -133,7 +133,7 @@ static int limits(const struct cgroup_memory *cg, const struct cgroup_binding *b
     char a[24], b[24];
     int r = 0;
     bool own = cgroup_limit_set(cg->max);
-    const char *maxname = cg->version == 2 ? "memory.max" : "memory.limit_in_bytes";
+    const char *maxname = cgroup_limit_file(cg->version);
     if (!bd->from)
         return add(o, "no memory limit here or above: only a machine-wide OOM can kill these "
                       "processes");

@@ -329,8 +329,7 @@ int cgroup_read_usage_at(const struct cgroup_hier *h, int dirfd, uint64_t *ret)
 int cgroup_read_limit_at(const struct cgroup_hier *h, int dirfd, uint64_t *ret)
 {
     char b[32];
-    int n = read_small_at(dirfd, h->memory_version == 2 ? "memory.max" : "memory.limit_in_bytes", b,
-                          sizeof(b));
+    int n = read_small_at(dirfd, cgroup_limit_file(h->memory_version), b, sizeof(b));
     if (n < 0)
         return n;
     return cgroup_limit_parse(b, (size_t)n, h->memory_version, h->page_size, ret);

@@ -157,8 +157,7 @@ static int read_limit_at(const struct cgroup_hier *h, int dirfd, const char *pat
         return cgroup_exists_at(dirfd, "cgroup.procs") ? -ENOMEDIUM : -ENOENT;
     if (cgroup_take_path_and_inode(cg, dirfd, path) < 0)
         return -ENOMEM;
-    (void)cgroup_read_number(dirfd, v == 2 ? "memory.max" : "memory.limit_in_bytes", b, v,
-                             h->page_size, true, &cg->max);
+    (void)cgroup_read_number(dirfd, cgroup_limit_file(v), b, v, h->page_size, true, &cg->max);
     if (v == 1)
         (void)cgroup_read_number(dirfd, "memory.use_hierarchy", b, v, h->page_size, false,
                                  &cg->use_hierarchy);

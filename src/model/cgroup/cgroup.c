@@ -377,6 +377,11 @@ int cgroup_of_pid(const struct cgroup_hier *h, int pid, char **ret)
     return 0;
 }
 
+const char *cgroup_limit_file(int version)
+{
+    return version == 2 ? "memory.max" : "memory.limit_in_bytes";
+}
+
 void cgroup_limit_json(struct json *j, const char *key, uint64_t v)
 {
     if (!opt_has(v))

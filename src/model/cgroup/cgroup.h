@@ -128,6 +128,8 @@ int cgroup_oom_control_parse(const char *buf, size_t len, struct cgroup_oom_cont
  * reads CGROUP_UNLIMITED. Returns 0 or -EBADMSG.
  */
 int cgroup_limit_parse(const char *buf, size_t len, int version, long page_size, uint64_t *ret);
+/* The file that holds the memory limit: memory.max (v2) or memory.limit_in_bytes (v1). */
+const char *cgroup_limit_file(int version);
 /* A limit as every --json writes it: bytes, "max" (CGROUP_UNLIMITED), or null when unknown. */
 struct json;
 void cgroup_limit_json(struct json *j, const char *key, uint64_t v);

@@ -78,11 +78,6 @@ static const char *counter_file(int version)
     return version == 2 ? "memory.events" : "memory.oom_control";
 }
 
-static const char *limit_file(int version)
-{
-    return version == 2 ? "memory.max" : "memory.limit_in_bytes";
-}
-
 void oom_observed_json(const struct oom_observed *o, bool rate_limited, struct json *j)
 {
     if (o->source == OOM_OBSERVED_NONE) {
@@ -97,7 +92,7 @@ void oom_observed_json(const struct oom_observed *o, bool rate_limited, struct j
     json_kv_u64_opt(j, "oom_kill_after", o->oom_kill_after);
     json_kv_u64_opt(j, "limit", o->limit);
     json_kv_str(j, "limit_cgroup", o->limit_cgroup);
-    json_kv_str(j, "limit_file", o->limit_cgroup ? limit_file(o->version) : NULL);
+    json_kv_str(j, "limit_file", o->limit_cgroup ? cgroup_limit_file(o->version) : NULL);
     json_kv_str(j, "report", rate_limited ? "rate_limited" : "not_in_log");
     json_obj_end(j);
 }
@@ -117,7 +112,7 @@ void oom_observed_text(const struct oom_observed *o, bool rate_limited, struct b
     if (opt_has(o->limit) && o->limit_cgroup) {
         char a[24];
         buf_printf(out, ", limit %s (%s of %s)", fmt_size_long(a, o->limit),
-                   limit_file(o->version), o->limit_cgroup);
+                   cgroup_limit_file(o->version), o->limit_cgroup);
     } else {
         buf_puts(out, ", no limit found there");
     }
