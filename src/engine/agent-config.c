@@ -92,7 +92,8 @@ static const struct config_option options[] = {
         "kill in the node or a watched cgroup frozen by thrashing (its page cache re-read as fast "
         "as it is dropped): PSI full and file refaults both over their lines for thrash-after"),
     OPT("guard", "thrash-full", CONFIG_UINT, thrash_full, 1, 100,
-        "thrashing: memory PSI 'full' grew by this % of the window's time"),
+        "thrashing: memory PSI 'full' grew by this % of the window's time (once crossed, half "
+        "of it keeps the run going)"),
     OPT("guard", "thrash-refaults", CONFIG_SIZE, thrash_refaults, 0, UINT64_MAX / 2,
         "thrashing: ... and workingset_refault_file grew by at least this many bytes per second"),
     OPT("guard", "thrash-window", CONFIG_DURATION, thrash_window, 200, 10000,

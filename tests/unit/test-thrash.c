@@ -228,6 +228,90 @@ static void the_history_wraps(void **state)
     assert_int_equal(u.span_ms, 1000);
 }
 
+static void once_crossed_half_the_line_holds(void **state)
+{
+    (void)state;
+    /* the onset over the line, then full between half of it and the line while the refaults go
+     * on: a freeze whose stall is no longer all counted (guardthrash.h) */
+    struct thrash_track t = {0};
+    struct feed f = {.ms = 1000};
+    enum thrash_state st = THRASH_CLEAR;
+    while (st == THRASH_CLEAR && f.ms < 10000)
+        st = feed_step(&t, &f, 250, 700, HEAVY);
+    assert_int_equal(st, THRASH_HOLDING);
+    uint64_t since = t.since_ms;
+    /* 30% for a second: the trailing window falls from 70% to 30%, never under 25% */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(feed_step(&t, &f, 250, 300, HEAVY), THRASH_HOLDING);
+    assert_int_equal(feed_step(&t, &f, 250, 300, HEAVY), THRASH_SUSTAINED);
+    assert_int_equal(t.since_ms, since);
+    assert_int_equal(t.full_percent, 30);
+
+    /* under half the line (24%): the run breaks */
+    struct thrash_track u = {0};
+    struct feed g = {.ms = 1000};
+    st = THRASH_CLEAR;
+    while (st == THRASH_CLEAR && g.ms < 10000)
+        st = feed_step(&u, &g, 250, 700, HEAVY);
+    assert_int_equal(st, THRASH_HOLDING);
+    for (int i = 0; i < 4; i++)
+        st = feed_step(&u, &g, 250, 240, HEAVY);
+    assert_int_equal(st, THRASH_CLEAR);
+    assert_int_equal(u.full_percent, 24);
+    assert_false(u.holding);
+    /* and 30% does not start a run: only the line does */
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(feed_step(&u, &g, 250, 300, HEAVY), THRASH_CLEAR);
+
+    /* the refault line holds as it is: full at 30% with the refaults gone is no thrash */
+    struct thrash_track v = {0};
+    struct feed h = {.ms = 1000};
+    st = THRASH_CLEAR;
+    while (st == THRASH_CLEAR && h.ms < 10000)
+        st = feed_step(&v, &h, 250, 700, HEAVY);
+    assert_int_equal(st, THRASH_HOLDING);
+    for (int i = 0; i < 4; i++)
+        st = feed_step(&v, &h, 250, 300, 0);
+    assert_int_equal(st, THRASH_CLEAR);
+}
+
+/*
+ * A freeze recorded by bench/thrash on 6.1 (the node image under TCG, 2026-12-07, the guard's
+ * first run of boot 1): "ms full_us refault_file" of the cgroup every 0.2-0.4 s from just before
+ * the squeeze. Its trailing second crossed 50% full at 1534 ms, fell back to 48-49% at 2272-2525
+ * and to 47% at 3608 while the cgroup re-read 30-45 MiB/s: a run that had to stay over the line
+ * never lasted a second, and the kernel's OOM killer ended the freeze 9 s after the crossing.
+ * The trigger must end it within 3 s of the crossing.
+ */
+static const struct thrash_sample recorded_6_1[] = {
+    {0, 0, 0}, {402, 0, 0}, {578, 37706, 0},
+    {900, 217340, 1458}, {1169, 434431, 5288}, {1534, 611475, 8748},
+    {1760, 726294, 11714}, {1935, 781541, 13300}, {2272, 967206, 16841},
+    {2525, 1111250, 19287}, {2836, 1294329, 21310}, {3055, 1408785, 24271},
+    {3388, 1541408, 29595}, {3608, 1621422, 31251}, {3923, 1679893, 33017},
+    {4181, 1768620, 35478}, {4529, 1859803, 38233}, {4860, 1959449, 39830},
+    {5159, 2080708, 42137}, {5446, 2176441, 43956}, {5731, 2260466, 46274},
+};
+
+static void a_recorded_freeze_ends_within_3s(void **state)
+{
+    (void)state;
+    struct thrash_track t = {0};
+    uint64_t cross = 0, fired = 0;
+    size_t n = sizeof(recorded_6_1) / sizeof(recorded_6_1[0]);
+    for (size_t i = 0; i < n && !fired; i++) {
+        struct thrash_sample s = recorded_6_1[i];
+        s.ms += 100000;
+        if (thrash_track_add(&t, &lines, &s, PAGE) == THRASH_SUSTAINED)
+            fired = recorded_6_1[i].ms;
+        if (!cross && t.measured && t.full_percent >= 50)
+            cross = recorded_6_1[i].ms;
+    }
+    assert_int_equal(cross, 1534);
+    assert_true(fired > cross);
+    assert_true(fired - cross <= 3000);
+}
+
 /* ---- the agent's keys ------------------------------------------------------------------------ */
 
 static int parse(const char *text, struct agent_config *cfg, struct buf *err)
@@ -281,6 +365,8 @@ int main(void)
         cmocka_unit_test(counters_going_back_or_missing_start_over),
         cmocka_unit_test(refaults_read_only_while_warm),
         cmocka_unit_test(the_history_wraps),
+        cmocka_unit_test(once_crossed_half_the_line_holds),
+        cmocka_unit_test(a_recorded_freeze_ends_within_3s),
         cmocka_unit_test(agent_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

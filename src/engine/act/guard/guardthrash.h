@@ -14,7 +14,10 @@
  *   refaults  workingset_refault_file grew by at least `refault_bytes_s` per second
  *   window    each measured from the newest sample at least `window_ms` old (samples are taken
  *             every eighth of a window at most, and four times a window while it is warm)
- *   sustained both held at every check for `after_ms`
+ *   sustained both held at every check for `after_ms`, full at half its line (rounded up)
+ *             once the line was crossed: a freeze's full stall falls after its onset, as file
+ *             pages that were not active before their eviction are re-read (their waits are
+ *             not memory stall: mm/filemap.c, PG_workingset), though the domain stays frozen
  *
  * Pure: the samples are read by guard-thrash.c.
  */
@@ -47,7 +50,7 @@ enum thrash_state {
 struct thrash_track {
     struct thrash_sample hist[THRASH_SAMPLES];
     unsigned n;
-    bool holding;      /* both over their lines at every check since since_ms */
+    bool holding;      /* both over their lines at every check since since_ms (full: half) */
     uint64_t since_ms;
     /* the latest measurement, for the log */
     bool measured;
