@@ -8,38 +8,21 @@
 VM_MEM=1024
 VM_TIMEOUT=360
 
-# thrash_freeze PHASE: "CROSS_MS END_MS FROZEN_S MAX_FULL_PCT REFAULT_MIB" from the sampler's
-# file: CROSS the first sample whose trailing second (to the newest sample at least 1000 ms
-# older) had PSI full >= 50% of the time, END the first sample with a process gone (0: none),
-# FROZEN from CROSS to END (to the last sample when nothing died: not ended), MAX_FULL the
-# highest trailing-second share, REFAULT the file refaults over the phase (4 KiB pages)
+# thrash_freeze PHASE: "CROSS END FROZEN_S MAX_FULL REFAULT_MIB ONSET THRASH_S" of the phase's
+# samples (freeze.awk: the one measure of every row, the guest's count of frozen runs included)
 thrash_freeze() {
-    awk '{ t[NR] = $1; f[NR] = $2; r[NR] = $3; a[NR] = $4 }
-        END {
-            c = 0; e = 0; m = 0
-            for (i = 2; i <= NR; i++) {
-                for (j = i - 1; j >= 1 && t[i] - t[j] < 1000; j--) ;
-                if (j >= 1) {
-                    p = (f[i] - f[j]) / (t[i] - t[j]) / 10
-                    if (p > m) m = p
-                    if (!c && !e && p >= 50) c = t[i]
-                }
-                if (!e && a[i] < 2) e = t[i]
-            }
-            fz = c ? ((e ? e : t[NR]) - c) / 1000 : 0
-            printf "%d %d %.1f %.0f %.1f\n", c, e, fz, m, (r[NR] - r[1]) * 4096 / 1048576
-        }' "$OUT/samples-$1.txt"
+    awk -f "$HERE/freeze.awk" "$OUT/samples-$1.txt"
 }
 
 # thrash_row PHASE WHO: one row of the table, as text
 thrash_row() {
-    local c e fz m rf
-    read -r c e fz m rf <<<"$(thrash_freeze "$1")"
+    local c e fz m rf o th
+    read -r c e fz m rf o th <<<"$(thrash_freeze "$1")"
     local ended="ended by a kill of the $(fact "$1_died") ($2)"
     [ "$(fact "$1_died")" = none ] && ended="not ended in $(fact "$1_seconds") s (the scenario stopped it)"
     fz="frozen $fz s"
     [ "$c" = 0 ] && fz="no freeze (PSI full never 50% of a second)"
-    echo "$1: $fz (PSI full max ${m}% a second, ${rf} MiB refaulted); $ended"
+    echo "$1: $fz, refaulting $th s (PSI full max ${m}% a second, ${rf} MiB refaulted); $ended"
 }
 
 check_scenario() {
@@ -47,12 +30,12 @@ check_scenario() {
         skip "$SCN: thrash" "v2 cells only (memory.pressure per cgroup)"
         return
     fi
-    local c e fz m rf
+    local c e fz m rf o th
     expect_eq "$SCN: the node has no swap" "0" "$(fact swap)"
     # 1. the thrash is real: with the kernel alone the cgroup re-reads more than its whole file
     # (whether PSI full reached 50% of a second is printed: in 1 of 5 squeezes measured it
     # peaked at 44%; the guard's runs below count only the ones that did)
-    read -r c e fz m rf <<<"$(thrash_freeze kernel)"
+    read -r c e fz m rf o th <<<"$(thrash_freeze kernel)"
     awk -v r="$rf" 'BEGIN { exit !(r >= 32) }' &&
         ok "$SCN: kernel alone: the cgroup re-read ${rf} MiB of its 32 MiB file (PSI full max ${m}% of a second)" ||
         not_ok "$SCN: kernel alone: the cgroup re-read at least its 32 MiB file" "max full ${m}%, ${rf} MiB refaulted"
@@ -71,7 +54,7 @@ check_scenario() {
     local run=1 bad="" n=0 soft=0 pids reader grower kill reason victim
     while [ -n "$(fact "guard${run}_pids")" ]; do
         read -r reader grower <<<"$(fact "guard${run}_pids")"
-        read -r c e fz m rf <<<"$(thrash_freeze "guard$run")"
+        read -r c e fz m rf o th <<<"$(thrash_freeze "guard$run")"
         kill=$(jq -c "select(.event == \"guard_kill\" and (.pid == $reader or .pid == $grower))" "$OUT/agent.jsonl" 2>/dev/null)
         reason=$(jq -r .reason <<<"$kill" 2>/dev/null | xargs)
         victim=$(jq -r .pid <<<"$kill" 2>/dev/null | xargs)

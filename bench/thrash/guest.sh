@@ -17,9 +17,10 @@
 #              by this measure and is recorded as such), at most GUARD_MAX runs
 #
 # A phase without a kill is stopped by the scenario after PHASE_S seconds, saying so. A sampler outside the cgroup writes, every 100 ms, "ms full_total_us refault_file alive"
-# into $OUT/samples-PHASE.txt (ms: CLOCK_REALTIME; alive: how many of the two still run); the
-# host computes the freeze from it: from the first sample whose trailing second had PSI full
-# >= 50% to the first sample with a process gone.
+# into $OUT/samples-PHASE.txt (ms: CLOCK_REALTIME; alive: how many of the two still run);
+# freeze.awk computes the freeze from it, the same way for every phase: from the first sample
+# whose trailing second had PSI full >= 50% to the first sample with a process gone for good
+# (and, beside it, from the first trailing second with 1 MiB/s of refaults: the squeeze's onset).
 #
 # This shell and the sampler run at -1000 (the harness's); the reader and the grower at 0.
 MiB=1048576
@@ -43,6 +44,9 @@ sampler() {
         while read -r k v; do
             [ "$k" = workingset_refault_file ] && { rf=$v; break; }
         done <"$cg/memory.stat"
+        # a read that came back without the counter (seen once on 6.1, mid-thrash): no sample
+        # rather than a line with a field missing
+        [ -n "$rf" ] && [ -n "${L[1]}" ] || { sleep 0.1; continue; }
         n=0
         for p in "$@"; do
             st=""
@@ -92,9 +96,10 @@ phase() {
     sleep 0.5
     kill "$smp" 2>/dev/null
     wait "$smp" 2>/dev/null
-    FROZE=$(awk '{ t[NR] = $1; f[NR] = $2 }
-        END { for (i = 2; i <= NR; i++) { for (j = i - 1; j >= 1 && t[i] - t[j] < 1000; j--) ;
-              if (j >= 1 && (f[i] - f[j]) >= 500 * (t[i] - t[j])) { print 1; exit } } print 0 }' "$OUT/samples-$name.txt")
+    # frozen as the host measures it (freeze.awk, beside this script on the scenario disk)
+    local cross
+    read -r cross _ <<<"$(awk -f /oomwarden/freeze.awk "$OUT/samples-$name.txt")"
+    FROZE=$([ "$cross" != 0 ] && echo 1 || echo 0)
     DIED=none
     [ -z "$(alive "$READER")" ] && DIED=reader
     [ -z "$(alive "$GROWER")" ] && { [ "$DIED" = reader ] && DIED=both || DIED=grower; }
@@ -129,8 +134,10 @@ else
 fi
 
 # ---- 3. the guard with the thrash trigger -----------------------------------------------------
-# headroom = 0: the headroom trigger (a working set near the limit and stalling) would see this
-# cgroup too; off here, so that what ends the freeze is the thrash trigger (its defaults)
+# headroom = 0: the headroom trigger (a working set near the limit and stalling) watches this
+# cgroup too; at 0 it acts only when the working set is the limit itself (as the kernel's OOM
+# killer would, a moment later), so that what ends a freeze is the thrash trigger (its defaults).
+# A run it ends before any freeze is printed and not counted.
 cat >/tmp/thrash.conf <<'CONF'
 [agent]
 listen = 127.0.0.1:10090
