@@ -202,8 +202,7 @@ static void limits_evidence(const struct node *n, struct limit_sums *l, struct f
               n->hier.memory_version == 2 ? "memory.max" : "limit_in_bytes", szl(a, cg->max),
               fmt_percent(cg->max, l->ram), szl(b2, or0(cg->current)), cg->path);
     }
-    if (l->ntop > 6)
-        fb_ev(b, "  ... and %zu more", l->ntop - 6);
+    fb_more(b, l->ntop, 6);
     if (l->at_ram)
         fb_ev(b,
               "%zu limit%s at or above RAM (%s): such a limit protects nothing, the machine "
@@ -376,8 +375,7 @@ int check_memory_high(const struct node *n, struct doctor_report *r)
             cg->path, szl(a, or0(cg->current)), szl(c, cg->max),
             fmt_percent(or0(cg->current), cg->max), or0(cg->events.max), or0(cg->events.oom_kill));
     }
-    if (nhit > 6)
-        fb_ev(&b, "  ... and %zu more", nhit - 6);
+    fb_more(&b, nhit, 6);
     const struct cgroup_memory *e = &s->v[hit[0]];
     fb_fix(&b,
            "set memory.high below memory.max, e.g. 90%%: echo %" PRIu64
@@ -523,8 +521,7 @@ int check_oom_group(const struct node *n, struct doctor_report *r)
         oom_group_json(n, tops[k], nm, kill, &b.j);
     }
     json_arr_end(&b.j);
-    if (ntops > shown)
-        fb_ev(&b, "  ... and %zu more", ntops - shown);
+    fb_more(&b, ntops, shown);
     if (containers)
         fb_ev(&b, "kubelet 1.28+ sets memory.oom.group=1 on every container cgroup on cgroup v2, "
                   "unless singleProcessOOMKill is true (1.32+); on cgroup v1 it kills single "
@@ -652,8 +649,7 @@ int check_page_cache(const struct node *n, struct doctor_report *r)
     for (size_t k = 0; k < nhit; k++)
         page_cache_cgroup(n, hit[k], k < 6, &b);
     json_arr_end(&b.j);
-    if (nhit > 6)
-        fb_ev(&b, "  ... and %zu more", nhit - 6);
+    fb_more(&b, nhit, 6);
     page_cache_fixes(n, hit, nhit, &b);
     return fb_commit(r, &b);
 }

@@ -209,8 +209,7 @@ static void pressure_evidence(const struct node *n, const struct pressure_scan *
             fb_ev(b, "  %s: %s", cg->path, rw);
         }
     }
-    if (p->nhit > 6)
-        fb_ev(b, "  ... and %zu more", p->nhit - 6);
+    fb_more(b, p->nhit, 6);
     if (have_cgroups(n))
         fb_ev(b, "%zu cgroup%s stalled or thrashing, %zu healthy", p->nhit, p->nhit == 1 ? "" : "s",
               p->healthy);

@@ -40,6 +40,9 @@ void fb_title(struct fb *b, enum doctor_severity s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fb_ev(struct fb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fb_fix(struct fb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The evidence line after a list cut short: "  ... and N more" when only `shown` of `total`
+ * items were listed; nothing when all were. */
+void fb_more(struct fb *b, size_t total, size_t shown);
 /* Drops a finding being built (a check that decided against it). */
 void fb_discard(struct fb *b);
 /* Adds the finding to the report (or frees it on an earlier error). Returns 0 or the error. */

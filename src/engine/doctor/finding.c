@@ -59,6 +59,12 @@ void fb_ev(struct fb *b, const char *fmt, ...)
     push_line(b, &b->f.evidence, &b->f.nevidence, &b->cap_e, s);
 }
 
+void fb_more(struct fb *b, size_t total, size_t shown)
+{
+    if (total > shown)
+        fb_ev(b, "  ... and %zu more", total - shown);
+}
+
 void fb_fix(struct fb *b, const char *fmt, ...)
 {
     va_list ap;
