@@ -122,7 +122,7 @@ static void a_break_starts_the_run_over(void **state)
         feed_step(&t, &f, 250, 0, HEAVY);
     assert_false(t.holding);
     /* back: holding again from the first check over the line, then a full after_ms */
-    enum thrash_state st;
+    enum thrash_state st = THRASH_CLEAR;
     int checks = 0;
     do {
         st = feed_step(&t, &f, 250, 1000, HEAVY);
@@ -228,6 +228,15 @@ static void the_history_wraps(void **state)
     assert_int_equal(u.span_ms, 1000);
 }
 
+/* 70% full with heavy refaults until the track holds (or 10 s of it) */
+static enum thrash_state onset(struct thrash_track *t, struct feed *f)
+{
+    enum thrash_state st = THRASH_CLEAR;
+    while (st == THRASH_CLEAR && f->ms < 10000)
+        st = feed_step(t, f, 250, 700, HEAVY);
+    return st;
+}
+
 static void once_crossed_half_the_line_holds(void **state)
 {
     (void)state;
@@ -235,10 +244,8 @@ static void once_crossed_half_the_line_holds(void **state)
      * on: a freeze whose stall is no longer all counted (guardthrash.h) */
     struct thrash_track t = {0};
     struct feed f = {.ms = 1000};
+    assert_int_equal(onset(&t, &f), THRASH_HOLDING);
     enum thrash_state st = THRASH_CLEAR;
-    while (st == THRASH_CLEAR && f.ms < 10000)
-        st = feed_step(&t, &f, 250, 700, HEAVY);
-    assert_int_equal(st, THRASH_HOLDING);
     uint64_t since = t.since_ms;
     /* 30% for a second: the trailing window falls from 70% to 30%, never under 25% */
     for (int i = 0; i < 3; i++)
@@ -250,10 +257,7 @@ static void once_crossed_half_the_line_holds(void **state)
     /* under half the line (24%): the run breaks */
     struct thrash_track u = {0};
     struct feed g = {.ms = 1000};
-    st = THRASH_CLEAR;
-    while (st == THRASH_CLEAR && g.ms < 10000)
-        st = feed_step(&u, &g, 250, 700, HEAVY);
-    assert_int_equal(st, THRASH_HOLDING);
+    assert_int_equal(onset(&u, &g), THRASH_HOLDING);
     for (int i = 0; i < 4; i++)
         st = feed_step(&u, &g, 250, 240, HEAVY);
     assert_int_equal(st, THRASH_CLEAR);
@@ -266,10 +270,7 @@ static void once_crossed_half_the_line_holds(void **state)
     /* the refault line holds as it is: full at 30% with the refaults gone is no thrash */
     struct thrash_track v = {0};
     struct feed h = {.ms = 1000};
-    st = THRASH_CLEAR;
-    while (st == THRASH_CLEAR && h.ms < 10000)
-        st = feed_step(&v, &h, 250, 700, HEAVY);
-    assert_int_equal(st, THRASH_HOLDING);
+    assert_int_equal(onset(&v, &h), THRASH_HOLDING);
     for (int i = 0; i < 4; i++)
         st = feed_step(&v, &h, 250, 300, 0);
     assert_int_equal(st, THRASH_CLEAR);
