@@ -117,10 +117,13 @@ phase() {
 }
 
 # ---- 1. the kernel alone ----------------------------------------------------------------------
-phase kernel "$PHASE_S"
+# (QUICK=1, bench/thrash/run --quick: the guard alone)
+[ "${QUICK:-0}" = 1 ] || phase kernel "$PHASE_S"
 
 # ---- 2. earlyoom, as Debian ships it ----------------------------------------------------------
-if command -v earlyoom >/dev/null; then
+if [ "${QUICK:-0}" = 1 ]; then
+    fact earlyoom_version skipped
+elif command -v earlyoom >/dev/null; then
     fact earlyoom_version "$(earlyoom -h 2>&1 | head -1)"
     earlyoom -r 0 >"$OUT/earlyoom.log" 2>&1 </dev/null &
     EO=$!
