@@ -240,12 +240,16 @@ node_scenario_disk() {
 }
 
 # node_boot KERNEL_SERIES CGROUP STAGE OUT TIMEOUT_S MEM_MB [interactive]: boots the node image
-# with that kernel and cgroup mode and the scenario in STAGE (node_scenario_disk); the guest's
+# with that kernel and cgroup mode and the scenario in STAGE (node_scenario_disk), and with
+# $NODE_HUB_NICS set two NICs more, wired to each other (NODE_HUB_MACS); the guest's
 # out/ lands in OUT with console.log beside it. Sets NODE_SECONDS, NODE_GUEST_RC and, when the
 # boot itself went wrong, NODE_FAILURE (panic, hang, no multi-user.target, scenario timeout).
 # The qemu in progress is VM_QEMU_PID, for tests/vm/lib/vm.sh's vm_kill_qemu (the callers' traps).
 NODE_SECONDS=""
 NODE_GUEST_RC=""
+# the hub NICs' addresses (sender, receiver), when $NODE_HUB_NICS is set; the guest finds them
+# by these (guest/lib.sh hub_nic)
+NODE_HUB_MACS="52:54:00:99:00:01 52:54:00:99:00:02"
 node_boot() {
     local series=$1 cg=$2 stage=$3 out=$4 timeout_s=$5 mem=$6 interactive=${7:-}
     NODE_FAILURE="" NODE_SECONDS="" NODE_GUEST_RC=""
@@ -256,6 +260,7 @@ node_boot() {
     mkdir -p "$out"
     # the guest gives the scenario all but 60 s (boot, collecting the journal, power-off)
     echo $((timeout_s - 60)) >"$stage/timeout"
+    [ -n "${NODE_HUB_NICS:-}" ] && echo "$NODE_HUB_MACS" >"$stage/hub_macs"
     node_scenario_disk "$stage" "$out/scenario.img" >"$out/mkfs.log" 2>&1 || {
         NODE_FAILURE="cannot make the scenario disk: $(tail -2 "$out/mkfs.log")"
         return 1
@@ -267,6 +272,15 @@ node_boot() {
         -drive "file=$NODE_IMAGE/root.img,if=virtio,format=raw,snapshot=on"
         -drive "file=$out/scenario.img,if=virtio,format=raw"
         -netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0)
+    # two more NICs on a qemu hub of their own, wired to each other only (NODE_HUB_MACS):
+    # a sender and a receiver of the kernel's netconsole, which 6.12 no longer lets use a veth
+    # ("owtx doesn't support polling"), while virtio-net still takes it on every kernel
+    if [ -n "${NODE_HUB_NICS:-}" ]; then
+        local mac
+        for mac in $NODE_HUB_MACS; do
+            qemu+=(-netdev "hubport,id=h${mac##*:},hubid=1" -device "virtio-net-pci,netdev=h${mac##*:},mac=$mac")
+        done
+    fi
     local t0 rc
     t0=$(date +%s.%N)
     if [ -n "$interactive" ]; then

@@ -204,3 +204,29 @@ pods_stop() {
     for id in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$id" >/dev/null 2>&1; done
     for id in $(ctr container ls -q 2>/dev/null); do ctr container delete "$id" >/dev/null 2>&1; done
 }
+
+# hub_nic N: the name of the Nth NIC on the qemu hub (node_boot with NODE_HUB_NICS: 1 the
+# sender's, 2 the receiver's), found by its address; returns 1 when the boot has none
+hub_nic() {
+    local mac d
+    mac=$(awk -v n="$1" '{ print $n }' /oomwarden/hub_macs 2>/dev/null)
+    [ -n "$mac" ] || return 1
+    udevadm settle -t 10 2>/dev/null
+    for d in /sys/class/net/*; do
+        [ "$(cat "$d/address" 2>/dev/null)" = "$mac" ] && { basename "$d"; return 0; }
+    done
+    return 1
+}
+
+# hub_unmanage: networkd leaves the hub NICs alone (the image's 20-wired.network would run DHCP
+# on them and may drop the addresses a scenario gives them): a runtime .network that sorts first
+hub_unmanage() {
+    mkdir -p /run/systemd/network
+    {
+        echo "[Match]"
+        echo "MACAddress=$(cat /oomwarden/hub_macs)"
+        echo "[Link]"
+        echo "Unmanaged=yes"
+    } >/run/systemd/network/10-oomwarden-hub.network
+    networkctl reload
+}

@@ -6,6 +6,8 @@
 # real output without a boot: OUT=... and check_scenario).
 VM_MEM=1024
 VM_TIMEOUT=480
+# the sender's and the receiver's NICs (node_boot): netconsole needs a device netpoll takes
+NODE_HUB_NICS=1
 
 # the forms that keep the kernel's own stamp (_SOURCE_MONOTONIC_TIMESTAMP, or the printed
 # [seconds] of short-monotonic)

@@ -1,8 +1,8 @@
 # explain-journal on the real node (bash, in the guest): the kernel's OOM reports as people copy
 # them off a node. Before the OOMs, two receivers of the kernel's log over UDP start: busybox
 # klogd -> busybox syslogd -R (a remote syslog sender, RFC 3164) and netconsole (the kernel's
-# own sender, plain and extended), each on a veth pair into a network namespace whose receiver
-# writes every datagram as it came (as `nc -lu` would). Then three memcg OOMs in transient
+# own sender, plain and extended), each over a NIC wired to one in a network namespace whose
+# receiver writes every datagram as it came (as `nc -lu` would). Then three memcg OOMs in transient
 # scopes: a leaker alone; a leaker whose comm is not UTF-8 (journald then stores MESSAGE as
 # bytes: a number array in JSON, a binary field in export, "[N blob data]" in the short forms);
 # on v2 an oom.group scope of two processes. Afterwards `journalctl -k` in every output format,
@@ -25,15 +25,20 @@ rx_start() { # NAME PORT: a receiver in the namespace, one datagram per line int
         while (defined $s->recv(my $d, 65536)) { $d .= "\n" unless $d =~ /\n\z/; print $f $d }
     ' "$2" "$OUT/rx-$1.log" 2>>"$OUT/rx-$1.err" &
 }
+# the sender and the receiver: two NICs on a qemu hub of their own (check.sh asks node_boot for
+# them), not a veth pair: 6.12's netpoll refuses a veth ("owtx doesn't support polling")
+tx=$(hub_nic 1) || fail "no hub NIC for the sender"
+rxnic=$(hub_nic 2) || fail "no hub NIC for the receiver"
+rxmac=$(cat "/sys/class/net/$rxnic/address")
+hub_unmanage || log "networkctl reload failed"
 ip netns add "$RX" || log "ip netns add failed: no receivers"
-ip link add owtx type veth peer name owrx0 || log "veth failed: no receivers"
-ip link set owrx0 netns "$RX"
-ip addr add 10.99.0.1/24 dev owtx
-ip link set owtx up
-ip netns exec "$RX" ip addr add 10.99.0.2/24 dev owrx0
-ip netns exec "$RX" ip link set owrx0 up
+ip link set "$rxnic" netns "$RX"
+ip addr add 10.99.0.1/24 dev "$tx"
+ip link set "$tx" up
+ip netns exec "$RX" ip addr add 10.99.0.2/24 dev "$rxnic"
+ip netns exec "$RX" ip link set "$rxnic" up
 ip netns exec "$RX" ip link set lo up
-rxmac=$(ip netns exec "$RX" cat /sys/class/net/owrx0/address)
+fact hub_nics "$tx $rxnic"
 rx_start syslog 514
 rx_start netconsole 6666
 rx_start netconsole-ext 6668
@@ -48,7 +53,7 @@ unshare -m --propagation private bash -c '
     wait' >"$OUT/syslogd.err" 2>&1 &
 # netconsole sends what reaches the consoles: every level for this run
 dmesg -n 8
-modprobe netconsole "netconsole=6665@10.99.0.1/owtx,6666@10.99.0.2/$rxmac;+6667@10.99.0.1/owtx,6668@10.99.0.2/$rxmac" ||
+modprobe netconsole "netconsole=6665@10.99.0.1/$tx,6666@10.99.0.2/$rxmac;+6667@10.99.0.1/$tx,6668@10.99.0.2/$rxmac" ||
     log "modprobe netconsole failed"
 sleep 2
 epoch=$(date +%s)
