@@ -137,7 +137,9 @@ int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct
     e->exe = calloc(n ? n : 1, sizeof(*e->exe));
     e->exe_read = calloc(n ? n : 1, sizeof(*e->exe_read));
     e->cmdline = calloc(n ? n : 1, sizeof(*e->cmdline));
-    if (!e->exe || !e->exe_read || !e->cmdline) {
+    e->verdict = malloc((n ? n : 1) * sizeof(*e->verdict));
+    e->verdict_done = calloc(n ? n : 1, sizeof(*e->verdict_done));
+    if (!e->exe || !e->exe_read || !e->cmdline || !e->verdict || !e->verdict_done) {
         policy_eval_release(e);
         return -ENOMEM;
     }
@@ -156,6 +158,8 @@ void policy_eval_release(struct policy_eval *e)
     free(e->exe);
     free(e->exe_read);
     free(e->cmdline);
+    free(e->verdict);
+    free(e->verdict_done);
     podnames_release(&e->names);
     *e = (struct policy_eval){0};
 }
@@ -225,7 +229,7 @@ static bool matches_or_ancestor(struct policy_eval *e, size_t ri, size_t i)
     return false;
 }
 
-void policy_eval_proc(struct policy_eval *e, size_t i, struct policy_verdict *ret)
+static void eval_proc(struct policy_eval *e, size_t i, struct policy_verdict *ret)
 {
     *ret = (struct policy_verdict){.adj = POLICY_ADJ_UNSET, .adj_rule = SIZE_MAX,
                                    .weight = WEIGHT_NORMAL, .weight_rule = SIZE_MAX,
@@ -254,6 +258,15 @@ void policy_eval_proc(struct policy_eval *e, size_t i, struct policy_verdict *re
             ret->unit_rule = ri;
         }
     }
+}
+
+void policy_eval_proc(struct policy_eval *e, size_t i, struct policy_verdict *ret)
+{
+    if (!e->verdict_done[i]) {
+        eval_proc(e, i, &e->verdict[i]);
+        e->verdict_done[i] = true;
+    }
+    *ret = e->verdict[i];
 }
 
 /* ---- planning -------------------------------------------------------------------------------- */

@@ -154,6 +154,9 @@ struct policy_eval {
     char **exe; /* per process of `procs`, lazily; NULL entry: not read yet */
     bool *exe_read;
     char **cmdline; /* per process, joined; lazily */
+    /* per process, once: a match, its plan, its second look and its record all ask */
+    struct policy_verdict *verdict;
+    bool *verdict_done;
     struct podnames names; /* read at init when a rule matches on names and sr is given */
     pid_t self; /* this process as sr's /proc numbers it (its "self" link); 0 when not there */
 };
@@ -161,7 +164,7 @@ struct policy_eval {
 int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct sysroot *sr,
                      const struct proc_table *procs);
 void policy_eval_release(struct policy_eval *e);
-/* The verdict for procs->v[i]. */
+/* The verdict for procs->v[i] (worked out at the first call, then remembered). */
 void policy_eval_proc(struct policy_eval *e, size_t i, struct policy_verdict *ret);
 
 /* One change the rules ask for. */

@@ -133,10 +133,20 @@ void reconcile_full_pass(struct reconcile *r);
 int reconcile_cmp_pid(const void *a, const void *b);
 
 /* reconcile-track.c: with the connector, what each process was matched as */
+/* The oom_score_adj of the processes of `t` that `only` marks (NULL: all) and a rule sets it for,
+ * into their struct proc (has_adj); the others' is not read, no rule writes it. With the
+ * connector each file read is left open in adj_fds[i] (one per process of `t`, -1 when none) for
+ * reconcile_track; what it does not take, reconcile_adj_fds_close closes. */
+void reconcile_read_adj(struct reconcile *r, struct policy_eval *e, struct proc_table *t,
+                        const bool *only, int *adj_fds);
+void reconcile_adj_fds_close(struct reconcile *r, int *adj_fds, size_t n);
 /* Records what the rules want of the processes of `t` that `only` marks (NULL: all of them,
- * replacing every record). */
+ * replacing every record), each with the file of adj_fds[i] (NULL: none), which it takes. */
 void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct proc_table *t,
-                     const bool *only);
+                     const bool *only, int *adj_fds);
+/* The oom_score_adj of `pid` now: through its record's open file when it has one, else by name.
+ * 0 or a negative errno (gone: -ESRCH, -ENOENT). */
+int reconcile_adj_now(struct reconcile *r, pid_t pid, int *ret);
 void reconcile_tracked_drop(struct reconcile *r, pid_t pid);
 /* Forked children (pid, parent; nothing else happened to them in the batch) recorded as their
  * parent was matched, when it is tracked: a child has its parent's comm, exe, command line, uid,

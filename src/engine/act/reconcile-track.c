@@ -161,7 +161,7 @@ void reconcile_track_forks(struct reconcile *r, struct pend *forks, size_t n)
  * true between passes.
  */
 void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct proc_table *t,
-                  const bool *only)
+                     const bool *only, int *adj_fds)
 {
     if (r->pcfd < 0)
         return;
@@ -185,16 +185,22 @@ void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct pr
         const char *cg = proc_memcg_path(p, r->hier.memory_version);
         struct tracked rec = {.pid = p->pid, .want_adj = v.adj,
                               .cg = cg ? cg_intern(r, cg) : UINT32_MAX, .adj_fd = -1};
+        /* the file the match read its oom_score_adj through is the record's from now on */
+        if (adj_fds && adj_fds[i] >= 0) {
+            rec.adj_fd = adj_fds[i];
+            adj_fds[i] = -1;
+        }
         struct tracked *old = before ? bsearch(&rec, r->tracked, before, sizeof(rec),
                                                cmp_tracked) : NULL;
         if (old) {
             r->ngone -= old->want_adj == TRACKED_GONE;
             /* the same process (an exit event would have closed it): its file stays open while
              * a rule sets its oom_score_adj */
-            if (rec.want_adj != POLICY_ADJ_UNSET)
+            if (rec.want_adj != POLICY_ADJ_UNSET && rec.adj_fd < 0) {
                 rec.adj_fd = old->adj_fd;
-            else
-                tracked_close(r, old);
+                old->adj_fd = -1;
+            }
+            tracked_close(r, old);
             *old = rec;
         } else {
             r->tracked[before + nadd++] = rec;
@@ -232,31 +238,80 @@ static void find_moved(struct reconcile *r, bool *moved)
 }
 
 /*
- * Whether a process's oom_score_adj is no longer what its rule wants. The file is opened once
- * and kept (a pread of an open /proc file costs a fraction of a lookup of /proc/PID by name, and
- * an open file of a process that exited reads ESRCH, never another process's value); when no fd
- * is left, by name.
+ * A process's oom_score_adj now, through *fd when it is open; else the file is opened and kept in
+ * *fd while fewer than adj_fds_max are (a pread of an open /proc file costs a fraction of a lookup
+ * of /proc/PID by name, and an open file of a process that exited reads ESRCH, never another
+ * process's value), or read by name when fd is NULL or no file may be kept. 0, or a negative errno
+ * (-ESRCH, -ENOENT: gone).
  */
-static bool adj_drifted(struct reconcile *r, struct tracked *t)
+static int adj_read(struct reconcile *r, pid_t pid, int *fd, int *ret)
 {
     char b[16];
     int n = -1;
-    if (t->adj_fd < 0) {
+    if (!fd || *fd < 0) {
         char path[32];
-        snprintf(path, sizeof(path), "%d/oom_score_adj", (int)t->pid);
-        if (r->nadj_fds < r->adj_fds_max &&
-            (t->adj_fd = openat(r->sr->proc_fd, path, O_RDONLY | O_CLOEXEC)) >= 0)
+        snprintf(path, sizeof(path), "%d/oom_score_adj", (int)pid);
+        if (fd && r->nadj_fds < r->adj_fds_max &&
+            (*fd = openat(r->sr->proc_fd, path, O_RDONLY | O_CLOEXEC)) >= 0)
             r->nadj_fds++;
         else
             n = read_small_at(r->sr->proc_fd, path, b, sizeof(b));
     }
-    if (t->adj_fd >= 0) {
-        ssize_t k = pread(t->adj_fd, b, sizeof(b), 0);
+    if (fd && *fd >= 0) {
+        ssize_t k = pread(*fd, b, sizeof(b), 0);
         n = k < 0 ? -errno : (int)k;
     }
+    if (n <= 0)
+        return n < 0 ? n : -ESRCH; /* empty: a task exiting */
     int64_t adj;
-    struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
-    return n > 0 && cursor_i64(&c, &adj) == 0 && adj != t->want_adj;
+    struct cursor c = cursor_make(b, (size_t)n);
+    if (cursor_i64(&c, &adj) < 0 || adj < -1000 || adj > 1000)
+        return -EBADMSG;
+    *ret = (int)adj;
+    return 0;
+}
+
+void reconcile_read_adj(struct reconcile *r, struct policy_eval *e, struct proc_table *t,
+                        const bool *only, int *adj_fds)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        adj_fds[i] = -1;
+        struct proc *p = &t->v[i];
+        if ((only && !only[i]) || p->kernel_thread)
+            continue;
+        struct policy_verdict v;
+        policy_eval_proc(e, i, &v);
+        if (v.adj == POLICY_ADJ_UNSET)
+            continue;
+        /* with the connector the file is kept for the record (reconcile_track); a scan keeps
+         * no records */
+        p->has_adj = adj_read(r, p->pid, r->pcfd >= 0 ? &adj_fds[i] : NULL,
+                              &p->oom_score_adj) == 0;
+    }
+}
+
+void reconcile_adj_fds_close(struct reconcile *r, int *adj_fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (adj_fds[i] >= 0) {
+            close(adj_fds[i]);
+            r->nadj_fds--;
+        }
+        adj_fds[i] = -1;
+    }
+}
+
+int reconcile_adj_now(struct reconcile *r, pid_t pid, int *ret)
+{
+    struct tracked *t = tracked_find(r, pid);
+    return adj_read(r, pid, t && t->want_adj != TRACKED_GONE ? &t->adj_fd : NULL, ret);
+}
+
+/* Whether a process's oom_score_adj is no longer what its rule wants. */
+static bool adj_drifted(struct reconcile *r, struct tracked *t)
+{
+    int adj;
+    return adj_read(r, t->pid, &t->adj_fd, &adj) == 0 && adj != t->want_adj;
 }
 
 /*

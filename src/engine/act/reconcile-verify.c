@@ -4,19 +4,17 @@
  * daemon's OOMScoreAdjust), and that write can come after the policy's read at fork or exec (on a
  * busy or emulated machine hundreds of ms after the exec): without a second look the program's
  * value would stand until the recheck, a minute by default. So each new process a rule sets
- * oom_score_adj for is read again VERIFY_FIRST_MS and VERIFY_SECOND_MS later (one small read of
- * its oom_score_adj each), and matched and written again when it differs: a put-back, an event
- * like any change, marked "put_back".
+ * oom_score_adj for is read again VERIFY_FIRST_MS and VERIFY_SECOND_MS later (one pread each of
+ * the oom_score_adj file its match opened and kept, with the connector; by name with the scan),
+ * and matched and written again when it differs: a put-back, an event like any change, marked
+ * "put_back".
  */
 #include "reconcile-int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/array.h"
-#include "base/cursor.h"
-#include "base/sys/fileio.h"
 #include "engine/runtime/loop.h"
 #include "model/sysroot.h"
 
@@ -93,16 +91,6 @@ bool reconcile_verify_put_back(struct reconcile *r, const struct policy_change *
     return reconcile_tracked_want(r, c->pid) == c->after;
 }
 
-/* The process's oom_score_adj now; false when it is gone or unreadable. */
-static bool read_adj(struct reconcile *r, pid_t pid, int64_t *ret)
-{
-    char path[32], b[16];
-    snprintf(path, sizeof(path), "%d/oom_score_adj", (int)pid);
-    int n = read_small_at(r->sr->proc_fd, path, b, sizeof(b));
-    struct cursor c = cursor_make(b, n > 0 ? (size_t)n : 0);
-    return n > 0 && cursor_i64(&c, ret) == 0;
-}
-
 int reconcile_on_verify(struct loop *l, void *ctx)
 {
     (void)l;
@@ -113,10 +101,11 @@ int reconcile_on_verify(struct loop *l, void *ctx)
     size_t nagain = 0;
     for (size_t i = 0; again && i < r->nrecent; i++) {
         struct recent *x = &r->recent[i];
-        int64_t adj;
+        int adj;
         if (x->due_ms > now)
             continue;
-        if (!read_adj(r, x->pid, &adj))
+        /* with the connector, through the file its match read and kept open */
+        if (reconcile_adj_now(r, x->pid, &adj) < 0)
             x->round = VERIFY_ROUNDS; /* gone: dropped below */
         else if (adj != x->want_adj)
             again[nagain++] = x->pid;

@@ -147,8 +147,8 @@ static const struct known *known_find(const struct reconcile *r, pid_t pid)
 
 static unsigned proc_fields(const struct reconcile *r)
 {
-    /* oom_score_adj without the kernel's oom_score: the policy writes it, never ranks */
-    return PROC_READ_STAT | PROC_READ_ADJ | PROC_READ_CGROUP | policy_proc_fields(r->p);
+    /* not oom_score_adj: read after the rules, only where one sets it (reconcile_read_adj) */
+    return PROC_READ_STAT | PROC_READ_CGROUP | policy_proc_fields(r->p);
 }
 
 /* After a full pass: everything read is known, and old enough not to be looked at again
@@ -177,12 +177,16 @@ void reconcile_full_pass(struct reconcile *r)
         if (procs_snapshot(r->sr, proc_fields(r), &t) == 0) {
             struct policy_eval e;
             struct policy_plan pl = {0};
-            if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
+            int *fds = malloc((t.n ? t.n : 1) * sizeof(*fds));
+            if (fds && policy_eval_init(&e, r->p, r->sr, &t) == 0) {
+                reconcile_read_adj(r, &e, &t, NULL, fds);
                 if (policy_plan_procs(&e, NULL, &pl) == 0)
                     apply_plan(r, &pl);
-                reconcile_track(r, &e, &t, NULL);
+                reconcile_track(r, &e, &t, NULL, fds);
+                reconcile_adj_fds_close(r, fds, t.n);
                 policy_eval_release(&e);
             }
+            free(fds);
             policy_plan_release(&pl);
             set_known(r, &t);
             proc_table_release(&t);
@@ -282,13 +286,17 @@ void reconcile_match_pids(struct reconcile *r, const pid_t *pids, size_t npids)
             free(newpids);
             struct policy_eval e;
             struct policy_plan pl = {0};
-            if (policy_eval_init(&e, r->p, r->sr, &t) == 0) {
+            int *fds = malloc(t.n * sizeof(*fds));
+            if (fds && policy_eval_init(&e, r->p, r->sr, &t) == 0) {
+                reconcile_read_adj(r, &e, &t, only, fds);
                 if (policy_plan_procs(&e, only, &pl) == 0)
                     apply_plan(r, &pl);
                 reconcile_verify_note(r, &e, &t, only);
-                reconcile_track(r, &e, &t, only);
+                reconcile_track(r, &e, &t, only, fds);
+                reconcile_adj_fds_close(r, fds, t.n);
                 policy_eval_release(&e);
             }
+            free(fds);
             policy_plan_release(&pl);
         }
     }
