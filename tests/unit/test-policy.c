@@ -96,6 +96,9 @@ static void rules_parse(void **state)
     assert_int_equal(p->v[5].memory_high, 512u << 20);
     assert_int_equal(p->v[5].qos_mask, (1u << QOS_BURSTABLE) | (1u << QOS_BESTEFFORT));
     assert_true(policy_proc_fields(p) & PROC_READ_CMDLINE);
+    /* the reconcile reads what the rules that set oom_score_adj match on (pods: the cgroup), not
+     * what the guard's rules do (db's command line and uid) */
+    assert_int_equal(policy_adj_proc_fields(p), PROC_READ_STAT | PROC_READ_CGROUP);
     /* --check-config writes the rules back, and that text loads again to the same rules */
     struct buf dump = BUF_INIT(1 << 20);
     assert_int_equal(agent_config_dump(&cfg, &dump), 0);
@@ -301,6 +304,9 @@ static void verdicts_and_plan(void **state)
                           "[rule pods]\npod = *\noom-score-adj = 900\nguard = prefer\n",
                           &cfg, &err),
                      0);
+    /* pg's command line and pods' cgroup; root-batch's uid only ranks (the guard's status read) */
+    assert_int_equal(policy_adj_proc_fields(&cfg.policy),
+                     PROC_READ_STAT | PROC_READ_CMDLINE | PROC_READ_CGROUP);
     struct proc_table t = {0};
     t.v = calloc(8, sizeof(*t.v));
     t.v[t.n++] = mkproc(10, 1, "sshd", "/system.slice/ssh.service", 0, 0, "/usr/sbin/sshd -D");

@@ -493,6 +493,23 @@ unsigned policy_proc_fields(const struct policy *p)
     return f;
 }
 
+unsigned policy_adj_proc_fields(const struct policy *p)
+{
+    unsigned f = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct policy_rule *r = &p->v[i];
+        if (r->adj == POLICY_ADJ_UNSET)
+            continue;
+        if (r->has_cmdline)
+            f |= PROC_READ_CMDLINE;
+        if (r->uids.n)
+            f |= PROC_READ_STATUS;
+        if (r->set_keys & CGROUP_MATCHERS)
+            f |= PROC_READ_CGROUP;
+    }
+    return PROC_READ_STAT | f;
+}
+
 bool policy_needs_names(const struct policy *p)
 {
     for (size_t i = 0; i < p->n; i++)

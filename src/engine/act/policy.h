@@ -110,6 +110,10 @@ int policy_dump(const struct policy *p, struct buf *out);
 
 /* Which /proc/PID files (PROC_READ_*) matching needs besides STAT|OOM|CGROUP. */
 unsigned policy_proc_fields(const struct policy *p);
+/* Which /proc/PID files (PROC_READ_*) the rules that set oom_score_adj match on: the only
+ * verdicts a process's own change depends on (guard and kill-unit are the guard's, read when it
+ * ranks). STAT always; CGROUP only when one of them matches on the cgroup. */
+unsigned policy_adj_proc_fields(const struct policy *p);
 bool policy_needs_exe(const struct policy *p);
 /* Whether a rule matches on namespace or pod-name (the kubelet's layout is read for it). */
 bool policy_needs_names(const struct policy *p);

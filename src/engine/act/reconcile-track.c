@@ -12,7 +12,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/cursor.h"
+#include "base/limits.h"
 #include "base/sys/clock.h"
 #include "base/sys/fileio.h"
 #include "model/sysroot.h"
@@ -214,6 +216,9 @@ void reconcile_track(struct reconcile *r, struct policy_eval *e, const struct pr
 static void find_moved(struct reconcile *r, bool *moved)
 {
     struct cgroup_snapshot s;
+    /* no rule that sets oom_score_adj matches on the cgroup: a move changes no verdict */
+    if (!(policy_adj_proc_fields(r->p) & PROC_READ_CGROUP))
+        return;
     if (!r->hier_ok || !r->hier.memory_version ||
         cgroup_snapshot_read_limits(&r->hier, "/", CGROUP_WALK_MAX_DEPTH, &s) < 0)
         return;
@@ -271,6 +276,23 @@ static int adj_read(struct reconcile *r, pid_t pid, int *fd, int *ret)
     return 0;
 }
 
+/* The cgroup of a process read without it (PROC_READ_CGROUP); left unknown when it is gone. */
+static void read_cgroup(struct reconcile *r, struct proc *p)
+{
+    struct buf scratch = BUF_INIT(CAP_KERNEL_FILE);
+    struct proc c;
+    if (procs_read_one(r->sr, p->pid, PROC_READ_CGROUP, &scratch, &c) == 0) {
+        free(p->cgroup);
+        free(p->cgroup_unified);
+        p->cgroup = c.cgroup;
+        p->cgroup_unified = c.cgroup_unified;
+        p->cgroup_is_v1 = c.cgroup_is_v1;
+        c.cgroup = c.cgroup_unified = NULL;
+        proc_release(&c);
+    }
+    buf_release(&scratch);
+}
+
 void reconcile_read_adj(struct reconcile *r, struct policy_eval *e, struct proc_table *t,
                         const bool *only, int *adj_fds)
 {
@@ -287,6 +309,9 @@ void reconcile_read_adj(struct reconcile *r, struct policy_eval *e, struct proc_
          * no records */
         p->has_adj = adj_read(r, p->pid, r->pcfd >= 0 ? &adj_fds[i] : NULL,
                               &p->oom_score_adj) == 0;
+        /* a change names the process's cgroup: read for it when the rules did not need it */
+        if (p->has_adj && p->oom_score_adj != v.adj && !(t->fields & PROC_READ_CGROUP))
+            read_cgroup(r, p);
     }
 }
 

@@ -147,8 +147,9 @@ static const struct known *known_find(const struct reconcile *r, pid_t pid)
 
 static unsigned proc_fields(const struct reconcile *r)
 {
-    /* not oom_score_adj: read after the rules, only where one sets it (reconcile_read_adj) */
-    return PROC_READ_STAT | PROC_READ_CGROUP | policy_proc_fields(r->p);
+    /* what the rules that set oom_score_adj match on; not oom_score_adj itself: read after the
+     * rules, only where one sets it (reconcile_read_adj) */
+    return policy_adj_proc_fields(r->p);
 }
 
 /* After a full pass: everything read is known, and old enough not to be looked at again
