@@ -204,6 +204,25 @@ static void read_one_vanished(void **state)
     assert_int_equal(procs_read_one(&sr, 31337, PROC_READ_ALL, &b, &p), -ENOENT);
     assert_int_equal(procs_read_one(&sr, 700, PROC_READ_ALL, &b, &p), 0);
     assert_string_equal(p.comm, "java");
+    /* one file alone is read as PID/FILE, without the process's directory: the same values,
+     * and the same -ENOENT for a process that is not there */
+    struct proc one;
+    assert_int_equal(procs_read_one(&sr, 4242, PROC_READ_STAT, &b, &one), -ENOENT);
+    assert_int_equal(procs_read_one(&sr, 4242, PROC_READ_CGROUP, &b, &one), -ENOENT);
+    assert_int_equal(procs_read_one(&sr, 700, PROC_READ_STAT, &b, &one), 0);
+    assert_string_equal(one.comm, p.comm);
+    assert_int_equal(one.ppid, p.ppid);
+    assert_int_equal(one.start_time, p.start_time);
+    assert_null(one.cgroup);
+    proc_release(&one);
+    assert_int_equal(procs_read_one(&sr, 700, PROC_READ_CGROUP, &b, &one), 0);
+    assert_string_equal(one.cgroup, p.cgroup);
+    assert_int_equal(one.uid, -1);
+    proc_release(&one);
+    assert_int_equal(procs_read_one(&sr, 700, PROC_READ_ADJ, &b, &one), 0);
+    assert_true(one.has_adj);
+    assert_int_equal(one.oom_score_adj, p.oom_score_adj);
+    proc_release(&one);
     proc_release(&p);
     buf_release(&b);
     sysroot_close(&sr);

@@ -278,12 +278,22 @@ int proc_cgroup_parse(const char *buf, size_t len, char **ret_memory_path, char 
     return 0;
 }
 
+/* Where a process's files are opened: its own directory (prefix ""), so that several files come
+ * from the one process; or, for one file alone, /proc with "PID/" before the name (the
+ * directory's open and close were two of a one-file read's five system calls). */
+struct piddir {
+    int fd;
+    char prefix[16];
+};
+
 /* Reads a file of the process; returns -ESRCH style errors unchanged. */
-static int read_pid_file(int piddir, const char *name, struct buf *b)
+static int read_pid_file(const struct piddir *d, const char *name, struct buf *b)
 {
-    int r = read_virtual_at(piddir, name, b);
+    char path[48];
+    if (d->prefix[0])
+        snprintf(path, sizeof(path), "%s%s", d->prefix, name);
     /* A task that exited between open and read gives ESRCH (or an empty file). */
-    return r;
+    return read_virtual_at(d->fd, d->prefix[0] ? path : name, b);
 }
 
 /*
@@ -291,9 +301,9 @@ static int read_pid_file(int piddir, const char *name, struct buf *b)
  * status shows no memory, but the kernel's badness uses the mm of any live thread
  * (find_lock_task_mm). Take the counters from the first thread that still has an mm.
  */
-static void status_from_live_thread(int piddir, struct buf *b, struct proc *p)
+static void status_from_live_thread(const struct piddir *pd, struct buf *b, struct proc *p)
 {
-    _cleanup_close_ int taskfd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int taskfd = openat(pd->fd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (taskfd < 0)
         return;
     DIR *d = fdopendir(taskfd);
@@ -329,9 +339,9 @@ static void status_from_live_thread(int piddir, struct buf *b, struct proc *p)
     closedir(d);
 }
 
-static int read_adj(int piddir, struct buf *b, struct proc *p)
+static int read_adj(const struct piddir *d, struct buf *b, struct proc *p)
 {
-    int r = read_pid_file(piddir, "oom_score_adj", b);
+    int r = read_pid_file(d, "oom_score_adj", b);
     if (r < 0)
         return r;
     struct cursor c = cursor_make(b->data, b->len);
@@ -343,12 +353,12 @@ static int read_adj(int piddir, struct buf *b, struct proc *p)
     return 0;
 }
 
-static int read_oom(int piddir, struct buf *b, struct proc *p)
+static int read_oom(const struct piddir *d, struct buf *b, struct proc *p)
 {
-    int r = read_adj(piddir, b, p);
+    int r = read_adj(d, b, p);
     if (r < 0)
         return r;
-    r = read_pid_file(piddir, "oom_score", b);
+    r = read_pid_file(d, "oom_score", b);
     if (r < 0)
         return r;
     struct cursor c = cursor_make(b->data, b->len);
@@ -362,11 +372,11 @@ static int read_oom(int piddir, struct buf *b, struct proc *p)
 
 /* The command line, for display: p->cmdline stays NULL when it is empty or unreadable. Fails
  * only when the process is gone or memory ran out. */
-static int read_cmdline(int piddir, struct buf *b, struct proc *p)
+static int read_cmdline(const struct piddir *d, struct buf *b, struct proc *p)
 {
     size_t saved_max = b->max;
     b->max = CAP_CMDLINE;
-    int r = read_pid_file(piddir, "cmdline", b);
+    int r = read_pid_file(d, "cmdline", b);
     b->max = saved_max;
     if (r < 0) {
         /* an argv over CAP_CMDLINE (-EFBIG) leaves the buffer empty: the process is shown
@@ -394,16 +404,23 @@ int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct 
 {
     char name[16];
     snprintf(name, sizeof(name), "%d", (int)pid);
-    _cleanup_close_ int piddir = openat(sr->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (piddir < 0)
+    /* status may send us to a thread's (task/); oom reads two files */
+    unsigned files = fields & (PROC_READ_STAT | PROC_READ_ADJ | PROC_READ_CGROUP | PROC_READ_CMDLINE);
+    bool one = !(fields & (PROC_READ_STATUS | PROC_READ_OOM)) && files && !(files & (files - 1));
+    _cleanup_close_ int piddir = one ? -1 : openat(sr->proc_fd, name, O_RDONLY | O_DIRECTORY |
+                                                                        O_CLOEXEC);
+    if (!one && piddir < 0)
         return -errno;
+    struct piddir d = {.fd = one ? sr->proc_fd : piddir};
+    if (one)
+        snprintf(d.prefix, sizeof(d.prefix), "%d/", (int)pid);
 
     struct proc p;
     proc_init(&p, pid);
     int r = 0;
 
     if (fields & PROC_READ_STAT) {
-        r = read_pid_file(piddir, "stat", b);
+        r = read_pid_file(&d, "stat", b);
         if (r >= 0)
             r = proc_stat_parse(b->data, b->len, &p);
         if (r < 0)
@@ -414,22 +431,22 @@ int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct 
         }
     }
     if (fields & PROC_READ_STATUS) {
-        r = read_pid_file(piddir, "status", b);
+        r = read_pid_file(&d, "status", b);
         if (r >= 0)
             r = proc_status_parse(b->data, b->len, &p);
         if (r < 0)
             goto fail;
         if (!p.has_mm && !p.kernel_thread && p.nthreads > 1)
-            status_from_live_thread(piddir, b, &p);
+            status_from_live_thread(&d, b, &p);
     }
     if (fields & (PROC_READ_OOM | PROC_READ_ADJ)) {
-        r = fields & PROC_READ_OOM ? read_oom(piddir, b, &p) : read_adj(piddir, b, &p);
+        r = fields & PROC_READ_OOM ? read_oom(&d, b, &p) : read_adj(&d, b, &p);
         if (r < 0)
             goto fail;
     }
 
     if (fields & PROC_READ_CGROUP) {
-        r = read_pid_file(piddir, "cgroup", b);
+        r = read_pid_file(&d, "cgroup", b);
         /* kernels without cgroups, or an unreadable file: leave the path unknown */
         if (r >= 0 && b->len > 0)
             (void)proc_cgroup_parse(b->data, b->len, &p.cgroup, &p.cgroup_unified,
@@ -438,7 +455,7 @@ int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct 
             goto fail;
         r = 0;
     }
-    if ((fields & PROC_READ_CMDLINE) && (r = read_cmdline(piddir, b, &p)) < 0)
+    if ((fields & PROC_READ_CMDLINE) && (r = read_cmdline(&d, b, &p)) < 0)
         goto fail;
     *ret = p;
     return 0;
