@@ -145,4 +145,8 @@ for n in syslog netconsole netconsole-ext; do
 done
 oomwarden explain --json >"$OUT/explain-kmsg.json" 2>"$OUT/explain-kmsg.err"
 journalctl --version | head -1 >"$OUT/journalctl-version.txt"
+# no netconsole at the power-off: the kernel would send its last lines through virtio NICs being
+# shut down (one run's qemu did not exit after "reboot: Power down" with it loaded)
+dmesg -n 4
+modprobe -r netconsole 2>/dev/null || log "modprobe -r netconsole failed"
 log "done"
