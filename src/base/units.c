@@ -1,84 +1,86 @@
 #include "units.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cursor.h"
 
-/* s's number, integer part and up to 3 decimals (more are cut), as thousandths; c is left past
- * it and the blanks after it, at the unit */
-static int parse_milli(const char *s, struct cursor *c, uint64_t *ret)
+/* What a unit does to the number before it: value = number * mult / div. */
+struct unit_scale {
+    uint64_t mult, div;
+    bool whole; /* a fraction of the result is refused rather than cut */
+};
+
+/* B or nothing: bytes, whole ones only; K, KB, KiB (k, b spellings too): binary multiples */
+static int size_unit(const char *u, size_t n, struct unit_scale *ret)
 {
-    *c = cursor_make(s, strlen(s));
-    int r = cursor_decimal(c, 3, ret);
+    static const struct {
+        char lower, upper;
+        unsigned shift;
+    } prefixes[] = {{'k', 'K', 10}, {'m', 'M', 20}, {'g', 'G', 30}, {'t', 'T', 40}};
+    if (n == 0 || (n == 1 && (*u == 'B' || *u == 'b'))) {
+        *ret = (struct unit_scale){1, 1000, true};
+        return 0;
+    }
+    if (!(n == 1 || (n == 2 && (u[1] == 'B' || u[1] == 'b')) ||
+          (n == 3 && u[1] == 'i' && (u[2] == 'B' || u[2] == 'b'))))
+        return -EINVAL;
+    for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+        if (*u == prefixes[i].lower || *u == prefixes[i].upper) {
+            *ret = (struct unit_scale){1ull << prefixes[i].shift, 1000, false};
+            return 0;
+        }
+    return -EINVAL;
+}
+
+/* the number is in thousandths: "s" (or nothing) makes it milliseconds as it stands */
+static int duration_unit(const char *u, size_t n, struct unit_scale *ret)
+{
+    static const struct {
+        const char *name;
+        struct unit_scale scale;
+    } units[] = {
+        {"", {1, 1, false}},     {"s", {1, 1, false}},    {"ms", {1, 1000, false}},
+        {"m", {60, 1, false}},   {"h", {3600, 1, false}}, {"d", {86400, 1, false}},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+        if (strlen(units[i].name) == n && memcmp(units[i].name, u, n) == 0) {
+            *ret = units[i].scale;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+/* s: a number with up to 3 decimals (more are cut), blanks, then a unit that unit() scales it
+ * by; -ERANGE when the number times the unit's multiplier is past 64 bits */
+static int parse_scaled(const char *s, int (*unit)(const char *, size_t, struct unit_scale *),
+                        uint64_t *ret)
+{
+    struct cursor c = cursor_make(s, strlen(s));
+    uint64_t milli;
+    int r = cursor_decimal(&c, 3, &milli);
     if (r < 0)
         return r;
-    cursor_skip_blanks(c);
+    cursor_skip_blanks(&c);
+    struct unit_scale sc;
+    if (unit(c.p, cursor_left(&c), &sc) < 0)
+        return -EINVAL;
+    if (milli > UINT64_MAX / sc.mult)
+        return -ERANGE;
+    if (sc.whole && milli * sc.mult % sc.div)
+        return -EINVAL;
+    *ret = milli * sc.mult / sc.div;
     return 0;
 }
 
 int parse_size(const char *s, uint64_t *ret)
 {
-    struct cursor c;
-    uint64_t milli;
-    int r = parse_milli(s, &c, &milli);
-    if (r < 0)
-        return r;
-    const char *u = c.p;
-    size_t n = cursor_left(&c);
-    unsigned shift;
-    if (n == 0 || (n == 1 && (*u == 'B' || *u == 'b')))
-        shift = 0;
-    else {
-        switch (*u) {
-        case 'k': case 'K': shift = 10; break;
-        case 'm': case 'M': shift = 20; break;
-        case 'g': case 'G': shift = 30; break;
-        case 't': case 'T': shift = 40; break;
-        default: return -EINVAL;
-        }
-        /* accept K, KB, KiB */
-        if (!(n == 1 || (n == 2 && (u[1] == 'B' || u[1] == 'b')) ||
-              (n == 3 && u[1] == 'i' && (u[2] == 'B' || u[2] == 'b'))))
-            return -EINVAL;
-    }
-    if (shift && milli > (UINT64_MAX >> shift))
-        return -ERANGE;
-    uint64_t v = (milli << shift) / 1000;
-    if (shift == 0 && milli % 1000)
-        return -EINVAL; /* fractional bytes */
-    *ret = v;
-    return 0;
+    return parse_scaled(s, size_unit, ret);
 }
 
 int parse_duration_ms(const char *s, uint64_t *ret)
 {
-    struct cursor c;
-    uint64_t milli;
-    int r = parse_milli(s, &c, &milli);
-    if (r < 0)
-        return r;
-    uint64_t mult;
-    if (cursor_eof(&c) || cursor_skip_prefix(&c, "s")) /* milli holds seconds*1000 = ms */
-        mult = 1;
-    else if (cursor_skip_prefix(&c, "ms"))
-        mult = 0; /* milli holds ms*1000 */
-    else if (cursor_skip_prefix(&c, "m"))
-        mult = 60;
-    else if (cursor_skip_prefix(&c, "h"))
-        mult = 3600;
-    else if (cursor_skip_prefix(&c, "d"))
-        mult = 86400;
-    else
-        return -EINVAL;
-    if (!cursor_eof(&c))
-        return -EINVAL;
-    if (mult == 0) {
-        *ret = milli / 1000;
-        return 0;
-    }
-    if (milli > UINT64_MAX / mult)
-        return -ERANGE;
-    *ret = milli * mult;
-    return 0;
+    return parse_scaled(s, duration_unit, ret);
 }

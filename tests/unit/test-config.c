@@ -34,6 +34,18 @@ static void sizes_and_durations(void **state)
     assert_int_equal(parse_size("1.5", &v), -EINVAL);
     assert_int_equal(parse_size("12X", &v), -EINVAL);
     assert_int_equal(parse_size("99999999999T", &v), -ERANGE);
+    assert_int_equal(parse_size("3kib", &v), 0);
+    assert_int_equal(v, 3 * 1024);
+    assert_int_equal(parse_size("1KIB", &v), -EINVAL);
+    assert_int_equal(parse_size("2b", &v), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(parse_size("0.5B", &v), -EINVAL); /* half a byte */
+    assert_int_equal(parse_size("0.001K", &v), 0);     /* a fraction of a K is cut */
+    assert_int_equal(v, 1);
+    /* the multiplier applies to thousandths: 16777.216T is the last that fits */
+    assert_int_equal(parse_size("16777.215T", &v), 0);
+    assert_int_equal(v, (16777215ull << 40) / 1000);
+    assert_int_equal(parse_size("16777.216T", &v), -ERANGE);
     assert_int_equal(parse_duration_ms("250ms", &v), 0);
     assert_int_equal(v, 250);
     assert_int_equal(parse_duration_ms("10s", &v), 0);
@@ -46,6 +58,13 @@ static void sizes_and_durations(void **state)
     assert_int_equal(v, 300000);
     assert_int_equal(parse_duration_ms("2h", &v), 0);
     assert_int_equal(v, 7200000);
+    assert_int_equal(parse_duration_ms("1.5ms", &v), 0); /* a fraction of a ms is cut */
+    assert_int_equal(v, 1);
+    assert_int_equal(parse_duration_ms("1d", &v), 0);
+    assert_int_equal(v, 86400000);
+    assert_int_equal(parse_duration_ms("1 s", &v), 0);
+    assert_int_equal(v, 1000);
+    assert_int_equal(parse_duration_ms("1S", &v), -EINVAL);
     assert_int_equal(parse_duration_ms("5min", &v), -EINVAL);
     assert_int_equal(parse_duration_ms("", &v), -EINVAL);
     /* thousandths past UINT64_MAX: out of range, not wrapped to a short duration */
