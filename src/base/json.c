@@ -379,6 +379,16 @@ void json_kv_i64_opt(struct json *j, const char *k, int64_t v)
         json_i64(j, v);
 }
 
+void json_kv_u64_fields(struct json *j, const void *obj, const struct json_u64_field *fields,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)obj + fields[i].offset, sizeof(v));
+        json_kv_u64_opt(j, fields[i].key, v);
+    }
+}
+
 void json_raw(struct json *j, const char *text, size_t n)
 {
     const char *p = text, *end = text + n;

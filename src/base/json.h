@@ -68,3 +68,20 @@ size_t utf8_valid_len(const unsigned char *s, size_t n);
 /* Optional numbers (opt.h): null when absent. */
 void json_kv_u64_opt(struct json *j, const char *k, uint64_t v);
 void json_kv_i64_opt(struct json *j, const char *k, int64_t v);
+
+/*
+ * An object's run of optional numbers written from a table, as memory.stat's are read
+ * (keyed.h): one line per field instead of one call per key, so the keys of one struct stay
+ * in one place. Each is json_kv_u64_opt(key, the uint64_t at offset in the struct).
+ */
+struct json_u64_field {
+    const char *key;
+    size_t offset;
+};
+
+/* a member that is not a uint64_t does not compile (_Generic has no other case) */
+#define JSON_U64_FIELD(type, key, member)                                                          \
+    {key, _Generic(((type *)0)->member, uint64_t: offsetof(type, member))}
+
+void json_kv_u64_fields(struct json *j, const void *obj, const struct json_u64_field *fields,
+                        size_t n);

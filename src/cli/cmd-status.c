@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/cleanup.h"
 #include "base/fmt.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -27,6 +28,7 @@
 #include "model/workload/identity.h"
 #include "model/proc/oomdomain.h"
 #include "model/log/oomlog.h"
+#include "model/meminfo.h"
 #include "model/pressure/psilevel.h"
 #include "model/sysroot.h"
 #include "model/workload/podnames.h"
@@ -227,8 +229,7 @@ static void header_text(struct out *o, const struct node *n)
         sep = ", ";
     }
     if (opt_has(m->slab)) {
-        uint64_t kernel = m->slab + or0(m->kernel_stack) + or0(m->page_tables);
-        buf_printf(o->b, "%skernel %s", sep, fmt_size_long(d, kernel));
+        buf_printf(o->b, "%skernel %s", sep, fmt_size_long(d, meminfo_kernel(m)));
         sep = ", ";
     }
     if (sep[0] == ',')
@@ -559,19 +560,25 @@ static void json_victim_obj(struct json *j, const struct node *n, const struct v
     json_obj_end(j);
 }
 
+#define MI(key, member) JSON_U64_FIELD(struct meminfo, key, member)
+/* "memory": these, the kernel's total (meminfo_kernel), then the swap ones */
+static const struct json_u64_field memory_fields[] = {
+    MI("mem_total", mem_total), MI("mem_available", mem_available), MI("anon", anon_pages),
+    MI("page_cache", cached),   MI("shmem", shmem),
+};
+static const struct json_u64_field swap_fields[] = {
+    MI("swap_total", swap_total),
+    MI("swap_free", swap_free),
+};
+
 /* the machine's memory, PSI and refaults */
 static void json_machine(struct json *j, const struct node *n)
 {
     const struct meminfo *m = &n->mem;
     json_kv_obj_begin(j, "memory");
-    json_kv_u64_opt(j, "mem_total", m->mem_total);
-    json_kv_u64_opt(j, "mem_available", m->mem_available);
-    json_kv_u64_opt(j, "anon", m->anon_pages);
-    json_kv_u64_opt(j, "page_cache", m->cached);
-    json_kv_u64_opt(j, "shmem", m->shmem);
-    json_kv_u64(j, "kernel", or0(m->slab) + or0(m->kernel_stack) + or0(m->page_tables));
-    json_kv_u64_opt(j, "swap_total", m->swap_total);
-    json_kv_u64_opt(j, "swap_free", m->swap_free);
+    json_kv_u64_fields(j, m, memory_fields, ARRAY_SIZE(memory_fields));
+    json_kv_u64(j, "kernel", meminfo_kernel(m));
+    json_kv_u64_fields(j, m, swap_fields, ARRAY_SIZE(swap_fields));
     json_obj_end(j);
     json_key(j, "psi");
     if (n->psi_err == 0)

@@ -87,6 +87,16 @@ int meminfo_read(const struct sysroot *sr, struct meminfo *ret)
     return r < 0 ? r : meminfo_parse(b.data, b.len, ret);
 }
 
+uint64_t meminfo_kernel(const struct meminfo *m)
+{
+    uint64_t sum = 0;
+    const uint64_t parts[] = {m->slab, m->kernel_stack, m->page_tables};
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+        if (opt_has(parts[i]))
+            sum += parts[i];
+    return sum;
+}
+
 int vmstat_read(const struct sysroot *sr, struct vmstat *ret)
 {
     _cleanup_(buf_release) struct buf b = BUF_INIT(CAP_KERNEL_FILE);

@@ -24,5 +24,8 @@ struct vmstat {
 /* Fields not in the text stay OPT_ABSENT. */
 int meminfo_parse(const char *buf, size_t len, struct meminfo *ret);
 int meminfo_read(const struct sysroot *sr, struct meminfo *ret);
+/* The kernel's own memory as the machine's summary shows it: Slab + KernelStack + PageTables
+ * (an absent line counts 0). */
+uint64_t meminfo_kernel(const struct meminfo *m);
 int vmstat_parse(const char *buf, size_t len, struct vmstat *ret);
 int vmstat_read(const struct sysroot *sr, struct vmstat *ret);

@@ -190,6 +190,33 @@ static void json_escapes_and_structure(void **state)
     buf_release(&b);
 }
 
+/* a run of optional numbers from a table: the table's order, not the struct's; absent is null */
+static void json_u64_fields_from_table(void **state)
+{
+    (void)state;
+    struct sample {
+        char tag;
+        uint64_t a;
+        uint32_t pad;
+        uint64_t b, c;
+    } x = {'x', 7, 0, OPT_ABSENT, UINT64_MAX - 1};
+    static const struct json_u64_field fields[] = {
+        JSON_U64_FIELD(struct sample, "c", c),
+        JSON_U64_FIELD(struct sample, "a", a),
+        JSON_U64_FIELD(struct sample, "b", b),
+    };
+    struct buf b = BUF_INIT(256);
+    struct json j;
+    json_init(&j, &b, false);
+    json_obj_begin(&j);
+    json_kv_u64_fields(&j, &x, fields, 3);
+    json_kv_u64_fields(&j, &x, fields, 0);
+    json_obj_end(&j);
+    assert_int_equal(json_error(&j), 0);
+    assert_string_equal(buf_cstr(&b), "{\"c\":18446744073709551614,\"a\":7,\"b\":null}");
+    buf_release(&b);
+}
+
 static void json_rejects_overlong_utf8(void **state)
 {
     (void)state;
@@ -284,6 +311,7 @@ int main(void)
         cmocka_unit_test(cursor_spans),
         cmocka_unit_test(keyed_by_key_not_position),
         cmocka_unit_test(json_escapes_and_structure),
+        cmocka_unit_test(json_u64_fields_from_table),
         cmocka_unit_test(json_rejects_overlong_utf8),
         cmocka_unit_test(fmt_sizes),
         cmocka_unit_test(table_aligns_sanitises_and_cuts),

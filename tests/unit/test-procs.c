@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "base/opt.h"
+#include "model/meminfo.h"
 #include "model/proc/procs.h"
 #include "model/sysroot.h"
 
@@ -259,6 +260,26 @@ static void sysroot_missing_proc(void **state)
     assert_string_equal(failed, FIXTURES_DIR "/proc");
 }
 
+/* the kernel's memory in `status`: Slab + KernelStack + PageTables, a missing line as 0 */
+static void meminfo_kernel_total(void **state)
+{
+    (void)state;
+    static const char text[] = "MemTotal:       16384 kB\n"
+                               "Slab:            2048 kB\n"
+                               "KernelStack:      100 kB\n"
+                               "PageTables:       300 kB\n"
+                               "SUnreclaim:       999 kB\n";
+    struct meminfo m;
+    assert_int_equal(meminfo_parse(text, sizeof(text) - 1, &m), 0);
+    assert_int_equal(meminfo_kernel(&m), (2048 + 100 + 300) * 1024ull);
+    /* an old kernel without PageTables: the rest still counts */
+    assert_int_equal(meminfo_parse(text, 75, &m), 0);
+    assert_true(m.page_tables == OPT_ABSENT);
+    assert_int_equal(meminfo_kernel(&m), (2048 + 100) * 1024ull);
+    assert_int_equal(meminfo_parse("MemTotal: 1 kB\n", 15, &m), 0);
+    assert_int_equal(meminfo_kernel(&m), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +291,7 @@ int main(void)
         cmocka_unit_test(read_one_vanished),
         cmocka_unit_test(last_pid_follows_forks),
         cmocka_unit_test(sysroot_missing_proc),
+        cmocka_unit_test(meminfo_kernel_total),
     };
     return cmocka_run_group_tests_name("procs", tests, NULL, NULL);
 }
