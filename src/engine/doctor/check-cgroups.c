@@ -522,13 +522,13 @@ int check_oom_group(const struct node *n, struct doctor_report *r)
     }
     json_arr_end(&b.j);
     fb_more(&b, ntops, shown);
-    if (containers)
+    if (containers) {
         fb_ev(&b, "kubelet 1.28+ sets memory.oom.group=1 on every container cgroup on cgroup v2, "
                   "unless singleProcessOOMKill is true (1.32+); on cgroup v1 it kills single "
                   "processes");
-    if (containers)
         fb_fix(&b, "Kubernetes 1.32+: singleProcessOOMKill: true in the kubelet configuration "
                    "brings back single-process kills on cgroup v2");
+    }
     fb_fix(&b,
            "for one cgroup: echo 0 > /sys/fs/cgroup%s/memory.oom.group (kubelet writes it "
            "again for a new container; systemd sets it for OOMPolicy=kill)",
