@@ -393,7 +393,7 @@ static void never_raises_its_own_adj(void **state)
     t.v[t.n++] = mkproc(me + 1, 1, "java", K8S_CTR, 0, 0, "java -jar app.jar");
     struct policy_eval e;
     assert_int_equal(policy_eval_init(&e, &cfg.policy, &sr, &t), 0);
-    assert_int_equal(e.self, me);
+    assert_int_equal(policy_eval_self(&e), me);
     struct policy_plan pl = {0};
     assert_int_equal(policy_plan_procs(&e, NULL, &pl), 0);
     assert_int_equal(pl.n, 2);
@@ -419,7 +419,7 @@ static void never_raises_its_own_adj(void **state)
     struct sysroot fx;
     assert_int_equal(sysroot_open(&fx, FIXTURES_DIR "/cg-v1", NULL), 0);
     assert_int_equal(policy_eval_init(&e, &cfg.policy, &fx, &t), 0);
-    assert_int_equal(e.self, 0);
+    assert_int_equal(policy_eval_self(&e), 0);
     policy_eval_release(&e);
     sysroot_close(&fx);
     sysroot_close(&sr);

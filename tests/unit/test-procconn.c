@@ -2,8 +2,10 @@
  * The proc connector's messages, built as cn_proc.c sends them (a netlink header, a cn_msg, a
  * proc_event right after it, unaligned): processes kept, threads left out, the subscription's
  * answer, other connector users' messages skipped, and truncated or inconsistent ones refused.
- * Then, where this process may listen (initial namespaces, CAP_NET_ADMIN), a real subscription:
- * a child's fork, exec and exit come back.
+ * The socket filter lets through exactly what the parser keeps (each kind of event, of a process
+ * and of a thread, through a socket with the filter). Then, where this process may listen
+ * (initial namespaces, CAP_NET_ADMIN), a real subscription: a child's fork, rename, exec and
+ * exit come back, and a thread's fork and exit do not reach the socket.
  */
 #include "testlib.h"
 
@@ -12,9 +14,13 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,9 +132,70 @@ static void parse_refuses_broken_messages(void **state)
     assert_int_equal(procconn_parse(buf, 0, on_event, &g), 0);
 }
 
+/* One message through a socket with the filter: whether it came out (and whole). */
+static bool through_filter(int tx, int rx, const unsigned char *msg, size_t len)
+{
+    unsigned char back[512];
+    assert_int_equal(send(tx, msg, len, 0), (ssize_t)len);
+    ssize_t n = recv(rx, back, sizeof(back), MSG_DONTWAIT);
+    if (n < 0) {
+        assert_int_equal(errno, EAGAIN);
+        return false;
+    }
+    assert_int_equal(n, (ssize_t)len);
+    assert_memory_equal(back, msg, len);
+    return true;
+}
+
+static void filter_keeps_what_the_parser_keeps(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    assert_int_equal(procconn_filter(sv[1]), 0);
+    static const uint32_t kinds[] = {
+        PROC_EVENT_NONE, PROC_EVENT_FORK,   PROC_EVENT_EXEC,     PROC_EVENT_UID,
+        PROC_EVENT_GID,  PROC_EVENT_SID,    PROC_EVENT_PTRACE,   PROC_EVENT_COMM,
+        PROC_EVENT_COREDUMP, PROC_EVENT_EXIT, 0x12345,
+    };
+    unsigned char buf[256];
+    int kept = 0;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        for (int thread = 0; thread < 2; thread++) {
+            /* full size, as the kernel sends each (the union's largest member: 6 words); a fork
+             * is parent 10/10 and child 20/20 or thread 21 of 20, the others are 20/20 or 21/20 */
+            int32_t fork[6] = {10, 10, thread ? 21 : 20, 20, 0, 0};
+            int32_t other[6] = {thread ? 21 : 20, 20, 0, 0, 0, 0};
+            size_t n = put_msg(buf, 0, CN_IDX_PROC, kinds[i],
+                               kinds[i] == PROC_EVENT_FORK ? fork : other, 6);
+            struct got g = {0};
+            int parsed = procconn_parse(buf, n, on_event, &g);
+            assert_true(parsed >= 0);
+            bool passed = through_filter(sv[0], sv[1], buf, n);
+            printf("# kind %#x %s: parser %d, filter %s\n", kinds[i], thread ? "thread" : "process",
+                   parsed, passed ? "passes" : "drops");
+            assert_int_equal(passed, parsed > 0);
+            kept += passed;
+        }
+    }
+    /* fork, exec, uid, comm and exit of a process, and the answer (both of its forms) */
+    assert_int_equal(kept, 7);
+    /* what it does not recognise is the parser's to judge: shorter than a fork, not NLMSG_DONE */
+    size_t n = put_msg(buf, 0, CN_IDX_PROC, PROC_EVENT_SID, (int32_t[]){21, 20}, 2);
+    assert_true(through_filter(sv[0], sv[1], buf, n));
+    n = put_msg(buf, 0, CN_IDX_PROC, PROC_EVENT_SID, (int32_t[]){21, 20, 0, 0, 0, 0}, 6);
+    struct nlmsghdr h;
+    memcpy(&h, buf, sizeof(h));
+    h.nlmsg_type = NLMSG_ERROR;
+    memcpy(buf, &h, sizeof(h));
+    assert_true(through_filter(sv[0], sv[1], buf, n));
+    close(sv[0]);
+    close(sv[1]);
+}
+
 struct watch {
     pid_t child;
-    int fork, exec, exit;
+    int fork, exec, comm, exit;
 };
 
 static void on_child(void *ctx, const struct procconn_event *e)
@@ -138,7 +205,34 @@ static void on_child(void *ctx, const struct procconn_event *e)
         return;
     w->fork += e->kind == PROCCONN_FORK;
     w->exec += e->kind == PROCCONN_EXEC;
+    w->comm += e->kind == PROCCONN_COMM;
     w->exit += e->kind == PROCCONN_EXIT;
+}
+
+static void *thread_main(void *arg)
+{
+    return arg;
+}
+
+/* The datagrams waiting: each to the parser; counts those about a thread of `tgid`, which the
+ * filter should have kept away (a fork with child pid != tgid, or an exit with pid != tgid). */
+static int drain_raw(int fd, struct watch *w, pid_t tgid)
+{
+    unsigned char d[512];
+    int threads = 0;
+    ssize_t n;
+    while ((n = recv(fd, d, sizeof(d), MSG_DONTWAIT)) > 0) {
+        (void)procconn_parse(d, (size_t)n, on_child, w);
+        if (n < 68)
+            continue;
+        uint32_t what;
+        int32_t a[4];
+        memcpy(&what, d + 36, 4);
+        memcpy(a, d + 52, sizeof(a));
+        threads += what == PROC_EVENT_FORK && a[3] == tgid && a[2] != tgid;
+        threads += what == PROC_EVENT_EXIT && a[1] == tgid && a[0] != tgid;
+    }
+    return threads;
 }
 
 static void live_subscription(void **state)
@@ -156,22 +250,36 @@ static void live_subscription(void **state)
     pid_t c = fork();
     assert_true(c >= 0);
     if (c == 0) {
+        prctl(PR_SET_NAME, "owl-renamed");
         execl("/bin/true", "true", (char *)NULL);
         _exit(127);
     }
     w.child = c;
     int st;
     assert_int_equal(waitpid(c, &st, 0), c);
+    /* a thread of this process: its fork and exit are filtered out in the kernel */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, thread_main, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
     /* every event of the child, whatever else the machine is doing */
-    for (int i = 0; i < 50 && !(w.fork && w.exec && w.exit); i++) {
+    int threads = 0;
+    for (int i = 0; i < 50 && !(w.fork && w.comm && w.exec && w.exit); i++) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) > 0)
-            (void)procconn_drain(fd, on_child, &w);
+            threads += drain_raw(fd, &w, getpid());
+    }
+    /* the thread's events, had they passed, were sent before the child's last ones were read */
+    for (int i = 0; i < 3; i++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) > 0)
+            threads += drain_raw(fd, &w, getpid());
     }
     close(fd);
     assert_int_equal(w.fork, 1);
+    assert_int_equal(w.comm, 1);
     assert_int_equal(w.exec, 1);
     assert_int_equal(w.exit, 1);
+    assert_int_equal(threads, 0);
 }
 
 int main(void)
@@ -179,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_events),
         cmocka_unit_test(parse_refuses_broken_messages),
+        cmocka_unit_test(filter_keeps_what_the_parser_keeps),
         cmocka_unit_test(live_subscription),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,14 +122,6 @@ int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct
                      const struct proc_table *procs)
 {
     *e = (struct policy_eval){.p = p, .sr = sr, .procs = procs, .names = PODNAMES_INIT};
-    /* which of the processes is this one: by the root's own /proc (a DaemonSet's --root /host
-     * with hostPID numbers it as getpid() does; a fixture tree has no "self") */
-    char self[24];
-    ssize_t sn = sr ? readlinkat(sr->proc_fd, "self", self, sizeof(self) - 1) : -1;
-    if (sn > 0) {
-        self[sn] = '\0';
-        e->self = (pid_t)strtol(self, NULL, 10);
-    }
     /* read per evaluation: a pod is named from its container's start (the kubelet's layout) */
     if (sr && policy_needs_names(p) && podnames_read(sr, &e->names) < 0)
         return -ENOMEM;
@@ -162,6 +154,24 @@ void policy_eval_release(struct policy_eval *e)
     free(e->verdict_done);
     podnames_release(&e->names);
     *e = (struct policy_eval){0};
+}
+
+pid_t policy_eval_self(struct policy_eval *e)
+{
+    /* which of the processes is this one: by the root's own /proc (a DaemonSet's --root /host
+     * with hostPID numbers it as getpid() does; a fixture tree has no "self"). Read when a plan
+     * first asks, not per evaluation: the connector's batches evaluate ten times a second and
+     * almost never plan a change that needs it */
+    if (e->self_read || !e->sr)
+        return e->self;
+    e->self_read = true;
+    char self[24];
+    ssize_t sn = readlinkat(e->sr->proc_fd, "self", self, sizeof(self) - 1);
+    if (sn > 0) {
+        self[sn] = '\0';
+        e->self = (pid_t)strtol(self, NULL, 10);
+    }
+    return e->self;
 }
 
 static const char *exe_of(struct policy_eval *e, size_t i)
@@ -326,7 +336,7 @@ int policy_plan_procs(struct policy_eval *e, const bool *only, struct policy_pla
         /* pid 1 is fine to adjust (its adj is inherited by everything it starts), but the
          * kernel never OOM-kills it: say so rather than pretend */
         c->state = CHANGE_PENDING;
-        if (p->pid == e->self && v.adj > p->oom_score_adj) {
+        if (v.adj > p->oom_score_adj && p->pid == policy_eval_self(e)) {
             c->state = CHANGE_SKIPPED;
             c->skip_reason = "this is oomwarden itself: no rule makes it a likelier victim of the "
                              "kernel's OOM killer than it is (a rule for its namespace or cgroup "

@@ -162,12 +162,16 @@ struct policy_eval {
     struct policy_verdict *verdict;
     bool *verdict_done;
     struct podnames names; /* read at init when a rule matches on names and sr is given */
-    pid_t self; /* this process as sr's /proc numbers it (its "self" link); 0 when not there */
+    pid_t self; /* policy_eval_self()'s answer, once self_read */
+    bool self_read;
 };
 
 int policy_eval_init(struct policy_eval *e, const struct policy *p, const struct sysroot *sr,
                      const struct proc_table *procs);
 void policy_eval_release(struct policy_eval *e);
+/* This process as e->sr's /proc numbers it (its "self" link), read once per evaluation when
+ * first asked; 0 when not there (a fixture tree). */
+pid_t policy_eval_self(struct policy_eval *e);
 /* The verdict for procs->v[i] (worked out at the first call, then remembered). */
 void policy_eval_proc(struct policy_eval *e, size_t i, struct policy_verdict *ret);
 

@@ -68,13 +68,17 @@ struct recent {
 /*
  * With the proc connector, a process is read and matched PENDING_MS after its fork, exec, rename
  * or uid change: a fork is usually followed by an exec within that time (one read for both), and
- * a process that lived less is never read at all.
+ * a process that lived less is never read at all. The first event after a quiet spell starts a
+ * batch, read PENDING_MS later; while events keep coming the timer repeats every PENDING_MS
+ * (one wake-up a batch, the socket is not watched) and each tick reads the processes named
+ * before the previous tick (so between PENDING_MS and twice that after their first event).
  */
 #define PENDING_MS 100
-/* A process named by an event of the current batch: `parent` when it was a fork, 0 for an exec,
- * rename or uid change (which is always read). */
+/* A process named by an event: `parent` when it was a fork, 0 for an exec, rename or uid change
+ * (which is always read); `old` once it has waited a tick. */
 struct pend {
     pid_t pid, parent;
+    bool old;
 };
 #define PENDING_MAX 65536
 /* the initial PID namespace's /proc/PID/ns/pid inode, fixed since 3.8 (include/linux/proc_ns.h) */
@@ -106,7 +110,7 @@ struct reconcile {
     struct loop_source *pc_src, *pending_timer;
     struct pend *pending;
     size_t npending, pending_cap;
-    bool pending_armed, pending_all;
+    bool pending_busy, pending_all; /* busy: the timer repeats, the socket is not watched */
     char source[256];
     /* with the connector: every process matched, what the rules wanted of it and the memory
      * cgroup it was matched in, for the drift check (sorted by pid; cgroup names interned) */
@@ -180,5 +184,5 @@ void reconcile_verify_release(struct reconcile *r);
 /* The connector where it can be used, else the scan timer; r->source says which and why. */
 void reconcile_choose_source(struct reconcile *r);
 void reconcile_use_scan(struct reconcile *r, const char *why);
-/* The pending timer: the processes the connector named since its first event, read at once. */
+/* The pending timer: the processes the connector named a tick ago or more, read at once. */
 int reconcile_on_pending(struct loop *l, void *ctx);

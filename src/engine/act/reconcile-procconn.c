@@ -1,5 +1,6 @@
-/* New processes from the netlink proc connector, read in batches PENDING_MS after the first
- * event; where the connector cannot be used, the scan of /proc (reconcile.c) and why. */
+/* New processes from the netlink proc connector, read in batches PENDING_MS after their first
+ * event (reconcile-int.h); where the connector cannot be used, the scan of /proc (reconcile.c)
+ * and why. */
 #include "reconcile-int.h"
 
 #include <errno.h>
@@ -31,7 +32,7 @@ static void pending_add(struct reconcile *r, pid_t pid, pid_t parent)
         r->pending = v;
         r->pending_cap = cap;
     }
-    r->pending[r->npending++] = (struct pend){.pid = pid, .parent = parent};
+    r->pending[r->npending++] = (struct pend){.pid = pid, .parent = parent, .old = false};
 }
 
 static void on_proc_event(void *ctx, const struct procconn_event *e)
@@ -89,12 +90,51 @@ static int on_procconn(struct loop *l, int fd, uint32_t events, void *ctx)
     (void)fd;
     (void)events;
     struct reconcile *r = ctx;
-    /* the first event of a batch: the socket is left alone until the batch is read, so a busy
-     * machine's thousands of events a second cost a wake-up per PENDING_MS, not one each */
+    /* the first event after a quiet spell: the socket is left alone while events keep coming,
+     * and the timer drains it every PENDING_MS, so a busy machine's thousands of events a second
+     * cost one wake-up per PENDING_MS, not one each (nor two per batch: the event and a timer) */
     loop_fd_events(l, r->pc_src, 0);
-    if (!r->pending_armed && loop_timer_arm(r->pending_timer, PENDING_MS) == 0)
-        r->pending_armed = true;
+    if (loop_timer_arm(r->pending_timer, PENDING_MS) == 0)
+        r->pending_busy = false; /* the batch this event starts is read whole at the first tick */
+    else
+        loop_fd_events(l, r->pc_src, EPOLLIN);
     return 0;
+}
+
+/* Nothing came since the last tick and nothing waits: back to waking on the socket. */
+static void pending_idle(struct reconcile *r)
+{
+    loop_timer_disarm(r->pending_timer);
+    r->pending_busy = false;
+    if (r->pc_src)
+        loop_fd_events(r->loop, r->pc_src, EPOLLIN);
+}
+
+/* The processes of v[0..k) (sorted, one each) that are due: all at the tick that ends a batch
+ * started by a wake-up, else those named before the previous tick. The others are kept, for the
+ * next tick. The due ones go to toread (an exec, a rename, a uid change, or a fork whose parent
+ * has to be read) and forks (the rest). */
+static void pending_split(struct reconcile *r, struct pend *v, size_t k, bool all,
+                          pid_t *toread, size_t *nread, struct pend *forks, size_t *nfork)
+{
+    bool any_children = false;
+    for (size_t i = 0; i < r->p->n; i++)
+        any_children |= r->p->v[i].children;
+    size_t keep = 0;
+    /* a child whose parent is named (its record may be from the program before an exec), or
+     * whose verdict depends on its ancestors (`children` rules), is read too */
+    for (size_t i = 0; i < k; i++) {
+        if (!all && !v[i].old)
+            continue;
+        if (v[i].parent && !any_children && !pend_has(v, k, v[i].parent))
+            forks[(*nfork)++] = v[i];
+        else
+            toread[(*nread)++] = v[i].pid;
+    }
+    for (size_t i = 0; i < k && !all; i++)
+        if (!v[i].old)
+            r->pending[keep++] = (struct pend){.pid = v[i].pid, .parent = v[i].parent, .old = true};
+    r->npending = keep;
 }
 
 int reconcile_on_pending(struct loop *l, void *ctx)
@@ -102,7 +142,7 @@ int reconcile_on_pending(struct loop *l, void *ctx)
     (void)l;
     struct reconcile *r = ctx;
     uint64_t t0 = clock_mono_us();
-    r->pending_armed = false;
+    bool all = !r->pending_busy;
     int q = r->pcfd >= 0 ? procconn_drain(r->pcfd, on_proc_event, r) : 0;
     if (q == -ENOBUFS) {
         /* events were lost: which processes are new is not known any more */
@@ -115,12 +155,13 @@ int reconcile_on_pending(struct loop *l, void *ctx)
         reconcile_use_scan(r, "it failed");
         r->pending_all = true;
     }
-    if (r->pc_src)
-        loop_fd_events(r->loop, r->pc_src, EPOLLIN);
+    r->pending_busy = true;
     if (r->pending_all) {
         r->pending_all = false;
         r->npending = 0;
         reconcile_full_pass(r);
+        if (r->pcfd < 0)
+            pending_idle(r);
         return 0;
     }
     /* once each, however many events it had: the processes to read (an exec, a rename or a uid
@@ -128,16 +169,18 @@ int reconcile_on_pending(struct loop *l, void *ctx)
     size_t n = r->npending, k = 0;
     struct pend *v = r->pending;
     qsort(v, n, sizeof(*v), cmp_pend);
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || v[i].pid != v[k - 1].pid)
+    for (size_t i = 0; i < n; i++) {
+        if (k > 0 && v[i].pid == v[k - 1].pid)
+            v[k - 1].old |= v[i].old; /* named before the previous tick by any of its events */
+        else
             v[k++] = v[i]; /* an exec sorts before the same pid's fork, and wins */
+    }
     r->npending = 0;
-    if (!policy_has_process_actions(r->p))
+    if (!policy_has_process_actions(r->p)) {
+        if (q == 0)
+            pending_idle(r);
         goto out;
-    bool any_children = false;
-    for (size_t i = 0; i < r->p->n; i++)
-        any_children |= r->p->v[i].children;
-    size_t nread = 0, nfork = 0;
+    }
     pid_t *toread = malloc((k ? k : 1) * sizeof(*toread));
     struct pend *forks = malloc((k ? k : 1) * sizeof(*forks));
     if (!toread || !forks) {
@@ -146,14 +189,10 @@ int reconcile_on_pending(struct loop *l, void *ctx)
         reconcile_full_pass(r);
         return 0;
     }
-    /* a child whose parent is read in this batch (its record may be from the program before an
-     * exec), or whose verdict depends on its ancestors (`children` rules), is read too */
-    for (size_t i = 0; i < k; i++) {
-        if (v[i].parent && !any_children && !pend_has(v, k, v[i].parent))
-            forks[nfork++] = v[i];
-        else
-            toread[nread++] = v[i].pid;
-    }
+    size_t nread = 0, nfork = 0;
+    pending_split(r, v, k, all, toread, &nread, forks, &nfork);
+    if (q == 0 && r->npending == 0)
+        pending_idle(r);
     if (nfork)
         reconcile_track_forks(r, forks, nfork);
     for (size_t i = 0; i < nfork; i++)

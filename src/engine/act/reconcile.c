@@ -488,7 +488,7 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     if ((q = loop_add_timer(l, o->scan_interval_ms, true, on_scan, r, &r->scan_timer)) < 0 ||
         (q = loop_add_timer(l, o->recheck_interval_ms, true, on_recheck, r, &r->recheck_timer)) <
             0 ||
-        (q = loop_add_timer(l, PENDING_MS, false, reconcile_on_pending, r, &r->pending_timer)) < 0 ||
+        (q = loop_add_timer(l, PENDING_MS, true, reconcile_on_pending, r, &r->pending_timer)) < 0 ||
         (q = loop_timer_disarm(r->pending_timer)) < 0 ||
         (q = loop_add_timer(l, VERIFY_FIRST_MS, false, reconcile_on_verify, r, &r->verify_timer)) <
             0 ||

@@ -2,8 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/cn_proc.h>
+#include <arpa/inet.h>
 #include <linux/connector.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -108,6 +111,70 @@ int procconn_parse(const void *buf, size_t len,
         n++;
     }
     return n;
+}
+
+/*
+ * The socket's filter (classic BPF, run by the kernel for each event before it is queued,
+ * af_netlink.c do_one_broadcast): what procconn_parse() would leave out never reaches the socket
+ * nor wakes its reader: a thread's fork, exec, rename, uid change or exit (pid != tgid), and the
+ * kinds not used (sid, gid, ptrace, coredump). A process's fork, exec, comm, uid and exit, the
+ * subscription's answer, and anything it does not recognise (not a proc_event, short) pass.
+ * Loads are big-endian: the values compared are in network order, and an equality of two fields
+ * does not care.
+ */
+#define NL_TYPE 4                           /* nlmsghdr.nlmsg_type, 16 bits */
+#define EV_AT (NLMSG_HDRLEN + CN_MSG_LEN)   /* the proc_event */
+#define EV_WHAT (EV_AT + PE_WHAT)
+#define EV_D(i) ((uint32_t)(EV_AT + PE_DATA + 4 * (i))) /* the i-th 32-bit word of its data */
+enum {
+    F_LEN, F_SHORT, F_TYPE, F_DONE, F_WHAT, F_FORK, F_EXEC, F_EXIT, F_COMM, F_UID, F_NONE,
+    F_FORK_TGID, F_FORK_TAX, F_FORK_PID, F_FORK_EQ,
+    F_PID_TGID, F_PID_TAX, F_PID_PID, F_PID_EQ,
+    F_ACCEPT, F_DROP, F_N
+};
+#define J(at, to) ((uint8_t)((to) - (at) - 1))
+
+int procconn_filter(int fd)
+{
+    static const struct sock_filter prog[F_N] = {
+        [F_LEN] = BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+        /* a fork's data ends at the 4th word: anything shorter is the parser's to judge */
+        [F_SHORT] = BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, EV_D(4), 0, J(F_SHORT, F_ACCEPT)),
+        [F_TYPE] = BPF_STMT(BPF_LD | BPF_H | BPF_ABS, NL_TYPE),
+        [F_DONE] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, J(F_DONE, F_ACCEPT)),
+        [F_WHAT] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_WHAT),
+        [F_FORK] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, J(F_FORK, F_FORK_TGID), 0),
+        [F_EXEC] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, J(F_EXEC, F_PID_TGID), 0),
+        [F_EXIT] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, J(F_EXIT, F_PID_TGID), 0),
+        [F_COMM] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, J(F_COMM, F_PID_TGID), 0),
+        [F_UID] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, J(F_UID, F_PID_TGID), 0),
+        [F_NONE] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, J(F_NONE, F_ACCEPT), J(F_NONE, F_DROP)),
+        /* fork: parent_pid, parent_tgid, child_pid, child_tgid */
+        [F_FORK_TGID] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_D(3)),
+        [F_FORK_TAX] = BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        [F_FORK_PID] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_D(2)),
+        [F_FORK_EQ] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, J(F_FORK_EQ, F_ACCEPT),
+                               J(F_FORK_EQ, F_DROP)),
+        /* exec, exit, comm, uid: process_pid, process_tgid */
+        [F_PID_TGID] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_D(1)),
+        [F_PID_TAX] = BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        [F_PID_PID] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_D(0)),
+        [F_PID_EQ] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, J(F_PID_EQ, F_ACCEPT),
+                              J(F_PID_EQ, F_DROP)),
+        [F_ACCEPT] = BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+        [F_DROP] = BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_filter v[F_N];
+    memcpy(v, prog, sizeof(v));
+    v[F_DONE].k = htons(NLMSG_DONE);
+    v[F_FORK].k = htonl(PROC_EVENT_FORK);
+    v[F_EXEC].k = htonl(PROC_EVENT_EXEC);
+    v[F_EXIT].k = htonl(PROC_EVENT_EXIT);
+    v[F_COMM].k = htonl(PROC_EVENT_COMM);
+    v[F_UID].k = htonl(PROC_EVENT_UID);
+    v[F_NONE].k = htonl(PROC_EVENT_NONE);
+    struct sock_fprog fp = {.len = F_N, .filter = v};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0 ? -errno : 0;
 }
 
 static bool ns_is_initial(const char *link, unsigned long ino)
@@ -226,6 +293,8 @@ int procconn_open(unsigned wait_ms, const char **why)
     int fd = connector_socket(why);
     if (fd < 0)
         return fd;
+    /* without it every event still comes, and the parser leaves out the same ones */
+    (void)procconn_filter(fd);
     int r = subscribe(fd);
     if (r < 0) {
         close(fd);
@@ -251,7 +320,7 @@ int procconn_drain(int fd, void (*fn)(void *ctx, const struct procconn_event *e)
     unsigned char buf[BATCH][DGRAM] __attribute__((aligned(8)));
     struct mmsghdr m[BATCH];
     struct iovec iov[BATCH];
-    int lost = 0;
+    int lost = 0, got = 0;
     for (;;) {
         for (int i = 0; i < BATCH; i++) {
             iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = DGRAM};
@@ -266,13 +335,14 @@ int procconn_drain(int fd, void (*fn)(void *ctx, const struct procconn_event *e)
                 continue;
             }
             if (errno == EAGAIN)
-                return lost;
+                return lost ? lost : got;
             return -errno;
         }
+        got = got > INT_MAX - n ? INT_MAX : got + n;
         for (int i = 0; i < n; i++)
             if (!(m[i].msg_hdr.msg_flags & MSG_TRUNC))
                 (void)procconn_parse(buf[i], m[i].msg_len, fn, ctx);
         if (n < BATCH)
-            return lost;
+            return lost ? lost : got;
     }
 }

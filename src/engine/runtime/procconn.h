@@ -52,6 +52,15 @@ int procconn_parse(const void *buf, size_t len,
  */
 int procconn_open(unsigned wait_ms, const char **why);
 
-/* Reads what is waiting: events to `fn`, until the socket has nothing left. Returns 0, or
- * -ENOBUFS when events were lost (look at everything again), or another negative errno. */
+/*
+ * Attaches to fd a socket filter that drops, in the kernel, the events procconn_parse() leaves
+ * out (a thread's, and the kinds not listed above), so they cost the reader nothing. Any socket
+ * that receives the connector's datagrams (procconn_open() attaches it). Returns 0 or a negative
+ * errno.
+ */
+int procconn_filter(int fd);
+
+/* Reads what is waiting: events to `fn`, until the socket has nothing left. Returns how many
+ * messages it read (0: the socket was empty; those `fn` is not told of count too), or -ENOBUFS
+ * when events were lost (look at everything again), or another negative errno. */
 int procconn_drain(int fd, void (*fn)(void *ctx, const struct procconn_event *e), void *ctx);
