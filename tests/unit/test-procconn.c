@@ -38,25 +38,32 @@ static void on_event(void *ctx, const struct procconn_event *e)
         g->v[g->n++] = *e;
 }
 
+/* The layout cn_proc.c sends: a netlink header, a 20-byte cn_msg, then the proc_event: what, cpu
+ * and timestamp (16 bytes) and its data words. */
+#define CN_LEN 20
+#define EV_HEAD 16
+#define AT_EVENT (NLMSG_HDRLEN + CN_LEN)
+#define AT_DATA (AT_EVENT + EV_HEAD)
+
 /* Appends one message: nlmsghdr + cn_msg(idx, val, len) + proc_event(what, data words). */
 static size_t put_msg(unsigned char *buf, size_t at, uint32_t idx, uint32_t what,
                       const int32_t *data, size_t nwords)
 {
-    size_t plen = 16 + nwords * 4;
-    size_t total = NLMSG_HDRLEN + 20 + plen;
+    size_t plen = EV_HEAD + nwords * 4;
+    size_t total = AT_EVENT + plen;
     struct nlmsghdr h = {.nlmsg_len = (uint32_t)total, .nlmsg_type = NLMSG_DONE};
     memcpy(buf + at, &h, sizeof(h));
     unsigned char *cn = buf + at + NLMSG_HDRLEN;
     uint32_t val = CN_VAL_PROC;
     uint16_t l16 = (uint16_t)plen;
-    memset(cn, 0, 20);
+    memset(cn, 0, CN_LEN);
     memcpy(cn, &idx, 4);
     memcpy(cn + 4, &val, 4);
     memcpy(cn + 16, &l16, 2);
-    unsigned char *ev = cn + 20;
-    memset(ev, 0, 16);
+    unsigned char *ev = cn + CN_LEN;
+    memset(ev, 0, EV_HEAD);
     memcpy(ev, &what, 4);
-    memcpy(ev + 16, data, nwords * 4);
+    memcpy(ev + EV_HEAD, data, nwords * 4);
     return at + NLMSG_ALIGN(total);
 }
 
@@ -223,12 +230,12 @@ static int drain_raw(int fd, struct watch *w, pid_t tgid)
     ssize_t n;
     while ((n = recv(fd, d, sizeof(d), MSG_DONTWAIT)) > 0) {
         (void)procconn_parse(d, (size_t)n, on_child, w);
-        if (n < 68)
-            continue;
         uint32_t what;
         int32_t a[4];
-        memcpy(&what, d + 36, 4);
-        memcpy(a, d + 52, sizeof(a));
+        if ((size_t)n < AT_DATA + sizeof(a))
+            continue;
+        memcpy(&what, d + AT_EVENT, 4);
+        memcpy(a, d + AT_DATA, sizeof(a));
         threads += what == PROC_EVENT_FORK && a[3] == tgid && a[2] != tgid;
         threads += what == PROC_EVENT_EXIT && a[1] == tgid && a[0] != tgid;
     }
