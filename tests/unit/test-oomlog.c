@@ -135,6 +135,11 @@ static void line_forms(void **state)
         {"daemon:info  : x", LOGLINE_USER, "", OPT_ABSENT, "x"},
         {"<4>[    1.000000] x", LOGLINE_KERNEL, "", 1000000ull, "x"},
         {"<30>x", LOGLINE_USER, "", OPT_ABSENT, "x"},
+        /* a hypervisor's log of its guest's console, the printk level kept (VMware vmware.log) */
+        {"2023-12-04T10:49:30.127Z In(05) vcpu-5 - Guest: <3>[39291577.009543] x", LOGLINE_KERNEL,
+         "2023-12-04T10:49:30.127Z", 39291577009543ull, "x"},
+        {"2023-12-04T10:49:30.127Z <6>[ 1.5] x", LOGLINE_KERNEL, "2023-12-04T10:49:30.127Z",
+         1500000ull, "x"},
         /* RFC 5424: the APP-NAME says whose; structured data with an escaped ']' */
         {"<4>1 2023-12-07T08:00:00.123456+00:00 node1 kernel - - - x", LOGLINE_KERNEL,
          "2023-12-07T08:00:00.123456+00:00", OPT_ABSENT, "x"},

@@ -108,6 +108,17 @@ static bool is_elision(struct span s)
 
 /* A syslog, journal or ISO wall-clock stamp and what follows it: the tag, or (netconsole
  * receivers, syslog without a tag) a dmesg stamp a few words on. Returns bytes taken. */
+/* b is right after a printk level "<N>" that starts a word at or after q */
+static bool after_level(const char *q, const char *b)
+{
+    const char *a = b - 1;
+    if (a <= q || *a != '>')
+        return false;
+    while (a > q && is_digit(a[-1]) && b - a < 4)
+        a--;
+    return a > q && a < b - 1 && a[-1] == '<' && (a - 1 == q || a[-2] == ' ');
+}
+
 static size_t wall_prefix(const char *p, const char *end, struct logline *r)
 {
     bool comma = false;
@@ -135,11 +146,14 @@ static size_t wall_prefix(const char *p, const char *end, struct logline *r)
         }
         return (size_t)(q - p);
     }
-    /* "192.0.2.10:6666 [  512.000001] text", "host kern.warn kernel: text" */
+    /* "192.0.2.10:6666 [  512.000001] text", "host kern.warn kernel: text", a hypervisor's log
+     * of its guest's console with the printk level ("vcpu-5 - Guest: <6>[39291577.009360] text",
+     * VMware's vmware.log) */
     const char *lim = end - q > 64 ? q + 64 : end;
     for (const char *b = q; b < lim; b++) {
         uint64_t us;
-        if (*b == '[' && (b == q || b[-1] == ' ') && logline_uptime_stamp(b, end, &us))
+        if (*b == '[' && (b == q || b[-1] == ' ' || after_level(q, b)) &&
+            logline_uptime_stamp(b, end, &us))
             return (size_t)(b - p);
         if (*b == ' ' && end - b > 9 && memcmp(b, " kernel: ", 9) == 0) {
             r->source = LOGLINE_KERNEL;
