@@ -590,6 +590,36 @@ static void wrapped_lines(void **state)
     oomlog_release(&p);
 }
 
+/* The summary line alone (`dmesg | grep docker` keeps it for its memcg path, 4.19+): the task it
+ * names was chosen; the kill line is not in the text. */
+static void summary_alone(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, "[4650180.470877] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=aegis,"
+             "mems_allowed=0,global_oom,task_memcg=/system.slice/docker-0074.scope,task=java,"
+             "pid=7134,uid=1000\n");
+    assert_int_equal(p.nevents, 1);
+    const struct oom_event *e = &p.events[0];
+    assert_int_equal(e->nvictims, 0);
+    assert_true(e->selected_set);
+    assert_int_equal(e->selected_pid, 7134);
+    assert_string_equal(e->selected_comm, "java");
+    assert_false(opt_has_i64(e->selected_score));
+    assert_string_equal(e->constraint, "CONSTRAINT_NONE");
+    oomlog_release(&p);
+    /* with its kill line the summary's task is the victim, not a second choice */
+    feed(&p, "[ 1.0] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+             "oom_memcg=/a,task_memcg=/a,task=x,pid=5,uid=0\n"
+             "[ 1.0] Memory cgroup out of memory: Killed process 5 (x) total-vm:10kB, "
+             "anon-rss:8kB, file-rss:1kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\n");
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].nvictims, 1);
+    assert_false(p.events[0].selected_set);
+    assert_int_equal(p.events[0].victims[0].kind, OOM_VICTIM_SELECTED);
+    oomlog_release(&p);
+}
+
 static void boundaries(void **state)
 {
     (void)state;
@@ -1218,6 +1248,7 @@ int main(void)
         cmocka_unit_test(headerless_rows),
         cmocka_unit_test(kmsg_single_record_stats),
         cmocka_unit_test(wrapped_lines),
+        cmocka_unit_test(summary_alone),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),
         cmocka_unit_test(kill_line_shapes),

@@ -221,6 +221,15 @@ void oomlog_close_event(struct oomlog *p, struct oom_event *e)
             e->invoker_row = *row;
         }
     }
+    /* the summary line alone (grepped for its memcg path, or the text cut before the kill line)
+     * still names the task oom_kill_process() chose: the summary is printed (4.19+) right before
+     * that task, or since 5.x its whole memcg, is killed */
+    if (e->summary && !e->nvictims && !e->selected_set && opt_has_i64(e->summary_pid) &&
+        e->summary_task[0]) {
+        e->selected_set = true;
+        e->selected_pid = e->summary_pid;
+        memcpy(e->selected_comm, e->summary_task, sizeof(e->selected_comm));
+    }
     compact_rows(e);
     decide_scope(e);
     inherit_scope(p, e);
