@@ -590,6 +590,49 @@ static void wrapped_lines(void **state)
     oomlog_release(&p);
 }
 
+/* A copy from a terminal that padded each broken line to a fixed column and put the rest after
+ * the blanks on the same line (4.14, a Raspberry Pi's dmesg pasted into a GitHub issue): breaks
+ * inside a kB unit, a field name and a flag are mended; a task-table row keeps its columns, and
+ * a break at a blank keeps the words apart. */
+static void padded_terminal_breaks(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    char pad[131];
+    memset(pad, ' ', 130);
+    pad[130] = '\0';
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "[67690.815966] [ 4833]  1000  4833   264887   208319     501       0    16262%s"
+             "0 python\n"
+             "[67690.815971] Out of memory: Kill process 4833 (python) score 901 or sacrifice%s"
+             "child\n"
+             "[67690.815993] Killed process 4833 (python) total-vm:1059548kB, anon-rss:830480k%s"
+             "B, file-rss:2796kB, shmem-rss:0kB\n"
+             "[67691.011862] oom_reaper: reaped process 4833 (python), now anon-rss:0kB, file-%s"
+             "rss:12kB, shmem-rss:0kB\n"
+             "[69132.064690] python invoked oom-killer: gfp_mask=0x14080c0(GFP_KERNEL|__GFP_ZE%s"
+             "RO), nodemask=(null),  order=2, oom_score_adj=-5\n",
+             pad, pad, pad, pad, pad);
+    feed(&p, text);
+    assert_int_equal(p.nevents, 2);
+    const struct oom_event *e = &p.events[0];
+    assert_int_equal(e->selected_score, 901);
+    assert_int_equal(e->nvictims, 1);
+    const struct oom_victim *v = &e->victims[0];
+    assert_int_equal(v->anon_rss_kb, 830480);
+    assert_int_equal(v->file_rss_kb, 2796);
+    assert_int_equal(v->shmem_rss_kb, 0);
+    assert_int_equal(v->reaped, 1);
+    assert_int_equal(v->reaped_file_kb, 12);
+    assert_true(v->has_row);
+    assert_int_equal(v->row.oom_score_adj, 0);
+    assert_int_equal(v->row.swapents, 16262);
+    assert_int_equal(p.events[1].order, 2);
+    assert_int_equal(p.events[1].invoker_oom_score_adj, -5);
+    oomlog_release(&p);
+}
+
 /* The summary line alone (`dmesg | grep docker` keeps it for its memcg path, 4.19+): the task it
  * names was chosen; the kill line is not in the text. */
 static void summary_alone(void **state)
@@ -1248,6 +1291,7 @@ int main(void)
         cmocka_unit_test(headerless_rows),
         cmocka_unit_test(kmsg_single_record_stats),
         cmocka_unit_test(wrapped_lines),
+        cmocka_unit_test(padded_terminal_breaks),
         cmocka_unit_test(summary_alone),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),

@@ -286,6 +286,16 @@ bool oom_victim_duplicate(const struct oom_victim *x, const struct oom_victim *y
  */
 size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind next_kind, char *out,
                size_t cap, enum kind *ret_kind);
+/*
+ * A line a terminal broke and a copy from it padded to the screen's edge, the rest put on the
+ * same line after the blanks ("anon-rss:830480k<130 blanks>B, file-rss:..."): each run of
+ * OOMJOIN_PAD_MIN or more blanks in a message of kind `kind` is a break that oomjoin() mends
+ * when the halves read further together. Writes into `out` (`cap` bytes, and as many again
+ * behind them as scratch) and returns the length, 0 when nothing was mended.
+ */
+#define OOMJOIN_PAD_MIN 24
+size_t oomjoin_unpad(struct span t, enum kind kind, char *out, size_t cap, enum kind *ret_kind);
+bool oomjoin_padded(struct span t); /* such a run is in `t` */
 /* `held` ends with a mark that says it goes on (a "\\", quoted-printable's "=") */
 bool oomjoin_marked(struct span held);
 int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);

@@ -104,6 +104,61 @@ size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind nex
     return best_n;
 }
 
+/* the first run of OOMJOIN_PAD_MIN blanks or more with text on both sides: [*a, *b) */
+static bool pad_run(struct span t, size_t *a, size_t *b)
+{
+    for (size_t i = 1; i < t.n; i++) {
+        if (t.p[i] != ' ' || t.p[i - 1] == ' ')
+            continue;
+        size_t j = i;
+        while (j < t.n && t.p[j] == ' ')
+            j++;
+        if (j - i >= OOMJOIN_PAD_MIN && j < t.n) {
+            *a = i;
+            *b = j;
+            return true;
+        }
+        i = j;
+    }
+    return false;
+}
+
+bool oomjoin_padded(struct span t)
+{
+    size_t a, b;
+    return pad_run(t, &a, &b);
+}
+
+size_t oomjoin_unpad(struct span t, enum kind kind, char *out, size_t cap, enum kind *ret_kind)
+{
+    size_t a, b, n = 0;
+    if (kind == K_NONE || t.n > cap)
+        return 0;
+    char *tmp = out + cap;
+    struct span cur = t;
+    /* each break in turn, the text after it up to the next one read with the first half:
+     * the kernel's own gaps are shorter, and a real gap that long keeps its text as it was */
+    while (pad_run(cur, &a, &b)) {
+        struct span held = {cur.p, a}, next = {cur.p + b, cur.n - b};
+        enum kind k;
+        size_t m = oomjoin(held, kind, next, K_NONE, tmp, cap, &k);
+        if (!m) {
+            /* not mended: kept as one blank, so that later breaks are still looked at */
+            memcpy(tmp, held.p, held.n);
+            tmp[held.n] = ' ';
+            memcpy(tmp + held.n + 1, next.p, next.n);
+            m = held.n + 1 + next.n;
+            k = kind;
+        }
+        memcpy(out, tmp, m);
+        cur = (struct span){out, m};
+        n = m;
+        kind = k;
+    }
+    *ret_kind = kind;
+    return n;
+}
+
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;

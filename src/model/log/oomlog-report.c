@@ -5,8 +5,10 @@
  * the event's `state` is the section the next unnamed line belongs to.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "oomlog-int.h"
 
 /* `*v` is within [lo, hi], or it is recorded as impossible and left absent. */
@@ -479,6 +481,18 @@ static int on_body(struct oomlog *p, const struct oomlog_line *l, struct span t,
 
 int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind)
 {
+    if (kind != K_ROW && kind != K_NONE && t.n <= CAP_INPUT_LINE && oomjoin_padded(t)) {
+        if (t.n > p->unpad_cap) {
+            char *b = realloc(p->unpad, 2 * t.n);
+            if (!b)
+                return -ENOMEM;
+            p->unpad = b;
+            p->unpad_cap = t.n;
+        }
+        size_t n = oomjoin_unpad(t, kind, p->unpad, p->unpad_cap, &kind);
+        if (n)
+            t = (struct span){p->unpad, n};
+    }
     switch (kind) {
     case K_HEADER:
         return on_header(p, l, t);

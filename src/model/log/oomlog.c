@@ -634,6 +634,7 @@ void oomlog_release(struct oomlog *p)
     free(p->events);
     free(p->held);
     free(p->join);
+    free(p->unpad);
     free(p->segment_max);
     free(p->unescape);
     memset(p, 0, sizeof(*p));

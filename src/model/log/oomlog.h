@@ -263,6 +263,8 @@ struct oomlog {
     size_t held_len, held_cap;
     char *join; /* scratch for joining */
     size_t join_cap;
+    char *unpad; /* scratch for a line with a terminal's padded break: two halves of unpad_cap */
+    size_t unpad_cap;
     bool held_rejoined;
     bool qp; /* a quoted-printable mail: "=3D" is '=' */
     struct oomline_prefix prefix; /* an opaque prefix learnt from an anchored line */
