@@ -107,7 +107,8 @@ for f in 016-tdocker-rhel6-memcg-sacrifice-child-mingetty 021-docker-fork-bomb-5
     053-vm-6.1-global-cascade-daemons-then-pod-adj-997 054-vm-6.1-memcg-v2-oom-group-kill-spares-adj-1000 \
     055-vm-6.1-global-cascade-shell-at-1000-invokes 056-vm-6.1-memcg-v2-second-kill-before-uncharge \
     060-linux-mm-tetsuo-oom-group-kills-init-5.0-rc4-quoted \
-    062-ubuntuforums-2.6.31-oomkilladj-kill-a-child; do
+    062-ubuntuforums-2.6.31-oomkilladj-kill-a-child 166-install-docker-issue-dmesg-grep-kill-docker-oom-kill-line-only \
+    168-terrariumpi-issue-rpi-4.14-terminal-wrap-padded-with-spaces-kill-reaped; do
     run_case "explain-${f%%-*}" "$BIN" explain "tests/fixtures/oomlog/$f.log"
 done
 run_case explain-json-040 "$BIN" explain --json tests/fixtures/oomlog/040-seed-amzn2023-6.1-docker-memcg-v2-tail.log
