@@ -633,6 +633,36 @@ static void padded_terminal_breaks(void **state)
     oomlog_release(&p);
 }
 
+/* A dmesg paste a terminal broke at its width, the continuations without a prefix (4.19 memcg
+ * v1, kubedirector issue): the limit's path is mended because the limit is the task's memcg or
+ * an ancestor of it; a kill line cut right after its '(' still names the victim's pid. */
+static void wrapped_limit_and_cut_comm(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p, "[ 1.0] Task in /kubepods/pod95/0249 killed as a result of limit of /kubepo\n"
+             "ds/pod95\n"
+             "[ 1.0] memory: usage 524288kB, limit 524288kB, failcnt 0\n"
+             "[ 1.0] Memory cgroup out of memory: Kill process 62685 (bash) score 0 or sacrifice child\n"
+             "[ 1.0] Killed process 62769 (\n");
+    assert_int_equal(p.nevents, 1);
+    const struct oom_event *e = &p.events[0];
+    assert_string_equal(e->task_memcg, "/kubepods/pod95/0249");
+    assert_string_equal(e->oom_memcg, "/kubepods/pod95");
+    assert_int_equal(e->nvictims, 1);
+    assert_int_equal(e->victims[0].pid, 62769);
+    assert_string_equal(e->victims[0].comm, "");
+    assert_int_equal(e->victims[0].kind, OOM_VICTIM_CHILD);
+    oomlog_release(&p);
+    /* a limit that is the task's own memcg, not cut: the next bare line stays apart */
+    feed(&p, "[ 1.0] Task in /a/b killed as a result of limit of /a\n"
+             "rest of a note\n"
+             "[ 1.0] Memory cgroup out of memory: Kill process 7 (x) score 1 or sacrifice child\n");
+    assert_int_equal(p.nevents, 1);
+    assert_string_equal(p.events[0].oom_memcg, "/a");
+    oomlog_release(&p);
+}
+
 /* The summary line alone (`dmesg | grep docker` keeps it for its memcg path, 4.19+): the task it
  * names was chosen; the kill line is not in the text. */
 static void summary_alone(void **state)
@@ -1293,6 +1323,7 @@ int main(void)
         cmocka_unit_test(wrapped_lines),
         cmocka_unit_test(padded_terminal_breaks),
         cmocka_unit_test(summary_alone),
+        cmocka_unit_test(wrapped_limit_and_cut_comm),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),
         cmocka_unit_test(kill_line_shapes),

@@ -101,8 +101,8 @@ static bool paren_comm(struct cursor *c, char *comm, size_t cap, const char *con
     for (const char *q = rest.p; !best && q < rest.p + rest.n; q++)
         if (*q == ')' && q + 1 < rest.p + rest.n && (q[1] == ' ' || q[1] == ','))
             best = q;
-    if (!best && cut && rest.n && !memchr(rest.p, ')', rest.n)) {
-        /* the line ends inside the comm: keep what is there */
+    if (!best && cut && !memchr(rest.p, ')', rest.n)) {
+        /* the line ends inside the comm, or right after its '(': keep what is there */
         *cut = true;
         copy_comm(comm, cap, trim(rest));
         c->p = rest.p + rest.n;

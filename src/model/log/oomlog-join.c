@@ -12,6 +12,14 @@
 #include "base/limits.h"
 #include "oomlog-int.h"
 
+/* `anc` is the cgroup path `p` or one of its ancestors */
+static bool memcg_within(struct span anc, struct span p)
+{
+    if (!anc.n || anc.n > p.n || memcmp(anc.p, p.p, anc.n) != 0)
+        return false;
+    return anc.n == p.n || p.p[anc.n] == '/' || anc.p[anc.n - 1] == '/';
+}
+
 static int line_score(struct span t, enum kind kind)
 {
     struct header h;
@@ -29,8 +37,12 @@ static int line_score(struct span t, enum kind kind)
         return oom_kill_parse(t, &k);
     case K_SUMMARY:
         return oom_summary_parse(t, &s);
-    case K_TASKIN:
-        return oom_taskin_parse(t, &a, &b);
+    case K_TASKIN: {
+        /* the limit's memcg is the task's or one of its ancestors: a limit path that is
+         * neither was cut ("limit of /kubepo" + "ds/pod951f.../0249...") */
+        int n = oom_taskin_parse(t, &a, &b);
+        return n == 3 && memcg_within(b, a) ? n + 1 : n;
+    }
     case K_GROUP:
         return oom_group_parse(t, &a);
     case K_REAPED:
