@@ -663,6 +663,44 @@ static void wrapped_limit_and_cut_comm(void **state)
     oomlog_release(&p);
 }
 
+/* Text copied from a web page or a word processor: no-break and narrow spaces between the words
+ * and fields, a zero-width space inside one; read as blanks and nothing, on both paths that read
+ * text (line by line, and a whole buffer at once). A comm in UTF-8 stays as it is. */
+static void wide_blanks(void **state)
+{
+    (void)state;
+    const char *text = "Aug 18 03:19:11\xc2\xa0host kernel: [ 7063.247407] Out of memory: Killed\xc2\xa0"
+                       "process 1811 (stress-ng) total-vm:43240kB,\xc2\xa0" "anon-rss:0\xe2\x80\x8bkB,"
+                       "\xe2\x80\xaf""file-rss:64kB, shmem-rss:0kB, UID:1000 pgtables:104kB "
+                       "oom_score_adj:1000\n"
+                       "[ 7064.0] Killed process 5 (caf\xc3\xa9) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n";
+    for (int whole = 0; whole <= 1; whole++) {
+        struct oomlog p;
+        if (whole) {
+            oomlog_init(&p);
+            uint64_t n;
+            assert_int_equal(oomlog_feed_lines(&p, text, strlen(text), &n), 0);
+            assert_int_equal(oomlog_finish(&p), 0);
+        } else {
+            feed(&p, text);
+        }
+        assert_int_equal(p.nevents, 2);
+        const struct oom_victim *v = &p.events[0].victims[0];
+        assert_int_equal(v->pid, 1811);
+        assert_int_equal(v->anon_rss_kb, 0);
+        assert_int_equal(v->file_rss_kb, 64);
+        assert_int_equal(v->uid, 1000);
+        assert_int_equal(v->oom_score_adj, 1000);
+        assert_string_equal(p.events[0].time, "Aug 18 03:19:11");
+        assert_string_equal(p.events[1].victims[0].comm, "caf\xc3\xa9");
+        oomlog_release(&p);
+    }
+    char out[16];
+    assert_int_equal(logline_fold_blanks("a\xc2\xa0" "b", 4, out), 3);
+    assert_memory_equal(out, "a b", 3);
+    assert_int_equal(logline_fold_blanks("caf\xc3\xa9", 5, out), 0);
+}
+
 /* The summary line alone (`dmesg | grep docker` keeps it for its memcg path, 4.19+): the task it
  * names was chosen; the kill line is not in the text. */
 static void summary_alone(void **state)
@@ -1323,6 +1361,7 @@ int main(void)
         cmocka_unit_test(wrapped_lines),
         cmocka_unit_test(padded_terminal_breaks),
         cmocka_unit_test(summary_alone),
+        cmocka_unit_test(wide_blanks),
         cmocka_unit_test(wrapped_limit_and_cut_comm),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),

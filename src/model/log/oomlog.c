@@ -467,41 +467,71 @@ static int drain_some(struct oomlog *p, int r)
     return oomlog_drain(p, false);
 }
 
+/* The line with its wide blanks folded (in p->folded), or as it is; NULL when out of memory */
+static const char *fold_blanks(struct oomlog *p, const char *line, size_t *len)
+{
+    if (*len > p->folded_cap) {
+        char *b = realloc(p->folded, *len);
+        if (!b)
+            return NULL;
+        p->folded = b;
+        p->folded_cap = *len;
+    }
+    size_t n = logline_fold_blanks(line, *len, p->folded);
+    if (!n)
+        return line;
+    *len = n;
+    return p->folded;
+}
+
 int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
 {
+    bool high = false;
+    for (size_t i = 0; i < len && !high; i++)
+        high = (unsigned char)line[i] >= 0x80;
+    if (high && !(line = fold_blanks(p, line, &len)))
+        return -ENOMEM;
     return drain_some(p, feed_text(p, line, len, false));
 }
 
 /* The end of the line at p (its '\n', or end), and whether a '-' stands in it: sixteen bytes at
  * a time where the machine has the instructions (a call to memchr per line costs more than the
  * scan) */
-static const char *line_end(const char *p, const char *end, bool *dash)
+static const char *line_end(const char *p, const char *end, bool *dash, bool *high)
 {
 #ifdef __SSE2__
     const __m128i nl = _mm_set1_epi8('\n'), minus = _mm_set1_epi8('-');
-    int dashes = 0;
+    int dashes = 0, highs = 0;
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
         int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
         int d = _mm_movemask_epi8(_mm_cmpeq_epi8(v, minus));
+        int h = _mm_movemask_epi8(v); /* bytes >= 0x80 */
         if (m) {
             unsigned at = (unsigned)__builtin_ctz((unsigned)m);
             *dash = dashes || (d & (int)((1u << at) - 1));
+            *high = highs || (h & (int)((1u << at) - 1));
             return p + at;
         }
         dashes |= d;
+        highs |= h;
         p += 16;
     }
     const char *q = p;
+    bool hi = highs != 0;
     while (q < end && *q != '\n')
-        q++;
+        hi |= (unsigned char)*q++ >= 0x80;
     *dash = dashes || memchr(p, '-', (size_t)(q - p));
+    *high = hi;
     return q;
 #else
     const char *q = memchr(p, '\n', (size_t)(end - p));
     if (!q)
         q = end;
     *dash = memchr(p, '-', (size_t)(q - p)) != NULL;
+    *high = false;
+    for (const char *c = p; c < q && !*high; c++)
+        *high = (unsigned char)*c >= 0x80;
     return q;
 #endif
 }
@@ -549,12 +579,18 @@ int oomlog_feed_lines(struct oomlog *p, const char *buf, size_t len, uint64_t *r
     uint64_t n = 0;
     int r = 0;
     while (s < end) {
-        bool dash;
-        const char *le = line_end(s, end, &dash);
+        bool dash, high;
+        const char *le = line_end(s, end, &dash, &high);
         n++;
-        r = skim(p, s, (size_t)(le - s), dash);
+        const char *line = s;
+        size_t n_line = (size_t)(le - s);
+        if (high && !(line = fold_blanks(p, s, &n_line))) {
+            r = -ENOMEM;
+            break;
+        }
+        r = skim(p, line, n_line, dash);
         if (r == 0)
-            r = drain_some(p, feed_text(p, s, (size_t)(le - s), !dash));
+            r = drain_some(p, feed_text(p, line, n_line, !dash));
         if (r < 0)
             break;
         s = le < end ? le + 1 : end;
@@ -635,6 +671,7 @@ void oomlog_release(struct oomlog *p)
     free(p->held);
     free(p->join);
     free(p->unpad);
+    free(p->folded);
     free(p->segment_max);
     free(p->unescape);
     memset(p, 0, sizeof(*p));

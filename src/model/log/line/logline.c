@@ -658,3 +658,45 @@ bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *ica
     pattern[pat_end - pat] = '\0';
     return true;
 }
+
+/* the length of a wide blank at p (see logline_fold_blanks), and in *blank whether it reads as
+ * a blank (else as nothing); 0 when there is none */
+static size_t wide_blank(const unsigned char *p, const unsigned char *end, bool *blank)
+{
+    if (p[0] == 0xc2 && end - p >= 2 && p[1] == 0xa0) {
+        *blank = true;
+        return 2;
+    }
+    if (end - p < 3)
+        return 0;
+    if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0x87 || p[2] == 0x89 || p[2] == 0xaf)) {
+        *blank = true;
+        return 3;
+    }
+    if ((p[0] == 0xe2 && p[1] == 0x80 && p[2] == 0x8b) ||
+        (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)) {
+        *blank = false;
+        return 3;
+    }
+    return 0;
+}
+
+size_t logline_fold_blanks(const char *line, size_t len, char *out)
+{
+    const unsigned char *p = (const unsigned char *)line, *end = p + len;
+    size_t o = 0;
+    bool any = false;
+    while (p < end) {
+        bool blank;
+        size_t n = *p >= 0xc2 ? wide_blank(p, end, &blank) : 0;
+        if (n) {
+            any = true;
+            if (blank)
+                out[o++] = ' ';
+            p += n;
+        } else {
+            out[o++] = (char)*p++;
+        }
+    }
+    return any ? o : 0;
+}

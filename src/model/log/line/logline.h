@@ -88,6 +88,14 @@ bool logline_plain(const char *line, size_t len, struct logline_plain *ret);
 void logline_prefix_time(struct span prefix, struct span *time);
 
 /*
+ * The blanks a copy from a web page or a word processor puts in text, which no kernel prints:
+ * U+00A0 (HTML's &nbsp;), U+2007, U+2009 and U+202F become a blank, U+200B and U+FEFF (zero
+ * width) nothing. Writes the line so into `out` (`len` bytes are enough) and returns its length,
+ * or 0 when the line has none of them.
+ */
+size_t logline_fold_blanks(const char *line, size_t len, char *out);
+
+/*
  * A shell command line pasted above grep output ("$ journalctl -k | grep stackoverflow"):
  * copies grep's pattern into `pattern` (NUL-terminated) when it is a plain string, sets
  * *icase for -i. Returns false when the line is not such a command, or the pattern is a
