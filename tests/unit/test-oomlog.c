@@ -701,6 +701,52 @@ static void wide_blanks(void **state)
     assert_int_equal(logline_fold_blanks("caf\xc3\xa9", 5, out), 0);
 }
 
+/* A report exported as strings (a log store's JSON or CSV): its lines written into one with
+ * escaped line breaks, "\\n", "\\r\\n", escaped once more ("\\\\r\\\\n"), a '"' before the first
+ * stamp. Each piece that starts a log record is a line, on both text paths. */
+static void escaped_line_breaks(void **state)
+{
+    (void)state;
+    const char *forms[] = {
+        "{\"message\": \"[ 1.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+        "oom_score_adj=0\\n[ 1.1] Out of memory: Killed process 9 (a) total-vm:1kB, anon-rss:1kB, "
+        "file-rss:7kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\\n\"}\n",
+        "[ 1.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\\\\r\\\\n"
+        "[ 1.1] Out of memory: Killed process 9 (a) total-vm:1kB, anon-rss:1kB, file-rss:7kB, "
+        "shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\\r\\n\n",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        for (int whole = 0; whole <= 1; whole++) {
+            struct oomlog p;
+            if (whole) {
+                oomlog_init(&p);
+                uint64_t n;
+                assert_int_equal(oomlog_feed_lines(&p, forms[i], strlen(forms[i]), &n), 0);
+                assert_int_equal(oomlog_finish(&p), 0);
+            } else {
+                feed(&p, forms[i]);
+            }
+            assert_int_equal(p.nevents, 1);
+            assert_true(p.events[0].header);
+            assert_string_equal(p.events[0].invoker_comm, "a");
+            assert_int_equal(p.events[0].uptime_us, 1000000);
+            assert_int_equal(p.events[0].nvictims, 1);
+            assert_int_equal(p.events[0].victims[0].file_rss_kb, 7);
+            oomlog_release(&p);
+        }
+    }
+    size_t len;
+    assert_int_equal(logline_escaped_break("a\\\\r\\\\nJan  5 b", 14, &len), 1);
+    assert_int_equal(len, 6);
+    assert_int_equal(logline_escaped_break("C:\\x\\", 5, &len), 5);
+    assert_int_equal(len, 0);
+    /* a string in a program's source is no log: no kill */
+    struct oomlog p;
+    feed(&p, "        systemd_noise(20) <> \"\\nOut of memory: Killed process 412 (bun)\\n\"\n");
+    assert_int_equal(p.nevents, 0);
+    oomlog_release(&p);
+}
+
 /* The summary line alone (`dmesg | grep docker` keeps it for its memcg path, 4.19+): the task it
  * names was chosen; the kill line is not in the text. */
 static void summary_alone(void **state)
@@ -1362,6 +1408,7 @@ int main(void)
         cmocka_unit_test(padded_terminal_breaks),
         cmocka_unit_test(summary_alone),
         cmocka_unit_test(wide_blanks),
+        cmocka_unit_test(escaped_line_breaks),
         cmocka_unit_test(wrapped_limit_and_cut_comm),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),

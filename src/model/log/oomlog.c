@@ -484,54 +484,96 @@ static const char *fold_blanks(struct oomlog *p, const char *line, size_t *len)
     return p->folded;
 }
 
-int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
+static int skim(struct oomlog *p, const char *line, size_t len, bool dash);
+
+/*
+ * One line of text, or each of the lines written into it as escapes (logline_escaped_break),
+ * its wide blanks folded when it has bytes >= 0x80. dash: whether a '-' stands in the line (-1:
+ * not known, the line-by-line path, which does not skim).
+ */
+static int feed_piece(struct oomlog *p, const char *line, size_t len, bool high, int dash)
 {
-    bool high = false;
-    for (size_t i = 0; i < len && !high; i++)
-        high = (unsigned char)line[i] >= 0x80;
     if (high && !(line = fold_blanks(p, line, &len)))
         return -ENOMEM;
-    return drain_some(p, feed_text(p, line, len, false));
+    int r = dash < 0 ? 0 : skim(p, line, len, dash);
+    if (r == 0)
+        r = drain_some(p, feed_text(p, line, len, dash == 0));
+    return r;
+}
+
+static int feed_pieces(struct oomlog *p, const char *line, size_t len, bool high, bool slash,
+                       int dash)
+{
+    size_t skip, at = slash ? logline_escaped_break(line, len, &skip) : len;
+    if (at == len)
+        return feed_piece(p, line, len, high, dash);
+    for (;;) {
+        int r = feed_piece(p, line, at, high, dash < 0 ? -1 : memchr(line, '-', at) != NULL);
+        if (r < 0 || at == len)
+            return r;
+        line += at + skip;
+        len -= at + skip;
+        at = logline_escaped_break(line, len, &skip);
+    }
+}
+
+int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
+{
+    bool high = false, slash = false;
+    for (size_t i = 0; i < len; i++) {
+        high |= (unsigned char)line[i] >= 0x80;
+        slash |= line[i] == '\\';
+    }
+    return feed_pieces(p, line, len, high, slash, -1);
 }
 
 /* The end of the line at p (its '\n', or end), and whether a '-' stands in it: sixteen bytes at
  * a time where the machine has the instructions (a call to memchr per line costs more than the
  * scan) */
-static const char *line_end(const char *p, const char *end, bool *dash, bool *high)
+static const char *line_end(const char *p, const char *end, bool *dash, bool *high, bool *slash)
 {
 #ifdef __SSE2__
-    const __m128i nl = _mm_set1_epi8('\n'), minus = _mm_set1_epi8('-');
-    int dashes = 0, highs = 0;
+    const __m128i nl = _mm_set1_epi8('\n'), minus = _mm_set1_epi8('-'), bs = _mm_set1_epi8('\\');
+    int dashes = 0, highs = 0, slashes = 0;
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
         int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
         int d = _mm_movemask_epi8(_mm_cmpeq_epi8(v, minus));
         int h = _mm_movemask_epi8(v); /* bytes >= 0x80 */
+        int b = _mm_movemask_epi8(_mm_cmpeq_epi8(v, bs));
         if (m) {
             unsigned at = (unsigned)__builtin_ctz((unsigned)m);
-            *dash = dashes || (d & (int)((1u << at) - 1));
-            *high = highs || (h & (int)((1u << at) - 1));
+            int before = (int)((1u << at) - 1);
+            *dash = dashes || (d & before);
+            *high = highs || (h & before);
+            *slash = slashes || (b & before);
             return p + at;
         }
         dashes |= d;
         highs |= h;
+        slashes |= b;
         p += 16;
     }
     const char *q = p;
-    bool hi = highs != 0;
-    while (q < end && *q != '\n')
-        hi |= (unsigned char)*q++ >= 0x80;
+    bool hi = highs != 0, sl = slashes != 0;
+    while (q < end && *q != '\n') {
+        hi |= (unsigned char)*q >= 0x80;
+        sl |= *q++ == '\\';
+    }
     *dash = dashes || memchr(p, '-', (size_t)(q - p));
     *high = hi;
+    *slash = sl;
     return q;
 #else
     const char *q = memchr(p, '\n', (size_t)(end - p));
     if (!q)
         q = end;
     *dash = memchr(p, '-', (size_t)(q - p)) != NULL;
-    *high = false;
-    for (const char *c = p; c < q && !*high; c++)
-        *high = (unsigned char)*c >= 0x80;
+    *high = *slash = false;
+    for (const char *c = p; c < q; c++) {
+        *high |= (unsigned char)*c >= 0x80;
+        *slash |= *c == '\\';
+    }
     return q;
 #endif
 }
@@ -579,18 +621,16 @@ int oomlog_feed_lines(struct oomlog *p, const char *buf, size_t len, uint64_t *r
     uint64_t n = 0;
     int r = 0;
     while (s < end) {
-        bool dash, high;
-        const char *le = line_end(s, end, &dash, &high);
+        bool dash, high, slash;
+        const char *le = line_end(s, end, &dash, &high, &slash);
         n++;
-        const char *line = s;
-        size_t n_line = (size_t)(le - s);
-        if (high && !(line = fold_blanks(p, s, &n_line))) {
-            r = -ENOMEM;
-            break;
+        if (!high && !slash) {
+            r = skim(p, s, (size_t)(le - s), dash);
+            if (r == 0)
+                r = drain_some(p, feed_text(p, s, (size_t)(le - s), !dash));
+        } else {
+            r = feed_pieces(p, s, (size_t)(le - s), high, slash, dash);
         }
-        r = skim(p, line, n_line, dash);
-        if (r == 0)
-            r = drain_some(p, feed_text(p, line, n_line, !dash));
         if (r < 0)
             break;
         s = le < end ? le + 1 : end;

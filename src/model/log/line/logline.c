@@ -342,7 +342,7 @@ static bool opaque_prefix(const char **pp, const char *end, struct logline *r)
     const char *p = *pp;
     const char *lim = end - p > 160 ? p + 160 : end;
     for (const char *b = p; b < lim && (b = memchr(b, '[', (size_t)(lim - b))) != NULL; b++) {
-        if (b > p && b[-1] != ' ' && b[-1] != ':' && b[-1] != '\t' && b[-1] != '>')
+        if (b > p && b[-1] != ' ' && b[-1] != ':' && b[-1] != '\t' && b[-1] != '>' && b[-1] != '"')
             continue;
         uint64_t us;
         size_t n = logline_stamp_and_tags(b, end, &us, &r->caller_tid);
@@ -699,4 +699,52 @@ size_t logline_fold_blanks(const char *line, size_t len, char *out)
         }
     }
     return any ? o : 0;
+}
+
+/* past a run of backslashes at p */
+static const char *backslashes(const char *p, const char *end)
+{
+    while (p < end && *p == '\\')
+        p++;
+    return p;
+}
+
+/* What starts a log record, not a string of a program's source: a dmesg stamp, a printk level,
+ * an ISO date, a syslog or journal date ("Jan  5", "Mon 2026-") */
+static bool record_start(const char *p, const char *end)
+{
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDecMonTueWedThuFriSatSun";
+    if (p >= end)
+        return false;
+    if (*p == '[' || *p == '<')
+        return true;
+    if (end - p >= 5 && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) &&
+        p[4] == '-')
+        return true;
+    if (end - p < 4 || p[3] != ' ')
+        return false;
+    for (size_t i = 0; i + 3 <= sizeof(names) - 1; i += 3)
+        if (memcmp(p, names + i, 3) == 0)
+            return true;
+    return false;
+}
+
+size_t logline_escaped_break(const char *s, size_t n, size_t *len)
+{
+    const char *end = s + n;
+    for (const char *b = memchr(s, '\\', n); b; b = memchr(b, '\\', (size_t)(end - b))) {
+        const char *q = backslashes(b, end);
+        if (q < end && *q == 'r') {
+            const char *r = backslashes(q + 1, end);
+            if (r > q + 1 && r < end && *r == 'n')
+                q = r;
+        }
+        if (q < end && *q == 'n' && record_start(q + 1, end)) {
+            *len = (size_t)(q + 1 - b);
+            return (size_t)(b - s);
+        }
+        b = q;
+    }
+    *len = 0;
+    return n;
 }

@@ -96,6 +96,16 @@ void logline_prefix_time(struct span prefix, struct span *time);
 size_t logline_fold_blanks(const char *line, size_t len, char *out);
 
 /*
+ * Lines written into one as a string's escapes ("[ 1.0] a\\n[ 1.1] b\\n": a JSON export of a log,
+ * a log viewer's CSV): the first escaped line break in `s` ("\\n" or "\\r\\n", the backslashes
+ * doubled any number of times when it was escaped again) before a log record's stamp (a string
+ * in a program's source, "\\nOut of memory: Killed process 1 (x)\\n", is no log). Returns its offset, and its length in
+ * *len; `n` and 0 when there is none. The kernel writes no backslash before an 'n' in an OOM
+ * report (/dev/kmsg escapes a backslash as \\x5c).
+ */
+size_t logline_escaped_break(const char *s, size_t n, size_t *len);
+
+/*
  * A shell command line pasted above grep output ("$ journalctl -k | grep stackoverflow"):
  * copies grep's pattern into `pattern` (NUL-terminated) when it is a plain string, sets
  * *icase for -i. Returns false when the line is not such a command, or the pattern is a
