@@ -66,6 +66,10 @@ same_facts "indented paste" "$M" "$T/indented.log"
 # dmesg -T in German, the continuation lines of a record kept indented as dmesg prints them
 sed 's/^\[Thu May 14 23:17:24 2020\]/[Do Mai 14 23:17:24 2020]/' "$D" >"$T/de.log"
 same_facts "dmesg -T in another locale" "$D" "$T/de.log"
+# dmesg -H (reltime): the minute on the first message, seconds since the one before on the others
+sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ kernel: \[ *[0-9.]+\] //' "$G" |
+    awk 'NR == 1 { print "[May19 18:14] " $0; next } { print "[  +0.000012] " $0 }' >"$T/reltime.log"
+same_facts "dmesg -H (reltime stamps)" "$G" "$T/reltime.log"
 # journalctl -k -o short-iso: "2025-05-19T18:14:43+0000 host kernel: text", without dmesg stamps
 sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ kernel: \[ *[0-9.]+\] /2025-05-19T18:14:43+0000 aks kernel: /' "$G" >"$T/iso.log"
 same_facts "journalctl short-iso" "$G" "$T/iso.log"

@@ -119,6 +119,10 @@ static void line_forms(void **state)
         {"[Do Mai 14 23:17:24 2020] x", LOGLINE_KERNEL, "Do Mai 14 23:17:24 2020", OPT_ABSENT, "x"},
         {"[jeu. mai 14 23:17:24 2020] x", LOGLINE_KERNEL, "jeu. mai 14 23:17:24 2020", OPT_ABSENT,
          "x"},
+        /* dmesg -H (reltime): the minute on its first message, then seconds since the one before */
+        {"[Dec 7 10:00] a invoked", LOGLINE_KERNEL, "Dec 7 10:00", OPT_ABSENT, "a invoked"},
+        {"[Dec17 10:00] x", LOGLINE_KERNEL, "Dec17 10:00", OPT_ABSENT, "x"},
+        {"[  +0.000010] a invoked", LOGLINE_KERNEL, "", OPT_ABSENT, "a invoked"},
         {"Jan  5 15:19:27 kernel: [ 5864.708440] x", LOGLINE_KERNEL, "Jan  5 15:19:27",
          5864708440ull, "x"},
         {"Jul 13 11:45:20 rt.pln.example kernel: x", LOGLINE_KERNEL, "Jul 13 11:45:20", OPT_ABSENT,

@@ -32,6 +32,7 @@ size_t logline_uptime_stamp(const char *p, const char *end, uint64_t *us);
 size_t logline_caller_stamp(const char *p, const char *end, int64_t *tid);
 /* dmesg -T: "[Thu May 14 23:17:24 2020]" in whatever locale; the bracket holds a clock time */
 size_t logline_human_stamp(const char *p, const char *end, struct span *time);
+size_t logline_reltime_stamp(const char *p, const char *end, struct span *time);
 /* BSD syslog / journalctl short: "Jan  5 15:19:27" or "Jul 13 11:45:20.123456" */
 size_t logline_bsd_time(const char *p, const char *end);
 /* ISO 8601: "2022-07-13T11:45:20+0300", "2020-05-14 23:17:24.123", "...,123456+02:00" */

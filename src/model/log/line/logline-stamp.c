@@ -212,6 +212,46 @@ size_t logline_human_stamp(const char *p, const char *end, struct span *time)
     return (size_t)(close + 1 - p);
 }
 
+/*
+ * dmesg -H / -e / --time-format=reltime (util-linux 2.26+): "[Dec 7 10:00]" (in whatever locale:
+ * a word, a day, HH:MM) on the first message of a minute, "[  +0.000010]" (seconds since the
+ * message before) on the others. The first gives *time (the minute), the second none.
+ */
+size_t logline_reltime_stamp(const char *p, const char *end, struct span *time)
+{
+    if (p >= end || *p != '[')
+        return 0;
+    const char *close = memchr(p, ']', (size_t)(end - p) < 32 ? (size_t)(end - p) : 32);
+    if (!close)
+        return 0;
+    const char *q = p + 1;
+    while (q < close && *q == ' ')
+        q++;
+    if (q < close && *q == '+') {
+        const char *d = ++q;
+        while (q < close && is_digit(*q))
+            q++;
+        if (q == d || q >= close || *q++ != '.')
+            return 0;
+        d = q;
+        while (q < close && is_digit(*q))
+            q++;
+        if (q == d || q != close)
+            return 0;
+        time->n = 0;
+        return (size_t)(close + 1 - p);
+    }
+    /* "Dec 7 10:00", "Dec17 10:00": a word and a day (with or without a blank), then HH:MM */
+    if (close - q < 9 || !is_digit(close[-1]) || !is_digit(close[-2]) || close[-3] != ':' ||
+        !is_digit(close[-4]) || !is_digit(close[-5]) || close[-6] != ' ' || !is_digit(close[-7]))
+        return 0;
+    for (const char *c = q; c < close - 7; c++)
+        if (*c == '[' || *c == ':')
+            return 0;
+    *time = (struct span){q, (size_t)(close - q)};
+    return (size_t)(close + 1 - p);
+}
+
 /* BSD syslog / journalctl short: "Jan  5 15:19:27" or "Jul 13 11:45:20.123456" */
 size_t logline_bsd_time(const char *p, const char *end)
 {

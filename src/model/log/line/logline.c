@@ -320,6 +320,11 @@ static bool dmesg_stamp(const char **pp, const char *end, struct logline *r)
         if (p < end && *p == ' ')
             p++;
         r->source = LOGLINE_KERNEL;
+    } else if ((n = logline_reltime_stamp(p, end, &r->time)) != 0) {
+        p += n;
+        if (p < end && *p == ' ')
+            p++;
+        r->source = LOGLINE_KERNEL;
     } else if ((n = logline_caller_stamp(p, end, &r->caller_tid)) != 0) {
         /* printk.time=0 with CONFIG_PRINTK_CALLER: "[T4242] text" */
         p += n;
