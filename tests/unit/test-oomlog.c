@@ -669,7 +669,8 @@ static void wrapped_limit_and_cut_comm(void **state)
 
 /* Text copied from a web page or a word processor: no-break and narrow spaces between the words
  * and fields, a zero-width space inside one; read as blanks and nothing, on both paths that read
- * text (line by line, and a whole buffer at once). A comm in UTF-8 stays as it is. */
+ * text (line by line, and a whole buffer at once). A comm in UTF-8 stays as it is. A terminal's
+ * colour escapes are dropped. */
 static void wide_blanks(void **state)
 {
     (void)state;
@@ -699,10 +700,22 @@ static void wide_blanks(void **state)
         assert_string_equal(p.events[1].victims[0].comm, "caf\xc3\xa9");
         oomlog_release(&p);
     }
+    /* dmesg --color=always saved to a file: the stamp and the text before the first ':' in
+     * colour (util-linux), the invoker's comm must not take the escape */
+    struct oomlog p;
+    feed(&p, "\x1b[32m[ 1.0] \x1b[0m\x1b[33mWeb Content invoked oom-killer\x1b[0m: "
+             "gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n"
+             "\x1b[32m[ 1.1] \x1b[0m\x1b[33mOut of memory\x1b[0m: Killed process 9 (a) "
+             "total-vm:1kB, anon-rss:1kB, file-rss:7kB\n");
+    assert_int_equal(p.nevents, 1);
+    assert_string_equal(p.events[0].invoker_comm, "Web Content");
+    assert_int_equal(p.events[0].uptime_us, 1000000);
+    assert_int_equal(p.events[0].victims[0].file_rss_kb, 7);
+    oomlog_release(&p);
     char out[16];
-    assert_int_equal(logline_fold_blanks("a\xc2\xa0" "b", 4, out), 3);
+    assert_int_equal(logline_fold_paste("a\xc2\xa0" "b", 4, out), 3);
     assert_memory_equal(out, "a b", 3);
-    assert_int_equal(logline_fold_blanks("caf\xc3\xa9", 5, out), 0);
+    assert_int_equal(logline_fold_paste("caf\xc3\xa9", 5, out), 0);
 }
 
 /* A report exported as strings (a log store's JSON or CSV): its lines written into one with

@@ -467,8 +467,8 @@ static int drain_some(struct oomlog *p, int r)
     return oomlog_drain(p, false);
 }
 
-/* The line with its wide blanks folded (in p->folded), or as it is; NULL when out of memory */
-static const char *fold_blanks(struct oomlog *p, const char *line, size_t *len)
+/* The line as logline_fold_paste leaves it (in p->folded), or as it is; NULL when out of memory */
+static const char *fold_paste(struct oomlog *p, const char *line, size_t *len)
 {
     if (*len > p->folded_cap) {
         char *b = realloc(p->folded, *len);
@@ -477,7 +477,7 @@ static const char *fold_blanks(struct oomlog *p, const char *line, size_t *len)
         p->folded = b;
         p->folded_cap = *len;
     }
-    size_t n = logline_fold_blanks(line, *len, p->folded);
+    size_t n = logline_fold_paste(line, *len, p->folded);
     if (!n)
         return line;
     *len = n;
@@ -488,12 +488,12 @@ static int skim(struct oomlog *p, const char *line, size_t len, bool dash);
 
 /*
  * One line of text, or each of the lines written into it as escapes (logline_escaped_break),
- * its wide blanks folded when it has bytes >= 0x80. dash: whether a '-' stands in the line (-1:
+ * folded (logline_fold_paste) when it has bytes >= 0x80 or an ESC. dash: whether a '-' stands in the line (-1:
  * not known, the line-by-line path, which does not skim).
  */
 static int feed_piece(struct oomlog *p, const char *line, size_t len, bool high, int dash)
 {
-    if (high && !(line = fold_blanks(p, line, &len)))
+    if (high && !(line = fold_paste(p, line, &len)))
         return -ENOMEM;
     int r = dash < 0 ? 0 : skim(p, line, len, dash);
     if (r == 0)
@@ -521,25 +521,28 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
 {
     bool high = false, slash = false;
     for (size_t i = 0; i < len; i++) {
-        high |= (unsigned char)line[i] >= 0x80;
+        high |= (unsigned char)line[i] >= 0x80 || line[i] == 0x1b;
         slash |= line[i] == '\\';
     }
     return feed_pieces(p, line, len, high, slash, -1);
 }
 
-/* The end of the line at p (its '\n', or end), and whether a '-' stands in it: sixteen bytes at
- * a time where the machine has the instructions (a call to memchr per line costs more than the
- * scan) */
+/* The end of the line at p (its '\n', or end), and whether a '-' stands in it, a byte >= 0x80 or
+ * an ESC (*high: logline_fold_paste has work), a backslash (*slash: an escaped line break may):
+ * sixteen bytes at a time where the machine has the instructions (a call to memchr per line costs
+ * more than the scan) */
 static const char *line_end(const char *p, const char *end, bool *dash, bool *high, bool *slash)
 {
 #ifdef __SSE2__
     const __m128i nl = _mm_set1_epi8('\n'), minus = _mm_set1_epi8('-'), bs = _mm_set1_epi8('\\');
+    const __m128i esc = _mm_set1_epi8(0x1b);
     int dashes = 0, highs = 0, slashes = 0;
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
         int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
         int d = _mm_movemask_epi8(_mm_cmpeq_epi8(v, minus));
-        int h = _mm_movemask_epi8(v); /* bytes >= 0x80 */
+        /* bytes >= 0x80, ESC */
+        int h = _mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, esc));
         int b = _mm_movemask_epi8(_mm_cmpeq_epi8(v, bs));
         if (m) {
             unsigned at = (unsigned)__builtin_ctz((unsigned)m);
@@ -557,7 +560,7 @@ static const char *line_end(const char *p, const char *end, bool *dash, bool *hi
     const char *q = p;
     bool hi = highs != 0, sl = slashes != 0;
     while (q < end && *q != '\n') {
-        hi |= (unsigned char)*q >= 0x80;
+        hi |= (unsigned char)*q >= 0x80 || *q == 0x1b;
         sl |= *q++ == '\\';
     }
     *dash = dashes || memchr(p, '-', (size_t)(q - p));
@@ -571,7 +574,7 @@ static const char *line_end(const char *p, const char *end, bool *dash, bool *hi
     *dash = memchr(p, '-', (size_t)(q - p)) != NULL;
     *high = *slash = false;
     for (const char *c = p; c < q; c++) {
-        *high |= (unsigned char)*c >= 0x80;
+        *high |= (unsigned char)*c >= 0x80 || *c == 0x1b;
         *slash |= *c == '\\';
     }
     return q;

@@ -265,7 +265,7 @@ struct oomlog {
     size_t join_cap;
     char *unpad; /* scratch for a line with a terminal's padded break: two halves of unpad_cap */
     size_t unpad_cap;
-    char *folded; /* a text line with its wide blanks folded (logline_fold_blanks) */
+    char *folded; /* a text line as logline_fold_paste leaves it */
     size_t folded_cap;
     bool held_rejoined;
     bool qp; /* a quoted-printable mail: "=3D" is '=' */

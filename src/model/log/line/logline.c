@@ -664,7 +664,7 @@ bool logline_grep_command(struct span text, char *pattern, size_t cap, bool *ica
     return true;
 }
 
-/* the length of a wide blank at p (see logline_fold_blanks), and in *blank whether it reads as
+/* the length of a wide blank at p (see logline_fold_paste), and in *blank whether it reads as
  * a blank (else as nothing); 0 when there is none */
 static size_t wide_blank(const unsigned char *p, const unsigned char *end, bool *blank)
 {
@@ -686,14 +686,25 @@ static size_t wide_blank(const unsigned char *p, const unsigned char *end, bool 
     return 0;
 }
 
-size_t logline_fold_blanks(const char *line, size_t len, char *out)
+/* the length of a CSI escape at p ("\x1b[32m", "\x1b[0;1;31m", "\x1b[K"), 0 when none */
+static size_t csi(const unsigned char *p, const unsigned char *end)
+{
+    if (end - p < 3 || p[0] != 0x1b || p[1] != '[')
+        return 0;
+    const unsigned char *q = p + 2;
+    while (q < end && *q >= 0x20 && *q <= 0x3f) /* parameters and intermediates */
+        q++;
+    return q < end && *q >= 0x40 && *q <= 0x7e ? (size_t)(q + 1 - p) : 0;
+}
+
+size_t logline_fold_paste(const char *line, size_t len, char *out)
 {
     const unsigned char *p = (const unsigned char *)line, *end = p + len;
     size_t o = 0;
     bool any = false;
     while (p < end) {
-        bool blank;
-        size_t n = *p >= 0xc2 ? wide_blank(p, end, &blank) : 0;
+        bool blank = false;
+        size_t n = *p >= 0xc2 ? wide_blank(p, end, &blank) : *p == 0x1b ? csi(p, end) : 0;
         if (n) {
             any = true;
             if (blank)

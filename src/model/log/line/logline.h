@@ -88,12 +88,13 @@ bool logline_plain(const char *line, size_t len, struct logline_plain *ret);
 void logline_prefix_time(struct span prefix, struct span *time);
 
 /*
- * The blanks a copy from a web page or a word processor puts in text, which no kernel prints:
- * U+00A0 (HTML's &nbsp;), U+2007, U+2009 and U+202F become a blank, U+200B and U+FEFF (zero
- * width) nothing. Writes the line so into `out` (`len` bytes are enough) and returns its length,
- * or 0 when the line has none of them.
+ * What a copy puts in text that no kernel prints: the blanks of a web page or a word processor
+ * (U+00A0, HTML's &nbsp;, U+2007, U+2009 and U+202F become a blank; U+200B and U+FEFF, zero
+ * width, nothing) and a terminal's colour escapes (ESC [ ... m, any CSI sequence: dmesg
+ * --color=always, a `script` capture), dropped. Writes the line so into `out` (`len` bytes are
+ * enough) and returns its length, or 0 when the line has none of them.
  */
-size_t logline_fold_blanks(const char *line, size_t len, char *out);
+size_t logline_fold_paste(const char *line, size_t len, char *out);
 
 /*
  * Lines written into one as a string's escapes ("[ 1.0] a\\n[ 1.1] b\\n": a JSON export of a log,
