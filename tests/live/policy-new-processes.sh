@@ -117,7 +117,7 @@ forked() {
     LIVE_PIDS+=("$C")
     expect_eq "forked: the script and its subshell are $T at 555 (the subshell by inheritance)" \
         "$T 555 $T 555" "$(cat "/proc/$S/comm") $(adj "$S") $(cat "/proc/$C/comm") $(adj "$C")"
-    sleep 0.3 # the fork's batch (100 to 200 ms after it) is through
+    sleep 0.5 # the fork's batch (200 to 400 ms after it) is through
     echo 0 >"/proc/$C/oom_score_adj"
     wait_adj "$C" 555 4000 && ok "forked: the subshell's 0 put back to 555 by the recheck in $DT ms" ||
         not_ok "forked: the subshell's 0 put back to 555 by the recheck" "adj $(adj "$C") after $DT ms"

@@ -198,6 +198,7 @@ int reconcile_on_pending(struct loop *l, void *ctx)
     for (size_t i = 0; i < nfork; i++)
         if (forks[i].pid) /* a parent not tracked: read */
             toread[nread++] = forks[i].pid;
+    nread = reconcile_names_settle(r, toread, nread);
     if (nread)
         reconcile_match_pids(r, toread, nread);
     free(toread);
@@ -226,6 +227,8 @@ void reconcile_use_scan(struct reconcile *r, const char *why)
     if (r->pcfd >= 0)
         close(r->pcfd);
     r->pcfd = -1;
+    /* its PIDs are the connector's: without it, every new process is read from /proc */
+    reconcile_names_close(r);
     snprintf(r->source, sizeof(r->source), "a scan of /proc every %" PRIu64 " ms (no proc "
              "connector: %s)", r->o->scan_interval_ms, why);
     loop_timer_arm(r->scan_timer, r->o->scan_interval_ms);
@@ -252,8 +255,15 @@ void reconcile_choose_source(struct reconcile *r)
     }
     r->pcfd = fd;
     loop_timer_disarm(r->scan_timer);
+    /* taskstats looks PIDs up in this process's PID namespace: the initial one, as checked above */
+    reconcile_names_open(r);
+    reconcile_connector_source(r);
+}
+
+void reconcile_connector_source(struct reconcile *r)
+{
     snprintf(r->source, sizeof(r->source), "the netlink proc connector (fork, exec, comm and uid "
-             "events; read %d ms later)", PENDING_MS);
+             "events; read %d ms later; %s)", PENDING_MS, reconcile_names_source(r));
 }
 
 const char *reconcile_source(const struct reconcile *r)

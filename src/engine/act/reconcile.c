@@ -481,7 +481,7 @@ int reconcile_start(struct loop *l, const struct sysroot *sr, const struct recon
     if (!r)
         return -ENOMEM;
     *r = (struct reconcile){.loop = l, .sr = sr, .o = o, .p = p, .sink = *sink, .ifd = -1,
-                            .pcfd = -1, .names = PODNAMES_INIT,
+                            .pcfd = -1, .ts = {.fd = -1}, .names = PODNAMES_INIT,
                             .verify_due_ms = UINT64_MAX};
     r->hier_ok = cgroup_hier_open(sr, &r->hier) == 0;
     int q;
@@ -522,6 +522,8 @@ void reconcile_reconfigure(struct reconcile *r, const struct reconcile_opts *o,
         reconcile_use_scan(r, "new-processes = scan");
     else if (r->pcfd < 0)
         reconcile_choose_source(r);
+    else
+        reconcile_connector_source(r);
     loop_timer_arm(r->recheck_timer, o->recheck_interval_ms);
     reconcile_full_pass(r);
 }
@@ -543,6 +545,7 @@ void reconcile_stop(struct reconcile *r)
         loop_remove(r->loop, r->pc_src);
     if (r->pcfd >= 0)
         close(r->pcfd);
+    reconcile_names_close(r);
     free(r->pending);
     reconcile_track_release(r);
     if (r->ifd >= 0)

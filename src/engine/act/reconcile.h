@@ -3,9 +3,11 @@
  *
  *   new processes   the netlink proc connector's fork, exec, comm and uid events where the agent
  *                   can listen to it (runtime/procconn.h: the initial PID, user and network
- *                   namespaces, CAP_NET_ADMIN), each process read and matched once, 100 ms
+ *                   namespaces, CAP_NET_ADMIN), each process matched once, 200 ms
  *                   after its events (a child that only forked, from a matched parent, takes the
- *                   parent's verdict unread); elsewhere a scan of /proc every `scan-interval`
+ *                   parent's verdict unread; where the rules match on the name and uid only,
+ *                   taskstats names it and /proc is read only for what a rule changes);
+ *                   elsewhere a scan of /proc every `scan-interval`
  *                   (1 s): readdir, and only the PIDs not seen in the previous scan are read and
  *                   matched
  *   new cgroups     inotify IN_CREATE on every memory cgroup directory: a new cgroup is planned

@@ -16,7 +16,7 @@
 #include "base/opt.h"
 #include "model/sysroot.h"
 
-static void proc_init(struct proc *p, pid_t pid)
+void proc_init(struct proc *p, pid_t pid)
 {
     *p = (struct proc){
         .pid = pid,

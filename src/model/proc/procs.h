@@ -108,6 +108,9 @@ int procs_read_one(const struct sysroot *sr, pid_t pid, unsigned fields, struct 
                    struct proc *ret);
 
 void proc_release(struct proc *p);
+/* A record of `pid` with nothing read yet: every field unknown (ppid and uid -1, the amounts
+ * OPT_ABSENT), for a caller that fills what it learned elsewhere. */
+void proc_init(struct proc *p, pid_t pid);
 void proc_table_release(struct proc_table *t);
 /* Binary search; the snapshot is sorted by pid. */
 const struct proc *proc_table_find(const struct proc_table *t, pid_t pid);

@@ -67,7 +67,7 @@ while [ $run -le $((2 * RUNS)) ]; do
     # odd runs at 32 MiB/s, even runs as fast as it can fault
     if [ $((run % 2)) = 1 ]; then growth="--grow 32"; else growth="--grow-fast"; fi
     start_pair "$run" $growth
-    # the policy gives the new sidecar its -500 100 ms after its exec; the hog writes its own 0
+    # the policy gives the new sidecar its -500 200-400 ms after its exec; the hog writes its own 0
     # just after exec (done before its ready file), and when that write came after the policy's,
     # the policy's second look puts -500 back 1 s after its match, or the next one at 5 s
     t=0

@@ -71,7 +71,7 @@ echo "oomwarden-scenario: guard start" >/dev/kmsg
 run=1
 while [ $run -le "$GUARD_RUNS" ]; do
     start_node "$run"
-    # the policy's reconciliation: a new pod process goes to 900 100 ms after its exec; the hog
+    # the policy's reconciliation: a new pod process goes to 900 200-400 ms after its exec; the hog
     # writes its own -997 just after exec (done before its ready file), and when that write came
     # after the policy's, the policy's second look puts 900 back 1 s after its match (or at 5 s)
     t=0
