@@ -10,6 +10,7 @@
  *                         clock time HH:MM:SS)
  *   dmesg --time-format=iso  "2020-05-14T23:17:24,123456+02:00 text" (comma before the fraction)
  *   dmesg -x              "kern  :warn  : [   1.2] text"
+ *   dmesg -H / -e / --time-format=reltime: "[Dec 7 10:00] text", then "[  +0.000010] text"
  *   syslog / kern.log / journalctl -k (short, short-precise):
  *                         "Jan  5 15:19:27 [host] kernel: text"; without a hostname too
  *   ISO syslog, journalctl -o short-iso: "2022-07-13T11:45:20+0300 host kernel: text"
@@ -20,13 +21,17 @@
  *   after a dmesg stamp: printk caller ids "[T4242]", "[  T42]", "[C1]" (also alone, without a
  *                         stamp), Android/MediaTek tags "(1)[123:kworker/1:1]", "[1234:lmkd]"
  *   a bare "kernel: " (a syslog line cut after its tag); dmesg -T whose '[' was lost
- *   after a wall-clock stamp without a tag (netconsole receivers, "kern.warn" facility words):
- *                         a dmesg stamp or " kernel: " within the next words
+ *   after a wall-clock stamp without a tag (netconsole receivers, "kern.warn" facility words,
+ *                         a hypervisor's log of its guest's console "In(05) vcpu-5 - Guest: <3>"):
+ *                         a dmesg stamp (after a blank or a printk level) or " kernel: " within
+ *                         the next words
  *   no known start at all: a dmesg stamp further on, after an opaque prefix (a netconsole
  *                         receiver's address, grep -H's file name, a tool's columns); a
  *                         wall-clock stamp in that prefix is still the line's time
  * Around them: mail quoting ("> ", "> > ", ">  > "), indentation, CRLF, an editor's or pager's
- * continuation arrow ("↪", "↳", "⤷": the line is bare, it continues the one before).
+ * continuation arrow ("↪", "↳", "⤷": the line is bare, it continues the one before). The line's
+ * reader (oomlog) first folds what a copy adds (logline_fold_paste: no-break blanks, colour
+ * escapes) and splits lines written into one with escaped breaks (logline_escaped_break).
  *
  * A syslog/journal record whose tag is not "kernel" is userspace (node-problem-detector,
  * earlyoom, containerd, systemd quoting a kill line): source LOGLINE_USER, never kernel text.
