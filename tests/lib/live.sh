@@ -91,3 +91,34 @@ kmsg_marker() {
 
 # free_port: a TCP port on 127.0.0.1 nobody listens on now, for an agent or Prometheus under test
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The policy's oom_score_adj, watched: adj PID (empty when gone); wait_adj PID VALUE MS: until it
+# is VALUE (0) or MS passed (1), DT the time taken.
+now_ms() { date +%s%3N; }
+adj() { cat "/proc/$1/oom_score_adj" 2>/dev/null; }
+wait_adj() {
+    local t0
+    t0=$(now_ms)
+    while [ "$(adj "$1")" != "$2" ] && [ $(($(now_ms) - t0)) -lt "$3" ]; do sleep 0.02; done
+    DT=$(($(now_ms) - t0))
+    [ "$(adj "$1")" = "$2" ]
+}
+
+# policy_agent_up CONF OUT ERR: `agent --config CONF` in the background (stdout OUT, stderr ERR),
+# up once it has logged its policy line and answers /healthz on CONF's listen address; sets apid
+# and src (the log's "(new processes: ...; everything" part). policy_agent_down LABEL: SIGTERM,
+# and its exit status checked.
+policy_agent_up() {
+    local addr
+    addr=$(awk -F' *= *' '$1 == "listen" { print $2; exit }' "$1")
+    "$BIN" agent --config "$1" >"$2" 2>"$3" &
+    apid=$!
+    LIVE_PIDS+=("$apid")
+    for _ in $(seq 100); do grep -q "(new processes: " "$3" && curl -sf "http://$addr/healthz" >/dev/null && break; sleep 0.1; done
+    src=$(grep -m1 -o "(new processes: .*; everything" "$3")
+}
+policy_agent_down() {
+    kill -TERM "$apid"
+    wait "$apid"
+    expect_eq "$1: SIGTERM: exit 0" 0 "$?"
+}

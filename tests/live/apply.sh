@@ -17,7 +17,6 @@ require_v1_memory
 command -v jq >/dev/null || skip_all "jq not installed"
 
 T=owa-$$ # comm prefix: owa-PID-x stays within the 15 characters of a comm
-adj() { cat "/proc/$1/oom_score_adj" 2>/dev/null; }
 score() { cat "/proc/$1/oom_score" 2>/dev/null; }
 # ch JSON PID: the change for a pid, compact
 ch() { jq -c --argjson p "$2" '.changes[] | select(.pid == $p)' <<<"$1"; }

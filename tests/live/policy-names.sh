@@ -17,39 +17,18 @@ command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 command -v setpriv >/dev/null || skip_all "setpriv not installed (util-linux)"
 
-now_ms() { date +%s%3N; }
-adj() { cat "/proc/$1/oom_score_adj" 2>/dev/null; }
 T=owt-$$
 # a uid no one else on this machine runs under
 U=$((47000 + $$ % 1000))
-# wait_adj PID VALUE MS: until PID's oom_score_adj is VALUE (0) or MS passed (1); DT the time taken
-wait_adj() {
-    local t0
-    t0=$(now_ms)
-    while [ "$(adj "$1")" != "$2" ] && [ $(($(now_ms) - t0)) -lt "$3" ]; do sleep 0.02; done
-    DT=$(($(now_ms) - t0))
-    [ "$(adj "$1")" = "$2" ]
-}
 # start_agent NAME RULES: the agent with the connector and RULES; sets out, err, apid, src
 start_agent() {
-    local port conf
-    port=$(free_port)
     conf=$LIVE_TMP/agent-$1.conf
     out=$LIVE_TMP/agent-$1.jsonl
     err=$LIVE_TMP/agent-$1.err
     printf '[agent]\nlisten = 127.0.0.1:%s\nevent-format = json\nkmsg = no\n[exporter]\nnext-victim = no\n[policy]\nnew-processes = auto\nrecheck-interval = 1h\n\n%s\n' \
-        "$port" "$2" >"$conf"
-    "$BIN" agent --config "$conf" >"$out" 2>"$err" &
-    apid=$!
-    LIVE_PIDS+=("$apid")
-    for _ in $(seq 100); do grep -q "(new processes: " "$err" && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-    src=$(grep -m1 -o "(new processes: .*; everything" "$err")
+        "$(free_port)" "$2" >"$conf"
+    policy_agent_up "$conf" "$out" "$err"
     echo "# $1: $src"
-}
-stop_agent() {
-    kill -TERM "$apid"
-    wait "$apid"
-    expect_eq "$1: SIGTERM: exit 0" 0 "$?"
 }
 # event PID: the policy_change events for PID, as "comm rule before after state"
 event() {
@@ -60,14 +39,14 @@ event() {
 start_agent names "$(printf '[rule late]\ncomm = ^%s-r$\noom-score-adj = 556\n\n[rule user]\nuid = %s\noom-score-adj = 557\n' "$T" "$U")"
 if [[ "$src" != *"proc connector ("* ]]; then
     skip "taskstats: the proc connector" "not usable here: $src"
-    stop_agent names
+    policy_agent_down names
     done_testing
     exit 0
 fi
 if [[ "$src" != *"names from taskstats"* ]]; then
     # the reason is the agent's own (no CONFIG_TASKSTATS, not the initial network namespace, ...)
     skip "taskstats" "not usable here: ${src#*later; }"
-    stop_agent names
+    policy_agent_down names
     done_testing
     exit 0
 fi
@@ -100,7 +79,7 @@ sleep 0.2
 expect_eq "names: the events: the renamed process and the uid's, as /proc names them" \
     "$T-r late 0 556 done|sleep user 0 557 done" "$(event "$R")|$(event "$P")"
 expect_eq "names: no event for root's sleep" "" "$(event "$Q")"
-stop_agent names
+policy_agent_down names
 kill -9 "$R" "$P" "$Q" 2>/dev/null
 
 # a rule on the cgroup: what taskstats does not say, so a new process is read from /proc
@@ -115,7 +94,7 @@ if [ -f "$V1_MEMORY/memory.limit_in_bytes" ]; then
     LIVE_PIDS+=("$C")
     wait_adj "$C" 558 3000 && ok "cgroup: a new process in $CG_REL got 558 in $DT ms" ||
         not_ok "cgroup: a new process in $CG_REL got 558" "adj $(adj "$C") after $DT ms"
-    stop_agent cgroup
+    policy_agent_down cgroup
     kill -9 "$C" 2>/dev/null
 else
     skip "cgroup: a rule on the cgroup" "no cgroup v1 memory controller at $V1_MEMORY"

@@ -14,18 +14,7 @@ require_root
 command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 
-now_ms() { date +%s%3N; }
-adj() { cat "/proc/$1/oom_score_adj" 2>/dev/null; }
 T=owl-$$
-# wait_adj PID VALUE MS: until PID's oom_score_adj is VALUE (0) or MS passed (1); DT the time taken
-wait_adj() {
-    local t0
-    t0=$(now_ms)
-    while [ "$(adj "$1")" != "$2" ] && [ $(($(now_ms) - t0)) -lt "$3" ]; do sleep 0.02; done
-    DT=$(($(now_ms) - t0))
-    [ "$(adj "$1")" = "$2" ]
-}
-
 # start_agent MODE [RECHECK]: the agent with new-processes = MODE, recheck-interval = RECHECK (1h);
 # sets port, conf, out, err, apid, src (the log's source of new processes)
 start_agent() {
@@ -50,17 +39,8 @@ recheck-interval = $recheck
 comm = ^$T\$
 oom-score-adj = 555
 EOC
-    "$BIN" agent --config "$conf" >"$out" 2>"$err" &
-    apid=$!
-    LIVE_PIDS+=("$apid")
-    for _ in $(seq 100); do grep -q "(new processes: " "$err" && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-    src=$(grep -m1 -o "(new processes: [^;]*" "$err")
+    policy_agent_up "$conf" "$out" "$err"
     echo "# $mode: $src"
-}
-stop_agent() {
-    kill -TERM "$apid"
-    wait "$apid"
-    expect_eq "$1: SIGTERM: exit 0" 0 "$?"
 }
 
 one_mode() {
@@ -68,7 +48,7 @@ one_mode() {
     start_agent "$mode"
     if [ "$mode" = auto ] && [[ "$src" != *"proc connector ("* ]]; then
         skip "auto: the proc connector" "not usable here: $src"
-        stop_agent "$mode"
+        policy_agent_down "$mode"
         return
     fi
 
@@ -92,7 +72,7 @@ one_mode() {
             "\(.put_back) \(.change.before) \(.change.after) \(.change.state)"' "$out" | paste -sd'|')"
     check "$mode: every policy_change event has put_back" \
         jq -e -s 'all(.[] | select(.event == "policy_change"); .put_back | type == "boolean")' "$out"
-    stop_agent "$mode"
+    policy_agent_down "$mode"
     kill -9 "$P" 2>/dev/null
 }
 
@@ -104,7 +84,7 @@ forked() {
     start_agent auto 2s
     if [[ "$src" != *"proc connector ("* ]]; then
         skip "forked: the proc connector" "not usable here: $src"
-        stop_agent forked
+        policy_agent_down forked
         return
     fi
     printf '#!/bin/bash\nsleep 1.5\n( while :; do sleep 1; done ) &\necho $! >"$1.tmp" && mv "$1.tmp" "$1"\nwait\n' >"$LIVE_TMP/$T"
@@ -125,7 +105,7 @@ forked() {
     expect_eq "forked: one event for the subshell, a put-back from 0" "true 0 555 done" \
         "$(jq -r --argjson p "$C" 'select(.event == "policy_change" and .change.pid == $p) |
             "\(.put_back) \(.change.before) \(.change.after) \(.change.state)"' "$out" | paste -sd'|')"
-    stop_agent forked
+    policy_agent_down forked
     kill -9 "$C" "$S" 2>/dev/null
 }
 one_mode auto

@@ -13,8 +13,6 @@ require_v1_memory
 command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 
-now_ms() { date +%s%3N; }
-adj() { cat "/proc/$1/oom_score_adj" 2>/dev/null; }
 T=owr-$$
 RECHECK_S=2
 v1_cgroup reconcile $((64 << 20)) || not_ok "scratch cgroup"
