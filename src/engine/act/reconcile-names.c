@@ -48,9 +48,10 @@ const char *reconcile_names_source(const struct reconcile *r)
 
 /* The records of the answered processes, as /proc would have given them for these rules: the
  * name and parent (stat), the uid only where a rule reads status for it. */
-static size_t fill_table(const struct taskstats_name *a, size_t n, unsigned fields,
-                         struct proc_table *t)
+static void fill_table(const struct taskstats_name *a, size_t n, unsigned fields,
+                       struct proc_table *t)
 {
+    _Static_assert(sizeof(a->comm) <= sizeof(t->v->comm), "a taskstats name fits a record's");
     for (size_t i = 0; i < n; i++) {
         if (a[i].err)
             continue;
@@ -61,7 +62,6 @@ static size_t fill_table(const struct taskstats_name *a, size_t n, unsigned fiel
         if (fields & PROC_READ_STATUS)
             p->uid = a[i].uid;
     }
-    return t->n;
 }
 
 size_t reconcile_names_settle(struct reconcile *r, pid_t *pids, size_t n)
