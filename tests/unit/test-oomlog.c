@@ -725,6 +725,10 @@ static void escaped_line_breaks(void **state)
 {
     (void)state;
     const char *forms[] = {
+        /* carriage returns alone as line ends (old Mac text, a console's overwritten line) */
+        "[ 1.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\r"
+        "[ 1.1] Out of memory: Killed process 9 (a) total-vm:1kB, anon-rss:1kB, file-rss:7kB, "
+        "shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\r\n",
         "{\"message\": \"[ 1.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
         "oom_score_adj=0\\n[ 1.1] Out of memory: Killed process 9 (a) total-vm:1kB, anon-rss:1kB, "
         "file-rss:7kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\\n\"}\n",
@@ -732,7 +736,7 @@ static void escaped_line_breaks(void **state)
         "[ 1.1] Out of memory: Killed process 9 (a) total-vm:1kB, anon-rss:1kB, file-rss:7kB, "
         "shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\\r\\n\n",
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         for (int whole = 0; whole <= 1; whole++) {
             struct oomlog p;
             if (whole) {

@@ -522,20 +522,21 @@ int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
     bool high = false, slash = false;
     for (size_t i = 0; i < len; i++) {
         high |= (unsigned char)line[i] >= 0x80 || line[i] == 0x1b;
-        slash |= line[i] == '\\';
+        slash |= line[i] == '\\' || line[i] == '\r';
     }
     return feed_pieces(p, line, len, high, slash, -1);
 }
 
 /* The end of the line at p (its '\n', or end), and whether a '-' stands in it, a byte >= 0x80 or
- * an ESC (*high: logline_fold_paste has work), a backslash (*slash: an escaped line break may):
+ * an ESC (*high: logline_fold_paste has work), a backslash or a CR (*slash: a line written into
+ * this one may be, logline_escaped_break):
  * sixteen bytes at a time where the machine has the instructions (a call to memchr per line costs
  * more than the scan) */
 static const char *line_end(const char *p, const char *end, bool *dash, bool *high, bool *slash)
 {
 #ifdef __SSE2__
     const __m128i nl = _mm_set1_epi8('\n'), minus = _mm_set1_epi8('-'), bs = _mm_set1_epi8('\\');
-    const __m128i esc = _mm_set1_epi8(0x1b);
+    const __m128i esc = _mm_set1_epi8(0x1b), cr = _mm_set1_epi8('\r');
     int dashes = 0, highs = 0, slashes = 0;
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -543,7 +544,7 @@ static const char *line_end(const char *p, const char *end, bool *dash, bool *hi
         int d = _mm_movemask_epi8(_mm_cmpeq_epi8(v, minus));
         /* bytes >= 0x80, ESC */
         int h = _mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, esc));
-        int b = _mm_movemask_epi8(_mm_cmpeq_epi8(v, bs));
+        int b = _mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
         if (m) {
             unsigned at = (unsigned)__builtin_ctz((unsigned)m);
             int before = (int)((1u << at) - 1);
@@ -561,7 +562,8 @@ static const char *line_end(const char *p, const char *end, bool *dash, bool *hi
     bool hi = highs != 0, sl = slashes != 0;
     while (q < end && *q != '\n') {
         hi |= (unsigned char)*q >= 0x80 || *q == 0x1b;
-        sl |= *q++ == '\\';
+        sl |= *q == '\\' || *q == '\r';
+        q++;
     }
     *dash = dashes || memchr(p, '-', (size_t)(q - p));
     *high = hi;
@@ -575,7 +577,7 @@ static const char *line_end(const char *p, const char *end, bool *dash, bool *hi
     *high = *slash = false;
     for (const char *c = p; c < q; c++) {
         *high |= (unsigned char)*c >= 0x80 || *c == 0x1b;
-        *slash |= *c == '\\';
+        *slash |= *c == '\\' || *c == '\r';
     }
     return q;
 #endif

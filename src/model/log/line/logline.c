@@ -745,7 +745,33 @@ static bool record_start(const char *p, const char *end)
     return false;
 }
 
+static size_t escaped_break(const char *s, size_t n, size_t *len);
+
 size_t logline_escaped_break(const char *s, size_t n, size_t *len)
+{
+    const char *end = s + n;
+    /* a carriage return alone (old Mac line ends, a terminal's progress line overwritten by the
+     * console's next record) before a record: a break of one byte */
+    for (const char *c = memchr(s, '\r', n); c; c = memchr(c + 1, '\r', (size_t)(end - c - 1))) {
+        if (record_start(c + 1, end)) {
+            size_t at = (size_t)(c - s), bl;
+            /* an escaped break before it comes first */
+            size_t e = at ? escaped_break(s, at, &bl) : at;
+            if (e < at) {
+                *len = bl;
+                return e;
+            }
+            *len = 1;
+            return at;
+        }
+        if (c + 1 >= end)
+            break;
+    }
+    return escaped_break(s, n, len);
+}
+
+/* the first "\\n" or "\\r\\n" (see logline_escaped_break) in s[0, n) */
+static size_t escaped_break(const char *s, size_t n, size_t *len)
 {
     const char *end = s + n;
     for (const char *b = memchr(s, '\\', n); b; b = memchr(b, '\\', (size_t)(end - b))) {

@@ -105,7 +105,9 @@ size_t logline_fold_paste(const char *line, size_t len, char *out);
  * Lines written into one as a string's escapes ("[ 1.0] a\\n[ 1.1] b\\n": a JSON export of a log,
  * a log viewer's CSV): the first escaped line break in `s` ("\\n" or "\\r\\n", the backslashes
  * doubled any number of times when it was escaped again) before a log record's stamp (a string
- * in a program's source, "\\nOut of memory: Killed process 1 (x)\\n", is no log). Returns its offset, and its length in
+ * in a program's source, "\\nOut of memory: Killed process 1 (x)\\n", is no log), or a carriage
+ * return alone before one (old Mac line ends, a console's overwritten progress line). Returns its
+ * offset, and its length in
  * *len; `n` and 0 when there is none. The kernel writes no backslash before an 'n' in an OOM
  * report (/dev/kmsg escapes a backslash as \\x5c).
  */
