@@ -488,8 +488,8 @@ static int skim(struct oomlog *p, const char *line, size_t len, bool dash);
 
 /*
  * One line of text, or each of the lines written into it as escapes (logline_escaped_break),
- * folded (logline_fold_paste) when it has bytes >= 0x80 or an ESC. dash: whether a '-' stands in the line (-1:
- * not known, the line-by-line path, which does not skim).
+ * folded (logline_fold_paste) when it has bytes >= 0x80 or an ESC. dash: whether a '-' stands in
+ * the line (-1: not known, the line-by-line path, which does not skim).
  */
 static int feed_piece(struct oomlog *p, const char *line, size_t len, bool high, int dash)
 {

@@ -654,9 +654,10 @@ static void title_text(struct out *o, const struct oom_event *e, size_t index, s
         put(o, !index ? "OOM kill" : total ? "OOM kill %zu of %zu" : "OOM kill %zu", index, total);
     else if (!v && e->selected_set)
         /* a task was chosen: the kill line was cut or left out of the text, not missing */
-        put(o, !index   ? "OOM kill (kill line not in the text)"
-               : total ? "OOM kill %zu of %zu (kill line not in the text)"
-                       : "OOM kill %zu (kill line not in the text)",
+        put(o,
+            !index  ? "OOM kill (kill line not in the text)"
+            : total ? "OOM kill %zu of %zu (kill line not in the text)"
+                    : "OOM kill %zu (kill line not in the text)",
             index, total);
     else
         put(o, !index ? "OOM (no kill)" : total ? "OOM %zu of %zu (no kill)" : "OOM %zu (no kill)",
