@@ -50,6 +50,7 @@ check "no observation predicts an OOM kill; one says how far it can grow" jq -e 
     and ([.observations[] | select(test("^it can grow by [0-9.]+ MiB before the kernel OOM-kills"))] | length == 1)' <<<"$json"
 kills=$(oom_kills "$cg")
 cache_before=$(stat_of "$cg" cache)
+usage_before=$(cat "$cg/memory.usage_in_bytes")
 marker=$(kmsg_marker)
 kill -USR1 "$hog"
 for _ in $(seq 300); do
@@ -69,10 +70,15 @@ else
     ok "no OOM report for the cgroup in the kernel log"
 fi
 cache_after=$(stat_of "$cg" cache)
-if [ "$cache_after" -le $((cache_before - 40 * MiB)) ]; then
-    ok "the kernel reclaimed the active cache: $((cache_before / MiB)) -> $((cache_after / MiB)) MiB"
+# 60 MiB more anon under the limit, no swap: what the cache gave back is at least what did not
+# fit (about 40 MiB; it moves by pages from run to run, so a fixed 40 MiB failed once by one
+# page), less a little the kernel may have freed elsewhere (slab, the readers' kernel memory)
+need=$((usage_before + 60 * MiB - 192 * MiB))
+gave=$((cache_before - cache_after))
+if [ "$gave" -ge $((need - 4 * MiB)) ] && [ "$gave" -ge $((20 * MiB)) ]; then
+    ok "the kernel reclaimed the active cache: $((cache_before / MiB)) -> $((cache_after / MiB)) MiB (at least $((need / MiB)) MiB did not fit)"
 else
-    not_ok "the kernel reclaimed the active cache" "$cache_before -> $cache_after"
+    not_ok "the kernel reclaimed the active cache" "$cache_before -> $cache_after, $need did not fit"
 fi
 kill -9 "$hog" 2>/dev/null
 
