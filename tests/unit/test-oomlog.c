@@ -669,6 +669,61 @@ static void wrapped_limit_and_cut_comm(void **state)
     oomlog_release(&p);
 }
 
+/* A v1 memcg's one-line stats (<= 5.2) that a terminal or a mailer broke: the fields after the
+ * break are read, the break falling between fields, inside a key, inside a number or before its
+ * unit; a field that got a line and a stamp of its own (pr_cont after another CPU's message) is
+ * read too; a bare line of other words after it gives no field. */
+static void wrapped_memcg_v1_stats(void **state)
+{
+    (void)state;
+    static const char *breaks[] = {
+        "cache:1024KB rss:101|376KB rss_huge:0KB mapped_file:4KB swap:2048KB shmem:512KB",
+        "cache:1024KB|rss:101376KB rss_huge:0KB mapped_file:4KB swap:2048KB shmem:512KB",
+        "cache:1024KB rss:101376KB rss_huge:0KB mapped_file:4KB sw|ap:2048KB shmem:512KB",
+        "cache:1024KB rss:101376KB rss_huge:0KB mapped_file:4KB swap:2048K|B shmem:512KB",
+        "cache:10|24KB rss:101376KB rss_huge:0KB mapped_file:4KB swap:2048KB| shmem:512KB",
+        "cache:1024KB rss:101376KB rss_huge:0KB|[ 5.1] mapped_file:4KB swap:2048KB shmem:512KB",
+    };
+    for (size_t i = 0; i < sizeof(breaks) / sizeof(breaks[0]); i++) {
+        char text[1024], lines[256];
+        size_t n = 0;
+        for (const char *c = breaks[i]; *c && n + 1 < sizeof(lines); c++)
+            lines[n++] = *c == '|' ? '\n' : *c;
+        lines[n] = '\0';
+        snprintf(
+            text, sizeof(text),
+            "[ 5.0] a invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0\n"
+            "[ 5.0] memory: usage 102400kB, limit 102400kB, failcnt 123\n"
+            "[ 5.0] Memory cgroup stats for /docker/abc: %s\n"
+            "[ 5.2] [ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name\n"
+            "[ 5.2] Killed process 1 (a) total-vm:4kB, anon-rss:4kB, file-rss:0kB\n",
+            lines);
+        struct oomlog p;
+        feed(&p, text);
+        assert_int_equal(p.nevents, 1);
+        const struct oom_event *e = &p.events[0];
+        assert_string_equal(e->stats_memcg, "/docker/abc");
+        assert_int_equal(e->stat_anon, 101376 * 1024);
+        assert_int_equal(e->stat_file, 1024 * 1024);
+        assert_int_equal(e->stat_swap, 2048 * 1024);
+        assert_int_equal(e->stat_shmem, 512 * 1024);
+        assert_int_equal(e->nvictims, 1);
+        oomlog_release(&p);
+    }
+    /* other words after the stats (a note in a paste): no field from them */
+    struct oomlog p;
+    feed(&p, "[ 5.0] a invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0\n"
+             "[ 5.0] Memory cgroup stats for /x: cache:4KB rss:8KB\n"
+             "and then: swap:99KB shmem:5KB we saw\n"
+             "[ 5.1] swap:7KB and more\n"
+             "[ 5.2] Killed process 1 (a) total-vm:4kB, anon-rss:4kB, file-rss:0kB\n");
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].stat_anon, 8192);
+    assert_false(opt_has(p.events[0].stat_swap));
+    assert_false(opt_has(p.events[0].stat_shmem));
+    oomlog_release(&p);
+}
+
 /* Text copied from a web page or a word processor: no-break and narrow spaces between the words
  * and fields, a zero-width space inside one; read as blanks and nothing, on both paths that read
  * text (line by line, and a whole buffer at once). A comm in UTF-8 stays as it is. A terminal's
@@ -1437,6 +1492,7 @@ int main(void)
         cmocka_unit_test(wide_blanks),
         cmocka_unit_test(escaped_line_breaks),
         cmocka_unit_test(wrapped_limit_and_cut_comm),
+        cmocka_unit_test(wrapped_memcg_v1_stats),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),
         cmocka_unit_test(kill_line_shapes),

@@ -22,6 +22,7 @@ enum {
     ST_HEADER, /* after the invoke line: dump_stack, cpuset line */
     ST_MEMCG,  /* memory:/swap: counters */
     ST_STATS,  /* "Memory cgroup stats for X:" followed by "key value" lines */
+    ST_STATS1, /* after a v1 one-line "Memory cgroup stats for X: key:NKB ...": its fields */
     ST_MEMINFO,
     ST_TASKS,
     ST_KILLED, /* a victim is known: only more kill lines (oom.group, shared mm) and reaper lines */
@@ -266,6 +267,12 @@ int oom_row_parse(int *columns, int *ncolumns, bool *inferred, struct span t, st
 int oom_event_add_row(struct oom_event *e, const struct oom_task *r);
 void oom_stats_kv(struct oom_event *e, struct span t);
 void oom_stats_for(struct oom_event *e, struct span t);
+/* how many of the v1 one-line form's "key:NKB" fields `t` holds, whole, before any word that
+ * is none, plus one (rejoining a line a terminal broke) */
+int oom_stats1_fields(struct span t);
+/* a line of such fields alone, after the one-line form: read into `e` as part of it; false
+ * when it is something else */
+bool oom_stats1_more(struct oom_event *e, struct span t);
 void oom_meminfo_line(struct oom_event *e, struct span t);
 
 /* oomlog-close.c */

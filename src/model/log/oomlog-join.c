@@ -48,6 +48,8 @@ static int line_score(struct span t, enum kind kind)
     case K_REAPED:
     case K_UNREAPABLE:
         return oom_reap_parse(t, kind == K_REAPED, &r);
+    case K_STATS_FOR:
+        return oom_stats1_fields(t);
     case K_CPU: {
         int64_t pid;
         return oom_cpu_parse(t, &pid, &a);

@@ -470,6 +470,8 @@ static int on_body(struct oomlog *p, const struct oomlog_line *l, struct span t,
             oom_cpuset_line(e, t);
         else if (e->state == ST_STATS)
             oom_stats_kv(e, t);
+        else if (e->state == ST_STATS1 && !oom_stats1_more(e, t))
+            e->state = ST_MEMCG;
         else if (e->state == ST_MEMINFO)
             oom_meminfo_line(e, t);
         break;

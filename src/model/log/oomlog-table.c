@@ -276,6 +276,38 @@ static bool next_colon_number(struct cursor *c, struct span *ret_key, uint64_t *
     }
 }
 
+/* "cache:980KB": one field of the v1 one-line form, whole */
+static bool stats1_field(struct span w)
+{
+    size_t i = 0;
+    while (i < w.n && ((w.p[i] >= 'a' && w.p[i] <= 'z') || w.p[i] == '_'))
+        i++;
+    if (!i || i + 1 >= w.n || w.p[i] != ':' || !is_digit(w.p[i + 1]))
+        return false;
+    for (i++; i < w.n && is_digit(w.p[i]); i++)
+        ;
+    return w.n - i == 2 && w.p[i] == 'K' && w.p[i + 1] == 'B';
+}
+
+int oom_stats1_fields(struct span t)
+{
+    const char *sep = find(t, ": ");
+    if (!sep)
+        return 1;
+    int n = 1;
+    struct cursor c = cursor_make(sep + 2, (size_t)(t.p + t.n - (sep + 2)));
+    for (;;) {
+        cursor_skip_blanks(&c);
+        if (cursor_eof(&c))
+            return n;
+        /* counted up to the first word that is not one: a break's halves read as one field
+         * again, words of another kind after the stats are no continuation */
+        if (!stats1_field(cursor_word(&c)))
+            return n;
+        n++;
+    }
+}
+
 /* v1 one-line form (<= 5.2): "Memory cgroup stats for /x: cache:0KB rss:980KB ..." — one line
  * per cgroup of the subtree, each with its own (local) numbers: they add up */
 static void stats_oneline(struct oom_event *e, struct span t)
@@ -312,7 +344,7 @@ void oom_stats_for(struct oom_event *e, struct span t)
         if (!e->stats_memcg)
             (void)set_path(&e->stats_memcg, path);
         stats_oneline(e, after(rest, path.n + 2));
-        e->state = ST_MEMCG;
+        e->state = ST_STATS1;
         return;
     }
     path = trim(rest);
@@ -322,6 +354,22 @@ void oom_stats_for(struct oom_event *e, struct span t)
         (void)set_path(&e->stats_memcg, path);
     e->stats_v2 = true;
     e->state = ST_STATS;
+}
+
+bool oom_stats1_more(struct oom_event *e, struct span t)
+{
+    /* the kernel prints the fields one by one (pr_cont): one that got a line and a stamp of its
+     * own (another CPU's message came between) is whole; anything else ends the section */
+    struct cursor c = cursor_make(t.p, t.n);
+    for (;;) {
+        cursor_skip_blanks(&c);
+        if (cursor_eof(&c))
+            break;
+        if (!stats1_field(cursor_word(&c)))
+            return false;
+    }
+    stats_oneline(e, t);
+    return true;
 }
 
 /* Mem-Info summary lines: "active_anon:317 inactive_anon:1937229 isolated_anon:0" */
