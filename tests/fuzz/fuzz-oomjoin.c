@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!out)
         return 0;
     enum kind k = K_NONE;
-    size_t n = oomjoin(held, oomline_classify(held), next, oomline_classify(next), out, cap, &k);
+    size_t n = oomjoin(held, oomline_classify(held), next, oomline_classify(next),
+                       (unsigned)size & 3u, out, cap, &k);
     if (n > cap || (n && k != oomline_classify((struct span){out, n})))
         abort();
     (void)oomjoin_marked(held);

@@ -669,6 +669,69 @@ static void wrapped_limit_and_cut_comm(void **state)
     oomlog_release(&p);
 }
 
+/* A task name with a blank in it (Firefox's "Web Content", "Isolated Web Co") broken across
+ * lines at that blank by a mailer or a reflow: the blank is put back; a terminal's break at its
+ * edge inside a word is joined without one, as is a break after a '/' ("kworker/" + "u8:0"). */
+static void wrapped_comm_with_blank(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *comm;
+        int64_t pid;
+    } cases[] = {
+        /* mail-wrapped: short lines, the blank eaten */
+        {"[ 5.0] Out of memory: Killed process 1234 (Web\nContent) total-vm:3028kB, anon-rss:"
+         "1000kB, file-rss:4kB, shmem-rss:0kB, UID:1000 pgtables:44kB oom_score_adj:0\n",
+         "Web Content", 1234},
+        {"Jan  5 15:19:27 host kernel: Out of memory: Killed process 77 (Isolated Web\n"
+         "Co) total-vm:3028kB, anon-rss:1000kB, file-rss:4kB, shmem-rss:0kB, UID:1000 "
+         "pgtables:44kB oom_score_adj:0\n",
+         "Isolated Web Co", 77},
+        {"> [ 5.0] Killed process 9 (GPU\n> Process) total-vm:3028kB, anon-rss:1000kB, "
+         "file-rss:4kB, shmem-rss:0kB\n",
+         "GPU Process", 9},
+        /* the blank kept at the end of the first line, or at the start of the next */
+        {"[ 5.0] Out of memory: Killed process 5 (Web \nContent) total-vm:3028kB, anon-rss:1kB, "
+         "file-rss:4kB, shmem-rss:0kB, UID:0 pgtables:44kB oom_score_adj:0\n",
+         "Web Content", 5},
+        {"[ 5.0] Out of memory: Killed process 6 (Web\n   Content) total-vm:3028kB, anon-rss:1kB, "
+         "file-rss:4kB, shmem-rss:0kB, UID:0 pgtables:44kB oom_score_adj:0\n",
+         "Web Content", 6},
+        /* no blank after a '/' */
+        {"[ 5.0] Out of memory: Killed process 8 (kworker/\nu8:0) total-vm:3028kB, anon-rss:1kB, "
+         "file-rss:4kB, shmem-rss:0kB, UID:0 pgtables:44kB oom_score_adj:0\n",
+         "kworker/u8:0", 8},
+        /* a terminal 60 wide: every long line broken at column 60, inside the word too */
+        {"[ 5864.708440] Web Content invoked oom-killer: gfp_mask=0x100\n"
+         "cca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0\n"
+         "[ 5864.708550] Out of memory: Killed process 4 (Web Content\n"
+         ") total-vm:3028kB, anon-rss:1000kB, file-rss:4kB, shmem-rss\n"
+         ":0kB, UID:1000 pgtables:44kB oom_score_adj:0\n"
+         "[ 5864.708550] Out of memory: Killed process 3 (Web Conten\n"
+         "t) total-vm:3028kB, anon-rss:1000kB, file-rss:4kB, shmem-rss\n",
+         "Web Content", 4},
+        /* one 92 wide, the break at its edge inside the name */
+        {"Jan  5 15:19:27 some-host-with-a-long-name kernel: [ 5864.708440] eth0: link is up, "
+         "1000 Mb\nps full\n"
+         "Jan  5 15:19:27 some-host-with-a-long-name kernel: [ 5864.708550] Killed process 2 (Web"
+         " Cont\nent) total-vm:3028kB, anon-rss:1000kB, file-rss:4kB, shmem-rss:0kB\n",
+         "Web Content", 2},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct oomlog p;
+        print_message("# %zu\n", i);
+        feed(&p, cases[i].text);
+        assert_true(p.nevents >= 1);
+        const struct oom_event *e = &p.events[0];
+        assert_int_equal(e->nvictims, 1);
+        assert_int_equal(e->victims[0].pid, cases[i].pid);
+        assert_string_equal(e->victims[0].comm, cases[i].comm);
+        assert_int_equal(e->victims[0].total_vm_kb, 3028);
+        assert_true(e->victims[0].line_rejoined);
+        oomlog_release(&p);
+    }
+}
+
 /* A v1 memcg's one-line stats (<= 5.2) that a terminal or a mailer broke: the fields after the
  * break are read, the break falling between fields, inside a key, inside a number or before its
  * unit; a field that got a line and a stamp of its own (pr_cont after another CPU's message) is
@@ -1493,6 +1556,7 @@ int main(void)
         cmocka_unit_test(escaped_line_breaks),
         cmocka_unit_test(wrapped_limit_and_cut_comm),
         cmocka_unit_test(wrapped_memcg_v1_stats),
+        cmocka_unit_test(wrapped_comm_with_blank),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),
         cmocka_unit_test(kill_line_shapes),

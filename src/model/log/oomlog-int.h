@@ -291,8 +291,19 @@ bool oom_victim_duplicate(const struct oom_victim *x, const struct oom_victim *y
  * length when it reads further than `held` alone — more fields of the same record, or a message
  * where `held` was none (its kind in *ret_kind) — and 0 when the two stay apart.
  */
-size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind next_kind, char *out,
-               size_t cap, enum kind *ret_kind);
+size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind next_kind,
+               unsigned hint, char *out, size_t cap, enum kind *ret_kind);
+/*
+ * What the text says of the blank a break inside a task name may have eaten (hint, a mask):
+ * OOMJOIN_BLANK_SEEN, a blank stands at the break (the held line ends with one, the next starts
+ * with one); OOMJOIN_SHORT_LINE, the held line is shorter than the text's width (a longer line
+ * came before it, or it is narrower than any terminal): a mailer's or a reflow's break, which
+ * falls at a blank, not a terminal's at its edge, which falls anywhere. "(Web" + "Content)" is
+ * then "Web Content"; "(kworker/" + "u8:0)" stays "kworker/u8:0".
+ */
+#define OOMJOIN_BLANK_SEEN 1u
+#define OOMJOIN_SHORT_LINE 2u
+#define OOMJOIN_TERMINAL_MIN 80 /* columns: no terminal a log is read in is narrower */
 /*
  * A line a terminal broke and a copy from it padded to the screen's edge, the rest put on the
  * same line after the blanks ("anon-rss:830480k<130 blanks>B, file-rss:..."): each run of
@@ -307,7 +318,7 @@ bool oomjoin_padded(struct span t); /* such a run is in `t` */
 bool oomjoin_marked(struct span held);
 int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);
 int oomlog_flush_held(struct oomlog *p);
-int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool *joined);
+int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool lead, bool *joined);
 
 /* oomlog.c: the events */
 struct oom_event *oomlog_current(struct oomlog *p);

@@ -68,8 +68,54 @@ bool oomjoin_marked(struct span held)
     return c == '\\' || (c == '=' && (held.n < 2 || held.p[held.n - 2] != '='));
 }
 
-size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind next_kind, char *out,
-               size_t cap, enum kind *ret_kind)
+/* a task name's first bytes end `held`: its '(' (a kill, a choice, a reaper line) or "task="
+ * (the summary) has not been closed */
+static bool in_comm(struct span held, enum kind kind)
+{
+    const char *open = NULL, *close = NULL;
+    for (size_t i = 0; i < held.n; i++) {
+        if (held.p[i] == '(')
+            open = held.p + i;
+        else if (held.p[i] == ')')
+            close = held.p + i;
+    }
+    switch (kind) {
+    case K_KILLED:
+    case K_SELECT:
+    case K_EXITING:
+    case K_SHARED:
+    case K_REAPED:
+    case K_UNREAPABLE:
+        return open && (!close || close < open) && open + 1 < held.p + held.n;
+    case K_SUMMARY: {
+        const char *t = find(held, ",task=");
+        return t && !memchr(t + 6, ',', (size_t)(held.p + held.n - (t + 6))) &&
+               t + 6 < held.p + held.n;
+    }
+    default:
+        return false;
+    }
+}
+
+/* a letter or a digit, or a byte of a UTF-8 sequence: a word goes on there */
+static bool word_byte(char c)
+{
+    return (unsigned char)c >= 0x80 || (c >= '0' && c <= '9') ||
+           ((c | 32) >= 'a' && (c | 32) <= 'z');
+}
+
+/* a break inside a task name ate a blank: one is seen, or the break fell between two words'
+ * letters where a mailer breaks ("kworker/" + "u8:0" is no such place) */
+static bool comm_blank(struct span held, enum kind kind, struct span next, unsigned hint)
+{
+    if (!in_comm(held, kind))
+        return false;
+    return (hint & OOMJOIN_BLANK_SEEN) ||
+           ((hint & OOMJOIN_SHORT_LINE) && word_byte(held.p[held.n - 1]) && word_byte(next.p[0]));
+}
+
+size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind next_kind,
+               unsigned hint, char *out, size_t cap, enum kind *ret_kind)
 {
     if (!held.n || !next.n || held.n + 1 + next.n > cap)
         return 0;
@@ -89,8 +135,11 @@ size_t oomjoin(struct span held, enum kind kind, struct span next, enum kind nex
     size_t best_n = 0;
     enum kind best_kind = K_NONE;
     /* whether the break ate a space is unknown (terminals cut anywhere, mail clients at a space
-     * they may keep or drop): both joins are tried, the one without the space first */
-    for (int sep = 0; sep <= 1; sep++) {
+     * they may keep or drop): both joins are tried, the one without the space first, unless the
+     * break fell inside a task name where the text says it ate one (both read as well there) */
+    int first = comm_blank(held, kind, next, hint);
+    for (int i = 0; i <= 1; i++) {
+        int sep = first ^ i;
         memcpy(out, held.p, held.n);
         if (sep)
             out[held.n] = ' ';
@@ -155,7 +204,7 @@ size_t oomjoin_unpad(struct span t, enum kind kind, char *out, size_t cap, enum 
     while (pad_run(cur, &a, &b)) {
         struct span held = {cur.p, a}, next = {cur.p + b, cur.n - b};
         enum kind k;
-        size_t m = oomjoin(held, kind, next, K_NONE, tmp, cap, &k);
+        size_t m = oomjoin(held, kind, next, K_NONE, 0, tmp, cap, &k);
         if (!m) {
             /* not mended: kept as one blank, so that later breaks are still looked at */
             memcpy(tmp, held.p, held.n);
@@ -213,6 +262,15 @@ int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
     p->held_kmsg_next = l->kmsg_next;
     p->held_caller_tid = l->caller_tid;
     p->held_rejoined = false;
+    p->held_trail =
+        l->text.n &&
+        (l->text.p[l->text.n - 1] == ' ' || l->text.p[l->text.n - 1] == '\t' ||
+         (l->text.p[l->text.n - 1] == '\r' && l->text.n > 1 && l->text.p[l->text.n - 2] == ' '));
+    /* a terminal breaks every long line at its width: lines as wide as this one before it are
+     * a narrow terminal's */
+    p->held_short =
+        l->width && (l->width < p->widest || (l->width < OOMJOIN_TERMINAL_MIN &&
+                                              !(l->width == p->widest && p->widest_lines)));
     p->held_time_len = l->time.n < sizeof(p->held_time) ? l->time.n : sizeof(p->held_time) - 1;
     if (p->held_time_len)
         memcpy(p->held_time, l->time.p, p->held_time_len);
@@ -236,7 +294,7 @@ int oomlog_flush_held(struct oomlog *p)
     return oomlog_process(p, &hl, hl.text, (enum kind)p->held_kind);
 }
 
-int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool *joined)
+int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool lead, bool *joined)
 {
     *joined = false;
     size_t cap = p->held_len + 1 + t.n;
@@ -252,7 +310,9 @@ int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool *
     enum kind k;
     struct span held = {p->held, p->held_len};
     bool qp = oomjoin_marked(held) && held.p[held.n - 1] == '=';
-    size_t n = oomjoin(held, (enum kind)p->held_kind, t, next_kind, p->join, p->join_cap, &k);
+    unsigned hint =
+        (p->held_trail || lead ? OOMJOIN_BLANK_SEEN : 0) | (p->held_short ? OOMJOIN_SHORT_LINE : 0);
+    size_t n = oomjoin(held, (enum kind)p->held_kind, t, next_kind, hint, p->join, p->join_cap, &k);
     if (!n)
         return 0;
     if (qp) {
@@ -271,6 +331,7 @@ int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool *
     p->join_cap = swap_cap;
     p->held_kind = k;
     p->held_rejoined = true;
+    p->held_trail = false;
     *joined = true;
     return 0;
 }

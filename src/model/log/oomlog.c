@@ -256,7 +256,8 @@ static int continue_held(struct oomlog *p, const struct oomlog_line *line, struc
         next.n += line->lead;
     }
     bool joined;
-    int r = oomlog_try_join(p, next, kind, &joined);
+    bool lead = line->lead || t->p > line->text.p;
+    int r = oomlog_try_join(p, next, kind, lead, &joined);
     if (r < 0 || !joined)
         return r;
     if (!at)
@@ -335,6 +336,16 @@ static bool blob_data(struct span t)
     return true;
 }
 
+/* the text's width so far (oomjoin's hint), after the line is read */
+static void note_width(struct oomlog *p, size_t len)
+{
+    if (len > p->widest) {
+        p->widest = len;
+        p->widest_lines = 0;
+    }
+    p->widest_lines += len == p->widest;
+}
+
 static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashless)
 {
     struct logline ll;
@@ -382,7 +393,10 @@ static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashle
     while (l.bare && l.lead < 8 && l.text.p - l.lead > line &&
            (l.text.p[-1 - (int)l.lead] == ' ' || l.text.p[-1 - (int)l.lead] == '\t'))
         l.lead++;
-    return oomlog_feed_line(p, &l);
+    l.width = len;
+    int r = oomlog_feed_line(p, &l);
+    note_width(p, len);
+    return r;
 }
 
 static int feed_kmsg(struct oomlog *p, const struct kmsg_record *rec)
@@ -603,6 +617,7 @@ static int skim(struct oomlog *p, const char *line, size_t len, bool dash)
         .text = pl.text,
         .caller_tid = -1,
         .dashless = !dash,
+        .width = len,
     };
     /* (as feed_text sets it for every kernel line, before quiet() looks at it) */
     p->hold_lines = true;
@@ -617,6 +632,7 @@ static int skim(struct oomlog *p, const char *line, size_t len, bool dash)
     int r = segment_note(p, pl.uptime_us);
     if (r == 0 && q == 2)
         r = oomlog_hold(p, &l, t, K_NONE);
+    note_width(p, len);
     return r < 0 ? r : 1;
 }
 
@@ -671,6 +687,7 @@ int oomlog_end_source(struct oomlog *p)
     p->suppressed_pending = 0;
     p->kmsg_seq_known = false;
     p->last_uptime = OPT_ABSENT;
+    p->widest = p->widest_lines = 0;
     p->segment++;
     return r;
 }

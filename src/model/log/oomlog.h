@@ -237,6 +237,7 @@ struct oomlog_line {
                          * first space is text) */
     bool dashless;      /* the line has no '-': it is no header (oomlog_feed_lines knows it from
                          * its scan for the line's end) */
+    size_t width;       /* the whole line's bytes as read, prefix and all (0: not text) */
 };
 
 /* The shape of an opaque line prefix (oomlog-line.c). */
@@ -268,6 +269,10 @@ struct oomlog {
     char *folded; /* a text line as logline_fold_paste leaves it */
     size_t folded_cap;
     bool held_rejoined;
+    bool held_trail;     /* the held line ended with a blank (a break there ate none) */
+    bool held_short;     /* the held line is narrower than the text's width (oomjoin's hint) */
+    size_t widest;       /* the longest line of text so far in this source */
+    size_t widest_lines; /* how many lines were that long */
     bool qp; /* a quoted-printable mail: "=3D" is '=' */
     struct oomline_prefix prefix; /* an opaque prefix learnt from an anchored line */
     char held_time[OOMLOG_TIME_MAX];
