@@ -669,6 +669,72 @@ static void wrapped_limit_and_cut_comm(void **state)
     oomlog_release(&p);
 }
 
+/* Records of a log store pasted among other text, read with the times they give: journalctl
+ * -o verbose entries (quoted, filtered to their MESSAGE, a userspace one quoting a kill line) and
+ * Google Cloud Logging entries whose kernel line is their textPayload (JSON, its timestamp after
+ * it with objects between; the timestamp first; gcloud's YAML; an entry without a time). */
+static void log_store_records_in_text(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    feed(&p,
+         "The kernel log:\n"
+         "> Thu 2023-02-02 11:49:13.015489 CET [s=1d8f;i=a1;b=796d;m=1f67;"
+         "t=5f3b550c118c1;x=e534]\n"
+         ">     _TRANSPORT=kernel\n"
+         ">     _SOURCE_MONOTONIC_TIMESTAMP=34503000000\n"
+         ">     MESSAGE=Memory cgroup out of memory: Killed process 11 (tail) total-vm:4296kB,"
+         " anon-rss:60kB, file-rss:516kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0\n"
+         ">     _HOSTNAME=node\n"
+         "> Thu 2023-02-02 12:00:00.000000 CET [s=1d8f;i=a2;b=796d;m=1f68;t=5f3b57a0c4c00;x=e5]\n"
+         ">     _TRANSPORT=syslog\n"
+         ">     MESSAGE=quoted: Killed process 99 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
+         "then, filtered:\n"
+         "Thu 2023-02-02 12:49:25.123048 CET [s=1d8f;i=a3;b=796d;m=1f69;t=5f3b6280d7be8;x=54]\n"
+         "    MESSAGE=Memory cgroup out of memory: Killed process 12 (python3) total-vm:1kB, "
+         "anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0\n"
+         "done\n");
+    assert_int_equal(p.nevents, 2);
+    assert_int_equal(p.events[0].victims[0].pid, 11);
+    assert_string_equal(p.events[0].victims[0].message, "Memory cgroup out of memory");
+    assert_string_equal(p.events[0].time, "2023-02-02T10:49:13.015489+00:00");
+    assert_int_equal(p.events[0].victims[0].uptime_us, 34503000000ull);
+    assert_int_equal(p.events[1].victims[0].pid, 12);
+    assert_string_equal(p.events[1].victims[0].time, "2023-02-02T11:49:25.123048+00:00");
+    oomlog_release(&p);
+
+    feed(&p,
+         "```json\n[\n  {\n"
+         "    \"textPayload\": \"[195998.4] node invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL),"
+         " order=0, oom_score_adj=991\\r\\n\",\n"
+         "    \"insertId\": \"7710\",\n"
+         "    \"resource\": {\n      \"type\": \"gce_instance\",\n"
+         "      \"labels\": {\n        \"zone\": \"europe-west2-c\"\n      }\n    },\n"
+         "    \"timestamp\": \"2023-03-15T15:50:35.927515678Z\",\n"
+         "    \"receiveTimestamp\": \"2023-03-15T15:50:37.933070466Z\"\n  },\n  {\n"
+         "    \"timestamp\": \"2023-03-15T15:50:36.1Z\",\n"
+         "    \"textPayload\": \"[195998.5] Out of memory: Killed process 7 (node) total-vm:"
+         "9kB, anon-rss:5kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB "
+         "oom_score_adj:991\\r\\n\"\n  },\n"
+         "  {\n    \"textPayload\": \"[196000.0] Out of memory: Killed process 8 (x) total-vm:"
+         "9kB, anon-rss:5kB, file-rss:0kB\",\n    \"severity\": \"INFO\"\n  }\n]\n```\n"
+         "---\n"
+         "insertId: '7810'\n"
+         "receiveTimestamp: '2023-03-15T16:00:02.0Z'\n"
+         "textPayload: \"[196120.7] Out of memory: Killed process 9 (y) total-vm:9kB, "
+         "anon-rss:5kB, file-rss:0kB\\r\\n\"\n"
+         "timestamp: '2023-03-15T16:00:01.5Z'\n");
+    assert_int_equal(p.nevents, 3);
+    assert_string_equal(p.events[0].time, "2023-03-15T15:50:35.927515678Z");
+    assert_int_equal(p.events[0].victims[0].pid, 7);
+    assert_string_equal(p.events[0].victims[0].time, "2023-03-15T15:50:36.1Z");
+    assert_int_equal(p.events[1].victims[0].pid, 8);
+    assert_string_equal(p.events[1].victims[0].time, "");
+    assert_int_equal(p.events[2].victims[0].pid, 9);
+    assert_string_equal(p.events[2].victims[0].time, "2023-03-15T16:00:01.5Z");
+    oomlog_release(&p);
+}
+
 /* A task name with a blank in it (Firefox's "Web Content", "Isolated Web Co") broken across
  * lines at that blank by a mailer or a reflow: the blank is put back; a terminal's break at its
  * edge inside a word is joined without one, as is a break after a '/' ("kworker/" + "u8:0"). */
@@ -1557,6 +1623,7 @@ int main(void)
         cmocka_unit_test(wrapped_limit_and_cut_comm),
         cmocka_unit_test(wrapped_memcg_v1_stats),
         cmocka_unit_test(wrapped_comm_with_blank),
+        cmocka_unit_test(log_store_records_in_text),
         cmocka_unit_test(boundaries),
         cmocka_unit_test(rate_limited_reports),
         cmocka_unit_test(kill_line_shapes),

@@ -320,6 +320,20 @@ int oomlog_hold(struct oomlog *p, const struct oomlog_line *l, struct span t, en
 int oomlog_flush_held(struct oomlog *p);
 int oomlog_try_join(struct oomlog *p, struct span t, enum kind next_kind, bool lead, bool *joined);
 
+/* oomlog-record.c: a log store's records in a text paste (journalctl -o verbose, Cloud Logging
+ * entries), with their times. oomrec_line returns 1 when it took the line, 0 when the line is
+ * text to read as such; oomrec_maybe is its cheap first look at a line when no record is open. */
+bool oomrec_maybe(const char *line, size_t len);
+int oomrec_line(struct oomlog *p, const char *line, size_t len);
+int oomrec_end(struct oomlog *p);
+void oomrec_release(struct oomlog *p);
+static inline bool oomrec_open(const struct oomlog *p)
+{
+    return p->rec_verbose || p->rec_entry_open;
+}
+/* oomlog.c: a line of text as oomlog_feed_text reads it, without the look for records */
+int oomlog_feed_text_raw(struct oomlog *p, const char *line, size_t len);
+
 /* oomlog.c: the events */
 struct oom_event *oomlog_current(struct oomlog *p);
 /* Lines further apart than OOMLOG_GAP_US, or going back in time, are not one report. */

@@ -388,6 +388,8 @@ static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashle
      * would wait for those stores to land (a stall on every line) */
     l.time.p = ll.time.p;
     l.time.n = ll.time.n;
+    if (!l.time.n && p->rec_time.n)
+        l.time = p->rec_time; /* a log store's record: its own time (oomlog-record.c) */
     l.text.p = ll.text.p;
     l.text.n = ll.text.n;
     while (l.bare && l.lead < 8 && l.text.p - l.lead > line &&
@@ -533,6 +535,16 @@ static int feed_pieces(struct oomlog *p, const char *line, size_t len, bool high
 
 int oomlog_feed_text(struct oomlog *p, const char *line, size_t len)
 {
+    if (oomrec_open(p) || oomrec_maybe(line, len)) {
+        int r = oomrec_line(p, line, len);
+        if (r)
+            return r < 0 ? r : 0;
+    }
+    return oomlog_feed_text_raw(p, line, len);
+}
+
+int oomlog_feed_text_raw(struct oomlog *p, const char *line, size_t len)
+{
     bool high = false, slash = false;
     for (size_t i = 0; i < len; i++) {
         high |= (unsigned char)line[i] >= 0x80 || line[i] == 0x1b;
@@ -645,7 +657,12 @@ int oomlog_feed_lines(struct oomlog *p, const char *buf, size_t len, uint64_t *r
         bool dash, high, slash;
         const char *le = line_end(s, end, &dash, &high, &slash);
         n++;
-        if (!high && !slash) {
+        if ((oomrec_open(p) || oomrec_maybe(s, (size_t)(le - s))) &&
+            (r = oomrec_line(p, s, (size_t)(le - s))) != 0) {
+            if (r < 0)
+                break;
+            r = 0;
+        } else if (!high && !slash) {
             r = skim(p, s, (size_t)(le - s), dash);
             if (r == 0)
                 r = drain_some(p, feed_text(p, s, (size_t)(le - s), !dash));
@@ -672,7 +689,9 @@ int oomlog_feed_journal(struct oomlog *p, const struct journal_entry *e)
 
 int oomlog_end_source(struct oomlog *p)
 {
-    int r = oomlog_flush_held(p);
+    int r = oomrec_end(p);
+    if (r == 0)
+        r = oomlog_flush_held(p);
     struct oom_event *e = oomlog_current(p);
     if (e)
         oomlog_close_event(p, e);
@@ -736,6 +755,7 @@ void oomlog_release(struct oomlog *p)
     free(p->folded);
     free(p->segment_max);
     free(p->unescape);
+    oomrec_release(p);
     memset(p, 0, sizeof(*p));
 }
 

@@ -246,6 +246,8 @@ struct oomline_prefix {
     size_t n; /* 0: none learnt */
 };
 
+struct journal_entry;
+
 struct oomlog {
     struct oom_event *events;
     size_t nevents, cap;
@@ -302,6 +304,19 @@ struct oomlog {
     bool grep_icase;
     char grep_pattern[128];
     char *unescape;      /* scratch for kmsg text */
+    /* a log store's record in a text paste (oomlog-record.c) */
+    struct journal_entry *rec_entry; /* a -o verbose entry being read */
+    bool rec_verbose;
+    char rec_quote[16]; /* what stands before its header: its fields have it too */
+    size_t rec_quote_len;
+    bool rec_entry_open; /* a Cloud Logging entry: its payload or its time seen */
+    int rec_depth;
+    unsigned rec_lines;
+    char *rec_payload; /* its kernel line, until its time is seen */
+    size_t rec_payload_len, rec_payload_cap;
+    char rec_ts[OOMLOG_TIME_MAX];
+    size_t rec_ts_len;
+    struct span rec_time; /* the time of the record being read, for its text lines */
     size_t source_first; /* first event of the current source */
 };
 
