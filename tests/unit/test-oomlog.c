@@ -1388,6 +1388,52 @@ static void log_times(void **state)
     assert_false(logtime_parse("5864.708440", now, &t));
 }
 
+/* dmesg -T's stamp as copies leave it: its '[' lost (with the weekday too, or the blank after
+ * the ']'), its ']' lost or another bracket typed, blanks collapsed ("Mar 4"), the weekday with a
+ * comma, a printk caller id after it (util-linux 2.35+). Each gives the kill, a time with its
+ * year and weekday as printed, and that time is read by --since; "Mar  4 10:11:12 2024" is
+ * never a syslog date of this year. */
+static void dmesg_T_stamps_as_copied(void **state)
+{
+    (void)state;
+    static const char *stamps[] = {
+        "Mon Mar  4 10:11:12 2024] ",          "Mar  4 10:11:12 2024] ",
+        "[Mon Mar  4 10:11:12 2024 ",          "Mon Mar  4 10:11:12 2024]",
+        "[Mon Mar  4 10:11:12 2024) ",         "(Mon Mar  4 10:11:12 2024] ",
+        "Mon Mar 4 10:11:12 2024] ",           "[Mon, Mar  4 10:11:12 2024] ",
+        "[Mon Mar  4 10:11:12 2024] [  T42] ", "> Mar  4 10:11:12 2024 ] ",
+    };
+    setenv("TZ", "UTC", 1);
+    tzset();
+    for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "%sOut of memory: Killed process 1234 (stress) total-vm:1028kB, anon-rss:100kB, "
+                 "file-rss:4kB, shmem-rss:0kB, UID:0 pgtables:44kB oom_score_adj:0\n",
+                 stamps[i]);
+        print_message("# %s\n", stamps[i]);
+        struct oomlog p;
+        feed(&p, text);
+        assert_int_equal(p.nevents, 1);
+        const struct oom_victim *v = &p.events[0].victims[0];
+        assert_int_equal(v->pid, 1234);
+        assert_string_equal(v->comm, "stress");
+        assert_int_equal(v->oom_score_adj, 0);
+        assert_non_null(strstr(p.events[0].time, "10:11:12"));
+        assert_non_null(strstr(p.events[0].time, "2024"));
+        time_t t;
+        assert_true(logtime_parse(p.events[0].time, 1747678483, &t));
+        assert_int_equal(t, 1709547072); /* 2024-03-04T10:11:12Z */
+        oomlog_release(&p);
+    }
+    time_t t;
+    assert_true(logtime_parse("Mon Mar  4 10:11:12.5 2024", 1747678483, &t));
+    assert_int_equal(t, 1709547072);
+    assert_true(logtime_parse("lun. Mar  4 10:11:12 2024", 1747678483, &t));
+    assert_false(logtime_parse("Mon Mar  4 10:11:12 20245", 1747678483, &t));
+    assert_false(logtime_parse("Mon Mar  4 10:11:12 2024 x", 1747678483, &t));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* journalctl's machine forms (systemd's JOURNAL_EXPORT_FORMATS, journalctl(1)) */
 
@@ -1633,6 +1679,7 @@ int main(void)
         cmocka_unit_test(group_and_reaper),
         cmocka_unit_test(min_protection),
         cmocka_unit_test(log_times),
+        cmocka_unit_test(dmesg_T_stamps_as_copied),
         cmocka_unit_test(journal_json),
         cmocka_unit_test(journal_verbose),
         cmocka_unit_test(journal_export),

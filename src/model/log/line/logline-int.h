@@ -44,6 +44,12 @@ size_t logline_dmesg_decode_prefix(const char *p, const char *end, bool *kernel)
 size_t logline_stamp_and_tags(const char *p, const char *end, uint64_t *us, int64_t *tid);
 /* dmesg -T whose opening '[' was lost in a copy: "Thu May 14 23:17:24 2020] text" */
 size_t logline_human_stamp_unbracketed(const char *p, const char *end, struct span *time);
+/* dmesg -T's year after its clock (" 2024", then no digit), whose '[' or weekday a copy lost:
+ * its length, 0 when p is not at one */
+size_t logline_ctime_year(const char *p, const char *end);
+/* the weekday's word (in any locale, "Mon", "lun.", "Mon,") and its blanks right before `at`,
+ * the word starting at `start` or after a blank or an opening bracket: their length, or 0 */
+size_t logline_weekday_before(const char *start, const char *at);
 /* journalctl -o short-full and with-unit, and -o verbose's entry headers: "Mon 2026-12-07
  * 07:03:17[.406215] UTC" (the weekday as the locale names it, the zone's abbreviation or
  * offset). Returns its length, 0 when p is not at one. */

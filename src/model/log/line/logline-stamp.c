@@ -408,6 +408,31 @@ size_t logline_human_stamp_unbracketed(const char *p, const char *end, struct sp
     return (size_t)(close + 2 - p);
 }
 
+size_t logline_ctime_year(const char *p, const char *end)
+{
+    if (end - p < 5 || p[0] != ' ' || !is_digit(p[1]) || !is_digit(p[2]) || !is_digit(p[3]) ||
+        !is_digit(p[4]))
+        return 0;
+    return end - p == 5 || !is_digit(p[5]) ? 5 : 0;
+}
+
+size_t logline_weekday_before(const char *start, const char *at)
+{
+    const char *q = at;
+    while (q > start && q[-1] == ' ')
+        q--;
+    if (q == at || at - q > 2)
+        return 0;
+    const char *w = q;
+    while (w > start &&
+           (is_alpha(w[-1]) || (unsigned char)w[-1] >= 0x80 || w[-1] == '.' || w[-1] == ',') &&
+           q - w < 12)
+        w--;
+    if (w == q || !(w == start || w[-1] == ' ' || w[-1] == '[' || w[-1] == '(' || w[-1] == '>'))
+        return 0;
+    return (size_t)(at - w);
+}
+
 /* journalctl -o short-full and with-unit, and -o verbose's entry headers: "Mon 2026-12-07
  * 07:03:17[.406215] UTC" (the weekday as the locale names it, the zone's abbreviation or
  * offset). Returns its length, 0 when p is not at one. */
@@ -447,4 +472,29 @@ size_t logline_unix_time(const char *p, const char *end)
     if (q - f != 6 || q >= end || *q != ' ')
         return 0;
     return (size_t)(q - p);
+}
+
+void logline_prefix_time(struct span prefix, struct span *time)
+{
+    const char *p = prefix.p, *end = prefix.p + prefix.n;
+    for (const char *q = p; q < end; q++) {
+        if (q > p && q[-1] != ' ' && q[-1] != ':' && q[-1] != '|' && q[-1] != '\t')
+            continue;
+        bool comma;
+        size_t n = is_digit(*q)   ? logline_iso_time(q, end, &comma)
+                   : is_alpha(*q) ? logline_bsd_time(q, end)
+                                  : 0;
+        if (n && is_alpha(*q)) {
+            /* dmesg -T's stamp whose brackets a copy mangled ("[Mon Mar  4 10:11:12 2024 text",
+             * "(Mon Mar  4 10:11:12 2024]"): its weekday and its year are the time's too */
+            size_t y = logline_ctime_year(q + n, end);
+            size_t w = y ? logline_weekday_before(p, q) : 0;
+            *time = (struct span){q - w, w + n + y};
+            return;
+        }
+        if (n) {
+            *time = (struct span){q, n};
+            return;
+        }
+    }
 }

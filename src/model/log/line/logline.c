@@ -129,6 +129,16 @@ static size_t wall_prefix(const char *p, const char *end, struct logline *r)
         return 0;
     r->time = (struct span){p, n};
     const char *q = p + n + 1;
+    size_t y = comma || is_digit(*p) ? 0 : logline_ctime_year(p + n, end);
+    const char *c = p + n + y;
+    if (y && c < end && *c == ' ')
+        c++;
+    if (y && c < end && (*c == ']' || *c == ')')) {
+        /* dmesg -T that lost its '[' and its weekday: "Mar  4 10:11:12 2024] text" */
+        r->time.n += y;
+        r->source = LOGLINE_KERNEL;
+        return (size_t)(c + 1 - p) + (c + 1 < end && c[1] == ' ');
+    }
     if (comma) {
         /* dmesg --time-format=iso: kernel text follows directly */
         r->source = LOGLINE_KERNEL;
@@ -315,15 +325,17 @@ static bool dmesg_stamp(const char **pp, const char *end, struct logline *r)
         p += n;
         r->source = LOGLINE_KERNEL;
         p = after_monotonic_host(p, end);
-    } else if ((n = logline_human_stamp(p, end, &r->time)) != 0) {
+    } else if ((n = logline_human_stamp(p, end, &r->time)) != 0 ||
+               (n = logline_reltime_stamp(p, end, &r->time)) != 0) {
         p += n;
         if (p < end && *p == ' ')
             p++;
-        r->source = LOGLINE_KERNEL;
-    } else if ((n = logline_reltime_stamp(p, end, &r->time)) != 0) {
-        p += n;
-        if (p < end && *p == ' ')
-            p++;
+        /* util-linux 2.35+ shows the printk caller after any stamp: "[Mon ...] [ T42] " */
+        if ((n = logline_caller_stamp(p, end, &r->caller_tid)) != 0) {
+            p += n;
+            if (p < end && *p == ' ')
+                p++;
+        }
         r->source = LOGLINE_KERNEL;
     } else if ((n = logline_caller_stamp(p, end, &r->caller_tid)) != 0) {
         /* printk.time=0 with CONFIG_PRINTK_CALLER: "[T4242] text" */
@@ -361,21 +373,6 @@ static bool opaque_prefix(const char **pp, const char *end, struct logline *r)
         return true;
     }
     return false;
-}
-
-void logline_prefix_time(struct span prefix, struct span *time)
-{
-    const char *p = prefix.p, *end = prefix.p + prefix.n;
-    for (const char *q = p; q < end; q++) {
-        if (q > p && q[-1] != ' ' && q[-1] != ':' && q[-1] != '|' && q[-1] != '\t')
-            continue;
-        bool comma;
-        size_t n = is_digit(*q) ? logline_iso_time(q, end, &comma) : is_alpha(*q) ? logline_bsd_time(q, end) : 0;
-        if (n) {
-            *time = (struct span){q, n};
-            return;
-        }
-    }
 }
 
 /* "↪", "↳", "⤷": the marks an editor or a pager puts where it wrapped a line (the line goes on

@@ -20,7 +20,9 @@
  *   raw /dev/kmsg records "6,1234,5864708440,-;text" (text still \xNN-escaped: `kmsg` is set)
  *   after a dmesg stamp: printk caller ids "[T4242]", "[  T42]", "[C1]" (also alone, without a
  *                         stamp), Android/MediaTek tags "(1)[123:kworker/1:1]", "[1234:lmkd]"
- *   a bare "kernel: " (a syslog line cut after its tag); dmesg -T whose '[' was lost
+ *   a bare "kernel: " (a syslog line cut after its tag); dmesg -T whose '[' was lost, its
+ *                         weekday with it too ("Mar  4 10:11:12 2024] text"); a caller id after
+ *                         a dmesg -T or -H stamp ("[Mon Mar  4 10:11:12 2024] [ T42] text")
  *   after a wall-clock stamp without a tag (netconsole receivers, "kern.warn" facility words,
  *                         a hypervisor's log of its guest's console "In(05) vcpu-5 - Guest: <3>"):
  *                         a dmesg stamp (after a blank or a printk level) or " kernel: " within
@@ -89,7 +91,8 @@ struct logline_plain {
  */
 bool logline_plain(const char *line, size_t len, struct logline_plain *ret);
 
-/* The first wall-clock stamp (syslog, ISO) that starts a word of an opaque prefix, if any. */
+/* The first wall-clock stamp (syslog, ISO) that starts a word of an opaque prefix, if any; a
+ * dmesg -T stamp whose brackets a copy mangled, with its weekday and year. */
 void logline_prefix_time(struct span prefix, struct span *time);
 
 /*

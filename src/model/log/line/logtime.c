@@ -120,20 +120,27 @@ static bool bsd(const char *s, time_t now, time_t *ret)
     return false;
 }
 
-/* "Thu May 14 23:17:24 2020" */
+/* "Thu May 14 23:17:24 2020" (dmesg -T), and as copies leave it: the weekday's word in another
+ * form ("Thu,") or cut ("hu"), or lost; blanks collapsed ("May 4"); a fraction after the clock */
 static bool ctime_form(const char *s, time_t *ret)
 {
     struct tm tm = {0};
-    if (strlen(s) < 24 || s[3] != ' ')
-        return false;
-    int mo = month_index(s + 4);
-    const char *p = s + 8;
+    const char *p = s;
+    if (month_index(p) < 0 || p[3] != ' ' || !(p[4] == ' ' || (p[4] >= '0' && p[4] <= '9'))) {
+        while (*p && *p != ' ' && p - s < 12)
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    int mo = month_index(p);
     int d, y;
-    if (mo < 0 || s[7] != ' ')
+    if (mo < 0 || p[3] != ' ' || !(p = mday(p + 4, &d)) || !hms(p, &tm))
         return false;
-    if (!(p = mday(p, &d)))
-        return false;
-    if (!hms(p, &tm) || p[8] != ' ' || !digits(p + 9, 4, &y))
+    p += 8;
+    if (*p == '.' || *p == ',')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    if (*p != ' ' || !digits(p + 1, 4, &y) || p[5] != '\0')
         return false;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo;
@@ -174,5 +181,6 @@ bool logtime_parse(const char *s, time_t now, time_t *ret)
     const char *sp = strchr(s, ' ');
     if (sp && sp - s < 16 && sp[1] >= '0' && sp[1] <= '9' && sp[5] == '-')
         return iso(sp + 1, ret);
-    return bsd(s, now, ret) || ctime_form(s, ret);
+    /* a year after the clock makes it dmesg -T's, whatever stands before the month */
+    return ctime_form(s, ret) || bsd(s, now, ret);
 }
