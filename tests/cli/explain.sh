@@ -98,6 +98,14 @@ check "userspace quotes of kill lines are not kills (exit 1)" \
     bash -c '"$1" explain "$2" >/dev/null; [ $? = 1 ]' _ "$BIN" "$T/userspace.log"
 cat "$T/userspace.log" "$G" >"$T/mixed.log"
 same_facts "the kernel's kills among userspace quotes" "$G" "$T/mixed.log"
+# a log store's records pasted in text: the times come from the records
+check "journalctl -o verbose entries in a paste: each kill at its entry's time" jq -e \
+    '[.events[].victims[0].time] == ["2023-02-02T10:49:13.015489+00:00",
+    "2023-02-02T11:49:25.123048+00:00"]' \
+    <<<"$("$BIN" explain --json "$OOMLOG"/173-*.log)"
+check "Cloud Logging entries: each report at its entry's timestamp" jq -e \
+    '[.events[].time] == ["2023-03-15T15:50:35.927515678Z", "2023-03-15T15:52:38.229654772Z"]' \
+    <<<"$("$BIN" explain --json "$OOMLOG"/174-*.log)"
 # several files: events of each, in order
 check "several files: the events of each, in order" jq -e '(.events | map(.victims[0].pid)) ==
     [7788, 2197507, 2198276] and .input.source == "2 files"' \
