@@ -9,12 +9,19 @@
 
 OOMLOG=$FX/oomlog
 EXPECTED=$OOMLOG/expected.json
-FACTS='{victims: [.events[].victims[] | {pid,comm,total_vm_kb,anon_rss_kb,file_rss_kb,shmem_rss_kb,uid,pgtables_kb,oom_score_adj,reaped,group_kill}],
-  invocations: [.events[] | select(.header) | .invoker | {comm,pid,gfp_mask,order,oom_score_adj}],
-  constraints: [.events[] | .constraint | select(. != null)],
-  task_memcgs: [.events[] | .task_memcg | select(. != null)],
-  oom_memcgs: [.events[] | .oom_memcg | select(. != null)],
-  no_killable: ([.events[] | select(.no_killable)] | length)}'
+# the kernel's events (their facts), the systemd units attached to them, and the kills told by
+# userspace's lines alone (systemd's record of a unit, systemd-oomd, earlyoom)
+FACTS='(.events | map(select(.reported_by == "kernel"))) as $k |
+  {victims: [$k[].victims[] | {pid,comm,total_vm_kb,anon_rss_kb,file_rss_kb,shmem_rss_kb,uid,pgtables_kb,oom_score_adj,reaped,group_kill}],
+  invocations: [$k[] | select(.header) | .invoker | {comm,pid,gfp_mask,order,oom_score_adj}],
+  constraints: [$k[] | .constraint | select(. != null)],
+  task_memcgs: [$k[] | .task_memcg | select(. != null)],
+  oom_memcgs: [$k[] | .oom_memcg | select(. != null)],
+  no_killable: ([$k[] | select(.no_killable)] | length),
+  units: [$k[] | .systemd.unit | select(. != null)],
+  userspace: [.events[] | select(.reported_by != "kernel") | {killer, reported_by,
+    unit: .systemd.unit, pid: .victims[0].pid, comm: .victims[0].comm, uid: .victims[0].uid,
+    vm_rss_kb: .victims[0].vm_rss_kb, cgroup: .oomd.cgroup, signal: .earlyoom.signal}]}'
 
 # facts FILE...: the facts explain --json finds (with its exit code in .rc)
 facts() {
@@ -27,12 +34,14 @@ facts() {
 assertions=0
 for f in $(jq -r '.files | keys[]' "$EXPECTED"); do
     exp=$(jq -c --arg f "$f" '.files[$f] | {victims, invocations, constraints, task_memcgs,
-        oom_memcgs, no_killable} + {rc: (if (.victims|length) + (.invocations|length)
-        + (.optional_victims|length) + .no_killable > 0 then 0 else 1 end)}' "$EXPECTED")
+        oom_memcgs, no_killable, units: (.units // []), userspace: (.userspace // [])}
+        + {rc: (if (.victims|length) + (.invocations|length) + (.optional_victims|length)
+        + .no_killable + ((.userspace // []) | length) > 0 then 0 else 1 end)}' "$EXPECTED")
     got=$(facts "$OOMLOG/$f")
     # what "all the expected facts" amounts to, field by field
     n=$(jq '(.victims|length)*11 + (.invocations|length)*5 + (.constraints|length)
-        + (.task_memcgs|length) + (.oom_memcgs|length) + 2' <<<"$exp")
+        + (.task_memcgs|length) + (.oom_memcgs|length) + (.units|length)
+        + (.userspace|length)*9 + 2' <<<"$exp")
     assertions=$((assertions + n))
     if [ "$got" = "$exp" ]; then
         ok "corpus $f: $n facts"
@@ -67,9 +76,11 @@ same_facts "indented paste" "$M" "$T/indented.log"
 sed 's/^\[Thu May 14 23:17:24 2020\]/[Do Mai 14 23:17:24 2020]/' "$D" >"$T/de.log"
 same_facts "dmesg -T in another locale" "$D" "$T/de.log"
 # dmesg -H (reltime): the minute on the first message, seconds since the one before on the others
-sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ kernel: \[ *[0-9.]+\] //' "$G" |
+# (the kernel's lines: dmesg has no systemd line to put with them)
+grep -v 'systemd\[1\]' "$G" >"$T/kernel-only.log"
+sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ kernel: \[ *[0-9.]+\] //' "$T/kernel-only.log" |
     awk 'NR == 1 { print "[May19 18:14] " $0; next } { print "[  +0.000012] " $0 }' >"$T/reltime.log"
-same_facts "dmesg -H (reltime stamps)" "$G" "$T/reltime.log"
+same_facts "dmesg -H (reltime stamps)" "$T/kernel-only.log" "$T/reltime.log"
 # journalctl -k -o short-iso: "2025-05-19T18:14:43+0000 host kernel: text", without dmesg stamps
 sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ kernel: \[ *[0-9.]+\] /2025-05-19T18:14:43+0000 aks kernel: /' "$G" >"$T/iso.log"
 same_facts "journalctl short-iso" "$G" "$T/iso.log"
@@ -85,13 +96,12 @@ check "the \\x0a record's stats were read" jq -e '.events[0].memcg.stats.anon_by
 gzip -c "$D" >"$T/kern.log.2.gz"
 same_facts "gzip-compressed file" "$D" "$T/kern.log.2.gz"
 same_facts "standard input" "$G" - "$G"
-# userspace records that quote kill lines are not kills: node-problem-detector, earlyoom,
-# containerd, systemd (written here in their syslog form)
+# userspace records that quote kill lines are not kills: node-problem-detector, containerd,
+# bcc's oomkill, another program quoting earlyoom's words (written here in their syslog form)
 cat >"$T/userspace.log" <<'EOF'
 May 19 18:14:43 aks node-problem-detector-startup.sh[4208]: I0519 log_monitor.go:159] Message:Memory cgroup out of memory: Killed process 7788 (bash) total-vm:7169492kB, anon-rss:7165824kB, file-rss:956kB
-May 19 18:14:43 aks earlyoom[812]: sending SIGKILL to process 7788 uid 0 "bash": badness 1000, VmRSS 6998 MiB
+May 19 18:14:43 aks promtail[812]: line="sending SIGKILL to process 7788 uid 0 \"bash\": badness 1000, VmRSS 6998 MiB"
 May 19 18:14:43 aks containerd[2723]: level=info msg="TaskOOM event container_id:\"9192\""
-May 19 18:14:43 aks systemd[1]: cri-containerd-9192.scope: A process of this unit has been killed by the OOM killer.
 May 19 18:14:44 aks oomkill[900]: Triggered by PID 7788 ("bash"), OOM kill of PID 7788 ("bash"), 1792373 pages
 EOF
 check "userspace quotes of kill lines are not kills (exit 1)" \
@@ -106,6 +116,19 @@ check "journalctl -o verbose entries in a paste: each kill at its entry's time" 
 check "Cloud Logging entries: each report at its entry's timestamp" jq -e \
     '[.events[].time] == ["2023-03-15T15:50:35.927515678Z", "2023-03-15T15:52:38.229654772Z"]' \
     <<<"$("$BIN" explain --json "$OOMLOG"/174-*.log)"
+# systemd's line about the kill's unit before the kernel's report (journald's order of two
+# sources) or after it: the same kill, attached to the kernel's event, never a second one
+{ grep 'systemd\[1\]' "$G"; grep -v 'systemd\[1\]' "$G"; } >"$T/unit-first.log"
+same_facts "systemd's unit line before the kernel's report: the same kill" "$G" "$T/unit-first.log"
+check "systemd's unit line: one event, the unit attached" jq -e '(.events | length) == 1 and
+    .events[0].killer == "kernel" and (.events[0].systemd.unit | startswith("cri-containerd-9192"))' \
+    <<<"$("$BIN" explain --json "$T/unit-first.log")"
+# journalctl -u: systemd's lines alone, an event of systemd's record (no pid, no sizes)
+grep 'systemd\[1\]' "$G" >"$T/unit-only.log"
+check "journalctl -u paste: systemd's record of the kill, no pid" jq -e '(.events | length) == 1 and
+    .events[0].reported_by == "systemd" and .events[0].killer == "kernel" and
+    .events[0].victims == [] and .events[0].time == "May 19 18:14:43"' \
+    <<<"$("$BIN" explain --json "$T/unit-only.log")"
 # several files: events of each, in order
 check "several files: the events of each, in order" jq -e '(.events | map(.victims[0].pid)) ==
     [7788, 2197507, 2198276] and .input.source == "2 files"' \
@@ -124,6 +147,17 @@ for f in 016-tdocker-rhel6-memcg-sacrifice-child-mingetty 021-docker-fork-bomb-5
     run_case "explain-${f%%-*}" "$BIN" explain "tests/fixtures/oomlog/$f.log"
 done
 run_case explain-json-040 "$BIN" explain --json tests/fixtures/oomlog/040-seed-amzn2023-6.1-docker-memcg-v2-tail.log
+# kills told by userspace: systemd's record alone, systemd-oomd, earlyoom (text and JSON), and the
+# three killers in one log
+for f in 191-systemd-issue-23606-journal-oomd-killed-vte-scope-and-user-manager-unit-line \
+    192-openprescribing-issue-5431-short-iso-systemd-unit-oom-lines-only \
+    193-earlyoom-issue-309-journal-mem-avail-low-memory-two-sigterm-kills; do
+    run_case "explain-${f%%-*}" "$BIN" explain "tests/fixtures/oomlog/$f.log"
+    run_case "explain-json-${f%%-*}" "$BIN" explain --json "tests/fixtures/oomlog/$f.log"
+done
+run_case explain-killers "$BIN" explain tests/fixtures/oomlog/194-earlyoom-issue-264-journal-sigkill-limits-java.log \
+    tests/fixtures/oomlog/197-systemd-pr-20690-journal-oomd-killed-line-cut-by-pager-unit-main-killed.log \
+    tests/fixtures/oomlog/155-vm-6.1-journalctl-o-json-whole-journal-systemd-records.log
 run_case explain-last "$BIN" explain --last 2 tests/fixtures/oomlog/044-seed-amzn2023-6.1-global-cascade-sshd-daemons-snipped.log
 run_case explain-since-uptime "$BIN" explain --json --since uptime:427824.8 tests/fixtures/oomlog/042-seed-amzn2023-6.1-global-adj1000-sh-then-python-snipped.log
 run_case explain-since-undated "$BIN" explain --since 2h tests/fixtures/oomlog/040-seed-amzn2023-6.1-docker-memcg-v2-tail.log

@@ -1010,13 +1010,16 @@ static void boundaries(void **state)
     assert_false(p.events[1].header);
     oomlog_release(&p);
 
-    /* a SysRq-m Mem-Info dump is not a report; userspace quoting a kill line is not a kill */
+    /* a SysRq-m Mem-Info dump is not a report; userspace quoting a kill line is not a kill;
+     * earlyoom's own kill is one, of its own (test-userkill) */
     feed(&p,
          "[ 1.0] sysrq: Show Memory\n[ 1.0] Mem-Info:\n[ 1.0] active_anon:1 inactive_anon:2\n"
          "May 19 18:14:43 h node-problem-detector[1]: Memory cgroup out of memory: Killed "
          "process 1 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
          "May 19 18:14:43 h earlyoom[2]: sending SIGTERM to process 3 uid 0 \"x\": badness 9\n");
-    assert_int_equal(p.nevents, 0);
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].record, OOM_RECORD_EARLYOOM);
+    assert_int_equal(p.events[0].victims[0].pid, 3);
     oomlog_release(&p);
 
     /* rate-limited reports are announced by the next one */

@@ -35,6 +35,7 @@ void oom_event_release(struct oom_event *e)
     free(e->group_memcg);
     free(e->rows);
     free(e->victims);
+    free(e->user);
 }
 
 static uint64_t row_base_pages(const struct oom_task *r, uint64_t page_kb)
@@ -233,6 +234,7 @@ void oomlog_close_event(struct oomlog *p, struct oom_event *e)
     compact_rows(e);
     decide_scope(e);
     inherit_scope(p, e);
+    oomlog_user_absorb(p, e);
 }
 
 static bool kernel_has_reaper(const struct oomlog *p, const struct oom_event *e)
@@ -284,7 +286,7 @@ static bool contains_folded(const char *hay, const char *needle, bool icase)
  * and freed its memory first, which sets MMF_OOM_SKIP and silences the reaper). */
 void oomlog_infer_reaped(struct oomlog *p, struct oom_event *e)
 {
-    if (!kernel_has_reaper(p, e))
+    if (e->record != OOM_RECORD_KERNEL || !kernel_has_reaper(p, e))
         return;
     /* a kill line alone in text (no report, not known to be rate-limited) is most likely a
      * selection of lines (grep, a quote): what is between the lines is not known */
@@ -315,6 +317,8 @@ void oomlog_infer_reaped(struct oomlog *p, struct oom_event *e)
 
 bool oom_event_reportable(const struct oom_event *e)
 {
+    if (e->record != OOM_RECORD_KERNEL)
+        return !e->merged && e->user;
     return e->header || e->nvictims || e->selected_set || e->no_killable || e->panic[0];
 }
 

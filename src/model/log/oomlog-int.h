@@ -346,5 +346,20 @@ struct oom_event *oomlog_open_event(struct oomlog *p, const struct oomlog_line *
 struct oom_event *oomlog_event_for_body(struct oomlog *p, const struct oomlog_line *l);
 struct oom_victim *oomlog_add_victim(struct oom_event *e);
 
+/* oomlog-user.c: the userspace lines about kills (userkill.h). Returns 1 when the line was
+ * one, 0 when not, or -ENOMEM. */
+int oomlog_feed_user(struct oomlog *p, struct span time, uint64_t uptime, struct span program,
+                     struct span text);
+/* A line of text (logline) that is such a line: 1 when it was (the line is done with), 0 when
+ * not, or -ENOMEM. A line tagged by its program in kernel text (systemd logs to /dev/kmsg before
+ * journald runs) and a bare one are looked at too. */
+struct logline;
+int oomlog_user_text(struct oomlog *p, const struct logline *ll);
+/* A journal entry not the kernel's: counted, and read as such a line. 0 or -ENOMEM. */
+int oomlog_user_journal(struct oomlog *p, const struct journal_entry *e);
+/* a kernel kill closed: systemd's lines about it printed before it become its own */
+void oomlog_user_absorb(struct oomlog *p, struct oom_event *e);
+void oomlog_user_reset(struct oomlog *p);
+
 /* oomlog-report.c: what one line of a known kind does to the events */
 int oomlog_process(struct oomlog *p, const struct oomlog_line *l, struct span t, enum kind kind);

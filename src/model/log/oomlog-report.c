@@ -251,7 +251,7 @@ static int on_reap(struct oomlog *p, struct span t, bool reaped)
     size_t lo = p->nevents > 64 ? p->nevents - 64 : 0;
     for (size_t i = p->nevents; i-- > lo;) {
         struct oom_event *e = &p->events[i];
-        for (size_t j = e->nvictims; j-- > 0;) {
+        for (size_t j = e->record == OOM_RECORD_KERNEL ? e->nvictims : 0; j-- > 0;) {
             struct oom_victim *v = &e->victims[j];
             if (v->pid != r.pid || v->reaped == 1)
                 continue;

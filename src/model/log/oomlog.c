@@ -81,7 +81,7 @@ struct oom_victim *oomlog_add_victim(struct oom_event *e)
     v->total_vm_kb = v->anon_rss_kb = v->file_rss_kb = v->shmem_rss_kb = v->pgtables_kb =
         OPT_ABSENT;
     v->reaped_anon_kb = v->reaped_file_kb = v->reaped_shmem_kb = OPT_ABSENT;
-    v->uptime_us = OPT_ABSENT;
+    v->uptime_us = v->vm_rss_kb = OPT_ABSENT;
     v->reaped = -1;
     oom_task_init(&v->row);
     return v;
@@ -356,10 +356,10 @@ static int feed_text(struct oomlog *p, const char *line, size_t len, bool dashle
         note_elision(p);
         return r;
     }
-    if (ll.source == LOGLINE_USER) {
-        p->user_lines++;
-        return 0;
-    }
+    p->user_lines += ll.source == LOGLINE_USER;
+    int u = oomlog_user_text(p, &ll);
+    if (u != 0 || ll.source == LOGLINE_USER)
+        return u < 0 ? u : 0;
     p->hold_lines = true;
     if (ll.kmsg) {
         struct kmsg_record rec = {
@@ -457,10 +457,8 @@ static int feed_journal(struct oomlog *p, const struct journal_entry *e)
 {
     p->lines++;
     p->kmsg_seq_known = false;
-    if (!e->kernel) {
-        p->user_lines++;
-        return 0;
-    }
+    if (!e->kernel)
+        return oomlog_user_journal(p, e);
     if (!e->has_message) {
         p->hidden_messages += e->message_hidden;
         return 0;
@@ -742,6 +740,7 @@ void oomlog_init(struct oomlog *p)
 {
     memset(p, 0, sizeof(*p));
     p->last_uptime = OPT_ABSENT;
+    oomlog_user_reset(p);
 }
 
 void oomlog_release(struct oomlog *p)

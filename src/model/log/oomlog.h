@@ -41,6 +41,11 @@
  * broken by a terminal or a mail client is joined with the bare line after it when that makes
  * it parse further. Events with neither a header nor a kill (a SysRq Mem-Info dump) are dropped.
  *
+ * Userspace's lines about kills (line/userkill.h, oomlog-user.c): systemd's record of a unit that
+ * lost a process is put with the kernel's event of that kill (by its cgroup path, else by time
+ * within seconds), or is an event of its own (record OOM_RECORD_SYSTEMD) when the kernel's report
+ * is not in the text; systemd-oomd's and earlyoom's kills are events of their own (killer, record).
+ *
  * Numbers the text does not show are OPT_ABSENT / OPT_ABSENT_I64 (null in JSON), never guessed;
  * numbers no kernel prints are left absent and listed as `impossible`.
  *
@@ -77,6 +82,46 @@ enum oom_scope {
     OOM_SCOPE_MEMCG,
     OOM_SCOPE_CPUSET,
     OOM_SCOPE_MEMPOLICY
+};
+
+/* Who killed, and whose record the event is. The kernel's events are its own report; systemd's
+ * record of a kernel kill (a unit lost a process to "the OOM killer") and the userspace killers
+ * are read from their journal lines (line/userkill.h). */
+enum oom_killer {
+    OOM_KILLER_KERNEL,
+    OOM_KILLER_OOMD, /* systemd-oomd */
+    OOM_KILLER_EARLYOOM,
+    OOM_KILLER_UNKNOWN, /* systemd says the unit failed with result 'oom-kill' and no more */
+};
+enum oom_record {
+    OOM_RECORD_KERNEL,   /* the kernel's report (systemd's lines may be attached) */
+    OOM_RECORD_SYSTEMD,  /* only systemd's lines about a unit */
+    OOM_RECORD_OOMD,     /* systemd-oomd's line */
+    OOM_RECORD_EARLYOOM, /* earlyoom's line */
+};
+
+/* What the userspace lines say about a kill (malloc'd, one per event that has any). */
+struct oom_userside {
+    /* systemd's lines about the unit that lost the process */
+    char unit[128];
+    char slices[256];       /* other units named for the same kill, ", "-separated */
+    bool unit_oom_line;     /* "A process of this unit has been killed by the OOM killer." */
+    bool unit_result_oom;   /* "Failed with result 'oom-kill'." */
+    bool unit_main_killed;  /* "Main process exited, code=killed, status=9/KILL" */
+    int64_t oomd_processes; /* "systemd-oomd killed N process(es) in this unit."; -1 */
+    char unit_time[OOMLOG_TIME_MAX];
+    /* systemd-oomd */
+    char cgroup[256], pressure_cgroup[256];
+    char pressure[16], limit[16], duration[32];
+    bool swap, marked;
+    uint64_t swap_used, swap_total; /* bytes */
+    /* earlyoom */
+    char signal[8]; /* the last one sent */
+    int attempts;   /* kill lines for the process (earlyoom < 1.6 repeated SIGTERM) */
+    int64_t badness, oom_score, oom_score_adj;
+    uint64_t avail_mib, total_mib, swap_free_mib, swap_total_mib; /* its "mem avail" line */
+    char mem_limit[16], swap_limit[16];                           /* its "low memory!" line */
+    char limit_signal[8];                                         /* ... for which signal */
 };
 
 enum oom_victim_kind {
@@ -134,6 +179,7 @@ struct oom_victim {
     char time[OOMLOG_TIME_MAX];
     bool has_row;
     struct oom_task row; /* this pid's task-table row, when the table has one */
+    uint64_t vm_rss_kb;  /* earlyoom's VmRSS (MiB as printed, in kB); OPT_ABSENT */
     /* parser bookkeeping */
     uint64_t segment;
 };
@@ -217,6 +263,11 @@ struct oom_event {
 
     enum oom_scope scope;
     bool scope_inherited; /* a rate-limited kill: the scope of the report just before it */
+
+    enum oom_killer killer;
+    enum oom_record record;
+    struct oom_userside *user; /* malloc'd; NULL when no userspace line is about this kill */
+    bool merged;               /* its lines were attached to another event: not reported */
 
     /* parser bookkeeping */
     size_t row_cap;
@@ -317,6 +368,9 @@ struct oomlog {
     char rec_ts[OOMLOG_TIME_MAX];
     size_t rec_ts_len;
     struct span rec_time; /* the time of the record being read, for its text lines */
+    /* earlyoom's last "mem avail" and "low memory!" lines, for its next kill */
+    struct oom_userside earlyoom_pending;
+    char earlyoom_time[OOMLOG_TIME_MAX];
     size_t source_first; /* first event of the current source */
 };
 

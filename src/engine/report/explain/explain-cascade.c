@@ -189,6 +189,11 @@ void cascade_tracker_init(struct cascade_tracker *t, const struct podnames *name
 
 int cascade_tracker_add(struct cascade_tracker *t, const struct oom_event *e)
 {
+    /* a userspace killer's event among the kernel's kills neither joins nor ends their run */
+    if (e->record != OOM_RECORD_KERNEL) {
+        t->nseen++;
+        return 0;
+    }
     const struct oom_victim *w = timed_kill(e);
     int r = 0;
     if (!w) {

@@ -66,3 +66,10 @@ void put_task(struct out *o, const char *comm, int64_t pid);
 
 /* explain-why.c */
 void why_text(struct out *o, const struct oom_event *e, bool compact);
+
+/* explain-user.c: kills told by userspace's lines (systemd, systemd-oomd, earlyoom) */
+struct json;
+void unit_text(struct out *o, const struct oom_event *e);
+void user_event_text(struct out *o, const struct oom_event *e);
+void user_event_line(struct out *o, const struct oom_event *e);
+void user_json(struct json *j, const struct oom_event *e);

@@ -122,6 +122,7 @@ static void json_victim(struct json *j, const struct oom_event *e, const struct 
     json_kv_u64_opt(j, "shmem_rss_kb", v->shmem_rss_kb);
     json_kv_i64_opt(j, "uid", v->uid);
     json_kv_u64_opt(j, "pgtables_kb", v->pgtables_kb);
+    json_kv_u64_opt(j, "vm_rss_kb", v->vm_rss_kb);
     json_kv_i64_opt(j, "oom_score_adj", v->oom_score_adj);
     json_kv_i64_opt(j, "score", v->score);
     json_key(j, "reaped");
@@ -294,6 +295,7 @@ int explain_event_json(const struct oom_event *e, const struct podnames *names, 
     json_opt_str(j, "time", e->time);
     json_uptime(j, "uptime_s", e->uptime_us);
     json_opt_str(j, "kernel_release", e->kernel_release);
+    user_json(j, e);
     json_kv_bool(j, "header", e->header);
     json_invoker(j, e);
     json_opt_str(j, "constraint", e->constraint);

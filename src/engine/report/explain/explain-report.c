@@ -19,6 +19,7 @@ struct explain_report {
     struct json j;
     /* every event found */
     size_t found, kills, memcg, global, other, limited, undated;
+    size_t oomd, earlyoom, systemd; /* events of userspace's records */
     uint64_t suppressed;
     size_t matched; /* those --since keeps */
     /* events kept: --last's ring, or (text) the first ones until the summary can be written */
@@ -44,9 +45,15 @@ static int flush_if_big(struct explain_report *r)
 static void count(struct explain_report *r, const struct oom_event *e)
 {
     size_t k = 0;
+    r->found++;
+    if (e->record != OOM_RECORD_KERNEL) {
+        r->oomd += e->record == OOM_RECORD_OOMD;
+        r->earlyoom += e->record == OOM_RECORD_EARLYOOM;
+        r->systemd += e->record == OOM_RECORD_SYSTEMD;
+        return;
+    }
     for (size_t v = 0; v < e->nvictims; v++)
         k += e->victims[v].kind != OOM_VICTIM_EXITING;
-    r->found++;
     r->kills += k;
     if (e->scope == OOM_SCOPE_MEMCG)
         r->memcg += k;
@@ -158,8 +165,9 @@ static void summary_text(struct explain_report *r, const char *source)
 {
     struct buf *out = &r->out;
     size_t n = r->found;
-    buf_printf(out, "%zu OOM event%s in %s: %zu process%s killed", n, n == 1 ? "" : "s", source,
-               r->kills, r->kills == 1 ? "" : "es");
+    bool user = r->oomd || r->earlyoom || r->systemd;
+    buf_printf(out, "%zu OOM event%s in %s: %zu process%s killed%s", n, n == 1 ? "" : "s", source,
+               r->kills, r->kills == 1 ? "" : "es", user ? " by the kernel" : "");
     const char *sep = " (";
     if (r->memcg) {
         buf_printf(out, "%s%zu in memory cgroups", sep, r->memcg);
@@ -173,7 +181,14 @@ static void summary_text(struct explain_report *r, const char *source)
         buf_printf(out, "%s%zu other or unknown scope", sep, r->other);
         sep = ", ";
     }
-    buf_puts(out, *sep == ',' ? ").\n" : ".\n");
+    buf_puts(out, *sep == ',' ? ")" : "");
+    if (r->oomd)
+        buf_printf(out, "; %zu cgroup%s killed by systemd-oomd", r->oomd, r->oomd == 1 ? "" : "s");
+    if (r->earlyoom)
+        buf_printf(out, "; %zu kill%s by earlyoom", r->earlyoom, r->earlyoom == 1 ? "" : "s");
+    if (r->systemd)
+        buf_printf(out, "; %zu known only from systemd's record of the unit", r->systemd);
+    buf_puts(out, ".\n");
     if (r->suppressed)
         buf_printf(out,
                    "The kernel counted %" PRIu64 " suppressed report%s (\"callbacks suppressed\": "

@@ -650,7 +650,9 @@ static void title_text(struct out *o, const struct oom_event *e, size_t index, s
     style(o, STYLE_BOLD);
     const struct oom_victim *v = oom_event_primary(e);
     /* index 0: a single event in a stream (watch), not numbered */
-    if (v && v->kind != OOM_VICTIM_EXITING)
+    if (e->record != OOM_RECORD_KERNEL)
+        put(o, !index ? "OOM kill" : total ? "OOM kill %zu of %zu" : "OOM kill %zu", index, total);
+    else if (v && v->kind != OOM_VICTIM_EXITING)
         put(o, !index ? "OOM kill" : total ? "OOM kill %zu of %zu" : "OOM kill %zu", index, total);
     else if (!v && e->selected_set)
         /* a task was chosen: the kill line was cut or left out of the text, not missing */
@@ -662,6 +664,10 @@ static void title_text(struct out *o, const struct oom_event *e, size_t index, s
     else
         put(o, !index ? "OOM (no kill)" : total ? "OOM %zu of %zu (no kill)" : "OOM %zu (no kill)",
             index, total);
+    if (e->record == OOM_RECORD_SYSTEMD)
+        put(o, ", systemd's record");
+    else if (e->record != OOM_RECORD_KERNEL)
+        put(o, " by %s", explain_killer_name(e));
     unstyle(o);
     if (e->time[0]) {
         put(o, ": ");
@@ -701,11 +707,16 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
     struct out o = {.b = b, .st = st};
     bool compact = compact_event(e);
     title_text(&o, e, index, total);
+    if (e->record != OOM_RECORD_KERNEL) {
+        user_event_text(&o, e);
+        return o.err;
+    }
     if (!compact || e->scope != OOM_SCOPE_UNKNOWN)
         scope_text(&o, e);
     if (!compact)
         asked_text(&o, e);
     killed_text(&o, e);
+    unit_text(&o, e);
     why_text(&o, e, compact);
     if (!compact)
         memory_text(&o, e);

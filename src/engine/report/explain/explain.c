@@ -230,6 +230,10 @@ int explain_event_line(const struct oom_event *e, const struct podnames *names, 
 {
     struct out o = {.b = b};
     char a[24];
+    if (e->record != OOM_RECORD_KERNEL) {
+        user_event_line(&o, e);
+        return o.err;
+    }
     switch (e->scope) {
     case OOM_SCOPE_GLOBAL:
         put(&o, "machine-wide");

@@ -111,4 +111,6 @@ int explain_event_line(const struct oom_event *e, const struct podnames *names, 
 
 /* The event as a JSON object (docs/json/explain.md), its "explanation" the plain text;
  * `names` (may be NULL) names its identity. */
+/* "kernel", "systemd-oomd", "earlyoom"; NULL when the text does not say */
+const char *explain_killer_name(const struct oom_event *e);
 int explain_event_json(const struct oom_event *e, const struct podnames *names, struct json *j);
