@@ -112,6 +112,9 @@ static void read_log(struct node *n)
     int r = oomlog_finish(n->log);
     if (n->log_err == 0 && r < 0)
         n->log_err = r;
+    /* status and doctor count the kernel's OOM kills: a userspace killer's in a saved log under
+     * --root (text, not /dev/kmsg's records) is not one */
+    oomlog_drop_userspace_kills(n->log);
     if (n->log_live) {
         n->now_us = clock_mono_us();
         n->boot_wall = clock_boot_wall();

@@ -378,12 +378,60 @@ static void userspace_killers(void **state)
     oomlog_release(&p);
 }
 
+/* Readers of the kernel's OOM kills (status, doctor, watch, the agent's counters, explain's
+ * events[]) leave the userspace killers' kills out; systemd's record of a unit is the kernel's
+ * kill told by systemd and stays. */
+static void kernel_readers_leave_userspace_kills_out(void **state)
+{
+    (void)state;
+    struct oomlog p;
+    char text[4096];
+    snprintf(text, sizeof(text),
+             SUMMARY(40, "/system.slice/foo.service", "9") KILL("9") J
+             "earlyoom[7]: sending SIGTERM to process 77 uid 1000 \"tail\": badness 900, "
+             "VmRSS 4000 MiB\n" UNIT("bar.service", OOMLINE) J
+             "systemd-oomd[5]: Killed /system.slice/baz.service due to memory pressure "
+             "for /system.slice being 85.03%% > 80.00%% for > 2s with reclaim "
+             "activity\n",
+             40, 40, 45, 55, 56);
+    feed(&p, text);
+    assert_int_equal(p.nevents, 4);
+    assert_false(oom_event_userspace_kill(&p.events[0]));
+    assert_true(oom_event_userspace_kill(&p.events[1]));
+    assert_int_equal(p.events[2].record, OOM_RECORD_SYSTEMD);
+    assert_false(oom_event_userspace_kill(&p.events[2]));
+    assert_true(oom_event_userspace_kill(&p.events[3]));
+    oomlog_drop_userspace_kills(&p);
+    assert_int_equal(p.nevents, 2);
+    assert_int_equal(p.events[0].record, OOM_RECORD_KERNEL);
+    assert_int_equal(p.events[0].victims[0].pid, 9);
+    assert_int_equal(p.events[1].record, OOM_RECORD_SYSTEMD);
+    assert_string_equal(p.events[1].user->unit, "bar.service");
+    oomlog_release(&p);
+
+    /* systemd's record that systemd-oomd killed in a unit, its own line not in the text: a
+     * userspace kill told by systemd, not the kernel's */
+    feed(&p, "Dec 18 19:34:56 d systemd[1]: foo.service: systemd-oomd killed 3 process(es) in "
+             "this unit.\n");
+    assert_int_equal(p.nevents, 1);
+    assert_int_equal(p.events[0].record, OOM_RECORD_SYSTEMD);
+    assert_int_equal(p.events[0].killer, OOM_KILLER_OOMD);
+    assert_true(oom_event_userspace_kill(&p.events[0]));
+    oomlog_drop_userspace_kills(&p);
+    assert_int_equal(p.nevents, 0);
+    oomlog_release(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(systemd_unit_lines), cmocka_unit_test(oomd_lines),
-        cmocka_unit_test(earlyoom_lines),     cmocka_unit_test(units_with_kernel_kills),
-        cmocka_unit_test(units_alone),        cmocka_unit_test(userspace_killers),
+        cmocka_unit_test(systemd_unit_lines),
+        cmocka_unit_test(oomd_lines),
+        cmocka_unit_test(earlyoom_lines),
+        cmocka_unit_test(units_with_kernel_kills),
+        cmocka_unit_test(units_alone),
+        cmocka_unit_test(userspace_killers),
+        cmocka_unit_test(kernel_readers_leave_userspace_kills_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

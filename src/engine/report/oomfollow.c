@@ -24,8 +24,11 @@ struct oomfollow {
 static void flush(struct oomfollow *f)
 {
     (void)oomlog_end_source(&f->log);
+    /* watch and the agent's counters follow the kernel's kills: a userspace killer's (which
+     * /dev/kmsg does not carry; a saved copy under --root might) is no OOM kill of theirs */
     for (size_t i = 0; i < f->log.nevents; i++)
-        f->cb.event(f->cb.ctx, &f->log.events[i]);
+        if (!oom_event_userspace_kill(&f->log.events[i]))
+            f->cb.event(f->cb.ctx, &f->log.events[i]);
     oomlog_release(&f->log);
     oomlog_init(&f->log);
 }

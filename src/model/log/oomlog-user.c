@@ -229,9 +229,15 @@ static int unit_line(struct oomlog *p, const struct userkill *k, struct span tim
     if (!s)
         return -ENOMEM;
     note_unit(e, s, k, t);
-    if (e->record == OOM_RECORD_SYSTEMD && !s->unit_oom_line && s->unit_result_oom)
+    if (e->record != OOM_RECORD_SYSTEMD)
+        return 0;
+    if (s->unit_oom_line)
+        e->killer = OOM_KILLER_KERNEL;
+    else if (s->oomd_processes >= 0) /* systemd-oomd's kill, its own line not in the text */
+        e->killer = OOM_KILLER_OOMD;
+    else if (s->unit_result_oom)
         e->killer = OOM_KILLER_UNKNOWN; /* 'oom-kill' is also systemd-oomd's result (251+) */
-    else if (e->record == OOM_RECORD_SYSTEMD)
+    else
         e->killer = OOM_KILLER_KERNEL;
     return 0;
 }
@@ -420,4 +426,22 @@ int oomlog_user_journal(struct oomlog *p, const struct journal_entry *e)
     int r = oomlog_feed_user(p, (struct span){time, strlen(time)}, OPT_ABSENT, id,
                              (struct span){e->message, e->message_len});
     return r < 0 ? r : 0;
+}
+
+bool oom_event_userspace_kill(const struct oom_event *e)
+{
+    /* systemd's record of a unit that systemd-oomd killed in is such a kill too */
+    return e->killer == OOM_KILLER_OOMD || e->killer == OOM_KILLER_EARLYOOM;
+}
+
+void oomlog_drop_userspace_kills(struct oomlog *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nevents; i++) {
+        if (oom_event_userspace_kill(&p->events[i]))
+            oom_event_release(&p->events[i]);
+        else
+            p->events[n++] = p->events[i];
+    }
+    p->nevents = n;
 }

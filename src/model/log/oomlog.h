@@ -412,3 +412,9 @@ const char *oom_scope_name(enum oom_scope s);
 const char *oom_victim_kind_name(enum oom_victim_kind k);
 /* The event's main victim (the first one killed or skipped), or NULL. */
 const struct oom_victim *oom_event_primary(const struct oom_event *e);
+/* A kill by a userspace killer (systemd-oomd, earlyoom), not the kernel's: readers that count
+ * the kernel's OOM kills leave it out (systemd's record of a unit is the kernel's kill). */
+bool oom_event_userspace_kill(const struct oom_event *e);
+/* Releases the userspace killers' kills among p->events (after oomlog_finish()), for readers
+ * of the kernel's kills alone. */
+void oomlog_drop_userspace_kills(struct oomlog *p);
