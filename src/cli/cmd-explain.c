@@ -44,13 +44,15 @@ static const char usage[] =
     "or pasted fragments, plain or gzip-compressed; '-' is standard input.\n"
     "In journalctl -b or -u output it also reads systemd's record of a unit that lost a\n"
     "process to the OOM killer (put with the kernel's report of that kill), and the kills of\n"
-    "the userspace OOM killers systemd-oomd and earlyoom.\n"
+    "the userspace OOM killers systemd-oomd and earlyoom (with --json: in userspace_kills,\n"
+    "apart from the kernel's events).\n"
     "\n"
     "  -n, --last N          only the last N events\n"
     "      --since WHEN      only events at or after WHEN: 30s, 15m, 2h, 3d (ago),\n"
     "                        YYYY-MM-DD[ HH:MM[:SS]] (local time), or "
     "uptime:SECONDS\n" CLI_COMMON_HELP "\n"
-    "Exit status: 0 when events were found, 1 when none, 2 when an input could not be read.\n";
+    "Exit status: 0 when OOM events or userspace killers' kills were found, 1 when none,\n"
+    "2 when an input could not be read.\n";
 
 enum {
     OPT_SINCE = OPT_FIRST_COMMAND_OPTION,

@@ -111,3 +111,21 @@ check "status: the next machine-wide victims are sshd, systemd-network, rngd; th
       and .cgroups.nearest_limit[0].next_victim.oom_group_others == 1
       and .recent_kills.kills == 13 and .doctor.critical == 2
       and (.doctor.top | length == 3)' <<<"$j"
+
+# status and doctor count the kernel's OOM kills: earlyoom's and systemd-oomd's kills in a saved
+# kernel log (a journal's text under --root) are not among them
+T=$(mktemp -d)
+cp -r tests/fixtures/dr-oomgroup "$T/root"
+printf '%s\n' 'May 19 18:20:00 aks earlyoom[812]: sending SIGTERM to process 9001 uid 0 "tail": badness 900, VmRSS 4000 MiB' \
+    'May 19 18:20:05 aks systemd-oomd[600]: Killed /system.slice/x.service due to memory pressure for /system.slice being 85.03% > 80.00% for > 2s with reclaim activity' \
+    >>"$T/root/dev/kmsg"
+check "the userspace killers' lines are read in that log (explain: 2 userspace kills)" jq -e \
+    '.input.userspace_kills_found == 2 and ([.events[].victims[]] | length) == 5' \
+    <<<"$("$BIN" explain --json "$T/root/dev/kmsg")"
+check "status: the same recent OOM kills with userspace killers' kills in the kernel log" diff \
+    <("$BIN" status $NW --root tests/fixtures/dr-oomgroup --json | sed 's|tests/fixtures/dr-oomgroup|ROOT|g') \
+    <("$BIN" status $NW --root "$T/root" --json | sed "s|$T/root|ROOT|g")
+check "doctor: the same findings with userspace killers' kills in the kernel log" diff \
+    <("$BIN" doctor $NW --root tests/fixtures/dr-oomgroup --json | sed 's|tests/fixtures/dr-oomgroup|ROOT|g') \
+    <("$BIN" doctor $NW --root "$T/root" --json | sed "s|$T/root|ROOT|g")
+rm -rf "$T"

@@ -10,18 +10,22 @@
 OOMLOG=$FX/oomlog
 EXPECTED=$OOMLOG/expected.json
 # the kernel's events (their facts), the systemd units attached to them, and the kills told by
-# userspace's lines alone (systemd's record of a unit, systemd-oomd, earlyoom)
+# userspace's lines alone: systemd's record of a unit (an event of events[] without victims) and
+# the userspace killers' kills (userspace_kills[]). victims are every victim in events[]: an
+# earlyoom or systemd-oomd kill there would be counted as the kernel's and fail the key.
 FACTS='(.events | map(select(.reported_by == "kernel"))) as $k |
-  {victims: [$k[].victims[] | {pid,comm,total_vm_kb,anon_rss_kb,file_rss_kb,shmem_rss_kb,uid,pgtables_kb,oom_score_adj,reaped,group_kill}],
+  {victims: [.events[].victims[] | {pid,comm,total_vm_kb,anon_rss_kb,file_rss_kb,shmem_rss_kb,uid,pgtables_kb,oom_score_adj,reaped,group_kill}],
   invocations: [$k[] | select(.header) | .invoker | {comm,pid,gfp_mask,order,oom_score_adj}],
   constraints: [$k[] | .constraint | select(. != null)],
   task_memcgs: [$k[] | .task_memcg | select(. != null)],
   oom_memcgs: [$k[] | .oom_memcg | select(. != null)],
   no_killable: ([$k[] | select(.no_killable)] | length),
   units: [$k[] | .systemd.unit | select(. != null)],
-  userspace: [.events[] | select(.reported_by != "kernel") | {killer, reported_by,
+  userspace: ([.events[] | select(.reported_by != "kernel") | {killer, reported_by,
     unit: .systemd.unit, pid: .victims[0].pid, comm: .victims[0].comm, uid: .victims[0].uid,
-    vm_rss_kb: .victims[0].vm_rss_kb, cgroup: .oomd.cgroup, signal: .earlyoom.signal}]}'
+    vm_rss_kb: null, cgroup: null, signal: null}]
+    + [(.userspace_kills // [])[] | {killer, reported_by, unit: .systemd.unit, pid, comm, uid,
+    vm_rss_kb, cgroup, signal}])}'
 
 # facts FILE...: the facts explain --json finds (with its exit code in .rc)
 facts() {
@@ -52,6 +56,45 @@ for f in $(jq -r '.files | keys[]' "$EXPECTED"); do
     # to be absent, but when present must be chosen ones
 done
 echo "# corpus: $(jq '.files | length' "$EXPECTED") files, $assertions expected facts compared"
+
+# events[] is the kernel's OOM-killer invocations (and systemd's record of one): a userspace
+# killer's kill is in userspace_kills[] only, never an event or a victim, and is not counted in
+# events_found; the negative files (9xx) have no victim and no userspace kill
+misplaced=""
+for f in $(jq -r '.files | keys[]' "$EXPECTED"); do
+    jq -e --arg f "$f" '([.events[] | select(.killer == "earlyoom" or .killer == "systemd-oomd"
+        or (.reported_by | IN("kernel", "systemd") | not) or .oomd != null or .earlyoom != null)]
+        | length) == 0 and .input.events_found == (.events | length)
+        and .input.userspace_kills_found == (.userspace_kills | length)
+        and ([.userspace_kills[] | select(.killer | IN("earlyoom", "systemd-oomd") | not)]
+        | length) == 0
+        and ((($f | test("^9")) | not) or ([.events[].victims[]] + .userspace_kills == []))' \
+        <<<"$("$BIN" explain --json "$OOMLOG/$f" 2>/dev/null)" >/dev/null || misplaced="$misplaced $f"
+done
+check "no userspace killer's kill among events[] or victims[] (corpus)${misplaced:+:$misplaced}" \
+    test -z "$misplaced"
+check "earlyoom (193): two kills in userspace_kills[], none in events[], each with its fields" jq -e '
+    .events == [] and .input.events_found == 0 and .input.userspace_kills_found == 2 and
+    .userspace_kills[0] == (.userspace_kills[0] | {killer, reported_by, time, uptime_s, pid, comm, uid,
+    oom_score_adj, vm_rss_kb, cgroup, signal, oomd, earlyoom, systemd, explanation}) and
+    [.userspace_kills[] | {killer, time, pid, comm, uid, vm_rss_kb, cgroup, signal, oomd,
+    systemd, sig: .earlyoom.signal, avail: .earlyoom.mem_avail_mib}] ==
+    [{killer: "earlyoom", time: "Feb 16 13:58:29", pid: 29410, comm: "cluster", uid: 1000,
+      vm_rss_kb: 24539136, cgroup: null, signal: "SIGTERM", oomd: null, systemd: null,
+      sig: "SIGTERM", avail: 2430},
+     {killer: "earlyoom", time: "Feb 16 13:58:30", pid: 11567, comm: "electron", uid: 1000,
+      vm_rss_kb: 17408, cgroup: null, signal: "SIGTERM", oomd: null, systemd: null,
+      sig: "SIGTERM", avail: 2511}] and
+    (.userspace_kills[0].explanation | startswith("  Killer   earlyoom"))' \
+    <<<"$("$BIN" explain --json "$OOMLOG"/193-*.log)"
+check "systemd-oomd (191): the cgroup killed in userspace_kills[] with its unit, no event" jq -e '
+    .events == [] and (.userspace_kills | length) == 1 and .userspace_kills[0] as $k |
+    $k.killer == "systemd-oomd" and $k.pid == null and $k.comm == null and $k.uid == null and
+    $k.vm_rss_kb == null and $k.signal == null and $k.earlyoom == null and
+    ($k.cgroup | endswith("/vte-spawn-dbb4a75e-031f-480d-924b-5de5af7579d2.scope")) and
+    $k.oomd.cgroup == $k.cgroup and $k.oomd.pressure == "51.07%" and
+    $k.systemd.unit == "vte-spawn-dbb4a75e-031f-480d-924b-5de5af7579d2.scope" and
+    $k.systemd.oomd_killed_processes == 12' <<<"$("$BIN" explain --json "$OOMLOG"/191-*.log)"
 
 # --- the same reports in other forms ------------------------------------------------------
 T=$(mktemp -d)
@@ -133,6 +176,17 @@ check "journalctl -u paste: systemd's record of the kill, no pid" jq -e '(.event
 check "several files: the events of each, in order" jq -e '(.events | map(.victims[0].pid)) ==
     [7788, 2197507, 2198276] and .input.source == "2 files"' \
     <<<"$("$BIN" explain --json "$G" "$OOMLOG/043-seed-amzn2023-6.1-global-adj999-tail-then-python-snipped.log")"
+# an earlyoom kill between two of a cascade's kernel kills: in userspace_kills[], and the
+# cascade's first_event/last_event still index events[] (the kernel's six)
+C=$OOMLOG/053-vm-6.1-global-cascade-daemons-then-pod-adj-997.log
+n=$(grep -n 'invoked oom-killer' "$C" | sed -n 2p | cut -d: -f1)
+{ head -n $((n - 1)) "$C"
+  echo '[    3.990000] earlyoom[90]: sending SIGTERM to process 300 uid 0 "eater": badness 10, VmRSS 10 MiB'
+  tail -n +"$n" "$C"; } >"$T/cascade-earlyoom.log"
+check "an earlyoom kill inside a cascade: not an event, the cascade indexes events[]" jq -e \
+    '(.events | length) == 6 and .input.events_found == 6 and .userspace_kills[0].pid == 300 and
+    [.cascades[] | {first_event, last_event, kills}] == [{first_event: 0, last_event: 5, kills: 6}]' \
+    <<<"$("$BIN" explain --json "$T/cascade-earlyoom.log")"
 rm -rf "$T"
 
 # --- golden text ------------------------------------------------------------------------------

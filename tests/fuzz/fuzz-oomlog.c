@@ -21,7 +21,10 @@ static void events_json(const struct oomlog *p, struct buf *out)
     for (size_t i = 0; i < p->nevents; i++) {
         struct json j;
         json_init(&j, out, false);
-        (void)explain_event_json(&p->events[i], NULL, &j);
+        if (oom_event_userspace_kill(&p->events[i]))
+            (void)explain_userspace_kill_json(&p->events[i], &j);
+        else
+            (void)explain_event_json(&p->events[i], NULL, &j);
     }
 }
 

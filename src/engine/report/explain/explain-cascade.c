@@ -189,7 +189,10 @@ void cascade_tracker_init(struct cascade_tracker *t, const struct podnames *name
 
 int cascade_tracker_add(struct cascade_tracker *t, const struct oom_event *e)
 {
-    /* a userspace killer's event among the kernel's kills neither joins nor ends their run */
+    /* a userspace killer's event among the kernel's kills neither joins nor ends their run;
+     * nor is it counted: first/last index events[], which holds the kernel's kills alone */
+    if (oom_event_userspace_kill(e))
+        return 0;
     if (e->record != OOM_RECORD_KERNEL) {
         t->nseen++;
         return 0;

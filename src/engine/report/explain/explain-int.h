@@ -72,4 +72,9 @@ struct json;
 void unit_text(struct out *o, const struct oom_event *e);
 void user_event_text(struct out *o, const struct oom_event *e);
 void user_event_line(struct out *o, const struct oom_event *e);
+/* killer, reported_by and systemd of an event in events[] (the kernel's kill) */
 void user_json(struct json *j, const struct oom_event *e);
+
+/* explain-json.c: "explanation", the event's text without its title line */
+struct podnames;
+int json_explanation(struct json *j, const struct oom_event *e, const struct podnames *names);

@@ -122,7 +122,6 @@ static void json_victim(struct json *j, const struct oom_event *e, const struct 
     json_kv_u64_opt(j, "shmem_rss_kb", v->shmem_rss_kb);
     json_kv_i64_opt(j, "uid", v->uid);
     json_kv_u64_opt(j, "pgtables_kb", v->pgtables_kb);
-    json_kv_u64_opt(j, "vm_rss_kb", v->vm_rss_kb);
     json_kv_i64_opt(j, "oom_score_adj", v->oom_score_adj);
     json_kv_i64_opt(j, "score", v->score);
     json_key(j, "reaped");
@@ -319,6 +318,15 @@ int explain_event_json(const struct oom_event *e, const struct podnames *names, 
     } else {
         json_null(j);
     }
+    int r = json_explanation(j, e, names);
+    if (r < 0)
+        return r;
+    json_obj_end(j);
+    return json_error(j);
+}
+
+int json_explanation(struct json *j, const struct oom_event *e, const struct podnames *names)
+{
     struct buf text = BUF_INIT(CAP_OUTPUT);
     struct explain_style plain = {.color = false, .names = names};
     int r = explain_event_text(e, 1, 1, &plain, &text);
@@ -331,6 +339,5 @@ int explain_event_json(const struct oom_event *e, const struct podnames *names, 
     const char *nl = strchr(body, '\n');
     json_kv_str(j, "explanation", nl ? nl + 1 : body);
     buf_release(&text);
-    json_obj_end(j);
-    return json_error(j);
+    return 0;
 }

@@ -17,9 +17,13 @@ struct explain_report {
     struct explain_report_opts o;
     struct buf out;
     struct json j;
-    /* every event found */
+    /* JSON: userspace_kills[], held until events[] is closed (a kill is a few hundred bytes) */
+    struct buf user_out;
+    struct json user_j;
+    /* every kernel event found (systemd's record of one too), and its kills */
     size_t found, kills, memcg, global, other, limited, undated;
-    size_t oomd, earlyoom, systemd; /* events of userspace's records */
+    size_t systemd;        /* of those, known only from systemd's record of the unit */
+    size_t oomd, earlyoom; /* the userspace killers' kills, not events of the kernel's */
     uint64_t suppressed;
     size_t matched; /* those --since keeps */
     /* events kept: --last's ring, or (text) the first ones until the summary can be written */
@@ -45,11 +49,14 @@ static int flush_if_big(struct explain_report *r)
 static void count(struct explain_report *r, const struct oom_event *e)
 {
     size_t k = 0;
+    if (oom_event_userspace_kill(e)) {
+        r->oomd += e->killer == OOM_KILLER_OOMD;
+        r->earlyoom += e->killer == OOM_KILLER_EARLYOOM;
+        return;
+    }
     r->found++;
-    if (e->record != OOM_RECORD_KERNEL) {
-        r->oomd += e->record == OOM_RECORD_OOMD;
-        r->earlyoom += e->record == OOM_RECORD_EARLYOOM;
-        r->systemd += e->record == OOM_RECORD_SYSTEMD;
+    if (e->record == OOM_RECORD_SYSTEMD) {
+        r->systemd++;
         return;
     }
     for (size_t v = 0; v < e->nvictims; v++)
@@ -69,7 +76,9 @@ static void count(struct explain_report *r, const struct oom_event *e)
 static int write_event(struct explain_report *r, const struct oom_event *e, size_t index)
 {
     int q;
-    if (r->o.json) {
+    if (r->o.json && oom_event_userspace_kill(e)) {
+        q = explain_userspace_kill_json(e, &r->user_j);
+    } else if (r->o.json) {
         q = explain_event_json(e, r->o.style ? r->o.style->names : NULL, &r->j);
     } else {
         buf_putc(&r->out, '\n');
@@ -140,11 +149,15 @@ struct explain_report *explain_report_new(const struct explain_report_opts *o)
     }
     r->o = *o;
     r->out = (struct buf)BUF_INIT(CAP_OUTPUT);
+    r->user_out = (struct buf)BUF_INIT(CAP_OUTPUT);
     cascade_tracker_init(&r->cas, o->style ? o->style->names : NULL);
     if (o->json) {
         json_init(&r->j, &r->out, true);
         json_obj_begin(&r->j);
         json_kv_arr_begin(&r->j, "events");
+        /* compact: json_raw re-emits it in the output's layout */
+        json_init(&r->user_j, &r->user_out, false);
+        json_arr_begin(&r->user_j);
     }
     return r;
 }
@@ -158,13 +171,14 @@ void explain_report_free(struct explain_report *r)
     free(r->kept);
     cascade_tracker_release(&r->cas);
     buf_release(&r->out);
+    buf_release(&r->user_out);
     free(r);
 }
 
 static void summary_text(struct explain_report *r, const char *source)
 {
     struct buf *out = &r->out;
-    size_t n = r->found;
+    size_t n = r->found + r->oomd + r->earlyoom;
     bool user = r->oomd || r->earlyoom || r->systemd;
     buf_printf(out, "%zu OOM event%s in %s: %zu process%s killed%s", n, n == 1 ? "" : "s", source,
                r->kills, r->kills == 1 ? "" : "es", user ? " by the kernel" : "");
@@ -254,6 +268,7 @@ static void input_json(struct explain_report *r, const struct explain_input *in)
     json_kv_u64(j, "userspace_lines", in->user_lines);
     json_kv_u64(j, "kmsg_records_lost", in->kmsg_lost);
     json_kv_u64(j, "events_found", r->found);
+    json_kv_u64(j, "userspace_kills_found", r->oomd + r->earlyoom);
     json_kv_u64(j, "suppressed_reports", in->suppressed_reports);
     json_obj_end(j);
 }
@@ -265,15 +280,21 @@ int explain_report_end(struct explain_report *r, const struct explain_input *in,
     if (r->o.json) {
         write_kept(r);
         json_arr_end(&r->j);
+        json_arr_end(&r->user_j);
+        if (!r->err)
+            r->err = json_error(&r->user_j);
+        json_key(&r->j, "userspace_kills");
+        json_raw(&r->j, r->user_out.data, r->user_out.len);
         cascades_out(r);
         input_json(r, in);
         json_obj_end(&r->j);
         if (!r->err)
             r->err = json_error(&r->j);
     } else if (r->matched == 0 && !errors) {
+        size_t found = r->found + r->oomd + r->earlyoom;
         buf_printf(&r->out, "No OOM-killer reports in %s", in->source);
-        if (r->found)
-            buf_printf(&r->out, " match (%zu found)", r->found);
+        if (found)
+            buf_printf(&r->out, " match (%zu found)", found);
         buf_puts(&r->out, ".\n");
     } else if (!r->streaming) {
         if (r->matched)

@@ -3,7 +3,8 @@
  * for what is printed, not for the input. Text: the summary first and every event numbered "i of
  * N" when the events fit in EXPLAIN_REPORT_HOLD; past that they are written as they come and the
  * summary closes the output. --last N keeps the last N. JSON (docs/json/explain.md) is written as
- * it comes.
+ * it comes: the kernel's events in events[], the userspace killers' kills (systemd-oomd,
+ * earlyoom) held for userspace_kills[] after it.
  */
 #pragma once
 

@@ -161,6 +161,10 @@ void user_event_text(struct out *o, const struct oom_event *e)
         if (e->killer == OOM_KILLER_KERNEL)
             put(o, "the kernel's OOM killer, as systemd recorded it; the kernel's own report "
                    "is not in the text (no pid, no sizes)\n");
+        else if (e->killer == OOM_KILLER_OOMD)
+            put(o, "systemd-oomd, a userspace OOM killer, not the kernel, as systemd recorded "
+                   "it; systemd-oomd's own line is not in the text (no cgroup path, no "
+                   "pressure)\n");
         else
             put(o, "the OOM killer or systemd-oomd (systemd's result 'oom-kill' is both's); "
                    "no kill line is in the text\n");
@@ -183,6 +187,7 @@ void user_event_line(struct out *o, const struct oom_event *e)
         put(o, "systemd's record: ");
         put_text(o, s->unit);
         put(o, e->killer == OOM_KILLER_KERNEL ? " lost a process to the OOM killer"
+               : e->killer == OOM_KILLER_OOMD ? " lost processes to systemd-oomd"
                                               : " failed with result 'oom-kill'");
     } else if (e->record == OOM_RECORD_OOMD) {
         put(o, "systemd-oomd killed the cgroup ");
@@ -276,6 +281,36 @@ void user_json(struct json *j, const struct oom_event *e)
     json_kv_str(j, "killer", explain_killer_name(e));
     json_kv_str(j, "reported_by", record_name(e));
     json_systemd(j, e->user);
+}
+
+/* userspace_kills[]: what the killer's line says, in the fields both killers have (null where
+ * one says nothing of it), then each killer's own detail */
+int explain_userspace_kill_json(const struct oom_event *e, struct json *j)
+{
+    const struct oom_userside *s = e->user;
+    const struct oom_victim *v = oom_event_primary(e);
+    json_obj_begin(j);
+    json_kv_str(j, "killer", explain_killer_name(e));
+    json_kv_str(j, "reported_by", record_name(e));
+    json_opt(j, "time", e->time);
+    json_key(j, "uptime_s");
+    if (opt_has(e->uptime_us))
+        json_double(j, (double)e->uptime_us / 1e6, 6);
+    else
+        json_null(j);
+    json_kv_i64_opt(j, "pid", v ? v->pid : OPT_ABSENT_I64);
+    json_opt(j, "comm", v ? v->comm : NULL);
+    json_kv_i64_opt(j, "uid", v ? v->uid : OPT_ABSENT_I64);
+    json_kv_i64_opt(j, "oom_score_adj", v ? v->oom_score_adj : OPT_ABSENT_I64);
+    json_kv_u64_opt(j, "vm_rss_kb", v ? v->vm_rss_kb : OPT_ABSENT);
+    json_opt(j, "cgroup", e->record == OOM_RECORD_OOMD ? s->cgroup : NULL);
+    json_opt(j, "signal", e->record == OOM_RECORD_EARLYOOM ? s->signal : NULL);
     json_oomd(j, e);
     json_earlyoom(j, e);
+    json_systemd(j, s);
+    int r = json_explanation(j, e, NULL);
+    if (r < 0)
+        return r;
+    json_obj_end(j);
+    return json_error(j);
 }

@@ -62,7 +62,7 @@ struct cascade {
 struct cascade_tracker {
     const struct podnames *names; /* to name the spared workload's pod; NULL: none */
     struct cascade cur;
-    size_t nseen;     /* events fed */
+    size_t nseen;     /* events fed: the index in events[] (userspace killers' kills are not) */
     size_t nrun;      /* events in the current run */
     uint64_t prev_us; /* the last kill's uptime in the run */
     struct cascade *done;
@@ -109,8 +109,11 @@ int explain_event_text(const struct oom_event *e, size_t index, size_t total,
 int explain_event_line(const struct oom_event *e, const struct podnames *names, bool short_paths,
                        struct buf *out);
 
-/* The event as a JSON object (docs/json/explain.md), its "explanation" the plain text;
- * `names` (may be NULL) names its identity. */
 /* "kernel", "systemd-oomd", "earlyoom"; NULL when the text does not say */
 const char *explain_killer_name(const struct oom_event *e);
+/* The event as a JSON object of events[] (docs/json/explain.md), its "explanation" the plain
+ * text; `names` (may be NULL) names its identity. Not for a userspace killer's kill
+ * (oom_event_userspace_kill()): that is an object of userspace_kills[], below. */
 int explain_event_json(const struct oom_event *e, const struct podnames *names, struct json *j);
+/* A kill by systemd-oomd or earlyoom as an object of userspace_kills[] (docs/json/explain.md). */
+int explain_userspace_kill_json(const struct oom_event *e, struct json *j);
