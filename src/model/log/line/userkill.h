@@ -7,19 +7,19 @@
  *                              "<unit>: Failed with result 'oom-kill'."
  *                              "<unit>: Main process exited, code=killed, status=9/KILL"
  *                              "<unit>: systemd-oomd killed N process(es) in this unit."
- *   systemd-oomd (247+):       "Killed <cgroup> due to memory pressure for <cgroup> being A% > B%
- *                              for > <time> with reclaim activity", "Killed <cgroup> due to swap
- *                              used (N) / total (M) being more than P%"; later ones (current main)
- * say "Marked <cgroup> for killing due to ..." (and "memory used (N) / total (M) and swap used
- * ...") and kills right after earlyoom:                  "sending SIGTERM to process N uid U
- * \"comm\": badness B, VmRSS R MiB" (1.3+; 1.8+ "oom_score S[, oom_score_adj A], VmRSS R MiB,
- * cmdline
- *                              \"...\""), "killing process N \"comm\" with signal 15: badness B,
- *                              VmRSS R MiB" (1.2), "Killing process 'comm' with signal 15, pid: N,
- *                              badness: B, VmRSS: R MiB" (<= 1.1); before a kill "low memory! at or
- *                              below SIGTERM limits: mem M%, swap S%" and "mem avail: A of T MiB
- *                              (P%), swap free: F of W MiB (Q%)" (also printed alone, every minute:
- *                              no kill)
+ *   systemd-oomd (247+):   "Killed <cgroup> due to memory pressure for <cgroup> being A% > B%
+ *                          for > <time> with reclaim activity"
+ *                          "Killed <cgroup> due to swap used (N) / total (M) being more than P%"
+ *                          later ones say "Marked <cgroup> for killing due to ..." (and "memory
+ *                          used (N) / total (M) and swap used ..."), and kill right after
+ *   earlyoom 1.3+:         "sending SIGTERM to process N uid U \"comm\": badness B, VmRSS R MiB"
+ *                          (1.8+: "oom_score S[, oom_score_adj A], VmRSS R MiB, cmdline \"...\"")
+ *   earlyoom 1.2:          "killing process N \"comm\" with signal 15: badness B, VmRSS R MiB"
+ *   earlyoom <= 1.1:       "Killing process 'comm' with signal 15, pid: N, badness: B,
+ *                          VmRSS: R MiB"
+ *   earlyoom, before a kill: "low memory! at or below SIGTERM limits: mem M%, swap S%" and
+ *                          "mem avail: A of T MiB (P%), swap free: F of W MiB (Q%)" (the latter
+ *                          also alone, every minute: no kill)
  *
  * `program` is the line's syslog tag ("systemd", "systemd-oomd", "earlyoom"); empty for a line
  * without one (a terminal's copy). Another program's line quoting these words is not a record.
